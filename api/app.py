@@ -1,0 +1,92 @@
+"""FastAPI application factory: ``create_app(settings)``; no import-time singletons."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from api import __version__
+from api.auth import Authenticator
+from api.db.session import make_engine, make_sessionmaker, migrate
+from api.errors import install_error_handlers
+from api.index_store import DatabaseIndex
+from api.routes import comparisons, health, patients, upload
+from api.settings import Settings
+from pacs.feed import ChangeFeedFollower
+from pacs.orthanc import OrthancClient
+
+log = logging.getLogger(__name__)
+
+
+class Ingest:
+    """The change-feed follower running in a background thread of the service."""
+
+    def __init__(self, follower: ChangeFeedFollower, interval_s: float) -> None:
+        self.follower = follower
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self.follower.run, args=(self._stop,),
+            kwargs={"interval_s": self._interval_s}, name="nadir-ingest", daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI:
+    engine = make_engine(settings.effective_database_url)
+    migrate(engine)
+    sessions = make_sessionmaker(engine)
+    orthanc = OrthancClient(
+        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password
+    )
+    follower = ChangeFeedFollower(client=OrthancClient(
+        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password
+    ), sink=DatabaseIndex(sessions))
+    ingest = Ingest(follower, settings.ingest_interval_s)
+    start_ingest = settings.ingest if run_ingest is None else run_ingest
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if start_ingest:
+            ingest.start()
+        try:
+            yield
+        finally:
+            ingest.stop()
+            orthanc.close()
+            follower.client.close()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Nadir",
+        version=__version__,
+        description=(
+            "Tumour-response review. Every result is a computed reading that supports, and "
+            "never replaces, the interpretation of a qualified oncologist."
+        ),
+        lifespan=lifespan,
+    )
+    state: Any = app.state
+    state.settings = settings
+    state.engine = engine
+    state.sessions = sessions
+    state.orthanc = orthanc
+    state.ingest = ingest
+    state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
+    install_error_handlers(app)
+    for module in (health, patients, comparisons, upload):
+        app.include_router(module.router)
+    return app

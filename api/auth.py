@@ -1,0 +1,126 @@
+"""Bearer-token authentication and role checks.
+
+Tokens are 256-bit random strings shown once; only their SHA-256 digest is stored. A plain
+(unsalted) digest is enough for such high-entropy secrets and allows lookup by digest.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import ApiToken, User
+from api.errors import ApiError
+
+
+class Role(enum.StrEnum):
+    UPLOADER = "uploader"
+    RADIOLOGIST = "radiologist"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+
+
+READERS = (Role.RADIOLOGIST, Role.SPECIALIST, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: int
+    name: str
+    role: Role
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return "ndr_" + secrets.token_urlsafe(32)
+
+
+def create_user(session: Session, name: str, role: Role) -> User:
+    user = User(name=name, role=role.value)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, *, label: str = "") -> str:
+    token = new_token()
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label))
+    session.flush()
+    return token
+
+
+class Authenticator:
+    """Resolves bearer tokens to principals, caching hits briefly to keep requests cheap."""
+
+    def __init__(self, sessions: sessionmaker[Any], *, cache_s: float) -> None:
+        self._sessions = sessions
+        self._cache_s = cache_s
+        self._cache: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and now - hit[0] < self._cache_s:
+            return hit[1]
+        with self._sessions() as s:
+            row = s.execute(
+                select(User.id, User.name, User.role)
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == digest, ApiToken.revoked.is_(False))
+            ).first()
+        if row is None:
+            return None
+        principal = Principal(user_id=row.id, name=row.name, role=Role(row.role))
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now, principal)
+        return principal
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+
+def current_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    auth: Authenticator = request.app.state.authenticator
+    principal = auth.resolve(token.strip())
+    if principal is None:
+        raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits only the given roles (403 names the role that is needed)."""
+    allowed = frozenset(roles)
+    names = ", ".join(sorted(r.value for r in allowed))
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
+        if principal.role not in allowed:
+            raise ApiError(
+                403, f"role '{principal.role.value}' may not do this; needs one of: {names}"
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,170 @@
+"""SQLAlchemy 2 tables of the service. Changes go through Alembic migrations in api/migrations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
+
+
+class ApiToken(Base):
+    """A bearer token, kept only as its SHA-256 digest."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class FeedState(Base):
+    """Key/value state of the change-feed follower (the cursor)."""
+
+    __tablename__ = "feed_state"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class PendingSeries(Base):
+    """Series announced by Orthanc (NewSeries) that are not indexed yet."""
+
+    __tablename__ = "pending_series"
+    orthanc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(128), unique=True)
+    patient_name: Mapped[str | None] = mapped_column(String(256))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(16))
+    studies: Mapped[list[Study]] = relationship(back_populates="patient")
+
+
+class Study(Base):
+    __tablename__ = "studies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    orthanc_id: Mapped[str] = mapped_column(String(64))
+    study_date: Mapped[dt.date | None] = mapped_column(Date)
+    study_time: Mapped[str | None] = mapped_column(String(32))
+    accession_number: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(256))
+    indexed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    patient: Mapped[Patient] = relationship(back_populates="studies")
+    series: Mapped[list[Series]] = relationship(back_populates="study")
+
+
+class Series(Base):
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    study_pk: Mapped[int] = mapped_column(ForeignKey("studies.id"), index=True)
+    orthanc_id: Mapped[str] = mapped_column(String(64))
+    modality: Mapped[str] = mapped_column(String(16))
+    sop_class_uid: Mapped[str | None] = mapped_column(String(64))
+    body_part: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(256))
+    protocol: Mapped[str | None] = mapped_column(String(256))
+    series_number: Mapped[int | None] = mapped_column(Integer)
+    image_type: Mapped[str | None] = mapped_column(String(256))
+    convolution_kernel: Mapped[str | None] = mapped_column(String(64))
+    slice_thickness_mm: Mapped[float | None] = mapped_column(Float)
+    pixel_spacing: Mapped[str | None] = mapped_column(String(64))
+    orientation: Mapped[str | None] = mapped_column(String(256))
+    frame_of_reference_uid: Mapped[str | None] = mapped_column(String(64))
+    contrast_agent: Mapped[str | None] = mapped_column(String(128))
+    instance_count: Mapped[int] = mapped_column(Integer)
+    z_min_mm: Mapped[float | None] = mapped_column(Float)
+    z_max_mm: Mapped[float | None] = mapped_column(Float)
+    study: Mapped[Study] = relationship(back_populates="series")
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
+    series_pk: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    orthanc_id: Mapped[str] = mapped_column(String(64))
+    instance_number: Mapped[int | None] = mapped_column(Integer)
+    position_mm: Mapped[float | None] = mapped_column(Float)
+
+
+class Comparison(Base):
+    __tablename__ = "comparisons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    baseline_study_uid: Mapped[str] = mapped_column(String(64))
+    followup_study_uid: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    pairs: Mapped[list[ComparisonPair]] = relationship(
+        back_populates="comparison", cascade="all, delete-orphan", order_by="ComparisonPair.id"
+    )
+
+
+class ComparisonPair(Base):
+    __tablename__ = "comparison_pairs"
+    __table_args__ = (
+        UniqueConstraint("comparison_id", "baseline_series_uid"),
+        UniqueConstraint("comparison_id", "followup_series_uid"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
+    baseline_series_uid: Mapped[str] = mapped_column(String(64))
+    followup_series_uid: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(16))
+    set_by: Mapped[str | None] = mapped_column(String(128))
+    comparison: Mapped[Comparison] = relationship(back_populates="pairs")
+
+
+class AuditEvent(Base):
+    """Who read or changed which patient data, when. Never deleted by the service."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_name: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(Text)
+    patient_id: Mapped[str | None] = mapped_column(String(128), index=True)

@@ -1,0 +1,63 @@
+"""The one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from imaging.errors import ImagingError
+from pacs.errors import OrthancUnavailable, PacsError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error with its HTTP status and a message that says what was wrong."""
+
+    def __init__(
+        self, status: int, message: str, *, headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+
+
+def _body(message: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": message, **extra}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(exc.message, **exc.extra), status_code=exc.status,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
+        return JSONResponse(_body("; ".join(problems) or "invalid request"), status_code=422)
+
+    @app.exception_handler(OrthancUnavailable)
+    async def _orthanc_down(_: Request, exc: OrthancUnavailable) -> JSONResponse:
+        return JSONResponse(_body("the PACS (Orthanc) is unreachable; try again shortly"),
+                            status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(PacsError)
+    async def _pacs(_: Request, exc: PacsError) -> JSONResponse:
+        log.warning("PACS error: %s", type(exc).__name__)
+        return JSONResponse(_body(f"PACS error: {exc}"), status_code=502)
+
+    @app.exception_handler(ImagingError)
+    async def _imaging(_: Request, exc: ImagingError) -> JSONResponse:
+        return JSONResponse(_body(str(exc)), status_code=422)

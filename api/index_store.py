@@ -1,0 +1,129 @@
+"""The database side of ingest: implements pacs.feed.IndexSink with idempotent upserts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db.models import FeedState, Instance, Patient, PendingSeries, Series, Study
+from pacs.metadata import SeriesRecord
+
+CURSOR_KEY = "orthanc_changes"
+
+
+class DatabaseIndex:
+    def __init__(self, sessions: sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    def load_cursor(self) -> int:
+        with self._sessions() as s:
+            state = s.get(FeedState, CURSOR_KEY)
+            return state.value if state else 0
+
+    def save_cursor(self, seq: int) -> None:
+        with self._sessions.begin() as s:
+            state = s.get(FeedState, CURSOR_KEY)
+            if state is None:
+                s.add(FeedState(key=CURSOR_KEY, value=seq))
+            else:
+                state.value = seq
+
+    def add_pending(self, series_ids: list[str]) -> None:
+        with self._sessions.begin() as s:
+            known = set(
+                s.scalars(select(PendingSeries.orthanc_id).where(
+                    PendingSeries.orthanc_id.in_(series_ids)))
+            )
+            for series_id in dict.fromkeys(series_ids):
+                if series_id not in known:
+                    s.add(PendingSeries(orthanc_id=series_id))
+
+    def pending(self) -> list[str]:
+        with self._sessions() as s:
+            return list(s.scalars(select(PendingSeries.orthanc_id).order_by(PendingSeries.seen_at)))
+
+    def drop_pending(self, series_id: str) -> None:
+        with self._sessions.begin() as s:
+            s.execute(delete(PendingSeries).where(PendingSeries.orthanc_id == series_id))
+
+    def record_series(self, record: SeriesRecord) -> None:
+        """Upsert patient, study, series and its instances, keyed by their DICOM UIDs."""
+        for attempt in range(3):
+            try:
+                with self._sessions.begin() as s:
+                    self._upsert(s, record)
+                return
+            except IntegrityError:
+                # Another writer inserted the same UID between our read and write: retry,
+                # the second pass finds the row and updates it.
+                if attempt == 2:
+                    raise
+
+    def _upsert(self, s: Session, record: SeriesRecord) -> None:
+        p = record.patient
+        patient = s.scalar(select(Patient).where(Patient.patient_id == p.patient_id))
+        if patient is None:
+            patient = Patient(patient_id=p.patient_id)
+            s.add(patient)
+        patient.patient_name, patient.birth_date, patient.sex = p.patient_name, p.birth_date, p.sex
+        s.flush()
+        st = record.study
+        study = s.scalar(select(Study).where(Study.study_instance_uid == st.study_instance_uid))
+        if study is None:
+            study = Study(study_instance_uid=st.study_instance_uid, patient_pk=patient.id,
+                          orthanc_id=st.orthanc_id)
+            s.add(study)
+        study.patient_pk = patient.id
+        study.orthanc_id = st.orthanc_id
+        study.study_date, study.study_time = st.study_date, st.study_time
+        study.accession_number, study.description = st.accession_number, st.description
+        s.flush()
+        d = record.series
+        series = s.scalar(select(Series).where(Series.series_instance_uid == d.series_instance_uid))
+        if series is None:
+            series = Series(series_instance_uid=d.series_instance_uid, study_pk=study.id,
+                            orthanc_id=record.orthanc_id, modality=d.modality, instance_count=0)
+            s.add(series)
+        series.study_pk = study.id
+        series.orthanc_id = record.orthanc_id
+        series.modality = d.modality
+        series.sop_class_uid = d.sop_class_uid
+        series.body_part = d.body_part
+        series.description = d.description
+        series.protocol = d.protocol
+        series.series_number = d.series_number
+        series.image_type = "\\".join(d.image_type) or None
+        series.convolution_kernel = d.convolution_kernel
+        series.slice_thickness_mm = d.slice_thickness_mm
+        series.pixel_spacing = _join(d.pixel_spacing_mm)
+        series.orientation = _join(d.orientation)
+        series.frame_of_reference_uid = d.frame_of_reference_uid
+        series.contrast_agent = d.contrast_agent
+        series.instance_count = d.instance_count
+        series.z_min_mm, series.z_max_mm = d.z_range_mm if d.z_range_mm else (None, None)
+        s.flush()
+        self._sync_instances(s, series, record)
+
+    @staticmethod
+    def _sync_instances(s: Session, series: Series, record: SeriesRecord) -> None:
+        existing = {
+            i.sop_instance_uid: i
+            for i in s.scalars(select(Instance).where(Instance.series_pk == series.id))
+        }
+        for inst in record.instances:
+            row = existing.get(inst.sop_instance_uid)
+            if row is None:
+                s.add(Instance(sop_instance_uid=inst.sop_instance_uid, series_pk=series.id,
+                               orthanc_id=inst.orthanc_id, instance_number=inst.instance_number,
+                               position_mm=inst.position_mm))
+            else:
+                row.orthanc_id = inst.orthanc_id
+                row.instance_number = inst.instance_number
+                row.position_mm = inst.position_mm
+
+
+def _join(values: tuple[float, ...] | None) -> str | None:
+    return "\\".join(repr(v) for v in values) if values else None

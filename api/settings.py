@@ -1,0 +1,40 @@
+"""The service's settings, read once from the environment (prefix ``NADIR_``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NADIR_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite and Orthanc data live")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite file nadir.db in data_dir"
+    )
+    orthanc_url: str = "http://127.0.0.1:8042"
+    orthanc_username: str | None = None
+    orthanc_password: str | None = None
+    # Where Orthanc's DICOM port is, for `nadir demo` and for printing at start.
+    orthanc_dicom_host: str = "127.0.0.1"
+    orthanc_dicom_port: int = 4242
+    orthanc_aet: str = "NADIR"
+    ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
+    ingest_interval_s: float = 0.2
+    token_cache_s: float = Field(default=10.0, description="How long a checked token is trusted")
+
+    @field_validator("ingest_interval_s", "token_cache_s")
+    @classmethod
+    def _non_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be >= 0")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nadir.db').resolve()}"

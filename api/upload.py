@@ -1,0 +1,85 @@
+"""Unpacking an upload body into named files: single DICOM, multipart (related/form-data), zip."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+from api.errors import ApiError
+
+MAX_UNZIPPED_BYTES = 8 * 1024**3  # refuse zip bombs before inflating them
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+_FILENAME = re.compile(rb'filename="([^"]*)"', re.IGNORECASE)
+_NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    name: str
+    data: bytes
+
+
+def unpack(content_type: str, body: bytes) -> list[UploadedFile]:
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not body:
+        raise ApiError(400, "empty request body: send application/dicom, multipart or a zip")
+    if media in ("application/dicom", "application/octet-stream") and not _is_zip(body):
+        return [UploadedFile("body", body)]
+    if media in ("application/zip", "application/x-zip-compressed") or _is_zip(body):
+        return _unzip(body)
+    if media in ("multipart/related", "multipart/form-data"):
+        match = _BOUNDARY.search(content_type)
+        if not match:
+            raise ApiError(400, f"{media} without a boundary parameter")
+        files: list[UploadedFile] = []
+        for part in split_multipart(body, match.group(1).encode("latin-1")):
+            files.extend(_unzip(part.data) if _is_zip(part.data) else [part])
+        if not files:
+            raise ApiError(400, f"{media} body has no parts")
+        return files
+    raise ApiError(415, f"unsupported Content-Type {media!r}: use application/dicom, "
+                   "multipart/related, multipart/form-data or application/zip")
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04"
+
+
+def _unzip(data: bytes) -> list[UploadedFile]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir()
+                   and not m.filename.startswith("__MACOSX/")
+                   and m.filename.rsplit("/", 1)[-1] not in ("DICOMDIR", ".DS_Store")]
+        if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
+            raise ApiError(413, "zip expands beyond the upload limit")
+        files = [UploadedFile(m.filename, archive.read(m)) for m in members]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise ApiError(400, f"unreadable zip archive ({exc})") from None
+    if not files:
+        raise ApiError(400, "zip archive holds no files")
+    return files
+
+
+def split_multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
+    """Split a MIME multipart body (RFC 2046 5.1.1) into its parts."""
+    delimiter = b"--" + boundary
+    chunks = body.split(delimiter)
+    if len(chunks) < 2:
+        raise ApiError(400, "multipart body does not contain its boundary")
+    parts: list[UploadedFile] = []
+    for index, chunk in enumerate(chunks[1:], start=1):
+        if chunk.startswith(b"--"):
+            break
+        chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk.lstrip(b"\n")
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            raise ApiError(400, f"multipart part {index} has no header/body separator")
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        name_match = _FILENAME.search(head) or _NAME.search(head)
+        name = name_match.group(1).decode("utf-8", "replace") if name_match else f"part {index}"
+        parts.append(UploadedFile(name or f"part {index}", content))
+    return parts

@@ -1,0 +1,394 @@
+"""Input types of the RECIST 1.1 / iRECIST engine: timepoints and lesions.
+
+Every type is a frozen dataclass that validates itself in ``__post_init__``; an
+:class:`EvaluationInput` that exists is structurally valid, so the engine never has
+to re-check it. Sizes are :class:`~decimal.Decimal` millimetres so that the RECIST
+boundaries (30 %, 20 %, 5 mm) are compared exactly, never with a float epsilon.
+
+Source of the vocabulary: Eisenhauer et al., Eur J Cancer 2009;45:228-247 (RECIST 1.1),
+sections 4.2-4.3; the request shape is the Nadir contract of
+``POST /api/v1/recist/evaluate``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeAlias
+
+from measurement.errors import (
+    InvalidEvaluationInput,
+    invalid,
+    lesion_subject,
+    quote,
+    timepoint_subject,
+)
+
+# RECIST 1.1 section 4.3.2: a lesion "too small to measure" is recorded with a
+# default value of 5 mm (Nadir contract: it also counts 5 mm at baseline).
+TOO_SMALL_MM = Decimal(5)
+
+
+class Criteria(StrEnum):
+    """Which guideline turns measurements into responses."""
+
+    RECIST_1_1 = "RECIST1.1"
+    IRECIST = "iRECIST"
+
+
+class TargetStatus(StrEnum):
+    """A target-lesion reading that is not a number of mm (RECIST 1.1 section 4.3.2)."""
+
+    TOO_SMALL = "too_small"  # present but too small to measure: counts 5 mm
+    NOT_EVALUABLE = "not_evaluable"  # the lesion could not be assessed at this timepoint
+
+
+class NonTargetStatus(StrEnum):
+    """State of a non-target lesion at one timepoint (RECIST 1.1 section 4.3.3)."""
+
+    PRESENT = "present"
+    ABSENT = "absent"
+    UNEQUIVOCAL_PROGRESSION = "unequivocal_progression"
+    NOT_EVALUATED = "not_evaluated"
+
+
+TargetReading: TypeAlias = Decimal | TargetStatus
+
+
+def mm(value: Decimal | int | float | str) -> Decimal:
+    """Exact millimetres from a number as stored elsewhere.
+
+    Floats go through their shortest ``repr`` so that 32.1 stays ``Decimal("32.1")``
+    rather than its binary expansion. Booleans, NaN, infinities and negative values
+    are refused with :class:`InvalidEvaluationInput`.
+    """
+    if isinstance(value, bool):
+        raise InvalidEvaluationInput(f"must be a number of mm, got {quote(value)}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidEvaluationInput(f"must be a finite number of mm, got {value!r}")
+        value = repr(value)
+    try:
+        result = Decimal(value)
+    except ArithmeticError as exc:
+        raise InvalidEvaluationInput(f"must be a number of mm, got {quote(value)}") from exc
+    if not result.is_finite() or result < 0:
+        raise InvalidEvaluationInput(f"must be a finite number of mm >= 0, got {value}")
+    # -0.0 is a valid zero, not a negative size; keep the sign out of sums and output.
+    return result.copy_abs() if result.is_zero() else result
+
+
+@dataclass(frozen=True)
+class Timepoint:
+    """One imaging assessment; the first timepoint of an evaluation is the baseline."""
+
+    id: str
+    date: datetime.date
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise invalid("timepoint", "id", f"must be a non-empty string, got {quote(self.id)}")
+        if type(self.date) is not datetime.date:
+            raise invalid(
+                timepoint_subject(self.id),
+                "date",
+                f"must be a calendar date, got {self.date!r}",
+                timepoint_id=self.id,
+            )
+
+
+def _check_lesion_header(lesion_id: object, organ: object, nodal: object) -> None:
+    if not isinstance(lesion_id, str) or not lesion_id:
+        raise invalid("lesion", "id", f"must be a non-empty string, got {quote(lesion_id)}")
+    if not isinstance(organ, str):
+        raise invalid(
+            lesion_subject(lesion_id), "organ", f"must be a string, got {quote(organ)}",
+            lesion_id=lesion_id,
+        )
+    if not isinstance(nodal, bool):
+        raise invalid(
+            lesion_subject(lesion_id), "nodal", f"must be true or false, got {quote(nodal)}",
+            lesion_id=lesion_id,
+        )
+
+
+def _frozen_readings(
+    lesion_id: str, readings: Mapping[str, TargetReading], field_name: str
+) -> Mapping[str, TargetReading]:
+    checked: dict[str, TargetReading] = {}
+    for timepoint_id, reading in readings.items():
+        where = f"{field_name}[{quote(timepoint_id)}]"
+        if not isinstance(timepoint_id, str):
+            raise invalid(lesion_subject(lesion_id), where, "timepoint id must be a string",
+                          lesion_id=lesion_id)
+        if isinstance(reading, TargetStatus):
+            checked[timepoint_id] = reading
+            continue
+        try:
+            checked[timepoint_id] = mm(reading)
+        except InvalidEvaluationInput as exc:
+            raise invalid(
+                lesion_subject(lesion_id), where,
+                f'{exc.message} (or "too_small" / "not_evaluable")',
+                lesion_id=lesion_id, timepoint_id=timepoint_id,
+            ) from None
+    return MappingProxyType(checked)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetLesion:
+    """A measurable lesion chosen at baseline (RECIST 1.1 sections 4.2, 4.3.1).
+
+    ``measurements`` maps a timepoint id to the long axis in mm (the short axis when
+    ``nodal``), or to a :class:`TargetStatus`. A timepoint missing from the mapping was
+    not evaluated there.
+    """
+
+    id: str
+    measurements: Mapping[str, TargetReading]
+    organ: str = ""
+    nodal: bool = False
+
+    def __post_init__(self) -> None:
+        _check_lesion_header(self.id, self.organ, self.nodal)
+        object.__setattr__(
+            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements")
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonTargetLesion:
+    """A lesion followed qualitatively (RECIST 1.1 section 4.3.3).
+
+    A timepoint missing from ``assessments`` counts as not evaluated there.
+    """
+
+    id: str
+    assessments: Mapping[str, NonTargetStatus]
+    organ: str = ""
+    nodal: bool = False
+
+    def __post_init__(self) -> None:
+        _check_lesion_header(self.id, self.organ, self.nodal)
+        checked: dict[str, NonTargetStatus] = {}
+        for timepoint_id, status in self.assessments.items():
+            if not isinstance(status, NonTargetStatus):
+                raise invalid(
+                    lesion_subject(self.id), f"assessments[{quote(timepoint_id)}]",
+                    f"must be one of {_choices(NonTargetStatus)}, got {quote(status)}",
+                    lesion_id=self.id, timepoint_id=str(timepoint_id),
+                )
+            checked[timepoint_id] = status
+        object.__setattr__(self, "assessments", MappingProxyType(checked))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewLesion:
+    """A lesion absent at baseline (RECIST 1.1 section 4.3.5).
+
+    ``timepoint_id`` is its first sighting. An ``equivocal`` lesion counts only once
+    ``confirmed_at`` is set, and then from its first sighting. ``measurements`` are
+    optional sizes in mm, used by iRECIST to follow growth of new lesions
+    (Seymour et al. 2017, Table 2); 0 mm means the lesion has resolved.
+    """
+
+    id: str
+    timepoint_id: str
+    organ: str = ""
+    nodal: bool = False
+    equivocal: bool = False
+    confirmed_at: str | None = None
+    measurements: Mapping[str, TargetReading] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_lesion_header(self.id, self.organ, self.nodal)
+        subject = lesion_subject(self.id)
+        if not isinstance(self.timepoint_id, str) or not self.timepoint_id:
+            raise invalid(subject, "timepoint", f"must be a timepoint id, got "
+                          f"{quote(self.timepoint_id)}", lesion_id=self.id)
+        if not isinstance(self.equivocal, bool):
+            raise invalid(subject, "equivocal", f"must be true or false, got "
+                          f"{quote(self.equivocal)}", lesion_id=self.id)
+        if self.confirmed_at is not None and not isinstance(self.confirmed_at, str):
+            raise invalid(subject, "confirmed_at", f"must be a timepoint id, got "
+                          f"{quote(self.confirmed_at)}", lesion_id=self.id)
+        object.__setattr__(
+            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements")
+        )
+
+    @property
+    def counts(self) -> bool:
+        """Whether the lesion counts as new disease at all (Nadir contract; section 4.3.5)."""
+        return not self.equivocal or self.confirmed_at is not None
+
+
+Lesion: TypeAlias = TargetLesion | NonTargetLesion | NewLesion
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationOptions:
+    """Trial-level parameters of the best-overall-response rules.
+
+    ``min_sd_duration_days``: SD must be met at least once this long after baseline
+    (RECIST 1.1 section 4.4.3; the protocol sets it, Nadir default 42 days).
+    ``min_confirmation_interval_days``: a confirming assessment is at least this long
+    after the response it confirms (RECIST 1.1 section 4.6: no less than 4 weeks).
+    """
+
+    confirmation_required: bool = False
+    min_sd_duration_days: int = 42
+    min_confirmation_interval_days: int = 28
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.confirmation_required, bool):
+            raise invalid("request", "confirmation_required",
+                          f"must be true or false, got {quote(self.confirmation_required)}")
+        for name in ("min_sd_duration_days", "min_confirmation_interval_days"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise invalid("request", name, f"must be an integer >= 0, got {quote(value)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationInput:
+    """Everything the engine needs: timepoints (baseline first) and lesions.
+
+    Construction checks the cross-references listed in the Nadir contract: at least one
+    timepoint and one lesion, unique ids, dates strictly increasing, readings only at
+    known timepoints, every target measured at baseline, new lesions first seen after
+    baseline and never confirmed before they were seen.
+    """
+
+    criteria: Criteria
+    timepoints: Sequence[Timepoint]
+    lesions: Sequence[Lesion]
+    options: EvaluationOptions = field(default_factory=EvaluationOptions)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.criteria, Criteria):
+            raise invalid("request", "criteria",
+                          f"must be one of {_choices(Criteria)}, got {quote(self.criteria)}")
+        object.__setattr__(self, "timepoints", tuple(self.timepoints))
+        object.__setattr__(self, "lesions", tuple(self.lesions))
+        _check_timepoints(self.timepoints)
+        _check_lesions(self.lesions, self.timepoints)
+
+    @property
+    def baseline(self) -> Timepoint:
+        return self.timepoints[0]
+
+    @property
+    def targets(self) -> tuple[TargetLesion, ...]:
+        return tuple(les for les in self.lesions if isinstance(les, TargetLesion))
+
+    @property
+    def non_targets(self) -> tuple[NonTargetLesion, ...]:
+        return tuple(les for les in self.lesions if isinstance(les, NonTargetLesion))
+
+    @property
+    def new_lesions(self) -> tuple[NewLesion, ...]:
+        return tuple(les for les in self.lesions if isinstance(les, NewLesion))
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return ", ".join(quote(member.value) for member in enum)
+
+
+def _check_timepoints(timepoints: Sequence[Timepoint]) -> None:
+    if not timepoints:
+        raise invalid("request", "timepoints", "at least one timepoint (the baseline) is required")
+    seen: set[str] = set()
+    previous: Timepoint | None = None
+    for tp in timepoints:
+        if not isinstance(tp, Timepoint):
+            raise invalid("request", "timepoints", f"must hold Timepoint objects, got {tp!r}")
+        if tp.id in seen:
+            raise invalid(timepoint_subject(tp.id), "id", "duplicate timepoint id",
+                          timepoint_id=tp.id)
+        seen.add(tp.id)
+        if previous is not None and tp.date <= previous.date:
+            raise invalid(
+                timepoint_subject(tp.id), "date",
+                f"{tp.date.isoformat()} is not after {quote(previous.id)} "
+                f"({previous.date.isoformat()}); dates must be strictly increasing",
+                timepoint_id=tp.id,
+            )
+        previous = tp
+
+
+def _check_lesions(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -> None:
+    if not lesions:
+        raise invalid("request", "lesions", "at least one lesion is required")
+    order = {tp.id: index for index, tp in enumerate(timepoints)}
+    seen: set[str] = set()
+    for lesion in lesions:
+        if not isinstance(lesion, TargetLesion | NonTargetLesion | NewLesion):
+            raise invalid("request", "lesions", f"must hold lesion objects, got {lesion!r}")
+        if lesion.id in seen:
+            raise invalid(lesion_subject(lesion.id), "id", "duplicate lesion id",
+                          lesion_id=lesion.id)
+        seen.add(lesion.id)
+        if isinstance(lesion, TargetLesion):
+            _check_known(lesion.id, "measurements", lesion.measurements, order)
+            _check_target_baseline(lesion, timepoints[0].id)
+        elif isinstance(lesion, NonTargetLesion):
+            _check_known(lesion.id, "assessments", lesion.assessments, order)
+        else:
+            _check_new_lesion(lesion, order)
+
+
+def _check_known(lesion_id: str, field_name: str, keys: Mapping[str, object],
+                 order: Mapping[str, int]) -> None:
+    for timepoint_id in keys:
+        if timepoint_id not in order:
+            raise invalid(lesion_subject(lesion_id), f"{field_name}[{quote(timepoint_id)}]",
+                          "unknown timepoint", lesion_id=lesion_id, timepoint_id=timepoint_id)
+
+
+def _check_target_baseline(lesion: TargetLesion, baseline_id: str) -> None:
+    # RECIST 1.1 section 4.2: every target lesion is measured at baseline; the sum of
+    # diameters there is the reference for PR (section 4.3.1).
+    reading = lesion.measurements.get(baseline_id)
+    where = f"measurements[{quote(baseline_id)}]"
+    if reading is None:
+        raise invalid(lesion_subject(lesion.id), where,
+                      "a target lesion needs a baseline measurement",
+                      lesion_id=lesion.id, timepoint_id=baseline_id)
+    if reading is TargetStatus.NOT_EVALUABLE:
+        raise invalid(lesion_subject(lesion.id), where,
+                      "a target lesion cannot be not_evaluable at baseline",
+                      lesion_id=lesion.id, timepoint_id=baseline_id)
+
+
+def _check_new_lesion(lesion: NewLesion, order: Mapping[str, int]) -> None:
+    subject = lesion_subject(lesion.id)
+    first = order.get(lesion.timepoint_id)
+    if first is None:
+        raise invalid(subject, "timepoint", f"unknown timepoint {quote(lesion.timepoint_id)}",
+                      lesion_id=lesion.id, timepoint_id=lesion.timepoint_id)
+    if first == 0:
+        # RECIST 1.1 section 4.3.5: a new lesion is one not present at baseline.
+        raise invalid(subject, "timepoint", "a new lesion cannot be first seen at baseline",
+                      lesion_id=lesion.id, timepoint_id=lesion.timepoint_id)
+    if lesion.confirmed_at is not None:
+        confirmed = order.get(lesion.confirmed_at)
+        if confirmed is None:
+            raise invalid(subject, "confirmed_at",
+                          f"unknown timepoint {quote(lesion.confirmed_at)}",
+                          lesion_id=lesion.id, timepoint_id=lesion.confirmed_at)
+        if confirmed < first:
+            raise invalid(subject, "confirmed_at",
+                          f"{quote(lesion.confirmed_at)} is before the first sighting "
+                          f"{quote(lesion.timepoint_id)}",
+                          lesion_id=lesion.id, timepoint_id=lesion.confirmed_at)
+    _check_known(lesion.id, "measurements", lesion.measurements, order)
+    for timepoint_id in lesion.measurements:
+        if order[timepoint_id] < first:
+            raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
+                          f"measured before the first sighting {quote(lesion.timepoint_id)}",
+                          lesion_id=lesion.id, timepoint_id=timepoint_id)

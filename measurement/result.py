@@ -1,0 +1,92 @@
+"""Output types of the RECIST 1.1 / iRECIST engine: the verdict with its reasons.
+
+Response codes follow the Nadir contract of ``POST /api/v1/recist/evaluate``:
+
+* ``target_response`` and ``non_target_response`` always use the RECIST 1.1 codes
+  (``CR``, ``PR``, ``SD``, ``PD``, ``NE``, ``NON_CR_NON_PD``, ``NA``), under iRECIST too.
+  iRECIST (Seymour et al., Lancet Oncol 2017;18:e143-52, Table 2) assesses each
+  category exactly as RECIST 1.1 does; only the combination into a time-point
+  response and its confirmation differ, so the category codes stay comparable
+  across criteria.
+* ``overall_response`` and ``best_overall_response`` are RECIST 1.1 codes under
+  RECIST 1.1 and ``iCR``, ``iPR``, ``iSD``, ``iUPD``, ``iCPD``, ``NON_CR_NON_PD``, ``NE``
+  under iRECIST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from measurement.model import Criteria, Timepoint
+
+
+class Response(StrEnum):
+    """A response category code as it appears in the contract's JSON."""
+
+    CR = "CR"
+    PR = "PR"
+    SD = "SD"
+    PD = "PD"
+    NE = "NE"
+    NON_CR_NON_PD = "NON_CR_NON_PD"
+    NA = "NA"  # the category has no lesions
+    ICR = "iCR"
+    IPR = "iPR"
+    ISD = "iSD"
+    IUPD = "iUPD"
+    ICPD = "iCPD"
+
+
+class WarningCode(StrEnum):
+    """Baseline selection problems reported alongside a result (RECIST 1.1 sections 3.1, 4.2)."""
+
+    TOO_MANY_TARGETS = "TOO_MANY_TARGETS"
+    TOO_MANY_TARGETS_IN_ORGAN = "TOO_MANY_TARGETS_IN_ORGAN"
+    TARGET_BELOW_MEASURABLE_SIZE = "TARGET_BELOW_MEASURABLE_SIZE"
+
+
+@dataclass(frozen=True)
+class EvaluationWarning:
+    """A deviation from the guideline's baseline rules; responses are computed anyway."""
+
+    code: WarningCode
+    message: str
+    lesion_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimepointResult:
+    """The engine's verdict at one timepoint.
+
+    At baseline only ``sum_mm`` is set (``None`` when there are no target lesions).
+    Sizes are exact mm; percentages are rounded to 0.1 % for display, while every
+    decision was taken on exact values. ``reasons`` explains each category verdict in
+    words, citing the rule applied.
+    """
+
+    timepoint: Timepoint
+    is_baseline: bool
+    sum_mm: Decimal | None
+    nadir_mm: Decimal | None = None
+    change_from_baseline_pct: Decimal | None = None
+    change_from_nadir_pct: Decimal | None = None
+    change_from_nadir_mm: Decimal | None = None
+    target_response: Response | None = None
+    non_target_response: Response | None = None
+    new_lesions: bool | None = None
+    overall_response: Response | None = None
+    mixed_response: bool | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationResult:
+    """Per-timepoint verdicts (baseline first), best overall response and warnings."""
+
+    criteria: Criteria
+    timepoints: tuple[TimepointResult, ...]
+    best_overall_response: Response
+    best_overall_reasons: tuple[str, ...]
+    warnings: tuple[EvaluationWarning, ...]

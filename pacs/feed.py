@@ -1,0 +1,152 @@
+"""Follow Orthanc's change feed and hand stable series to an index.
+
+Orthanc numbers every change (``/changes``, field ``Seq``) and keeps them in its own
+database, so a cursor kept on our side makes the follower restartable: after a crash we
+replay from the last saved cursor and the index upserts by UID, so nothing is lost and
+nothing is duplicated.
+
+Orthanc forgets which resources were still unstable when it stops, so a series whose
+``StableSeries`` event never came is remembered as *pending* from its ``NewSeries``
+event and swept: once Orthanc reports it stable (``IsStable``), it is indexed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pacs.errors import OrthancNotFound, OrthancUnavailable, PacsError
+from pacs.metadata import SeriesRecord, fetch_series_record
+from pacs.orthanc import Change, OrthancClient
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 500
+MAX_BACKOFF_S = 10.0
+
+
+class IndexSink(Protocol):
+    """Where the follower writes; the service implements it over its database."""
+
+    def load_cursor(self) -> int: ...
+
+    def save_cursor(self, seq: int) -> None: ...
+
+    def add_pending(self, series_ids: list[str]) -> None: ...
+
+    def pending(self) -> list[str]: ...
+
+    def drop_pending(self, series_id: str) -> None: ...
+
+    def record_series(self, record: SeriesRecord) -> None: ...
+
+
+class SeriesObserver(Protocol):
+    def __call__(self, record: SeriesRecord) -> None: ...
+
+
+@dataclass
+class FeedStatus:
+    cursor: int = 0
+    orthanc_reachable: bool = False
+    last_error: str | None = None
+    indexed_series: int = 0
+    last_poll_at: float | None = None
+
+
+@dataclass
+class ChangeFeedFollower:
+    client: OrthancClient
+    sink: IndexSink
+    observers: list[SeriesObserver] = field(default_factory=list)
+    status: FeedStatus = field(default_factory=FeedStatus)
+
+    def step(self) -> int:
+        """Process one page of changes; return how many changes were read."""
+        cursor = self.sink.load_cursor()
+        page = self.client.changes(cursor, PAGE_SIZE)
+        self.status.orthanc_reachable = True
+        new_series = [c.orthanc_id for c in page.changes if c.change_type == "NewSeries"]
+        if new_series:
+            self.sink.add_pending(new_series)
+        for change in page.changes:
+            self._apply(change)
+        if page.changes or page.last != cursor:
+            self.sink.save_cursor(page.last)
+        self.status.cursor = page.last
+        return len(page.changes)
+
+    def _apply(self, change: Change) -> None:
+        if change.change_type == "StableSeries":
+            self.index_series(change.orthanc_id)
+
+    def index_series(self, series_id: str) -> bool:
+        try:
+            record = fetch_series_record(self.client, series_id)
+        except OrthancNotFound:
+            # Deleted from Orthanc before we got to it: nothing to index.
+            self.sink.drop_pending(series_id)
+            return False
+        self.sink.record_series(record)
+        self.sink.drop_pending(series_id)
+        self.status.indexed_series += 1
+        for observer in self.observers:
+            try:
+                observer(record)
+            except Exception:  # an observer must not stop ingest
+                log.exception("series observer failed")
+        return True
+
+    def sweep_pending(self) -> int:
+        """Index pending series that Orthanc now reports stable (e.g. after its restart)."""
+        done = 0
+        for series_id in self.sink.pending():
+            try:
+                stable = bool(self.client.series(series_id).get("IsStable"))
+            except OrthancNotFound:
+                self.sink.drop_pending(series_id)
+                continue
+            if stable and self.index_series(series_id):
+                done += 1
+        return done
+
+    def catch_up(self) -> None:
+        """Read the feed to its end and sweep pending series once."""
+        while self.step():
+            pass
+        self.sweep_pending()
+
+    def run(self, stop: threading.Event, *, interval_s: float = 0.2) -> None:
+        """Follow the feed until ``stop`` is set, backing off while Orthanc is down."""
+        backoff = interval_s
+        sweep_every_s = 2.0
+        last_sweep = 0.0
+        while not stop.is_set():
+            try:
+                read = self.step()
+                now = time.monotonic()
+                if now - last_sweep >= sweep_every_s:
+                    self.sweep_pending()
+                    last_sweep = now
+                self.status.last_error = None
+                self.status.last_poll_at = time.time()
+                backoff = interval_s
+                if read:
+                    continue
+            except OrthancUnavailable as exc:
+                self.status.orthanc_reachable = False
+                self.status.last_error = str(exc)
+                backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
+                log.warning("Orthanc unreachable; retrying in %.1f s", backoff)
+            except PacsError as exc:
+                self.status.last_error = str(exc)
+                backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
+                log.warning("ingest error (%s); retrying in %.1f s", type(exc).__name__, backoff)
+            except Exception as exc:  # keep following; the database may be briefly down
+                self.status.last_error = type(exc).__name__
+                backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
+                log.exception("ingest step failed; retrying in %.1f s", backoff)
+            stop.wait(backoff)

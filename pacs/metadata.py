@@ -1,0 +1,194 @@
+"""Turn Orthanc's JSON about a series into the index's records (patient, study, series)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from imaging.errors import ImagingError
+from imaging.geometry import positions_along_normal
+from imaging.model import SeriesDescriptor
+from pacs.orthanc import JsonObject, OrthancClient
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient_id: str
+    patient_name: str | None
+    birth_date: dt.date | None
+    sex: str | None
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    study_instance_uid: str
+    orthanc_id: str
+    study_date: dt.date | None
+    study_time: str | None
+    accession_number: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    sop_instance_uid: str
+    orthanc_id: str
+    instance_number: int | None
+    position_mm: float | None  # along the slice normal
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    """Everything the index keeps about one stable series."""
+
+    patient: PatientRecord
+    study: StudyRecord
+    series: SeriesDescriptor
+    orthanc_id: str
+    instances: tuple[InstanceRecord, ...]
+
+
+def parse_da(value: object) -> dt.date | None:
+    """DICOM DA (YYYYMMDD, PS3.5 6.2) to a date; lenient: anything else is None."""
+    text = str(value or "").strip().replace("-", "").replace(".", "")
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
+
+
+def _text(tags: JsonObject, keyword: str) -> str | None:
+    value = tags.get(keyword)
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = "\\".join(str(v) for v in value)
+    text = str(value).strip()
+    return text or None
+
+
+def _numbers(value: object) -> list[float] | None:
+    if value is None:
+        return None
+    parts = value if isinstance(value, list) else str(value).split("\\")
+    try:
+        return [float(p) for p in parts]
+    except (TypeError, ValueError):
+        return None
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_float(value: object) -> float | None:
+    numbers = _numbers(value)
+    return numbers[0] if numbers else None
+
+
+def fetch_series_record(client: OrthancClient, series_id: str) -> SeriesRecord:
+    """Read one series from Orthanc: its index entries plus one instance's full header.
+
+    Positions and orientation of every slice come from Orthanc's index (main DICOM tags),
+    so only the middle instance's file is read, whatever the series length.
+    """
+    series = client.series(series_id)
+    study = client.study(str(series["ParentStudy"]))
+    instances = client.series_instances(series_id)
+    instances.sort(key=lambda i: (_int(i.get("MainDicomTags", {}).get("InstanceNumber")) or 0))
+    tags: JsonObject = {}
+    if instances:
+        tags = client.instance_tags(str(instances[len(instances) // 2]["ID"]))
+    return build_series_record(series, study, instances, tags)
+
+
+def build_series_record(
+    series: JsonObject, study: JsonObject, instances: list[JsonObject], tags: JsonObject
+) -> SeriesRecord:
+    s_tags: JsonObject = series.get("MainDicomTags", {})
+    st_tags: JsonObject = study.get("MainDicomTags", {})
+    p_tags: JsonObject = study.get("PatientMainDicomTags", {})
+    orientation = _numbers(
+        tags.get("ImageOrientationPatient") or s_tags.get("ImageOrientationPatient")
+    )
+    orient6 = tuple(orientation) if orientation and len(orientation) == 6 else None
+    instance_records, z_range = _instances(instances, orient6)
+    spacing = _numbers(tags.get("PixelSpacing"))
+    descriptor = SeriesDescriptor(
+        series_instance_uid=str(s_tags["SeriesInstanceUID"]),
+        study_instance_uid=str(st_tags["StudyInstanceUID"]),
+        modality=_text(s_tags, "Modality") or _text(tags, "Modality") or "OT",
+        instance_count=len(instances),
+        sop_class_uid=_text(tags, "SOPClassUID"),
+        body_part=_text(s_tags, "BodyPartExamined") or _text(tags, "BodyPartExamined"),
+        description=_text(s_tags, "SeriesDescription"),
+        protocol=_text(s_tags, "ProtocolName") or _text(tags, "ProtocolName"),
+        series_number=_int(s_tags.get("SeriesNumber")),
+        image_type=tuple(p for p in (_text(tags, "ImageType") or "").split("\\") if p),
+        convolution_kernel=_text(tags, "ConvolutionKernel"),
+        slice_thickness_mm=_first_float(tags.get("SliceThickness")),
+        pixel_spacing_mm=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
+        orientation=orient6,  # type: ignore[arg-type]
+        frame_of_reference_uid=_text(tags, "FrameOfReferenceUID"),
+        contrast_agent=_text(tags, "ContrastBolusAgent")
+        or _text(s_tags, "ContrastBolusAgent"),
+        z_range_mm=z_range,
+    )
+    return SeriesRecord(
+        patient=PatientRecord(
+            patient_id=str(p_tags.get("PatientID", "")),
+            patient_name=_text(p_tags, "PatientName"),
+            birth_date=parse_da(p_tags.get("PatientBirthDate")),
+            sex=_text(p_tags, "PatientSex"),
+        ),
+        study=StudyRecord(
+            study_instance_uid=descriptor.study_instance_uid,
+            orthanc_id=str(study["ID"]),
+            study_date=parse_da(st_tags.get("StudyDate")),
+            study_time=_text(st_tags, "StudyTime"),
+            accession_number=_text(st_tags, "AccessionNumber"),
+            description=_text(st_tags, "StudyDescription"),
+        ),
+        series=descriptor,
+        orthanc_id=str(series["ID"]),
+        instances=instance_records,
+    )
+
+
+def _instances(
+    instances: list[JsonObject], orientation: tuple[float, ...] | None
+) -> tuple[tuple[InstanceRecord, ...], tuple[float, float] | None]:
+    records: list[InstanceRecord] = []
+    positions: list[float] = []
+    for item in instances:
+        tags: dict[str, Any] = item.get("MainDicomTags", {})
+        position = _numbers(tags.get("ImagePositionPatient"))
+        own = _numbers(tags.get("ImageOrientationPatient"))
+        plane = tuple(own) if own and len(own) == 6 else orientation
+        z: float | None = None
+        if position and len(position) == 3 and plane is not None:
+            try:
+                z = positions_along_normal(plane, [position])[0]
+            except ImagingError:
+                log.warning("instance with unusable orientation skipped in coverage")
+        if z is not None:
+            positions.append(z)
+        records.append(
+            InstanceRecord(
+                sop_instance_uid=str(tags.get("SOPInstanceUID", "")),
+                orthanc_id=str(item["ID"]),
+                instance_number=_int(tags.get("InstanceNumber")),
+                position_mm=z,
+            )
+        )
+    z_range = (min(positions), max(positions)) if positions else None
+    return tuple(records), z_range

@@ -1,0 +1,203 @@
+"""Thin adapter over Orthanc's REST API (https://orthanc.uclouvain.be/book/users/rest.html).
+
+Only this module talks httpx; every transport or HTTP failure is translated into a
+:class:`pacs.errors.PacsError` subclass so that callers never see httpx types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import httpx
+
+from pacs.errors import OrthancNotFound, OrthancRequestError, OrthancUnavailable
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredInstance:
+    """Orthanc's answer to one stored instance (POST /instances)."""
+
+    orthanc_id: str
+    status: str  # "Success" or "AlreadyStored"
+    parent_series: str
+    parent_study: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of Orthanc's change feed (GET /changes)."""
+
+    seq: int
+    change_type: str
+    resource_type: str
+    orthanc_id: str
+
+
+@dataclass(frozen=True)
+class ChangePage:
+    changes: tuple[Change, ...]
+    last: int
+    done: bool
+
+
+class OrthancClient:
+    """Synchronous Orthanc REST client with HTTP basic authentication."""
+
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        timeout: float = 30.0,
+    ) -> None:
+        auth = httpx.BasicAuth(username, password or "") if username else None
+        self._http = httpx.Client(base_url=url.rstrip("/"), auth=auth, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OrthancClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        try:
+            kwargs: dict[str, Any] = {"content": content, "params": params, "headers": headers}
+            if timeout is not None:
+                kwargs["timeout"] = timeout
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            # The message keeps only the exception class: the URL could carry credentials.
+            raise OrthancUnavailable(f"Orthanc unreachable ({type(exc).__name__})") from None
+        if response.status_code >= 400:
+            message = None
+            try:
+                body = response.json()
+                if isinstance(body, dict):
+                    message = str(body.get("Details") or body.get("Message") or "")
+            except ValueError:
+                pass
+            error = OrthancNotFound if response.status_code == 404 else OrthancRequestError
+            raise error(
+                f"Orthanc answered {response.status_code} to {method} {path.split('?')[0]}",
+                status=response.status_code,
+                orthanc_message=message,
+            )
+        return response
+
+    def _json(self, path: str, **params: str | int) -> Any:
+        return self._request("GET", path, params=params or None).json()
+
+    # -- system ----------------------------------------------------------
+    def system(self, *, timeout: float | None = None) -> JsonObject:
+        return cast(JsonObject, self._request("GET", "/system", timeout=timeout).json())
+
+    def is_reachable(self, *, timeout: float = 1.0) -> bool:
+        try:
+            self.system(timeout=timeout)
+        except (OrthancUnavailable, OrthancRequestError):
+            return False
+        return True
+
+    # -- change feed -----------------------------------------------------
+    def changes(self, since: int, limit: int = 200) -> ChangePage:
+        body = self._json("/changes", since=since, limit=limit)
+        changes = tuple(
+            Change(
+                seq=int(c["Seq"]),
+                change_type=str(c["ChangeType"]),
+                resource_type=str(c["ResourceType"]),
+                orthanc_id=str(c["ID"]),
+            )
+            for c in body["Changes"]
+        )
+        return ChangePage(changes=changes, last=int(body["Last"]), done=bool(body["Done"]))
+
+    # -- resources -------------------------------------------------------
+    def series(self, orthanc_id: str) -> JsonObject:
+        return cast(JsonObject, self._json(f"/series/{orthanc_id}"))
+
+    def series_instances(self, orthanc_id: str) -> list[JsonObject]:
+        """Instances of a series with their main DICOM tags (read from Orthanc's index)."""
+        return cast(list[JsonObject], self._json(f"/series/{orthanc_id}/instances"))
+
+    def study(self, orthanc_id: str) -> JsonObject:
+        return cast(JsonObject, self._json(f"/studies/{orthanc_id}"))
+
+    def patient(self, orthanc_id: str) -> JsonObject:
+        return cast(JsonObject, self._json(f"/patients/{orthanc_id}"))
+
+    def instance_tags(self, orthanc_id: str) -> JsonObject:
+        """All tags of one instance, simplified to keyword -> value (reads the file)."""
+        return cast(JsonObject, self._json(f"/instances/{orthanc_id}/simplified-tags"))
+
+    def instance_file(self, orthanc_id: str) -> bytes:
+        return self._request("GET", f"/instances/{orthanc_id}/file").content
+
+    def lookup(self, uid: str) -> list[JsonObject]:
+        """Orthanc resources whose DICOM UID or identifier equals ``uid``."""
+        response = self._request("POST", "/tools/lookup", content=uid.encode("ascii"))
+        return cast(list[JsonObject], response.json())
+
+    def find_instance(self, sop_instance_uid: str) -> str | None:
+        for hit in self.lookup(sop_instance_uid):
+            if hit.get("Type") == "Instance":
+                return str(hit["ID"])
+        return None
+
+    # -- writes ----------------------------------------------------------
+    def store(self, dicom_file: bytes) -> StoredInstance:
+        body = self._request(
+            "POST",
+            "/instances",
+            content=dicom_file,
+            headers={"Content-Type": "application/dicom"},
+        ).json()
+        return StoredInstance(
+            orthanc_id=str(body["ID"]),
+            status=str(body["Status"]),
+            parent_series=str(body["ParentSeries"]),
+            parent_study=str(body["ParentStudy"]),
+        )
+
+    def delete_instance(self, orthanc_id: str) -> None:
+        self._request("DELETE", f"/instances/{orthanc_id}")
+
+    # -- DICOM peers (Orthanc "modalities", kept in Orthanc's database) ---
+    def modalities(self) -> JsonObject:
+        return cast(JsonObject, self._json("/modalities", expand=""))
+
+    def put_modality(self, name: str, *, aet: str, host: str, port: int) -> None:
+        """Register a peer that may C-STORE into Orthanc (checked by AE title and host)."""
+        body = {
+            "AET": aet,
+            "Host": host,
+            "Port": port,
+            "AllowEcho": True,
+            "AllowStore": True,
+            "AllowFind": False,
+            "AllowMove": False,
+            "AllowGet": False,
+        }
+        self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
+
+    def delete_modality(self, name: str) -> None:
+        self._request("DELETE", f"/modalities/{name}")

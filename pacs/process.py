@@ -1,0 +1,213 @@
+"""Start and stop a real Orthanc process on given ports and storage.
+
+The one Orthanc configuration of the project is ``docker/orthanc/orthanc.json``; this module
+overlays what differs per instance (ports, storage, credentials, plugins) and writes the
+result into the instance's own folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pacs.errors import OrthancProcessError
+from pacs.orthanc import OrthancClient
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
+PLUGIN_DIRS = (Path("/usr/share/orthanc/plugins"), Path("/usr/lib/orthanc/plugins"))
+DICOMWEB_PLUGIN = "libOrthancDicomWeb.so"
+
+
+def find_orthanc_executable() -> str | None:
+    return shutil.which("Orthanc") or (
+        "/usr/sbin/Orthanc" if Path("/usr/sbin/Orthanc").exists() else None
+    )
+
+
+def find_plugins() -> list[str]:
+    for folder in PLUGIN_DIRS:
+        candidate = folder / DICOMWEB_PLUGIN
+        if candidate.exists():
+            return [str(candidate)]
+    return []
+
+
+@dataclass(frozen=True)
+class OrthancConfig:
+    """What one Orthanc instance needs beyond the shared configuration."""
+
+    storage_dir: Path
+    http_port: int
+    dicom_port: int
+    username: str
+    password: str
+    aet: str = "NADIR"
+    stable_age_s: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("http_port", "dicom_port"):
+            port = getattr(self, name)
+            if not 0 < port < 65536:
+                raise OrthancProcessError(f"{name} must be a TCP port, got {port}")
+        if not self.username or not self.password:
+            raise OrthancProcessError(
+                "Orthanc runs with authentication on: give a username and password"
+            )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def runtime_settings(self) -> dict[str, object]:
+        settings: dict[str, object] = {
+            "HttpPort": self.http_port,
+            "DicomPort": self.dicom_port,
+            "DicomAet": self.aet,
+            "StorageDirectory": str(self.storage_dir / "storage"),
+            "IndexDirectory": str(self.storage_dir / "storage"),
+            # Loopback only: Nadir is the only HTTP client; hospitals reach it over DICOM.
+            "RemoteAccessAllowed": False,
+            "RegisteredUsers": {self.username: self.password},
+            # Peers are registered by an admin at run time (REST /modalities) and kept in
+            # Orthanc's own database, so they survive restarts.
+            "DicomModalitiesInDatabase": True,
+            "Plugins": find_plugins(),
+        }
+        if self.stable_age_s is not None:
+            settings["StableAge"] = self.stable_age_s
+        return settings
+
+
+class OrthancProcess:
+    """A running Orthanc child process. Use as a context manager or call start/stop."""
+
+    def __init__(self, config: OrthancConfig, *, base_config: Path = BASE_CONFIG) -> None:
+        self.config = config
+        self._base_config = base_config
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def config_dir(self) -> Path:
+        return self.config.storage_dir / "config"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.config.storage_dir / "orthanc.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.config.storage_dir / "orthanc.log"
+
+    def client(self) -> OrthancClient:
+        return OrthancClient(self.config.url, self.config.username, self.config.password)
+
+    def write_config(self) -> None:
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        merged = json.loads(self._base_config.read_text())
+        merged.update(self.config.runtime_settings())
+        path = self.config_dir / "orthanc.json"
+        path.touch(mode=0o600)
+        # The file holds Orthanc's password: readable by the owner only.
+        path.chmod(0o600)
+        path.write_text(json.dumps(merged, indent=2))
+
+    def start(self, *, timeout_s: float = 20.0) -> None:
+        executable = find_orthanc_executable()
+        if executable is None:
+            raise OrthancProcessError(
+                "Orthanc executable not found: install Debian's 'orthanc' package"
+            )
+        self._wait_previous_exit(timeout_s)
+        self.write_config()
+        env = dict(os.environ)
+        # Debian's DCMTK leaves Nagle's algorithm on: every C-STORE then waits ~45 ms.
+        env["TCP_NODELAY"] = "1"
+        log = self.log_file.open("ab")
+        self._proc = subprocess.Popen(
+            [executable, str(self.config_dir)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        log.close()
+        self.pid_file.write_text(str(self._proc.pid))
+        self._wait_ready(timeout_s)
+
+    def _wait_previous_exit(self, timeout_s: float) -> None:
+        """Two Orthancs on one storage corrupt its index: wait for an old one to exit."""
+        if not self.pid_file.exists():
+            return
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except ValueError:
+            return
+        deadline = time.monotonic() + timeout_s
+        while _pid_alive(pid) and _is_orthanc(pid):
+            if time.monotonic() > deadline:
+                raise OrthancProcessError(
+                    f"another Orthanc (pid {pid}) still uses {self.config.storage_dir}"
+                )
+            time.sleep(0.05)
+
+    def _wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        with self.client() as client:
+            while time.monotonic() < deadline:
+                if self._proc is not None and self._proc.poll() is not None:
+                    raise OrthancProcessError(
+                        f"Orthanc exited with code {self._proc.returncode}; see {self.log_file}"
+                    )
+                if client.is_reachable(timeout=0.5):
+                    return
+                time.sleep(0.05)
+        self.stop()
+        raise OrthancProcessError(
+            f"Orthanc did not answer within {timeout_s} s; see {self.log_file}"
+        )
+
+    def stop(self, *, timeout_s: float = 20.0, kill: bool = False) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def __enter__(self) -> OrthancProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_orthanc(pid: int) -> bool:
+    try:
+        return "Orthanc" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Shared set-up: system packages (Orthanc, DCMTK, dicom3tools, poppler) and the .venv.
+# Usage: scripts/setup.sh [dev]   — "dev" adds the test tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || need+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+if [ "${1:-}" = dev ]; then
+  command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
+  command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
+  command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    echo "installing ${need[*]} with apt-get" >&2
+    $SUDO apt-get update -qq
+    # Debian's orthanc package tries to start its own service; policy-rc.d may refuse: harmless.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  else
+    echo "apt-get is not available: run Orthanc with docker/docker-compose.yml instead" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+stamp=".venv/.nadir-installed-${1:-run}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  if [ "${1:-}" = dev ]; then
+    .venv/bin/python -m pip install -q -e '.[dev]' >&2
+  else
+    .venv/bin/python -m pip install -q -e . >&2
+  fi
+  touch "$stamp"
+fi

@@ -1,0 +1,167 @@
+"""Shared fixtures: real Orthanc processes, SQLite and PostgreSQL databases, API clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+PG_URL = os.environ.get(
+    "NADIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+STORESCU_AET = "STORESCU"
+PYNETDICOM_AET = "PYNETDICOM"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new schema on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nadir.db'}"
+        return
+    if not _postgres_available():
+        if os.environ.get("NADIR_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required but unreachable at {PG_URL}")
+        pytest.skip(f"PostgreSQL server unreachable at {PG_URL}")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture
+def orthanc(tmp_path: Path) -> Iterator[Any]:
+    """A real Orthanc on free ports with temporary storage and authentication on."""
+    from pacs.process import OrthancConfig, OrthancProcess, find_orthanc_executable
+
+    if find_orthanc_executable() is None:
+        pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
+    config = OrthancConfig(
+        storage_dir=tmp_path / "orthanc", http_port=free_port(), dicom_port=free_port(),
+        username="nadir-test", password=uuid.uuid4().hex, stable_age_s=1,
+    )
+    proc = OrthancProcess(config)
+    proc.start()
+    with proc.client() as client:
+        client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
+        client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)
+    yield proc
+    # The storage is thrown away: no need to wait ~3 s for Orthanc's graceful shutdown.
+    proc.stop(kill=True)
+
+
+def storescu(orthanc: Any, files: list[Path], *, aet: str = STORESCU_AET,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Push files with dcmtk's storescu (a client nobody here wrote)."""
+    if shutil.which("storescu") is None:
+        pytest.skip("dcmtk storescu is not installed (scripts/setup.sh dev installs it)")
+    env = dict(os.environ, TCP_NODELAY="1")
+    result = subprocess.run(
+        ["storescu", "-aet", aet, "-aec", orthanc.config.aet, "127.0.0.1",
+         str(orthanc.config.dicom_port), *map(str, files)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"storescu failed ({result.returncode}): {result.stderr[-2000:]}")
+    return result
+
+
+@dataclass
+class Service:
+    client: Any
+    app: Any
+    tokens: dict[str, str]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def make_tokens(app: Any) -> dict[str, str]:
+    from api.auth import Role, create_user, issue_token
+
+    tokens: dict[str, str] = {}
+    with app.state.sessions.begin() as s:
+        for role in Role:
+            user = create_user(s, f"{role.value}-user", role)
+            tokens[role.value] = issue_token(s, user)
+    return tokens
+
+
+@pytest.fixture
+def service_factory(
+    database_url: str, tmp_path: Path
+) -> Iterator[Callable[..., Service]]:
+    """Build the app against a given Orthanc; ingest runs in its background thread."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    opened: list[Any] = []
+
+    def build(orthanc: Any, *, ingest: bool = True, tokens: dict[str, str] | None = None,
+              **overrides: Any) -> Service:
+        settings = Settings(
+            data_dir=tmp_path / "data", database_url=database_url,
+            orthanc_url=orthanc.config.url if orthanc else "http://127.0.0.1:9",
+            orthanc_username=orthanc.config.username if orthanc else "x",
+            orthanc_password=orthanc.config.password if orthanc else "x",
+            orthanc_dicom_port=orthanc.config.dicom_port if orthanc else 104,
+            ingest=ingest, ingest_interval_s=0.05, **overrides,
+        )
+        app = create_app(settings)
+        client = TestClient(app)
+        client.__enter__()
+        opened.append(client)
+        return Service(client=client, app=app, tokens=tokens or make_tokens(app))
+
+    yield build
+    for client in reversed(opened):
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def service(service_factory: Callable[..., Service], orthanc: Any) -> Service:
+    return service_factory(orthanc)
