@@ -1,0 +1,102 @@
+"""The `nadir` command as a user runs it: users create, serve; killed mid-ingest and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, storescu, wait_until
+from tests.factories import tiny_ct_series, write_all
+
+pytestmark = pytest.mark.integration
+NADIR = [sys.executable, "-m", "api.cli"]
+
+
+def _env(database_url: str, orthanc: Any, data_dir: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        NADIR_DATABASE_URL=database_url,
+        NADIR_ORTHANC_URL=orthanc.config.url,
+        NADIR_ORTHANC_USERNAME=orthanc.config.username,
+        NADIR_ORTHANC_PASSWORD=orthanc.config.password,
+        NADIR_DATA_DIR=str(data_dir),
+        NADIR_INGEST_INTERVAL_S="0.05",
+    )
+
+
+def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([*NADIR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=30, interval=0.1)
+    return proc
+
+
+def test_users_create_prints_token_last_and_rejects_bad_role(
+    database_url: str, orthanc: Any, tmp_path: Path
+) -> None:
+    env = _env(database_url, orthanc, tmp_path)
+    out = subprocess.run([*NADIR, "users", "create", "dr-who", "--role", "radiologist"],
+                         env=env, capture_output=True, text=True, check=True)
+    token = out.stdout.strip().splitlines()[-1]
+    assert token.startswith("ndr_") and " " not in token
+    bad = subprocess.run([*NADIR, "users", "create", "x", "--role", "janitor"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "janitor" in bad.stderr
+    port = free_port()
+    proc = _serve(env, port)
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/patients"
+        assert httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        assert httpx.get(url).status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_service_killed_mid_ingest_then_restarted(
+    database_url: str, orthanc: Any, tmp_path: Path
+) -> None:
+    env = _env(database_url, orthanc, tmp_path)
+    out = subprocess.run([*NADIR, "users", "create", "reader", "--role", "specialist"],
+                         env=env, capture_output=True, text=True, check=True)
+    headers = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+    port = free_port()
+    proc = _serve(env, port)
+    studies = [tiny_ct_series(4, patient_id="CRASH", study_date=f"2026010{i}") for i in (1, 2, 3)]
+    storescu(orthanc, write_all(studies[0], tmp_path / "s0"))
+    storescu(orthanc, write_all(studies[1], tmp_path / "s1"))
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)  # no chance to save anything
+    proc.wait()
+    storescu(orthanc, write_all(studies[2], tmp_path / "s2"))
+    proc = _serve(env, port)
+    try:
+        url = f"http://127.0.0.1:{port}/api/v1/patients/CRASH/studies"
+
+        def three() -> list[Any] | None:
+            r = httpx.get(url, headers=headers)
+            body = r.json() if r.status_code == 200 else []
+            return body if len(body) == 3 else None
+
+        body = wait_until(three, timeout=20)
+        assert [s["study_instance_uid"] for s in body] == [
+            s[0].StudyInstanceUID for s in studies]
+        assert all(len(s["series"]) == 1 and s["series"][0]["instances"] == 4 for s in body)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

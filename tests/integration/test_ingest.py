@@ -1,0 +1,111 @@
+"""C-STORE into a real Orthanc (dcmtk storescu, pynetdicom) and indexing from its change feed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pacs.dimse import DicomPeer, store
+from pacs.errors import DimseError
+from tests.conftest import PYNETDICOM_AET, Service, storescu, wait_until
+from tests.factories import tiny_ct_series, write_all
+
+pytestmark = pytest.mark.integration
+
+
+def _studies(service: Service, patient_id: str) -> list[dict[str, Any]]:
+    r = service.client.get(f"/api/v1/patients/{patient_id}/studies",
+                           headers=service.headers("radiologist"))
+    return r.json() if r.status_code == 200 else []
+
+
+def _all_stable(orthanc: Any) -> bool:
+    with orthanc.client() as c:
+        series = c._json("/series", expand="")
+    return bool(series) and all(s["IsStable"] for s in series)
+
+
+def test_storescu_pair_indexed_within_2s_of_stable(
+    service: Service, orthanc: Any, tmp_path: Path
+) -> None:
+    base = tiny_ct_series(5, patient_id="PAT/ONE", study_date="20260105")
+    follow = tiny_ct_series(4, patient_id="PAT/ONE", study_date="20260302")
+    storescu(orthanc, write_all(base, tmp_path / "b") + write_all(follow, tmp_path / "f"))
+    wait_until(lambda: _all_stable(orthanc), timeout=15, interval=0.02)
+    stable_at = time.monotonic()
+    studies = wait_until(lambda: len(_studies(service, "PAT/ONE")) == 2
+                         and _studies(service, "PAT/ONE"), timeout=10, interval=0.05)
+    assert time.monotonic() - stable_at < 2.0
+    assert [s["study_instance_uid"] for s in studies] == [
+        base[0].StudyInstanceUID, follow[0].StudyInstanceUID]  # oldest first
+    assert studies[0]["study_date"] == "2026-01-05"
+    assert studies[0]["series"][0]["instances"] == 5
+    assert studies[1]["series"][0]["instances"] == 4
+    assert studies[0]["series"][0]["modality"] == "CT"
+    r = service.client.get("/api/v1/patients", headers=service.headers("specialist"))
+    assert {"patient_id": "PAT/ONE", "patient_name": "Test^Tiny", "studies_count": 2} in r.json()
+
+
+def test_pynetdicom_push_and_unregistered_peer_refused(
+    service: Service, orthanc: Any, tmp_path: Path
+) -> None:
+    series = tiny_ct_series(3, patient_id="PNET")
+    peer = DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, PYNETDICOM_AET)
+    assert store(peer, series) == [d.SOPInstanceUID for d in series]
+    wait_until(lambda: _studies(service, "PNET"), timeout=15)
+
+    intruder = tiny_ct_series(2, patient_id="INTRUDER")
+    with pytest.raises(DimseError):
+        store(DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, "EVIL"),
+              intruder)
+    result = storescu(orthanc, write_all(intruder, tmp_path / "x"), aet="EVIL", check=False)
+    assert result.returncode != 0
+    with orthanc.client() as c:
+        assert c.find_instance(intruder[0].SOPInstanceUID) is None
+
+
+def test_same_study_sent_twice_is_not_duplicated(
+    service: Service, orthanc: Any, tmp_path: Path
+) -> None:
+    files = write_all(tiny_ct_series(4, patient_id="TWICE"), tmp_path / "s")
+    storescu(orthanc, files)
+    wait_until(lambda: _studies(service, "TWICE"), timeout=15)
+    storescu(orthanc, files)
+    time.sleep(2.5)  # let Orthanc re-announce the series as stable, and Nadir re-index it
+    studies = _studies(service, "TWICE")
+    assert len(studies) == 1 and len(studies[0]["series"]) == 1
+    assert studies[0]["series"][0]["instances"] == 4
+
+
+def test_orthanc_restart_mid_ingest_loses_nothing(
+    service: Service, orthanc: Any, tmp_path: Path
+) -> None:
+    first = tiny_ct_series(6, patient_id="RESTART")
+    storescu(orthanc, write_all(first, tmp_path / "a"))
+    # Stop before the series is stable: Orthanc forgets it was unstable, never sends
+    # StableSeries for it, and Nadir must still index it after the restart.
+    orthanc.stop()
+    r = service.client.get("/healthz")
+    assert r.status_code == 200 and r.json()["orthanc"] == "unreachable"
+    orthanc.start()
+    second = tiny_ct_series(3, patient_id="RESTART", study_uid=first[0].StudyInstanceUID)
+    storescu(orthanc, write_all(second, tmp_path / "b"))
+    studies = wait_until(lambda: len((_studies(service, "RESTART") or [{"series": []}])[0]
+                                     ["series"]) == 2 and _studies(service, "RESTART"),
+                         timeout=20)
+    assert sorted(s["instances"] for s in studies[0]["series"]) == [3, 6]
+
+
+def test_ingest_retries_until_orthanc_comes_up(
+    service_factory: Any, orthanc: Any, tmp_path: Path
+) -> None:
+    orthanc.stop()
+    svc = service_factory(orthanc)
+    time.sleep(0.5)
+    assert svc.client.get("/healthz").json()["orthanc"] == "unreachable"
+    orthanc.start()
+    storescu(orthanc, write_all(tiny_ct_series(2, patient_id="LATE"), tmp_path / "l"))
+    wait_until(lambda: _studies(svc, "LATE"), timeout=20)
