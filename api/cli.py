@@ -8,7 +8,6 @@ import logging
 import os
 import secrets
 import sys
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select

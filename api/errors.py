@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from imaging.errors import ImagingError
+from measurement.errors import MeasurementError
 from pacs.errors import OrthancUnavailable, PacsError
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _pacs(_: Request, exc: PacsError) -> JSONResponse:
         log.warning("PACS error: %s", type(exc).__name__)
         return JSONResponse(_body(f"PACS error: {exc}"), status_code=502)
+
+    @app.exception_handler(MeasurementError)
+    async def _measurement(_: Request, exc: MeasurementError) -> JSONResponse:
+        extra = {k: v for k, v in (("lesion_id", exc.lesion_id),
+                                   ("timepoint_id", exc.timepoint_id),
+                                   ("field", exc.field)) if v is not None}
+        return JSONResponse(_body(exc.message, **extra), status_code=422)
 
     @app.exception_handler(ImagingError)
     async def _imaging(_: Request, exc: ImagingError) -> JSONResponse:

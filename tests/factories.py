@@ -1,4 +1,4 @@
-"""Small DICOM objects for tests that need a few valid instances quickly (8x8 CT slices)."""
+"""Small DICOM objects for tests that need a few valid instances quickly (small CT slices)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 def tiny_ct_series(
     n: int = 3, *, patient_id: str = "TINY-1", study_uid: str | None = None,
-    study_date: str = "20260105",
+    study_date: str = "20260105", size: int = 8, spacing: tuple[float, float] = (0.7, 0.7),
 ) -> list[Dataset]:
     study_uid = study_uid or generate_uid()
     series_uid = generate_uid()
@@ -31,12 +31,12 @@ def tiny_ct_series(
         ds.StudyDate, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = study_date, "CT", 1, i + 1
         ds.ImagePositionPatient = [0.0, 0.0, -2.5 * i]
         ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 2.5
-        ds.Rows = ds.Columns = 8
+        ds.PixelSpacing, ds.SliceThickness = list(spacing), 2.5
+        ds.Rows = ds.Columns = size
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
         ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
         ds.RescaleIntercept, ds.RescaleSlope = 0, 1
-        ds.PixelData = np.full((8, 8), i, np.int16).tobytes()
+        ds.PixelData = np.full((size, size), i, np.int16).tobytes()
         out.append(ds)
     return out
 

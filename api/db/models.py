@@ -168,3 +168,71 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(Text)
     patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
+
+
+class Case(Base):
+    """Lesion tracking for one patient under one set of response criteria."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    criteria: Mapped[str] = mapped_column(String(16))
+    baseline_study_uid: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    lesions: Mapped[list[Lesion]] = relationship(
+        back_populates="case", order_by="Lesion.id", cascade="all, delete-orphan"
+    )
+    signoffs: Mapped[list[TimepointSignoff]] = relationship(
+        back_populates="case", cascade="all, delete-orphan"
+    )
+
+
+class Lesion(Base):
+    __tablename__ = "lesions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    organ: Mapped[str] = mapped_column(String(128))
+    nodal: Mapped[bool] = mapped_column(Boolean, default=False)
+    label: Mapped[str] = mapped_column(String(64))
+    first_timepoint: Mapped[str | None] = mapped_column(String(64))
+    equivocal: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[str | None] = mapped_column(String(64))
+    tracking_uid: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="lesions")
+
+
+class MeasurementVersion(Base):
+    """One recorded measurement; never updated. The highest version per timepoint is current."""
+
+    __tablename__ = "measurement_versions"
+    __table_args__ = (UniqueConstraint("lesion_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesion_id: Mapped[int] = mapped_column(ForeignKey("lesions.id", ondelete="CASCADE"),
+                                           index=True)
+    timepoint_uid: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(128))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(32))
+    sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
+    series_instance_uid: Mapped[str | None] = mapped_column(String(64))
+    frame: Mapped[int | None] = mapped_column(Integer)
+    endpoints: Mapped[list[Any] | None] = mapped_column(JSON)
+    length_mm: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(32), default="manual")
+
+
+class TimepointSignoff(Base):
+    __tablename__ = "timepoint_signoffs"
+    __table_args__ = (UniqueConstraint("case_id", "timepoint_uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    timepoint_uid: Mapped[str] = mapped_column(String(64))
+    signed_by: Mapped[str] = mapped_column(String(128))
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="signoffs")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Response
-
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 

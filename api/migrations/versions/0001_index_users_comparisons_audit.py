@@ -1,7 +1,7 @@
 """index, users, comparisons, audit
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-27 06:37:57.802422
 """
 

@@ -1,0 +1,278 @@
+"""Measurements on images, their versions, sign-off of timepoints, and the audit log."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.audit import audit
+from api.auth import READERS, Principal, Role, require
+from api.case_logic import (
+    NON_TARGET_STATUSES,
+    TARGET_STATUSES,
+    case_timepoints,
+    current_measurements,
+    get_case,
+    get_lesion,
+    get_timepoint,
+)
+from api.db.models import (
+    AuditEvent,
+    Case,
+    Instance,
+    Lesion,
+    MeasurementVersion,
+    Series,
+    Study,
+    TimepointSignoff,
+)
+from api.deps import db_session
+from api.errors import ApiError
+from imaging.errors import ImagingError
+from imaging.geometry import caliper_length_mm
+from pacs.metadata import pixel_geometry
+from pacs.orthanc import OrthancClient
+
+router = APIRouter(prefix="/api/v1")
+LENGTH_TOLERANCE_MM = 0.5  # Nadir contract: a client length may differ by at most 0.5 mm
+
+
+class MeasurementPut(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, strict=True)
+
+    sop_instance_uid: str | None = Field(default=None, min_length=1, max_length=64)
+    frame: int | None = Field(default=None, ge=1)
+    endpoints: list[list[float | int]] | None = None
+    length_mm: float | int | None = Field(default=None, ge=0)
+    status: str | None = None
+    amendment_reason: str | None = Field(default=None, max_length=2000)
+
+
+def measurement_json(m: MeasurementVersion, lesion: Lesion) -> dict[str, Any]:
+    return {
+        "lesion_id": lesion.id, "timepoint_id": m.timepoint_uid, "version": m.version,
+        "status": m.status, "sop_instance_uid": m.sop_instance_uid,
+        "series_instance_uid": m.series_instance_uid, "frame": m.frame,
+        "endpoints": m.endpoints, "length_mm": m.length_mm,
+        "author": m.author, "at": m.at.isoformat(), "reason": m.reason, "source": m.source,
+    }
+
+
+def etag(m: MeasurementVersion | None) -> str | None:
+    return None if m is None else f'"m{m.lesion_id}-v{m.version}"'
+
+
+def _check_status(lesion: Lesion, status: str) -> None:
+    allowed = NON_TARGET_STATUSES if lesion.kind == "non_target" else TARGET_STATUSES
+    if status not in allowed:
+        raise ApiError(422, f"status {status!r} is not valid for a {lesion.kind} lesion; "
+                       f"one of: {', '.join(allowed)}")
+
+
+def _endpoints(raw: list[list[float | int]]) -> tuple[tuple[float, float], tuple[float, float]]:
+    if len(raw) != 2 or any(len(p) != 2 for p in raw):
+        raise ApiError(422, "endpoints must be two [row, column] points")
+    (r1, c1), (r2, c2) = raw
+    values = [float(v) for v in (r1, c1, r2, c2)]
+    if not all(math.isfinite(v) for v in values):
+        raise ApiError(422, "endpoints must be finite numbers")
+    return (values[0], values[1]), (values[2], values[3])
+
+
+def _measured_length(
+    session: Session, orthanc: OrthancClient, timepoint: Study, body: MeasurementPut
+) -> tuple[float, str, list[list[float]]]:
+    """Length in mm of a caliper on an image of the timepoint's study (422 otherwise)."""
+    if body.sop_instance_uid is None or body.endpoints is None:
+        raise ApiError(422, "give sop_instance_uid and endpoints, or a status")
+    start, end = _endpoints(body.endpoints)
+    row = session.execute(
+        select(Instance, Series.series_instance_uid, Study.study_instance_uid)
+        .join(Series, Instance.series_pk == Series.id).join(Study, Series.study_pk == Study.id)
+        .where(Instance.sop_instance_uid == body.sop_instance_uid)
+    ).first()
+    if row is None or row[2] != timepoint.study_instance_uid:
+        raise ApiError(422, f"sop_instance_uid {body.sop_instance_uid!r} is not an instance of "
+                       f"timepoint {timepoint.study_instance_uid!r}")
+    instance, series_uid = row[0], row[1]
+    geometry = pixel_geometry(orthanc.instance_tags(instance.orthanc_id))
+    if geometry.pixel_spacing is None:
+        raise ApiError(422, f"instance {body.sop_instance_uid!r} has no Pixel Spacing: "
+                       "lengths in mm cannot be measured on it")
+    frame = body.frame or 1
+    if frame > geometry.frames:
+        raise ApiError(422, f"frame {frame} is beyond the instance's {geometry.frames} frame(s)")
+    # PS3.3 C.18.6.1.1: (0,0) is the top-left corner of the top-left pixel, so the
+    # image spans [0, Rows] x [0, Columns] in sub-pixel coordinates.
+    for name, (r, c) in (("first", start), ("second", end)):
+        if not (0 <= r <= geometry.rows and 0 <= c <= geometry.columns):
+            raise ApiError(422, f"{name} endpoint [{r}, {c}] is outside the "
+                           f"{geometry.rows}x{geometry.columns} image")
+    try:
+        length = caliper_length_mm(start, end, geometry.pixel_spacing)
+    except ImagingError as exc:
+        raise ApiError(422, str(exc)) from None
+    if body.length_mm is not None and abs(float(body.length_mm) - length) > LENGTH_TOLERANCE_MM:
+        raise ApiError(422, f"length_mm {body.length_mm} differs from the {length:.2f} mm "
+                       f"measured from the endpoints by more than {LENGTH_TOLERANCE_MM} mm")
+    return round(length, 2), series_uid, [list(start), list(end)]
+
+
+def _is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
+    return session.scalar(select(TimepointSignoff.id).where(
+        TimepointSignoff.case_id == case.id,
+        TimepointSignoff.timepoint_uid == timepoint_uid)) is not None
+
+
+def record_measurement(
+    session: Session, case: Case, lesion: Lesion, timepoint_uid: str, who: str,
+    values: dict[str, Any], *, reason: str | None, source: str = "manual",
+) -> MeasurementVersion:
+    """Add a new version; the caller commits (and turns an IntegrityError into 412)."""
+    latest = session.scalar(select(func.max(MeasurementVersion.version))
+                            .where(MeasurementVersion.lesion_id == lesion.id)) or 0
+    m = MeasurementVersion(lesion_id=lesion.id, timepoint_uid=timepoint_uid,
+                           version=latest + 1, author=who, reason=reason, source=source,
+                           **values)
+    session.add(m)
+    session.flush()
+    return m
+
+
+@router.put("/cases/{case_id}/lesions/{lesion_id}/measurements/{timepoint_id}")
+def put_measurement(
+    case_id: int, lesion_id: int, timepoint_id: str, body: MeasurementPut,
+    request: Request, response: Response,
+    if_match: str | None = Header(default=None),
+    who: Principal = Depends(require(Role.RADIOLOGIST)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> dict[str, Any]:
+    case = get_case(session, case_id)
+    lesion = get_lesion(session, case, lesion_id)
+    timepoint = get_timepoint(session, case, timepoint_id)
+    current = current_measurements(session, [lesion.id]).get((lesion.id, timepoint_id))
+    if if_match is not None and not (
+        (if_match.strip() == "*" and current is not None) or if_match.strip() == etag(current)
+    ):
+        raise ApiError(412, f"measurement changed since it was read (If-Match {if_match}, "
+                       f"current {etag(current) or 'none'}); nothing was changed")
+    reason = (body.amendment_reason or "").strip() or None
+    if _is_signed_off(session, case, timepoint_id) and reason is None:
+        raise ApiError(409, f"timepoint {timepoint_id!r} is signed off: a change needs an "
+                       "amendment_reason")
+    if lesion.kind == "new" and lesion.first_timepoint and timepoint_id != lesion.first_timepoint:
+        tps = [st.study_instance_uid for st in case_timepoints(session, case)]
+        if tps.index(timepoint_id) < tps.index(lesion.first_timepoint):
+            raise ApiError(422, "a new lesion cannot be measured before its first sighting")
+    if body.status is not None:
+        if body.sop_instance_uid or body.endpoints or body.length_mm is not None:
+            raise ApiError(422, "give either a status or sop_instance_uid with endpoints")
+        _check_status(lesion, body.status)
+        values: dict[str, Any] = {"status": body.status,
+                                  "length_mm": 0.0 if body.status == "disappeared" else None}
+    elif lesion.kind == "non_target":
+        raise ApiError(422, "a non-target lesion takes a status: "
+                       + ", ".join(NON_TARGET_STATUSES))
+    else:
+        length, series_uid, points = _measured_length(
+            session, request.app.state.orthanc, timepoint, body)
+        values = {"sop_instance_uid": body.sop_instance_uid, "series_instance_uid": series_uid,
+                  "frame": body.frame, "endpoints": points, "length_mm": length}
+    try:
+        m = record_measurement(session, case, lesion, timepoint_id, who.name, values,
+                               reason=reason)
+        audit(session, who, "measure", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
+              f"{timepoint_id}", case.patient_id)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(412, "another change to this lesion was saved at the same time; "
+                       "read it again and retry") from None
+    response.headers["ETag"] = etag(m) or ""
+    return measurement_json(m, lesion)
+
+
+@router.get("/cases/{case_id}/lesions/{lesion_id}/measurements/{timepoint_id}")
+def get_measurement(
+    case_id: int, lesion_id: int, timepoint_id: str, response: Response,
+    who: Principal = Depends(require(*READERS)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> dict[str, Any]:
+    case = get_case(session, case_id)
+    lesion = get_lesion(session, case, lesion_id)
+    get_timepoint(session, case, timepoint_id)
+    current = current_measurements(session, [lesion.id]).get((lesion.id, timepoint_id))
+    if current is None:
+        raise ApiError(404, f"lesion {lesion.id} has no measurement at {timepoint_id!r}")
+    audit(session, who, "read", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
+          f"{timepoint_id}", case.patient_id)
+    session.commit()
+    response.headers["ETag"] = etag(current) or ""
+    return measurement_json(current, lesion)
+
+
+@router.get("/cases/{case_id}/lesions/{lesion_id}/history")
+def lesion_history(
+    case_id: int, lesion_id: int,
+    who: Principal = Depends(require(*READERS)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> dict[str, Any]:
+    case = get_case(session, case_id)
+    lesion = get_lesion(session, case, lesion_id)
+    versions = session.scalars(select(MeasurementVersion)
+                               .where(MeasurementVersion.lesion_id == lesion.id)
+                               .order_by(MeasurementVersion.version))
+    audit(session, who, "read", f"cases/{case.id}/lesions/{lesion.id}/history", case.patient_id)
+    session.commit()
+    return {"lesion_id": lesion.id, "versions": [
+        {"version": m.version, "timepoint_id": m.timepoint_uid, "author": m.author,
+         "at": m.at.isoformat(), "reason": m.reason, "measurement": measurement_json(m, lesion)}
+        for m in versions]}
+
+
+@router.post("/cases/{case_id}/timepoints/{timepoint_id}/sign-off")
+def sign_off(
+    case_id: int, timepoint_id: str,
+    who: Principal = Depends(require(Role.RADIOLOGIST)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> dict[str, Any]:
+    case = get_case(session, case_id)
+    get_timepoint(session, case, timepoint_id)
+    existing = session.scalar(select(TimepointSignoff).where(
+        TimepointSignoff.case_id == case.id, TimepointSignoff.timepoint_uid == timepoint_id))
+    if existing is None:
+        existing = TimepointSignoff(case_id=case.id, timepoint_uid=timepoint_id,
+                                    signed_by=who.name)
+        session.add(existing)
+        session.flush()
+        audit(session, who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
+              case.patient_id)
+        session.commit()
+    return {"timepoint_id": timepoint_id, "signed_off_by": existing.signed_by,
+            "signed_off_at": existing.signed_at.isoformat()}
+
+
+@router.get("/audit")
+def audit_log(
+    patient_id: str | None = None, user: str | None = None, limit: int = 1000,
+    who: Principal = Depends(require(Role.ADMIN)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> dict[str, Any]:
+    if not 1 <= limit <= 10_000:
+        raise ApiError(422, "limit must be between 1 and 10000")
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if user is not None:
+        query = query.where(AuditEvent.user_name == user)
+    events = list(session.scalars(query.limit(limit)))
+    audit(session, who, "read", "audit", patient_id)
+    session.commit()
+    return {"events": [{"at": e.at.isoformat(), "user": e.user_name, "action": e.action,
+                        "resource": e.resource, "patient_id": e.patient_id} for e in events]}
