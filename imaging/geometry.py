@@ -47,3 +47,16 @@ def caliper_length_mm(
     d_row = (end[0] - start[0]) * row_mm
     d_col = (end[1] - start[1]) * col_mm
     return math.hypot(d_row, d_col)
+
+
+# A plane is called axial, coronal or sagittal when its normal lies within ~37 degrees
+# of that axis (|cos| >= 0.8): gantry tilts and oblique reformats stay in their class.
+_PLANE_COSINE = 0.8
+_AXIS_PLANES = ("sagittal", "coronal", "axial")  # normal along x, y, z of LPS
+
+
+def plane_name(orientation: Sequence[float]) -> str:
+    """"axial", "coronal", "sagittal" or "oblique", by the direction of the slice normal."""
+    normal = slice_normal(orientation)
+    axis = max(range(3), key=lambda i: abs(normal[i]))
+    return _AXIS_PLANES[axis] if abs(normal[axis]) >= _PLANE_COSINE else "oblique"

@@ -192,3 +192,35 @@ def _instances(
         )
     z_range = (min(positions), max(positions)) if positions else None
     return tuple(records), z_range
+
+
+@dataclass(frozen=True)
+class PixelGeometry:
+    """What a caliper on one image needs: matrix size, frame count and pixel spacing."""
+
+    rows: int
+    columns: int
+    frames: int
+    pixel_spacing: tuple[float, float] | None
+
+
+def pixel_geometry(tags: JsonObject) -> PixelGeometry:
+    """Matrix and spacing of an instance from Orthanc's simplified tags.
+
+    Enhanced multi-frame objects carry Pixel Spacing in the Pixel Measures functional
+    group (PS3.3 C.7.6.16.2.1) instead of the top level, so that is looked at too.
+    """
+    spacing = _numbers(tags.get("PixelSpacing"))
+    if not spacing:
+        for group in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+            items = tags.get(group) or []
+            measures = (items[0].get("PixelMeasuresSequence") or [{}]) if items else [{}]
+            spacing = _numbers(measures[0].get("PixelSpacing")) if measures else None
+            if spacing:
+                break
+    return PixelGeometry(
+        rows=_int(tags.get("Rows")) or 0,
+        columns=_int(tags.get("Columns")) or 0,
+        frames=_int(tags.get("NumberOfFrames")) or 1,
+        pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
+    )
