@@ -50,15 +50,21 @@ def inspect_part10(data: bytes) -> InstanceIdentity:
         raise InvalidDicomFile(f"unreadable DICOM ({type(exc).__name__})") from None
     if not elements:
         raise InvalidDicomFile("DICOM file has no data set")
-    identity = []
+    identity: dict[str, str] = {}
     for keyword in ("SOPClassUID", "SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID"):
         value = str(ds.get(keyword, "") or "").strip()
         if not value:
             raise InvalidDicomFile(f"missing {keyword}")
-        identity.append(value)
+        identity[keyword] = value
     if "PixelData" in ds:
         _check_pixel_data_length(ds, data)
-    return InstanceIdentity(*identity, patient_id=str(ds.get("PatientID", "") or ""))
+    return InstanceIdentity(
+        sop_class_uid=identity["SOPClassUID"],
+        sop_instance_uid=identity["SOPInstanceUID"],
+        series_instance_uid=identity["SeriesInstanceUID"],
+        study_instance_uid=identity["StudyInstanceUID"],
+        patient_id=str(ds.get("PatientID", "") or ""),
+    )
 
 
 def _check_pixel_data_length(ds: Dataset, data: bytes) -> None:

@@ -11,6 +11,7 @@ if [ "${1:-}" = dev ]; then
   command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
   command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

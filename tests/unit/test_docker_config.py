@@ -1,0 +1,43 @@
+"""The deployment files: one Orthanc configuration shared with the local start."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pacs.process import BASE_CONFIG, OrthancConfig
+
+DOCKER = Path(__file__).resolve().parents[2] / "docker"
+
+
+def test_docker_overlay_does_not_redefine_shared_settings() -> None:
+    # Orthanc refuses a key defined in two files of its configuration folder.
+    shared = json.loads(BASE_CONFIG.read_text())
+    overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
+    assert not set(shared) & set(overlay)
+    assert shared["AuthenticationEnabled"] is True
+    assert shared["DicomAlwaysAllowStore"] is False
+    assert shared["DicomCheckModalityHost"] is True
+
+
+def test_local_runtime_overlay_keeps_security_settings(tmp_path: Path) -> None:
+    settings = OrthancConfig(storage_dir=tmp_path, http_port=1, dicom_port=2,
+                             username="u", password="p").runtime_settings()
+    for key in ("AuthenticationEnabled", "DicomAlwaysAllowStore", "DicomCheckModalityHost"):
+        assert key not in settings
+    assert settings["RemoteAccessAllowed"] is False
+
+
+def test_compose_file_is_valid() -> None:
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
+    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y")
+    result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config", "-q"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
