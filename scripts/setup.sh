@@ -12,6 +12,7 @@ if [ "${1:-}" = dev ]; then
   command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
   command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

@@ -1,0 +1,89 @@
+"""POST /api/v1/recist/evaluate over HTTP: contract shape, roles and 422 messages."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.conftest import Service
+
+CONTRACT_EXAMPLE: dict[str, Any] = {
+    "criteria": "RECIST1.1",
+    "timepoints": [{"id": "BL", "date": "2026-01-05"}, {"id": "FU1", "date": "2026-03-02"}],
+    "lesions": [
+        {"id": "T1", "kind": "target", "organ": "lung", "nodal": False,
+         "measurements": {"BL": 32.0, "FU1": 20.0}},
+        {"id": "N1", "kind": "target", "organ": "lymph node", "nodal": True,
+         "measurements": {"BL": 18, "FU1": 10}},
+        {"id": "NT1", "kind": "non_target", "organ": "liver", "nodal": False,
+         "assessments": {"BL": "present", "FU1": "present"}},
+    ],
+}
+
+
+@pytest.fixture
+def api(service_factory: Any) -> Service:
+    # The endpoint is stateless: no Orthanc needed, ingest off.
+    return service_factory(None, ingest=False)
+
+
+def test_every_role_may_evaluate_and_shape_matches_contract(api: Service) -> None:
+    for role in ("uploader", "radiologist", "specialist", "admin"):
+        r = api.client.post("/api/v1/recist/evaluate", json=CONTRACT_EXAMPLE,
+                            headers=api.headers(role))
+        assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["criteria"] == "RECIST1.1"
+    bl, fu = body["timepoints"]
+    assert bl == {"id": "BL", "date": "2026-01-05", "sum_mm": 50.0}
+    assert fu["sum_mm"] == 30.0 and fu["nadir_mm"] == 50.0
+    assert fu["change_from_baseline_pct"] == -40.0 and fu["change_from_nadir_mm"] == -20.0
+    assert fu["target_response"] == "PR" and fu["non_target_response"] == "NON_CR_NON_PD"
+    assert fu["new_lesions"] is False and fu["overall_response"] == "PR"
+    assert fu["mixed_response"] is False
+    assert body["best_overall_response"] == "PR"
+    assert isinstance(body["warnings"], list)
+
+
+def test_without_token_is_401(api: Service) -> None:
+    assert api.client.post("/api/v1/recist/evaluate", json=CONTRACT_EXAMPLE).status_code == 401
+
+
+def _broken(path: list[Any], value: Any) -> dict[str, Any]:
+    body = copy.deepcopy(CONTRACT_EXAMPLE)
+    target: Any = body
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+@pytest.mark.parametrize(("body", "names"), [
+    (_broken(["criteria"], "RECIST2"), ["criteria"]),
+    (_broken(["lesions", 0, "measurements", "FU1"], True), ["T1", "FU1"]),
+    (_broken(["lesions", 0, "measurements", "FU1"], -3), ["T1", "FU1"]),
+    (_broken(["lesions", 0, "measurements", "FU9"], 3), ["T1", "FU9"]),
+    (_broken(["lesions", 1, "kind"], "tumour"), ["N1", "kind"]),
+    (_broken(["lesions", 2, "assessments", "FU1"], "gone"), ["NT1", "FU1"]),
+    (_broken(["timepoints", 1, "date"], "2026-13-01"), ["FU1", "date"]),
+    (_broken(["timepoints", 1, "date"], "2025-12-01"), ["FU1", "date"]),
+    (_broken(["timepoints"], []), ["timepoints"]),
+    (_broken(["lesions"], []), ["lesions"]),
+    (_broken(["lesions", 0, "measurements", "BL"], "not_evaluable"), ["T1", "BL"]),
+])
+def test_invalid_input_is_422_naming_what_is_wrong(
+    api: Service, body: dict[str, Any], names: list[str]
+) -> None:
+    r = api.client.post("/api/v1/recist/evaluate", json=body, headers=api.headers("specialist"))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    for name in names:
+        assert name in detail, (name, detail)
+
+
+def test_malformed_json_is_422(api: Service) -> None:
+    r = api.client.post("/api/v1/recist/evaluate", content=b"{not json",
+                        headers={**api.headers("admin"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and "JSON" in r.json()["detail"]
