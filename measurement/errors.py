@@ -54,13 +54,15 @@ def invalid(
 ) -> InvalidEvaluationInput:
     """Build the one error shape of this package: ``<subject>: <field>: <problem>``.
 
-    ``subject`` is e.g. ``lesion "T1"``, ``timepoint "FU1"`` or ``request``.
+    ``subject`` is e.g. ``lesion "T1"``, ``timepoint "FU1"`` or ``request``; ``field``
+    may carry a key (``measurements["FU1"]``), the structured :attr:`field` keeps only
+    the name (``measurements``).
     """
     return InvalidEvaluationInput(
         f"{subject}: {field}: {problem}",
         lesion_id=lesion_id,
         timepoint_id=timepoint_id,
-        field=field,
+        field=field.split("[", 1)[0],
     )
 
 

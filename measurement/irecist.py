@@ -31,8 +31,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
 
-from measurement.rules import FollowUpAssessment, overall_response
 from measurement.result import Response
+from measurement.rules import FollowUpAssessment, overall_response
 
 # iRECIST, confirmation of progression: a further increase of >= 5 mm in the sum of
 # measures, from the sum at iUPD (target lesions, and the new-lesion target sum).

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from types import MappingProxyType
 from typing import TypeAlias
 
@@ -122,18 +123,19 @@ def _frozen_readings(
 ) -> Mapping[str, TargetReading]:
     checked: dict[str, TargetReading] = {}
     for timepoint_id, reading in readings.items():
-        where = f"{field_name}[{quote(timepoint_id)}]"
         if not isinstance(timepoint_id, str):
-            raise invalid(lesion_subject(lesion_id), where, "timepoint id must be a string",
-                          lesion_id=lesion_id)
-        if isinstance(reading, TargetStatus):
-            checked[timepoint_id] = reading
+            raise invalid(lesion_subject(lesion_id), f"{field_name}[{quote(timepoint_id)}]",
+                          "timepoint id must be a string", lesion_id=lesion_id)
+        if isinstance(reading, TargetStatus) or (
+            type(reading) is Decimal and reading.is_finite() and reading > 0
+        ):
+            checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
         try:
             checked[timepoint_id] = mm(reading)
         except InvalidEvaluationInput as exc:
             raise invalid(
-                lesion_subject(lesion_id), where,
+                lesion_subject(lesion_id), f"{field_name}[{quote(timepoint_id)}]",
                 f'{exc.message} (or "too_small" / "not_evaluable")',
                 lesion_id=lesion_id, timepoint_id=timepoint_id,
             ) from None
@@ -282,15 +284,17 @@ class EvaluationInput:
     def baseline(self) -> Timepoint:
         return self.timepoints[0]
 
-    @property
+    # Computed once per (immutable) input; cached_property writes the instance __dict__
+    # directly, which a frozen dataclass allows.
+    @cached_property
     def targets(self) -> tuple[TargetLesion, ...]:
         return tuple(les for les in self.lesions if isinstance(les, TargetLesion))
 
-    @property
+    @cached_property
     def non_targets(self) -> tuple[NonTargetLesion, ...]:
         return tuple(les for les in self.lesions if isinstance(les, NonTargetLesion))
 
-    @property
+    @cached_property
     def new_lesions(self) -> tuple[NewLesion, ...]:
         return tuple(les for les in self.lesions if isinstance(les, NewLesion))
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from measurement.errors import InvalidEvaluationInput
 from measurement.model import (
     TOO_SMALL_MM,
     EvaluationInput,
@@ -49,12 +50,17 @@ def reading_mm(reading: TargetReading | None) -> Decimal | None:
     RECIST 1.1 section 4.3.2: "too small to measure" counts 5 mm; a missing reading or
     ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2).
     """
-    if reading is None or reading is TargetStatus.NOT_EVALUABLE:
-        return None
-    if reading is TargetStatus.TOO_SMALL:
-        return TOO_SMALL_MM
-    assert isinstance(reading, Decimal)
-    return reading
+    if type(reading) is Decimal:
+        return reading
+    return TOO_SMALL_MM if reading is TargetStatus.TOO_SMALL else None
+
+
+def baseline_mm(reading: TargetReading) -> Decimal:
+    """Size of a target at baseline: always counted, as EvaluationInput guarantees."""
+    size = reading_mm(reading)
+    if size is None:  # unreachable for a valid EvaluationInput
+        raise InvalidEvaluationInput("a target lesion needs a baseline measurement")
+    return size
 
 
 def meets_progression(total: Decimal, nadir: Decimal) -> bool:
@@ -176,11 +182,8 @@ class _TargetHistory:
         self.had_complete_response = self.had_complete_response or response is Response.CR
 
 
-def _target_response(values: Sequence[Decimal | None], nodal: Sequence[bool],
-                     history: _TargetHistory) -> tuple[Response, str]:
-    measured = [value for value in values if value is not None]
-    total = sum(measured, _ZERO)
-    complete = len(measured) == len(values)
+def _target_response(values: Sequence[Decimal | None], total: Decimal, complete: bool,
+                     nodal: Sequence[bool], history: _TargetHistory) -> tuple[Response, str]:
     if history.had_complete_response and any(
         value is not None and value > 0 and not is_node
         for value, is_node in zip(values, nodal, strict=True)
@@ -195,7 +198,7 @@ def _target_response(values: Sequence[Decimal | None], nodal: Sequence[bool],
     if not complete:
         return Response.NE, ("target NE: not every target lesion was evaluated and the "
                              "measured ones do not meet PD (RECIST 1.1 section 4.4.2)")
-    if is_complete_response(measured, nodal):
+    if is_complete_response([value for value in values if value is not None], nodal):
         return Response.CR, ("target CR: non-nodal targets gone, every node < 10 mm short "
                              "axis (RECIST 1.1 section 4.3.1)")
     if meets_partial_response(total, history.baseline_sum):
@@ -237,25 +240,24 @@ def mixed_response(assessment: FollowUpAssessment, new_lesions_present: bool) ->
 
 def assess_follow_ups(inp: EvaluationInput) -> tuple[FollowUpAssessment, ...]:
     """RECIST 1.1 category verdicts at every follow-up, in date order."""
-    targets = inp.targets
+    targets, non_targets, new_lesions = inp.targets, inp.non_targets, inp.new_lesions
     target_ids = [les.id for les in targets]
     nodal = [les.nodal for les in targets]
     order = {tp.id: index for index, tp in enumerate(inp.timepoints)}
-    baseline_id = inp.baseline.id
-    baseline_values = [reading_mm(les.measurements[baseline_id]) for les in targets]
-    history = _TargetHistory([value for value in baseline_values if value is not None])
-    non_targets, new_lesions = inp.non_targets, inp.new_lesions
+    readings = [les.measurements for les in targets]
+    history = _TargetHistory([baseline_mm(r[inp.baseline.id]) for r in readings])
     assessments: list[FollowUpAssessment] = []
     for index, tp in enumerate(inp.timepoints[1:], start=1):
-        values = tuple(reading_mm(les.measurements.get(tp.id)) for les in targets)
-        complete = all(value is not None for value in values)
-        total = sum((value for value in values if value is not None), _ZERO)
+        values = tuple([reading_mm(r.get(tp.id)) for r in readings])
+        measured = [value for value in values if value is not None]
+        complete = len(measured) == len(values)
+        total = sum(measured, _ZERO)
         if targets:
-            target, target_reason = _target_response(values, nodal, history)
+            target, target_reason = _target_response(values, total, complete, nodal, history)
             shrunk, grown = _mixed_parts(target_ids, values, history)
         else:
             target, target_reason = Response.NA, "no target lesions (RECIST 1.1 Table 2)"
-            shrunk, grown = frozenset(), frozenset()
+            shrunk = grown = frozenset()
         new_ids = counting_new_lesions(new_lesions, order, index)
         assessments.append(FollowUpAssessment(
             index=index, timepoint=tp,

@@ -1,0 +1,290 @@
+"""Conversion between the JSON of ``POST /api/v1/recist/evaluate`` and the domain types.
+
+Pure functions over already-parsed JSON (``dict`` / ``list`` / ``str`` / numbers), no web
+framework. Parsing is strict (Nadir contract): every structural problem raises
+:class:`~measurement.errors.InvalidEvaluationInput` naming the lesion or timepoint id and
+the field, e.g. ``lesion "T1": measurements["FU1"]: must be a number of mm, "too_small"
+or "not_evaluable", got true``. Unknown keys are ignored. The response is rendered with
+exactly the contract's keys: the baseline row carries ``id``, ``date`` and ``sum_mm``
+only; sizes and percentages are JSON numbers, ``null`` where the contract says so.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from measurement.errors import (
+    InvalidEvaluationInput,
+    invalid,
+    lesion_subject,
+    quote,
+    timepoint_subject,
+)
+from measurement.model import (
+    Criteria,
+    EvaluationInput,
+    EvaluationOptions,
+    Lesion,
+    NewLesion,
+    NonTargetLesion,
+    NonTargetStatus,
+    TargetLesion,
+    TargetReading,
+    TargetStatus,
+    Timepoint,
+    mm,
+)
+from measurement.recist import evaluate
+from measurement.result import EvaluationResult, TimepointResult
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_READING_CHOICES = 'a number of mm, "too_small" or "not_evaluable"'
+_KINDS = ("target", "non_target", "new")
+_T = TypeVar("_T", str, bool)
+_CRITERIA = {criteria.value: criteria for criteria in Criteria}
+_TARGET_STATUSES = {status.value: status for status in TargetStatus}
+_NON_TARGET_STATUSES = {status.value: status for status in NonTargetStatus}
+
+
+def evaluate_request(payload: object) -> dict[str, Any]:
+    """Parse, evaluate and render one evaluate request (the whole endpoint, minus HTTP)."""
+    return result_to_json(evaluate(parse_evaluation_request(payload)))
+
+
+def parse_evaluation_request(payload: object) -> EvaluationInput:
+    """Domain input from the request body of ``POST /api/v1/recist/evaluate``."""
+    if not isinstance(payload, Mapping):
+        raise invalid("request", "body", f"must be a JSON object, got {_kind_of(payload)}")
+    return EvaluationInput(
+        criteria=_criteria(payload.get("criteria")),
+        timepoints=_timepoints(payload.get("timepoints")),
+        lesions=_lesions(payload.get("lesions")),
+        options=_options(payload),
+    )
+
+
+def _criteria(value: object) -> Criteria:
+    if isinstance(value, str) and value in _CRITERIA:
+        return _CRITERIA[value]
+    raise invalid("request", "criteria",
+                  f'must be "RECIST1.1" or "iRECIST", got {quote(value)}')
+
+
+def _options(payload: Mapping[str, object]) -> EvaluationOptions:
+    defaults = EvaluationOptions()
+    confirmation = payload.get("confirmation_required")
+    if confirmation is None:
+        confirmation = defaults.confirmation_required
+    if not isinstance(confirmation, bool):
+        raise invalid("request", "confirmation_required",
+                      f"must be true or false, got {quote(confirmation)}")
+    return EvaluationOptions(
+        confirmation_required=confirmation,
+        min_sd_duration_days=_days(payload, "min_sd_duration_days",
+                                   defaults.min_sd_duration_days),
+        min_confirmation_interval_days=_days(payload, "min_confirmation_interval_days",
+                                             defaults.min_confirmation_interval_days),
+    )
+
+
+def _days(payload: Mapping[str, object], name: str, default: int) -> int:
+    value = payload.get(name)
+    if value is None:
+        return default
+    # A JSON number that is a whole number (42 or 42.0) is accepted; anything else not.
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise invalid("request", name, f"must be an integer >= 0, got {quote(value)}")
+    return value
+
+
+def _timepoints(value: object) -> list[Timepoint]:
+    if not isinstance(value, list):
+        raise invalid("request", "timepoints", f"must be a list, got {_kind_of(value)}")
+    return [_timepoint(position, item) for position, item in enumerate(value)]
+
+
+def _timepoint(position: int, item: object) -> Timepoint:
+    if not isinstance(item, Mapping):
+        raise invalid(f"timepoints[{position}]", "timepoint",
+                      f"must be an object, got {_kind_of(item)}")
+    timepoint_id = item.get("id")
+    if not isinstance(timepoint_id, str) or not timepoint_id:
+        raise invalid(f"timepoints[{position}]", "id",
+                      f"must be a non-empty string, got {quote(timepoint_id)}")
+    return Timepoint(timepoint_id, _date(timepoint_id, item.get("date")))
+
+
+def _date(timepoint_id: str, value: object) -> datetime.date:
+    problem = f"must be an ISO date YYYY-MM-DD, got {quote(value)}"
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise invalid(timepoint_subject(timepoint_id), "date", problem,
+                      timepoint_id=timepoint_id)
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise invalid(timepoint_subject(timepoint_id), "date", problem,
+                      timepoint_id=timepoint_id) from None
+
+
+def _lesions(value: object) -> list[Lesion]:
+    if not isinstance(value, list):
+        raise invalid("request", "lesions", f"must be a list, got {_kind_of(value)}")
+    return [_lesion(position, item) for position, item in enumerate(value)]
+
+
+def _lesion(position: int, item: object) -> Lesion:
+    if not isinstance(item, Mapping):
+        raise invalid(f"lesions[{position}]", "lesion", f"must be an object, got "
+                      f"{_kind_of(item)}")
+    lesion_id = item.get("id")
+    if not isinstance(lesion_id, str) or not lesion_id:
+        raise invalid(f"lesions[{position}]", "id",
+                      f"must be a non-empty string, got {quote(lesion_id)}")
+    kind = item.get("kind")
+    organ = _optional(lesion_id, item, "organ", str, "")
+    nodal = _optional(lesion_id, item, "nodal", bool, False)
+    if kind == "target":
+        return TargetLesion(id=lesion_id, organ=organ, nodal=nodal,
+                            measurements=_readings(lesion_id, item.get("measurements")))
+    if kind == "non_target":
+        return NonTargetLesion(id=lesion_id, organ=organ, nodal=nodal,
+                               assessments=_assessments(lesion_id, item.get("assessments")))
+    if kind == "new":
+        return _new_lesion(lesion_id, item, organ, nodal)
+    raise invalid(lesion_subject(lesion_id), "kind",
+                  f"must be one of {', '.join(map(quote, _KINDS))}, got {quote(kind)}",
+                  lesion_id=lesion_id)
+
+
+def _new_lesion(lesion_id: str, item: Mapping[str, object], organ: str,
+                nodal: bool) -> NewLesion:
+    first_seen = item.get("timepoint")
+    if not isinstance(first_seen, str) or not first_seen:
+        raise invalid(lesion_subject(lesion_id), "timepoint",
+                      f"must be the id of the timepoint of first sighting, got "
+                      f"{quote(first_seen)}", lesion_id=lesion_id)
+    confirmed_at = item.get("confirmed_at")
+    if confirmed_at is not None and (not isinstance(confirmed_at, str) or not confirmed_at):
+        raise invalid(lesion_subject(lesion_id), "confirmed_at",
+                      f"must be a timepoint id, got {quote(confirmed_at)}",
+                      lesion_id=lesion_id)
+    return NewLesion(
+        id=lesion_id, organ=organ, nodal=nodal, timepoint_id=first_seen,
+        equivocal=_optional(lesion_id, item, "equivocal", bool, False),
+        confirmed_at=confirmed_at,
+        measurements=_readings(lesion_id, item.get("measurements")),
+    )
+
+
+def _optional(lesion_id: str, item: Mapping[str, object], name: str,
+              expected: type[_T], default: _T) -> _T:
+    value = item.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, expected):
+        article = "true or false" if expected is bool else "a string"
+        raise invalid(lesion_subject(lesion_id), name,
+                      f"must be {article}, got {quote(value)}", lesion_id=lesion_id)
+    return value
+
+
+def _readings(lesion_id: str, value: object) -> dict[str, TargetReading]:
+    entries = _mapping(lesion_id, "measurements", value)
+    readings: dict[str, TargetReading] = {}
+    for timepoint_id, raw in entries.items():
+        readings[timepoint_id] = _reading(lesion_id, timepoint_id, raw)
+    return readings
+
+
+def _reading(lesion_id: str, timepoint_id: str, raw: object) -> TargetReading:
+    if isinstance(raw, str):
+        if raw in _TARGET_STATUSES:
+            return _TARGET_STATUSES[raw]
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):
+        try:
+            return mm(raw)
+        except InvalidEvaluationInput:
+            raise invalid(lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]",
+                          f"must be a finite number of mm >= 0, got {quote(raw)}",
+                          lesion_id=lesion_id, timepoint_id=timepoint_id) from None
+    raise invalid(lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]",
+                  f"must be {_READING_CHOICES}, got {quote(raw)}",
+                  lesion_id=lesion_id, timepoint_id=timepoint_id)
+
+
+def _assessments(lesion_id: str, value: object) -> dict[str, NonTargetStatus]:
+    statuses: dict[str, NonTargetStatus] = {}
+    for timepoint_id, raw in _mapping(lesion_id, "assessments", value).items():
+        status = _NON_TARGET_STATUSES.get(raw) if isinstance(raw, str) else None
+        if status is None:
+            raise invalid(lesion_subject(lesion_id), f"assessments[{quote(timepoint_id)}]",
+                          "must be one of " + ", ".join(quote(s.value) for s in NonTargetStatus)
+                          + f", got {quote(raw)}",
+                          lesion_id=lesion_id, timepoint_id=timepoint_id)
+        statuses[timepoint_id] = status
+    return statuses
+
+
+def _mapping(lesion_id: str, name: str, value: object) -> Mapping[str, object]:
+    # Absent means "no readings": for a target that is then reported as a missing
+    # baseline measurement by EvaluationInput.
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise invalid(lesion_subject(lesion_id), name,
+                      f"must be an object keyed by timepoint id, got {_kind_of(value)}",
+                      lesion_id=lesion_id)
+    return value
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return quote(value)
+    return "an array" if isinstance(value, list) else type(value).__name__
+
+
+def result_to_json(result: EvaluationResult) -> dict[str, Any]:
+    """The contract's response body for an :class:`EvaluationResult`."""
+    return {
+        "criteria": result.criteria.value,
+        "timepoints": [_row(row) for row in result.timepoints],
+        "best_overall_response": result.best_overall_response.value,
+        "warnings": [{"code": w.code.value, "message": w.message} for w in result.warnings],
+    }
+
+
+def _row(row: TimepointResult) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": row.timepoint.id,
+        "date": row.timepoint.date.isoformat(),
+        "sum_mm": _number(row.sum_mm),
+    }
+    if row.is_baseline:
+        return base
+    base.update({
+        "nadir_mm": _number(row.nadir_mm),
+        "change_from_baseline_pct": _number(row.change_from_baseline_pct),
+        "change_from_nadir_pct": _number(row.change_from_nadir_pct),
+        "change_from_nadir_mm": _number(row.change_from_nadir_mm),
+        "target_response": _code(row.target_response),
+        "non_target_response": _code(row.non_target_response),
+        "new_lesions": row.new_lesions,
+        "overall_response": _code(row.overall_response),
+        "mixed_response": row.mixed_response,
+    })
+    return base
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _code(value: object) -> str | None:
+    return None if value is None else str(value)
