@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from fastapi import FastAPI
 
@@ -24,15 +26,35 @@ log = logging.getLogger(__name__)
 
 
 class Ingest:
-    """The change-feed follower running in a background thread of the service."""
+    """The change-feed follower running in a background thread of the service.
 
-    def __init__(self, follower: ChangeFeedFollower, interval_s: float) -> None:
+    With several worker processes (``nadir serve --workers N``) only the one holding the
+    lock file in the data folder follows the feed; the others serve requests only.
+    """
+
+    def __init__(self, follower: ChangeFeedFollower, interval_s: float, lock_path: Path) -> None:
         self.follower = follower
         self._interval_s = interval_s
+        self._lock_path = lock_path
+        self._lock_file: IO[bytes] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _acquire(self) -> bool:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self._lock_path.open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._lock_file = handle
+        return True
+
     def start(self) -> None:
+        if not self._acquire():
+            log.info("another process follows the change feed")
+            return
         self._thread = threading.Thread(
             target=self.follower.run, args=(self._stop,),
             kwargs={"interval_s": self._interval_s}, name="nadir-ingest", daemon=True,
@@ -43,6 +65,9 @@ class Ingest:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
 
 def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI:
@@ -55,7 +80,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower = ChangeFeedFollower(client=OrthancClient(
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password
     ), sink=DatabaseIndex(sessions))
-    ingest = Ingest(follower, settings.ingest_interval_s)
+    ingest = Ingest(follower, settings.ingest_interval_s, settings.data_dir / "ingest.lock")
     start_ingest = settings.ingest if run_ingest is None else run_ingest
 
     @asynccontextmanager
@@ -90,3 +115,10 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     for module in (health, patients, comparisons, upload, recist, cases, measurements):
         app.include_router(module.router)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (one call per worker process)."""
+    from api.cli import load_settings
+
+    return create_app(load_settings())

@@ -83,10 +83,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
 
-    settings = load_settings()
     if args.no_ingest:
-        settings = settings.model_copy(update={"ingest": False})
-    app = create_app(settings)
+        os.environ["NADIR_INGEST"] = "false"
+    if args.workers > 1:
+        # Each worker builds its own app; one of them takes the ingest lock.
+        uvicorn.run("api.app:app_from_environment", factory=True, workers=args.workers,
+                    host=args.host, port=args.port, log_level="warning", access_log=False)
+        return 0
+    app = create_app(load_settings())
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
@@ -190,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-ingest", action="store_true", help="do not follow the change feed")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes")
     serve.set_defaults(func=cmd_serve)
 
     start = sub.add_parser("start", help="start a local Orthanc and the service together")
