@@ -13,3 +13,7 @@ class InvalidSeriesError(ImagingError):
     def __init__(self, message: str, *, series_instance_uid: str | None = None) -> None:
         super().__init__(message)
         self.series_instance_uid = series_instance_uid
+
+
+class PairingError(ImagingError):
+    """Series cannot be paired as asked (duplicate UIDs, a threshold out of range)."""

@@ -192,7 +192,9 @@ def _thorax(z: float, a: float, b: float, phase: int) -> list[_Ellipse]:
         out.append(_Ellipse(0.0, -5.0, 9.0, 9.0, HU_AIR))  # trachea, down to the carina
     heart = _extent_factor(z, -80.0, -205.0, dome=0.35, taper=0.3)
     if heart > 0:
-        out.append(_Ellipse(18.0, -25.0, 58.0 * heart, 52.0 * heart, HU_MYOCARDIUM_AND_BLOOD[phase]))
+        out.append(
+            _Ellipse(18.0, -25.0, 58.0 * heart, 52.0 * heart, HU_MYOCARDIUM_AND_BLOOD[phase])
+        )
     if -80.0 < z < -20.0:
         out.append(_Ellipse(10.0, -20.0, 15.0, 15.0, HU_BLOOD[phase]))  # ascending aorta
     if z < -20.0:
@@ -291,4 +293,5 @@ class NoiseBank:
     def sample(self, rng: np.random.Generator) -> HUArray:
         k = int(rng.integers(self._FIELDS))
         dy, dx = (int(v) for v in rng.integers(0, self._MARGIN, size=2))
-        return self._fields[k, dy : dy + self._rows, dx : dx + self._columns]
+        window: HUArray = self._fields[k, dy : dy + self._rows, dx : dx + self._columns]
+        return window

@@ -22,6 +22,7 @@ from pydicom import Dataset
 from imaging.synthetic.anatomy import HUArray, NoiseBank, Phantom, PlaneGrid
 from imaging.synthetic.modules import (
     CT_IMAGE_STORAGE,
+    HeaderTemplate,
     StudyUIDs,
     apply,
     da,
@@ -33,7 +34,7 @@ from imaging.synthetic.modules import (
     series_datetime,
     tm,
 )
-from imaging.synthetic.spec import SeriesKind, SeriesSpec, StudySpec
+from imaging.synthetic.spec import BODY_HALF_DEPTH_MM, SeriesSpec, StudySpec
 
 RESCALE_INTERCEPT = -1024  # stored 0 is -1024 HU, so stored values are never negative
 BITS_STORED = 12
@@ -43,7 +44,8 @@ CORONAL_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
 SAGITTAL_ORIENTATION = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)
 LOCALIZER_FOV_MM = 500.0
 LOCALIZER_MARGIN_MM = 60.0  # the scout reaches beyond the planned range on both ends
-CORONAL_MPR_SPACING_MM = 3.0
+# Volume CT dose index of the helical scans (adult body protocol, 32 cm phantom).
+CTDI_VOL_MGY = 8.4
 # Linear attenuation of water at a CT effective energy (~70 keV), per mm.
 MU_WATER_PER_MM = 0.0193
 
@@ -78,6 +80,10 @@ def to_stored(hu: npt.NDArray[np.int16]) -> bytes:
     stored = hu.astype(np.int32) - RESCALE_INTERCEPT
     np.clip(stored, 0, MAX_STORED, out=stored)
     return stored.astype("<u2").tobytes()
+
+
+def _unsigned(values: npt.NDArray[np.float64]) -> bytes:
+    return np.clip(np.rint(values), 0, MAX_STORED).astype("<u2").tobytes()
 
 
 def _ct_header(ctx: SeriesContext, image_type: tuple[str, ...]) -> dict[str, object]:
@@ -156,7 +162,7 @@ def _helical_attributes(series: SeriesSpec) -> dict[str, object]:
         "SpiralPitchFactor": 0.984,
         "TableFeedPerRotation": 39.4,
         "TableSpeed": 78.8,
-        "CTDIvol": 8.4,
+        "CTDIvol": CTDI_VOL_MGY,
     }
 
 
@@ -178,16 +184,20 @@ def axial_series(ctx: SeriesContext) -> Iterator[Dataset]:
             "WindowCenterWidthExplanation": _window_name(series),
         }
     )
+    template = HeaderTemplate(header)
     phantom = ctx.phantom()
     noise_rng = ctx.rng("noise")
     bank = NoiseBank(noise_rng, grid.rows, grid.columns, series.noise_sd_hu, series.smooth_noise)
     created = series_datetime(study, series)
     for index, z in enumerate(study.slice_positions_mm(series)):
-        ds = new_dataset(CT_IMAGE_STORAGE, instance_uid(study, ctx.seed, series.key, index), created)
-        apply(ds, header)
+        uid = instance_uid(study, ctx.seed, series.key, index)
+        ds = template.new_dataset(CT_IMAGE_STORAGE, uid, created)
         ds.InstanceNumber = index + 1
         ds.ImagePositionPatient = [_ds(grid.x0), _ds(grid.y0), _ds(z)]
         ds.SliceLocation = _ds(z)
+        # CTDIvol is only interpretable with its phantom (C.8.2.1.1.x); a fresh item per
+        # object so that no two datasets share a mutable sequence.
+        ds.CTDIPhantomTypeCodeSequence = [_body_phantom_code()]
         hu = phantom.render_axial(z, grid, contrast=series.contrast)
         hu += bank.sample(noise_rng)
         ds.PixelData = to_stored(hu)
@@ -203,7 +213,8 @@ def coronal_mpr_series(ctx: SeriesContext) -> Iterator[Dataset]:
     z_top = study.scan_top_mm + study.table_position_mm
     rows = int(study.scan_length_mm / spacing) + 1
     step = series.slice_spacing_mm
-    count = series.slice_count or int(2 * 0.95 * 115.0 / step)
+    # By default the planes cover the body's depth, front to back.
+    count = series.slice_count or int(2 * BODY_HALF_DEPTH_MM * 0.95 / step)
     first_y = study.body_center_y_mm - (count - 1) * step / 2.0
     # Render only the coronal planes' rows of each axial plane: z x (plane) x x.
     grid = ctx.axial_grid()
@@ -226,13 +237,14 @@ def coronal_mpr_series(ctx: SeriesContext) -> Iterator[Dataset]:
             "WindowCenterWidthExplanation": _window_name(series),
         }
     )
+    template = HeaderTemplate(header)
     noise_rng = ctx.rng("noise")
     bank = NoiseBank(noise_rng, rows, grid.columns, series.noise_sd_hu, series.smooth_noise)
     created = series_datetime(study, series)
     for index in range(count):
         y = first_y + index * step
-        ds = new_dataset(CT_IMAGE_STORAGE, instance_uid(study, ctx.seed, series.key, index), created)
-        apply(ds, header)
+        uid = instance_uid(study, ctx.seed, series.key, index)
+        ds = template.new_dataset(CT_IMAGE_STORAGE, uid, created)
         ds.InstanceNumber = index + 1
         ds.ImagePositionPatient = [_ds(grid.x0), _ds(y), _ds(z_top)]
         ds.SliceLocation = _ds(y)
@@ -253,18 +265,23 @@ def localizer_series(ctx: SeriesContext) -> Iterator[Dataset]:
     centre_y = float(round(study.body_center_y_mm))
     grid = PlaneGrid(-half, centre_y - half, spacing, spacing, matrix, matrix)
     phantom = ctx.phantom()
-    # Line integrals of attenuation through a volume without noise: the scout is a
-    # digital radiograph, brighter where the beam is attenuated more.
-    attenuation = np.zeros((rows, matrix, matrix), dtype=np.float32)
+    # Line integrals of attenuation through the noiseless phantom: the scout is a digital
+    # radiograph, brighter where the beam is attenuated more. Summed plane by plane so the
+    # volume is never held in memory.
+    frontal = np.empty((rows, matrix), dtype=np.float64)
+    lateral = np.empty((rows, matrix), dtype=np.float64)
     for r in range(rows):
         hu = phantom.render_axial(z_top - r * spacing, grid, contrast=False)
-        attenuation[r] = np.maximum(hu.astype(np.float32) + 1000.0, 0.0)
+        mu = np.maximum(hu.astype(np.float32) + 1000.0, 0.0)
+        frontal[r] = mu.sum(axis=0)
+        lateral[r] = mu.sum(axis=1)
     scale = MU_WATER_PER_MM / 1000.0 * spacing
     views = (
-        ("AP", CORONAL_ORIENTATION, (grid.x0, 0.0, z_top), attenuation.sum(axis=1) * scale),
-        ("LAT", SAGITTAL_ORIENTATION, (0.0, grid.y0, z_top), attenuation.sum(axis=2) * scale),
+        ("AP", CORONAL_ORIENTATION, (grid.x0, 0.0, z_top), frontal * scale),
+        ("LAT", SAGITTAL_ORIENTATION, (0.0, grid.y0, z_top), lateral * scale),
     )
     header = _ct_header(ctx, ("ORIGINAL", "PRIMARY", "LOCALIZER"))
+    del header["RescaleType"]
     header.update(
         {
             "Rows": rows,
@@ -273,13 +290,20 @@ def localizer_series(ctx: SeriesContext) -> Iterator[Dataset]:
             "SliceThickness": series.slice_thickness_mm,
             "ScanOptions": "SURVIEW",
             "ExposureTime": 4700,
+            # Projection values are attenuation line integrals, not HU: no offset, and no
+            # Rescale Type "HU" (dciodvfy rejects HU on ORIGINAL LOCALIZER images).
+            "RescaleIntercept": 0,
+            "WindowCenter": 1200,
+            "WindowWidth": 2500,
             "WindowCenterWidthExplanation": "SCOUT",
         }
     )
     created = series_datetime(study, series)
     rng = ctx.rng("noise")
     for index, (view, orientation, position, line_integral) in enumerate(views):
-        ds = new_dataset(CT_IMAGE_STORAGE, instance_uid(study, ctx.seed, series.key, index), created)
+        ds = new_dataset(
+            CT_IMAGE_STORAGE, instance_uid(study, ctx.seed, series.key, index), created
+        )
         apply(ds, header)
         ds.InstanceNumber = index + 1
         ds.AcquisitionNumber = index + 1
@@ -288,8 +312,16 @@ def localizer_series(ctx: SeriesContext) -> Iterator[Dataset]:
         ds.ImageComments = f"{view} topogram"
         # 300 stored units per attenuation length plus mild detector noise.
         values = line_integral * 300.0 + rng.normal(0.0, 4.0, size=line_integral.shape)
-        ds.PixelData = to_stored(np.rint(values + RESCALE_INTERCEPT).astype(np.int16))
+        ds.PixelData = _unsigned(values)
         yield ds
+
+
+def _body_phantom_code() -> Dataset:
+    item = Dataset()
+    item.CodeValue = "113691"
+    item.CodingSchemeDesignator = "DCM"
+    item.CodeMeaning = "IEC Body Dosimetry Phantom"
+    return item
 
 
 def _window_name(series: SeriesSpec) -> str:
@@ -303,11 +335,4 @@ def _window_name(series: SeriesSpec) -> str:
 
 def _ds(value: float) -> float:
     """Round for a DS value (PS3.5: at most 16 characters)."""
-    return float(f"{value:.6g}") if math.isfinite(value) else value
-
-
-SERIES_BUILDERS = {
-    SeriesKind.AXIAL: axial_series,
-    SeriesKind.CORONAL_MPR: coronal_mpr_series,
-    SeriesKind.LOCALIZER: localizer_series,
-}
+    return float(f"{value:.10g}") if math.isfinite(value) else value

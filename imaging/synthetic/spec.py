@@ -37,8 +37,8 @@ class SeriesKind(enum.Enum):
 DEFAULT_SCAN_TOP_MM = 20.0
 # Thickness of the mattress between the patient's back and the table top.
 TABLE_PAD_MM = 8.0
-# Posterior half-axis of the phantom's trunk at the chest: the body's back rests
-# on the pad, so the body centre is this far above the table top.
+# Posterior half-axis of the phantom's trunk: the back rests on the mattress, so the
+# body's axis lies this far plus the mattress above the table top.
 BODY_HALF_DEPTH_MM = 115.0
 
 

@@ -1,0 +1,467 @@
+"""Pairing baseline with follow-up series, on descriptors of generated studies."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections import defaultdict
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydicom import Dataset
+
+from imaging.errors import InvalidSeriesError, PairingError
+from imaging.features import KernelFamily, body_regions, description_tokens, kernel_family
+from imaging.metadata import descriptor_from_datasets
+from imaging.model import SeriesDescriptor
+from imaging.pairing import (
+    DEFAULT_MIN_SCORE,
+    Pairing,
+    is_volume_series,
+    pair_series,
+    score_pair,
+)
+from imaging.synthetic import (
+    StudySpec,
+    demo_patient,
+    iter_study,
+    uids_of,
+    with_renamed_descriptions,
+    with_series_changes,
+    with_shuffled_series,
+    without_series,
+)
+
+# Descriptors need no realistic pixels; the smallest matrix keeps generation quick.
+MATRIX = 32
+BASELINE_SEED = 21
+FOLLOWUP_SEED = 22
+VOLUME_KEYS = ("lung_thin", "soft_5mm", "soft_plain", "bone_thin", "coronal_mpr")
+NON_VOLUME_KEYS = ("scout", "dose_report", "dose_screen")
+# Descriptions that say nothing (a site that numbers its reconstructions).
+NEUTRAL_NAMES = {key: f"Recon {i}" for i, key in enumerate(VOLUME_KEYS + NON_VOLUME_KEYS, start=1)}
+
+
+def _grouped(spec: StudySpec, seed: int) -> dict[str, list[Dataset]]:
+    """The study's objects by series key (the series' role, which tests know)."""
+    uids = uids_of(spec, seed)
+    keys = {uids.series_uid(s.key): s.key for s in spec.series}
+    grouped: dict[str, list[Dataset]] = defaultdict(list)
+    for ds in iter_study(spec, seed):
+        grouped[keys[ds.SeriesInstanceUID]].append(ds)
+    return dict(grouped)
+
+
+def _descriptors(spec: StudySpec, seed: int) -> tuple[list[SeriesDescriptor], dict[str, str]]:
+    """Descriptors of every series of the study, and series UID -> series key."""
+    return _describe(_grouped(spec, seed))
+
+
+def _describe(
+    grouped: dict[str, list[Dataset]],
+) -> tuple[list[SeriesDescriptor], dict[str, str]]:
+    descriptors = [descriptor_from_datasets(group) for group in grouped.values()]
+    keys = {group[0].SeriesInstanceUID: key for key, group in grouped.items()}
+    return descriptors, keys
+
+
+@pytest.fixture(scope="module")
+def demo_specs() -> tuple[StudySpec, StudySpec]:
+    demo = demo_patient(matrix=MATRIX, distractors=True)
+    return demo.baseline, demo.followup
+
+
+@pytest.fixture(scope="module")
+def baseline_objects(demo_specs: tuple[StudySpec, StudySpec]) -> dict[str, list[Dataset]]:
+    return _grouped(demo_specs[0], BASELINE_SEED)
+
+
+@pytest.fixture(scope="module")
+def baseline(
+    baseline_objects: dict[str, list[Dataset]],
+) -> tuple[list[SeriesDescriptor], dict[str, str]]:
+    return _describe(baseline_objects)
+
+
+def _other_vendor(spec: StudySpec) -> StudySpec:
+    """The follow-up on another vendor's scanner: Siemens kernel names, 1 mm lung slices."""
+    spec = with_series_changes(spec, "lung_thin", kernel="B70f", slice_thickness_mm=1.0)
+    spec = with_series_changes(spec, "soft_5mm", kernel="B30f")
+    spec = with_series_changes(spec, "soft_plain", kernel="B30f")
+    spec = with_series_changes(spec, "bone_thin", kernel="Br64")
+    return with_series_changes(spec, "coronal_mpr", kernel="Br40")
+
+
+def _permuted_descriptions(spec: StudySpec) -> StudySpec:
+    """The enhanced volume series wear each other's descriptions: the words mislead.
+
+    The plain series gets a neutral name: when no Contrast/Bolus Agent is recorded, its
+    description is the only evidence of the phase, and a lie there cannot be detected.
+    """
+    enhanced = ("lung_thin", "soft_5mm", "bone_thin", "coronal_mpr")
+    names = {s.key: s.description for s in spec.series}
+    rotated = enhanced[1:] + enhanced[:1]
+    table = {key: names[other] for key, other in zip(enhanced, rotated, strict=True)}
+    return with_renamed_descriptions(spec, table | {"soft_plain": "Recon 9"})
+
+
+OTHER_VENDOR = "neutral names, other vendor, shuffled"
+FOLLOWUP_VARIANTS: dict[str, Callable[[StudySpec], StudySpec]] = {
+    "as acquired": lambda spec: spec,
+    "renamed and shuffled": lambda spec: with_shuffled_series(
+        with_renamed_descriptions(spec), seed=3
+    ),
+    OTHER_VENDOR: lambda spec: with_shuffled_series(
+        _other_vendor(with_renamed_descriptions(spec, NEUTRAL_NAMES)), seed=4
+    ),
+    "misleading names": lambda spec: with_shuffled_series(_permuted_descriptions(spec), seed=5),
+}
+
+
+_FOLLOWUPS: dict[tuple[int, str], tuple[list[SeriesDescriptor], dict[str, str]]] = {}
+
+
+def _followup(spec: StudySpec, variant: str) -> tuple[list[SeriesDescriptor], dict[str, str]]:
+    """Descriptors of a follow-up variant, generated once per test module run."""
+    key = (id(spec), variant)
+    if key not in _FOLLOWUPS:
+        _FOLLOWUPS[key] = _descriptors(FOLLOWUP_VARIANTS[variant](spec), FOLLOWUP_SEED)
+    return _FOLLOWUPS[key]
+
+
+def _pairs_by_key(
+    pairing: Pairing, b_keys: dict[str, str], f_keys: dict[str, str]
+) -> dict[str, str]:
+    return {b_keys[p.baseline_series_uid]: f_keys[p.followup_series_uid] for p in pairing.pairs}
+
+
+@pytest.mark.parametrize("variant", FOLLOWUP_VARIANTS)
+def test_each_series_pairs_with_its_counterpart(
+    demo_specs: tuple[StudySpec, StudySpec],
+    baseline: tuple[list[SeriesDescriptor], dict[str, str]],
+    variant: str,
+) -> None:
+    b_desc, b_keys = baseline
+    f_desc, f_keys = _followup(demo_specs[1], variant)
+    pairing = pair_series(b_desc, f_desc)
+    assert _pairs_by_key(pairing, b_keys, f_keys) == {key: key for key in VOLUME_KEYS}
+    assert sorted(b_keys[uid] for uid in pairing.unpaired_baseline) == sorted(NON_VOLUME_KEYS)
+    assert sorted(f_keys[uid] for uid in pairing.unpaired_followup) == sorted(NON_VOLUME_KEYS)
+    for pair in pairing.pairs:
+        assert DEFAULT_MIN_SCORE <= pair.score <= 1.0
+        assert pair.reasons[0] == "same modality CT"
+
+
+def test_scouts_and_dose_objects_are_excluded_with_a_reason(
+    baseline: tuple[list[SeriesDescriptor], dict[str, str]],
+) -> None:
+    b_desc, b_keys = baseline
+    pairing = pair_series(b_desc, b_desc)
+    reasons = {b_keys[uid]: reason for uid, reason in pairing.excluded}
+    assert reasons == {
+        "scout": "ImageType LOCALIZER: a scout",
+        "dose_report": "modality SR holds no images",
+        "dose_screen": "Secondary Capture Image Storage is not a cross-sectional image",
+    }
+
+
+def test_a_series_missing_at_followup_stays_unpaired(
+    demo_specs: tuple[StudySpec, StudySpec],
+    baseline: tuple[list[SeriesDescriptor], dict[str, str]],
+) -> None:
+    b_desc, b_keys = baseline
+    followup = without_series(demo_specs[1], "lung_thin", "coronal_mpr")
+    f_desc, f_keys = _descriptors(followup, FOLLOWUP_SEED)
+    pairing = pair_series(b_desc, f_desc)
+    assert _pairs_by_key(pairing, b_keys, f_keys) == {
+        "soft_5mm": "soft_5mm",
+        "soft_plain": "soft_plain",
+        "bone_thin": "bone_thin",
+    }
+    unpaired = {b_keys[uid] for uid in pairing.unpaired_baseline}
+    assert {"lung_thin", "coronal_mpr"} <= unpaired
+
+
+def test_kernel_thickness_and_contrast_reasons(
+    demo_specs: tuple[StudySpec, StudySpec],
+    baseline: tuple[list[SeriesDescriptor], dict[str, str]],
+) -> None:
+    b_desc, b_keys = baseline
+    f_desc, f_keys = _followup(demo_specs[1], OTHER_VENDOR)
+    pairing = pair_series(b_desc, f_desc)
+    lung = next(p for p in pairing.pairs if b_keys[p.baseline_series_uid] == "lung_thin")
+    assert "kernel family lung = lung (LUNG, B70f)" in lung.reasons
+    assert "slice thickness 1.25 vs 1 mm" in lung.reasons
+    assert "contrast yes = yes" in lung.reasons
+    assert "orientation axial = axial" in lung.reasons
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_pairing_does_not_depend_on_input_order(
+    demo_specs: tuple[StudySpec, StudySpec],
+    baseline: tuple[list[SeriesDescriptor], dict[str, str]],
+    data: st.DataObject,
+) -> None:
+    b_desc, _ = baseline
+    f_desc, _ = _followup(demo_specs[1], OTHER_VENDOR)
+    expected = pair_series(b_desc, f_desc)
+    b_order = data.draw(st.permutations(b_desc))
+    f_order = data.draw(st.permutations(f_desc))
+    assert pair_series(b_order, f_order) == expected
+
+
+def test_identical_series_tie_break_by_uid() -> None:
+    twin = _volume("1.2.3.1")
+    b = [twin, dataclasses.replace(twin, series_instance_uid="1.2.3.2")]
+    f = [dataclasses.replace(twin, series_instance_uid=u) for u in ("1.2.9.2", "1.2.9.1")]
+    first = pair_series(b, f)
+    assert first == pair_series(list(reversed(b)), list(reversed(f)))
+    assert len(first.pairs) == 2
+
+
+# --- scores ---------------------------------------------------------------------------
+
+
+def _volume(uid: str, **changes: object) -> SeriesDescriptor:
+    base = SeriesDescriptor(
+        series_instance_uid=uid,
+        modality="CT",
+        instance_count=300,
+        sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+        body_part="CHEST",
+        description="Chest C+ 1.25 Lung",
+        image_type=("ORIGINAL", "PRIMARY", "AXIAL"),
+        convolution_kernel="B70f",
+        slice_thickness_mm=1.25,
+        pixel_spacing_mm=(0.7, 0.7),
+        orientation=(1.0, 0.0, 0.0, 0.0, 1.0, 0.0),
+        contrast_agent="Iohexol",
+        z_range_mm=(-400.0, -30.0),
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+_texts = st.none() | st.text(max_size=20)
+_positive = st.none() | st.floats(min_value=0.1, max_value=20.0)
+_orientations = st.none() | st.sampled_from(
+    [
+        (1.0, 0.0, 0.0, 0.0, 1.0, 0.0),
+        (1.0, 0.0, 0.0, 0.0, 0.0, -1.0),
+        (0.0, 1.0, 0.0, 0.0, 0.0, -1.0),
+        (1.0, 0.0, 0.0, 0.0, 0.966, -0.259),  # 15 degree gantry tilt
+    ]
+)
+_descriptors_strategy = st.builds(
+    _volume,
+    uid=st.from_regex(r"1\.2\.[1-9][0-9]{0,5}", fullmatch=True),
+    modality=st.sampled_from(["CT", "MR"]),
+    body_part=_texts,
+    description=_texts,
+    protocol=_texts,
+    convolution_kernel=st.none() | st.sampled_from(["B70f", "LUNG", "BONE", "B30f", "FC51", "X"]),
+    slice_thickness_mm=_positive,
+    pixel_spacing_mm=st.none() | st.tuples(st.floats(0.2, 2.0), st.floats(0.2, 2.0)),
+    orientation=_orientations,
+    contrast_agent=_texts,
+    image_type=st.sampled_from([(), ("ORIGINAL", "PRIMARY", "AXIAL"), ("DERIVED", "SECONDARY")]),
+    z_range_mm=st.none()
+    | st.tuples(st.floats(-500, 0), st.floats(0, 500)).map(lambda r: (r[0], r[1])),
+    frame_of_reference_uid=st.none() | st.just("1.2.3.4"),
+)
+
+
+@given(b=_descriptors_strategy, f=_descriptors_strategy)
+def test_scores_lie_in_unit_interval_are_symmetric_and_explained(
+    b: SeriesDescriptor, f: SeriesDescriptor
+) -> None:
+    score, reasons = score_pair(b, f)
+    assert 0.0 <= score <= 1.0
+    assert reasons and all(isinstance(r, str) and r for r in reasons)
+    assert score_pair(f, b)[0] == score
+
+
+def test_a_series_scores_one_with_itself() -> None:
+    d = _volume("1.2.3")
+    assert score_pair(d, d)[0] == 1.0
+
+
+def test_different_modalities_never_pair() -> None:
+    assert score_pair(_volume("1.1"), _volume("1.2", modality="MR")) == (
+        0.0,
+        ("modality CT vs MR",),
+    )
+    assert pair_series([_volume("1.1")], [_volume("1.2", modality="MR")]).pairs == ()
+
+
+def test_renamed_description_loses_less_than_another_kernel() -> None:
+    b = _volume("1.1")
+    renamed = _volume("2.1", description="Series 7")
+    other_kernel = _volume("2.2", convolution_kernel="B30f", slice_thickness_mm=5.0)
+    assert score_pair(b, renamed)[0] > score_pair(b, other_kernel)[0]
+
+
+def test_orthogonal_planes_score_low_on_orientation() -> None:
+    axial = _volume("1.1")
+    coronal = _volume("1.2", orientation=(1.0, 0.0, 0.0, 0.0, 0.0, -1.0))
+    score, reasons = score_pair(axial, coronal)
+    assert "orientation axial vs coronal" in reasons
+    assert score < score_pair(axial, _volume("1.3"))[0] - 0.19
+
+
+def test_invalid_arguments_are_refused() -> None:
+    with pytest.raises(PairingError, match="min_score"):
+        pair_series([], [], min_score=1.5)
+    with pytest.raises(PairingError, match="listed twice"):
+        pair_series([_volume("1.1"), _volume("1.1")], [])
+
+
+# --- exclusion ------------------------------------------------------------------------
+
+EXCLUSIONS = [
+    ("scout by ImageType", {"image_type": ("ORIGINAL", "PRIMARY", "LOCALIZER")}, "LOCALIZER"),
+    ("topogram by name", {"description": "Topogram 0.6 T20s"}, "localizer"),
+    ("surview by name", {"description": "SURVIEW"}, "localizer"),
+    ("dose SR", {"modality": "SR", "sop_class_uid": "1.2.840.10008.5.1.4.1.1.88.67"}, "SR"),
+    ("secondary capture", {"sop_class_uid": "1.2.840.10008.5.1.4.1.1.7"}, "Secondary"),
+    ("dose page by name", {"description": "Dose Report", "sop_class_uid": None}, "dose"),
+    ("too few images", {"instance_count": 3}, "too few"),
+    ("bolus tracking", {"instance_count": 40, "z_range_mm": (-120.0, -120.0)}, "single-level"),
+    ("presentation state", {"modality": "PR", "sop_class_uid": None}, "PR"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"), [e[1:] for e in EXCLUSIONS], ids=[e[0] for e in EXCLUSIONS]
+)
+def test_non_volume_series_are_excluded(changes: dict[str, object], fragment: str) -> None:
+    ok, reason = is_volume_series(_volume("1.1", **changes))
+    assert not ok
+    assert fragment in reason
+
+
+def test_volumes_are_kept() -> None:
+    assert is_volume_series(_volume("1.1")) == (True, "axial volume of 300 images")
+    enhanced = _volume(
+        "1.2", sop_class_uid="1.2.840.10008.5.1.4.1.1.2.1", instance_count=1, z_range_mm=None
+    )
+    assert is_volume_series(enhanced)[0]  # one multi-frame object holds the whole volume
+
+
+# --- features -------------------------------------------------------------------------
+
+KERNELS = [
+    ("B70f", KernelFamily.LUNG),
+    ("LUNG", KernelFamily.LUNG),
+    ("YA", KernelFamily.LUNG),
+    ("FC51", KernelFamily.LUNG),
+    ("Bl57", KernelFamily.LUNG),
+    ("I70f\\3", KernelFamily.LUNG),
+    ("BONE", KernelFamily.BONE),
+    ("BONEPLUS", KernelFamily.BONE),
+    ("Br64", KernelFamily.BONE),
+    ("FC30", KernelFamily.BONE),
+    ("STANDARD", KernelFamily.SOFT),
+    ("SOFT", KernelFamily.SOFT),
+    ("B30f", KernelFamily.SOFT),
+    ("Br40", KernelFamily.SOFT),
+    ("FC08", KernelFamily.SOFT),
+    ("B", KernelFamily.SOFT),
+    ("B60f", KernelFamily.SHARP),
+    ("EDGE", KernelFamily.SHARP),
+    ("T20s", KernelFamily.UNKNOWN),
+    (None, KernelFamily.UNKNOWN),
+]
+
+
+@pytest.mark.parametrize(("kernel", "family"), KERNELS)
+def test_kernel_families(kernel: str | None, family: KernelFamily) -> None:
+    assert kernel_family(kernel) is family
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Chest-Abd C+ 5.0 Soft", {"chest", "abdomen", "contrast", "5", "soft"}),
+        ("THORAX w/o 5mm", {"chest", "noncontrast", "5"}),
+        ("Non-contrast abdomen", {"noncontrast", "abdomen"}),
+        ("Thorax nativ 1.25", {"chest", "noncontrast", "1.25"}),
+    ],
+)
+def test_description_tokens(text: str, words: set[str]) -> None:
+    assert description_tokens(text) == words
+
+
+@pytest.mark.parametrize(
+    ("body_part", "regions"),
+    [
+        ("CHEST", {"chest"}),
+        ("CHESTABDOMEN", {"chest", "abdomen"}),
+        ("CHEST_ABDOMEN", {"chest", "abdomen"}),
+        ("CHESTABDPELVIS", {"chest", "abdomen", "pelvis"}),
+        ("Thorax", {"chest"}),
+        (None, set()),
+    ],
+)
+def test_body_regions(body_part: str | None, regions: set[str]) -> None:
+    assert body_regions(body_part) == regions
+
+
+# --- descriptor_from_datasets -----------------------------------------------------------
+
+
+def test_descriptor_of_a_generated_series(
+    demo_specs: tuple[StudySpec, StudySpec], baseline_objects: dict[str, list[Dataset]]
+) -> None:
+    spec = demo_specs[0]
+    thin = spec.series_by_key("lung_thin")
+    d = descriptor_from_datasets(list(reversed(baseline_objects["lung_thin"])))
+    positions = spec.slice_positions_mm(thin)
+    assert d.z_range_mm == (min(positions), max(positions))
+    assert d.instance_count == len(positions)
+    assert d.orientation == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    assert d.image_type == ("ORIGINAL", "PRIMARY", "AXIAL")
+    assert (d.modality, d.convolution_kernel, d.slice_thickness_mm) == ("CT", "LUNG", 1.25)
+    assert d.contrast_agent == spec.contrast_agent
+    assert d.series_number == thin.series_number
+    assert d.body_part == "CHESTABDOMEN"
+    assert d.study_instance_uid == uids_of(spec, BASELINE_SEED).study_instance_uid
+    assert d.frame_of_reference_uid == uids_of(spec, BASELINE_SEED).frame_of_reference_uid
+
+
+def test_descriptor_projects_positions_on_the_slice_normal(
+    baseline_objects: dict[str, list[Dataset]],
+) -> None:
+    d = descriptor_from_datasets(baseline_objects["coronal_mpr"])
+    # Coronal planes are stacked along y (anterior to posterior), 3 mm apart.
+    assert d.z_range_mm is not None
+    assert d.z_range_mm[1] - d.z_range_mm[0] == pytest.approx(3.0 * (d.instance_count - 1))
+    scout = descriptor_from_datasets(baseline_objects["scout"])
+    # The lateral view's position lies along another normal and is left out.
+    assert scout.z_range_mm is not None
+    assert scout.z_range_mm[0] == scout.z_range_mm[1]
+
+
+def test_descriptor_refuses_mixed_or_empty_input(
+    baseline_objects: dict[str, list[Dataset]],
+) -> None:
+    with pytest.raises(InvalidSeriesError):
+        descriptor_from_datasets([])
+    two_series = baseline_objects["scout"] + baseline_objects["dose_report"]
+    with pytest.raises(InvalidSeriesError, match="several series"):
+        descriptor_from_datasets(two_series)
+
+
+def test_descriptor_reads_leniently(baseline_objects: dict[str, list[Dataset]]) -> None:
+    odd = [copy.deepcopy(ds) for ds in baseline_objects["soft_plain"][:12]]
+    for ds in odd:
+        del ds.SliceThickness
+        ds.ConvolutionKernel = ["B30f", "3"]  # Siemens iterative strength as a second value
+    with pytest.warns(UserWarning, match="PixelSpacing"):
+        odd[0].PixelSpacing = "0.7"  # one value where two belong
+        d = descriptor_from_datasets(odd)
+    assert d.slice_thickness_mm is None
+    assert d.convolution_kernel == "B30f\\3"
+    assert d.pixel_spacing_mm == tuple(float(v) for v in odd[1].PixelSpacing)
