@@ -172,8 +172,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import push_demo
 
-    settings = load_settings()
-    return push_demo(settings, calling_aet=args.aet, rows=args.rows)
+    return push_demo(load_settings(), calling_aet=args.aet, rows=args.rows)
 
 
 def build_parser() -> argparse.ArgumentParser:

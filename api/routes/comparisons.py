@@ -15,6 +15,7 @@ from api.deps import db_session
 from api.errors import ApiError
 from api.routes.patients import studies_of
 from imaging.model import SeriesDescriptor
+from imaging.pairing import pair_series
 
 router = APIRouter(prefix="/api/v1/comparisons")
 
@@ -118,8 +119,6 @@ def create_comparison(
     followup = _pick_study(studies, body.followup_study_uid, "followup", studies[-1])
     if baseline.id == followup.id:
         raise ApiError(422, "baseline_study_uid and followup_study_uid are the same study")
-    from imaging.pairing import pair_series  # TODO(lead): top-level once pairing lands
-
     pairing = pair_series(
         [descriptor(s, baseline.study_instance_uid) for s in baseline.series],
         [descriptor(s, followup.study_instance_uid) for s in followup.series],

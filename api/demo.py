@@ -1,0 +1,40 @@
+"""`nadir demo`: push a synthetic demo patient (baseline + follow-up) into Orthanc by C-STORE."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from api.settings import Settings
+from imaging.synthetic import demo_patient, generate_study
+from pacs.dimse import DicomPeer, store
+from pacs.errors import PacsError
+
+BASELINE_SEED = 1
+FOLLOWUP_SEED = 2
+
+
+def push_demo(settings: Settings, *, calling_aet: str, rows: int) -> int:
+    demo = demo_patient(matrix=rows)
+    peer = DicomPeer(settings.orthanc_dicom_host, settings.orthanc_dicom_port,
+                     settings.orthanc_aet, calling_aet)
+    started = time.monotonic()
+    total = 0
+    for label, spec, seed in (("baseline", demo.baseline, BASELINE_SEED),
+                              ("follow-up", demo.followup, FOLLOWUP_SEED)):
+        datasets = generate_study(spec, seed=seed)
+        try:
+            total += len(store(peer, datasets))
+        except PacsError as exc:
+            print(f"error: C-STORE to {peer.called_aet}@{peer.host}:{peer.port} as "
+                  f"{calling_aet} failed: {exc}. Is the peer registered "
+                  f"(nadir peers add {calling_aet} 127.0.0.1)?", file=sys.stderr)
+            return 1
+        print(f"{label}: study of {spec.study_date.isoformat()} sent "
+              f"({len(datasets)} objects)")
+    patient_id = demo.baseline.patient.patient_id
+    print(f"sent {total} synthetic objects in {time.monotonic() - started:.1f} s "
+          f"for demo patient {patient_id}")
+    print(f"In a few seconds: GET /api/v1/patients/{patient_id}/studies, then "
+          f"POST /api/v1/comparisons {{\"patient_id\": \"{patient_id}\"}}")
+    return 0

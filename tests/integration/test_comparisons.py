@@ -1,0 +1,130 @@
+"""Pairing over HTTP on generated CT studies pushed with storescu (and `nadir demo`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from imaging.synthetic import demo_patient, generate_study, uids_of, write_study
+from tests.conftest import PYNETDICOM_AET, Service, storescu, wait_until
+
+pytestmark = pytest.mark.integration
+MATRIX = 64  # small images: pairing looks at headers and slice positions only
+VOLUME_KEYS = ("lung_thin", "soft_5mm", "soft_plain", "bone_thin")
+
+
+def _studies(service: Service, patient_id: str) -> list[dict[str, Any]]:
+    r = service.client.get(f"/api/v1/patients/{patient_id}/studies",
+                           headers=service.headers("specialist"))
+    return list(r.json()) if r.status_code == 200 else []
+
+
+def _wait_indexed(service: Service, patient_id: str, series_per_study: list[int]) -> None:
+    wait_until(lambda: [len(s["series"]) for s in _studies(service, patient_id)]
+               == series_per_study, timeout=30, interval=0.1)
+
+
+@pytest.fixture
+def pushed(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
+    demo = demo_patient(matrix=MATRIX, distractors=True, rename_followup=True,
+                        shuffle_followup=True)
+    files: list[Path] = []
+    for name, spec, seed in (("bl", demo.baseline, 1), ("fu", demo.followup, 2)):
+        files += write_study(generate_study(spec, seed=seed), tmp_path / name)
+    storescu(orthanc, files)
+    n = len(demo.baseline.series)
+    _wait_indexed(service, demo.baseline.patient.patient_id, [n, len(demo.followup.series)])
+    return {"demo": demo, "bl": uids_of(demo.baseline, 1), "fu": uids_of(demo.followup, 2)}
+
+
+def test_pairing_chooses_matching_series_despite_renames_and_shuffle(
+    service: Service, pushed: dict[str, Any]
+) -> None:
+    pid = pushed["demo"].baseline.patient.patient_id
+    r = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
+                            headers=service.headers("specialist"))
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["baseline_study_uid"] == pushed["bl"].study_instance_uid
+    assert body["followup_study_uid"] == pushed["fu"].study_instance_uid
+    got = {(p["baseline_series_uid"], p["followup_series_uid"]) for p in body["pairs"]}
+    want = {(pushed["bl"].series_uid(k), pushed["fu"].series_uid(k)) for k in VOLUME_KEYS}
+    assert want <= got
+    for p in body["pairs"]:
+        assert 0 <= p["score"] <= 1 and p["reasons"] and p["source"] == "auto"
+    for key in ("scout", "dose_report"):
+        assert pushed["bl"].series_uid(key) in body["unpaired_baseline"]
+        assert pushed["fu"].series_uid(key) in body["unpaired_followup"]
+    again = service.client.get(f"/api/v1/comparisons/{body['id']}",
+                               headers=service.headers("radiologist"))
+    assert again.status_code == 200 and again.json()["pairs"] == body["pairs"]
+
+
+def test_override_pairs_is_kept_and_checked(service: Service, pushed: dict[str, Any]) -> None:
+    pid = pushed["demo"].baseline.patient.patient_id
+    c = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
+                            headers=service.headers("radiologist")).json()
+    bl, fu = pushed["bl"], pushed["fu"]
+    manual = {"pairs": [{"baseline_series_uid": bl.series_uid("lung_thin"),
+                         "followup_series_uid": fu.series_uid("soft_5mm")}]}
+    url = f"/api/v1/comparisons/{c['id']}/pairs"
+    assert service.client.put(url, json=manual,
+                              headers=service.headers("specialist")).status_code == 403
+    r = service.client.put(url, json=manual, headers=service.headers("radiologist"))
+    assert r.status_code == 200, r.text
+    assert [(p["baseline_series_uid"], p["followup_series_uid"], p["source"])
+            for p in r.json()["pairs"]] == [
+        (bl.series_uid("lung_thin"), fu.series_uid("soft_5mm"), "manual")]
+    kept = service.client.get(f"/api/v1/comparisons/{c['id']}",
+                              headers=service.headers("specialist")).json()
+    assert kept["pairs"] == r.json()["pairs"]
+    assert bl.series_uid("soft_5mm") in kept["unpaired_baseline"]
+
+    swapped = {"pairs": [{"baseline_series_uid": fu.series_uid("lung_thin"),
+                          "followup_series_uid": bl.series_uid("lung_thin")}]}
+    r = service.client.put(url, json=swapped, headers=service.headers("admin"))
+    assert r.status_code == 422 and "baseline" in r.json()["detail"]
+    twice = {"pairs": [manual["pairs"][0], manual["pairs"][0]]}
+    assert service.client.put(url, json=twice,
+                              headers=service.headers("admin")).status_code == 422
+    assert service.client.get(f"/api/v1/comparisons/{c['id']}",
+                              headers=service.headers("admin")).json()["pairs"] == kept["pairs"]
+    stale = service.client.put(url, json=manual, headers={
+        **service.headers("radiologist"), "If-Match": '"comparison-0-v1"'})
+    assert stale.status_code == 412
+
+
+def test_comparison_refusals(service: Service, pushed: dict[str, Any]) -> None:
+    pid = pushed["demo"].baseline.patient.patient_id
+    h = service.headers("specialist")
+    assert service.client.post("/api/v1/comparisons", json={"patient_id": "NOBODY"},
+                               headers=h).status_code == 404
+    r = service.client.post("/api/v1/comparisons", json={
+        "patient_id": pid, "baseline_study_uid": "1.2.3"}, headers=h)
+    assert r.status_code == 422 and "baseline_study_uid" in r.json()["detail"]
+    same = pushed["bl"].study_instance_uid
+    r = service.client.post("/api/v1/comparisons", json={
+        "patient_id": pid, "baseline_study_uid": same, "followup_study_uid": same}, headers=h)
+    assert r.status_code == 422
+    assert service.client.post("/api/v1/comparisons", json={"patient_id": pid},
+                               headers=service.headers("uploader")).status_code == 403
+    assert service.client.get("/api/v1/comparisons/999999", headers=h).status_code == 404
+
+
+def test_nadir_demo_pushes_a_pair_over_c_store(service: Service, orthanc: Any) -> None:
+    env = dict(os.environ, NADIR_ORTHANC_DICOM_PORT=str(orthanc.config.dicom_port),
+               NADIR_ORTHANC_AET=orthanc.config.aet, NADIR_DATA_DIR="/nonexistent")
+    out = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", PYNETDICOM_AET,
+                          "--rows", "64"], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    demo = demo_patient(matrix=64)
+    _wait_indexed(service, demo.baseline.patient.patient_id,
+                  [len(demo.baseline.series), len(demo.followup.series)])
+    bad = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", "UNKNOWNAE",
+                          "--rows", "64"], env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and "UNKNOWNAE" in bad.stderr
