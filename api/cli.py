@@ -172,7 +172,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import push_demo
 
-    return push_demo(load_settings(), calling_aet=args.aet, rows=args.rows)
+    return push_demo(load_settings(), calling_aet=args.aet, rows=args.rows, slices=args.slices)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="push a synthetic demo patient over C-STORE")
     demo.add_argument("--aet", default=DEMO_AET, help="calling AE title (a registered peer)")
     demo.add_argument("--rows", type=int, default=256, help="image matrix size")
+    demo.add_argument("--slices", type=int, default=300, help="slices of the thin series")
     demo.set_defaults(func=cmd_demo)
 
     peers = sub.add_parser("peers", help="DICOM peers allowed to store").add_subparsers(

@@ -5,33 +5,42 @@ from __future__ import annotations
 import sys
 import time
 
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, XRayRadiationDoseSRStorage
+
 from api.settings import Settings
-from imaging.synthetic import demo_patient, generate_study
+from imaging.synthetic import SyntheticSpecError, demo_patient, iter_study
 from pacs.dimse import DicomPeer, store
 from pacs.errors import PacsError
 
+DEMO_CONTEXTS = ((CTImageStorage, ExplicitVRLittleEndian),
+                 (XRayRadiationDoseSRStorage, ExplicitVRLittleEndian))
 BASELINE_SEED = 1
 FOLLOWUP_SEED = 2
 
 
-def push_demo(settings: Settings, *, calling_aet: str, rows: int) -> int:
-    demo = demo_patient(matrix=rows)
+def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int) -> int:
+    try:
+        demo = demo_patient(matrix=rows, thin_slice_count=slices)
+    except SyntheticSpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     peer = DicomPeer(settings.orthanc_dicom_host, settings.orthanc_dicom_port,
                      settings.orthanc_aet, calling_aet)
     started = time.monotonic()
     total = 0
     for label, spec, seed in (("baseline", demo.baseline, BASELINE_SEED),
                               ("follow-up", demo.followup, FOLLOWUP_SEED)):
-        datasets = generate_study(spec, seed=seed)
+        # Generated lazily: a refused peer fails on the first object, not after generating all.
+        datasets = iter_study(spec, seed=seed)
         try:
-            total += len(store(peer, datasets))
+            sent = store(peer, datasets, contexts=DEMO_CONTEXTS)
+            total += len(sent)
         except PacsError as exc:
             print(f"error: C-STORE to {peer.called_aet}@{peer.host}:{peer.port} as "
                   f"{calling_aet} failed: {exc}. Is the peer registered "
                   f"(nadir peers add {calling_aet} 127.0.0.1)?", file=sys.stderr)
             return 1
-        print(f"{label}: study of {spec.study_date.isoformat()} sent "
-              f"({len(datasets)} objects)")
+        print(f"{label}: study of {spec.study_date.isoformat()} sent ({len(sent)} objects)")
     patient_id = demo.baseline.patient.patient_id
     print(f"sent {total} synthetic objects in {time.monotonic() - started:.1f} s "
           f"for demo patient {patient_id}")

@@ -21,14 +21,18 @@ def indexed(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
     bl = tiny_ct_series(3, patient_id=PID, study_date="20260105", size=64, spacing=(0.5, 0.8))
     fu = tiny_ct_series(3, patient_id=PID, study_date="20260302", size=64, spacing=(0.5, 0.8))
     other = tiny_ct_series(1, patient_id="SOMEONE-ELSE", size=64)
-    storescu(orthanc, write_all(bl, tmp_path / "bl") + write_all(fu, tmp_path / "fu")
-             + write_all(other, tmp_path / "o"))
+    storescu(
+        orthanc,
+        write_all(bl, tmp_path / "bl")
+        + write_all(fu, tmp_path / "fu")
+        + write_all(other, tmp_path / "o"),
+    )
 
     def ready() -> bool:
-        r = service.client.get(f"/api/v1/patients/{PID}/studies",
-                               headers=service.headers("admin"))
-        r2 = service.client.get("/api/v1/patients/SOMEONE-ELSE/studies",
-                                headers=service.headers("admin"))
+        r = service.client.get(f"/api/v1/patients/{PID}/studies", headers=service.headers("admin"))
+        r2 = service.client.get(
+            "/api/v1/patients/SOMEONE-ELSE/studies", headers=service.headers("admin")
+        )
         return r.status_code == 200 and len(r.json()) == 2 and r2.status_code == 200
 
     wait_until(ready, timeout=20)
@@ -36,41 +40,68 @@ def indexed(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
 
 
 def _case(service: Service, criteria: str = "RECIST1.1") -> dict[str, Any]:
-    r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": criteria},
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        "/api/v1/cases",
+        json={"patient_id": PID, "criteria": criteria},
+        headers=service.headers("radiologist"),
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
 
 def _lesion(service: Service, case_id: int, **body: Any) -> int:
-    r = service.client.post(f"/api/v1/cases/{case_id}/lesions", json=body,
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        f"/api/v1/cases/{case_id}/lesions", json=body, headers=service.headers("radiologist")
+    )
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
 
-def _put(service: Service, case_id: int, lesion: int, tp: str, body: dict[str, Any],
-         role: str = "radiologist", **headers: str) -> Any:
-    return service.client.put(f"/api/v1/cases/{case_id}/lesions/{lesion}/measurements/{tp}",
-                              json=body, headers={**service.headers(role), **headers})
+def _put(
+    service: Service,
+    case_id: int,
+    lesion: int,
+    tp: str,
+    body: dict[str, Any],
+    role: str = "radiologist",
+    **headers: str,
+) -> Any:
+    return service.client.put(
+        f"/api/v1/cases/{case_id}/lesions/{lesion}/measurements/{tp}",
+        json=body,
+        headers={**service.headers(role), **headers},
+    )
 
 
 def test_case_timepoints_and_roles(service: Service, indexed: dict[str, Any]) -> None:
-    r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST1.1"},
-                            headers=service.headers("specialist"))
+    r = service.client.post(
+        "/api/v1/cases",
+        json={"patient_id": PID, "criteria": "RECIST1.1"},
+        headers=service.headers("specialist"),
+    )
     assert r.status_code == 403
-    r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST2"},
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        "/api/v1/cases",
+        json={"patient_id": PID, "criteria": "RECIST2"},
+        headers=service.headers("radiologist"),
+    )
     assert r.status_code == 422 and "criteria" in r.json()["detail"]
     case = _case(service)
     assert [t["id"] for t in case["timepoints"]] == [
-        indexed["bl"][0].StudyInstanceUID, indexed["fu"][0].StudyInstanceUID]
+        indexed["bl"][0].StudyInstanceUID,
+        indexed["fu"][0].StudyInstanceUID,
+    ]
     assert [t["date"] for t in case["timepoints"]] == ["2026-01-05", "2026-03-02"]
     assert all(t["signed_off_by"] is None for t in case["timepoints"])
-    r = service.client.post("/api/v1/cases", json={
-        "patient_id": PID, "criteria": "iRECIST",
-        "baseline_study_uid": indexed["other"][0].StudyInstanceUID},
-        headers=service.headers("radiologist"))
+    r = service.client.post(
+        "/api/v1/cases",
+        json={
+            "patient_id": PID,
+            "criteria": "iRECIST",
+            "baseline_study_uid": indexed["other"][0].StudyInstanceUID,
+        },
+        headers=service.headers("radiologist"),
+    )
     assert r.status_code == 422
 
 
@@ -84,19 +115,30 @@ def test_measure_sign_off_amend_and_response(service: Service, indexed: dict[str
     nt = _lesion(service, cid, kind="non_target", organ="liver")
 
     # 60 columns x 0.8 mm = 48 mm; 40 rows x 0.5 mm = 20 mm (row spacing first).
-    r = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[10, 2], [10, 62]], "length_mm": 48.3})
+    r = _put(
+        service,
+        cid,
+        t1,
+        bl_uid,
+        {"sop_instance_uid": bl_img, "endpoints": [[10, 2], [10, 62]], "length_mm": 48.3},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["length_mm"] == pytest.approx(48.0) and r.json()["version"] == 1
     first_etag = r.headers["ETag"]
-    r = _put(service, cid, n1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[5, 30], [45, 30]]})
+    r = _put(
+        service, cid, n1, bl_uid, {"sop_instance_uid": bl_img, "endpoints": [[5, 30], [45, 30]]}
+    )
     assert r.json()["length_mm"] == pytest.approx(20.0)
     assert _put(service, cid, nt, bl_uid, {"status": "present"}).status_code == 200
 
     # Follow-up: T1 18 rows * 0.5 = 9 mm ... use columns: 30 * 0.8 = 24 mm; N1 too small.
-    r = _put(service, cid, t1, fu_uid, {"sop_instance_uid": fu_img,
-                                        "endpoints": [[10.5, 2.25], [10.5, 32.25]]})
+    r = _put(
+        service,
+        cid,
+        t1,
+        fu_uid,
+        {"sop_instance_uid": fu_img, "endpoints": [[10.5, 2.25], [10.5, 32.25]]},
+    )
     assert r.json()["length_mm"] == pytest.approx(24.0)
     assert _put(service, cid, n1, fu_uid, {"status": "too_small"}).status_code == 200
     assert _put(service, cid, nt, fu_uid, {"status": "absent"}).status_code == 200
@@ -111,32 +153,58 @@ def test_measure_sign_off_amend_and_response(service: Service, indexed: dict[str
     assert fu["target_response"] == "PR" and fu["overall_response"] == "PR"
 
     # Stale write: If-Match of version 1 after version 1 of BL was current is fine ...
-    r = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[10, 2], [10, 52]]}, **{"If-Match": first_etag})
+    r = _put(
+        service,
+        cid,
+        t1,
+        bl_uid,
+        {"sop_instance_uid": bl_img, "endpoints": [[10, 2], [10, 52]]},
+        **{"If-Match": first_etag},
+    )
     assert r.status_code == 200
     # ... but the same tag again is stale now: 412 and nothing changes.
-    r = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[10, 2], [10, 12]]}, **{"If-Match": first_etag})
+    r = _put(
+        service,
+        cid,
+        t1,
+        bl_uid,
+        {"sop_instance_uid": bl_img, "endpoints": [[10, 2], [10, 12]]},
+        **{"If-Match": first_etag},
+    )
     assert r.status_code == 412
-    cur = service.client.get(f"/api/v1/cases/{cid}/lesions/{t1}/measurements/{bl_uid}",
-                             headers=service.headers("specialist"))
+    cur = service.client.get(
+        f"/api/v1/cases/{cid}/lesions/{t1}/measurements/{bl_uid}",
+        headers=service.headers("specialist"),
+    )
     assert cur.json()["length_mm"] == pytest.approx(40.0)
 
-    r = service.client.post(f"/api/v1/cases/{cid}/timepoints/{bl_uid}/sign-off",
-                            headers=service.headers("specialist"))
+    r = service.client.post(
+        f"/api/v1/cases/{cid}/timepoints/{bl_uid}/sign-off", headers=service.headers("specialist")
+    )
     assert r.status_code == 403
-    r = service.client.post(f"/api/v1/cases/{cid}/timepoints/{bl_uid}/sign-off",
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        f"/api/v1/cases/{cid}/timepoints/{bl_uid}/sign-off", headers=service.headers("radiologist")
+    )
     assert r.status_code == 200 and r.json()["signed_off_by"] == "radiologist-user"
-    r = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[10, 2], [10, 62]]})
+    r = _put(
+        service, cid, t1, bl_uid, {"sop_instance_uid": bl_img, "endpoints": [[10, 2], [10, 62]]}
+    )
     assert r.status_code == 409 and "amendment_reason" in r.json()["detail"]
-    r = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                        "endpoints": [[10, 2], [10, 62]],
-                                        "amendment_reason": "caliper misplaced"})
+    r = _put(
+        service,
+        cid,
+        t1,
+        bl_uid,
+        {
+            "sop_instance_uid": bl_img,
+            "endpoints": [[10, 2], [10, 62]],
+            "amendment_reason": "caliper misplaced",
+        },
+    )
     assert r.status_code == 200 and r.json()["version"] == 4
-    hist = service.client.get(f"/api/v1/cases/{cid}/lesions/{t1}/history",
-                              headers=service.headers("specialist")).json()
+    hist = service.client.get(
+        f"/api/v1/cases/{cid}/lesions/{t1}/history", headers=service.headers("specialist")
+    ).json()
     assert [v["version"] for v in hist["versions"]] == [1, 2, 3, 4]
     assert [v["timepoint_id"] for v in hist["versions"]] == [bl_uid, fu_uid, bl_uid, bl_uid]
     assert hist["versions"][-1]["reason"] == "caliper misplaced"
@@ -144,13 +212,17 @@ def test_measure_sign_off_amend_and_response(service: Service, indexed: dict[str
     case = service.client.get(f"/api/v1/cases/{cid}", headers=service.headers("specialist")).json()
     assert case["timepoints"][0]["signed_off_by"] == "radiologist-user"
 
-    events = service.client.get(f"/api/v1/audit?patient_id={PID}",
-                                headers=service.headers("admin")).json()["events"]
+    events = service.client.get(
+        f"/api/v1/audit?patient_id={PID}", headers=service.headers("admin")
+    ).json()["events"]
     actions = {(e["user"], e["action"]) for e in events}
     assert ("radiologist-user", "measure") in actions
     assert ("specialist-user", "read") in actions
     assert ("radiologist-user", "sign_off") in actions
-    assert service.client.get("/api/v1/audit", headers=service.headers("specialist")).status_code == 403
+    assert (
+        service.client.get("/api/v1/audit", headers=service.headers("specialist")).status_code
+        == 403
+    )
 
 
 def test_measurement_refusals_leave_data_unchanged(
@@ -162,19 +234,32 @@ def test_measurement_refusals_leave_data_unchanged(
     bl_img = indexed["bl"][0].SOPInstanceUID
     t1 = _lesion(service, cid, kind="target", organ="liver")
     nt = _lesion(service, cid, kind="non_target", organ="bone")
-    ok = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                         "endpoints": [[0, 0], [0, 20]]})
+    ok = _put(
+        service, cid, t1, bl_uid, {"sop_instance_uid": bl_img, "endpoints": [[0, 0], [0, 20]]}
+    )
     assert ok.status_code == 200
     bad: list[tuple[dict[str, Any], str, int]] = [
         ({"sop_instance_uid": bl_img, "endpoints": [[0, 0], [0, 65]]}, bl_uid, 422),
         ({"sop_instance_uid": bl_img, "endpoints": [[-1, 0], [0, 5]]}, bl_uid, 422),
         ({"sop_instance_uid": bl_img, "endpoints": [[0, 0]]}, bl_uid, 422),
-        ({"sop_instance_uid": bl_img, "endpoints": [[0, 0], [0, 10]], "length_mm": 8.6},
-         bl_uid, 422),
-        ({"sop_instance_uid": indexed["fu"][0].SOPInstanceUID,
-          "endpoints": [[0, 0], [0, 10]]}, bl_uid, 422),
-        ({"sop_instance_uid": indexed["other"][0].SOPInstanceUID,
-          "endpoints": [[0, 0], [0, 10]]}, bl_uid, 422),
+        (
+            {"sop_instance_uid": bl_img, "endpoints": [[0, 0], [0, 10]], "length_mm": 8.6},
+            bl_uid,
+            422,
+        ),
+        (
+            {"sop_instance_uid": indexed["fu"][0].SOPInstanceUID, "endpoints": [[0, 0], [0, 10]]},
+            bl_uid,
+            422,
+        ),
+        (
+            {
+                "sop_instance_uid": indexed["other"][0].SOPInstanceUID,
+                "endpoints": [[0, 0], [0, 10]],
+            },
+            bl_uid,
+            422,
+        ),
         ({"sop_instance_uid": "1.2.3.4", "endpoints": [[0, 0], [0, 10]]}, bl_uid, 422),
         ({"status": "present"}, bl_uid, 422),
         ({"status": "huge"}, bl_uid, 422),
@@ -189,19 +274,31 @@ def test_measurement_refusals_leave_data_unchanged(
     assert _put(service, cid, nt, bl_uid, {"status": "too_small"}).status_code == 422
     assert _put(service, cid, 99999, bl_uid, {"status": "too_small"}).status_code == 404
     assert _put(service, 99999, t1, bl_uid, {"status": "too_small"}).status_code == 404
-    assert _put(service, cid, t1, bl_uid, {"status": "too_small"}, role="specialist").status_code == 403
-    ok_len = _put(service, cid, t1, bl_uid, {"sop_instance_uid": bl_img,
-                                             "endpoints": [[0, 0], [0, 10]], "length_mm": 8.4})
+    assert (
+        _put(service, cid, t1, bl_uid, {"status": "too_small"}, role="specialist").status_code
+        == 403
+    )
+    ok_len = _put(
+        service,
+        cid,
+        t1,
+        bl_uid,
+        {"sop_instance_uid": bl_img, "endpoints": [[0, 0], [0, 10]], "length_mm": 8.4},
+    )
     assert ok_len.status_code == 200
-    hist = service.client.get(f"/api/v1/cases/{cid}/lesions/{t1}/history",
-                              headers=service.headers("radiologist")).json()
+    hist = service.client.get(
+        f"/api/v1/cases/{cid}/lesions/{t1}/history", headers=service.headers("radiologist")
+    ).json()
     assert [v["measurement"]["length_mm"] for v in hist["versions"]] == [16.0, 8.0]
-    r = service.client.post(f"/api/v1/cases/{cid}/lesions",
-                            json={"kind": "new", "organ": "bone", "timepoint": bl_uid},
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        f"/api/v1/cases/{cid}/lesions",
+        json={"kind": "new", "organ": "bone", "timepoint": bl_uid},
+        headers=service.headers("radiologist"),
+    )
     assert r.status_code == 422
-    r = service.client.post(f"/api/v1/cases/{cid}/lesions",
-                            json={"kind": "new", "organ": "bone", "timepoint": fu_uid,
-                                  "equivocal": True},
-                            headers=service.headers("radiologist"))
+    r = service.client.post(
+        f"/api/v1/cases/{cid}/lesions",
+        json={"kind": "new", "organ": "bone", "timepoint": fu_uid, "equivocal": True},
+        headers=service.headers("radiologist"),
+    )
     assert r.status_code == 201

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from imaging.synthetic import demo_patient, generate_study, uids_of, write_study
-from tests.conftest import PYNETDICOM_AET, Service, storescu, wait_until
+from tests.conftest import PYNETDICOM_AET, Service, free_port, storescu, wait_until
 
 pytestmark = pytest.mark.integration
 MATRIX = 64  # small images: pairing looks at headers and slice positions only
+SLICES = 210  # the fewest thin slices that still cover every demo lesion
 VOLUME_KEYS = ("lung_thin", "soft_5mm", "soft_plain", "bone_thin")
 
 
@@ -29,22 +30,46 @@ def _wait_indexed(service: Service, patient_id: str, series_per_study: list[int]
                == series_per_study, timeout=30, interval=0.1)
 
 
-@pytest.fixture
-def pushed(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
-    demo = demo_patient(matrix=MATRIX, distractors=True, rename_followup=True,
-                        shuffle_followup=True)
+@pytest.fixture(scope="module")
+def loaded_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One Orthanc holding a generated study pair (with distractors, renamed, shuffled).
+
+    Pushed once per module; each test indexes it into its own fresh database."""
+    from pacs.process import OrthancConfig, OrthancProcess
+    from tests.conftest import STORESCU_AET
+
+    tmp = tmp_path_factory.mktemp("pairing")
+    proc = OrthancProcess(OrthancConfig(storage_dir=tmp / "orthanc", http_port=free_port(),
+                                        dicom_port=free_port(), username="t", password="p",
+                                        stable_age_s=1))
+    proc.start()
+    with proc.client() as client:
+        client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
+    demo = demo_patient(matrix=MATRIX, thin_slice_count=SLICES, distractors=True,
+                        rename_followup=True, shuffle_followup=True)
     files: list[Path] = []
     for name, spec, seed in (("bl", demo.baseline, 1), ("fu", demo.followup, 2)):
-        files += write_study(generate_study(spec, seed=seed), tmp_path / name)
-    storescu(orthanc, files)
-    n = len(demo.baseline.series)
-    _wait_indexed(service, demo.baseline.patient.patient_id, [n, len(demo.followup.series)])
-    return {"demo": demo, "bl": uids_of(demo.baseline, 1), "fu": uids_of(demo.followup, 2)}
+        files += write_study(generate_study(spec, seed=seed), tmp / name)
+    storescu(proc, files)
+    proc.demo = demo  # type: ignore[attr-defined]
+    yield proc
+    proc.stop(kill=True)
+
+
+@pytest.fixture
+def pushed(service_factory: Any, loaded_pacs: Any) -> dict[str, Any]:
+    demo = loaded_pacs.demo
+    service = service_factory(loaded_pacs)
+    _wait_indexed(service, demo.baseline.patient.patient_id,
+                  [len(demo.baseline.series), len(demo.followup.series)])
+    return {"demo": demo, "service": service,
+            "bl": uids_of(demo.baseline, 1), "fu": uids_of(demo.followup, 2)}
 
 
 def test_pairing_chooses_matching_series_despite_renames_and_shuffle(
-    service: Service, pushed: dict[str, Any]
+    pushed: dict[str, Any]
 ) -> None:
+    service: Service = pushed["service"]
     pid = pushed["demo"].baseline.patient.patient_id
     r = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
                             headers=service.headers("specialist"))
@@ -65,7 +90,8 @@ def test_pairing_chooses_matching_series_despite_renames_and_shuffle(
     assert again.status_code == 200 and again.json()["pairs"] == body["pairs"]
 
 
-def test_override_pairs_is_kept_and_checked(service: Service, pushed: dict[str, Any]) -> None:
+def test_override_pairs_is_kept_and_checked(pushed: dict[str, Any]) -> None:
+    service: Service = pushed["service"]
     pid = pushed["demo"].baseline.patient.patient_id
     c = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
                             headers=service.headers("radiologist")).json()
@@ -99,7 +125,8 @@ def test_override_pairs_is_kept_and_checked(service: Service, pushed: dict[str, 
     assert stale.status_code == 412
 
 
-def test_comparison_refusals(service: Service, pushed: dict[str, Any]) -> None:
+def test_comparison_refusals(pushed: dict[str, Any]) -> None:
+    service: Service = pushed["service"]
     pid = pushed["demo"].baseline.patient.patient_id
     h = service.headers("specialist")
     assert service.client.post("/api/v1/comparisons", json={"patient_id": "NOBODY"},
@@ -116,15 +143,22 @@ def test_comparison_refusals(service: Service, pushed: dict[str, Any]) -> None:
     assert service.client.get("/api/v1/comparisons/999999", headers=h).status_code == 404
 
 
-def test_nadir_demo_pushes_a_pair_over_c_store(service: Service, orthanc: Any) -> None:
+def test_nadir_demo_pushes_a_pair_over_c_store(orthanc: Any) -> None:
     env = dict(os.environ, NADIR_ORTHANC_DICOM_PORT=str(orthanc.config.dicom_port),
                NADIR_ORTHANC_AET=orthanc.config.aet, NADIR_DATA_DIR="/nonexistent")
     out = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", PYNETDICOM_AET,
-                          "--rows", "64"], env=env, capture_output=True, text=True, timeout=300)
+                          "--rows", "64", "--slices", str(SLICES)],
+                         env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    demo = demo_patient(matrix=64)
-    _wait_indexed(service, demo.baseline.patient.patient_id,
-                  [len(demo.baseline.series), len(demo.followup.series)])
+    demo = demo_patient(matrix=64, thin_slice_count=SLICES)
+    expected = {uids_of(demo.baseline, 1).study_instance_uid: len(demo.baseline.series),
+                uids_of(demo.followup, 2).study_instance_uid: len(demo.followup.series)}
+    with orthanc.client() as client:
+        studies = {client.study(s["ID"])["MainDicomTags"]["StudyInstanceUID"]:
+                   len(client.study(s["ID"])["Series"])
+                   for s in client._json("/studies", expand="")}
+    assert studies == expected
     bad = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", "UNKNOWNAE",
-                          "--rows", "64"], env=env, capture_output=True, text=True, timeout=300)
+                          "--rows", "64", "--slices", str(SLICES)],
+                         env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "UNKNOWNAE" in bad.stderr
