@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def orthanc(workdir: Path, *, stable_age_s: int = 1) -> Iterator[OrthancProcess]:
+def orthanc(workdir: Path, *, stable_age_s: int | None = 1) -> Iterator[OrthancProcess]:
     proc = OrthancProcess(OrthancConfig(
         storage_dir=workdir / "orthanc", http_port=free_port(), dicom_port=free_port(),
         username="bench", password=uuid.uuid4().hex, stable_age_s=stable_age_s))
