@@ -17,7 +17,16 @@ from api.auth import Authenticator
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
-from api.routes import cases, comparisons, health, measurements, patients, recist, upload
+from api.routes import (
+    cases,
+    comparisons,
+    documents,
+    health,
+    measurements,
+    patients,
+    recist,
+    upload,
+)
 from api.settings import Settings
 from pacs.feed import ChangeFeedFollower
 from pacs.orthanc import OrthancClient
@@ -112,7 +121,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.ingest = ingest
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
-    for module in (health, patients, comparisons, upload, recist, cases, measurements):
+    for module in (health, patients, comparisons, upload, recist, cases, measurements,
+                   documents):
         app.include_router(module.router)
     return app
 

@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     orthanc_dicom_host: str = "127.0.0.1"
     orthanc_dicom_port: int = 4242
     orthanc_aet: str = "NADIR"
+    # The hospital PACS that published reports are also sent to (C-STORE), if any.
+    remote_ae_title: str = "HOSPITAL"
+    remote_ae_host: str | None = None
+    remote_ae_port: int = 104
     ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
     ingest_interval_s: float = 0.2
     token_cache_s: float = Field(default=10.0, description="How long a checked token is trusted")

@@ -25,22 +25,17 @@ from api.case_logic import (
 from api.db.models import (
     AuditEvent,
     Case,
-    Instance,
     Lesion,
     MeasurementVersion,
-    Series,
     Study,
     TimepointSignoff,
 )
 from api.deps import db_session
 from api.errors import ApiError
-from imaging.errors import ImagingError
-from imaging.geometry import caliper_length_mm
-from pacs.metadata import pixel_geometry
+from api.measuring import caliper_on_image
 from pacs.orthanc import OrthancClient
 
 router = APIRouter(prefix="/api/v1")
-LENGTH_TOLERANCE_MM = 0.5  # Nadir contract: a client length may differ by at most 0.5 mm
 
 
 class MeasurementPut(BaseModel):
@@ -88,43 +83,16 @@ def _endpoints(raw: list[list[float | int]]) -> tuple[tuple[float, float], tuple
 def _measured_length(
     session: Session, orthanc: OrthancClient, timepoint: Study, body: MeasurementPut
 ) -> tuple[float, str, list[list[float]]]:
-    """Length in mm of a caliper on an image of the timepoint's study (422 otherwise)."""
     if body.sop_instance_uid is None or body.endpoints is None:
         raise ApiError(422, "give sop_instance_uid and endpoints, or a status")
     start, end = _endpoints(body.endpoints)
-    row = session.execute(
-        select(Instance, Series.series_instance_uid, Study.study_instance_uid)
-        .join(Series, Instance.series_pk == Series.id).join(Study, Series.study_pk == Study.id)
-        .where(Instance.sop_instance_uid == body.sop_instance_uid)
-    ).first()
-    if row is None or row[2] != timepoint.study_instance_uid:
-        raise ApiError(422, f"sop_instance_uid {body.sop_instance_uid!r} is not an instance of "
-                       f"timepoint {timepoint.study_instance_uid!r}")
-    instance, series_uid = row[0], row[1]
-    geometry = pixel_geometry(orthanc.instance_tags(instance.orthanc_id))
-    if geometry.pixel_spacing is None:
-        raise ApiError(422, f"instance {body.sop_instance_uid!r} has no Pixel Spacing: "
-                       "lengths in mm cannot be measured on it")
-    frame = body.frame or 1
-    if frame > geometry.frames:
-        raise ApiError(422, f"frame {frame} is beyond the instance's {geometry.frames} frame(s)")
-    # PS3.3 C.18.6.1.1: (0,0) is the top-left corner of the top-left pixel, so the
-    # image spans [0, Rows] x [0, Columns] in sub-pixel coordinates.
-    for name, (r, c) in (("first", start), ("second", end)):
-        if not (0 <= r <= geometry.rows and 0 <= c <= geometry.columns):
-            raise ApiError(422, f"{name} endpoint [{r}, {c}] is outside the "
-                           f"{geometry.rows}x{geometry.columns} image")
-    try:
-        length = caliper_length_mm(start, end, geometry.pixel_spacing)
-    except ImagingError as exc:
-        raise ApiError(422, str(exc)) from None
-    if body.length_mm is not None and abs(float(body.length_mm) - length) > LENGTH_TOLERANCE_MM:
-        raise ApiError(422, f"length_mm {body.length_mm} differs from the {length:.2f} mm "
-                       f"measured from the endpoints by more than {LENGTH_TOLERANCE_MM} mm")
-    return round(length, 2), series_uid, [list(start), list(end)]
+    length, series_uid = caliper_on_image(
+        session, orthanc, timepoint.study_instance_uid, body.sop_instance_uid, body.frame,
+        start, end, None if body.length_mm is None else float(body.length_mm))
+    return length, series_uid, [list(start), list(end)]
 
 
-def _is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
+def is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
     return session.scalar(select(TimepointSignoff.id).where(
         TimepointSignoff.case_id == case.id,
         TimepointSignoff.timepoint_uid == timepoint_uid)) is not None
@@ -163,7 +131,7 @@ def put_measurement(
         raise ApiError(412, f"measurement changed since it was read (If-Match {if_match}, "
                        f"current {etag(current) or 'none'}); nothing was changed")
     reason = (body.amendment_reason or "").strip() or None
-    if _is_signed_off(session, case, timepoint_id) and reason is None:
+    if is_signed_off(session, case, timepoint_id) and reason is None:
         raise ApiError(409, f"timepoint {timepoint_id!r} is signed off: a change needs an "
                        "amendment_reason")
     if lesion.kind == "new" and lesion.first_timepoint and timepoint_id != lesion.first_timepoint:

@@ -1,0 +1,191 @@
+"""DICOM documents of a case: TID 1500 reports out (per timepoint) and in (SR import)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom import Dataset
+from pydicom.uid import generate_uid
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import __version__
+from api.case_logic import case_timepoints, current_measurements
+from api.db.models import (
+    Case,
+    Instance,
+    Lesion,
+    MeasurementVersion,
+    Patient,
+    Publication,
+    Series,
+    Study,
+    TimepointSignoff,
+)
+from imaging.sr import (
+    Criteria,
+    DocumentReference,
+    LesionKind,
+    LesionStatus,
+    LinearMeasurement,
+    PatientInfo,
+    SignOff,
+    SourceImage,
+    StudyInfo,
+    TimepointReport,
+    TimepointResponse,
+    build_measurement_report,
+    scoord_from_row_col,
+)
+from measurement.result import EvaluationResult
+
+ORGANIZATION = "Nadir"
+SR_SERIES_NUMBER = 9001
+PDF_SERIES_NUMBER = 9002
+
+
+@dataclass(frozen=True)
+class LocatedInstance:
+    """An indexed instance with the UIDs an SR reference needs."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    orthanc_id: str
+
+
+def locate_instance(session: Session, sop_instance_uid: str) -> LocatedInstance | None:
+    row = session.execute(
+        select(Instance.orthanc_id, Series.sop_class_uid, Series.series_instance_uid,
+               Study.study_instance_uid)
+        .join(Series, Instance.series_pk == Series.id).join(Study, Series.study_pk == Study.id)
+        .where(Instance.sop_instance_uid == sop_instance_uid)
+    ).first()
+    if row is None:
+        return None
+    return LocatedInstance(sop_instance_uid, row[1] or "", row[2], row[3], row[0])
+
+
+def patient_info(session: Session, case: Case) -> PatientInfo:
+    patient = session.scalar(select(Patient).where(Patient.patient_id == case.patient_id))
+    assert patient is not None  # a case is only made for an indexed patient
+    sex = patient.sex if patient.sex in ("M", "F", "O") else ""
+    return PatientInfo(patient_id=patient.patient_id, name=patient.patient_name or "",
+                       birth_date=patient.birth_date, sex=sex)
+
+
+def study_info(study: Study) -> StudyInfo:
+    time = None
+    if study.study_time and study.study_time[:6].isdigit() and len(study.study_time) >= 6:
+        t = study.study_time
+        time = dt.time(int(t[:2]) % 24, int(t[2:4]) % 60, int(t[4:6]) % 60)
+    return StudyInfo(study_instance_uid=study.study_instance_uid, date=study.study_date,
+                     time=time, accession_number=study.accession_number or "")
+
+
+def _status(m: MeasurementVersion) -> LesionStatus | None:
+    return LesionStatus(m.status) if m.status else None
+
+
+def linear_measurement(
+    session: Session, lesion: Lesion, m: MeasurementVersion
+) -> LinearMeasurement:
+    source = polyline = None
+    if m.sop_instance_uid and m.endpoints:
+        located = locate_instance(session, m.sop_instance_uid)
+        if located is not None:
+            source = SourceImage(sop_class_uid=located.sop_class_uid,
+                                 sop_instance_uid=located.sop_instance_uid,
+                                 study_instance_uid=located.study_instance_uid,
+                                 series_instance_uid=located.series_instance_uid,
+                                 frame=m.frame)
+            (r1, c1), (r2, c2) = m.endpoints
+            polyline = scoord_from_row_col(((r1, c1), (r2, c2)))
+    status = _status(m)
+    length = m.length_mm
+    # Only a caliper carries a length: a status (too small, not evaluable) or a non-target
+    # assessment is reported as a qualitative evaluation instead.
+    if status in (LesionStatus.NOT_EVALUABLE, LesionStatus.TOO_SMALL) \
+            or lesion.kind == "non_target":
+        length = None
+    return LinearMeasurement(
+        tracking_uid=lesion.tracking_uid, tracking_id=lesion.label,
+        length_mm=length if source is not None or status is not None else None,
+        source=source, polyline=polyline, finding_site=lesion.organ or None,
+        lesion_kind=LesionKind(lesion.kind), nodal=lesion.nodal, status=status,
+    )
+
+
+def latest_publication(session: Session, case: Case, kind: str, timepoint_uid: str
+                       ) -> Publication | None:
+    return session.scalar(select(Publication).where(
+        Publication.case_id == case.id, Publication.kind == kind,
+        Publication.timepoint_uid == timepoint_uid).order_by(Publication.id.desc()).limit(1))
+
+
+def reference(p: Publication | None) -> DocumentReference | None:
+    if p is None:
+        return None
+    return DocumentReference(sop_class_uid=p.sop_class_uid, sop_instance_uid=p.sop_instance_uid,
+                             study_instance_uid=p.study_instance_uid,
+                             series_instance_uid=p.series_instance_uid)
+
+
+def timepoint_sr(
+    session: Session, case: Case, study: Study, result: EvaluationResult | None, *,
+    observer: str, now: dt.datetime, replaces: DocumentReference | None = None,
+    sop_instance_uid: str | None = None,
+) -> Dataset | None:
+    """The TID 1500 report of one timepoint, or None when nothing was recorded there."""
+    current = current_measurements(session, (les.id for les in case.lesions))
+    lesions = {les.id: les for les in case.lesions}
+    measured = [linear_measurement(session, lesions[lid], m)
+                for (lid, tp), m in sorted(current.items()) if tp == study.study_instance_uid]
+    if not measured:
+        return None
+    signoff = session.scalar(select(TimepointSignoff).where(
+        TimepointSignoff.case_id == case.id,
+        TimepointSignoff.timepoint_uid == study.study_instance_uid))
+    report = TimepointReport(
+        patient=patient_info(session, case), study=study_info(study),
+        timepoint_id=study.study_instance_uid, measurements=tuple(measured),
+        observer_name=observer, content_datetime=now,
+        series_number=SR_SERIES_NUMBER, response=_response(case, study, result),
+        sign_off=SignOff(observer_name=signoff.signed_by, organization=ORGANIZATION,
+                         signed_at=signoff.signed_at) if signoff else None,
+        replaces=replaces,
+    )
+    return build_measurement_report(
+        report, sop_instance_uid=sop_instance_uid or generate_uid(),
+        series_instance_uid=generate_uid(), software_version=__version__,
+    )
+
+
+def _response(case: Case, study: Study, result: EvaluationResult | None
+              ) -> TimepointResponse | None:
+    if result is None:
+        return None
+    for row in result.timepoints:
+        if row.timepoint.id == study.study_instance_uid and row.overall_response is not None:
+            return TimepointResponse(
+                criteria=Criteria(case.criteria), overall=row.overall_response.value,
+                target=row.target_response.value if row.target_response else None,
+                non_target=row.non_target_response.value if row.non_target_response else None,
+                best_overall=result.best_overall_response.value,
+            )
+    return None
+
+
+def measured_timepoints(session: Session, case: Case) -> list[Study]:
+    current = current_measurements(session, (les.id for les in case.lesions))
+    used = {tp for (_, tp) in current}
+    return [st for st in case_timepoints(session, case) if st.study_instance_uid in used]
+
+
+def publication_json(p: Publication) -> dict[str, Any]:
+    return {"sop_instance_uid": p.sop_instance_uid, "study_instance_uid": p.study_instance_uid,
+            "kind": p.kind, "series_instance_uid": p.series_instance_uid,
+            "replaces": None}

@@ -1,0 +1,343 @@
+"""What the specialist report shows: frozen, self-validating view types.
+
+The lead's data assembly fills these from the case, the engine's result
+(:mod:`measurement.recist`) and the rendered key images (:mod:`imaging.render`); the
+presentation (:mod:`api.report.render`, :mod:`api.report.charts`, :mod:`api.report.notes`)
+reads nothing else. Every type validates itself in ``__post_init__`` and names the field it
+refuses, so a report that exists can always be rendered.
+
+Sizes are float mm as displayed: the decisions were taken exactly by the engine, and the
+chart's thresholds are recomputed exactly (:mod:`api.report.charts`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from api.report.errors import InvalidReportData
+from api.report.vocabulary import CRITERIA_NAMES, KIND_NAMES, RESPONSE_MEANINGS, STATUS_MEANINGS
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LESION_KINDS = frozenset(KIND_NAMES)
+CELL_STATUSES = frozenset(STATUS_MEANINGS)
+RESPONSE_CODES = frozenset(RESPONSE_MEANINGS)
+CRITERIA = frozenset(CRITERIA_NAMES)
+PAIR_SOURCES = frozenset({"auto", "manual"})
+# DICOM Patient's Sex (PS3.3 C.7.1.1): M, F, O, or empty when unknown.
+SEX_CODES = frozenset({"M", "F", "O", ""})
+
+
+class _Check:
+    """Field checks that name ``Owner.field`` and the refused value."""
+
+    def __init__(self, owner: object) -> None:
+        self.owner = type(owner).__name__
+        self.obj = owner
+
+    def fail(self, name: str, message: str) -> InvalidReportData:
+        return InvalidReportData(self.owner, name, message)
+
+    def value(self, name: str) -> Any:
+        return getattr(self.obj, name)
+
+    def text(self, *names: str, empty: bool = False) -> None:
+        for name in names:
+            value = self.value(name)
+            if not isinstance(value, str) or (not empty and not value.strip()):
+                raise self.fail(name, f"must be a non-empty string, got {value!r}")
+
+    def optional_text(self, *names: str) -> None:
+        for name in names:
+            if self.value(name) is not None:
+                self.text(name)
+
+    def number(self, *names: str, minimum: float | None = None) -> None:
+        """Optional finite numbers (``None`` allowed), at least ``minimum`` when given."""
+        for name in names:
+            value = self.value(name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise self.fail(name, f"must be a finite number or None, got {value!r}")
+            if minimum is not None and value < minimum:
+                raise self.fail(name, f"must be >= {minimum}, got {value!r}")
+
+    def date(self, *names: str, optional: bool = False) -> None:
+        for name in names:
+            value = self.value(name)
+            if value is None and optional:
+                continue
+            if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date):
+                raise self.fail(name, f"must be a datetime.date, got {value!r}")
+
+    def moment(self, name: str, *, optional: bool = False) -> None:
+        value = self.value(name)
+        if not (value is None and optional) and not isinstance(value, datetime.datetime):
+            raise self.fail(name, f"must be a datetime.datetime, got {value!r}")
+
+    def flag(self, *names: str) -> None:
+        for name in names:
+            value = self.value(name)
+            if value is not None and not isinstance(value, bool):
+                raise self.fail(name, f"must be True, False or None, got {value!r}")
+
+    def choice(self, name: str, allowed: Collection[str], *, optional: bool = False) -> None:
+        value = self.value(name)
+        if value is None and optional:
+            return
+        if value not in allowed:
+            raise self.fail(name, f"must be one of {sorted(allowed)}, got {value!r}")
+
+    def items(self, name: str, kind: type) -> None:
+        value = self.value(name)
+        if not isinstance(value, tuple) or not all(isinstance(v, kind) for v in value):
+            raise self.fail(name, f"must be a tuple of {kind.__name__}, got {value!r:.80}")
+
+    def png(self, name: str) -> None:
+        value = self.value(name)
+        if value is not None and (not isinstance(value, bytes)
+                                  or not value.startswith(PNG_SIGNATURE)):
+            raise self.fail(name, "must be PNG data (bytes starting with the PNG signature) "
+                                  "or None")
+
+
+@dataclass(frozen=True)
+class KeyImageView:
+    """One key image of a lesion at one timepoint: a crop around the caliper and a thumbnail.
+
+    When the image could not be decoded or rendered, ``error`` says why (naming the image)
+    and both PNGs are None: the report shows the message instead of failing.
+    """
+
+    timepoint_id: str
+    timepoint_date: datetime.date
+    sop_instance_uid: str | None
+    crop_png: bytes | None
+    thumbnail_png: bytes | None
+    length_mm: float | None
+    window_name: str
+    scale_bar_mm: float | None
+    error: str | None
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("timepoint_id", "window_name")
+        check.optional_text("sop_instance_uid", "error")
+        check.date("timepoint_date")
+        check.png("crop_png")
+        check.png("thumbnail_png")
+        check.number("length_mm", minimum=0.0)
+        check.number("scale_bar_mm")
+        if self.scale_bar_mm is not None and self.scale_bar_mm <= 0:
+            raise check.fail("scale_bar_mm", f"must be > 0, got {self.scale_bar_mm!r}")
+        if self.error is not None and (self.crop_png is not None
+                                       or self.thumbnail_png is not None):
+            raise check.fail("error", "is set, so crop_png and thumbnail_png must be None")
+        if self.error is None and self.crop_png is None:
+            raise check.fail("crop_png", "must be given when there is no error")
+
+
+@dataclass(frozen=True)
+class LesionCell:
+    """A lesion at one timepoint: its size (mm), a status (RECIST 1.1 4.3.2-4.3.3), or both.
+
+    ``status`` is one of too_small, not_evaluable, disappeared (target lesions), present,
+    absent, unequivocal_progression, not_evaluated (non-target lesions), or None for a
+    plain measurement.
+    """
+
+    timepoint_id: str
+    value_mm: float | None
+    status: str | None
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("timepoint_id")
+        check.number("value_mm", minimum=0.0)
+        check.choice("status", CELL_STATUSES, optional=True)
+
+
+@dataclass(frozen=True)
+class LesionRow:
+    """A lesion with its readings at each timepoint and its key images."""
+
+    label: str
+    kind: str
+    organ: str
+    nodal: bool
+    cells: tuple[LesionCell, ...]
+    change_from_baseline_pct: float | None
+    images: tuple[KeyImageView, ...]
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("label")
+        check.text("organ", empty=True)
+        check.choice("kind", LESION_KINDS)
+        if not isinstance(self.nodal, bool):
+            raise check.fail("nodal", f"must be True or False, got {self.nodal!r}")
+        check.items("cells", LesionCell)
+        check.items("images", KeyImageView)
+        check.number("change_from_baseline_pct")
+        ids = [cell.timepoint_id for cell in self.cells]
+        if len(set(ids)) != len(ids):
+            raise check.fail("cells", f"has more than one cell for a timepoint: {ids}")
+
+    def cell(self, timepoint_id: str) -> LesionCell | None:
+        """The reading at a timepoint, None when the lesion has none there."""
+        return next((c for c in self.cells if c.timepoint_id == timepoint_id), None)
+
+
+@dataclass(frozen=True)
+class TimepointRow:
+    """The engine's verdict at one timepoint, with its sign-off.
+
+    The baseline row has only its date and sum (and sign-off); follow-up rows carry the
+    changes and the responses. Response codes are those of :class:`measurement.result.Response`.
+    """
+
+    id: str
+    date: datetime.date
+    description: str
+    sum_mm: float | None
+    nadir_mm: float | None
+    change_from_baseline_pct: float | None
+    change_from_nadir_pct: float | None
+    change_from_nadir_mm: float | None
+    target_response: str | None
+    non_target_response: str | None
+    new_lesions: bool | None
+    overall_response: str | None
+    mixed_response: bool | None
+    signed_off_by: str | None
+    signed_off_at: datetime.datetime | None
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("id")
+        check.text("description", empty=True)
+        check.date("date")
+        check.number("sum_mm", "nadir_mm", minimum=0.0)
+        check.number("change_from_baseline_pct", "change_from_nadir_pct",
+                     "change_from_nadir_mm")
+        for name in ("target_response", "non_target_response", "overall_response"):
+            check.choice(name, RESPONSE_CODES, optional=True)
+        check.flag("new_lesions", "mixed_response")
+        check.optional_text("signed_off_by")
+        check.moment("signed_off_at", optional=True)
+
+    @property
+    def follow_up_fields(self) -> tuple[str, ...]:
+        """Names of the follow-up-only fields that are set (empty for a baseline row)."""
+        names = ("nadir_mm", "change_from_baseline_pct", "change_from_nadir_pct",
+                 "change_from_nadir_mm", "target_response", "non_target_response",
+                 "new_lesions", "overall_response", "mixed_response")
+        return tuple(name for name in names if getattr(self, name) is not None)
+
+
+@dataclass(frozen=True)
+class SeriesPairView:
+    """A baseline series and the follow-up series it was compared with (the pairing)."""
+
+    baseline_description: str
+    followup_description: str
+    score: float | None
+    source: str
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("baseline_description", "followup_description", empty=True)
+        check.number("score", minimum=0.0)
+        if self.score is not None and self.score > 1.0:
+            raise check.fail("score", f"must be within [0, 1], got {self.score!r}")
+        check.choice("source", PAIR_SOURCES)
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows for one case; ``timepoints[0]`` is the baseline.
+
+    ``warnings`` are (code, message) pairs, e.g. the engine's baseline-selection warnings
+    (:class:`measurement.result.WarningCode`). ``generated_at`` is passed in: the
+    presentation never reads the clock.
+    """
+
+    patient_id: str
+    patient_name: str
+    birth_date: datetime.date | None
+    sex: str | None
+    case_id: str
+    criteria: str
+    generated_at: datetime.datetime
+    software_version: str
+    timepoints: tuple[TimepointRow, ...]
+    best_overall_response: str | None
+    warnings: tuple[tuple[str, str], ...]
+    pairs: tuple[SeriesPairView, ...]
+    lesions: tuple[LesionRow, ...]
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("patient_id", "case_id", "software_version")
+        check.text("patient_name", empty=True)
+        check.date("birth_date", optional=True)
+        check.choice("sex", SEX_CODES, optional=True)
+        check.choice("criteria", CRITERIA)
+        check.moment("generated_at")
+        check.choice("best_overall_response", RESPONSE_CODES, optional=True)
+        check.items("timepoints", TimepointRow)
+        check.items("pairs", SeriesPairView)
+        check.items("lesions", LesionRow)
+        self._check_warnings(check)
+        self._check_timepoints(check)
+        self._check_lesions(check)
+
+    @property
+    def baseline(self) -> TimepointRow:
+        return self.timepoints[0]
+
+    @property
+    def follow_ups(self) -> tuple[TimepointRow, ...]:
+        return self.timepoints[1:]
+
+    @property
+    def targets(self) -> tuple[LesionRow, ...]:
+        return tuple(les for les in self.lesions if les.kind == "target")
+
+    def _check_warnings(self, check: _Check) -> None:
+        for item in self.warnings if isinstance(self.warnings, tuple) else (None,):
+            if not (isinstance(item, tuple) and len(item) == 2
+                    and all(isinstance(part, str) and part.strip() for part in item)):
+                raise check.fail("warnings", "must be a tuple of (code, message) string pairs, "
+                                             f"got {item!r}")
+
+    def _check_timepoints(self, check: _Check) -> None:
+        if not self.timepoints:
+            raise check.fail("timepoints", "must hold at least the baseline")
+        ids = [tp.id for tp in self.timepoints]
+        if len(set(ids)) != len(ids):
+            raise check.fail("timepoints", f"has duplicate ids: {ids}")
+        dates = [tp.date for tp in self.timepoints]
+        if dates != sorted(dates):
+            raise check.fail("timepoints", "must be in date order, baseline first, got "
+                                           f"{[d.isoformat() for d in dates]}")
+        if self.baseline.follow_up_fields:
+            raise check.fail("timepoints", f"[0] is the baseline and must not carry "
+                                           f"{', '.join(self.baseline.follow_up_fields)}")
+
+    def _check_lesions(self, check: _Check) -> None:
+        labels = [les.label for les in self.lesions]
+        if len(set(labels)) != len(labels):
+            raise check.fail("lesions", f"has duplicate labels: {labels}")
+        known = {tp.id for tp in self.timepoints}
+        for les in self.lesions:
+            used = {c.timepoint_id for c in les.cells} | {i.timepoint_id for i in les.images}
+            unknown = sorted(used - known)
+            if unknown:
+                raise check.fail("lesions", f"lesion {les.label!r} refers to unknown "
+                                            f"timepoints {unknown}")

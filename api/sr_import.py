@@ -1,0 +1,135 @@
+"""Recording the linear measurements of a TID 1500 report made elsewhere on a case."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydicom.uid import generate_uid
+from sqlalchemy.orm import Session
+
+from api.case_logic import LABEL_PREFIX, case_timepoints
+from api.db.models import Case, Lesion
+from api.documents import locate_instance
+from api.errors import ApiError
+from api.measuring import caliper_on_image
+from api.routes.measurements import is_signed_off, record_measurement
+from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
+from pacs.orthanc import OrthancClient
+
+UNSPECIFIED_ORGAN = "unspecified"
+
+
+def _choose(lesion: Lesion | None, readings: list[ImportedMeasurement]
+            ) -> tuple[ImportedMeasurement, list[ImportedMeasurement]]:
+    """From a bidirectional reading keep the axis RECIST measures (1.1, section 3.1.1):
+    the short axis for a lymph node, the long axis otherwise."""
+    if len(readings) == 1:
+        return readings[0], []
+    site = (readings[0].finding_site or "").lower()
+    nodal = lesion.nodal if lesion is not None else ("lymph" in site or "node" in site)
+    wanted = LengthConcept.SHORT_AXIS if nodal else LengthConcept.LONG_AXIS
+    chosen = next((r for r in readings if r.concept is wanted), readings[0])
+    return chosen, [r for r in readings if r is not chosen]
+
+
+def import_report(
+    session: Session, orthanc: OrthancClient, case: Case, author: str,
+    report: ImportedReport, *, source: str,
+) -> dict[str, list[dict[str, Any]]]:
+    """Map each linear measurement to a lesion and timepoint of the case; list the rest.
+
+    A reading goes to the lesion whose Tracking UID or, failing that, Tracking Identifier
+    (label) matches; one matching none creates a target lesion. Its timepoint is the study
+    of the measured image. The caller commits.
+    """
+    imported: list[dict[str, Any]] = []
+    not_mapped = [{"what": n.what, "why": n.why} for n in report.not_mapped]
+    timepoints = {st.study_instance_uid for st in case_timepoints(session, case)}
+    by_uid = {les.tracking_uid: les for les in case.lesions}
+    by_label = {les.label: les for les in case.lesions}
+    groups: dict[str, list[ImportedMeasurement]] = defaultdict(list)
+    for m in report.measurements:
+        groups[m.tracking_uid or m.tracking_id or f"#{len(groups)}"].append(m)
+    for readings in groups.values():
+        first = readings[0]
+        lesion = by_uid.get(first.tracking_uid or "") or by_label.get(first.tracking_id or "")
+        chosen, dropped = _choose(lesion, readings)
+        for d in dropped:
+            not_mapped.append({"what": _what(d), "why": "other axis of a bidirectional "
+                               "measurement; RECIST 1.1 records one axis per lesion"})
+        why = _unusable(session, chosen, timepoints)
+        if why:
+            not_mapped.append({"what": _what(chosen), "why": why})
+            continue
+        assert chosen.source is not None and chosen.polyline_rc is not None
+        located = locate_instance(session, chosen.source.sop_instance_uid)
+        assert located is not None
+        tp = located.study_instance_uid
+        if lesion is None:
+            lesion = _new_target(session, case, chosen, author, by_label)
+            by_uid[lesion.tracking_uid] = lesion
+            by_label[lesion.label] = lesion
+        if lesion.kind == "non_target":
+            not_mapped.append({"what": _what(chosen), "why": f"lesion {lesion.label} is a "
+                               "non-target lesion, followed by status, not by length"})
+            continue
+        if is_signed_off(session, case, tp):
+            not_mapped.append({"what": _what(chosen), "why": "timepoint is signed off; "
+                               "amend it by hand with a reason"})
+            continue
+        (r1, c1), (r2, c2) = chosen.polyline_rc
+        try:
+            length, series_uid = caliper_on_image(
+                session, orthanc, tp, located.sop_instance_uid, chosen.source.frame,
+                (r1, c1), (r2, c2), chosen.length_mm)
+        except ApiError as exc:
+            not_mapped.append({"what": _what(chosen), "why": exc.message})
+            continue
+        record_measurement(
+            session, case, lesion, tp, author,
+            {"sop_instance_uid": located.sop_instance_uid, "series_instance_uid": series_uid,
+             "frame": chosen.source.frame, "endpoints": [[r1, c1], [r2, c2]],
+             "length_mm": length},
+            reason=f"imported from SR {report.sop_instance_uid}", source=source)
+        imported.append({"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": length})
+    return {"imported": imported, "not_mapped": not_mapped}
+
+
+def _what(m: ImportedMeasurement) -> str:
+    name = m.tracking_id or m.tracking_uid or "unnamed measurement"
+    concept = m.concept.value if m.concept else "measurement"
+    return f"{concept} of {name!r}"
+
+
+def _unusable(session: Session, m: ImportedMeasurement, timepoints: set[str]) -> str | None:
+    if m.status is not None and m.length_mm is None:
+        return f"status {m.status.value!r} without a length: record it by hand"
+    if m.length_mm is None:
+        return "no length value"
+    if m.source is None or m.polyline_rc is None:
+        return "no caliper on a source image: Nadir keeps every length traceable to its image"
+    located = locate_instance(session, m.source.sop_instance_uid)
+    if located is None:
+        return f"image {m.source.sop_instance_uid} is not in the PACS index"
+    if located.study_instance_uid not in timepoints:
+        return f"image belongs to study {located.study_instance_uid}, not a timepoint of " \
+               "this case"
+    return None
+
+
+def _new_target(session: Session, case: Case, m: ImportedMeasurement, author: str,
+                by_label: dict[str, Lesion]) -> Lesion:
+    label = (m.tracking_id or "").strip()[:64]
+    if not label or label in by_label:
+        n = 1 + sum(1 for les in case.lesions if les.kind == "target")
+        while f"{LABEL_PREFIX['target']}{n}" in by_label:
+            n += 1
+        label = f"{LABEL_PREFIX['target']}{n}"
+    lesion = Lesion(case_id=case.id, kind="target", organ=(m.finding_site or UNSPECIFIED_ORGAN)
+                    [:128], nodal=m.concept is LengthConcept.SHORT_AXIS, label=label,
+                    tracking_uid=m.tracking_uid or generate_uid(), created_by=author)
+    session.add(lesion)
+    session.flush()
+    case.lesions.append(lesion)
+    return lesion
