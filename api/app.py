@@ -25,9 +25,11 @@ from api.routes import (
     measurements,
     patients,
     recist,
+    report,
     upload,
 )
 from api.settings import Settings
+from api.sr_drafts import SrDraftCollector
 from pacs.feed import ChangeFeedFollower
 from pacs.orthanc import OrthancClient
 
@@ -89,6 +91,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower = ChangeFeedFollower(client=OrthancClient(
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password
     ), sink=DatabaseIndex(sessions))
+    follower.observers.append(SrDraftCollector(sessions, follower.client))
     ingest = Ingest(follower, settings.ingest_interval_s, settings.data_dir / "ingest.lock")
     start_ingest = settings.ingest if run_ingest is None else run_ingest
 
@@ -122,7 +125,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   documents):
+                   documents, report):
         app.include_router(module.router)
     return app
 

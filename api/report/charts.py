@@ -1,0 +1,384 @@
+"""Inline SVG charts of the report: the sum of diameters over time and per-lesion change.
+
+Pure and deterministic: the same :class:`ReportData` always gives the same SVG text (fixed
+number formats, no ids from counters or clocks). Every piece of text is escaped. The RECIST
+thresholds are computed exactly on :class:`~decimal.Decimal` mm by :func:`pr_threshold_mm`
+and :func:`pd_threshold_mm` (RECIST 1.1 section 4.3.1) and only turned into float for
+drawing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from html import escape
+
+from api.report.model import LesionCell, ReportData
+from measurement.model import TOO_SMALL_MM, mm
+from measurement.rules import PD_MIN_INCREASE_MM, PD_MIN_INCREASE_PCT, PR_MIN_DECREASE_PCT
+
+_HUNDRED = Decimal(100)
+# RECIST 1.1 section 4.3.1 PR: "at least a 30 % decrease in the sum of diameters of target
+# lesions, taking as reference the baseline sum diameters": the sum must reach 70 % of it.
+PR_FRACTION = (_HUNDRED - PR_MIN_DECREASE_PCT) / _HUNDRED
+# RECIST 1.1 section 4.3.1 PD: "at least a 20 % increase ... taking as reference the
+# smallest sum on study", and "an absolute increase of at least 5 mm".
+PD_FRACTION = (_HUNDRED + PD_MIN_INCREASE_PCT) / _HUNDRED
+# The per-lesion chart's guide lines, at the sum's PR and PD percentages.
+PR_GUIDE_PCT = -float(PR_MIN_DECREASE_PCT)
+PD_GUIDE_PCT = float(PD_MIN_INCREASE_PCT)
+
+WIDTH, HEIGHT = 720, 300
+LEFT, RIGHT, TOP, BOTTOM = 58, 150, 20, 48  # margins around the plot area
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+INK, GRID, MUTED = "#1f2933", "#d9dee3", "#5f6b76"
+SUM_COLOUR, PR_COLOUR, PD_COLOUR = "#1f3a5f", "#2f6f4f", "#9b2c2c"
+# Muted colours, each with its own dash pattern so the lines stay apart in grey print.
+SERIES_STYLES = (
+    ("#1f3a5f", ""), ("#9c5a1a", "6 3"), ("#2f6f4f", "2 3"), ("#6b3a7a", "8 3 2 3"),
+    ("#7a6a1f", "4 2"), ("#3a6f7a", "10 3"), ("#7a2f3a", "3 2 3 6"), ("#4a4a4a", "1 2"),
+)
+LINE_PX = 12.0  # height of one line of labels beside the plot
+MAX_SERIES_LABEL_CHARS = 13  # what fits in the right margin at 11 px bold
+SERIES_LABEL_OFFSET_PX = 56.0  # lesion labels sit right of the guide lines' labels
+
+
+def pr_threshold_mm(baseline_sum_mm: float | Decimal) -> Decimal:
+    """The sum at or below which targets respond partially: 70 % of the baseline sum.
+
+    RECIST 1.1 section 4.3.1 (PR: >= 30 % decrease from the baseline sum). Exact.
+    """
+    return _exact(baseline_sum_mm) * PR_FRACTION
+
+
+def pd_threshold_mm(nadir_mm: float | Decimal) -> Decimal:
+    """The sum at or above which targets progress: max(1.2 x nadir, nadir + 5 mm).
+
+    RECIST 1.1 section 4.3.1 (PD: >= 20 % and >= 5 mm over the smallest sum on study,
+    baseline included). Exact: a nadir of 20 mm gives 25 mm, a nadir of 100 mm 120 mm.
+    """
+    nadir = _exact(nadir_mm)
+    return max(nadir * PD_FRACTION, nadir + PD_MIN_INCREASE_MM)
+
+
+@dataclass(frozen=True)
+class ThresholdStep:
+    """The PD threshold that applies at one follow-up, from the nadir before it."""
+
+    timepoint_id: str
+    date: datetime.date
+    nadir_mm: Decimal
+    threshold_mm: Decimal
+
+
+def pd_steps(data: ReportData) -> tuple[ThresholdStep, ...]:
+    """The PD threshold at each follow-up whose row carries the engine's nadir.
+
+    The engine's ``nadir_mm`` at a follow-up is the smallest complete sum of the earlier
+    timepoints, baseline included (RECIST 1.1 section 4.3.1), i.e. the reference of that
+    follow-up's PD test.
+    """
+    return tuple(
+        ThresholdStep(row.id, row.date, _exact(row.nadir_mm), pd_threshold_mm(row.nadir_mm))
+        for row in data.follow_ups if row.nadir_mm is not None
+    )
+
+
+@dataclass(frozen=True)
+class LesionSeries:
+    """Percent change of one target lesion from its own baseline size, per timepoint."""
+
+    label: str
+    points: tuple[tuple[datetime.date, float], ...]
+
+
+def lesion_change_series(data: ReportData) -> tuple[LesionSeries, ...]:
+    """Per target lesion, the change from its baseline size at each timepoint it was sized.
+
+    A lesion too small to measure counts 5 mm (RECIST 1.1 section 4.3.2) and a disappeared
+    one 0 mm; unevaluated readings leave a gap. A lesion without a positive baseline size
+    has no percentage and is left out.
+    """
+    series = []
+    for lesion in data.targets:
+        sizes = [(row.date, _size_mm(lesion.cell(row.id))) for row in data.timepoints]
+        base = sizes[0][1]
+        if base is None or base == 0:
+            continue
+        points = tuple((day, float((size - base) * _HUNDRED / base))
+                       for day, size in sizes if size is not None)
+        series.append(LesionSeries(lesion.label, points))
+    return tuple(series)
+
+
+def sum_chart_svg(data: ReportData) -> str:
+    """The sum of target diameters over time with the PR line and the PD step line."""
+    title = "Sum of target-lesion diameters over time"
+    points = [(row, float(row.sum_mm)) for row in data.timepoints if row.sum_mm is not None]
+    baseline_sum = data.baseline.sum_mm
+    if not points or baseline_sum is None:
+        return _empty_svg("sum-chart", title, "No target lesions: there is no sum to chart.")
+    pr_line = float(pr_threshold_mm(baseline_sum))
+    steps = pd_steps(data)
+    top = max([v for _, v in points] + [pr_line] + [float(s.threshold_mm) for s in steps])
+    frame = _Frame(data.timepoints[0].date, data.timepoints[-1].date, 0.0, top * 1.12)
+    parts = _open_svg("sum-chart", title,
+                      "Sum of diameters in mm at each timepoint, with the partial-response "
+                      "and progression thresholds of RECIST 1.1 section 4.3.1.")
+    parts += frame.axes("mm", [(row.date, row.id) for row in data.timepoints])
+    parts += _guide(frame, pr_line, PR_COLOUR, "6 4")
+    parts += _pd_step_line(frame, data, steps)
+    blocks: list[tuple[float, str, tuple[str, ...]]] = [(frame.y_value(pr_line), PR_COLOUR,
+               (f"PR threshold {_num(pr_line)} mm", "(30 % below baseline)"))]
+    if steps:
+        blocks.append((frame.y_value(float(steps[-1].threshold_mm)), PD_COLOUR,
+                       (f"PD threshold {_num(float(steps[-1].threshold_mm))} mm",
+                        "(+20 % and >= 5 mm", "over the nadir)")))
+    parts += _margin_labels(frame, blocks)
+    path = " ".join(f"{frame.x(row.date)},{frame.y(value)}" for row, value in points)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{SUM_COLOUR}" '
+                 'stroke-width="2.2"/>')
+    for row, value in points:
+        code = row.overall_response or ("baseline" if row is data.baseline else "")
+        parts += _annotated_point(frame, row.date, value, f"{_num(value)} mm", code)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def lesion_chart_svg(data: ReportData) -> str:
+    """Percent change of each target lesion from its own baseline, one labelled line each."""
+    title = "Change of each target lesion from its baseline size"
+    series = lesion_change_series(data)
+    if not series:
+        return _empty_svg("lesion-chart", title,
+                          "No target lesion with a baseline size: nothing to chart.")
+    values = [pct for s in series for _, pct in s.points]
+    low, high = min(values + [PR_GUIDE_PCT]), max(values + [PD_GUIDE_PCT])
+    pad = max(10.0, (high - low) * 0.08)
+    frame = _Frame(data.timepoints[0].date, data.timepoints[-1].date, low - pad, high + pad)
+    parts = _open_svg("lesion-chart", title,
+                      "Percent change of each target lesion from its baseline size, with the "
+                      "0 %, -30 % and +20 % guide lines.")
+    parts += frame.axes("%", [(row.date, row.id) for row in data.timepoints])
+    parts += _guide(frame, 0.0, INK, "", "0 %")
+    parts += _guide(frame, PR_GUIDE_PCT, PR_COLOUR, "5 4", "-30 %")
+    parts += _guide(frame, PD_GUIDE_PCT, PD_COLOUR, "5 4", "+20 %")
+    ends: list[tuple[float, float, str, str]] = []
+    for index, one in enumerate(series):
+        colour, dash = SERIES_STYLES[index % len(SERIES_STYLES)]
+        parts += _series(frame, one, colour, dash)
+        last_day, last_pct = one.points[-1]
+        ends.append((frame.x_value(last_day), frame.y_value(last_pct), one.label, colour))
+    x_label = frame.right + SERIES_LABEL_OFFSET_PX
+    tops = _spread([y - LINE_PX / 2 for _, y, _, _ in ends], [LINE_PX] * len(ends))
+    for (x_end, y_end, label, colour), top in zip(ends, tops, strict=True):
+        parts.append(f'<polyline points="{_num(x_end + 4)},{_num(y_end)} '
+                     f'{_num(x_label - 10)},{_num(y_end)} {_num(x_label - 3)},'
+                     f'{_num(top + LINE_PX / 2)}" fill="none" stroke="{colour}" '
+                     'stroke-width="0.7"/>')
+        parts.append(_text(x_label, top + LINE_PX / 2 + 3.5, _shorten(label), fill=colour,
+                           weight="bold"))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+class _Frame:
+    """Maps dates (proportionally) and values onto the plot area."""
+
+    def __init__(self, first: datetime.date, last: datetime.date, low: float,
+                 high: float) -> None:
+        self.left, self.right = LEFT, WIDTH - RIGHT
+        self.top, self.bottom = TOP, HEIGHT - BOTTOM
+        self.first, self.span_days = first, max((last - first).days, 0)
+        self.ticks = _nice_ticks(low, high)
+        self.low, self.high = self.ticks[0], self.ticks[-1]
+
+    def x(self, day: datetime.date) -> str:
+        return _num(self.x_value(day))
+
+    def x_value(self, day: datetime.date) -> float:
+        # A margin of 6 % on each side keeps the first and last points off the axes.
+        inner = (self.right - self.left) * 0.88
+        start = self.left + (self.right - self.left) * 0.06
+        if self.span_days == 0:
+            return start + inner / 2
+        return start + inner * (day - self.first).days / self.span_days
+
+    def y(self, value: float) -> str:
+        return _num(self.y_value(value))
+
+    def y_value(self, value: float) -> float:
+        share = (value - self.low) / (self.high - self.low)
+        return self.bottom - share * (self.bottom - self.top)
+
+    def axes(self, unit: str, dates: Sequence[tuple[datetime.date, str]]) -> list[str]:
+        parts = []
+        for tick in self.ticks:
+            y = self.y(tick)
+            parts.append(f'<line x1="{self.left}" y1="{y}" x2="{self.right}" y2="{y}" '
+                         f'stroke="{GRID}" stroke-width="0.6"/>')
+            parts.append(_text(self.left - 6, self.y_value(tick) + 3.5, _tick(tick),
+                               anchor="end", fill=MUTED))
+        parts.append(_text(14, self.top + (self.bottom - self.top) / 2, unit, anchor="middle",
+                           fill=MUTED))
+        parts.append(f'<line x1="{self.left}" y1="{self.bottom}" x2="{self.right}" '
+                     f'y2="{self.bottom}" stroke="{INK}" stroke-width="0.8"/>')
+        for day, name in dates:
+            x = self.x_value(day)
+            parts.append(f'<line x1="{_num(x)}" y1="{self.bottom}" x2="{_num(x)}" '
+                         f'y2="{self.bottom + 4}" stroke="{INK}" stroke-width="0.8"/>')
+            parts.append(_text(x, self.bottom + 16, day.isoformat(), anchor="middle"))
+            parts.append(_text(x, self.bottom + 29, name, anchor="middle", fill=MUTED))
+        return parts
+
+
+def _pd_step_line(frame: _Frame, data: ReportData,
+                  steps: Sequence[ThresholdStep]) -> list[str]:
+    """Each follow-up's PD threshold, held from the previous timepoint up to it."""
+    if not steps:
+        return []
+    dates = [row.date for row in data.timepoints]
+    corners: list[str] = []
+    parts: list[str] = []
+    for step in steps:
+        start = dates[dates.index(step.date) - 1]
+        y = frame.y(float(step.threshold_mm))
+        corners += [f"{frame.x(start)},{y}", f"{frame.x(step.date)},{y}"]
+        parts.append(_text(frame.x_value(step.date) - 4, frame.y_value(float(step.threshold_mm))
+                           - 4, _num(float(step.threshold_mm)), anchor="end", fill=PD_COLOUR,
+                           size=9))
+    line = (f'<polyline points="{" ".join(corners)}" fill="none" stroke="{PD_COLOUR}" '
+            'stroke-width="1.4" stroke-dasharray="2 3"/>')
+    return [line, *parts]
+
+
+def _margin_labels(frame: _Frame,
+                   blocks: Sequence[tuple[float, str, tuple[str, ...]]]) -> list[str]:
+    """Blocks of lines right of the plot, each starting near its line, never overlapping."""
+    tops = _spread([y - LINE_PX / 2 for y, _, _ in blocks],
+                   [LINE_PX * len(lines) for _, _, lines in blocks])
+    parts = []
+    for (_, colour, lines), top in zip(blocks, tops, strict=True):
+        for n, line in enumerate(lines):
+            parts.append(_text(frame.right + 6, top + 9 + n * LINE_PX, line, fill=colour,
+                               size=9 if n else 10, weight="normal" if n else "bold"))
+    return parts
+
+
+def _guide(frame: _Frame, level: float, colour: str, dash: str, label: str = "") -> list[str]:
+    y = frame.y(level)
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    parts = [f'<line x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" '
+             f'stroke="{colour}" stroke-width="1.1"{dash_attr}/>']
+    if label:
+        parts.append(_text(frame.right + 6, frame.y_value(level) + 3.5, label, fill=colour,
+                           size=9))
+    return parts
+
+
+def _annotated_point(frame: _Frame, day: datetime.date, value: float, text: str,
+                     code: str) -> list[str]:
+    x, y = frame.x_value(day), frame.y_value(value)
+    parts = [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.6" fill="{SUM_COLOUR}"/>',
+             _text(x, y - 9, text, anchor="middle", weight="bold")]
+    if code:
+        parts.append(_text(x, y + 16, code, anchor="middle", fill=MUTED))
+    return parts
+
+
+def _series(frame: _Frame, one: LesionSeries, colour: str, dash: str) -> list[str]:
+    dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
+    path = " ".join(f"{frame.x(day)},{frame.y(pct)}" for day, pct in one.points)
+    parts = [f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.6"'
+             f'{dash_attr}/>']
+    parts += [f'<circle cx="{frame.x(day)}" cy="{frame.y(pct)}" r="2.6" fill="{colour}"/>'
+              for day, pct in one.points]
+    return parts
+
+
+def _spread(tops: Sequence[float], heights: Sequence[float]) -> list[float]:
+    """Top edges of label blocks near ``tops`` that do not overlap, in the original order."""
+    order = sorted(range(len(tops)), key=lambda i: (tops[i], i))
+    placed: dict[int, float] = {}
+    next_free = 4.0
+    for i in order:
+        placed[i] = max(tops[i], next_free)
+        next_free = placed[i] + heights[i]
+    overflow = next_free - (HEIGHT - 4)
+    if overflow > 0:  # pushed past the bottom: shift the whole column up
+        placed = {i: y - overflow for i, y in placed.items()}
+    return [placed[i] for i in range(len(tops))]
+
+
+def _open_svg(ident: str, title: str, desc: str) -> list[str]:
+    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" '
+            f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+            f'aria-labelledby="{ident}-title" font-family="{FONT}" font-size="11">',
+            f'<title id="{ident}-title">{escape(title)}</title>',
+            f"<desc>{escape(desc)}</desc>"]
+
+
+def _empty_svg(ident: str, title: str, message: str) -> str:
+    parts = _open_svg(ident, title, message)
+    parts.append(_text(WIDTH / 2, HEIGHT / 2, message, anchor="middle", fill=MUTED))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _text(x: float, y: float, text: str, *, anchor: str = "start", fill: str = INK,
+          size: int = 11, weight: str = "normal") -> str:
+    extra = f' font-size="{size}"' if size != 11 else ""
+    extra += f' font-weight="{weight}"' if weight != "normal" else ""
+    return (f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" fill="{fill}"{extra}>'
+            f"{escape(text)}</text>")
+
+
+def _shorten(label: str, limit: int = MAX_SERIES_LABEL_CHARS) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
+def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 x 10^n apart) covering [low, high]."""
+    if high <= low:
+        high = low + 1.0
+    raw = (high - low) / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    ticks = []
+    value = first
+    while value < high + step * 1e-9:
+        ticks.append(round(value, 6))
+        value += step
+    if ticks[-1] < high:
+        ticks.append(round(value, 6))
+    return ticks
+
+
+def _size_mm(cell: LesionCell | None) -> Decimal | None:
+    if cell is None:
+        return None
+    if cell.value_mm is not None:
+        return _exact(cell.value_mm)
+    if cell.status == "too_small":
+        return TOO_SMALL_MM
+    if cell.status == "disappeared":
+        return Decimal(0)
+    return None
+
+
+def _exact(value: float | Decimal) -> Decimal:
+    # Floats go through their shortest repr, so 32.1 stays Decimal("32.1").
+    return value if isinstance(value, Decimal) else mm(value)
+
+
+def _num(value: float) -> str:
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def _tick(value: float) -> str:
+    return f"{value:g}"

@@ -1,0 +1,215 @@
+"""Assembling a case's report: engine result, lesions, key images rendered from the PACS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from io import BytesIO
+from typing import Any
+
+from pydicom import dcmread
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import __version__
+from api.case_logic import case_timepoints, current_measurements, engine_input
+from api.db.models import Case, Comparison, MeasurementVersion, Patient, Series, Study
+from api.documents import locate_instance
+from api.errors import ApiError
+from api.report.model import (
+    KeyImageView,
+    LesionCell,
+    LesionRow,
+    ReportData,
+    SeriesPairView,
+    TimepointRow,
+)
+from api.routes.comparisons import descriptor
+from imaging.errors import ImagingError
+from imaging.pairing import pair_series
+from imaging.render import BONE, LIVER, LUNG, Window, render_key_image
+from measurement.errors import MeasurementError
+from measurement.recist import evaluate
+from measurement.result import EvaluationResult
+from pacs.errors import PacsError
+from pacs.orthanc import OrthancClient
+
+log = logging.getLogger(__name__)
+RENDER_WORKERS = 4
+MIN_CROP_MM = 50.0
+CROP_FACTOR = 2.5  # crop side = 2.5 x the lesion's largest size, the same at every timepoint
+
+
+def _f(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _window_for(organ: str) -> Window | None:
+    """Window preset by organ; None keeps the image's own VOI (PS3.3 C.11.2)."""
+    name = organ.lower()
+    if "lung" in name or "pulmon" in name:
+        return LUNG
+    if "liver" in name or "hepat" in name:
+        return LIVER
+    if "bone" in name or "osse" in name or "spine" in name:
+        return BONE
+    return None
+
+
+def evaluate_case(session: Session, case: Case) -> EvaluationResult:
+    try:
+        return evaluate(engine_input(session, case))
+    except MeasurementError as exc:
+        raise ApiError(409, f"case {case.id} cannot be reported yet: {exc.message}") from None
+
+
+def build_report_data(session: Session, orthanc: OrthancClient, case: Case, *,
+                      now: dt.datetime) -> tuple[ReportData, EvaluationResult]:
+    result = evaluate_case(session, case)
+    studies = case_timepoints(session, case)
+    by_uid = {st.study_instance_uid: st for st in studies}
+    patient = session.scalar(select(Patient).where(Patient.patient_id == case.patient_id))
+    assert patient is not None
+    signoffs = {s.timepoint_uid: s for s in case.signoffs}
+    rows = []
+    for r in result.timepoints:
+        st, so = by_uid[r.timepoint.id], signoffs.get(r.timepoint.id)
+        rows.append(TimepointRow(
+            id=r.timepoint.id, date=r.timepoint.date, description=st.description or "",
+            sum_mm=_f(r.sum_mm), nadir_mm=_f(r.nadir_mm),
+            change_from_baseline_pct=_f(r.change_from_baseline_pct),
+            change_from_nadir_pct=_f(r.change_from_nadir_pct),
+            change_from_nadir_mm=_f(r.change_from_nadir_mm),
+            target_response=r.target_response.value if r.target_response else None,
+            non_target_response=r.non_target_response.value if r.non_target_response else None,
+            new_lesions=r.new_lesions, overall_response=r.overall_response.value
+            if r.overall_response else None, mixed_response=r.mixed_response,
+            signed_off_by=so.signed_by if so else None,
+            signed_off_at=so.signed_at if so else None))
+    data = ReportData(
+        patient_id=patient.patient_id, patient_name=patient.patient_name or "",
+        birth_date=patient.birth_date, sex=patient.sex if patient.sex in ("M", "F", "O") else None,
+        case_id=str(case.id), criteria=case.criteria, generated_at=now,
+        software_version=__version__, timepoints=tuple(rows),
+        best_overall_response=result.best_overall_response.value,
+        warnings=tuple((w.code.value, w.message) for w in result.warnings),
+        pairs=_pairs(session, case, studies), lesions=_lesions(session, orthanc, case, studies),
+    )
+    return data, result
+
+
+def _pairs(session: Session, case: Case, studies: list[Study]) -> tuple[SeriesPairView, ...]:
+    """The series compared: the newest comparison of baseline vs. latest follow-up, if a
+    radiologist or specialist made one, else the automatic pairing computed now."""
+    if len(studies) < 2:
+        return ()
+    baseline, latest = studies[0], studies[-1]
+    names = {s.series_instance_uid: _series_name(s) for st in (baseline, latest)
+             for s in st.series}
+    comparison = session.scalar(select(Comparison).where(
+        Comparison.patient_id == case.patient_id,
+        Comparison.baseline_study_uid == baseline.study_instance_uid,
+        Comparison.followup_study_uid == latest.study_instance_uid,
+    ).order_by(Comparison.id.desc()).limit(1))
+    if comparison is not None:
+        return tuple(SeriesPairView(names.get(p.baseline_series_uid, p.baseline_series_uid),
+                                    names.get(p.followup_series_uid, p.followup_series_uid),
+                                    p.score, p.source) for p in comparison.pairs)
+    pairing = pair_series([descriptor(s, baseline.study_instance_uid) for s in baseline.series],
+                          [descriptor(s, latest.study_instance_uid) for s in latest.series])
+    return tuple(SeriesPairView(names[p.baseline_series_uid], names[p.followup_series_uid],
+                                min(1.0, max(0.0, p.score)), "auto") for p in pairing.pairs)
+
+
+def _series_name(s: Series) -> str:
+    return f"#{s.series_number if s.series_number is not None else '?'} " \
+           f"{s.description or s.modality} ({s.instance_count} images)"
+
+
+def _cell(tp: str, m: MeasurementVersion) -> LesionCell:
+    if m.status in ("too_small", "not_evaluable", "present", "absent",
+                    "unequivocal_progression", "not_evaluated", "disappeared"):
+        value = 0.0 if m.status == "disappeared" else (5.0 if m.status == "too_small" else None)
+        return LesionCell(timepoint_id=tp, value_mm=value, status=m.status)
+    return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None)
+
+
+def _lesions(session: Session, orthanc: OrthancClient, case: Case,
+             studies: list[Study]) -> tuple[LesionRow, ...]:
+    order = [st.study_instance_uid for st in studies]
+    dates = {st.study_instance_uid: st.study_date for st in studies}
+    current = current_measurements(session, (les.id for les in case.lesions))
+    jobs: list[tuple[int, str, MeasurementVersion, float, Window | None, str | None]] = []
+    cells: dict[int, list[LesionCell]] = {}
+    for les in case.lesions:
+        mine = sorted(((tp, m) for (lid, tp), m in current.items() if lid == les.id
+                       and tp in dates), key=lambda item: order.index(item[0]))
+        cells[les.id] = [_cell(tp, m) for tp, m in mine]
+        sizes = [m.length_mm for _, m in mine if m.length_mm]
+        crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
+        if les.kind != "non_target":
+            jobs += [(les.id, tp, m, crop, _window_for(les.organ),
+                      _orthanc_id(session, m.sop_instance_uid)) for tp, m in mine
+                     if m.sop_instance_uid and m.endpoints]
+    # Fetching and rendering run in threads; the database session stays in this one.
+    with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
+        views = list(pool.map(lambda job: _key_image(orthanc, job, dates), jobs))
+    images: dict[int, list[KeyImageView]] = {}
+    for (lesion_id, *_), view in zip(jobs, views, strict=True):
+        images.setdefault(lesion_id, []).append(view)
+    rows = []
+    for les in case.lesions:
+        rows.append(LesionRow(label=les.label, kind=les.kind, organ=les.organ, nodal=les.nodal,
+                              cells=tuple(cells[les.id]),
+                              change_from_baseline_pct=_change(cells[les.id], order[0]),
+                              images=tuple(images.get(les.id, ()))))
+    return tuple(rows)
+
+
+def _change(cells: list[LesionCell], baseline: str) -> float | None:
+    first = next((c for c in cells if c.timepoint_id == baseline), None)
+    last = cells[-1] if cells else None
+    if first is None or last is None or last is first or not first.value_mm \
+            or last.value_mm is None:
+        return None
+    return round(100 * (last.value_mm - first.value_mm) / first.value_mm, 1)
+
+
+def _key_image(orthanc: OrthancClient,
+               job: tuple[int, str, MeasurementVersion, float, Window | None, str | None],
+               dates: dict[str, Any]) -> KeyImageView:
+    _, tp, m, crop_mm, window, orthanc_id = job
+    assert m.sop_instance_uid is not None and m.endpoints is not None
+    base = {"timepoint_id": tp, "timepoint_date": dates[tp], "sop_instance_uid":
+            m.sop_instance_uid, "length_mm": m.length_mm}
+    try:
+        if orthanc_id is None:
+            raise KeyError(f"instance {m.sop_instance_uid} is no longer indexed")
+        ds = dcmread(BytesIO(orthanc.instance_file(orthanc_id)))
+        (r1, c1), (r2, c2) = m.endpoints
+        key = render_key_image(ds, frame=m.frame or 1, endpoints=((r1, c1), (r2, c2)),
+                               length_mm=m.length_mm, window=window, crop_mm=crop_mm)
+    except (ImagingError, PacsError, OSError, ValueError, KeyError) as exc:
+        # One undecodable image must not sink the report: it is named instead.
+        return KeyImageView(**base, crop_png=None, thumbnail_png=None, window_name="",
+                            scale_bar_mm=None,
+                            error=f"image {m.sop_instance_uid} could not be shown: {exc}")
+    return KeyImageView(**base, crop_png=key.crop_png, thumbnail_png=key.thumbnail_png,
+                        window_name=key.window.name or "image window",
+                        scale_bar_mm=key.crop_scale_bar_mm, error=None)
+
+
+def _orthanc_id(session: Session, sop_instance_uid: str | None) -> str | None:
+    located = locate_instance(session, sop_instance_uid) if sop_instance_uid else None
+    return located.orthanc_id if located else None
+
+
+def report_pdf(session: Session, orthanc: OrthancClient, case: Case, *, now: dt.datetime
+               ) -> bytes:
+    from api.report.render import render_pdf
+
+    data, _ = build_report_data(session, orthanc, case, now=now)
+    pdf: bytes = render_pdf(data)
+    return pdf

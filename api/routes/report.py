@@ -1,0 +1,105 @@
+"""GET /api/v1/cases/{id}/report as JSON, HTML or PDF (by ?format= or by Accept)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from api.audit import audit
+from api.auth import READERS, Principal, require
+from api.case_logic import get_case
+from api.deps import db_session
+from api.errors import ApiError
+from api.report.model import ReportData
+from api.reporting import build_report_data
+from imaging.render import png_data_uri
+from measurement.codec import result_to_json
+from measurement.result import EvaluationResult
+
+router = APIRouter(prefix="/api/v1/cases")
+FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
+DISCLAIMER = ("This report is a computed reading to support, not replace, the interpretation "
+              "of a qualified oncologist, who weighs it with the images, symptoms, blood "
+              "tests and tumour markers.")
+
+
+def negotiate(format_: str | None, accept: str) -> str:
+    if format_ is not None:
+        if format_ not in FORMATS:
+            raise ApiError(422, f"format must be one of {', '.join(FORMATS)}, got {format_!r}")
+        return format_
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        for name, mime in FORMATS.items():
+            if media == mime:
+                return name
+        if media in ("*/*", "application/*", ""):
+            return "json"
+    raise ApiError(406, "acceptable report types: application/json, text/html, "
+                   "application/pdf")
+
+
+@router.get("/{case_id}/report", response_model=None)
+def get_report(
+    case_id: int, request: Request, format: str | None = None,  # noqa: A002
+    who: Principal = Depends(require(*READERS)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> Response:
+    kind = negotiate(format, request.headers.get("accept", "*/*"))
+    case = get_case(session, case_id)
+    data, result = build_report_data(session, request.app.state.orthanc, case,
+                                     now=dt.datetime.now(dt.UTC))
+    audit(session, who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
+    session.commit()
+    if kind == "json":
+        return JSONResponse(report_json(data, result))
+    from api.report.render import render_html, render_pdf
+
+    if kind == "html":
+        return HTMLResponse(render_html(data))
+    return Response(render_pdf(data), media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="nadir-case-{case.id}-report.pdf"'})
+
+
+def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
+    from api.report.notes import report_notes
+
+    response = result_to_json(result)
+    return {
+        "case_id": int(data.case_id),
+        "patient": {"patient_id": data.patient_id, "patient_name": data.patient_name,
+                    "birth_date": data.birth_date.isoformat() if data.birth_date else None,
+                    "sex": data.sex},
+        "criteria": data.criteria,
+        "generated_at": data.generated_at.isoformat(),
+        "software_version": data.software_version,
+        "timepoints": response["timepoints"],
+        "best_overall_response": response["best_overall_response"],
+        "warnings": response["warnings"],
+        "signoffs": [{"timepoint_id": t.id, "date": t.date.isoformat(),
+                      "description": t.description, "signed_off_by": t.signed_off_by,
+                      "signed_off_at": t.signed_off_at.isoformat() if t.signed_off_at else None}
+                     for t in data.timepoints],
+        "series_compared": [{"baseline": p.baseline_description,
+                             "followup": p.followup_description, "score": p.score,
+                             "source": p.source} for p in data.pairs],
+        "lesions": [{
+            "label": les.label, "kind": les.kind, "organ": les.organ, "nodal": les.nodal,
+            "change_from_baseline_pct": les.change_from_baseline_pct,
+            "measurements": [{"timepoint_id": c.timepoint_id, "length_mm": c.value_mm,
+                              "status": c.status} for c in les.cells],
+            "key_images": [{
+                "timepoint_id": im.timepoint_id, "sop_instance_uid": im.sop_instance_uid,
+                "length_mm": im.length_mm, "window": im.window_name,
+                "crop": png_data_uri(im.crop_png) if im.crop_png else None,
+                "thumbnail": png_data_uri(im.thumbnail_png) if im.thumbnail_png else None,
+                "error": im.error} for im in les.images],
+        } for les in data.lesions],
+        "notes": [{"kind": n.kind, "title": n.title, "text": n.text}
+                  for n in report_notes(data)],
+        "disclaimer": DISCLAIMER,
+    }
