@@ -86,6 +86,11 @@ def study_info(study: Study) -> StudyInfo:
                      time=time, accession_number=study.accession_number or "")
 
 
+def person_name(user_name: str) -> str:
+    """A user name as a DICOM PN (PS3.5 6.2.1.2): one component, marked by a trailing caret."""
+    return user_name if "^" in user_name else f"{user_name}^"
+
+
 def _status(m: MeasurementVersion) -> LesionStatus | None:
     return LesionStatus(m.status) if m.status else None
 
@@ -152,9 +157,10 @@ def timepoint_sr(
     report = TimepointReport(
         patient=patient_info(session, case), study=study_info(study),
         timepoint_id=study.study_instance_uid, measurements=tuple(measured),
-        observer_name=observer, content_datetime=now,
+        observer_name=person_name(observer), content_datetime=now,
         series_number=SR_SERIES_NUMBER, response=_response(case, study, result),
-        sign_off=SignOff(observer_name=signoff.signed_by, organization=ORGANIZATION,
+        sign_off=SignOff(observer_name=person_name(signoff.signed_by),
+                         organization=ORGANIZATION,
                          signed_at=signoff.signed_at) if signoff else None,
         replaces=replaces,
     )

@@ -131,13 +131,7 @@ def sum_chart_svg(data: ReportData) -> str:
     parts += frame.axes("mm", [(row.date, row.id) for row in data.timepoints])
     parts += _guide(frame, pr_line, PR_COLOUR, "6 4")
     parts += _pd_step_line(frame, data, steps)
-    blocks: list[tuple[float, str, tuple[str, ...]]] = [(frame.y_value(pr_line), PR_COLOUR,
-               (f"PR threshold {_num(pr_line)} mm", "(30 % below baseline)"))]
-    if steps:
-        blocks.append((frame.y_value(float(steps[-1].threshold_mm)), PD_COLOUR,
-                       (f"PD threshold {_num(float(steps[-1].threshold_mm))} mm",
-                        "(+20 % and >= 5 mm", "over the nadir)")))
-    parts += _margin_labels(frame, blocks)
+    parts += _threshold_labels(frame, pr_line, steps)
     path = " ".join(f"{frame.x(row.date)},{frame.y(value)}" for row, value in points)
     parts.append(f'<polyline points="{path}" fill="none" stroke="{SUM_COLOUR}" '
                  'stroke-width="2.2"/>')
@@ -253,6 +247,18 @@ def _pd_step_line(frame: _Frame, data: ReportData,
     line = (f'<polyline points="{" ".join(corners)}" fill="none" stroke="{PD_COLOUR}" '
             'stroke-width="1.4" stroke-dasharray="2 3"/>')
     return [line, *parts]
+
+
+def _threshold_labels(frame: _Frame, pr_line: float,
+                      steps: Sequence[ThresholdStep]) -> list[str]:
+    blocks: list[tuple[float, str, tuple[str, ...]]] = [
+        (frame.y_value(pr_line), PR_COLOUR,
+         (f"PR {_num(pr_line)} mm", "threshold: 30 % below", "the baseline sum"))]
+    if steps:
+        level = float(steps[-1].threshold_mm)
+        blocks.append((frame.y_value(level), PD_COLOUR,
+                       (f"PD {_num(level)} mm", "threshold: +20 % and", ">= 5 mm over nadir")))
+    return _margin_labels(frame, blocks)
 
 
 def _margin_labels(frame: _Frame,

@@ -1,0 +1,286 @@
+"""Plain-language notes of what the report's numbers mean, and what they do not mean.
+
+Written for a patient's family as well as for a clinician: short sentences, the RECIST words
+explained, no advice on treatment. Pure: the notes follow from :class:`ReportData` alone, in
+a fixed order, and always end with :data:`DISCLAIMER`.
+
+Sources of the rules explained: RECIST 1.1 (Eisenhauer et al., Eur J Cancer
+2009;45:228-247) sections 3.1, 4.2-4.4; iRECIST (Seymour et al., Lancet Oncol
+2017;18:e143-52) for unconfirmed progression after immunotherapy.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from api.report.errors import InvalidReportData
+from api.report.model import LesionRow, ReportData, TimepointRow
+from api.report.vocabulary import response_label
+from measurement.result import Response, WarningCode
+
+DISCLAIMER = ("This is a computed reading to support, not replace, the interpretation of a "
+              "qualified oncologist.")
+
+NOTE_KINDS = frozenset({
+    "response", "stable_disease", "best_response", "mixed_response", "new_lesion",
+    "incomplete", "image", "protocol", "context", "disclaimer",
+})
+# Notes that say what could change the reading: the report sets them apart.
+CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "image", "protocol"})
+_UNASSESSED = frozenset({"not_evaluable", "not_evaluated"})
+
+_MEANINGS = MappingProxyType({
+    Response.CR: (
+        "None of the tumours measured at the start can be seen on this scan any more, and "
+        "lymph nodes that were measured are back to a normal size (under 10 mm across). This "
+        "describes what the scan can show: disease too small to see may remain, so regular "
+        "check-ups continue."),
+    Response.PR: (
+        "Taken together, the tumours measured at the start are at least 30 % smaller than they "
+        "were then{change}, and nothing has grown or appeared that would count as progression. "
+        "The measurable disease has shrunk; it has not gone."),
+    Response.SD: (
+        "The measured tumours have not shrunk enough to count as a response (30 % smaller "
+        "than at the start) and have not grown enough to count as progression (20 % and at "
+        "least 5 mm more than at their smallest){change}."),
+    Response.PD: (
+        "By the RECIST 1.1 rules the disease has progressed: {reasons}. Whether and how "
+        "treatment should change is for the oncologist to decide, usually after looking at the "
+        "images themselves and at how the patient is doing."),
+    Response.NE: (
+        "This scan could not be assessed completely (for example, a measured tumour was not "
+        "imaged or could not be measured), so no response category can be given for it. That "
+        "is neither good nor bad news in itself; a repeated or completed reading can settle "
+        "it."),
+    Response.NON_CR_NON_PD: (
+        "There are no measured (target) tumours to add up. The disease that is followed by "
+        "eye is still visible but has not clearly grown, and no new lesion was found."),
+    Response.IUPD: (
+        "This scan shows growth or a new lesion that would count as progression under the "
+        "standard rules ({reasons}). Immunotherapy can cause temporary growth: immune cells "
+        "moving into a tumour can make it look bigger, or make new spots visible, for a while "
+        "before it shrinks. A later scan, usually 4 to 8 weeks after this one, is needed to "
+        "confirm or rule out progression. Whether treatment continues until then is the "
+        "oncologist's decision."),
+    Response.ICPD: (
+        "A scan after an earlier unconfirmed progression (iUPD) showed further growth or new "
+        "disease, so under iRECIST the progression is now confirmed{reasons_suffix}."),
+})
+# Under iRECIST, iCR, iPR and iSD mean what CR, PR and SD mean under RECIST 1.1.
+_SAME_AS = MappingProxyType({Response.ICR: Response.CR, Response.IPR: Response.PR,
+                             Response.ISD: Response.SD})
+
+_PROTOCOL = MappingProxyType({
+    WarningCode.TOO_MANY_TARGETS.value: (
+        "More target lesions than RECIST 1.1 allows",
+        "RECIST 1.1 follows at most five target lesions in all (section 4.2), so that a few "
+        "large, reliably measured tumours drive the result."),
+    WarningCode.TOO_MANY_TARGETS_IN_ORGAN.value: (
+        "More than two target lesions in one organ",
+        "RECIST 1.1 takes at most two target lesions per organ (section 4.2), so that one "
+        "organ does not dominate the total."),
+    WarningCode.TARGET_BELOW_MEASURABLE_SIZE.value: (
+        "A target lesion below measurable size",
+        "A tumour must be at least 10 mm across on CT (a lymph node at least 15 mm across its "
+        "short axis) to be measured reliably as a target (RECIST 1.1 section 3.1); changes in "
+        "smaller ones are less certain."),
+})
+
+
+@dataclass(frozen=True)
+class Note:
+    """One plain-language note: its kind (see :data:`NOTE_KINDS`), a title and the text."""
+
+    kind: str
+    title: str
+    text: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in NOTE_KINDS:
+            raise InvalidReportData("Note", "kind",
+                                    f"must be one of {sorted(NOTE_KINDS)}, got {self.kind!r}")
+        for name in ("title", "text"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidReportData("Note", name, f"must be a non-empty string, "
+                                                      f"got {value!r}")
+
+    @property
+    def caution(self) -> bool:
+        """True for notes about what could change the reading."""
+        return self.kind in CAUTION_KINDS
+
+
+def report_notes(data: ReportData) -> tuple[Note, ...]:
+    """The notes of a report, most important first, ending with the disclaimer."""
+    notes = [_latest_response(data)]
+    latest = data.timepoints[-1].overall_response
+    if latest in (Response.SD, Response.ISD):
+        notes.append(_stable_disease())
+    notes += _best_response(data)
+    notes += _mixed_response(data)
+    notes += _new_lesions(data)
+    notes += _incomplete(data)
+    notes += _image_errors(data)
+    notes += [_protocol(code, message) for code, message in data.warnings]
+    notes.append(_context())
+    notes.append(Note("disclaimer", "About this reading", DISCLAIMER))
+    return tuple(notes)
+
+
+def _latest_response(data: ReportData) -> Note:
+    if not data.follow_ups:
+        return Note("response", "Baseline only",
+                    "Only the starting (baseline) scan has been read so far. Response is "
+                    "judged from the first follow-up scan on, by comparing it with this one.")
+    row = data.timepoints[-1]
+    if row.overall_response is None:
+        return Note("response", f"Latest scan ({_day(row.date)}): no response yet",
+                    "No response category has been computed for the latest scan yet, usually "
+                    "because its measurements are not complete.")
+    return Note("response", f"Latest scan ({_day(row.date)}): "
+                            f"{response_label(row.overall_response)}",
+                _meaning(row, Response(row.overall_response)))
+
+
+def _meaning(row: TimepointRow, code: Response) -> str:
+    template = _MEANINGS[_SAME_AS.get(code, code)]
+    change = ("" if row.change_from_baseline_pct is None
+              else f" ({_pct(row.change_from_baseline_pct)} from the start)")
+    reasons = _progression_reasons(row)
+    return template.format(change=change, reasons=reasons,
+                           reasons_suffix=f" ({reasons})" if reasons else "")
+
+
+def _progression_reasons(row: TimepointRow) -> str:
+    reasons = []
+    if row.target_response == Response.PD:
+        growth = ""
+        if row.change_from_nadir_pct is not None and row.change_from_nadir_mm is not None:
+            growth = (f" ({_pct(row.change_from_nadir_pct)}, "
+                      f"{_signed(row.change_from_nadir_mm)} mm)")
+        reasons.append("the measured tumours together grew by at least 20 % and at least "
+                       f"5 mm over their smallest total so far{growth}")
+    if row.non_target_response == Response.PD:
+        reasons.append("disease followed without measuring has clearly worsened")
+    if row.new_lesions:
+        reasons.append("a new lesion was found")
+    return "; ".join(reasons) or "see the table of timepoints"
+
+
+def _stable_disease() -> Note:
+    return Note("stable_disease", "Stable disease can be a meaningful result",
+                "In many advanced cancers the aim of treatment is to hold the disease in "
+                "check rather than to make it disappear. Tumours that stay the same size, "
+                "especially after they had been growing, can mean that treatment is doing its "
+                "job. Whether it is good enough depends on the type of cancer, the aim of "
+                "treatment, how long the stability lasts and how the patient feels; the "
+                "oncologist weighs these together.")
+
+
+def _best_response(data: ReportData) -> list[Note]:
+    if not data.follow_ups or data.best_overall_response is None:
+        return []
+    return [Note("best_response",
+                 f"Best overall response: {response_label(data.best_overall_response)}",
+                 "The best response recorded at any scan since treatment began, after the "
+                 f"confirmation rules of {data.criteria} (RECIST 1.1 section 4.4). It can "
+                 "differ from the latest reading.")]
+
+
+def _mixed_response(data: ReportData) -> list[Note]:
+    dates = [row.date for row in data.follow_ups if row.mixed_response]
+    if not dates:
+        return []
+    return [Note("mixed_response", "Mixed response: flagged for specialist review",
+                 f"On the scan of {_days(dates)}, some tumours shrank while at least one other "
+                 "grew or a new one appeared. A single overall category adds all tumours up "
+                 "and can hide such a split. Tumours in different places can behave "
+                 "differently, for example because their biology differs, so a specialist "
+                 "should look at these lesions one by one.")]
+
+
+def _new_lesions(data: ReportData) -> list[Note]:
+    dates = [row.date for row in data.follow_ups if row.new_lesions]
+    labels = [les.label for les in data.lesions if les.kind == "new"]
+    if not dates and not labels:
+        return []
+    where = f"on the scan of {_days(dates)}" if dates else "during follow-up"
+    named = f" ({', '.join(labels)})" if labels else ""
+    rule = ("Under iRECIST it first counts as unconfirmed progression (iUPD), which a later "
+            "scan has to confirm. " if data.criteria == "iRECIST" else
+            "Under RECIST 1.1, a new lesion that is clearly cancer means progression, however "
+            "the other tumours have changed. ")
+    return [Note("new_lesion", "New lesion",
+                 f"A new lesion was recorded {where}{named}. {rule}Not every new spot is "
+                 "cancer: inflammation, infection or scarring can look alike, and a doubtful "
+                 "finding is usually checked on the next scan before it counts.")]
+
+
+def _incomplete(data: ReportData) -> list[Note]:
+    gaps = []
+    for row in data.follow_ups:
+        missing = [les.label for les in data.lesions if _unassessed(les, row.id)]
+        if missing:
+            gaps.append(f"{_day(row.date)}: {', '.join(missing)}")
+    if not gaps:
+        return []
+    return [Note("incomplete", "Incomplete reading",
+                 "Not every lesion followed since the start could be assessed "
+                 f"({'; '.join(gaps)}). A missing lesion could have shrunk or grown, so the "
+                 "result is less certain. If the lesions that were measured already show "
+                 "progression, it still counts; otherwise the scan is 'not evaluable' "
+                 "(RECIST 1.1 section 4.4.2).")]
+
+
+def _unassessed(lesion: LesionRow, timepoint_id: str) -> bool:
+    if lesion.kind == "new":  # a new lesion exists only from its first sighting on
+        return False
+    cell = lesion.cell(timepoint_id)
+    return cell is None or (cell.status in _UNASSESSED and cell.value_mm is None)
+
+
+def _image_errors(data: ReportData) -> list[Note]:
+    failures = [f"{les.label} on {_day(image.timepoint_date)}: {image.error}"
+                for les in data.lesions for image in les.images if image.error is not None]
+    if not failures:
+        return []
+    return [Note("image", "Some key images could not be shown",
+                 f"{'; '.join(failures)}. The measurements do not depend on these pictures; "
+                 "the original images remain in the hospital's image archive (PACS).")]
+
+
+def _protocol(code: str, message: str) -> Note:
+    title, why = _PROTOCOL.get(code, (f"Protocol warning ({code})", ""))
+    return Note("protocol", title,
+                f"{why + ' ' if why else ''}Detail: {message.rstrip('.')}. The response was "
+                "computed anyway; a radiologist may want to review which lesions were chosen "
+                "at baseline.")
+
+
+def _context() -> Note:
+    return Note("context", "Scans are one part of the picture",
+                "Whether a treatment works is judged from several things together: scans, "
+                "how the patient feels and copes day to day, the doctor's examination, blood "
+                "tests and, for some cancers, tumour markers. Feeling better or worse does not "
+                "always match the scan, and symptoms can change for reasons other than the "
+                "cancer. Some cancers and treatments are judged by other criteria than tumour "
+                "size.")
+
+
+def _day(day: datetime.date) -> str:
+    return day.isoformat()
+
+
+def _days(days: list[datetime.date]) -> str:
+    return ", ".join(_day(day) for day in days)
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.1f} %"
+
+
+def _signed(value: float) -> str:
+    return f"{value:+.1f}"

@@ -1,0 +1,409 @@
+"""Reports and DICOM documents end to end: a measured demo patient in a real Orthanc."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEGLSLossless, generate_uid
+
+from imaging.sr import read_encapsulated_pdf, read_measurement_report
+from imaging.synthetic import demo_patient, generate_study, write_study
+from imaging.synthetic.calipers import lesion_calipers
+from tests.conftest import STORESCU_AET, Service, free_port, storescu, wait_until
+from tests.factories import to_bytes
+
+pytestmark = pytest.mark.integration
+MATRIX, SLICES = 128, 210
+
+
+@pytest.fixture(scope="module")
+def demo_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The demo patient's baseline and follow-up in one Orthanc, pushed once per module."""
+    from pacs.process import OrthancConfig, OrthancProcess
+
+    tmp = tmp_path_factory.mktemp("report")
+    proc = OrthancProcess(
+        OrthancConfig(
+            storage_dir=tmp / "orthanc",
+            http_port=free_port(),
+            dicom_port=free_port(),
+            username="t",
+            password="p",
+            stable_age_s=1,
+        )
+    )
+    proc.start()
+    with proc.client() as client:
+        client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
+    demo = demo_patient(matrix=MATRIX, thin_slice_count=SLICES)
+    files: list[Path] = []
+    calipers = {}
+    for name, spec, seed in (("bl", demo.baseline, 1), ("fu", demo.followup, 2)):
+        datasets = generate_study(spec, seed=seed)
+        calipers[name] = lesion_calipers(spec, datasets)
+        files += write_study(datasets, tmp / name)
+    storescu(proc, files)
+    proc.demo, proc.calipers, proc.tmp = demo, calipers, tmp  # type: ignore[attr-defined]
+    yield proc
+    proc.stop(kill=True)
+
+
+@pytest.fixture
+def measured(service_factory: Any, demo_pacs: Any) -> dict[str, Any]:
+    """A RECIST case with the four demo lesions measured at both timepoints (not signed)."""
+    service: Service = service_factory(demo_pacs)
+    pid = demo_pacs.demo.baseline.patient.patient_id
+    r_ok = service.headers("radiologist")
+
+    def indexed() -> bool:
+        r = service.client.get(f"/api/v1/patients/{pid}/studies", headers=r_ok)
+        return (
+            r.status_code == 200
+            and len(r.json()) == 2
+            and all(len(st["series"]) == len(demo_pacs.demo.baseline.series) for st in r.json())
+        )
+
+    wait_until(indexed, timeout=60, interval=0.2)
+    case = service.client.post(
+        "/api/v1/cases", json={"patient_id": pid, "criteria": "RECIST1.1"}, headers=r_ok
+    ).json()
+    bl, fu = (t["id"] for t in case["timepoints"])
+    lesions = {}
+    for cal in demo_pacs.calipers["bl"]:
+        r = service.client.post(
+            f"/api/v1/cases/{case['id']}/lesions",
+            headers=r_ok,
+            json={
+                "kind": "target",
+                "organ": cal.organ,
+                "nodal": cal.organ == "lymph node",
+                "label": cal.label[:20],
+            },
+        )
+        lesions[cal.label] = r.json()
+    for tp, key in ((bl, "bl"), (fu, "fu")):
+        for cal in demo_pacs.calipers[key]:
+            r = service.client.put(
+                f"/api/v1/cases/{case['id']}/lesions/{lesions[cal.label]['id']}/measurements/{tp}",
+                headers=r_ok,
+                json={
+                    "sop_instance_uid": cal.sop_instance_uid,
+                    "endpoints": [list(p) for p in cal.endpoints],
+                    "length_mm": round(cal.diameter_mm, 2),
+                },
+            )
+            assert r.status_code == 200, r.text
+    return {
+        "service": service,
+        "case": case,
+        "bl": bl,
+        "fu": fu,
+        "lesions": lesions,
+        "pacs": demo_pacs,
+    }
+
+
+def _sign_all(m: dict[str, Any]) -> None:
+    for tp in (m["bl"], m["fu"]):
+        r = m["service"].client.post(
+            f"/api/v1/cases/{m['case']['id']}/timepoints/{tp}/sign-off",
+            headers=m["service"].headers("radiologist"),
+        )
+        assert r.status_code == 200
+
+
+def test_report_json_matches_the_response_and_carries_key_images(measured: dict[str, Any]) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    h = service.headers("specialist")
+    response = service.client.get(f"/api/v1/cases/{cid}/response", headers=h).json()
+    r = service.client.get(f"/api/v1/cases/{cid}/report?format=json", headers=h)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["timepoints"] == response["timepoints"]
+    assert report["best_overall_response"] == response["best_overall_response"] == "PR"
+    assert len(report["lesions"]) == 4
+    for lesion in report["lesions"]:
+        assert [m["timepoint_id"] for m in lesion["measurements"]] == [
+            measured["bl"],
+            measured["fu"],
+        ]
+        assert len(lesion["key_images"]) == 2
+        for image in lesion["key_images"]:
+            assert image["error"] is None
+            assert image["crop"].startswith("data:image/png;base64,")
+    assert report["notes"] and "oncologist" in report["disclaimer"]
+    assert (
+        service.client.get(
+            f"/api/v1/cases/{cid}/report", headers={**h, "Accept": "application/json"}
+        ).status_code
+        == 200
+    )
+    assert (
+        service.client.get(f"/api/v1/cases/{cid}/report?format=xml", headers=h).status_code == 422
+    )
+    assert (
+        service.client.get(
+            f"/api/v1/cases/{cid}/report", headers={**h, "Accept": "image/png"}
+        ).status_code
+        == 406
+    )
+    assert (
+        service.client.get(
+            f"/api/v1/cases/{cid}/report", headers=service.headers("uploader")
+        ).status_code
+        == 403
+    )
+
+
+def test_report_pdf_renders_every_page(measured: dict[str, Any], tmp_path: Path) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    r = service.client.get(
+        f"/api/v1/cases/{cid}/report",
+        headers={**service.headers("specialist"), "Accept": "application/pdf"},
+    )
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    html = service.client.get(
+        f"/api/v1/cases/{cid}/report?format=html", headers=service.headers("specialist")
+    )
+    assert html.status_code == 200 and "text/html" in html.headers["content-type"]
+    for label in measured["lesions"]:
+        assert label[:20] in html.text
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed")
+    (tmp_path / "report.pdf").write_bytes(r.content)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", str(tmp_path / "report.pdf"), str(tmp_path / "page")],
+        check=True,
+        timeout=120,
+    )
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert pages
+    for page in pages:
+        pixels = np.asarray(Image.open(page).convert("L"))
+        assert pixels.std() > 5  # text, tables and images, not a blank page
+
+
+def test_sr_export_validates_and_round_trips(measured: dict[str, Any], tmp_path: Path) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    r = service.client.get(
+        f"/api/v1/cases/{cid}/timepoints/{measured['fu']}/sr", headers=service.headers("specialist")
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/dicom"
+    ds = pydicom.dcmread(BytesIO(r.content))
+    assert ds.StudyInstanceUID == measured["fu"]
+    if shutil.which("dciodvfy"):
+        (tmp_path / "sr.dcm").write_bytes(r.content)
+        out = subprocess.run(
+            ["dciodvfy", str(tmp_path / "sr.dcm")], capture_output=True, text=True, timeout=60
+        )
+        errors = [ln for ln in (out.stdout + out.stderr).splitlines() if ln.startswith("Error")]
+        assert errors == []
+    report = read_measurement_report(ds)
+    tracking = {les["tracking_uid"]: les for les in measured["lesions"].values()}
+    assert {m.tracking_uid for m in report.measurements} == set(tracking)
+    by_lesion = {}
+    for les in measured["lesions"].values():
+        cur = service.client.get(
+            f"/api/v1/cases/{cid}/lesions/{les['id']}/measurements/{measured['fu']}",
+            headers=service.headers("specialist"),
+        ).json()
+        by_lesion[les["tracking_uid"]] = cur
+    for m in report.measurements:
+        assert m.length_mm == pytest.approx(by_lesion[m.tracking_uid]["length_mm"], abs=0.01)
+        assert m.source is not None
+        assert m.source.sop_instance_uid == by_lesion[m.tracking_uid]["sop_instance_uid"]
+
+    # Round trip: the exported SR imported into a fresh case reproduces the measurements.
+    pid = measured["pacs"].demo.baseline.patient.patient_id
+    other = service.client.post(
+        "/api/v1/cases",
+        json={"patient_id": pid, "criteria": "RECIST1.1"},
+        headers=service.headers("radiologist"),
+    ).json()
+    imp = service.client.post(
+        f"/api/v1/cases/{other['id']}/sr",
+        content=r.content,
+        headers={**service.headers("radiologist"), "Content-Type": "application/dicom"},
+    )
+    assert imp.status_code == 200, imp.text
+    got = sorted(i["length_mm"] for i in imp.json()["imported"])
+    assert got == pytest.approx(sorted(v["length_mm"] for v in by_lesion.values()), abs=0.01)
+    assert {i["timepoint_id"] for i in imp.json()["imported"]} == {measured["fu"]}
+    again = service.client.post(
+        f"/api/v1/cases/{other['id']}/sr",
+        content=r.content,
+        headers={**service.headers("radiologist"), "Content-Type": "application/dicom"},
+    )
+    lesions = service.client.get(
+        f"/api/v1/cases/{other['id']}/lesions", headers=service.headers("radiologist")
+    ).json()
+    assert again.status_code == 200 and len(lesions) == 4  # matched by Tracking UID
+    bad = service.client.post(
+        f"/api/v1/cases/{other['id']}/sr",
+        content=b"not dicom",
+        headers={**service.headers("radiologist"), "Content-Type": "application/dicom"},
+    )
+    assert bad.status_code == 400
+    ct = to_bytes(pydicom.dcmread(next((measured["pacs"].tmp / "bl").rglob("*.dcm"))))
+    not_sr = service.client.post(
+        f"/api/v1/cases/{other['id']}/sr",
+        content=ct,
+        headers={**service.headers("radiologist"), "Content-Type": "application/dicom"},
+    )
+    assert not_sr.status_code == 422
+    assert (
+        service.client.post(
+            f"/api/v1/cases/{other['id']}/sr",
+            content=r.content,
+            headers=service.headers("specialist"),
+        ).status_code
+        == 403
+    )
+
+
+def test_publish_needs_sign_off_then_stores_sr_and_pdf(measured: dict[str, Any]) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    r = service.client.post(f"/api/v1/cases/{cid}/publish", headers=service.headers("radiologist"))
+    assert r.status_code == 409 and measured["bl"] in r.json()["detail"]
+    _sign_all(measured)
+    assert (
+        service.client.post(
+            f"/api/v1/cases/{cid}/publish", headers=service.headers("specialist")
+        ).status_code
+        == 403
+    )
+    r = service.client.post(f"/api/v1/cases/{cid}/publish", headers=service.headers("radiologist"))
+    assert r.status_code == 201, r.text
+    objects = r.json()["objects"]
+    assert sorted((o["kind"], o["study_instance_uid"]) for o in objects) == sorted(
+        [("sr", measured["bl"]), ("sr", measured["fu"]), ("pdf", measured["fu"])]
+    )
+    with measured["pacs"].client() as client:
+        for o in objects:
+            orthanc_id = client.find_instance(o["sop_instance_uid"])
+            assert orthanc_id is not None
+            ds = pydicom.dcmread(BytesIO(client.instance_file(orthanc_id)))
+            assert ds.StudyInstanceUID == o["study_instance_uid"]
+            if o["kind"] == "pdf":
+                assert read_encapsulated_pdf(ds).startswith(b"%PDF")
+
+    # An amendment, then a second publication that references what it replaces.
+    les = next(iter(measured["lesions"].values()))
+    cal = measured["pacs"].calipers["fu"][0]
+    amend = service.client.put(
+        f"/api/v1/cases/{cid}/lesions/{les['id']}/measurements/{measured['fu']}",
+        headers=service.headers("radiologist"),
+        json={
+            "sop_instance_uid": cal.sop_instance_uid,
+            "endpoints": [list(p) for p in cal.endpoints],
+            "amendment_reason": "re-measured on review",
+        },
+    )
+    assert amend.status_code == 200
+    second = service.client.post(
+        f"/api/v1/cases/{cid}/publish", headers=service.headers("admin")
+    ).json()["objects"]
+    first = {(o["kind"], o["study_instance_uid"]): o["sop_instance_uid"] for o in objects}
+    for o in second:
+        assert o["replaces"] == first[(o["kind"], o["study_instance_uid"])]
+        assert o["sop_instance_uid"] != o["replaces"]
+
+
+def test_sr_saved_in_a_viewer_becomes_a_draft(measured: dict[str, Any], tmp_path: Path) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    exported = service.client.get(
+        f"/api/v1/cases/{cid}/timepoints/{measured['bl']}/sr",
+        headers=service.headers("radiologist"),
+    ).content
+    # As if another viewer had saved it: another maker, new UIDs, stored into Orthanc.
+    ds = pydicom.dcmread(BytesIO(exported))
+    ds.Manufacturer = "OHIF"
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.save_as(tmp_path / "viewer-sr.dcm", enforce_file_format=True)
+    storescu(measured["pacs"], [tmp_path / "viewer-sr.dcm"])
+    h = service.headers("radiologist")
+
+    def drafts() -> list[dict[str, Any]]:
+        return list(
+            service.client.get(f"/api/v1/cases/{cid}/sr-drafts", headers=h).json()["drafts"]
+        )
+
+    pending = wait_until(lambda: [d for d in drafts() if d["status"] == "pending"], timeout=30)
+    assert pending[0]["sop_instance_uid"] == ds.SOPInstanceUID
+    url = f"/api/v1/cases/{cid}/sr-drafts/{pending[0]['id']}/confirm"
+    assert service.client.post(url, headers=service.headers("specialist")).status_code == 403
+    r = service.client.post(url, headers=h)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["imported"]) == 4
+    assert r.json()["draft"]["status"] == "confirmed"
+    assert service.client.post(url, headers=h).status_code == 409
+
+
+def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> None:
+    service, cid = measured["service"], measured["case"]["id"]
+    cal = measured["pacs"].calipers["fu"][0]
+    source = next(
+        p
+        for p in (measured["pacs"].tmp / "fu").rglob("*.dcm")
+        if pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID == cal.sop_instance_uid
+    )
+    broken = copy.deepcopy(pydicom.dcmread(source))
+    broken.SOPInstanceUID = broken.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    broken.SeriesInstanceUID, broken.SeriesNumber = generate_uid(), 77
+    broken.file_meta.TransferSyntaxUID = JPEGLSLossless
+    broken.PixelData = encapsulate([b"\xff\xd8 not a JPEG-LS codestream \xff\xd9"])
+    up = service.client.post(
+        "/api/v1/dicom",
+        content=to_bytes(broken),
+        headers={**service.headers("uploader"), "Content-Type": "application/dicom"},
+    )
+    assert up.status_code == 200, up.text
+    lesion = service.client.post(
+        f"/api/v1/cases/{cid}/lesions",
+        json={"kind": "target", "organ": "lung", "label": "T-broken"},
+        headers=service.headers("radiologist"),
+    ).json()
+
+    def measure() -> bool:
+        r = service.client.put(
+            f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{measured['fu']}",
+            headers=service.headers("radiologist"),
+            json={
+                "sop_instance_uid": broken.SOPInstanceUID,
+                "endpoints": [list(p) for p in cal.endpoints],
+            },
+        )
+        return r.status_code == 200
+
+    wait_until(measure, timeout=30, interval=0.3)  # once the new series is indexed
+    bl_cal = measured["pacs"].calipers["bl"][0]
+    service.client.put(
+        f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{measured['bl']}",
+        headers=service.headers("radiologist"),
+        json={
+            "sop_instance_uid": bl_cal.sop_instance_uid,
+            "endpoints": [list(p) for p in bl_cal.endpoints],
+        },
+    )
+    report = service.client.get(
+        f"/api/v1/cases/{cid}/report?format=json", headers=service.headers("specialist")
+    )
+    assert report.status_code == 200, report.text
+    row = next(les for les in report.json()["lesions"] if les["label"] == "T-broken")
+    errors = [im["error"] for im in row["key_images"] if im["error"]]
+    assert len(errors) == 1 and broken.SOPInstanceUID in errors[0]
+    pdf = service.client.get(
+        f"/api/v1/cases/{cid}/report?format=pdf", headers=service.headers("specialist")
+    )
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
