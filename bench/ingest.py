@@ -90,7 +90,7 @@ def main() -> int:
                 token = create_token(env, "specialist")
                 with nadir_serve(env) as url:
                     start = push(pacs, files)
-                    nadir.append(wait(lambda: all_indexed(
+                    nadir.append(wait(lambda url=url, token=token: all_indexed(
                         url, token, demo.baseline.patient.patient_id, expected)) - start)
     a, n = statistics.median(alone), statistics.median(nadir)
     print(f"{len(files)} objects ({args.matrix}x{args.matrix}), {args.repeat} runs each")

@@ -31,7 +31,7 @@ from weasyprint.urls import URLFetcher
 
 from api.report.charts import lesion_chart_svg, sum_chart_svg
 from api.report.model import KeyImageView, LesionCell, LesionRow, ReportData
-from api.report.notes import report_notes
+from api.report.notes import DISCLAIMER, report_notes
 from api.report.vocabulary import (
     CRITERIA_NAMES,
     KIND_NAMES,
@@ -118,6 +118,8 @@ def _render(data: ReportData, image_source: ImageSource) -> str:
         sum_chart=Markup(sum_chart_svg(data)),  # every text in the SVG is escaped
         lesion_chart=Markup(lesion_chart_svg(data)),  # likewise
         figures=tuple(_lesion_figures(data, image_source)),
+        figures_per_row=FIGURES_PER_ROW,
+        disclaimer=DISCLAIMER,
     )
 
 

@@ -1,0 +1,119 @@
+"""Report benchmark: PDF for 2 timepoints x 5 target lesions on 300-slice 512x512 CT series.
+
+Baseline in the same run: downloading the 10 measured instances from Orthanc (the I/O the
+report cannot avoid). Then the JSON report (key images rendered, no PDF) and the PDF report,
+each requested 5 times from a running `nadir serve`; medians reported.
+Usage: .venv/bin/python -m bench.report
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from imaging.synthetic import SyntheticLesion, demo_patient, generate_study, write_study
+from imaging.synthetic.calipers import KnownCaliper, lesion_calipers
+from pacs.process import OrthancProcess
+
+REPEAT = 5
+# A fifth target so that the report has 5 lesions; placed in the liver like the fourth.
+EXTRA = SyntheticLesion("Liver segment VI", "liver", (-95.0, 40.0, -245.0), 20.0)
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    demo = demo_patient(matrix=512, thin_slice_count=300)
+    baseline = dataclasses.replace(demo.baseline, lesions=demo.baseline.lesions + (EXTRA,))
+    followup = dataclasses.replace(demo.followup, lesions=demo.followup.lesions + (
+        dataclasses.replace(EXTRA, diameter_mm=15.0),))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files: list[Path] = []
+        calipers: dict[str, list[KnownCaliper]] = {}
+        for name, spec, seed in (("bl", baseline, 1), ("fu", followup, 2)):
+            datasets = generate_study(spec, seed=seed)
+            calipers[name] = lesion_calipers(spec, datasets)
+            files += write_study(datasets, root / name)
+        with orthanc(root) as pacs:
+            cfg = pacs.config
+            subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
+                            str(cfg.dicom_port), *map(str, files)], check=True,
+                           capture_output=True, env={"TCP_NODELAY": "1", "PATH": "/usr/bin"})
+            env = nadir_env(root, pacs)
+            radiologist = create_token(env, "radiologist")
+            specialist = create_token(env, "specialist")
+            with nadir_serve(env) as url:
+                figures = run(url, radiologist, specialist, baseline.patient.patient_id,
+                              calipers, pacs)
+    for name, values in figures.items():
+        print(f"{name}: median {statistics.median(values):.3f} s "
+              f"(runs: {', '.join(f'{v:.3f}' for v in values)})")
+    return 0
+
+
+def run(url: str, radiologist: str, specialist: str, patient_id: str,
+        calipers: dict[str, list[KnownCaliper]], pacs: OrthancProcess
+        ) -> dict[str, list[float]]:
+    rad = {"Authorization": f"Bearer {radiologist}"}
+    spec = {"Authorization": f"Bearer {specialist}"}
+    client = httpx.Client(base_url=url, timeout=120)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        r = client.get(f"/api/v1/patients/{patient_id}/studies", headers=rad)
+        if r.status_code == 200 and len(r.json()) == 2 and all(
+                sum(s["instances"] for s in st["series"]) > 300 for st in r.json()):
+            break
+        time.sleep(0.5)
+    case = client.post("/api/v1/cases", headers=rad,
+                       json={"patient_id": patient_id, "criteria": "RECIST1.1"}).json()
+    cid = case["id"]
+    timepoints = [t["id"] for t in case["timepoints"]]
+    lesion_ids = {}
+    for cal in calipers["bl"]:
+        lesion_ids[cal.label] = client.post(
+            f"/api/v1/cases/{cid}/lesions", headers=rad,
+            json={"kind": "target", "organ": cal.organ,
+                  "nodal": cal.organ == "lymph node"}).json()["id"]
+    for tp, key in zip(timepoints, ("bl", "fu"), strict=True):
+        for cal in calipers[key]:
+            path = f"/api/v1/cases/{cid}/lesions/{lesion_ids[cal.label]}/measurements/{tp}"
+            client.put(path, headers=rad, json={
+                "sop_instance_uid": cal.sop_instance_uid,
+                "endpoints": [list(p) for p in cal.endpoints]}).raise_for_status()
+    uids = [c.sop_instance_uid for k in ("bl", "fu") for c in calipers[k]]
+    with pacs.client() as oc:
+        ids = [oc.find_instance(u) for u in uids]
+
+        def fetch_all() -> None:
+            for orthanc_id in ids:
+                oc.instance_file(orthanc_id)
+
+        figures: dict[str, list[float]] = {
+            "baseline: fetch the 10 measured instances from Orthanc": [
+                timed(fetch_all) for _ in range(REPEAT)]}
+    for fmt in ("json", "pdf"):
+        name = f"GET /report?format={fmt} (2 timepoints x 5 targets, 300-slice series)"
+        figures[name] = []
+        path = f"/api/v1/cases/{cid}/report?format={fmt}"
+        for _ in range(REPEAT):
+            figures[name].append(timed(
+                lambda path=path: client.get(path, headers=spec).raise_for_status()))
+    return figures
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every benchmark, each against its own baseline in the same run. Loopback only; bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dev
+export TCP_NODELAY=1
+echo "== engine, synthetic data, PDF layout (pytest-benchmark)"
+.venv/bin/pytest -q -p no:cacheprovider bench/ --benchmark-only --benchmark-columns=mean,median,stddev,rounds
+echo "== evaluate endpoint under load (wrk)"
+.venv/bin/python -m bench.load_evaluate
+echo "== ingest: storescu -> Orthanc alone vs. indexed by Nadir"
+.venv/bin/python -m bench.ingest --repeat 3
+echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
+.venv/bin/python -m bench.report
