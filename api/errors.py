@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from imaging.errors import ImagingError
 from measurement.errors import MeasurementError
@@ -65,6 +65,20 @@ def install_error_handlers(app: FastAPI) -> None:
                                    ("timepoint_id", exc.timepoint_id),
                                    ("field", exc.field)) if v is not None}
         return JSONResponse(_body(exc.message, **extra), status_code=422)
+
+    @app.middleware("http")
+    async def _unexpected(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            # Neither the message, the traceback nor the URL is logged: all can carry
+            # patient data (database errors quote their parameters).
+            route = getattr(request.scope.get("route"), "path", "?")
+            log.error("unexpected %s in %s %s", type(exc).__name__, request.method, route)
+            return JSONResponse(_body(f"internal error ({type(exc).__name__})"),
+                                status_code=500)
 
     @app.exception_handler(ImagingError)
     async def _imaging(_: Request, exc: ImagingError) -> JSONResponse:

@@ -96,8 +96,9 @@ class ChangeFeedFollower:
         for observer in self.observers:
             try:
                 observer(record)
-            except Exception:  # an observer must not stop ingest
-                log.exception("series observer failed")
+            except Exception as exc:  # an observer must not stop ingest
+                # Type only: messages of database errors can carry patient data.
+                log.error("series observer failed (%s)", type(exc).__name__)
         return True
 
     def sweep_pending(self) -> int:
@@ -148,5 +149,6 @@ class ChangeFeedFollower:
             except Exception as exc:  # keep following; the database may be briefly down
                 self.status.last_error = type(exc).__name__
                 backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
-                log.exception("ingest step failed; retrying in %.1f s", backoff)
+                log.error("ingest step failed (%s); retrying in %.1f s",
+                          type(exc).__name__, backoff)
             stop.wait(backoff)

@@ -33,7 +33,7 @@ PD_GUIDE_PCT = float(PD_MIN_INCREASE_PCT)
 
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 58, 150, 20, 48  # margins around the plot area
-FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+FONT = "Nimbus Sans, Helvetica, Arial, DejaVu Sans, sans-serif"  # as the report's CSS
 INK, GRID, MUTED = "#1f2933", "#d9dee3", "#5f6b76"
 SUM_COLOUR, PR_COLOUR, PD_COLOUR = "#1f3a5f", "#2f6f4f", "#9b2c2c"
 # Muted colours, each with its own dash pattern so the lines stay apart in grey print.
@@ -42,6 +42,7 @@ SERIES_STYLES = (
     ("#7a6a1f", "4 2"), ("#3a6f7a", "10 3"), ("#7a2f3a", "3 2 3 6"), ("#4a4a4a", "1 2"),
 )
 LINE_PX = 12.0  # height of one line of labels beside the plot
+POINT_LABEL_HALF_PX = 30.0  # half the width of a point's "123.4 mm" label
 MAX_SERIES_LABEL_CHARS = 13  # what fits in the right margin at 11 px bold
 SERIES_LABEL_OFFSET_PX = 56.0  # lesion labels sit right of the guide lines' labels
 
@@ -135,9 +136,11 @@ def sum_chart_svg(data: ReportData) -> str:
     path = " ".join(f"{frame.x(row.date)},{frame.y(value)}" for row, value in points)
     parts.append(f'<polyline points="{path}" fill="none" stroke="{SUM_COLOUR}" '
                  'stroke-width="2.2"/>')
+    segments = [(float(frame.left), float(frame.right), frame.y_value(pr_line))]
+    segments += _step_segments(frame, data, steps)
     for row, value in points:
         code = row.overall_response or ("baseline" if row is data.baseline else "")
-        parts += _annotated_point(frame, row.date, value, f"{_num(value)} mm", code)
+        parts += _annotated_point(frame, row.date, value, (f"{_num(value)} mm", code), segments)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -234,16 +237,16 @@ def _pd_step_line(frame: _Frame, data: ReportData,
     """Each follow-up's PD threshold, held from the previous timepoint up to it."""
     if not steps:
         return []
-    dates = [row.date for row in data.timepoints]
     corners: list[str] = []
     parts: list[str] = []
-    for step in steps:
-        start = dates[dates.index(step.date) - 1]
-        y = frame.y(float(step.threshold_mm))
-        corners += [f"{frame.x(start)},{y}", f"{frame.x(step.date)},{y}"]
-        parts.append(_text(frame.x_value(step.date) - 4, frame.y_value(float(step.threshold_mm))
-                           - 4, _num(float(step.threshold_mm)), anchor="end", fill=PD_COLOUR,
-                           size=9))
+    segments = _step_segments(frame, data, steps)
+    for n, (step, (x0, x1, y)) in enumerate(zip(steps, segments, strict=True)):
+        corners += [f"{_num(x0)},{_num(y)}", f"{_num(x1)},{_num(y)}"]
+        # Each new level is written above the middle of its step, clear of the points'
+        # labels; the last one is named in the margin.
+        if n < len(steps) - 1 and (n == 0 or step.threshold_mm != steps[n - 1].threshold_mm):
+            parts.append(_text((x0 + x1) / 2, y - 4, _num(float(step.threshold_mm)),
+                               anchor="middle", fill=PD_COLOUR, size=9))
     line = (f'<polyline points="{" ".join(corners)}" fill="none" stroke="{PD_COLOUR}" '
             'stroke-width="1.4" stroke-dasharray="2 3"/>')
     return [line, *parts]
@@ -279,19 +282,39 @@ def _guide(frame: _Frame, level: float, colour: str, dash: str, label: str = "")
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     parts = [f'<line x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" '
              f'stroke="{colour}" stroke-width="1.1"{dash_attr}/>']
-    if label:
-        parts.append(_text(frame.right + 6, frame.y_value(level) + 3.5, label, fill=colour,
-                           size=9))
+    if label:  # inside the plot, left of the first timepoint's points
+        parts.append(_text(frame.left + 4, frame.y_value(level) - 3, label, fill=colour, size=9))
     return parts
 
 
-def _annotated_point(frame: _Frame, day: datetime.date, value: float, text: str,
-                     code: str) -> list[str]:
+def _step_segments(frame: _Frame, data: ReportData,
+                   steps: Sequence[ThresholdStep]) -> list[tuple[float, float, float]]:
+    """(x from, x to, y) of each PD step."""
+    ids = [row.id for row in data.timepoints]
+    return [(frame.x_value(data.timepoints[ids.index(step.timepoint_id) - 1].date),
+             frame.x_value(step.date), frame.y_value(float(step.threshold_mm)))
+            for step in steps]
+
+
+def _annotated_point(frame: _Frame, day: datetime.date, value: float, lines: Sequence[str],
+                     avoid: Sequence[tuple[float, float, float]]) -> list[str]:
+    """A point with its lines of text above it, or below when a threshold line is in the way.
+
+    ``avoid`` holds horizontal lines as (x from, x to, y).
+    """
     x, y = frame.x_value(day), frame.y_value(value)
-    parts = [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.6" fill="{SUM_COLOUR}"/>',
-             _text(x, y - 9, text, anchor="middle", weight="bold")]
-    if code:
-        parts.append(_text(x, y + 16, code, anchor="middle", fill=MUTED))
+    lines = [line for line in lines if line]
+    height = LINE_PX * len(lines)
+    levels = [level for x0, x1, level in avoid if x0 - POINT_LABEL_HALF_PX <= x
+              <= x1 + POINT_LABEL_HALF_PX]
+    above, below = y - 6 - height, y + 7  # top edges of the two possible text blocks
+    clear = [top for top in (above, below)
+             if not any(top - 2 <= level <= top + height + 2 for level in levels)]
+    top = clear[0] if clear else above
+    parts = [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.6" fill="{SUM_COLOUR}"/>']
+    for n, line in enumerate(lines):
+        parts.append(_text(x, top + 9 + n * LINE_PX, line, anchor="middle",
+                           fill=INK if n == 0 else MUTED, weight="bold" if n == 0 else "normal"))
     return parts
 
 

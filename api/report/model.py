@@ -126,7 +126,8 @@ class KeyImageView:
 
     def __post_init__(self) -> None:
         check = _Check(self)
-        check.text("timepoint_id", "window_name")
+        check.text("timepoint_id")
+        check.text("window_name", empty=True)  # empty when the image could not be rendered
         check.optional_text("sop_instance_uid", "error")
         check.date("timepoint_date")
         check.png("crop_png")

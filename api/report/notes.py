@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from api.report.errors import InvalidReportData
 from api.report.model import LesionRow, ReportData, TimepointRow
-from api.report.vocabulary import response_label
+from api.report.vocabulary import CRITERIA_NAMES, response_label
 from measurement.result import Response, WarningCode
 
 DISCLAIMER = ("This is a computed reading to support, not replace, the interpretation of a "
@@ -39,12 +39,12 @@ _MEANINGS = MappingProxyType({
         "check-ups continue."),
     Response.PR: (
         "Taken together, the tumours measured at the start are at least 30 % smaller than they "
-        "were then{change}, and nothing has grown or appeared that would count as progression. "
-        "The measurable disease has shrunk; it has not gone."),
+        "were then, and nothing has grown or appeared that would count as progression. The "
+        "measurable disease has shrunk; it has not gone.{change}"),
     Response.SD: (
         "The measured tumours have not shrunk enough to count as a response (30 % smaller "
         "than at the start) and have not grown enough to count as progression (20 % and at "
-        "least 5 mm more than at their smallest){change}."),
+        "least 5 mm more than at their smallest).{change}"),
     Response.PD: (
         "By the RECIST 1.1 rules the disease has progressed: {reasons}. Whether and how "
         "treatment should change is for the oncologist to decide, usually after looking at the "
@@ -147,11 +147,19 @@ def _latest_response(data: ReportData) -> Note:
 
 def _meaning(row: TimepointRow, code: Response) -> str:
     template = _MEANINGS[_SAME_AS.get(code, code)]
-    change = ("" if row.change_from_baseline_pct is None
-              else f" ({_pct(row.change_from_baseline_pct)} from the start)")
+    change = _change_sentence(row.change_from_baseline_pct)
     reasons = _progression_reasons(row)
     return template.format(change=change, reasons=reasons,
                            reasons_suffix=f" ({reasons})" if reasons else "")
+
+
+def _change_sentence(pct: float | None) -> str:
+    if pct is None:
+        return ""
+    if pct == 0:
+        return " At this scan the total is the same as at the start."
+    direction = "smaller" if pct < 0 else "larger"
+    return f" At this scan the total is {abs(pct):.1f} % {direction} than at the start."
 
 
 def _progression_reasons(row: TimepointRow) -> str:
@@ -171,13 +179,13 @@ def _progression_reasons(row: TimepointRow) -> str:
 
 
 def _stable_disease() -> Note:
-    return Note("stable_disease", "Stable disease can be a meaningful result",
-                "In many advanced cancers the aim of treatment is to hold the disease in "
-                "check rather than to make it disappear. Tumours that stay the same size, "
-                "especially after they had been growing, can mean that treatment is doing its "
-                "job. Whether it is good enough depends on the type of cancer, the aim of "
-                "treatment, how long the stability lasts and how the patient feels; the "
-                "oncologist weighs these together.")
+    return Note("stable_disease", "Why stable disease can matter",
+                "When a cancer cannot be removed or cured, treatment often aims to keep it "
+                "under control for as long as possible. Tumours that hold their size, above "
+                "all when they were growing before treatment, may show that this is working. "
+                "How much it means depends on the kind of cancer, what the treatment is meant "
+                "to achieve, how long the disease stays stable and how the patient is; the "
+                "oncologist puts these together.")
 
 
 def _best_response(data: ReportData) -> list[Note]:
@@ -186,7 +194,8 @@ def _best_response(data: ReportData) -> list[Note]:
     return [Note("best_response",
                  f"Best overall response: {response_label(data.best_overall_response)}",
                  "The best response recorded at any scan since treatment began, after the "
-                 f"confirmation rules of {data.criteria} (RECIST 1.1 section 4.4). It can "
+                 f"confirmation rules of {CRITERIA_NAMES[data.criteria]} (RECIST 1.1 section "
+                 "4.4). It can "
                  "differ from the latest reading.")]
 
 

@@ -27,9 +27,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 from PIL import Image
 from weasyprint import HTML
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from api.report.charts import lesion_chart_svg, sum_chart_svg
+from api.report.errors import ReportError
 from api.report.model import KeyImageView, LesionCell, LesionRow, ReportData
 from api.report.notes import DISCLAIMER, report_notes
 from api.report.vocabulary import (
@@ -47,8 +48,8 @@ FIGURES_PER_ROW = 2  # key images of a lesion: baseline and follow-ups, two side
 # Key images inside the PDF (see the module docstring). 92 without chroma subsampling keeps
 # one-pixel caliper lines and text free of visible ringing at print size.
 PDF_JPEG_QUALITY = 92
-# The PDF may load nothing but the data: URIs the template writes: no file or network access.
-PDF_ALLOWED_PROTOCOLS = ("data",)
+# Internal URL scheme of the key images inside the PDF rendering (never leaves this module).
+IMAGE_SCHEME = "nadir-image"
 
 ImageSource = Callable[[bytes], str]
 
@@ -61,14 +62,16 @@ def render_html(data: ReportData) -> str:
 def render_pdf(data: ReportData) -> bytes:
     """The report as PDF, laid out by WeasyPrint from the same template as :func:`render_html`.
 
-    Key images are embedded as JPEG (quality :data:`PDF_JPEG_QUALITY`, 4:4:4); the
-    document may fetch nothing but its own ``data:`` URIs.
+    Key images are embedded as JPEG (quality :data:`PDF_JPEG_QUALITY`, 4:4:4). The HTML
+    handed to WeasyPrint names them by short internal URLs (``nadir-image:3``) served from
+    memory, rather than as megabytes of base64 for its HTML parser to scan; its URL
+    fetcher serves those and refuses everything else (no file or network access).
     """
-    html = _render(data, jpeg_data_uri)
-    fetcher = URLFetcher(allowed_protocols=PDF_ALLOWED_PROTOCOLS, fail_on_errors=True)
+    fetcher = _KeyImageFetcher()
+    html = _render(data, fetcher.add)
     pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
     if not isinstance(pdf, bytes):  # write_pdf returns bytes when given no target
-        raise TypeError("WeasyPrint returned no PDF bytes")
+        raise ReportError("WeasyPrint returned no PDF bytes")
     return pdf
 
 
@@ -77,13 +80,32 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def jpeg_data_uri(png: bytes) -> str:
-    """``data:image/jpeg;base64,...`` of a PNG re-encoded as JPEG for the PDF."""
+def jpeg_bytes(png: bytes) -> bytes:
+    """A key image's PNG re-encoded as JPEG for the PDF (see :data:`PDF_JPEG_QUALITY`)."""
     with Image.open(io.BytesIO(png)) as image:
         buffer = io.BytesIO()
         image.convert("RGB").save(buffer, format="JPEG", quality=PDF_JPEG_QUALITY,
                                   subsampling=0)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+class _KeyImageFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint has no type hints
+    """Serves the report's key images, as JPEG, by internal URL; refuses any other URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._images: dict[str, bytes] = {}
+
+    def add(self, png: bytes) -> str:
+        url = f"{IMAGE_SCHEME}:{len(self._images)}"
+        self._images[url] = jpeg_bytes(png)
+        return url
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        body = self._images.get(url)
+        if body is None:  # WeasyPrint logs it and leaves the resource out
+            raise ReportError(f"the report PDF loads only its own key images, not {url!r}")
+        return URLFetcherResponse(url, body, {"Content-Type": "image/jpeg"})
 
 
 @dataclass(frozen=True)

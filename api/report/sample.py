@@ -26,8 +26,8 @@ from api.report.model import (
 CALIPER_RGB = (255, 210, 0)  # as imaging.render.draw
 CROP_FRAME_RGB = (0, 200, 255)
 PNG_COMPRESS_LEVEL = 1  # as imaging.render.draw
-NOISE_SD = 6.0  # grey levels: quantum noise of a soft-tissue CT window
-ORGANS = ("liver", "lung", "lymph node", "adrenal gland", "peritoneum", "kidney", "spleen")
+NOISE_SD = 4.0  # grey levels: quantum noise of a soft-tissue CT window
+ORGANS = ("liver", "lung", "mediastinum", "adrenal gland", "peritoneum", "kidney", "spleen")
 BASELINE_SIZES_MM = (32.0, 24.0, 41.0, 18.0, 27.0, 22.0, 35.0, 15.0)
 # Relative size at each follow-up: shrink, then regrowth of one lesion (a mixed picture).
 FOLLOW_UP_FACTORS = ((0.62, 0.7, 0.55, 0.8, 0.66), (0.58, 0.66, 0.5, 1.45, 0.6),
@@ -131,7 +131,16 @@ def _timepoints(ids: list[str], dates: list[datetime.date], sizes: list[list[flo
         rows.append(TimepointRow(
             ids[t], dates[t], "CT thorax-abdomen-pelvis with contrast", sums[t], nadir, pct,
             round((sums[t] - nadir) * 100 / nadir, 1), round(sums[t] - nadir, 1), overall,
-            "NA", False, code, False, "dr.radiologist",
+            "NA", False, code, _mixed(sizes, t), "dr.radiologist",
             signed + datetime.timedelta(days=63 * t)))
         nadir = min(nadir, sums[t])
     return tuple(rows)
+
+
+def _mixed(sizes: list[list[float]], t: int) -> bool:
+    """Nadir's mixed-response flag: one lesion >= 30 % below its baseline while another is
+    >= 20 % and >= 5 mm above its own smallest earlier size."""
+    shrunk = {n for n, les in enumerate(sizes) if les[t] <= 0.7 * les[0]}
+    grown = {n for n, les in enumerate(sizes)
+             if les[t] - min(les[:t]) >= max(5.0, 0.2 * min(les[:t]))}
+    return any(g != s for g in grown for s in shrunk)
