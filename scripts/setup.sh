@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 need=()
 command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+# The PDF report: WeasyPrint needs pango; harfbuzz-subset makes font subsetting fast.
+if command -v dpkg >/dev/null 2>&1; then
+  for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-urw-base35; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+fi
 if [ "${1:-}" = dev ]; then
   command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
   command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)

@@ -133,14 +133,20 @@ def sum_chart_svg(data: ReportData) -> str:
     parts += _guide(frame, pr_line, PR_COLOUR, "6 4")
     parts += _pd_step_line(frame, data, steps)
     parts += _threshold_labels(frame, pr_line, steps)
-    path = " ".join(f"{frame.x(row.date)},{frame.y(value)}" for row, value in points)
+    # A follow-up sum with a lesion unevaluated covers the measured lesions only (the engine
+    # then gives no change figures): shown hollow and "partial", left out of the line.
+    complete = [(row, value) for row, value in points
+                if row is data.baseline or row.change_from_nadir_mm is not None]
+    path = " ".join(f"{frame.x(row.date)},{frame.y(value)}" for row, value in complete)
     parts.append(f'<polyline points="{path}" fill="none" stroke="{SUM_COLOUR}" '
                  'stroke-width="2.2"/>')
     segments = [(float(frame.left), float(frame.right), frame.y_value(pr_line))]
     segments += _step_segments(frame, data, steps)
     for row, value in points:
         code = row.overall_response or ("baseline" if row is data.baseline else "")
-        parts += _annotated_point(frame, row.date, value, (f"{_num(value)} mm", code), segments)
+        partial = (row, value) not in complete
+        text = f"{_num(value)} mm{' (partial)' if partial else ''}"
+        parts += _annotated_point(frame, row.date, value, (text, code), segments, hollow=partial)
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -169,8 +175,16 @@ def lesion_chart_svg(data: ReportData) -> str:
         parts += _series(frame, one, colour, dash)
         last_day, last_pct = one.points[-1]
         ends.append((frame.x_value(last_day), frame.y_value(last_pct), one.label, colour))
+    parts += _series_labels(frame, ends)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _series_labels(frame: _Frame, ends: Sequence[tuple[float, float, str, str]]) -> list[str]:
+    """Each lesion's label right of the plot, joined to its line's last point by a leader."""
     x_label = frame.right + SERIES_LABEL_OFFSET_PX
     tops = _spread([y - LINE_PX / 2 for _, y, _, _ in ends], [LINE_PX] * len(ends))
+    parts = []
     for (x_end, y_end, label, colour), top in zip(ends, tops, strict=True):
         parts.append(f'<polyline points="{_num(x_end + 4)},{_num(y_end)} '
                      f'{_num(x_label - 10)},{_num(y_end)} {_num(x_label - 3)},'
@@ -178,8 +192,7 @@ def lesion_chart_svg(data: ReportData) -> str:
                      'stroke-width="0.7"/>')
         parts.append(_text(x_label, top + LINE_PX / 2 + 3.5, _shorten(label), fill=colour,
                            weight="bold"))
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts
 
 
 class _Frame:
@@ -297,7 +310,8 @@ def _step_segments(frame: _Frame, data: ReportData,
 
 
 def _annotated_point(frame: _Frame, day: datetime.date, value: float, lines: Sequence[str],
-                     avoid: Sequence[tuple[float, float, float]]) -> list[str]:
+                     avoid: Sequence[tuple[float, float, float]], *,
+                     hollow: bool = False) -> list[str]:
     """A point with its lines of text above it, or below when a threshold line is in the way.
 
     ``avoid`` holds horizontal lines as (x from, x to, y).
@@ -311,7 +325,8 @@ def _annotated_point(frame: _Frame, day: datetime.date, value: float, lines: Seq
     clear = [top for top in (above, below)
              if not any(top - 2 <= level <= top + height + 2 for level in levels)]
     top = clear[0] if clear else above
-    parts = [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.6" fill="{SUM_COLOUR}"/>']
+    fill = 'fill="#ffffff" stroke-width="1.6"' if hollow else f'fill="{SUM_COLOUR}"'
+    parts = [f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.6" {fill} stroke="{SUM_COLOUR}"/>']
     for n, line in enumerate(lines):
         parts.append(_text(x, top + 9 + n * LINE_PX, line, anchor="middle",
                            fill=INK if n == 0 else MUTED, weight="bold" if n == 0 else "normal"))

@@ -22,9 +22,6 @@ from measurement.result import EvaluationResult
 
 router = APIRouter(prefix="/api/v1/cases")
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
-DISCLAIMER = ("This report is a computed reading to support, not replace, the interpretation "
-              "of a qualified oncologist, who weighs it with the images, symptoms, blood "
-              "tests and tumour markers.")
 
 
 def negotiate(format_: str | None, accept: str) -> str:
@@ -66,7 +63,7 @@ def get_report(
 
 
 def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
-    from api.report.notes import report_notes
+    from api.report.notes import DISCLAIMER, report_notes
 
     response = result_to_json(result)
     return {

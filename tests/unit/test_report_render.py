@@ -1,0 +1,238 @@
+"""The report as HTML and PDF: numbers, labels, escaping, embedded images, every page rendered.
+
+Reports are built here (tests.unit.test_report_factories) with Pillow-drawn key images: 3
+timepoints x 4 target lesions, one image that could not be decoded, a lesion without an image
+at one timepoint, and hostile text in an organ name, a label and the patient's name. PDF pages
+are rasterised with poppler's pdftoppm and inspected as pixel arrays.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from api.report.errors import ReportError
+from api.report.model import LesionRow, ReportData
+from api.report.render import (
+    _KeyImageFetcher,
+    display_name,
+    fmt_moment,
+    jpeg_bytes,
+    render_html,
+    render_pdf,
+)
+from api.report.sample import sample_report_data
+from tests.unit.test_report_factories import MALICIOUS, key_image, lesion, report, sized_case
+
+SIZES = [[32.0, 22.0, 20.0], [24.0, 18.0, 16.0], [41.0, 25.0, 23.0], [18.0, 14.0, 26.0]]
+ORGANS = ["liver", "lung", MALICIOUS, "adrenal gland"]
+DATA_PNG = "data:image/png;base64,"
+
+
+@pytest.fixture(scope="module")
+def data() -> ReportData:
+    """3 timepoints x 4 targets; T2's image at FU1 is broken; a non-target lesion; hostile
+    text in T3's organ, a non-target label and the patient's name."""
+    case = sized_case(SIZES, ["PR", "SD"], broken=(1, 1), organs=ORGANS, mixed=[False, True],
+                      best="PR", image_px=64)
+    fu1 = case.timepoints[1]
+    extra = (
+        lesion("NT<1>", [("BL", None, "present"), ("FU1", None, "present"),
+                         ("FU2", None, "absent")], kind="non_target", organ="pleura"),
+        # A target whose FU2 reading is "not evaluable" and has no image there.
+        lesion("T5", [("BL", 15.0, None), ("FU1", 12.0, None), ("FU2", None, "not_evaluable")],
+               images=[key_image("BL", case.baseline.date, 15.0, seed=91),
+                       key_image("FU1", fu1.date, 12.0, seed=92)]),
+    )
+    return report(case.timepoints, case.lesions + extra, best="PR",
+                  patient_name="<b>DOE</b>^JANE",
+                  warnings=[("TARGET_BELOW_MEASURABLE_SIZE", "T5 & T4: check < 10 mm")])
+
+
+@pytest.fixture(scope="module")
+def html(data: ReportData) -> str:
+    return render_html(data)
+
+
+def test_html_shows_the_header_facts(html: str) -> None:
+    for text in ("Tumour response report", "P-001", "DOE&lt;/b&gt;, JANE", "1960-02-01", "female",
+                 "RECIST 1.1", "2026-05-04 09:30 UTC", "Nadir 0.1.0-test",
+                 "dr.baseline", "dr.followup", "2026-01-14 16:05 UTC",
+                 "#2 CT 1.25 mm venous (300 images)", "#3 CT 1.25 mm venous (298 images)",
+                 "0.91", "automatic", "CT thorax-abdomen"):
+        assert text in html, text
+
+
+def test_html_shows_the_timepoint_numbers_and_responses(data: ReportData, html: str) -> None:
+    for row in data.timepoints:
+        assert f"{row.sum_mm:.1f}" in html
+    fu1, fu2 = data.timepoints[1:]
+    # Sums 115.0, 79.0, 85.0: -31.3 % then -26.1 % from baseline; FU2 +7.6 %, +6.0 mm on nadir.
+    assert fu1.sum_mm == 79.0 and fu2.sum_mm == 85.0
+    for text in ("-31.3 %", "-26.1 %", "+7.6 %", "+6.0 mm", "-36.0 mm"):
+        assert text in html, text
+    assert html.count('<span class="code">PR</span><span class="meaning">partial response'
+                      '</span>') == 2  # target and overall at FU1
+    assert '<span class="code">SD</span><span class="meaning">stable disease</span>' in html
+    assert "<strong>PR</strong> — partial response" in html  # best overall response
+    assert "Latest reading (" in html and "Mixed response: specialist review" in html
+
+
+def test_html_shows_every_lesion_with_its_measurements(html: str) -> None:
+    for label in ("T1", "T2", "T3", "T4", "T5"):
+        assert f"<strong>{label}</strong>" in html
+    for value in ("32.0 mm", "22.0 mm", "20.0 mm", "26.0 mm", "12.0 mm"):
+        assert value in html
+    for change in ("-37.5 %", "-33.3 %", "+44.4 %"):  # T1, T2, T4 from baseline
+        assert change in html
+    assert "not evaluable" in html and "present" in html and "absent" in html
+    assert "non-target" in html and "adrenal gland" in html
+
+
+def test_html_escapes_hostile_text(html: str) -> None:
+    assert "<script" not in html and "<b>DOE" not in html and "NT<1>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;DOE&lt;/b&gt;" in html and "NT&lt;1&gt;" in html
+    assert "T5 &amp; T4: check &lt; 10 mm" in html
+
+
+def test_html_embeds_the_key_images_as_png_data_uris(data: ReportData, html: str) -> None:
+    pngs = [png for les in data.lesions for image in les.images
+            for png in (image.crop_png, image.thumbnail_png) if png is not None]
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert len(sources) == len(pngs) and all(s.startswith(DATA_PNG) for s in sources)
+    first = base64.b64decode(sources[0].removeprefix(DATA_PNG))
+    expected = data.lesions[0].images[0].crop_png or b""
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))),
+                          np.asarray(Image.open(io.BytesIO(expected))))
+    assert "href=" not in html and "url(" not in html  # nothing else to load
+
+
+def test_html_names_images_that_cannot_be_shown(html: str) -> None:
+    assert "Image could not be shown." in html
+    assert "cannot decode the pixel data of SOP Instance 1.2.3.11" in html
+    assert "No key image: not evaluable." in html
+    assert "Some key images could not be shown" in html  # and a note says so
+
+
+def test_html_carries_charts_notes_print_css_and_the_disclaimer(html: str) -> None:
+    assert html.count("<svg") == 2 and 'id="sum-chart"' in html and 'id="lesion-chart"' in html
+    for title in ("What these results mean", "Latest scan (", "Mixed response: flagged",
+                  "A target lesion below measurable size", "Scans are one part of the picture"):
+        assert title in html, title
+    assert "@page" in html and "size: A4" in html and "counter(pages)" in html
+    assert html.count("This is a computed reading to support, not replace, the "
+                      "interpretation of a qualified oncologist.") == 2  # note and footer
+    for tag in ("table", "div", "section", "svg", "figure"):
+        assert html.count(f"<{tag}") == html.count(f"</{tag}>"), tag
+
+
+def test_html_is_deterministic(data: ReportData, html: str) -> None:
+    assert render_html(data) == html
+
+
+@pytest.fixture(scope="module")
+def pdf(data: ReportData) -> bytes:
+    return render_pdf(data)
+
+
+def rasterise(pdf: bytes, folder: Path, dpi: int = 50) -> list[np.ndarray]:
+    """Every page as an RGB array, by pdftoppm; skips when poppler is not installed."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
+        pytest.skip("pdftoppm/pdfinfo (poppler-utils) are not installed")
+    path = folder / "report.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True,
+                          timeout=60).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", str(path), str(folder / "page")],
+                   check=True, timeout=120)
+    files = sorted(folder.glob("page-*.png"))
+    assert len(files) == pages  # every page rendered
+    return [np.asarray(Image.open(f).convert("RGB")) for f in files]
+
+
+def test_pdf_renders_every_page_with_content(pdf: bytes, tmp_path: Path) -> None:
+    assert pdf.startswith(b"%PDF-")
+    pages = rasterise(pdf, tmp_path)
+    assert len(pages) >= 3
+    for page in pages:
+        grey = page.mean(axis=2)
+        assert page.shape[0] > page.shape[1]  # A4 portrait
+        assert grey.std() > 5 and (grey < 200).mean() > 0.005  # text, tables, images
+
+
+def test_pdf_shows_the_key_images(pdf: bytes, tmp_path: Path) -> None:
+    pages = rasterise(pdf, tmp_path, dpi=60)
+    # The caliper's yellow survives JPEG in the PDF; the grey squares are large mid-grey areas.
+    yellow = [((p[..., 0] > 190) & (p[..., 1] > 150) & (p[..., 2] < 110)).sum() for p in pages]
+    assert sum(yellow) > 50
+    images_page = pages[yellow.index(max(yellow))]
+    mid_grey = (np.abs(images_page.astype(int) - 110).max(axis=2) < 25).mean()
+    assert mid_grey > 0.05
+
+
+def test_pdf_of_a_realistic_case_renders(tmp_path: Path) -> None:
+    """2 timepoints x 5 targets with 384 px crops and 256 px thumbnails (see bench/)."""
+    pdf = render_pdf(sample_report_data(follow_ups=1, targets=5, broken_image=(4, 1)))
+    pages = rasterise(pdf, tmp_path, dpi=40)
+    assert all(page.mean(axis=2).std() > 5 for page in pages)
+
+
+def test_pdf_loads_nothing_but_its_own_images() -> None:
+    fetcher = _KeyImageFetcher()
+    url = fetcher.add(key_image_png())
+    assert fetcher.fetch(url).read().startswith(b"\xff\xd8")  # JPEG
+    for other in ("file:///etc/hostname", "http://127.0.0.1/x.png", "nadir-image:99"):
+        with pytest.raises(ReportError, match="only its own key images"):
+            fetcher.fetch(other)
+
+
+def key_image_png() -> bytes:
+    view = key_image("BL", datetime.date(2026, 1, 1), 10.0)
+    assert view.crop_png is not None
+    return view.crop_png
+
+
+def test_jpeg_for_the_pdf_keeps_the_picture() -> None:
+    png = key_image_png()
+    original = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    jpeg = np.asarray(Image.open(io.BytesIO(jpeg_bytes(png))).convert("RGB")).astype(int)
+    assert original.shape == jpeg.shape and np.abs(original - jpeg).mean() < 3
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.UTC), "2026-05-04 09:30 UTC"),
+    (datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+     "2026-05-04 09:30 UTC+02:00"),
+    (datetime.datetime(2026, 5, 4, 9, 30), "2026-05-04 09:30"),
+    (None, "—"),
+])
+def test_times_show_their_offset(value: datetime.datetime | None, expected: str) -> None:
+    assert fmt_moment(value) == expected
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("DOE^JANE", "DOE, JANE"), ("DOE^JANE^M^DR^", "DOE, DR JANE M"), ("Jane Doe", "Jane Doe"),
+    ("", "(no name recorded)"), ("^^^^", "(no name recorded)"),
+])
+def test_person_names_read_naturally(name: str, expected: str) -> None:
+    assert display_name(name) == expected
+
+
+def test_a_report_without_follow_up_or_images_renders(tmp_path: Path) -> None:
+    data = sized_case([[20.0]], [], best="NE")
+    bare = report(data.timepoints, (LesionRow("T1", "target", "liver", False,
+                                              data.lesions[0].cells, None, ()),))
+    html = render_html(bare)
+    assert "Baseline only" in html and "No key image: no image recorded." in html
+    assert render_pdf(bare).startswith(b"%PDF-")
