@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imaging.errors import ImagingError
 from measurement.errors import MeasurementError
@@ -33,6 +34,39 @@ class ApiError(Exception):
 
 def _body(message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": message, **extra}
+
+
+class CatchUnexpected:
+    """ASGI middleware: an unexpected error becomes a 500 that names only its type.
+
+    Neither the message, the traceback nor the URL is logged: all can carry patient data
+    (database errors quote their parameters). Pure ASGI, so requests pay almost nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "?")
+            log.error("unexpected %s in %s %s", type(exc).__name__, scope.get("method"), route)
+            if not started:
+                response = JSONResponse(_body(f"internal error ({type(exc).__name__})"),
+                                        status_code=500)
+                await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -66,19 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                    ("field", exc.field)) if v is not None}
         return JSONResponse(_body(exc.message, **extra), status_code=422)
 
-    @app.middleware("http")
-    async def _unexpected(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        try:
-            return await call_next(request)
-        except Exception as exc:
-            # Neither the message, the traceback nor the URL is logged: all can carry
-            # patient data (database errors quote their parameters).
-            route = getattr(request.scope.get("route"), "path", "?")
-            log.error("unexpected %s in %s %s", type(exc).__name__, request.method, route)
-            return JSONResponse(_body(f"internal error ({type(exc).__name__})"),
-                                status_code=500)
+    app.add_middleware(CatchUnexpected)
 
     @app.exception_handler(ImagingError)
     async def _imaging(_: Request, exc: ImagingError) -> JSONResponse:

@@ -88,3 +88,10 @@ def _check_pixel_data_length(ds: Dataset, data: bytes) -> None:
         raise InvalidDicomFile(
             f"truncated Pixel Data: {len(raw)} bytes, expected {expected}"
         )
+
+
+def part10_bytes(ds: Dataset) -> bytes:
+    """A dataset as a DICOM Part 10 file (PS3.10 7.1), preamble and file meta included."""
+    buffer = BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

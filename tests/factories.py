@@ -9,6 +9,8 @@ from pydicom import Dataset
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from imaging.dicomfile import part10_bytes
+
 
 def tiny_ct_series(
     n: int = 3, *, patient_id: str = "TINY-1", study_uid: str | None = None,
@@ -42,11 +44,7 @@ def tiny_ct_series(
 
 
 def to_bytes(ds: Dataset) -> bytes:
-    from io import BytesIO
-
-    buffer = BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return part10_bytes(ds)
 
 
 def write_all(datasets: list[Dataset], folder: Path) -> list[Path]:

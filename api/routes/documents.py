@@ -33,6 +33,7 @@ from api.documents import (
 from api.errors import ApiError
 from api.settings import Settings
 from api.sr_import import import_report
+from imaging.dicomfile import part10_bytes
 from imaging.sr import SRReadError, build_encapsulated_pdf, read_measurement_report
 from measurement.errors import MeasurementError
 from measurement.recist import evaluate
@@ -44,12 +45,6 @@ from pacs.orthanc import OrthancClient
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/cases")
 DICOM = "application/dicom"
-
-
-def to_bytes(ds: Dataset) -> bytes:
-    buffer = BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 def evaluation_or_none(session: Session, case: Case) -> EvaluationResult | None:
@@ -75,7 +70,7 @@ def get_timepoint_sr(
     audit(session, who, "export_sr", f"cases/{case.id}/timepoints/{timepoint_id}/sr",
           case.patient_id)
     session.commit()
-    return Response(to_bytes(ds), media_type=DICOM, headers={
+    return Response(part10_bytes(ds), media_type=DICOM, headers={
         "Content-Disposition": f'attachment; filename="case{case.id}-{timepoint_id}-sr.dcm"'})
 
 
@@ -201,7 +196,7 @@ def publish(
     objects.append((pdf, _publication(case, "pdf", pdf, latest.study_instance_uid, previous,
                                       who)))
     for ds, _ in objects:
-        orthanc.store(to_bytes(ds))
+        orthanc.store(part10_bytes(ds))
     remote = _send_remote(settings, [ds for ds, _ in objects])
     for _, pub in objects:
         pub.sent_to_remote = remote.get("sent", False) is True

@@ -17,6 +17,7 @@ import pytest
 from pydicom import Dataset
 from pydicom.uid import generate_uid
 
+from imaging.dicomfile import part10_bytes
 from imaging.sr import (
     Criteria,
     LesionKind,
@@ -95,9 +96,7 @@ def follow_up_response() -> TimepointResponse:
 
 
 def to_bytes(ds: Dataset) -> bytes:
-    buffer = BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return part10_bytes(ds)
 
 
 def reread(ds: Dataset) -> Dataset:
