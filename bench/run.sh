@@ -9,6 +9,6 @@ echo "== engine, synthetic data, PDF layout (pytest-benchmark)"
 echo "== evaluate endpoint under load (wrk)"
 .venv/bin/python -m bench.load_evaluate
 echo "== ingest: storescu -> Orthanc alone vs. indexed by Nadir"
-.venv/bin/python -m bench.ingest --repeat 3
+.venv/bin/python -m bench.ingest --repeat 5
 echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
 .venv/bin/python -m bench.report
