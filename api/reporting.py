@@ -29,7 +29,7 @@ from api.report.model import (
 from api.routes.comparisons import descriptor
 from imaging.errors import ImagingError
 from imaging.pairing import pair_series
-from imaging.render import BONE, LIVER, LUNG, Window, render_key_image
+from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.errors import MeasurementError
 from measurement.recist import evaluate
 from measurement.result import EvaluationResult
@@ -55,6 +55,8 @@ def _window_for(organ: str) -> Window | None:
         return LIVER
     if "bone" in name or "osse" in name or "spine" in name:
         return BONE
+    if "node" in name or "lymph" in name or "mediastin" in name:
+        return MEDIASTINUM
     return None
 
 

@@ -129,7 +129,8 @@ def sum_chart_svg(data: ReportData) -> str:
     parts = _open_svg("sum-chart", title,
                       "Sum of diameters in mm at each timepoint, with the partial-response "
                       "and progression thresholds of RECIST 1.1 section 4.3.1.")
-    parts += frame.axes("mm", [(row.date, row.id) for row in data.timepoints])
+    parts += frame.axes("mm", [(row.date, data.timepoint_label(row.id))
+                               for row in data.timepoints])
     parts += _guide(frame, pr_line, PR_COLOUR, "6 4")
     parts += _pd_step_line(frame, data, steps)
     parts += _threshold_labels(frame, pr_line, steps)
@@ -165,7 +166,8 @@ def lesion_chart_svg(data: ReportData) -> str:
     parts = _open_svg("lesion-chart", title,
                       "Percent change of each target lesion from its baseline size, with the "
                       "0 %, -30 % and +20 % guide lines.")
-    parts += frame.axes("%", [(row.date, row.id) for row in data.timepoints])
+    parts += frame.axes("%", [(row.date, data.timepoint_label(row.id))
+                              for row in data.timepoints])
     parts += _guide(frame, 0.0, INK, "", "0 %")
     parts += _guide(frame, PR_GUIDE_PCT, PR_COLOUR, "5 4", "-30 %")
     parts += _guide(frame, PD_GUIDE_PCT, PD_COLOUR, "5 4", "+20 %")

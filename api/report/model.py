@@ -306,6 +306,11 @@ class ReportData:
     def follow_ups(self) -> tuple[TimepointRow, ...]:
         return self.timepoints[1:]
 
+    def timepoint_label(self, timepoint_id: str) -> str:
+        """How the report names a timepoint: "Baseline", "Follow-up 1", ... (ids are UIDs)."""
+        index = next(i for i, tp in enumerate(self.timepoints) if tp.id == timepoint_id)
+        return "Baseline" if index == 0 else f"Follow-up {index}"
+
     @property
     def targets(self) -> tuple[LesionRow, ...]:
         return tuple(les for les in self.lesions if les.kind == "target")
