@@ -270,7 +270,17 @@ def test_sr_export_validates_and_round_trips(measured: dict[str, Any], tmp_path:
     )
 
 
-def test_publish_needs_sign_off_then_stores_sr_and_pdf(measured: dict[str, Any]) -> None:
+def _dciodvfy_errors(data: bytes, tmp_path: Path) -> list[str]:
+    assert shutil.which("dciodvfy"), "dciodvfy missing: bash scripts/setup.sh dev installs it"
+    path = tmp_path / "object.dcm"
+    path.write_bytes(data)
+    out = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
+    return [ln for ln in (out.stdout + out.stderr).splitlines() if ln.startswith("Error")]
+
+
+def test_publish_needs_sign_off_then_stores_sr_and_pdf(
+    measured: dict[str, Any], tmp_path: Path
+) -> None:
     service, cid = measured["service"], measured["case"]["id"]
     r = service.client.post(f"/api/v1/cases/{cid}/publish", headers=service.headers("radiologist"))
     assert r.status_code == 409 and measured["bl"] in r.json()["detail"]
@@ -295,6 +305,7 @@ def test_publish_needs_sign_off_then_stores_sr_and_pdf(measured: dict[str, Any])
             assert ds.StudyInstanceUID == o["study_instance_uid"]
             if o["kind"] == "pdf":
                 assert read_encapsulated_pdf(ds).startswith(b"%PDF")
+            assert _dciodvfy_errors(client.instance_file(orthanc_id), tmp_path) == []
 
     # An amendment, then a second publication that references what it replaces.
     les = next(iter(measured["lesions"].values()))
