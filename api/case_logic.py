@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.db.models import Case, Lesion, MeasurementVersion, Study
 from api.errors import ApiError
 from api.routes.patients import studies_of
+from measurement.errors import MeasurementError
 from measurement.model import (
     Criteria,
     EvaluationInput,
@@ -23,6 +24,8 @@ from measurement.model import (
     Timepoint,
     mm,
 )
+from measurement.recist import evaluate
+from measurement.result import EvaluationResult
 
 TARGET_STATUSES = ("too_small", "not_evaluable", "disappeared")
 NON_TARGET_STATUSES = tuple(s.value for s in NonTargetStatus)
@@ -118,3 +121,19 @@ def engine_input(session: Session, case: Case, **options: Any) -> EvaluationInpu
         lesions=lesions,
         options=EvaluationOptions(**options),
     )
+
+
+def evaluate_case(session: Session, case: Case) -> EvaluationResult:
+    """The case's response from the engine; 409 naming what keeps it from being evaluated."""
+    try:
+        return evaluate(engine_input(session, case))
+    except MeasurementError as exc:
+        raise ApiError(409, f"case {case.id} cannot be evaluated yet: {exc.message}") from None
+
+
+def evaluation_or_none(session: Session, case: Case) -> EvaluationResult | None:
+    """The case's response, or None while it cannot be evaluated (e.g. no baseline yet)."""
+    try:
+        return evaluate(engine_input(session, case))
+    except MeasurementError:
+        return None

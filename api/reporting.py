@@ -14,10 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import __version__
-from api.case_logic import case_timepoints, current_measurements, engine_input
+from api.case_logic import case_timepoints, current_measurements, evaluate_case
 from api.db.models import Case, Comparison, MeasurementVersion, Patient, Series, Study
 from api.documents import locate_instance
-from api.errors import ApiError
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -30,8 +29,6 @@ from api.routes.comparisons import descriptor
 from imaging.errors import ImagingError
 from imaging.pairing import pair_series
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
-from measurement.errors import MeasurementError
-from measurement.recist import evaluate
 from measurement.result import EvaluationResult
 from pacs.errors import PacsError
 from pacs.orthanc import OrthancClient
@@ -58,13 +55,6 @@ def _window_for(organ: str) -> Window | None:
     if "node" in name or "lymph" in name or "mediastin" in name:
         return MEDIASTINUM
     return None
-
-
-def evaluate_case(session: Session, case: Case) -> EvaluationResult:
-    try:
-        return evaluate(engine_input(session, case))
-    except MeasurementError as exc:
-        raise ApiError(409, f"case {case.id} cannot be reported yet: {exc.message}") from None
 
 
 def build_report_data(session: Session, orthanc: OrthancClient, case: Case, *,

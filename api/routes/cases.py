@@ -11,14 +11,12 @@ from sqlalchemy.orm import Session
 
 from api.audit import audit
 from api.auth import READERS, Principal, Role, require
-from api.case_logic import LABEL_PREFIX, case_timepoints, engine_input, get_case, get_lesion
+from api.case_logic import LABEL_PREFIX, case_timepoints, evaluate_case, get_case, get_lesion
 from api.db.models import Case, Lesion
 from api.deps import db_session
 from api.errors import ApiError
 from api.routes.patients import studies_of
 from measurement.codec import result_to_json
-from measurement.errors import MeasurementError
-from measurement.recist import evaluate
 
 router = APIRouter(prefix="/api/v1/cases")
 WRITERS = (Role.RADIOLOGIST,)
@@ -217,14 +215,4 @@ def case_response(
     case = get_case(session, case_id)
     audit(session, who, "read", f"cases/{case.id}/response", case.patient_id)
     session.commit()
-    return compute_response(session, case)
-
-
-def compute_response(session: Session, case: Case) -> dict[str, Any]:
-    try:
-        result = evaluate(engine_input(session, case))
-    except MeasurementError as exc:
-        raise ApiError(409, f"case {case.id} cannot be evaluated yet: {exc.message}") from None
-    return result_to_json(result)
-
-
+    return result_to_json(evaluate_case(session, case))

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api import __version__
 from api.audit import audit
 from api.auth import READERS, Principal, Role, require
-from api.case_logic import engine_input, get_case, get_timepoint
+from api.case_logic import evaluation_or_none, get_case, get_timepoint
 from api.db.models import Case, Publication, SrDraft, utcnow
 from api.deps import db_session
 from api.documents import (
@@ -35,9 +35,6 @@ from api.settings import Settings
 from api.sr_import import import_report
 from imaging.dicomfile import part10_bytes
 from imaging.sr import SRReadError, build_encapsulated_pdf, read_measurement_report
-from measurement.errors import MeasurementError
-from measurement.recist import evaluate
-from measurement.result import EvaluationResult
 from pacs.dimse import DicomPeer, store
 from pacs.errors import PacsError
 from pacs.orthanc import OrthancClient
@@ -45,14 +42,6 @@ from pacs.orthanc import OrthancClient
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/cases")
 DICOM = "application/dicom"
-
-
-def evaluation_or_none(session: Session, case: Case) -> EvaluationResult | None:
-    """The case's response, or None while it cannot be evaluated (e.g. no baseline yet)."""
-    try:
-        return evaluate(engine_input(session, case))
-    except MeasurementError:
-        return None
 
 
 @router.get("/{case_id}/timepoints/{timepoint_id}/sr")
