@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.db.models import Case, Lesion, MeasurementVersion, Study
+from api.db.models import Case, Lesion, MeasurementVersion, Study, TimepointSignoff
 from api.errors import ApiError
 from api.routes.patients import studies_of
 from measurement.errors import MeasurementError
@@ -137,3 +137,24 @@ def evaluation_or_none(session: Session, case: Case) -> EvaluationResult | None:
         return evaluate(engine_input(session, case))
     except MeasurementError:
         return None
+
+
+def is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
+    return session.scalar(select(TimepointSignoff.id).where(
+        TimepointSignoff.case_id == case.id,
+        TimepointSignoff.timepoint_uid == timepoint_uid)) is not None
+
+
+def record_measurement(
+    session: Session, case: Case, lesion: Lesion, timepoint_uid: str, who: str,
+    values: dict[str, Any], *, reason: str | None, source: str = "manual",
+) -> MeasurementVersion:
+    """Add a new version; the caller commits (and turns an IntegrityError into 412)."""
+    latest = session.scalar(select(func.max(MeasurementVersion.version))
+                            .where(MeasurementVersion.lesion_id == lesion.id)) or 0
+    m = MeasurementVersion(lesion_id=lesion.id, timepoint_uid=timepoint_uid,
+                           version=latest + 1, author=who, reason=reason, source=source,
+                           **values)
+    session.add(m)
+    session.flush()
+    return m

@@ -8,12 +8,11 @@ from typing import Any
 from pydicom.uid import generate_uid
 from sqlalchemy.orm import Session
 
-from api.case_logic import LABEL_PREFIX, case_timepoints
+from api.case_logic import LABEL_PREFIX, case_timepoints, is_signed_off, record_measurement
 from api.db.models import Case, Lesion
 from api.documents import locate_instance
 from api.errors import ApiError
 from api.measuring import caliper_on_image
-from api.routes.measurements import is_signed_off, record_measurement
 from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
 from pacs.orthanc import OrthancClient
 

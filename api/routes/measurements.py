@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,11 @@ from api.case_logic import (
     get_case,
     get_lesion,
     get_timepoint,
+    is_signed_off,
+    record_measurement,
 )
 from api.db.models import (
     AuditEvent,
-    Case,
     Lesion,
     MeasurementVersion,
     Study,
@@ -90,27 +91,6 @@ def _measured_length(
         session, orthanc, timepoint.study_instance_uid, body.sop_instance_uid, body.frame,
         start, end, None if body.length_mm is None else float(body.length_mm))
     return length, series_uid, [list(start), list(end)]
-
-
-def is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
-    return session.scalar(select(TimepointSignoff.id).where(
-        TimepointSignoff.case_id == case.id,
-        TimepointSignoff.timepoint_uid == timepoint_uid)) is not None
-
-
-def record_measurement(
-    session: Session, case: Case, lesion: Lesion, timepoint_uid: str, who: str,
-    values: dict[str, Any], *, reason: str | None, source: str = "manual",
-) -> MeasurementVersion:
-    """Add a new version; the caller commits (and turns an IntegrityError into 412)."""
-    latest = session.scalar(select(func.max(MeasurementVersion.version))
-                            .where(MeasurementVersion.lesion_id == lesion.id)) or 0
-    m = MeasurementVersion(lesion_id=lesion.id, timepoint_uid=timepoint_uid,
-                           version=latest + 1, author=who, reason=reason, source=source,
-                           **values)
-    session.add(m)
-    session.flush()
-    return m
 
 
 @router.put("/cases/{case_id}/lesions/{lesion_id}/measurements/{timepoint_id}")
