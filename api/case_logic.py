@@ -90,7 +90,7 @@ def _reading(m: MeasurementVersion) -> TargetReading:
     return mm(m.length_mm if m.length_mm is not None else 0)
 
 
-def engine_input(session: Session, case: Case, **options: Any) -> EvaluationInput:
+def engine_input(session: Session, case: Case) -> EvaluationInput:
     """Build the engine's input; lesion ids are the lesions' labels, timepoints study UIDs."""
     from measurement.model import EvaluationOptions
 
@@ -119,7 +119,11 @@ def engine_input(session: Session, case: Case, **options: Any) -> EvaluationInpu
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]
                     for st in timepoints],
         lesions=lesions,
-        options=EvaluationOptions(**options),
+        options=EvaluationOptions(
+            confirmation_required=case.confirmation_required,
+            min_sd_duration_days=case.min_sd_duration_days,
+            min_confirmation_interval_days=case.min_confirmation_interval_days,
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -178,6 +179,12 @@ class Case(Base):
     patient_id: Mapped[str] = mapped_column(String(128), index=True)
     criteria: Mapped[str] = mapped_column(String(16))
     baseline_study_uid: Mapped[str] = mapped_column(String(64))
+    # Trial parameters of the best-overall-response rules (RECIST 1.1 sections 4.4, 4.6).
+    confirmation_required: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                        server_default=false())
+    min_sd_duration_days: Mapped[int] = mapped_column(Integer, default=42, server_default="42")
+    min_confirmation_interval_days: Mapped[int] = mapped_column(Integer, default=28,
+                                                                server_default="28")
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lesions: Mapped[list[Lesion]] = relationship(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydicom.uid import generate_uid
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.audit import audit
@@ -26,6 +27,10 @@ class CaseCreate(BaseModel):
     patient_id: str = Field(min_length=1)
     criteria: Literal["RECIST1.1", "iRECIST"]
     baseline_study_uid: str | None = None
+    # Best-overall-response parameters, as for POST /api/v1/recist/evaluate.
+    confirmation_required: StrictBool = False
+    min_sd_duration_days: StrictInt = Field(default=42, ge=0, le=3650)
+    min_confirmation_interval_days: StrictInt = Field(default=28, ge=0, le=3650)
 
 
 class LesionCreate(BaseModel):
@@ -70,6 +75,9 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
     return {
         "id": case.id, "patient_id": case.patient_id, "criteria": case.criteria,
         "baseline_study_uid": case.baseline_study_uid,
+        "confirmation_required": case.confirmation_required,
+        "min_sd_duration_days": case.min_sd_duration_days,
+        "min_confirmation_interval_days": case.min_confirmation_interval_days,
         "timepoints": [timepoint_json(case, st) for st in case_timepoints(session, case)],
         "lesions": [lesion_json(les) for les in case.lesions],
     }
@@ -92,12 +100,33 @@ def create_case(
                            "dated indexed study of this patient")
         baseline = matches[0]
     case = Case(patient_id=body.patient_id, criteria=body.criteria,
-                baseline_study_uid=baseline.study_instance_uid, created_by=who.name)
+                baseline_study_uid=baseline.study_instance_uid, created_by=who.name,
+                confirmation_required=body.confirmation_required,
+                min_sd_duration_days=body.min_sd_duration_days,
+                min_confirmation_interval_days=body.min_confirmation_interval_days)
     session.add(case)
     session.flush()
     audit(session, who, "create", f"cases/{case.id}", case.patient_id)
     session.commit()
     return case_json(session, case)
+
+
+@router.get("")
+def list_cases(
+    patient_id: str | None = None,
+    who: Principal = Depends(require(*READERS)),  # noqa: B008
+    session: Session = Depends(db_session),  # noqa: B008
+) -> list[dict[str, Any]]:
+    """Cases, optionally of one patient, newest first (without their timepoints)."""
+    query = select(Case).order_by(Case.id.desc())
+    if patient_id is not None:
+        query = query.where(Case.patient_id == patient_id)
+    cases = list(session.scalars(query.limit(1000)))
+    audit(session, who, "list", "cases", patient_id)
+    session.commit()
+    return [{"id": c.id, "patient_id": c.patient_id, "criteria": c.criteria,
+             "baseline_study_uid": c.baseline_study_uid, "created_by": c.created_by,
+             "created_at": c.created_at.isoformat()} for c in cases]
 
 
 @router.get("/{case_id}")

@@ -302,3 +302,34 @@ def test_measurement_refusals_leave_data_unchanged(
         headers=service.headers("radiologist"),
     )
     assert r.status_code == 201
+
+
+def test_case_options_reach_the_engine_and_cases_are_listed(
+    service: Service, indexed: dict[str, Any]
+) -> None:
+    r = service.client.post("/api/v1/cases", json={
+        "patient_id": PID, "criteria": "RECIST1.1", "confirmation_required": True},
+        headers=service.headers("radiologist"))
+    assert r.status_code == 201 and r.json()["confirmation_required"] is True
+    case = r.json()
+    bl_uid, fu_uid = (t["id"] for t in case["timepoints"])
+    t1 = _lesion(service, case["id"], kind="target", organ="lung")
+    for tp, img, cols in ((bl_uid, indexed["bl"][0], 50), (fu_uid, indexed["fu"][0], 20)):
+        assert _put(service, case["id"], t1, tp, {"sop_instance_uid": img.SOPInstanceUID,
+                                                  "endpoints": [[1, 0], [1, cols]]}
+                    ).status_code == 200
+    body = service.client.get(f"/api/v1/cases/{case['id']}/response",
+                              headers=service.headers("specialist")).json()
+    assert body["timepoints"][1]["overall_response"] == "PR"
+    # RECIST 1.1 Table 3: a PR that no later scan confirms is not a best response of PR;
+    # 56 days after baseline it still meets the SD duration (42 days).
+    assert body["best_overall_response"] == "SD"
+    bad = service.client.post("/api/v1/cases", json={
+        "patient_id": PID, "criteria": "RECIST1.1", "min_sd_duration_days": -1},
+        headers=service.headers("radiologist"))
+    assert bad.status_code == 422 and "min_sd_duration_days" in bad.json()["detail"]
+    listed = service.client.get(f"/api/v1/cases?patient_id={PID}",
+                                headers=service.headers("specialist")).json()
+    assert [c["id"] for c in listed] == [case["id"]]
+    assert service.client.get("/api/v1/cases?patient_id=NOBODY",
+                              headers=service.headers("admin")).json() == []
