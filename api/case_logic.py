@@ -149,13 +149,24 @@ def is_signed_off(session: Session, case: Case, timepoint_uid: str) -> bool:
         TimepointSignoff.timepoint_uid == timepoint_uid)) is not None
 
 
+def latest_version(session: Session, lesion: Lesion) -> int:
+    return session.scalar(select(func.max(MeasurementVersion.version))
+                          .where(MeasurementVersion.lesion_id == lesion.id)) or 0
+
+
 def record_measurement(
     session: Session, case: Case, lesion: Lesion, timepoint_uid: str, who: str,
     values: dict[str, Any], *, reason: str | None, source: str = "manual",
+    latest: int | None = None,
 ) -> MeasurementVersion:
-    """Add a new version; the caller commits (and turns an IntegrityError into 412)."""
-    latest = session.scalar(select(func.max(MeasurementVersion.version))
-                            .where(MeasurementVersion.lesion_id == lesion.id)) or 0
+    """Add version ``latest + 1``; the caller commits and turns an IntegrityError into 412.
+
+    A writer that checked ``If-Match`` passes the ``latest`` version it saw when checking:
+    if another change was saved since, the unique (lesion, version) constraint refuses
+    this one instead of stacking it silently on top.
+    """
+    if latest is None:
+        latest = latest_version(session, lesion)
     m = MeasurementVersion(lesion_id=lesion.id, timepoint_uid=timepoint_uid,
                            version=latest + 1, author=who, reason=reason, source=source,
                            **values)

@@ -12,6 +12,7 @@ from pydicom import Dataset, dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -88,8 +89,18 @@ def _import_sr(request: Request, case_id: int, who: Principal, body: bytes) -> d
                                source="sr-import")
         audit(session, who, "import_sr", f"cases/{case.id}/sr/{report.sop_instance_uid}",
               case.patient_id)
-        session.commit()
+        commit_or_412(session)
     return result
+
+
+def commit_or_412(session: Session) -> None:
+    """Commit, or answer 412 when another change to the same lesion won the race."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise ApiError(412, "another change to these lesions was saved at the same time; "
+                       "nothing was imported; retry") from None
 
 
 @router.get("/{case_id}/sr-drafts")
@@ -140,7 +151,7 @@ def decide_draft(
     draft.decided_by, draft.decided_at = who.name, utcnow()
     audit(session, who, f"{decision}_sr_draft", f"cases/{case.id}/sr-drafts/{draft.id}",
           case.patient_id)
-    session.commit()
+    commit_or_412(session)
     return {"draft": draft_json(draft), **result}
 
 

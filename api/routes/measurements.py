@@ -22,6 +22,7 @@ from api.case_logic import (
     get_lesion,
     get_timepoint,
     is_signed_off,
+    latest_version,
     record_measurement,
 )
 from api.db.models import (
@@ -104,6 +105,8 @@ def put_measurement(
     case = get_case(session, case_id)
     lesion = get_lesion(session, case, lesion_id)
     timepoint = get_timepoint(session, case, timepoint_id)
+    # Read once: the If-Match check and the new version number come from the same state.
+    latest = latest_version(session, lesion)
     current = current_measurements(session, [lesion.id]).get((lesion.id, timepoint_id))
     if if_match is not None and not (
         (if_match.strip() == "*" and current is not None) or if_match.strip() == etag(current)
@@ -134,7 +137,7 @@ def put_measurement(
                   "frame": body.frame, "endpoints": points, "length_mm": length}
     try:
         m = record_measurement(session, case, lesion, timepoint_id, who.name, values,
-                               reason=reason)
+                               reason=reason, latest=latest)
         audit(session, who, "measure", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
               f"{timepoint_id}", case.patient_id)
         session.commit()

@@ -333,3 +333,30 @@ def test_case_options_reach_the_engine_and_cases_are_listed(
     assert [c["id"] for c in listed] == [case["id"]]
     assert service.client.get("/api/v1/cases?patient_id=NOBODY",
                               headers=service.headers("admin")).json() == []
+
+
+def test_concurrent_writes_with_the_same_etag_keep_exactly_one(
+    service: Service, indexed: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    case = _case(service)
+    bl_uid = case["timepoints"][0]["id"]
+    img = indexed["bl"][0].SOPInstanceUID
+    t1 = _lesion(service, case["id"], kind="target", organ="lung")
+    first = _put(service, case["id"], t1, bl_uid, {"sop_instance_uid": img,
+                                                   "endpoints": [[0, 0], [0, 30]]})
+    tag = first.headers["ETag"]
+
+    def write(n: int) -> int:
+        r = _put(service, case["id"], t1, bl_uid,
+                 {"sop_instance_uid": img, "endpoints": [[0, 0], [0, 31 + n]]},
+                 **{"If-Match": tag})
+        return int(r.status_code)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(write, range(6)))
+    assert sorted(statuses) == [200] + [412] * 5
+    hist = service.client.get(f"/api/v1/cases/{case['id']}/lesions/{t1}/history",
+                              headers=service.headers("radiologist")).json()
+    assert [v["version"] for v in hist["versions"]] == [1, 2]
