@@ -137,6 +137,8 @@ class Comparison(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
     excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Optimistic locking: every UPDATE checks the version it read (a lost update raises).
+    __mapper_args__ = {"version_id_col": version}
     pairs: Mapped[list[ComparisonPair]] = relationship(
         back_populates="comparison", cascade="all, delete-orphan", order_by="ComparisonPair.id"
     )

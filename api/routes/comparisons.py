@@ -6,7 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from api.audit import audit
 from api.auth import READERS, Principal, Role, require
@@ -125,7 +128,7 @@ def create_comparison(
     )
     c = Comparison(
         patient_id=body.patient_id, baseline_study_uid=baseline.study_instance_uid,
-        followup_study_uid=followup.study_instance_uid, created_by=who.name, version=1,
+        followup_study_uid=followup.study_instance_uid, created_by=who.name,
         excluded=[list(e) for e in pairing.excluded],
     )
     c.pairs = [
@@ -192,8 +195,13 @@ def override_pairs(
                        reasons=[f"set by {who.role.value}"], source="manual", set_by=who.name)
         for p in body.pairs
     )
-    c.version += 1
+    flag_modified(c, "excluded")  # update the row itself: its version is bumped and checked
     audit(session, who, "override_pairs", f"comparisons/{c.id}", c.patient_id)
-    session.commit()
+    try:
+        session.commit()
+    except (StaleDataError, IntegrityError):
+        session.rollback()
+        raise ApiError(412, f"comparison {comparison_id} was changed at the same time; "
+                       "read it again and retry") from None
     response.headers["ETag"] = _etag(c)
     return comparison_json(c, baseline, followup)

@@ -101,8 +101,10 @@ def test_override_pairs_is_kept_and_checked(pushed: dict[str, Any]) -> None:
     url = f"/api/v1/comparisons/{c['id']}/pairs"
     assert service.client.put(url, json=manual,
                               headers=service.headers("specialist")).status_code == 403
-    r = service.client.put(url, json=manual, headers=service.headers("radiologist"))
+    r = service.client.put(url, json=manual, headers={
+        **service.headers("radiologist"), "If-Match": f'"comparison-{c["id"]}-v1"'})
     assert r.status_code == 200, r.text
+    assert r.headers["ETag"] == f'"comparison-{c["id"]}-v2"' and r.json()["version"] == 2
     assert [(p["baseline_series_uid"], p["followup_series_uid"], p["source"])
             for p in r.json()["pairs"]] == [
         (bl.series_uid("lung_thin"), fu.series_uid("soft_5mm"), "manual")]
