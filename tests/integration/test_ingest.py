@@ -63,6 +63,13 @@ def test_pynetdicom_push_and_unregistered_peer_refused(
               intruder)
     result = storescu(orthanc, write_all(intruder, tmp_path / "x"), aet="EVIL", check=False)
     assert result.returncode != 0
+    # A registered AE title calling from another host than the registered one is refused
+    # too (DicomCheckModalityHost). The address is only registered, never contacted.
+    with orthanc.client() as c:
+        c.put_modality("ELSEWHERE", aet="ELSEWHERE", host="192.0.2.10", port=104)
+    result = storescu(orthanc, write_all(intruder, tmp_path / "y"), aet="ELSEWHERE",
+                      check=False)
+    assert result.returncode != 0
     with orthanc.client() as c:
         assert c.find_instance(intruder[0].SOPInstanceUID) is None
 
