@@ -91,7 +91,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower = ChangeFeedFollower(client=OrthancClient(
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password
     ), sink=DatabaseIndex(sessions))
-    follower.observers.append(SrDraftCollector(sessions, follower.client))
+    drafts = SrDraftCollector(sessions, orthanc)
+    follower.observers.append(drafts)
     ingest = Ingest(follower, settings.ingest_interval_s, settings.data_dir / "ingest.lock")
     start_ingest = settings.ingest if run_ingest is None else run_ingest
 
@@ -122,6 +123,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.sessions = sessions
     state.orthanc = orthanc
     state.ingest = ingest
+    state.sr_drafts = drafts
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,

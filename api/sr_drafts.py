@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.db.models import Case, Publication, SrDraft
+from api.db.models import Case, Instance, Patient, Publication, Series, SrDraft, Study
 from imaging.errors import ImagingError
 from imaging.sr import read_measurement_report
 from pacs.errors import PacsError
@@ -49,6 +49,21 @@ class SrDraftCollector:
         for instance in record.instances:
             if instance.sop_instance_uid not in ours:
                 self._collect(instance.orthanc_id, cases)
+
+    def collect_existing(self, case_id: int, patient_id: str) -> None:
+        """Draft the SRs of the patient that arrived before the case was created."""
+        with self._sessions() as s:
+            rows = s.execute(
+                select(Instance.orthanc_id, Instance.sop_instance_uid)
+                .join(Series, Instance.series_pk == Series.id)
+                .join(Study, Series.study_pk == Study.id)
+                .join(Patient, Study.patient_pk == Patient.id)
+                .where(Patient.patient_id == patient_id, Series.modality == SR_MODALITY)
+            ).all()
+            ours = set(s.scalars(select(Publication.sop_instance_uid)))
+        for orthanc_id, sop_uid in rows:
+            if sop_uid not in ours:
+                self._collect(orthanc_id, [case_id])
 
     def _collect(self, orthanc_id: str, cases: list[int]) -> None:
         try:

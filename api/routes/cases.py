@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, StrictBool, StrictInt
 from pydicom.uid import generate_uid
 from sqlalchemy import select
@@ -86,6 +86,7 @@ def case_json(session: Session, case: Case) -> dict[str, Any]:
 @router.post("", status_code=201)
 def create_case(
     body: CaseCreate,
+    request: Request,
     who: Principal = Depends(require(Role.RADIOLOGIST, Role.ADMIN)),  # noqa: B008
     session: Session = Depends(db_session),  # noqa: B008
 ) -> dict[str, Any]:
@@ -108,6 +109,8 @@ def create_case(
     session.flush()
     audit(session, who, "create", f"cases/{case.id}", case.patient_id)
     session.commit()
+    # SRs saved in a viewer before this case existed are offered as drafts too.
+    request.app.state.sr_drafts.collect_existing(case.id, case.patient_id)
     return case_json(session, case)
 
 

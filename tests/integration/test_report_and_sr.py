@@ -358,6 +358,13 @@ def test_sr_saved_in_a_viewer_becomes_a_draft(measured: dict[str, Any], tmp_path
     assert len(r.json()["imported"]) == 4, r.text
     assert r.json()["draft"]["status"] == "confirmed"
     assert service.client.post(url, headers=h).status_code == 409
+    # A case created after the SR arrived is offered it as a draft as well.
+    pid = measured["pacs"].demo.baseline.patient.patient_id
+    later = service.client.post("/api/v1/cases", json={"patient_id": pid,
+                                                       "criteria": "iRECIST"}, headers=h).json()
+    offered = service.client.get(f"/api/v1/cases/{later['id']}/sr-drafts", headers=h).json()
+    assert ds.SOPInstanceUID in {d["sop_instance_uid"] for d in offered["drafts"]
+                                 if d["status"] == "pending"}
 
 
 def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> None:
