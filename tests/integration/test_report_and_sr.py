@@ -424,3 +424,36 @@ def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> N
         f"/api/v1/cases/{cid}/report?format=pdf", headers=service.headers("specialist")
     )
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_publish_also_sends_to_the_hospital_pacs(
+    measured: dict[str, Any], service_factory: Any, tmp_path: Path
+) -> None:
+    from pacs.process import OrthancConfig, OrthancProcess
+
+    hospital = OrthancProcess(OrthancConfig(
+        storage_dir=tmp_path / "hospital", http_port=free_port(), dicom_port=free_port(),
+        username="h", password="h", aet="HOSPITAL"))
+    hospital.start()
+    try:
+        with hospital.client() as client:  # the hospital PACS accepts Nadir as a peer
+            client.put_modality("NADIR", aet="NADIR", host="127.0.0.1", port=104)
+        service = service_factory(
+            measured["pacs"], ingest=False, tokens=measured["service"].tokens,
+            remote_ae_title="HOSPITAL", remote_ae_host="127.0.0.1",
+            remote_ae_port=hospital.config.dicom_port)
+        _sign_all(measured)
+        r = service.client.post(f"/api/v1/cases/{measured['case']['id']}/publish",
+                                headers=service.headers("radiologist"))
+        assert r.status_code == 201, r.text
+        assert r.json()["remote"] == {"configured": True, "sent": True}
+        with hospital.client() as client:
+            for o in r.json()["objects"]:
+                assert client.find_instance(o["sop_instance_uid"]) is not None
+    finally:
+        hospital.stop(kill=True)
+    # The hospital PACS gone: publishing still stores into Orthanc and says what failed.
+    again = service.client.post(f"/api/v1/cases/{measured['case']['id']}/publish",
+                                headers=service.headers("radiologist"))
+    assert again.status_code == 201
+    assert again.json()["remote"]["sent"] is False and again.json()["remote"]["error"]
