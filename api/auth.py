@@ -93,10 +93,6 @@ class Authenticator:
             self._cache[digest] = (now, principal)
         return principal
 
-    def forget_all(self) -> None:
-        with self._lock:
-            self._cache.clear()
-
 
 def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from pydicom import Dataset
 from pydicom.uid import generate_uid
@@ -189,9 +188,3 @@ def measured_timepoints(session: Session, case: Case) -> list[Study]:
     current = current_measurements(session, (les.id for les in case.lesions))
     used = {tp for (_, tp) in current}
     return [st for st in case_timepoints(session, case) if st.study_instance_uid in used]
-
-
-def publication_json(p: Publication) -> dict[str, Any]:
-    return {"sop_instance_uid": p.sop_instance_uid, "study_instance_uid": p.study_instance_uid,
-            "kind": p.kind, "series_instance_uid": p.series_instance_uid,
-            "replaces": None}
