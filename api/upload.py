@@ -19,6 +19,7 @@ _NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
 class UploadedFile:
     name: str
     data: bytes
+    is_file: bool = True  # False for a multipart/form-data text field
 
 
 def unpack(content_type: str, body: bytes) -> list[UploadedFile]:
@@ -35,6 +36,8 @@ def unpack(content_type: str, body: bytes) -> list[UploadedFile]:
             raise ApiError(400, f"{media} without a boundary parameter")
         files: list[UploadedFile] = []
         for part in split_multipart(body, match.group(1).encode("latin-1")):
+            if media == "multipart/form-data" and not part.is_file:
+                continue  # a plain form field (no filename, no content type), not a file
             files.extend(_unzip(part.data) if _is_zip(part.data) else [part])
         if not files:
             raise ApiError(400, f"{media} body has no parts")
@@ -79,7 +82,10 @@ def split_multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
             raise ApiError(400, f"multipart part {index} has no header/body separator")
         if content.endswith(b"\r\n"):
             content = content[:-2]
-        name_match = _FILENAME.search(head) or _NAME.search(head)
+        filename = _FILENAME.search(head)
+        name_match = filename or _NAME.search(head)
         name = name_match.group(1).decode("utf-8", "replace") if name_match else f"part {index}"
-        parts.append(UploadedFile(name or f"part {index}", content))
+        # RFC 7578 4.4: a field without filename and content type is text, not a file.
+        is_file = filename is not None or b"content-type" in head.lower()
+        parts.append(UploadedFile(name or f"part {index}", content, is_file))
     return parts

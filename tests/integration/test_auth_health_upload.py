@@ -98,6 +98,7 @@ def test_upload_multipart_related_form_data_and_zip(service: Service, orthanc: A
     r = service.client.post(
         "/api/v1/dicom",
         headers=h,
+        data={"comment": "from the PACS bridge"},
         files=[("files", (f"f{i}.dcm", p, "application/dicom")) for i, p in enumerate(parts[2:4])],
     )
     assert r.status_code == 200, r.text
