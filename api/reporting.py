@@ -17,6 +17,7 @@ from api import __version__
 from api.case_logic import case_timepoints, current_measurements, evaluate_case
 from api.db.models import Case, Comparison, MeasurementVersion, Patient, Series, Study
 from api.documents import locate_instance
+from api.index_store import pair_studies
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -25,9 +26,7 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
-from api.routes.comparisons import descriptor
 from imaging.errors import ImagingError
-from imaging.pairing import pair_series
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.result import EvaluationResult
 from pacs.errors import PacsError
@@ -109,8 +108,7 @@ def _pairs(session: Session, case: Case, studies: list[Study]) -> tuple[SeriesPa
         return tuple(SeriesPairView(names.get(p.baseline_series_uid, p.baseline_series_uid),
                                     names.get(p.followup_series_uid, p.followup_series_uid),
                                     p.score, p.source) for p in comparison.pairs)
-    pairing = pair_series([descriptor(s, baseline.study_instance_uid) for s in baseline.series],
-                          [descriptor(s, latest.study_instance_uid) for s in latest.series])
+    pairing = pair_studies(baseline, latest)
     return tuple(SeriesPairView(names[p.baseline_series_uid], names[p.followup_series_uid],
                                 min(1.0, max(0.0, p.score)), "auto") for p in pairing.pairs)
 

@@ -13,12 +13,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from api.audit import audit
 from api.auth import READERS, Principal, Role, require
-from api.db.models import Comparison, ComparisonPair, Series, Study
+from api.db.models import Comparison, ComparisonPair, Study
 from api.deps import db_session
 from api.errors import ApiError
+from api.index_store import pair_studies
 from api.routes.patients import studies_of
-from imaging.model import SeriesDescriptor
-from imaging.pairing import pair_series
 
 router = APIRouter(prefix="/api/v1/comparisons")
 
@@ -36,31 +35,6 @@ class PairIn(BaseModel):
 
 class PairsOverride(BaseModel):
     pairs: list[PairIn]
-
-
-def descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
-    spacing = [float(v) for v in s.pixel_spacing.split("\\")] if s.pixel_spacing else None
-    orient = [float(v) for v in s.orientation.split("\\")] if s.orientation else None
-    return SeriesDescriptor(
-        series_instance_uid=s.series_instance_uid,
-        study_instance_uid=study_uid,
-        modality=s.modality,
-        instance_count=s.instance_count,
-        sop_class_uid=s.sop_class_uid,
-        body_part=s.body_part,
-        description=s.description,
-        protocol=s.protocol,
-        series_number=s.series_number,
-        image_type=tuple(s.image_type.split("\\")) if s.image_type else (),
-        convolution_kernel=s.convolution_kernel,
-        slice_thickness_mm=s.slice_thickness_mm,
-        pixel_spacing_mm=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
-        orientation=tuple(orient) if orient and len(orient) == 6 else None,  # type: ignore[arg-type]
-        frame_of_reference_uid=s.frame_of_reference_uid,
-        contrast_agent=s.contrast_agent,
-        z_range_mm=(s.z_min_mm, s.z_max_mm)
-        if s.z_min_mm is not None and s.z_max_mm is not None else None,
-    )
 
 
 def _pick_study(studies: list[Study], uid: str | None, role: str, default: Study) -> Study:
@@ -122,10 +96,7 @@ def create_comparison(
     followup = _pick_study(studies, body.followup_study_uid, "followup", studies[-1])
     if baseline.id == followup.id:
         raise ApiError(422, "baseline_study_uid and followup_study_uid are the same study")
-    pairing = pair_series(
-        [descriptor(s, baseline.study_instance_uid) for s in baseline.series],
-        [descriptor(s, followup.study_instance_uid) for s in followup.series],
-    )
+    pairing = pair_studies(baseline, followup)
     c = Comparison(
         patient_id=body.patient_id, baseline_study_uid=baseline.study_instance_uid,
         followup_study_uid=followup.study_instance_uid, created_by=who.name,

@@ -13,6 +13,7 @@ from api.auth import READERS, Principal, require
 from api.db.models import Patient, Series, Study
 from api.deps import db_session
 from api.errors import ApiError
+from api.index_store import split_floats
 
 router = APIRouter(prefix="/api/v1")
 
@@ -29,16 +30,12 @@ def series_json(s: Series) -> dict[str, Any]:
         "image_type": s.image_type.split("\\") if s.image_type else [],
         "convolution_kernel": s.convolution_kernel,
         "slice_thickness_mm": s.slice_thickness_mm,
-        "pixel_spacing_mm": _floats(s.pixel_spacing),
-        "orientation": _floats(s.orientation),
+        "pixel_spacing_mm": split_floats(s.pixel_spacing),
+        "orientation": split_floats(s.orientation),
         "frame_of_reference_uid": s.frame_of_reference_uid,
         "contrast_agent": s.contrast_agent,
         "sop_class_uid": s.sop_class_uid,
     }
-
-
-def _floats(text: str | None) -> list[float] | None:
-    return [float(v) for v in text.split("\\")] if text else None
 
 
 def studies_of(session: Session, patient_id: str) -> list[Study]:
