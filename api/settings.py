@@ -39,6 +39,12 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
-        if self.database_url:
-            return self.database_url
-        return f"sqlite:///{(self.data_dir / 'nadir.db').resolve()}"
+        url = self.database_url
+        if not url:
+            return f"sqlite:///{(self.data_dir / 'nadir.db').resolve()}"
+        # Plain PostgreSQL URLs (as libpq and most tools write them) use the psycopg 3
+        # driver that Nadir installs, not SQLAlchemy's default psycopg2.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+        return url
