@@ -51,6 +51,11 @@ class DatabaseIndex:
         with self._sessions.begin() as s:
             s.execute(delete(PendingSeries).where(PendingSeries.orthanc_id == series_id))
 
+    def indexed_series(self) -> dict[str, int]:
+        with self._sessions() as s:
+            return {oid: n for oid, n in s.execute(select(Series.orthanc_id,
+                                                          Series.instance_count))}
+
     def record_series(self, record: SeriesRecord) -> None:
         """Upsert patient, study, series and its instances, keyed by their DICOM UIDs."""
         for attempt in range(3):

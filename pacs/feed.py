@@ -43,6 +43,8 @@ class IndexSink(Protocol):
 
     def record_series(self, record: SeriesRecord) -> None: ...
 
+    def indexed_series(self) -> dict[str, int]: ...
+
 
 class SeriesObserver(Protocol):
     def __call__(self, record: SeriesRecord) -> None: ...
@@ -114,6 +116,25 @@ class ChangeFeedFollower:
                 done += 1
         return done
 
+    def reconcile(self) -> int:
+        """Mark indexed series whose instance count Orthanc now reports differently as pending.
+
+        Orthanc announces no series-level change when instances join a series it already
+        has; if it restarts before that series is stable again, no StableSeries follows.
+        Run after (re)connecting to Orthanc; the pending sweep then re-indexes them.
+        """
+        changed = []
+        for series_id, count in self.sink.indexed_series().items():
+            try:
+                instances = self.client.series(series_id).get("Instances", [])
+            except OrthancNotFound:
+                continue  # deleted in Orthanc; deletions are not mirrored
+            if len(instances) != count:
+                changed.append(series_id)
+        if changed:
+            self.sink.add_pending(changed)
+        return len(changed)
+
     def catch_up(self) -> None:
         """Read the feed to its end and sweep pending series once."""
         while self.step():
@@ -125,9 +146,13 @@ class ChangeFeedFollower:
         backoff = interval_s
         sweep_every_s = 2.0
         last_sweep = 0.0
+        reconciled = False
         while not stop.is_set():
             try:
                 read = self.step()
+                if not reconciled:
+                    self.reconcile()
+                    reconciled = True
                 now = time.monotonic()
                 if now - last_sweep >= sweep_every_s:
                     self.sweep_pending()
@@ -139,6 +164,7 @@ class ChangeFeedFollower:
                     continue
             except OrthancUnavailable as exc:
                 self.status.orthanc_reachable = False
+                reconciled = False  # Orthanc may restart: compare counts once it is back
                 self.status.last_error = str(exc)
                 backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
                 log.warning("Orthanc unreachable; retrying in %.1f s", backoff)

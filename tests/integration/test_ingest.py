@@ -116,3 +116,19 @@ def test_ingest_retries_until_orthanc_comes_up(
     orthanc.start()
     storescu(orthanc, write_all(tiny_ct_series(2, patient_id="LATE"), tmp_path / "l"))
     wait_until(lambda: _studies(svc, "LATE"), timeout=20)
+
+
+def test_instances_joining_an_indexed_series_survive_an_orthanc_restart(
+    service: Service, orthanc: Any, tmp_path: Path
+) -> None:
+    series = tiny_ct_series(6, patient_id="GROW")
+    storescu(orthanc, write_all(series[:4], tmp_path / "a"))
+    wait_until(lambda: (_studies(service, "GROW") or [{"series": [{"instances": 0}]}])[0]
+               ["series"][0]["instances"] == 4, timeout=15)
+    # Two more instances of the same series, then Orthanc stops before it is stable again:
+    # no StableSeries will ever come for this series.
+    storescu(orthanc, write_all(series[4:], tmp_path / "b"))
+    orthanc.stop()
+    orthanc.start()
+    wait_until(lambda: _studies(service, "GROW")[0]["series"][0]["instances"] == 6,
+               timeout=20)
