@@ -32,6 +32,7 @@ from api.documents import (
     timepoint_sr,
 )
 from api.errors import ApiError
+from api.reporting import report_pdf
 from api.settings import Settings
 from api.sr_import import import_report
 from imaging.dicomfile import part10_bytes
@@ -162,8 +163,6 @@ def publish(
     session: Session = Depends(db_session),  # noqa: B008
 ) -> dict[str, Any]:
     """Store each measured timepoint's SR, and the PDF report, into the PACS."""
-    from api.reporting import report_pdf
-
     case = get_case(session, case_id)
     studies = measured_timepoints(session, case)
     if not studies:
@@ -177,14 +176,15 @@ def publish(
     settings: Settings = request.app.state.settings
     now = dt.datetime.now(dt.UTC)
     result = evaluation_or_none(session, case)
-    objects: list[tuple[Dataset, Publication]] = []
+    # Each object with its publication record and the earlier publication it replaces.
+    objects: list[tuple[Dataset, Publication, Publication | None]] = []
     for study in studies:
         previous = latest_publication(session, case, "sr", study.study_instance_uid)
         ds = timepoint_sr(session, case, study, result, observer=who.name, now=now,
                           replaces=reference(previous))
         assert ds is not None
         objects.append((ds, _publication(case, "sr", ds, study.study_instance_uid, previous,
-                                         who)))
+                                         who), previous))
     latest = studies[-1]
     previous = latest_publication(session, case, "pdf", latest.study_instance_uid)
     pdf = build_encapsulated_pdf(
@@ -194,21 +194,19 @@ def publish(
         document_title="Nadir tumour response report", content_datetime=now,
         software_version=__version__, replaces=reference(previous))
     objects.append((pdf, _publication(case, "pdf", pdf, latest.study_instance_uid, previous,
-                                      who)))
-    for ds, _ in objects:
+                                      who), previous))
+    for ds, _, _ in objects:
         orthanc.store(part10_bytes(ds))
-    remote = _send_remote(settings, [ds for ds, _ in objects])
-    for _, pub in objects:
+    remote = _send_remote(settings, [ds for ds, _, _ in objects])
+    for _, pub, _ in objects:
         pub.sent_to_remote = remote.get("sent", False) is True
         session.add(pub)
     audit(session, who, "publish", f"cases/{case.id}/publish", case.patient_id)
     session.commit()
-    replaced = {p.id: p.sop_instance_uid for p in session.scalars(select(Publication).where(
-        Publication.case_id == case.id))}
     return {"objects": [{"sop_instance_uid": p.sop_instance_uid,
                          "study_instance_uid": p.study_instance_uid, "kind": p.kind,
-                         "replaces": replaced.get(p.replaces_id) if p.replaces_id else None}
-                        for _, p in objects], "remote": remote}
+                         "replaces": prev.sop_instance_uid if prev else None}
+                        for _, p, prev in objects], "remote": remote}
 
 
 def _publication(case: Case, kind: str, ds: Dataset, timepoint_uid: str,
