@@ -161,7 +161,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         print("Push a demo patient: .venv/bin/nadir demo")
         print(f"Admin token:     {token}", flush=True)
         # uvicorn handles SIGINT/SIGTERM and returns; Orthanc is stopped below.
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+        # No access log: request URLs carry patient IDs.
+        uvicorn.run(create_app(settings), host=args.host, port=args.port,
+                    log_level="warning", access_log=False)
     except KeyboardInterrupt:
         pass
     finally:
