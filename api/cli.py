@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import sys
 from typing import Any
 
@@ -114,6 +115,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     from pacs.errors import PacsError
     from pacs.process import OrthancConfig, OrthancProcess
 
+    busy = [f"{name} {port}" for name, port in (
+        ("--port", args.port), ("--orthanc-http-port", args.orthanc_http_port),
+        ("--dicom-port", args.dicom_port)) if _port_in_use(port)]
+    if busy:
+        print(f"error: port in use: {', '.join(busy)}. Debian's own orthanc service may hold "
+              "8042/4242 (sudo systemctl stop orthanc), or choose other ports with "
+              "these options.", file=sys.stderr)
+        return 1
     settings = Settings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -169,6 +178,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     finally:
         orthanc.stop()
     return 0
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -100,3 +100,19 @@ def test_service_killed_mid_ingest_then_restarted(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_start_refuses_ports_in_use_with_a_hint(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("0.0.0.0", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        out = subprocess.run(
+            [*NADIR, "start", "--port", str(port), "--orthanc-http-port", str(free_port()),
+             "--dicom-port", str(free_port())],
+            env=dict(os.environ, NADIR_DATA_DIR=str(tmp_path)), capture_output=True,
+            text=True, timeout=60)
+    assert out.returncode == 1
+    assert f"--port {port}" in out.stderr and "in use" in out.stderr
