@@ -1,4 +1,4 @@
-"""DIMSE with pynetdicom: C-ECHO and C-STORE as a service class user (PS3.7 9.1.1, 9.3.1)."""
+"""DIMSE with pynetdicom: C-STORE as a service class user (PS3.7 9.1.1)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 from pydicom import Dataset, dcmread
 from pynetdicom import AE
 from pynetdicom.association import Association
-from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 
 from pacs.errors import DimseError
 
@@ -53,20 +52,6 @@ def _no_delay(assoc: Association) -> None:
     sock = getattr(getattr(assoc.dul, "socket", None), "socket", None)
     if isinstance(sock, socket.socket):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-def echo(peer: DicomPeer) -> None:
-    ae = _ae(peer.calling_aet)
-    ae.add_requested_context(Verification)
-    assoc = ae.associate(peer.host, peer.port, ae_title=peer.called_aet)
-    if not assoc.is_established:
-        raise DimseError(f"association with {peer.called_aet}@{peer.host}:{peer.port} refused")
-    try:
-        status = assoc.send_c_echo()
-    finally:
-        assoc.release()
-    if not status or status.Status != SUCCESS:
-        raise DimseError("C-ECHO failed", status=int(status.Status) if status else None)
 
 
 def store(
