@@ -38,7 +38,7 @@ def push(pacs: object, files: list[Path]) -> float:
 
 def all_stable(pacs: object, series_count: int) -> bool:
     with pacs.client() as client:  # type: ignore[attr-defined]
-        series = client._json("/series", expand="")
+        series = client.resources("series")
     return len(series) == series_count and all(s["IsStable"] for s in series)
 
 

@@ -132,6 +132,12 @@ class OrthancClient:
         return ChangePage(changes=changes, last=int(body["Last"]), done=bool(body["Done"]))
 
     # -- resources -------------------------------------------------------
+    def resources(self, level: str) -> list[JsonObject]:
+        """Every resource of a level ("patients", "studies", "series", "instances"), expanded."""
+        if level not in ("patients", "studies", "series", "instances"):
+            raise ValueError(f"unknown Orthanc resource level {level!r}")
+        return cast(list[JsonObject], self._json(f"/{level}", expand=""))
+
     def series(self, orthanc_id: str) -> JsonObject:
         return cast(JsonObject, self._json(f"/series/{orthanc_id}"))
 
@@ -141,9 +147,6 @@ class OrthancClient:
 
     def study(self, orthanc_id: str) -> JsonObject:
         return cast(JsonObject, self._json(f"/studies/{orthanc_id}"))
-
-    def patient(self, orthanc_id: str) -> JsonObject:
-        return cast(JsonObject, self._json(f"/patients/{orthanc_id}"))
 
     def instance_tags(self, orthanc_id: str) -> JsonObject:
         """All tags of one instance, simplified to keyword -> value (reads the file)."""
@@ -182,9 +185,6 @@ class OrthancClient:
         self._request("DELETE", f"/instances/{orthanc_id}")
 
     # -- DICOM peers (Orthanc "modalities", kept in Orthanc's database) ---
-    def modalities(self) -> JsonObject:
-        return cast(JsonObject, self._json("/modalities", expand=""))
-
     def put_modality(self, name: str, *, aet: str, host: str, port: int) -> None:
         """Register a peer that may C-STORE into Orthanc (checked by AE title and host)."""
         body = {
@@ -198,6 +198,3 @@ class OrthancClient:
             "AllowGet": False,
         }
         self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
-
-    def delete_modality(self, name: str) -> None:
-        self._request("DELETE", f"/modalities/{name}")

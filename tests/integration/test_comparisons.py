@@ -158,7 +158,7 @@ def test_nadir_demo_pushes_a_pair_over_c_store(orthanc: Any) -> None:
     with orthanc.client() as client:
         studies = {client.study(s["ID"])["MainDicomTags"]["StudyInstanceUID"]:
                    len(client.study(s["ID"])["Series"])
-                   for s in client._json("/studies", expand="")}
+                   for s in client.resources("studies")}
     assert studies == expected
     bad = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", "UNKNOWNAE",
                           "--rows", "64", "--slices", str(SLICES)],

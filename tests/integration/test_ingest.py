@@ -24,7 +24,7 @@ def _studies(service: Service, patient_id: str) -> list[dict[str, Any]]:
 
 def _all_stable(orthanc: Any) -> bool:
     with orthanc.client() as c:
-        series = c._json("/series", expand="")
+        series = c.resources("series")
     return bool(series) and all(s["IsStable"] for s in series)
 
 

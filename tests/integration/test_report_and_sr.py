@@ -66,7 +66,7 @@ def measured(service_factory: Any, demo_pacs: Any) -> dict[str, Any]:
     r_ok = service.headers("radiologist")
 
     with demo_pacs.client() as client:  # earlier tests of this module may have added series
-        in_pacs = sorted(len(st["Series"]) for st in client._json("/studies", expand=""))
+        in_pacs = sorted(len(st["Series"]) for st in client.resources("studies"))
 
     def indexed() -> bool:
         r = service.client.get(f"/api/v1/patients/{pid}/studies", headers=r_ok)
