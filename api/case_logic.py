@@ -15,6 +15,7 @@ from measurement.errors import MeasurementError
 from measurement.model import (
     Criteria,
     EvaluationInput,
+    EvaluationOptions,
     NewLesion,
     NonTargetLesion,
     NonTargetStatus,
@@ -92,8 +93,6 @@ def _reading(m: MeasurementVersion) -> TargetReading:
 
 def engine_input(session: Session, case: Case) -> EvaluationInput:
     """Build the engine's input; lesion ids are the lesions' labels, timepoints study UIDs."""
-    from measurement.model import EvaluationOptions
-
     timepoints = case_timepoints(session, case)
     known = {st.study_instance_uid for st in timepoints}
     current = current_measurements(session, (les.id for les in case.lesions))

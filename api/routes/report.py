@@ -15,6 +15,7 @@ from api.case_logic import get_case
 from api.deps import db_session
 from api.errors import ApiError
 from api.report.model import ReportData
+from api.report.notes import DISCLAIMER, report_notes
 from api.reporting import build_report_data
 from imaging.render import png_data_uri
 from measurement.codec import result_to_json
@@ -63,8 +64,6 @@ def get_report(
 
 
 def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
-    from api.report.notes import DISCLAIMER, report_notes
-
     response = result_to_json(result)
     return {
         "case_id": int(data.case_id),
