@@ -135,12 +135,6 @@ class ChangeFeedFollower:
             self.sink.add_pending(changed)
         return len(changed)
 
-    def catch_up(self) -> None:
-        """Read the feed to its end and sweep pending series once."""
-        while self.step():
-            pass
-        self.sweep_pending()
-
     def run(self, stop: threading.Event, *, interval_s: float = 0.2) -> None:
         """Follow the feed until ``stop`` is set, backing off while Orthanc is down."""
         backoff = interval_s

@@ -213,14 +213,6 @@ class StudySpec:
             z + self.table_position_mm,
         )
 
-    def to_body_mm(self, point: tuple[float, float, float]) -> tuple[float, float, float]:
-        x, y, z = point
-        return (
-            x - self.lateral_offset_mm,
-            y - self.body_center_y_mm,
-            z - self.table_position_mm,
-        )
-
     def lesion(self, label: str) -> SyntheticLesion:
         for les in self.lesions:
             if les.label == label:
