@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/pytest bench/test_report_pdf_bench.py --benchmark-only``. The key images
 are realistic: 384 px crops and 256 px thumbnails of noisy CT-like pixels, about 150 KB and
-65 KB of PNG each (:mod:`api.report.sample`). Measured: :func:`render_pdf` (template, charts,
+65 KB of PNG each (:mod:`tests.report_sample`). Measured: :func:`render_pdf` (template, charts,
 notes, JPEG for the PDF, WeasyPrint layout and PDF writing) and :func:`render_html`. The
 whole report, key-image rendering included, should take under 2 s on two cores, which leaves
 the PDF step about 1.2 s at most. No timing is asserted.
@@ -15,7 +15,7 @@ from typing import Any
 from weasyprint import HTML
 
 from api.report.render import render_html, render_pdf
-from api.report.sample import sample_report_data
+from tests.report_sample import sample_report_data
 
 ROUNDS = 5
 

@@ -30,7 +30,7 @@ from api.report.render import (
     render_html,
     render_pdf,
 )
-from api.report.sample import sample_report_data
+from tests.report_sample import sample_report_data
 from tests.unit.test_report_factories import MALICIOUS, key_image, lesion, report, sized_case
 
 SIZES = [[32.0, 22.0, 20.0], [24.0, 18.0, 16.0], [41.0, 25.0, 23.0], [18.0, 14.0, 26.0]]

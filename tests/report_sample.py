@@ -1,4 +1,4 @@
-"""A synthetic, deterministic :class:`ReportData` for previews, tests and the benchmark.
+"""A synthetic, deterministic :class:`ReportData` for the report tests and the benchmark.
 
 The key images imitate rendered CT crops and thumbnails (:mod:`imaging.render`): a noisy
 soft-tissue background with a brighter lesion, the yellow caliper and the cyan crop outline,
