@@ -28,6 +28,21 @@ class OrthancProcessError(PacsError):
     """The Orthanc executable could not be started or did not become ready."""
 
 
+class OrthancPortInUse(OrthancProcessError):
+    """Orthanc exited at start because another process listens on one of its ports."""
+
+    def __init__(self, *, listener: str, port: int, log_file: str) -> None:
+        cause = "is already in use by another process"
+        if port < 1024:  # the same Orthanc error also means "privileged port, not root"
+            cause += ", or privileged"
+        super().__init__(
+            f"Orthanc could not listen on its {listener} port {port}: the port {cause}; "
+            f"choose another port or stop that process (see {log_file})"
+        )
+        self.listener = listener
+        self.port = port
+
+
 class DimseError(PacsError):
     """A DIMSE association or operation failed."""
 

@@ -7,22 +7,29 @@ result into the instance's own folder.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacs.errors import OrthancProcessError
+from pacs.errors import OrthancPortInUse, OrthancProcessError
 from pacs.orthanc import OrthancClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
 PLUGIN_DIRS = (Path("/usr/share/orthanc/plugins"), Path("/usr/lib/orthanc/plugins"))
 DICOMWEB_PLUGIN = "libOrthancDicomWeb.so"
+# What Orthanc 1.x logs before it exits when it cannot listen (OrthancException 2003/2004):
+# "The TCP port of the HTTP server is privileged or already in use:  (port = 8042)".
+PORT_IN_USE_LOG = re.compile(r"The TCP port of the (HTTP|DICOM) server is privileged or already "
+                             r"in use")
 
 
 def find_orthanc_executable() -> str | None:
@@ -56,6 +63,10 @@ class OrthancConfig:
             port = getattr(self, name)
             if not 0 < port < 65536:
                 raise OrthancProcessError(f"{name} must be a TCP port, got {port}")
+        if self.http_port == self.dicom_port:
+            raise OrthancProcessError(
+                f"http_port and dicom_port must differ, both are {self.http_port}"
+            )
         if not self.username or not self.password:
             raise OrthancProcessError(
                 "Orthanc runs with authentication on: give a username and password"
@@ -92,6 +103,7 @@ class OrthancProcess:
         self.config = config
         self._base_config = base_config
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     @property
     def config_dir(self) -> Path:
@@ -130,6 +142,7 @@ class OrthancProcess:
         # Debian's DCMTK leaves Nagle's algorithm on: every C-STORE then waits ~45 ms.
         env["TCP_NODELAY"] = "1"
         log = self.log_file.open("ab")
+        self._log_offset = log.tell()
         self._proc = subprocess.Popen(
             [executable, str(self.config_dir)],
             stdout=log,
@@ -162,9 +175,7 @@ class OrthancProcess:
         with self.client() as client:
             while time.monotonic() < deadline:
                 if self._proc is not None and self._proc.poll() is not None:
-                    raise OrthancProcessError(
-                        f"Orthanc exited with code {self._proc.returncode}; see {self.log_file}"
-                    )
+                    raise self._exit_error(self._proc.returncode)
                 if client.is_reachable(timeout=0.5):
                     return
                 time.sleep(0.05)
@@ -172,6 +183,24 @@ class OrthancProcess:
         raise OrthancProcessError(
             f"Orthanc did not answer within {timeout_s} s; see {self.log_file}"
         )
+
+    def _exit_error(self, returncode: int) -> OrthancProcessError:
+        """Why Orthanc exited while starting: a port in use is named, the rest is in the log."""
+        ports = {"HTTP": self.config.http_port, "DICOM": self.config.dicom_port}
+        with self.log_file.open("rb") as log:
+            log.seek(self._log_offset)
+            this_start = log.read().decode(errors="replace")
+        match = PORT_IN_USE_LOG.search(this_start)
+        if match:
+            listener = match.group(1)
+            return OrthancPortInUse(listener=listener, port=ports[listener],
+                                    log_file=str(self.log_file))
+        # Another Orthanc version may word it differently: look at the ports themselves.
+        for listener, port in ports.items():
+            if _port_in_use(port):
+                return OrthancPortInUse(listener=listener, port=port,
+                                        log_file=str(self.log_file))
+        return OrthancProcessError(f"Orthanc exited with code {returncode}; see {self.log_file}")
 
     def stop(self, *, timeout_s: float = 20.0, kill: bool = False) -> None:
         proc, self._proc = self._proc, None
@@ -194,6 +223,18 @@ class OrthancProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _port_in_use(port: int) -> bool:
+    """Whether another process listens on the port (Orthanc binds on every interface)."""
+    with socket.socket() as sock:
+        # TIME_WAIT connections left by an earlier Orthanc do not make the port busy.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
 
 
 def _pid_alive(pid: int) -> bool:
