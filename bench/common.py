@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,16 +19,21 @@ from pacs.process import OrthancConfig, OrthancProcess
 REPO = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """n distinct free TCP ports: every probe stays bound until all n are read, so no port
+    is handed out twice (Orthanc's HTTP and DICOM listeners once collided that way)."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for probe in probes:
+            probe.bind(("0.0.0.0", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 @contextmanager
 def orthanc(workdir: Path, *, stable_age_s: int | None = 1) -> Iterator[OrthancProcess]:
+    http_port, dicom_port = free_ports(2)
     proc = OrthancProcess(OrthancConfig(
-        storage_dir=workdir / "orthanc", http_port=free_port(), dicom_port=free_port(),
+        storage_dir=workdir / "orthanc", http_port=http_port, dicom_port=dicom_port,
         username="bench", password=uuid.uuid4().hex, stable_age_s=stable_age_s))
     proc.start()
     with proc.client() as client:
@@ -60,7 +65,7 @@ def create_token(env: dict[str, str], role: str) -> str:
 
 @contextmanager
 def nadir_serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    port = free_port()
+    [port] = free_ports(1)
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
                              "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,17 @@ STORESCU_AET = "STORESCU"
 PYNETDICOM_AET = "PYNETDICOM"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """n distinct free TCP ports, chosen together.
+
+    Every probe socket stays bound until all n ports are read, so the kernel cannot hand
+    out one port twice (probing one port at a time could, and then Orthanc's HTTP and DICOM
+    listeners collided). The probes bind every interface, as Orthanc's listeners do."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for probe in probes:
+            probe.bind(("0.0.0.0", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
@@ -71,19 +79,36 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     engine.dispose()
 
 
+def start_orthanc(storage_dir: Path, **config: Any) -> Any:
+    """Start a real Orthanc on two free ports (config: the other OrthancConfig fields).
+
+    Another process may take a port between choosing it and Orthanc binding it: then Orthanc
+    says which port is in use, and it is started once more on new ports."""
+    from pacs.errors import OrthancPortInUse
+    from pacs.process import OrthancConfig, OrthancProcess
+
+    def attempt() -> OrthancProcess:
+        http_port, dicom_port = free_ports(2)
+        proc = OrthancProcess(OrthancConfig(storage_dir=storage_dir, http_port=http_port,
+                                            dicom_port=dicom_port, **config))
+        proc.start()
+        return proc
+
+    try:
+        return attempt()
+    except OrthancPortInUse:
+        return attempt()
+
+
 @pytest.fixture
 def orthanc(tmp_path: Path) -> Iterator[Any]:
     """A real Orthanc on free ports with temporary storage and authentication on."""
-    from pacs.process import OrthancConfig, OrthancProcess, find_orthanc_executable
+    from pacs.process import find_orthanc_executable
 
     if find_orthanc_executable() is None:
         pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
-    config = OrthancConfig(
-        storage_dir=tmp_path / "orthanc", http_port=free_port(), dicom_port=free_port(),
-        username="nadir-test", password=uuid.uuid4().hex, stable_age_s=1,
-    )
-    proc = OrthancProcess(config)
-    proc.start()
+    proc = start_orthanc(tmp_path / "orthanc", username="nadir-test",
+                         password=uuid.uuid4().hex, stable_age_s=1)
     with proc.client() as client:
         client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
         client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)

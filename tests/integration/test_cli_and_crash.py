@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port, storescu, wait_until
+from tests.conftest import free_ports, storescu, wait_until
 from tests.factories import tiny_ct_series, write_all
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def test_users_create_prints_token_last_and_rejects_bad_role(
     bad = subprocess.run([*NADIR, "users", "create", "x", "--role", "janitor"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "janitor" in bad.stderr
-    port = free_port()
+    [port] = free_ports(1)
     proc = _serve(env, port)
     try:
         url = f"http://127.0.0.1:{port}/api/v1/patients"
@@ -75,7 +75,7 @@ def test_service_killed_mid_ingest_then_restarted(
     out = subprocess.run([*NADIR, "users", "create", "reader", "--role", "specialist"],
                          env=env, capture_output=True, text=True, check=True)
     headers = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
-    port = free_port()
+    [port] = free_ports(1)
     proc = _serve(env, port)
     studies = [tiny_ct_series(4, patient_id="CRASH", study_date=f"2026010{i}") for i in (1, 2, 3)]
     storescu(orthanc, write_all(studies[0], tmp_path / "s0"))
@@ -109,9 +109,10 @@ def test_start_refuses_ports_in_use_with_a_hint(tmp_path: Path) -> None:
         held.bind(("0.0.0.0", 0))
         held.listen()
         port = held.getsockname()[1]
+        http_port, dicom_port = free_ports(2)
         out = subprocess.run(
-            [*NADIR, "start", "--port", str(port), "--orthanc-http-port", str(free_port()),
-             "--dicom-port", str(free_port())],
+            [*NADIR, "start", "--port", str(port), "--orthanc-http-port", str(http_port),
+             "--dicom-port", str(dicom_port)],
             env=dict(os.environ, NADIR_DATA_DIR=str(tmp_path)), capture_output=True,
             text=True, timeout=60)
     assert out.returncode == 1

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from imaging.synthetic import demo_patient, generate_study, uids_of, write_study
-from tests.conftest import PYNETDICOM_AET, Service, free_port, storescu, wait_until
+from tests.conftest import PYNETDICOM_AET, Service, start_orthanc, storescu, wait_until
 
 pytestmark = pytest.mark.integration
 MATRIX = 64  # small images: pairing looks at headers and slice positions only
@@ -35,14 +35,10 @@ def loaded_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One Orthanc holding a generated study pair (with distractors, renamed, shuffled).
 
     Pushed once per module; each test indexes it into its own fresh database."""
-    from pacs.process import OrthancConfig, OrthancProcess
     from tests.conftest import STORESCU_AET
 
     tmp = tmp_path_factory.mktemp("pairing")
-    proc = OrthancProcess(OrthancConfig(storage_dir=tmp / "orthanc", http_port=free_port(),
-                                        dicom_port=free_port(), username="t", password="p",
-                                        stable_age_s=1))
-    proc.start()
+    proc = start_orthanc(tmp / "orthanc", username="t", password="p", stable_age_s=1)
     with proc.client() as client:
         client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
     demo = demo_patient(matrix=MATRIX, thin_slice_count=SLICES, distractors=True,

@@ -19,7 +19,7 @@ from pydicom.uid import JPEGLSLossless, generate_uid
 from imaging.sr import read_encapsulated_pdf, read_measurement_report
 from imaging.synthetic import demo_patient, generate_study, write_study
 from imaging.synthetic.calipers import lesion_calipers
-from tests.conftest import STORESCU_AET, Service, free_port, storescu, wait_until
+from tests.conftest import STORESCU_AET, Service, start_orthanc, storescu, wait_until
 from tests.factories import to_bytes
 
 pytestmark = pytest.mark.integration
@@ -29,20 +29,8 @@ MATRIX, SLICES = 128, 210
 @pytest.fixture(scope="module")
 def demo_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The demo patient's baseline and follow-up in one Orthanc, pushed once per module."""
-    from pacs.process import OrthancConfig, OrthancProcess
-
     tmp = tmp_path_factory.mktemp("report")
-    proc = OrthancProcess(
-        OrthancConfig(
-            storage_dir=tmp / "orthanc",
-            http_port=free_port(),
-            dicom_port=free_port(),
-            username="t",
-            password="p",
-            stable_age_s=1,
-        )
-    )
-    proc.start()
+    proc = start_orthanc(tmp / "orthanc", username="t", password="p", stable_age_s=1)
     with proc.client() as client:
         client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
     demo = demo_patient(matrix=MATRIX, thin_slice_count=SLICES)
@@ -429,12 +417,7 @@ def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> N
 def test_publish_also_sends_to_the_hospital_pacs(
     measured: dict[str, Any], service_factory: Any, tmp_path: Path
 ) -> None:
-    from pacs.process import OrthancConfig, OrthancProcess
-
-    hospital = OrthancProcess(OrthancConfig(
-        storage_dir=tmp_path / "hospital", http_port=free_port(), dicom_port=free_port(),
-        username="h", password="h", aet="HOSPITAL"))
-    hospital.start()
+    hospital = start_orthanc(tmp_path / "hospital", username="h", password="h", aet="HOSPITAL")
     try:
         with hospital.client() as client:  # the hospital PACS accepts Nadir as a peer
             client.put_modality("NADIR", aet="NADIR", host="127.0.0.1", port=104)
