@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import FeedState, Instance, Patient, PendingSeries, Series, Study
+from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor
 from imaging.pairing import Pairing, pair_series
 from pacs.metadata import SeriesRecord
@@ -142,28 +143,27 @@ def split_floats(text: str | None) -> list[float] | None:
 
 
 def series_descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
-    """The pairing scorer's view of an indexed series row."""
-    spacing = split_floats(s.pixel_spacing)
-    orient = split_floats(s.orientation)
-    return SeriesDescriptor(
+    """The pairing scorer's view of an indexed series row (:func:`describe_series`)."""
+    return describe_series(
         series_instance_uid=s.series_instance_uid,
         study_instance_uid=study_uid,
         modality=s.modality,
         instance_count=s.instance_count,
+        # The row keeps the two ends of the slice positions that ingest measured.
+        slice_positions_mm=(s.z_min_mm, s.z_max_mm)
+        if s.z_min_mm is not None and s.z_max_mm is not None else (),
         sop_class_uid=s.sop_class_uid,
         body_part=s.body_part,
         description=s.description,
         protocol=s.protocol,
         series_number=s.series_number,
-        image_type=tuple(s.image_type.split("\\")) if s.image_type else (),
+        image_type=(s.image_type or "").split("\\"),
         convolution_kernel=s.convolution_kernel,
         slice_thickness_mm=s.slice_thickness_mm,
-        pixel_spacing_mm=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
-        orientation=tuple(orient) if orient and len(orient) == 6 else None,  # type: ignore[arg-type]
+        pixel_spacing_mm=split_floats(s.pixel_spacing),
+        orientation=split_floats(s.orientation),
         frame_of_reference_uid=s.frame_of_reference_uid,
         contrast_agent=s.contrast_agent,
-        z_range_mm=(s.z_min_mm, s.z_max_mm)
-        if s.z_min_mm is not None and s.z_max_mm is not None else None,
     )
 
 

@@ -14,7 +14,9 @@ class SeriesDescriptor:
 
     Values come from DICOM attributes of the series (PS3.3 C.7.3.1 General Series,
     C.8.2.1 CT Image, C.7.6.2 Image Plane); ``None`` means the attribute was absent.
-    ``z_range_mm`` is the extent of the slice positions projected on the slice normal.
+    ``z_range_mm`` is the extent of the slice positions along the slice normal. Build one
+    from attribute values with :func:`imaging.metadata.describe_series`, which holds the
+    rules (z range included) that ingest and the index share.
     """
 
     series_instance_uid: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imaging.errors import ImagingError
-from imaging.geometry import positions_along_normal
+from imaging.metadata import describe_series, slice_position_mm
 from imaging.model import SeriesDescriptor
 from pacs.orthanc import JsonObject, OrthancClient
 
@@ -120,10 +120,8 @@ def build_series_record(
     orientation = _numbers(
         tags.get("ImageOrientationPatient") or s_tags.get("ImageOrientationPatient")
     )
-    orient6 = tuple(orientation) if orientation and len(orientation) == 6 else None
-    instance_records, z_range = _instances(instances, orient6)
-    spacing = _numbers(tags.get("PixelSpacing"))
-    descriptor = SeriesDescriptor(
+    instance_records = _instances(instances, orientation)
+    descriptor = describe_series(
         series_instance_uid=str(s_tags["SeriesInstanceUID"]),
         study_instance_uid=str(st_tags["StudyInstanceUID"]),
         modality=_text(s_tags, "Modality") or _text(tags, "Modality") or "OT",
@@ -133,15 +131,17 @@ def build_series_record(
         description=_text(s_tags, "SeriesDescription"),
         protocol=_text(s_tags, "ProtocolName") or _text(tags, "ProtocolName"),
         series_number=_int(s_tags.get("SeriesNumber")),
-        image_type=tuple(p for p in (_text(tags, "ImageType") or "").split("\\") if p),
+        image_type=(_text(tags, "ImageType") or "").split("\\"),
         convolution_kernel=_text(tags, "ConvolutionKernel"),
         slice_thickness_mm=_first_float(tags.get("SliceThickness")),
-        pixel_spacing_mm=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
-        orientation=orient6,  # type: ignore[arg-type]
+        pixel_spacing_mm=_numbers(tags.get("PixelSpacing")),
+        orientation=orientation,
         frame_of_reference_uid=_text(tags, "FrameOfReferenceUID"),
         contrast_agent=_text(tags, "ContrastBolusAgent")
         or _text(s_tags, "ContrastBolusAgent"),
-        z_range_mm=z_range,
+        slice_positions_mm=[
+            i.position_mm for i in instance_records if i.position_mm is not None
+        ],
     )
     return SeriesRecord(
         patient=PatientRecord(
@@ -165,23 +165,22 @@ def build_series_record(
 
 
 def _instances(
-    instances: list[JsonObject], orientation: tuple[float, ...] | None
-) -> tuple[tuple[InstanceRecord, ...], tuple[float, float] | None]:
+    instances: list[JsonObject], orientation: list[float] | None
+) -> tuple[InstanceRecord, ...]:
+    """One record per instance, with its position along the slice normal (the series'
+    coverage, see :func:`imaging.metadata.describe_series`)."""
     records: list[InstanceRecord] = []
-    positions: list[float] = []
     for item in instances:
         tags: dict[str, Any] = item.get("MainDicomTags", {})
-        position = _numbers(tags.get("ImagePositionPatient"))
-        own = _numbers(tags.get("ImageOrientationPatient"))
-        plane = tuple(own) if own and len(own) == 6 else orientation
         z: float | None = None
-        if position and len(position) == 3 and plane is not None:
-            try:
-                z = positions_along_normal(plane, [position])[0]
-            except ImagingError:
-                log.warning("instance with unusable orientation skipped in coverage")
-        if z is not None:
-            positions.append(z)
+        try:
+            z = slice_position_mm(
+                _numbers(tags.get("ImagePositionPatient")),
+                _numbers(tags.get("ImageOrientationPatient")),
+                orientation,
+            )
+        except ImagingError:
+            log.warning("instance with unusable orientation skipped in coverage")
         records.append(
             InstanceRecord(
                 sop_instance_uid=str(tags.get("SOPInstanceUID", "")),
@@ -190,8 +189,7 @@ def _instances(
                 position_mm=z,
             )
         )
-    z_range = (min(positions), max(positions)) if positions else None
-    return tuple(records), z_range
+    return tuple(records)
 
 
 @dataclass(frozen=True)

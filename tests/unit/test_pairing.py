@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydicom import Dataset
+from pydicom.multival import MultiValue
 
-from imaging.errors import InvalidSeriesError, PairingError
+from imaging.errors import ImagingError, InvalidSeriesError, PairingError
 from imaging.features import KernelFamily, body_regions, description_tokens, kernel_family
-from imaging.metadata import descriptor_from_datasets
+from imaging.metadata import describe_series, slice_position_mm
 from imaging.model import SeriesDescriptor
 from imaging.pairing import (
     DEFAULT_MIN_SCORE,
@@ -33,6 +34,7 @@ from imaging.synthetic import (
     with_shuffled_series,
     without_series,
 )
+from pacs.metadata import build_series_record
 
 # Descriptors need no realistic pixels; the smallest matrix keeps generation quick.
 MATRIX = 32
@@ -62,9 +64,60 @@ def _descriptors(spec: StudySpec, seed: int) -> tuple[list[SeriesDescriptor], di
 def _describe(
     grouped: dict[str, list[Dataset]],
 ) -> tuple[list[SeriesDescriptor], dict[str, str]]:
-    descriptors = [descriptor_from_datasets(group) for group in grouped.values()]
+    descriptors = [_as_ingested(group) for group in grouped.values()]
     keys = {group[0].SeriesInstanceUID: key for key, group in grouped.items()}
     return descriptors, keys
+
+
+def _values(ds: Dataset, keyword: str) -> list[str]:
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return []
+    return [str(v) for v in value] if isinstance(value, MultiValue | list) else [str(value)]
+
+
+def _text(ds: Dataset, keyword: str) -> str | None:
+    """As Orthanc gives a tag: several values joined by a backslash."""
+    return "\\".join(_values(ds, keyword)).strip() or None
+
+
+def _numbers(ds: Dataset, keyword: str) -> list[float] | None:
+    return [float(v) for v in _values(ds, keyword)] or None
+
+
+def _as_ingested(datasets: Sequence[Dataset]) -> SeriesDescriptor:
+    """The series described as ingest (pacs.metadata) describes it: the header of the
+    middle instance by Instance Number, and every instance's position along its normal."""
+    ordered = sorted(datasets, key=lambda ds: int(ds.InstanceNumber))
+    middle = ordered[len(ordered) // 2]
+    orientation = _numbers(middle, "ImageOrientationPatient")
+    positions = (
+        slice_position_mm(
+            _numbers(ds, "ImagePositionPatient"), _numbers(ds, "ImageOrientationPatient"),
+            orientation,
+        )
+        for ds in ordered
+    )
+    thickness = _numbers(middle, "SliceThickness")
+    return describe_series(
+        series_instance_uid=middle.SeriesInstanceUID,
+        study_instance_uid=middle.StudyInstanceUID,
+        modality=middle.Modality,
+        instance_count=len(ordered),
+        slice_positions_mm=[z for z in positions if z is not None],
+        sop_class_uid=_text(middle, "SOPClassUID"),
+        body_part=_text(middle, "BodyPartExamined"),
+        description=_text(middle, "SeriesDescription"),
+        protocol=_text(middle, "ProtocolName"),
+        series_number=int(middle.SeriesNumber) if "SeriesNumber" in middle else None,
+        image_type=_values(middle, "ImageType"),
+        convolution_kernel=_text(middle, "ConvolutionKernel"),
+        slice_thickness_mm=thickness[0] if thickness else None,
+        pixel_spacing_mm=_numbers(middle, "PixelSpacing"),
+        orientation=orientation,
+        frame_of_reference_uid=_text(middle, "FrameOfReferenceUID"),
+        contrast_agent=_text(middle, "ContrastBolusAgent"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -409,7 +462,7 @@ def test_body_regions(body_part: str | None, regions: set[str]) -> None:
     assert body_regions(body_part) == regions
 
 
-# --- descriptor_from_datasets -----------------------------------------------------------
+# --- describe_series: the one descriptor builder --------------------------------------
 
 
 def test_descriptor_of_a_generated_series(
@@ -417,7 +470,7 @@ def test_descriptor_of_a_generated_series(
 ) -> None:
     spec = demo_specs[0]
     thin = spec.series_by_key("lung_thin")
-    d = descriptor_from_datasets(list(reversed(baseline_objects["lung_thin"])))
+    d = _as_ingested(list(reversed(baseline_objects["lung_thin"])))
     positions = spec.slice_positions_mm(thin)
     assert d.z_range_mm == (min(positions), max(positions))
     assert d.instance_count == len(positions)
@@ -434,34 +487,107 @@ def test_descriptor_of_a_generated_series(
 def test_descriptor_projects_positions_on_the_slice_normal(
     baseline_objects: dict[str, list[Dataset]],
 ) -> None:
-    d = descriptor_from_datasets(baseline_objects["coronal_mpr"])
+    d = _as_ingested(baseline_objects["coronal_mpr"])
     # Coronal planes are stacked along y (anterior to posterior), 3 mm apart.
     assert d.z_range_mm is not None
     assert d.z_range_mm[1] - d.z_range_mm[0] == pytest.approx(3.0 * (d.instance_count - 1))
-    scout = descriptor_from_datasets(baseline_objects["scout"])
-    # The lateral view's position lies along another normal and is left out.
-    assert scout.z_range_mm is not None
-    assert scout.z_range_mm[0] == scout.z_range_mm[1]
+    # An SR has no image positions: no coverage.
+    assert _as_ingested(baseline_objects["dose_report"]).z_range_mm is None
 
 
-def test_descriptor_refuses_mixed_or_empty_input(
+AXIAL_IOP = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+CORONAL_IOP = (1.0, 0.0, 0.0, 0.0, 0.0, -1.0)
+LATERAL_IOP = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)  # normal along -x
+
+
+@pytest.mark.parametrize(
+    ("position", "own", "series", "expected"),
+    [
+        ((10.0, 20.0, -130.5), AXIAL_IOP, None, -130.5),
+        ((10.0, 20.0, -130.5), CORONAL_IOP, AXIAL_IOP, 20.0),  # its own plane first
+        ((10.0, 20.0, -130.5), LATERAL_IOP, None, -10.0),
+        ((10.0, 20.0, -130.5), None, AXIAL_IOP, -130.5),  # else the series' plane
+        ((10.0, 20.0, -130.5), (1.0, 0.0, 0.0, 0.0), AXIAL_IOP, -130.5),  # 4 values: none
+        ((10.0, 20.0), AXIAL_IOP, None, None),  # not a position
+        (None, AXIAL_IOP, None, None),
+        ((10.0, 20.0, -130.5), None, None, None),  # no plane known
+    ],
+)
+def test_slice_position_along_the_normal(
+    position: tuple[float, ...] | None,
+    own: tuple[float, ...] | None,
+    series: tuple[float, ...] | None,
+    expected: float | None,
+) -> None:
+    assert slice_position_mm(position, own, series) == expected
+
+
+def test_slice_position_refuses_a_degenerate_plane() -> None:
+    with pytest.raises(ImagingError, match="parallel"):
+        slice_position_mm((0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 1.0, 0.0, 0.0))
+    with pytest.raises(ImagingError, match="parallel or invalid"):
+        slice_position_mm((0.0, 0.0, 0.0), (math.nan, 0.0, 0.0, 0.0, 1.0, 0.0))
+
+
+def _described(**values: object) -> SeriesDescriptor:
+    required: dict[str, object] = {
+        "series_instance_uid": "1.2.3", "study_instance_uid": "1.2", "modality": "CT",
+        "instance_count": 3,
+    }
+    return describe_series(**(required | values))  # type: ignore[arg-type]
+
+
+def test_describe_series_z_range_is_the_extent_of_the_positions() -> None:
+    # Unrounded, whatever the order: the ends of the slice positions along the normal.
+    assert _described(slice_positions_mm=[-130.0, -132.5004, -131.25]).z_range_mm == (
+        -132.5004, -130.0,
+    )
+    # The index keeps only the two ends; they describe the same range.
+    assert _described(slice_positions_mm=(-132.5004, -130.0)).z_range_mm == (-132.5004, -130.0)
+    assert _described().z_range_mm is None
+
+
+def test_describe_series_reads_leniently() -> None:
+    d = _described(
+        pixel_spacing_mm=[0.7], orientation=[1.0, 0.0, 0.0, 0.0, 1.0],
+        image_type=["ORIGINAL", "", "AXIAL"], convolution_kernel="B30f\\3",
+    )
+    assert d.pixel_spacing_mm is None and d.orientation is None
+    assert d.image_type == ("ORIGINAL", "AXIAL")
+    assert d.convolution_kernel == "B30f\\3"
+    d = _described(pixel_spacing_mm=[0.7, 0.8], orientation=list(AXIAL_IOP))
+    assert (d.pixel_spacing_mm, d.orientation) == ((0.7, 0.8), AXIAL_IOP)
+    with pytest.raises(InvalidSeriesError, match="slice_thickness_mm"):
+        _described(slice_thickness_mm=-1.0)
+
+
+_SERIES_TAGS = ("SeriesInstanceUID", "Modality", "SeriesDescription", "SeriesNumber",
+                "BodyPartExamined", "ProtocolName")
+_INSTANCE_TAGS = ("SOPInstanceUID", "InstanceNumber", "ImagePositionPatient",
+                  "ImageOrientationPatient")
+_HEADER_TAGS = _SERIES_TAGS + _INSTANCE_TAGS + (
+    "StudyInstanceUID", "SOPClassUID", "ImageType", "ConvolutionKernel", "SliceThickness",
+    "PixelSpacing", "FrameOfReferenceUID", "ContrastBolusAgent")
+
+
+def _orthanc_tags(ds: Dataset, keywords: Sequence[str]) -> dict[str, object]:
+    """Tags as Orthanc's JSON gives them: strings, values joined by a backslash."""
+    return {k: text for k in keywords if (text := _text(ds, k)) is not None}
+
+
+def test_ingest_describes_a_series_as_the_pairing_tests_do(
     baseline_objects: dict[str, list[Dataset]],
 ) -> None:
-    with pytest.raises(InvalidSeriesError):
-        descriptor_from_datasets([])
-    two_series = baseline_objects["scout"] + baseline_objects["dose_report"]
-    with pytest.raises(InvalidSeriesError, match="several series"):
-        descriptor_from_datasets(two_series)
-
-
-def test_descriptor_reads_leniently(baseline_objects: dict[str, list[Dataset]]) -> None:
-    odd = [copy.deepcopy(ds) for ds in baseline_objects["soft_plain"][:12]]
-    for ds in odd:
-        del ds.SliceThickness
-        ds.ConvolutionKernel = ["B30f", "3"]  # Siemens iterative strength as a second value
-    with pytest.warns(UserWarning, match="PixelSpacing"):
-        odd[0].PixelSpacing = "0.7"  # one value where two belong
-        d = descriptor_from_datasets(odd)
-    assert d.slice_thickness_mm is None
-    assert d.convolution_kernel == "B30f\\3"
-    assert d.pixel_spacing_mm == tuple(float(v) for v in odd[1].PixelSpacing)
+    for key, group in baseline_objects.items():
+        ordered = sorted(group, key=lambda ds: int(ds.InstanceNumber))
+        middle = ordered[len(ordered) // 2]
+        series = {"ID": f"orthanc-{key}", "MainDicomTags": _orthanc_tags(middle, _SERIES_TAGS)}
+        study = {"ID": "orthanc-study", "PatientMainDicomTags": {"PatientID": "P1"},
+                 "MainDicomTags": {"StudyInstanceUID": middle.StudyInstanceUID}}
+        instances = [{"ID": f"orthanc-{ds.SOPInstanceUID}",
+                      "MainDicomTags": _orthanc_tags(ds, _INSTANCE_TAGS)} for ds in ordered]
+        record = build_series_record(series, study, instances, _orthanc_tags(middle, _HEADER_TAGS))
+        assert record.series == _as_ingested(group), key
+        positions = [i.position_mm for i in record.instances if i.position_mm is not None]
+        expected = (min(positions), max(positions)) if positions else None
+        assert record.series.z_range_mm == expected, key
