@@ -2,7 +2,8 @@
 
 PS3.3 C.11.2.1.2 defines Window Center and Window Width; C.11.2.1.2.1 the default LINEAR
 function, and C.11.2.1.3 the LINEAR_EXACT and SIGMOID alternatives an image may name in
-VOI LUT Function. The output range here is 8-bit, 0..255.
+VOI LUT Function. pydicom computes the functions; this module holds the window type, the
+clinical presets, and reads the image's own window. The output range here is 8-bit, 0..255.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydicom import Dataset
+from pydicom.pixels.processing import apply_windowing
 
 from imaging.render.attributes import FRAME_VOI_LUT, frame_value
 from imaging.render.errors import RenderError
@@ -116,30 +118,33 @@ def automatic_window(values: npt.NDArray[np.floating[Any]]) -> Window:
 
 
 def voi_display(values: npt.NDArray[np.floating[Any]], window: Window) -> DisplayArray:
-    """Display values in [0, 255] (not yet rounded), per the window's VOI LUT Function."""
-    x = np.asarray(values, dtype=np.float32)
-    c, w, span = window.center, window.width, Y_MAX - Y_MIN
-    if window.function is VoiFunction.SIGMOID:
-        # C.11.2.1.3.1: y = (ymax - ymin) / (1 + exp(-4 (x - c) / w)) + ymin
-        with np.errstate(over="ignore"):
-            exponent = np.exp(np.float32(-4 / w) * (x - np.float32(c)))
-        sigmoid: DisplayArray = np.float32(span) / (1 + exponent) + np.float32(Y_MIN)
-        return sigmoid
-    if window.function is VoiFunction.LINEAR_EXACT:
-        # C.11.2.1.3.2: y = ((x - c) / w + 0.5) * (ymax - ymin) + ymin, clipped to the range.
-        slope, offset = span / w, (0.5 - c / w) * span + Y_MIN
-    elif w == 1:
-        # C.11.2.1.2.1 with w = 1 is a step: ymin for x <= c - 0.5, ymax above.
-        step: DisplayArray = np.where(x <= np.float32(c - 0.5), np.float32(Y_MIN),
-                                      np.float32(Y_MAX)).astype(np.float32)
-        return step
-    else:
-        # C.11.2.1.2.1: y = ((x - (c - 0.5)) / (w - 1) + 0.5) * (ymax - ymin) + ymin, ymin at
-        # or below c - 0.5 - (w-1)/2 and ymax above c - 0.5 + (w-1)/2: the line, clipped.
-        slope, offset = span / (w - 1), (0.5 - (c - 0.5) / (w - 1)) * span + Y_MIN
-    y: DisplayArray = x * np.float32(slope) + np.float32(offset)
-    np.clip(y, Y_MIN, Y_MAX, out=y)
-    return y
+    """Display values in [0, 255] (not yet rounded), per the window's VOI LUT Function.
+
+    pydicom's :func:`~pydicom.pixels.apply_windowing` computes LINEAR (PS3.3 C.11.2.1.2.1),
+    LINEAR_EXACT (C.11.2.1.3.2) and SIGMOID (C.11.2.1.3.1); it is handed the window as a
+    VOI LUT module of its own, so that the window may come from anywhere (a preset, the
+    image, the frame's range).
+    """
+    # SIGMOID far below the centre: exp() overflows to inf and y tends to ymin, as it should.
+    with np.errstate(over="ignore"):
+        display = apply_windowing(np.asarray(values), _voi_lut_module(window))
+    return np.asarray(display, dtype=np.float32)
+
+
+def _voi_lut_module(window: Window) -> Dataset:
+    """The window as a VOI LUT module whose output range (ymin, ymax) is 8-bit, 0..255.
+
+    pydicom takes ymin and ymax from the stored pixel range (C.11.2.1.2.1): 8 unsigned
+    stored bits and no Rescale Slope/Intercept give [Y_MIN, Y_MAX].
+    """
+    module = Dataset()
+    module.PhotometricInterpretation = "MONOCHROME2"
+    module.BitsStored = 8
+    module.PixelRepresentation = 0
+    module.WindowCenter = window.center
+    module.WindowWidth = window.width
+    module.VOILUTFunction = window.function.value
+    return module
 
 
 def voi_to_8bit(values: npt.NDArray[np.floating[Any]], window: Window) -> npt.NDArray[np.uint8]:
