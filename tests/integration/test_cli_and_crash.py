@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +79,10 @@ def test_service_killed_mid_ingest_then_restarted(
     studies = [tiny_ct_series(4, patient_id="CRASH", study_date=f"2026010{i}") for i in (1, 2, 3)]
     storescu(orthanc, write_all(studies[0], tmp_path / "s0"))
     storescu(orthanc, write_all(studies[1], tmp_path / "s1"))
-    time.sleep(0.3)
+    # Killed once the follower has read changes of these pushes (its cursor moved): ingest
+    # is under way, and most likely not done (series are stable 1 s after their last instance).
+    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["ingest"]["cursor"],
+               timeout=10, interval=0.02)
     proc.send_signal(signal.SIGKILL)  # no chance to save anything
     proc.wait()
     storescu(orthanc, write_all(studies[2], tmp_path / "s2"))

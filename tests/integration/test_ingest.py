@@ -74,17 +74,26 @@ def test_pynetdicom_push_and_unregistered_peer_refused(
         assert c.find_instance(intruder[0].SOPInstanceUID) is None
 
 
+def _instances(service: Service, patient_id: str) -> list[int]:
+    return [s["instances"] for study in _studies(service, patient_id) for s in study["series"]]
+
+
 def test_same_study_sent_twice_is_not_duplicated(
     service: Service, orthanc: Any, tmp_path: Path
 ) -> None:
-    files = write_all(tiny_ct_series(4, patient_id="TWICE"), tmp_path / "s")
+    series = tiny_ct_series(6, patient_id="TWICE")
+    files = write_all(series[:4], tmp_path / "s")
     storescu(orthanc, files)
     wait_until(lambda: _studies(service, "TWICE"), timeout=15)
-    storescu(orthanc, files)
-    time.sleep(2.5)  # let Orthanc re-announce the series as stable, and Nadir re-index it
+    assert _instances(service, "TWICE") == [4]
+    # The same four again, with two new instances of the same series: Orthanc announces
+    # the series stable again and Nadir re-indexes it. Reaching 6 proves the re-index ran
+    # (and, the feed being ordered, that the resent four were seen before it).
+    storescu(orthanc, files + write_all(series[4:], tmp_path / "more"))
+    wait_until(lambda: sum(_instances(service, "TWICE")) > 4, timeout=15)
     studies = _studies(service, "TWICE")
     assert len(studies) == 1 and len(studies[0]["series"]) == 1
-    assert studies[0]["series"][0]["instances"] == 4
+    assert studies[0]["series"][0]["instances"] == 6
 
 
 def test_orthanc_restart_mid_ingest_loses_nothing(
@@ -111,11 +120,17 @@ def test_ingest_retries_until_orthanc_comes_up(
 ) -> None:
     orthanc.stop()
     svc = service_factory(orthanc)
-    time.sleep(0.5)
-    assert svc.client.get("/healthz").json()["orthanc"] == "unreachable"
+
+    def failed_once() -> dict[str, Any] | None:
+        health: dict[str, Any] = svc.client.get("/healthz").json()
+        return health if health["ingest"]["last_error"] else None
+
+    # The follower has really tried Orthanc, and failed, before Orthanc comes up.
+    assert wait_until(failed_once, timeout=10)["orthanc"] == "unreachable"
     orthanc.start()
     storescu(orthanc, write_all(tiny_ct_series(2, patient_id="LATE"), tmp_path / "l"))
     wait_until(lambda: _studies(svc, "LATE"), timeout=20)
+    assert svc.client.get("/healthz").json()["ingest"]["last_error"] is None
 
 
 def test_instances_joining_an_indexed_series_survive_an_orthanc_restart(
