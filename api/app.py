@@ -18,18 +18,21 @@ from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
 from api.routes import (
+    case_documents,
+    case_report,
     cases,
     comparisons,
-    documents,
     health,
     measurements,
     patients,
     recist,
-    report,
     upload,
 )
-from api.settings import Settings
+from api.schemas import EvaluateRequest
+from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
+from api.workflow.pacs_gateway import OrthancPacs
+from pacs.dimse import DicomPeer
 from pacs.feed import ChangeFeedFollower
 from pacs.orthanc import OrthancClient
 
@@ -122,18 +125,40 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.engine = engine
     state.sessions = sessions
     state.orthanc = orthanc
+    hospital = DicomPeer(settings.remote_ae_host, settings.remote_ae_port,
+                         settings.remote_ae_title, settings.orthanc_aet) \
+        if settings.remote_ae_host else None
+    state.pacs = OrthancPacs(orthanc, hospital)
     state.ingest = ingest
     state.sr_drafts = drafts
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   documents, report):
+                   case_documents, case_report):
         app.include_router(module.router)
+    _document_request_schemas(app)
     return app
+
+
+def _document_request_schemas(app: FastAPI) -> None:
+    """Add the request schemas that routes parse themselves (to keep the engine's own
+    error messages) to ``/openapi.json``'s components."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            extra = EvaluateRequest.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(extra.pop("$defs", {}))
+            components[EvaluateRequest.__name__] = extra
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_from_environment() -> FastAPI:
     """Factory for ``uvicorn --factory`` (one call per worker process)."""
-    from api.cli import load_settings
-
     return create_app(load_settings())

@@ -6,38 +6,30 @@ Tokens are 256-bit random strings shown once; only their SHA-256 digest is store
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import ApiToken, User
-from api.errors import ApiError
+from api.workflow.errors import NotAuthenticated
+from api.workflow.roles import (
+    CASE_MANAGERS,
+    MEASURERS,
+    READERS,
+    Principal,
+    Role,
+    check_role,
+)
 
-
-class Role(enum.StrEnum):
-    UPLOADER = "uploader"
-    RADIOLOGIST = "radiologist"
-    SPECIALIST = "specialist"
-    ADMIN = "admin"
-
-
-READERS = (Role.RADIOLOGIST, Role.SPECIALIST, Role.ADMIN)
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: int
-    name: str
-    role: Role
+__all__ = ["Principal", "Role", "READERS", "CurrentUser", "Reader", "Measurer",
+           "CaseManager", "Admin", "Uploader", "require"]
 
 
 def hash_token(token: str) -> str:
@@ -98,25 +90,30 @@ def current_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing bearer token: send 'Authorization: Bearer <token>'",
-                       headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
     auth: Authenticator = request.app.state.authenticator
     principal = auth.resolve(token.strip())
     if principal is None:
-        raise ApiError(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        raise NotAuthenticated("invalid or revoked token")
     return principal
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
-    """A dependency that admits only the given roles (403 names the role that is needed)."""
-    allowed = frozenset(roles)
-    names = ", ".join(sorted(r.value for r in allowed))
+    """A dependency that admits only the given roles (403 names the roles that may)."""
+    allowed = tuple(roles)
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
-        if principal.role not in allowed:
-            raise ApiError(
-                403, f"role '{principal.role.value}' may not do this; needs one of: {names}"
-            )
+    def dependency(principal: CurrentUser) -> Principal:
+        check_role(principal, allowed)
         return principal
 
     return dependency
+
+
+#: The authenticated principal of the request (any role).
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+#: Principals admitted by role; the case service checks the same role lists again.
+Reader = Annotated[Principal, Depends(require(*READERS))]
+Measurer = Annotated[Principal, Depends(require(*MEASURERS))]
+CaseManager = Annotated[Principal, Depends(require(*CASE_MANAGERS))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+Uploader = Annotated[Principal, Depends(require(Role.UPLOADER, Role.ADMIN))]

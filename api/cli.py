@@ -16,21 +16,9 @@ from sqlalchemy import select
 from api.auth import Role, create_user, issue_token
 from api.db.models import ApiToken, User
 from api.db.session import make_engine, make_sessionmaker, migrate
-from api.settings import Settings
+from api.settings import RUNTIME_FILE, Settings, load_settings
 
-RUNTIME_FILE = "runtime.json"
 DEMO_AET = "NADIRDEMO"
-
-
-def load_settings() -> Settings:
-    """Settings from the environment; what `nadir start` wrote fills what the env leaves out."""
-    settings = Settings()
-    runtime = settings.data_dir / RUNTIME_FILE
-    if runtime.exists():
-        saved: dict[str, Any] = json.loads(runtime.read_text())
-        overrides = {k: v for k, v in saved.items() if f"NADIR_{k.upper()}" not in os.environ}
-        settings = settings.model_copy(update=overrides)
-    return settings
 
 
 def _sessions(settings: Settings) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,6 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.workflow.errors import (
+    Conflict,
+    InvalidInput,
+    MalformedPayload,
+    NotAcceptable,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    StaleVersion,
+    UnsupportedMediaType,
+    WorkflowError,
+)
 from imaging.errors import ImagingError
 from measurement.errors import MeasurementError
 from pacs.errors import OrthancUnavailable, PacsError
@@ -18,18 +30,27 @@ from pacs.errors import OrthancUnavailable, PacsError
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error with its HTTP status and a message that says what was wrong."""
+#: Each kind of application error and the HTTP status that answers it; the most specific
+#: class wins (a TimepointSignedOff is a Conflict).
+STATUS_OF: tuple[tuple[type[WorkflowError], int], ...] = (
+    (NotAuthenticated, 401),
+    (NotAllowed, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StaleVersion, 412),
+    (MalformedPayload, 400),
+    (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
+    (NotAcceptable, 406),
+    (InvalidInput, 422),
+)
 
-    def __init__(
-        self, status: int, message: str, *, headers: Mapping[str, str] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = dict(headers or {})
-        self.extra = dict(extra or {})
+
+def status_of(exc: WorkflowError) -> int:
+    for kind, status in STATUS_OF:
+        if isinstance(exc, kind):
+            return status
+    return 400
 
 
 def _body(message: str, **extra: Any) -> dict[str, Any]:
@@ -70,10 +91,11 @@ class CatchUnexpected:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.message, **exc.extra), status_code=exc.status,
-                            headers=exc.headers)
+    @app.exception_handler(WorkflowError)
+    async def _workflow_error(_: Request, exc: WorkflowError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        return JSONResponse(_body(exc.message, **exc.extra), status_code=status_of(exc),
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,3 +51,18 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix):]
         return url
+
+
+#: What `nadir start` writes into the data folder for the service it starts.
+RUNTIME_FILE = "runtime.json"
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; what `nadir start` wrote fills what the env leaves out."""
+    settings = Settings()
+    runtime = settings.data_dir / RUNTIME_FILE
+    if runtime.exists():
+        saved: dict[str, Any] = json.loads(runtime.read_text())
+        overrides = {k: v for k, v in saved.items() if f"NADIR_{k.upper()}" not in os.environ}
+        settings = settings.model_copy(update=overrides)
+    return settings

@@ -7,7 +7,7 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-from api.errors import ApiError
+from api.workflow.errors import MalformedPayload, PayloadTooLarge, UnsupportedMediaType
 
 MAX_UNZIPPED_BYTES = 8 * 1024**3  # refuse zip bombs before inflating them
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -25,7 +25,7 @@ class UploadedFile:
 def unpack(content_type: str, body: bytes) -> list[UploadedFile]:
     media = content_type.split(";", 1)[0].strip().lower()
     if not body:
-        raise ApiError(400, "empty request body: send application/dicom, multipart or a zip")
+        raise MalformedPayload("empty request body: send application/dicom, multipart or a zip")
     if media in ("application/dicom", "application/octet-stream") and not _is_zip(body):
         return [UploadedFile("body", body)]
     if media in ("application/zip", "application/x-zip-compressed") or _is_zip(body):
@@ -33,16 +33,16 @@ def unpack(content_type: str, body: bytes) -> list[UploadedFile]:
     if media in ("multipart/related", "multipart/form-data"):
         match = _BOUNDARY.search(content_type)
         if not match:
-            raise ApiError(400, f"{media} without a boundary parameter")
+            raise MalformedPayload(f"{media} without a boundary parameter")
         files: list[UploadedFile] = []
         for part in split_multipart(body, match.group(1).encode("latin-1")):
             if media == "multipart/form-data" and not part.is_file:
                 continue  # a plain form field (no filename, no content type), not a file
             files.extend(_unzip(part.data) if _is_zip(part.data) else [part])
         if not files:
-            raise ApiError(400, f"{media} body has no parts")
+            raise MalformedPayload(f"{media} body has no parts")
         return files
-    raise ApiError(415, f"unsupported Content-Type {media!r}: use application/dicom, "
+    raise UnsupportedMediaType(f"unsupported Content-Type {media!r}: use application/dicom, "
                    "multipart/related, multipart/form-data or application/zip")
 
 
@@ -57,12 +57,12 @@ def _unzip(data: bytes) -> list[UploadedFile]:
                    and not m.filename.startswith("__MACOSX/")
                    and m.filename.rsplit("/", 1)[-1] not in ("DICOMDIR", ".DS_Store")]
         if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
-            raise ApiError(413, "zip expands beyond the upload limit")
+            raise PayloadTooLarge("zip expands beyond the upload limit")
         files = [UploadedFile(m.filename, archive.read(m)) for m in members]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise ApiError(400, f"unreadable zip archive ({exc})") from None
+        raise MalformedPayload(f"unreadable zip archive ({exc})") from None
     if not files:
-        raise ApiError(400, "zip archive holds no files")
+        raise MalformedPayload("zip archive holds no files")
     return files
 
 
@@ -71,7 +71,7 @@ def split_multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
     delimiter = b"--" + boundary
     chunks = body.split(delimiter)
     if len(chunks) < 2:
-        raise ApiError(400, "multipart body does not contain its boundary")
+        raise MalformedPayload("multipart body does not contain its boundary")
     parts: list[UploadedFile] = []
     for index, chunk in enumerate(chunks[1:], start=1):
         if chunk.startswith(b"--"):
@@ -79,7 +79,7 @@ def split_multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
         chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk.lstrip(b"\n")
         head, sep, content = chunk.partition(b"\r\n\r\n")
         if not sep:
-            raise ApiError(400, f"multipart part {index} has no header/body separator")
+            raise MalformedPayload(f"multipart part {index} has no header/body separator")
         if content.endswith(b"\r\n"):
             content = content[:-2]
         filename = _FILENAME.search(head)

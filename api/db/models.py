@@ -20,6 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from measurement.model import EvaluationOptions
+
+_ENGINE_DEFAULTS = EvaluationOptions()  # the engine's defaults are the case's defaults
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -184,9 +188,12 @@ class Case(Base):
     # Trial parameters of the best-overall-response rules (RECIST 1.1 sections 4.4, 4.6).
     confirmation_required: Mapped[bool] = mapped_column(Boolean, default=False,
                                                         server_default=false())
-    min_sd_duration_days: Mapped[int] = mapped_column(Integer, default=42, server_default="42")
-    min_confirmation_interval_days: Mapped[int] = mapped_column(Integer, default=28,
-                                                                server_default="28")
+    min_sd_duration_days: Mapped[int] = mapped_column(
+        Integer, default=_ENGINE_DEFAULTS.min_sd_duration_days,
+        server_default=str(_ENGINE_DEFAULTS.min_sd_duration_days))
+    min_confirmation_interval_days: Mapped[int] = mapped_column(
+        Integer, default=_ENGINE_DEFAULTS.min_confirmation_interval_days,
+        server_default=str(_ENGINE_DEFAULTS.min_confirmation_interval_days))
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lesions: Mapped[list[Lesion]] = relationship(

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api import __version__
+from api.schemas import HealthOut
 
 router = APIRouter()
 
 
-@router.get("/healthz")
-def healthz(request: Request) -> dict[str, Any]:
+@router.get("/healthz", tags=["health"])
+def healthz(request: Request) -> HealthOut:
     state = request.app.state
     orthanc = "ok" if state.orthanc.is_reachable(timeout=1.0) else "unreachable"
     try:
@@ -23,7 +22,7 @@ def healthz(request: Request) -> dict[str, Any]:
     except Exception:
         database = "unreachable"
     status = state.ingest.follower.status
-    return {
+    return HealthOut.model_validate({
         "status": "ok",
         "orthanc": orthanc,
         "database": database,
@@ -33,4 +32,4 @@ def healthz(request: Request) -> dict[str, Any]:
             "indexed_series": status.indexed_series,
             "last_error": status.last_error,
         },
-    }
+    })

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
-from api.auth import Principal, current_principal
-from api.errors import ApiError
+from api.auth import CurrentUser
+from api.schemas import EvaluateRequest, EvaluationOut
+from api.workflow.errors import InvalidInput
 from measurement.codec import evaluate_request
 
-router = APIRouter(prefix="/api/v1/recist")
+router = APIRouter(prefix="/api/v1/recist", tags=["recist"])
 
-_EXAMPLE = {
+EXAMPLE = {
     "criteria": "RECIST1.1",
     "timepoints": [{"id": "BL", "date": "2026-01-05"}, {"id": "FU1", "date": "2026-03-02"}],
     "lesions": [
@@ -24,20 +24,21 @@ _EXAMPLE = {
 }
 
 
-@router.post(
-    "/evaluate",
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE}}}},
-)
-async def evaluate(
-    request: Request,
-    _: Principal = Depends(current_principal),  # noqa: B008
-) -> JSONResponse:
-    """Stateless evaluation: the request is parsed strictly by the engine's own codec, so
-    that every 422 names the lesion or timepoint id and the field at fault."""
+async def _json_body(request: Request) -> Any:
     body = await request.body()
     try:
-        payload: Any = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(422, f"body: not valid JSON ({exc})") from None
-    return JSONResponse(evaluate_request(payload))
+        raise InvalidInput(f"body: not valid JSON ({exc})") from None
+
+
+@router.post(
+    "/evaluate", response_model=EvaluationOut, response_model_exclude_unset=True,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": f"#/components/schemas/{EvaluateRequest.__name__}"},
+        "example": EXAMPLE}}}},
+)
+def evaluate(_: CurrentUser, payload: Annotated[Any, Depends(_json_body)]) -> object:
+    """Stateless evaluation: the request is parsed strictly by the engine's own codec, so
+    that every 422 names the lesion or timepoint id and the field at fault."""
+    return evaluate_request(payload)

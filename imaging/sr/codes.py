@@ -22,6 +22,8 @@ from types import MappingProxyType
 
 from pydicom.sr.coding import Code
 
+from measurement.vocabulary import organ_key
+
 NADIR_SCHEME = "99NADIR"
 NADIR_SCHEME_NAME = "Nadir local codes"
 
@@ -127,6 +129,9 @@ LESION_STATUS_CODES = MappingProxyType({
     "present": nadir("PRESENT", "Present"),
     "absent": nadir("ABSENT", "Absent"),
     "unequivocal_progression": nadir("UNEQ_PROGRESSION", "Unequivocal progression"),
+    # iRECIST (Seymour 2017, Table 2): the further increase that confirms an iUPD.
+    "unequivocal_further_increase": nadir("UNEQ_FURTHER_INC",
+                                          "Unequivocal further increase"),
     "not_evaluated": nadir("NOT_EVALUATED", "Not evaluated"),
 })
 
@@ -145,21 +150,6 @@ ORGAN_CODES = MappingProxyType({
     "skin": Code("39937001", "SCT", "Skin"),
     "peritoneum": Code("15425007", "SCT", "Peritoneum"),
 })
-_ORGAN_ALIASES = MappingProxyType({
-    "lungs": "lung", "pulmonary": "lung", "hepatic": "liver", "node": "lymph node",
-    "nodes": "lymph node", "lymph nodes": "lymph node", "lymph-node": "lymph node",
-    "adrenal": "adrenal gland", "adrenals": "adrenal gland", "kidneys": "kidney",
-    "renal": "kidney", "pleural": "pleura", "bones": "bone", "osseous": "bone",
-    "peritoneal": "peritoneum",
-})
-
-
-def organ_key(organ: str) -> str:
-    """The organ's name as a lookup key: case-folded, single-spaced, aliases resolved."""
-    key = " ".join(organ.casefold().split())
-    return _ORGAN_ALIASES.get(key, key)
-
-
 def finding_site_code(organ: str) -> Code:
     """The SNOMED CT code of a known organ, else a stable local code carrying the text.
 

@@ -20,10 +20,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TypeAlias
 
 from imaging.sr.errors import InvalidDocumentInput
+from measurement import vocabulary
+from measurement.vocabulary import Criteria, LesionKind, LesionStatus
+
+__all__ = ["Criteria", "LesionKind", "LesionStatus"]  # re-exported: defined once, there
 
 Point: TypeAlias = tuple[float, float]
 """One SCOORD point, (column, row), in sub-pixel image coordinates (PS3.3 C.18.6.1.1)."""
@@ -36,42 +39,8 @@ _UID_PATTERN = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")  # PS3.5 9.1 c
 _PATIENT_SEXES = ("M", "F", "O", "")  # PS3.3 C.7.1.1 Patient's Sex; "" = unknown (type 2)
 
 
-class LesionKind(StrEnum):
-    """How a lesion is followed (RECIST 1.1 sections 3.1 and 4.3)."""
-
-    TARGET = "target"
-    NON_TARGET = "non_target"
-    NEW = "new"
-
-
-class LesionStatus(StrEnum):
-    """A lesion's reading at a timepoint when it is not (only) a length.
-
-    Target and new lesions: ``too_small`` (RECIST 1.1 s.4.3.2, counts 5 mm),
-    ``not_evaluable`` and ``disappeared`` (0 mm). Non-target lesions (s.4.3.3):
-    ``present``, ``absent``, ``unequivocal_progression`` and ``not_evaluated``.
-    """
-
-    TOO_SMALL = "too_small"
-    NOT_EVALUABLE = "not_evaluable"
-    DISAPPEARED = "disappeared"
-    PRESENT = "present"
-    ABSENT = "absent"
-    UNEQUIVOCAL_PROGRESSION = "unequivocal_progression"
-    NOT_EVALUATED = "not_evaluated"
-
-
-TARGET_STATUSES = frozenset(
-    {LesionStatus.TOO_SMALL, LesionStatus.NOT_EVALUABLE, LesionStatus.DISAPPEARED}
-)
-NON_TARGET_STATUSES = frozenset(set(LesionStatus) - TARGET_STATUSES)
-
-
-class Criteria(StrEnum):
-    """The guideline that turned the measurements into responses."""
-
-    RECIST_1_1 = "RECIST1.1"
-    IRECIST = "iRECIST"
+TARGET_STATUSES = frozenset(vocabulary.TARGET_STATUSES)
+NON_TARGET_STATUSES = frozenset(vocabulary.NON_TARGET_STATUSES)
 
 
 # Response codes as in measurement.result.Response: category responses always use the

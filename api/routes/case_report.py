@@ -5,30 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from sqlalchemy.orm import Session
 
-from api.audit import audit
-from api.auth import READERS, Principal, require
-from api.case_logic import get_case
-from api.deps import db_session
-from api.errors import ApiError
+from api.auth import Reader
+from api.deps import Cases
+from api.report.assemble import read_report
 from api.report.model import ReportData
 from api.report.notes import DISCLAIMER, report_notes
-from api.reporting import build_report_data
+from api.routes.params import CaseId
+from api.schemas import ReportOut
+from api.workflow.errors import InvalidInput, NotAcceptable
 from imaging.render import png_data_uri
 from measurement.codec import result_to_json
 from measurement.result import EvaluationResult
 
-router = APIRouter(prefix="/api/v1/cases")
+router = APIRouter(prefix="/api/v1/cases", tags=["reports"])
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
 
 
 def negotiate(format_: str | None, accept: str) -> str:
     if format_ is not None:
         if format_ not in FORMATS:
-            raise ApiError(422, f"format must be one of {', '.join(FORMATS)}, got {format_!r}")
+            raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, got {format_!r}")
         return format_
     for part in accept.split(","):
         media = part.split(";")[0].strip().lower()
@@ -37,22 +36,17 @@ def negotiate(format_: str | None, accept: str) -> str:
                 return name
         if media in ("*/*", "application/*", ""):
             return "json"
-    raise ApiError(406, "acceptable report types: application/json, text/html, "
-                   "application/pdf")
+    raise NotAcceptable("acceptable report types: application/json, text/html, "
+                        "application/pdf")
 
 
-@router.get("/{case_id}/report", response_model=None)
-def get_report(
-    case_id: int, request: Request, format: str | None = None,  # noqa: A002
-    who: Principal = Depends(require(*READERS)),  # noqa: B008
-    session: Session = Depends(db_session),  # noqa: B008
-) -> Response:
+@router.get("/{case_id}/report", response_model=None, responses={200: {
+    "model": ReportOut, "description": "The report as JSON, HTML or PDF",
+    "content": {"text/html": {}, "application/pdf": {}}}})
+def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
+               format: str | None = None) -> Response:  # noqa: A002
     kind = negotiate(format, request.headers.get("accept", "*/*"))
-    case = get_case(session, case_id)
-    data, result = build_report_data(session, request.app.state.orthanc, case,
-                                     now=dt.datetime.now(dt.UTC))
-    audit(session, who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
-    session.commit()
+    data, result = read_report(cases, who, case_id, kind, now=dt.datetime.now(dt.UTC))
     if kind == "json":
         return JSONResponse(report_json(data, result))
     from api.report.render import render_html, render_pdf
@@ -60,7 +54,7 @@ def get_report(
     if kind == "html":
         return HTMLResponse(render_html(data))
     return Response(render_pdf(data), media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="nadir-case-{case.id}-report.pdf"'})
+        "Content-Disposition": f'inline; filename="nadir-case-{case_id}-report.pdf"'})
 
 
 def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:

@@ -6,15 +6,13 @@ from collections import defaultdict
 from typing import Any
 
 from pydicom.uid import generate_uid
-from sqlalchemy.orm import Session
 
-from api.case_logic import LABEL_PREFIX, case_timepoints, is_signed_off, record_measurement
-from api.db.models import Case, Lesion
-from api.documents import locate_instance
-from api.errors import ApiError
-from api.measuring import caliper_on_image
+from api.db.models import Case, Lesion, utcnow
+from api.workflow.caliper import caliper_on_image
+from api.workflow.errors import InvalidMeasurement
+from api.workflow.service import CaseService
 from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
-from pacs.orthanc import OrthancClient
+from measurement.vocabulary import LABEL_PREFIX, LesionKind
 
 UNSPECIFIED_ORGAN = "unspecified"
 
@@ -33,8 +31,7 @@ def _choose(lesion: Lesion | None, readings: list[ImportedMeasurement]
 
 
 def import_report(
-    session: Session, orthanc: OrthancClient, case: Case, author: str,
-    report: ImportedReport, *, source: str,
+    cases: CaseService, case: Case, author: str, report: ImportedReport, *, source: str,
 ) -> dict[str, list[dict[str, Any]]]:
     """Map each linear measurement to a lesion and timepoint of the case; list the rest.
 
@@ -44,7 +41,8 @@ def import_report(
     """
     imported: list[dict[str, Any]] = []
     not_mapped = [{"what": n.what, "why": n.why} for n in report.not_mapped]
-    timepoints = {st.study_instance_uid for st in case_timepoints(session, case)}
+    store = cases.store
+    timepoints = {st.study_instance_uid for st in cases.timepoints(case)}
     by_uid = {les.tracking_uid: les for les in case.lesions}
     by_label = {les.label: les for les in case.lesions}
     groups: dict[str, list[ImportedMeasurement]] = defaultdict(list)
@@ -57,37 +55,38 @@ def import_report(
         for d in dropped:
             not_mapped.append({"what": _what(d), "why": "other axis of a bidirectional "
                                "measurement; RECIST 1.1 records one axis per lesion"})
-        why = _unusable(session, chosen, timepoints)
+        why = _unusable(cases, chosen, timepoints)
         if why:
             not_mapped.append({"what": _what(chosen), "why": why})
             continue
         assert chosen.source is not None and chosen.polyline_rc is not None
-        located = locate_instance(session, chosen.source.sop_instance_uid)
+        located = store.locate_instance(chosen.source.sop_instance_uid)
         assert located is not None
         tp = located.study_instance_uid
         if lesion is None:
-            lesion = _new_target(session, case, chosen, author, by_label)
+            lesion = _new_target(cases, case, chosen, author, by_label)
             by_uid[lesion.tracking_uid] = lesion
             by_label[lesion.label] = lesion
-        if lesion.kind == "non_target":
+        if lesion.kind == LesionKind.NON_TARGET:
             not_mapped.append({"what": _what(chosen), "why": f"lesion {lesion.label} is a "
                                "non-target lesion, followed by status, not by length"})
             continue
-        if is_signed_off(session, case, tp):
+        if cases.store_signoff(case, tp) is not None:
             not_mapped.append({"what": _what(chosen), "why": "timepoint is signed off; "
                                "amend it by hand with a reason"})
             continue
         (r1, c1), (r2, c2) = chosen.polyline_rc
         try:
-            length, series_uid = caliper_on_image(
-                session, orthanc, tp, located.sop_instance_uid, chosen.source.frame,
+            length = caliper_on_image(
+                cases.pacs, located, tp, located.sop_instance_uid, chosen.source.frame,
                 (r1, c1), (r2, c2), chosen.length_mm)
-        except ApiError as exc:
+        except InvalidMeasurement as exc:
             not_mapped.append({"what": _what(chosen), "why": exc.message})
             continue
-        record_measurement(
-            session, case, lesion, tp, author,
-            {"sop_instance_uid": located.sop_instance_uid, "series_instance_uid": series_uid,
+        cases.add_version(
+            case, lesion, tp, author,
+            {"sop_instance_uid": located.sop_instance_uid,
+             "series_instance_uid": located.series_instance_uid,
              "frame": chosen.source.frame, "endpoints": [[r1, c1], [r2, c2]],
              "length_mm": length},
             reason=f"imported from SR {report.sop_instance_uid}", source=source)
@@ -101,14 +100,14 @@ def _what(m: ImportedMeasurement) -> str:
     return f"{concept} of {name!r}"
 
 
-def _unusable(session: Session, m: ImportedMeasurement, timepoints: set[str]) -> str | None:
+def _unusable(cases: CaseService, m: ImportedMeasurement, timepoints: set[str]) -> str | None:
     if m.status is not None and m.length_mm is None:
         return f"status {m.status.value!r} without a length: record it by hand"
     if m.length_mm is None:
         return "no length value"
     if m.source is None or m.polyline_rc is None:
         return "no caliper on a source image: Nadir keeps every length traceable to its image"
-    located = locate_instance(session, m.source.sop_instance_uid)
+    located = cases.store.locate_instance(m.source.sop_instance_uid)
     if located is None:
         return f"image {m.source.sop_instance_uid} is not in the PACS index"
     if located.study_instance_uid not in timepoints:
@@ -117,18 +116,19 @@ def _unusable(session: Session, m: ImportedMeasurement, timepoints: set[str]) ->
     return None
 
 
-def _new_target(session: Session, case: Case, m: ImportedMeasurement, author: str,
+def _new_target(cases: CaseService, case: Case, m: ImportedMeasurement, author: str,
                 by_label: dict[str, Lesion]) -> Lesion:
     label = (m.tracking_id or "").strip()[:64]
     if not label or label in by_label:
-        n = 1 + sum(1 for les in case.lesions if les.kind == "target")
-        while f"{LABEL_PREFIX['target']}{n}" in by_label:
+        prefix = LABEL_PREFIX[LesionKind.TARGET]
+        n = 1 + sum(1 for les in case.lesions if les.kind == LesionKind.TARGET)
+        while f"{prefix}{n}" in by_label:
             n += 1
-        label = f"{LABEL_PREFIX['target']}{n}"
-    lesion = Lesion(case_id=case.id, kind="target", organ=(m.finding_site or UNSPECIFIED_ORGAN)
-                    [:128], nodal=m.concept is LengthConcept.SHORT_AXIS, label=label,
-                    tracking_uid=m.tracking_uid or generate_uid(), created_by=author)
-    session.add(lesion)
-    session.flush()
-    case.lesions.append(lesion)
+        label = f"{prefix}{n}"
+    lesion = Lesion(case=case, kind=LesionKind.TARGET.value,
+                    organ=(m.finding_site or UNSPECIFIED_ORGAN)[:128],
+                    nodal=m.concept is LengthConcept.SHORT_AXIS, label=label,
+                    tracking_uid=m.tracking_uid or generate_uid(), created_by=author,
+                    created_at=utcnow())
+    cases.store.add(lesion)
     return lesion

@@ -1,33 +1,18 @@
-"""DICOM documents of a case: TID 1500 reports out (per timepoint) and in (SR import)."""
+"""A case's TID 1500 Measurement Report of one timepoint, built from what is stored."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from pydicom import Dataset
 from pydicom.uid import generate_uid
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api import __version__
-from api.case_logic import case_timepoints, current_measurements
-from api.db.models import (
-    Case,
-    Instance,
-    Lesion,
-    MeasurementVersion,
-    Patient,
-    Publication,
-    Series,
-    Study,
-    TimepointSignoff,
-)
+from api.db.models import Case, Lesion, MeasurementVersion, Publication, Study
+from api.workflow.ports import CaseStore
+from api.workflow.timeline import CurrentMeasurements
 from imaging.sr import (
-    Criteria,
     DocumentReference,
-    LesionKind,
-    LesionStatus,
     LinearMeasurement,
     PatientInfo,
     SignOff,
@@ -39,37 +24,15 @@ from imaging.sr import (
     scoord_from_row_col,
 )
 from measurement.result import EvaluationResult
+from measurement.vocabulary import Criteria, LesionKind, LesionStatus
 
 ORGANIZATION = "Nadir"
 SR_SERIES_NUMBER = 9001
 PDF_SERIES_NUMBER = 9002
 
 
-@dataclass(frozen=True)
-class LocatedInstance:
-    """An indexed instance with the UIDs an SR reference needs."""
-
-    sop_instance_uid: str
-    sop_class_uid: str
-    series_instance_uid: str
-    study_instance_uid: str
-    orthanc_id: str
-
-
-def locate_instance(session: Session, sop_instance_uid: str) -> LocatedInstance | None:
-    row = session.execute(
-        select(Instance.orthanc_id, Series.sop_class_uid, Series.series_instance_uid,
-               Study.study_instance_uid)
-        .join(Series, Instance.series_pk == Series.id).join(Study, Series.study_pk == Study.id)
-        .where(Instance.sop_instance_uid == sop_instance_uid)
-    ).first()
-    if row is None:
-        return None
-    return LocatedInstance(sop_instance_uid, row[1] or "", row[2], row[3], row[0])
-
-
-def patient_info(session: Session, case: Case) -> PatientInfo:
-    patient = session.scalar(select(Patient).where(Patient.patient_id == case.patient_id))
+def patient_info(store: CaseStore, case: Case) -> PatientInfo:
+    patient = store.patient(case.patient_id)
     assert patient is not None  # a case is only made for an indexed patient
     sex = patient.sex if patient.sex in ("M", "F", "O") else ""
     return PatientInfo(patient_id=patient.patient_id, name=patient.patient_name or "",
@@ -95,11 +58,11 @@ def _status(m: MeasurementVersion) -> LesionStatus | None:
 
 
 def linear_measurement(
-    session: Session, lesion: Lesion, m: MeasurementVersion
+    store: CaseStore, lesion: Lesion, m: MeasurementVersion
 ) -> LinearMeasurement:
     source = polyline = None
     if m.sop_instance_uid and m.endpoints:
-        located = locate_instance(session, m.sop_instance_uid)
+        located = store.locate_instance(m.sop_instance_uid)
         if located is not None:
             source = SourceImage(sop_class_uid=located.sop_class_uid,
                                  sop_instance_uid=located.sop_instance_uid,
@@ -113,7 +76,7 @@ def linear_measurement(
     # Only a caliper carries a length: a status (too small, not evaluable) or a non-target
     # assessment is reported as a qualitative evaluation instead.
     if status in (LesionStatus.NOT_EVALUABLE, LesionStatus.TOO_SMALL) \
-            or lesion.kind == "non_target":
+            or lesion.kind == LesionKind.NON_TARGET:
         length = None
     return LinearMeasurement(
         tracking_uid=lesion.tracking_uid, tracking_id=lesion.label,
@@ -121,13 +84,6 @@ def linear_measurement(
         source=source, polyline=polyline, finding_site=lesion.organ or None,
         lesion_kind=LesionKind(lesion.kind), nodal=lesion.nodal, status=status,
     )
-
-
-def latest_publication(session: Session, case: Case, kind: str, timepoint_uid: str
-                       ) -> Publication | None:
-    return session.scalar(select(Publication).where(
-        Publication.case_id == case.id, Publication.kind == kind,
-        Publication.timepoint_uid == timepoint_uid).order_by(Publication.id.desc()).limit(1))
 
 
 def reference(p: Publication | None) -> DocumentReference | None:
@@ -139,24 +95,30 @@ def reference(p: Publication | None) -> DocumentReference | None:
 
 
 def timepoint_sr(
-    session: Session, case: Case, study: Study, result: EvaluationResult | None, *,
-    observer: str, now: dt.datetime, replaces: DocumentReference | None = None,
-    sop_instance_uid: str | None = None,
+    store: CaseStore, case: Case, study: Study, current: CurrentMeasurements,
+    result: EvaluationResult | None, *, now: dt.datetime,
+    replaces: DocumentReference | None = None, sop_instance_uid: str | None = None,
 ) -> Dataset | None:
-    """The TID 1500 report of one timepoint, or None when nothing was recorded there."""
-    current = current_measurements(session, (les.id for les in case.lesions))
+    """The TID 1500 report of one timepoint, or None when nothing was recorded there.
+
+    The observer is whoever recorded the measurements shown (several measurers give
+    several observers, the latest first); a signed-off timepoint also carries its
+    verifying observer. Who downloads the report is not its observer.
+    """
     lesions = {les.id: les for les in case.lesions}
-    measured = [linear_measurement(session, lesions[lid], m)
-                for (lid, tp), m in sorted(current.items()) if tp == study.study_instance_uid]
-    if not measured:
+    shown = [(lid, m) for (lid, tp), m in sorted(current.items())
+             if tp == study.study_instance_uid and lid in lesions]
+    if not shown:
         return None
-    signoff = session.scalar(select(TimepointSignoff).where(
-        TimepointSignoff.case_id == case.id,
-        TimepointSignoff.timepoint_uid == study.study_instance_uid))
+    measured = [linear_measurement(store, lesions[lid], m) for lid, m in shown]
+    authors = sorted({m.author for _, m in shown},
+                     key=lambda a: max(m.at for _, m in shown if m.author == a), reverse=True)
+    signoff = next((s for s in case.signoffs if s.timepoint_uid == study.study_instance_uid),
+                   None)
     report = TimepointReport(
-        patient=patient_info(session, case), study=study_info(study),
+        patient=patient_info(store, case), study=study_info(study),
         timepoint_id=study.study_instance_uid, measurements=tuple(measured),
-        observer_name=person_name(observer), content_datetime=now,
+        observer_name=person_name(authors[0]), content_datetime=now,
         series_number=SR_SERIES_NUMBER, response=_response(case, study, result),
         sign_off=SignOff(observer_name=person_name(signoff.signed_by),
                          organization=ORGANIZATION,
@@ -184,7 +146,6 @@ def _response(case: Case, study: Study, result: EvaluationResult | None
     return None
 
 
-def measured_timepoints(session: Session, case: Case) -> list[Study]:
-    current = current_measurements(session, (les.id for les in case.lesions))
+def measured_timepoints(timepoints: list[Study], current: CurrentMeasurements) -> list[Study]:
     used = {tp for (_, tp) in current}
-    return [st for st in case_timepoints(session, case) if st.study_instance_uid in used]
+    return [st for st in timepoints if st.study_instance_uid in used]

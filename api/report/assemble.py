@@ -10,13 +10,9 @@ from io import BytesIO
 from typing import Any
 
 from pydicom import dcmread
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from api import __version__
-from api.case_logic import case_timepoints, current_measurements, evaluate_case
-from api.db.models import Case, Comparison, MeasurementVersion, Patient, Series, Study
-from api.documents import locate_instance
+from api.db.models import Case, MeasurementVersion, Series, Study
 from api.index_store import pair_studies
 from api.report.model import (
     KeyImageView,
@@ -26,11 +22,15 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
+from api.workflow.ports import CaseStore, Pacs
+from api.workflow.roles import READERS, Principal, check_role
+from api.workflow.service import CaseService
+from api.workflow.timeline import CurrentMeasurements, stored_length_mm
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.result import EvaluationResult
+from measurement.vocabulary import LesionKind, LesionStatus, organ_key
 from pacs.errors import PacsError
-from pacs.orthanc import OrthancClient
 
 log = logging.getLogger(__name__)
 RENDER_WORKERS = 4
@@ -44,7 +44,7 @@ def _f(value: Decimal | None) -> float | None:
 
 def _window_for(organ: str) -> Window | None:
     """Window preset by organ; None keeps the image's own VOI (PS3.3 C.11.2)."""
-    name = organ.lower()
+    name = organ_key(organ)
     if "lung" in name or "pulmon" in name:
         return LUNG
     if "liver" in name or "hepat" in name:
@@ -56,12 +56,24 @@ def _window_for(organ: str) -> Window | None:
     return None
 
 
-def build_report_data(session: Session, orthanc: OrthancClient, case: Case, *,
+def read_report(cases: CaseService, who: Principal, case_id: int, kind: str, *,
+                now: dt.datetime) -> tuple[ReportData, EvaluationResult]:
+    """The case's report for a reader; the read is audited with its format."""
+    check_role(who, READERS)
+    case = cases.case(case_id)
+    data, result = build_report_data(cases, case, now=now)
+    cases.store.audit(who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
+    cases.store.commit()
+    return data, result
+
+
+def build_report_data(cases: CaseService, case: Case, *,
                       now: dt.datetime) -> tuple[ReportData, EvaluationResult]:
-    result = evaluate_case(session, case)
-    studies = case_timepoints(session, case)
+    ev = cases.evaluated(case)
+    result, studies = ev.result, ev.timepoints
+    assert result is not None
     by_uid = {st.study_instance_uid: st for st in studies}
-    patient = session.scalar(select(Patient).where(Patient.patient_id == case.patient_id))
+    patient = cases.store.patient(case.patient_id)
     assert patient is not None
     signoffs = {s.timepoint_uid: s for s in case.signoffs}
     rows = []
@@ -86,12 +98,13 @@ def build_report_data(session: Session, orthanc: OrthancClient, case: Case, *,
         software_version=__version__, timepoints=tuple(rows),
         best_overall_response=result.best_overall_response.value,
         warnings=tuple((w.code.value, w.message) for w in result.warnings),
-        pairs=_pairs(session, case, studies), lesions=_lesions(session, orthanc, case, studies),
+        pairs=_pairs(cases.store, case, studies),
+        lesions=_lesions(cases.store, cases.pacs, case, studies, ev.current),
     )
     return data, result
 
 
-def _pairs(session: Session, case: Case, studies: list[Study]) -> tuple[SeriesPairView, ...]:
+def _pairs(store: CaseStore, case: Case, studies: list[Study]) -> tuple[SeriesPairView, ...]:
     """The series compared: the newest comparison of baseline vs. latest follow-up, if a
     radiologist or specialist made one, else the automatic pairing computed now."""
     if len(studies) < 2:
@@ -99,11 +112,8 @@ def _pairs(session: Session, case: Case, studies: list[Study]) -> tuple[SeriesPa
     baseline, latest = studies[0], studies[-1]
     names = {s.series_instance_uid: _series_name(s) for st in (baseline, latest)
              for s in st.series}
-    comparison = session.scalar(select(Comparison).where(
-        Comparison.patient_id == case.patient_id,
-        Comparison.baseline_study_uid == baseline.study_instance_uid,
-        Comparison.followup_study_uid == latest.study_instance_uid,
-    ).order_by(Comparison.id.desc()).limit(1))
+    comparison = store.newest_comparison(case.patient_id, baseline.study_instance_uid,
+                                         latest.study_instance_uid)
     if comparison is not None:
         return tuple(SeriesPairView(names.get(p.baseline_series_uid, p.baseline_series_uid),
                                     names.get(p.followup_series_uid, p.followup_series_uid),
@@ -118,19 +128,22 @@ def _series_name(s: Series) -> str:
            f"{s.description or s.modality} ({s.instance_count} images)"
 
 
+#: RECIST 1.1 s.4.3.2: a lesion too small to measure counts 5 mm in the sum.
+TOO_SMALL_MM = 5.0
+
+
 def _cell(tp: str, m: MeasurementVersion) -> LesionCell:
-    if m.status in ("too_small", "not_evaluable", "present", "absent",
-                    "unequivocal_progression", "not_evaluated", "disappeared"):
-        value = 0.0 if m.status == "disappeared" else (5.0 if m.status == "too_small" else None)
+    if m.status is not None:
+        value = TOO_SMALL_MM if m.status == LesionStatus.TOO_SMALL \
+            else stored_length_mm(m.status, m.length_mm)
         return LesionCell(timepoint_id=tp, value_mm=value, status=m.status)
     return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None)
 
 
-def _lesions(session: Session, orthanc: OrthancClient, case: Case,
-             studies: list[Study]) -> tuple[LesionRow, ...]:
+def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
+             current: CurrentMeasurements) -> tuple[LesionRow, ...]:
     order = [st.study_instance_uid for st in studies]
     dates = {st.study_instance_uid: st.study_date for st in studies}
-    current = current_measurements(session, (les.id for les in case.lesions))
     jobs: list[tuple[int, str, MeasurementVersion, float, Window | None, str | None]] = []
     cells: dict[int, list[LesionCell]] = {}
     for les in case.lesions:
@@ -139,13 +152,13 @@ def _lesions(session: Session, orthanc: OrthancClient, case: Case,
         cells[les.id] = [_cell(tp, m) for tp, m in mine]
         sizes = [m.length_mm for _, m in mine if m.length_mm]
         crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
-        if les.kind != "non_target":
+        if les.kind != LesionKind.NON_TARGET:
             jobs += [(les.id, tp, m, crop, _window_for(les.organ),
-                      _orthanc_id(session, m.sop_instance_uid)) for tp, m in mine
+                      _orthanc_id(store, m.sop_instance_uid)) for tp, m in mine
                      if m.sop_instance_uid and m.endpoints]
     # Fetching and rendering run in threads; the database session stays in this one.
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
-        views = list(pool.map(lambda job: _key_image(orthanc, job, dates), jobs))
+        views = list(pool.map(lambda job: _key_image(pacs, job, dates), jobs))
     images: dict[int, list[KeyImageView]] = {}
     for (lesion_id, *_), view in zip(jobs, views, strict=True):
         images.setdefault(lesion_id, []).append(view)
@@ -167,7 +180,7 @@ def _change(cells: list[LesionCell], baseline: str) -> float | None:
     return round(100 * (last.value_mm - first.value_mm) / first.value_mm, 1)
 
 
-def _key_image(orthanc: OrthancClient,
+def _key_image(pacs: Pacs,
                job: tuple[int, str, MeasurementVersion, float, Window | None, str | None],
                dates: dict[str, Any]) -> KeyImageView:
     _, tp, m, crop_mm, window, orthanc_id = job
@@ -177,7 +190,7 @@ def _key_image(orthanc: OrthancClient,
     try:
         if orthanc_id is None:
             raise KeyError(f"instance {m.sop_instance_uid} is no longer indexed")
-        ds = dcmread(BytesIO(orthanc.instance_file(orthanc_id)))
+        ds = dcmread(BytesIO(pacs.instance_file(orthanc_id)))
         (r1, c1), (r2, c2) = m.endpoints
         key = render_key_image(ds, frame=m.frame or 1, endpoints=((r1, c1), (r2, c2)),
                                length_mm=m.length_mm, window=window, crop_mm=crop_mm)
@@ -191,15 +204,15 @@ def _key_image(orthanc: OrthancClient,
                         scale_bar_mm=key.crop_scale_bar_mm, error=None)
 
 
-def _orthanc_id(session: Session, sop_instance_uid: str | None) -> str | None:
-    located = locate_instance(session, sop_instance_uid) if sop_instance_uid else None
+def _orthanc_id(store: CaseStore, sop_instance_uid: str | None) -> str | None:
+    located = store.locate_instance(sop_instance_uid) if sop_instance_uid else None
     return located.orthanc_id if located else None
 
 
-def report_pdf(session: Session, orthanc: OrthancClient, case: Case, *, now: dt.datetime
-               ) -> bytes:
+def report_pdf(cases: CaseService, case: Case, now: dt.datetime) -> bytes:
+    """The case's PDF report (what ``publish`` stores as an Encapsulated PDF)."""
     from api.report.render import render_pdf
 
-    data, _ = build_report_data(session, orthanc, case, now=now)
+    data, _ = build_report_data(cases, case, now=now)
     pdf: bytes = render_pdf(data)
     return pdf

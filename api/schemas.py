@@ -1,0 +1,579 @@
+"""The API's wire types: pydantic models at the edge, converted to and from domain types.
+
+Every endpoint declares its response model here, so ``/openapi.json`` describes every
+body a client can receive. Times are ISO 8601 strings, as the API has always sent them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from api.db.models import (
+    AuditEvent,
+    Comparison,
+    Lesion,
+    MeasurementVersion,
+    Series,
+    SrDraft,
+    Study,
+    TimepointSignoff,
+)
+from api.index_store import split_floats
+from api.workflow.comparisons import ComparisonView
+from api.workflow.service import DEFAULT_OPTIONS, CaseView
+
+LesionKindName = Literal["target", "non_target", "new"]
+CriteriaName = Literal["RECIST1.1", "iRECIST"]
+
+
+def _iso(value: dt.datetime | dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# -- requests ----------------------------------------------------------------------------
+
+class CaseCreate(BaseModel):
+    patient_id: str = Field(min_length=1)
+    criteria: CriteriaName
+    baseline_study_uid: str | None = None
+    # Best-overall-response parameters, as for POST /api/v1/recist/evaluate.
+    confirmation_required: StrictBool = DEFAULT_OPTIONS.confirmation_required
+    min_sd_duration_days: StrictInt = Field(default=DEFAULT_OPTIONS.min_sd_duration_days,
+                                            ge=0, le=3650)
+    min_confirmation_interval_days: StrictInt = Field(
+        default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0, le=3650)
+
+
+class LesionCreate(BaseModel):
+    kind: LesionKindName
+    organ: str = Field(min_length=1, max_length=128)
+    nodal: bool = False
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    timepoint: str | None = None
+    equivocal: bool = False
+    confirmed_at: str | None = None
+
+
+class LesionPatch(BaseModel):
+    organ: str | None = Field(default=None, min_length=1, max_length=128)
+    label: str | None = Field(default=None, min_length=1, max_length=64)
+    equivocal: bool | None = None
+    confirmed_at: str | None = None
+
+
+class MeasurementPut(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False, strict=True)
+
+    sop_instance_uid: str | None = Field(default=None, min_length=1, max_length=64)
+    frame: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    endpoints: list[list[float | int]] | None = None
+    length_mm: float | int | None = Field(default=None, ge=0)
+    status: str | None = None
+    amendment_reason: str | None = Field(default=None, max_length=2000)
+
+
+class ComparisonRequest(BaseModel):
+    patient_id: str = Field(min_length=1)
+    baseline_study_uid: str | None = None
+    followup_study_uid: str | None = None
+
+
+class PairIn(BaseModel):
+    baseline_series_uid: str = Field(min_length=1)
+    followup_series_uid: str = Field(min_length=1)
+
+
+class PairsOverride(BaseModel):
+    pairs: list[PairIn]
+
+
+# -- index -------------------------------------------------------------------------------
+
+class PatientOut(BaseModel):
+    patient_id: str
+    patient_name: str | None
+    studies_count: int
+
+
+class SeriesOut(BaseModel):
+    series_instance_uid: str
+    modality: str
+    description: str | None
+    series_number: int | None
+    instances: int
+    body_part: str | None
+    protocol: str | None
+    image_type: list[str]
+    convolution_kernel: str | None
+    slice_thickness_mm: float | None
+    pixel_spacing_mm: list[float] | None
+    orientation: list[float] | None
+    frame_of_reference_uid: str | None
+    contrast_agent: str | None
+    sop_class_uid: str | None
+
+    @classmethod
+    def of(cls, s: Series) -> SeriesOut:
+        return cls(
+            series_instance_uid=s.series_instance_uid, modality=s.modality,
+            description=s.description, series_number=s.series_number,
+            instances=s.instance_count, body_part=s.body_part, protocol=s.protocol,
+            image_type=s.image_type.split("\\") if s.image_type else [],
+            convolution_kernel=s.convolution_kernel, slice_thickness_mm=s.slice_thickness_mm,
+            pixel_spacing_mm=split_floats(s.pixel_spacing),
+            orientation=split_floats(s.orientation),
+            frame_of_reference_uid=s.frame_of_reference_uid, contrast_agent=s.contrast_agent,
+            sop_class_uid=s.sop_class_uid)
+
+
+class StudyOut(BaseModel):
+    study_instance_uid: str
+    study_date: str | None
+    description: str | None
+    accession_number: str | None
+    series: list[SeriesOut]
+
+    @classmethod
+    def of(cls, st: Study) -> StudyOut:
+        ordered = sorted(st.series, key=lambda s: (s.series_number is None,
+                                                   s.series_number or 0, s.series_instance_uid))
+        return cls(study_instance_uid=st.study_instance_uid, study_date=_iso(st.study_date),
+                   description=st.description, accession_number=st.accession_number,
+                   series=[SeriesOut.of(s) for s in ordered])
+
+
+class UploadedInstance(BaseModel):
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+
+
+class UploadOut(BaseModel):
+    instances: list[UploadedInstance]
+
+
+class IngestHealth(BaseModel):
+    cursor: int
+    indexed_series: int
+    last_error: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+    orthanc: Literal["ok", "unreachable"]
+    database: Literal["ok", "unreachable"]
+    version: str
+    ingest: IngestHealth
+
+
+# -- cases -------------------------------------------------------------------------------
+
+class TimepointOut(BaseModel):
+    id: str
+    study_instance_uid: str
+    date: str | None
+    description: str | None
+    signed_off_by: str | None
+    signed_off_at: str | None
+
+
+class LesionOut(BaseModel):
+    id: int
+    case_id: int
+    kind: LesionKindName
+    organ: str
+    nodal: bool
+    label: str
+    timepoint: str | None
+    equivocal: bool
+    confirmed_at: str | None
+    tracking_uid: str
+
+    @classmethod
+    def of(cls, les: Lesion) -> LesionOut:
+        return cls(id=les.id, case_id=les.case_id, kind=les.kind,  # type: ignore[arg-type]
+                   organ=les.organ, nodal=les.nodal, label=les.label,
+                   timepoint=les.first_timepoint, equivocal=les.equivocal,
+                   confirmed_at=les.confirmed_at, tracking_uid=les.tracking_uid)
+
+
+class CaseOut(BaseModel):
+    id: int
+    patient_id: str
+    criteria: CriteriaName
+    baseline_study_uid: str
+    confirmation_required: bool
+    min_sd_duration_days: int
+    min_confirmation_interval_days: int
+    timepoints: list[TimepointOut]
+    lesions: list[LesionOut]
+
+    @classmethod
+    def of(cls, view: CaseView) -> CaseOut:
+        case = view.case
+        signoffs = {s.timepoint_uid: s for s in case.signoffs}
+        return cls(
+            id=case.id, patient_id=case.patient_id,
+            criteria=case.criteria,  # type: ignore[arg-type]
+            baseline_study_uid=case.baseline_study_uid,
+            confirmation_required=case.confirmation_required,
+            min_sd_duration_days=case.min_sd_duration_days,
+            min_confirmation_interval_days=case.min_confirmation_interval_days,
+            timepoints=[_timepoint(st, signoffs.get(st.study_instance_uid))
+                        for st in view.timepoints],
+            lesions=[LesionOut.of(les) for les in case.lesions])
+
+
+def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:
+    return TimepointOut(id=st.study_instance_uid, study_instance_uid=st.study_instance_uid,
+                        date=_iso(st.study_date), description=st.description,
+                        signed_off_by=signoff.signed_by if signoff else None,
+                        signed_off_at=_iso(signoff.signed_at) if signoff else None)
+
+
+class CaseSummary(BaseModel):
+    id: int
+    patient_id: str
+    criteria: CriteriaName
+    baseline_study_uid: str
+    created_by: str
+    created_at: str
+
+
+class MeasurementOut(BaseModel):
+    lesion_id: int
+    timepoint_id: str
+    version: int
+    status: str | None
+    sop_instance_uid: str | None
+    series_instance_uid: str | None
+    frame: int | None
+    endpoints: list[list[float]] | None
+    length_mm: float | None
+    author: str
+    at: str
+    reason: str | None
+    source: str
+
+    @classmethod
+    def of(cls, m: MeasurementVersion, lesion: Lesion) -> MeasurementOut:
+        return cls(lesion_id=lesion.id, timepoint_id=m.timepoint_uid, version=m.version,
+                   status=m.status, sop_instance_uid=m.sop_instance_uid,
+                   series_instance_uid=m.series_instance_uid, frame=m.frame,
+                   endpoints=m.endpoints, length_mm=m.length_mm, author=m.author,
+                   at=_iso(m.at) or "", reason=m.reason, source=m.source)
+
+
+class VersionOut(BaseModel):
+    version: int
+    timepoint_id: str
+    author: str
+    at: str
+    reason: str | None
+    measurement: MeasurementOut
+
+
+class HistoryOut(BaseModel):
+    lesion_id: int
+    versions: list[VersionOut]
+
+
+class SignOffOut(BaseModel):
+    timepoint_id: str
+    signed_off_by: str
+    signed_off_at: str
+
+
+class AuditEventOut(BaseModel):
+    at: str
+    user: str
+    action: str
+    resource: str
+    patient_id: str | None
+
+    @classmethod
+    def of(cls, e: AuditEvent) -> AuditEventOut:
+        return cls(at=_iso(e.at) or "", user=e.user_name, action=e.action,
+                   resource=e.resource, patient_id=e.patient_id)
+
+
+class AuditOut(BaseModel):
+    events: list[AuditEventOut]
+
+
+# -- responses of the engine ---------------------------------------------------------------
+
+class WarningOut(BaseModel):
+    code: str
+    message: str
+
+
+class TimepointResponseOut(BaseModel):
+    """One timepoint's row; at baseline only ``id``, ``date`` and ``sum_mm`` are sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    date: str
+    sum_mm: float | None
+    nadir_mm: float | None = None
+    change_from_baseline_pct: float | None = None
+    change_from_nadir_pct: float | None = None
+    change_from_nadir_mm: float | None = None
+    target_response: str | None = None
+    non_target_response: str | None = None
+    new_lesions: bool | None = None
+    overall_response: str | None = None
+    mixed_response: bool | None = None
+
+
+class EvaluationOut(BaseModel):
+    """RECIST 1.1 / iRECIST responses: a computed reading for an oncologist to interpret."""
+
+    model_config = ConfigDict(extra="allow")
+
+    criteria: CriteriaName
+    timepoints: list[TimepointResponseOut]
+    best_overall_response: str
+    warnings: list[WarningOut]
+
+
+# -- comparisons ---------------------------------------------------------------------------
+
+class PairOut(BaseModel):
+    baseline_series_uid: str
+    followup_series_uid: str
+    score: float | None
+    reasons: list[str]
+    source: Literal["auto", "manual"]
+
+
+class ExcludedOut(BaseModel):
+    series_instance_uid: str
+    reason: str
+
+
+class ComparisonOut(BaseModel):
+    id: int
+    patient_id: str
+    baseline_study_uid: str
+    followup_study_uid: str
+    version: int
+    pairs: list[PairOut]
+    unpaired_baseline: list[str]
+    unpaired_followup: list[str]
+    excluded: list[ExcludedOut]
+
+    @classmethod
+    def of(cls, view: ComparisonView) -> ComparisonOut:
+        c: Comparison = view.comparison
+        paired_b = {p.baseline_series_uid for p in c.pairs}
+        paired_f = {p.followup_series_uid for p in c.pairs}
+        return cls(
+            id=c.id, patient_id=c.patient_id, baseline_study_uid=c.baseline_study_uid,
+            followup_study_uid=c.followup_study_uid, version=c.version,
+            pairs=[PairOut(baseline_series_uid=p.baseline_series_uid,
+                           followup_series_uid=p.followup_series_uid, score=p.score,
+                           reasons=list(p.reasons),
+                           source=p.source)  # type: ignore[arg-type]
+                   for p in c.pairs],
+            unpaired_baseline=sorted(s.series_instance_uid for s in view.baseline.series
+                                     if s.series_instance_uid not in paired_b),
+            unpaired_followup=sorted(s.series_instance_uid for s in view.followup.series
+                                     if s.series_instance_uid not in paired_f),
+            excluded=[ExcludedOut(series_instance_uid=uid, reason=why)
+                      for uid, why in c.excluded])
+
+
+# -- documents -----------------------------------------------------------------------------
+
+class ImportedOut(BaseModel):
+    lesion_id: int
+    timepoint_id: str
+    length_mm: float
+
+
+class NotMappedOut(BaseModel):
+    what: str
+    why: str
+
+
+class ImportOut(BaseModel):
+    imported: list[ImportedOut]
+    not_mapped: list[NotMappedOut]
+
+
+class DraftOut(BaseModel):
+    id: int
+    sop_instance_uid: str
+    status: Literal["pending", "confirmed", "rejected"]
+    received_at: str
+    summary: dict[str, Any]
+    decided_by: str | None
+
+    @classmethod
+    def of(cls, d: SrDraft) -> DraftOut:
+        return cls(id=d.id, sop_instance_uid=d.sop_instance_uid,
+                   status=d.status,  # type: ignore[arg-type]
+                   received_at=_iso(d.received_at) or "", summary=d.summary,
+                   decided_by=d.decided_by)
+
+
+class DraftsOut(BaseModel):
+    drafts: list[DraftOut]
+
+
+class DraftDecisionOut(ImportOut):
+    draft: DraftOut
+
+
+class PublishedObject(BaseModel):
+    sop_instance_uid: str
+    study_instance_uid: str
+    kind: Literal["sr", "pdf"]
+    replaces: str | None
+
+
+class RemoteSend(BaseModel):
+    configured: bool
+    sent: bool | None = None
+    error: str | None = None
+
+
+class PublishOut(BaseModel):
+    objects: list[PublishedObject]
+    remote: RemoteSend
+
+
+# -- the report as JSON ---------------------------------------------------------------------
+
+class ReportPatient(BaseModel):
+    patient_id: str
+    patient_name: str
+    birth_date: str | None
+    sex: str | None
+
+
+class ReportSignoff(BaseModel):
+    timepoint_id: str
+    date: str
+    description: str
+    signed_off_by: str | None
+    signed_off_at: str | None
+
+
+class ReportSeriesPair(BaseModel):
+    baseline: str
+    followup: str
+    score: float | None
+    source: str
+
+
+class ReportCell(BaseModel):
+    timepoint_id: str
+    length_mm: float | None
+    status: str | None
+
+
+class ReportKeyImage(BaseModel):
+    timepoint_id: str
+    sop_instance_uid: str
+    length_mm: float | None
+    window: str
+    crop: str | None = Field(description="PNG as a data: URI")
+    thumbnail: str | None = Field(description="PNG as a data: URI")
+    error: str | None
+
+
+class ReportLesion(BaseModel):
+    label: str
+    kind: LesionKindName
+    organ: str
+    nodal: bool
+    change_from_baseline_pct: float | None
+    measurements: list[ReportCell]
+    key_images: list[ReportKeyImage]
+
+
+class ReportNote(BaseModel):
+    kind: str
+    title: str
+    text: str
+
+
+class ReportOut(BaseModel):
+    """The specialist report: a computed reading that supports, and never replaces, the
+    interpretation of a qualified oncologist (``disclaimer``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    case_id: int
+    patient: ReportPatient
+    criteria: CriteriaName
+    generated_at: str
+    software_version: str
+    timepoints: list[TimepointResponseOut]
+    best_overall_response: str
+    warnings: list[WarningOut]
+    signoffs: list[ReportSignoff]
+    series_compared: list[ReportSeriesPair]
+    lesions: list[ReportLesion]
+    notes: list[ReportNote]
+    disclaimer: str
+
+
+# -- POST /api/v1/recist/evaluate: the request as documented ---------------------------------
+# The engine's own codec (measurement.codec) parses the body, so that every 422 names the
+# lesion, timepoint and field at fault; these models describe the same wire format in
+# /openapi.json (unknown keys are refused: extra="forbid").
+
+TargetReadingIn = Annotated[float, Field(gt=0, le=1000)] | Literal[
+    "too_small", "not_evaluable", "disappeared"]
+NonTargetStatusName = Literal["present", "absent", "unequivocal_progression", "not_evaluated"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvaluateTimepoint(_Strict):
+    id: str = Field(min_length=1)
+    date: dt.date
+
+
+class EvaluateLesion(_Strict):
+    id: str = Field(min_length=1)
+    kind: LesionKindName
+    organ: str = ""
+    nodal: bool = False
+    measurements: dict[str, TargetReadingIn] | None = Field(
+        default=None, description="target and new lesions: mm or a status, by timepoint id")
+    assessments: dict[str, NonTargetStatusName] | None = Field(
+        default=None, description="non-target lesions: a status by timepoint id")
+    timepoint: str | None = Field(default=None,
+                                  description="new lesions: the timepoint of first sighting")
+    equivocal: bool = False
+    confirmed_at: str | None = None
+
+
+class EvaluateMarker(_Strict):
+    """A tumour marker's values by timepoint (RECIST 1.1 s.4.3.3)."""
+
+    id: str = Field(min_length=1)
+    unit: str = ""
+    upper_limit_normal: float = Field(gt=0)
+    values: dict[str, Annotated[float, Field(ge=0)]]
+
+
+class EvaluateRequest(_Strict):
+    criteria: CriteriaName
+    timepoints: list[EvaluateTimepoint]
+    lesions: list[EvaluateLesion]
+    markers: list[EvaluateMarker] = []
+    confirmation_required: bool = DEFAULT_OPTIONS.confirmation_required
+    min_sd_duration_days: int = Field(default=DEFAULT_OPTIONS.min_sd_duration_days, ge=0)
+    min_confirmation_interval_days: int = Field(
+        default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0)

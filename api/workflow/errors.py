@@ -1,0 +1,101 @@
+"""Errors of the application layer: what went wrong, in the domain's words.
+
+Nothing here knows HTTP. ``api/errors.py`` alone maps each kind to a status code: a
+missing thing is :class:`NotFound`, a request that contradicts the stored state is
+:class:`Conflict`, a write based on an old read is :class:`StaleVersion`, input that
+cannot be right is :class:`InvalidInput`, a role without the right is
+:class:`NotAllowed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class WorkflowError(Exception):
+    """Root of the application layer's errors; ``message`` says what was wrong."""
+
+    def __init__(self, message: str, *, extra: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = dict(extra or {})
+
+
+class NotAuthenticated(WorkflowError):
+    """No credentials, or credentials that name nobody."""
+
+
+class NotAllowed(WorkflowError):
+    """The caller's role may not do this."""
+
+
+class NotFound(WorkflowError):
+    """A resource named by the request does not exist (or is not visible here)."""
+
+
+class CaseNotFound(NotFound):
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"unknown case {case_id}")
+        self.case_id = case_id
+
+
+class LesionNotFound(NotFound):
+    def __init__(self, lesion_id: int, case_id: int) -> None:
+        super().__init__(f"unknown lesion {lesion_id} in case {case_id}")
+        self.lesion_id = lesion_id
+
+
+class TimepointNotFound(NotFound):
+    def __init__(self, timepoint_id: str, case_id: int) -> None:
+        super().__init__(f"unknown timepoint {timepoint_id!r} in case {case_id}")
+        self.timepoint_id = timepoint_id
+
+
+class PatientNotFound(NotFound):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"unknown patient_id {patient_id!r}")
+        self.patient_id = patient_id
+
+
+class Conflict(WorkflowError):
+    """The request contradicts what is stored (and changes nothing)."""
+
+
+class TimepointSignedOff(Conflict):
+    def __init__(self, timepoint_id: str) -> None:
+        super().__init__(f"timepoint {timepoint_id!r} is signed off: a change needs an "
+                         "amendment_reason")
+        self.timepoint_id = timepoint_id
+
+
+class NotEvaluable(Conflict):
+    """The case's measurements do not allow a response yet (e.g. no baseline)."""
+
+
+class StaleVersion(WorkflowError):
+    """The write was based on a version that is no longer current; nothing was changed."""
+
+
+class InvalidInput(WorkflowError):
+    """Input that cannot be right, whatever the stored state."""
+
+
+class InvalidMeasurement(InvalidInput):
+    """A caliper or status that cannot be recorded on this lesion and image."""
+
+
+class MalformedPayload(WorkflowError):
+    """A body that cannot be read at all (not DICOM, not a zip, ...)."""
+
+
+class PayloadTooLarge(WorkflowError):
+    """A body beyond a size limit."""
+
+
+class UnsupportedMediaType(WorkflowError):
+    """A Content-Type this endpoint does not take."""
+
+
+class NotAcceptable(WorkflowError):
+    """No representation matches the request's Accept header."""

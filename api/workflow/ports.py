@@ -1,0 +1,93 @@
+"""What the case service needs from the world, as Protocols.
+
+``CaseStore`` is the unit of work over the database (``api.workflow.sql_store`` is the
+SQLAlchemy implementation; the unit tests use an in-memory fake). ``Pacs`` is the image
+archive (the Orthanc client, plus the hospital PACS that reports are sent to). The
+stored entities are the ORM classes of ``api.db.models``, used as plain objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydicom import Dataset
+
+from api.db.models import (
+    Case,
+    Comparison,
+    ComparisonPair,
+    Lesion,
+    MeasurementVersion,
+    Patient,
+    Publication,
+    SrDraft,
+    Study,
+    TimepointSignoff,
+)
+from api.workflow.roles import Principal
+
+Entity = Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
+
+
+@dataclass(frozen=True)
+class LocatedInstance:
+    """An indexed instance with the UIDs an SR reference needs."""
+
+    sop_instance_uid: str
+    sop_class_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    orthanc_id: str
+
+
+class CaseStore(Protocol):
+    """One unit of work: reads see its own writes; ``commit`` makes them durable."""
+
+    # The index of what the PACS holds (read only here).
+    def patient(self, patient_id: str) -> Patient | None: ...
+    def studies_of(self, patient_id: str) -> list[Study] | None:
+        """The patient's studies with their series, oldest first (undated last); None
+        when the patient is unknown."""
+    def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None: ...
+
+    # Cases and what hangs on them.
+    def add(self, entity: Entity) -> None:
+        """Store a new entity; its ``id`` is set on return. A write that collides with a
+        concurrent one (same lesion version, same sign-off) raises StaleVersion."""
+    def case(self, case_id: int) -> Case | None: ...
+    def cases(self, patient_id: str | None, limit: int) -> list[Case]: ...
+    def case_ids_of(self, patient_id: str) -> list[int]: ...
+    def lesion(self, lesion_id: int) -> Lesion | None: ...
+    def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        """Every version of the lesions' measurements, oldest version first."""
+    def latest_version(self, lesion_id: int) -> int: ...
+    def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
+                           ) -> Publication | None: ...
+    def comparison(self, comparison_id: int) -> Comparison | None: ...
+    def newest_comparison(self, patient_id: str, baseline_uid: str, followup_uid: str
+                          ) -> Comparison | None: ...
+    def replace_pairs(self, comparison: Comparison, pairs: Sequence[ComparisonPair]) -> None:
+        """Replace the comparison's pairs; the comparison's version goes up by one."""
+    def drafts(self, case_id: int) -> list[SrDraft]: ...
+    def draft(self, draft_id: int) -> SrDraft | None: ...
+
+    def audit(self, who: Principal, action: str, resource: str,
+              patient_id: str | None) -> None:
+        """Record an access to patient data in this unit of work."""
+    def commit(self) -> None:
+        """Make the unit's writes durable; StaleVersion if a concurrent write won."""
+    def rollback(self) -> None: ...
+
+
+class Pacs(Protocol):
+    """The image archive the cases' images live in (Orthanc), and the hospital PACS."""
+
+    def instance_tags(self, orthanc_id: str) -> dict[str, Any]: ...
+    def instance_file(self, orthanc_id: str) -> bytes: ...
+    def store(self, dicom_file: bytes) -> Any: ...
+    def send_to_hospital(self, datasets: Sequence[Dataset]) -> dict[str, Any]:
+        """C-STORE to the hospital PACS: {"configured": False} when there is none, else
+        {"configured": True, "sent": bool, "error"?: str}. Never raises for a failed send:
+        the objects are safe in the archive and can be sent again."""

@@ -1,0 +1,39 @@
+"""Who may do what: the roles of Nadir's users and the principal of a request."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from api.workflow.errors import NotAllowed
+
+
+class Role(enum.StrEnum):
+    UPLOADER = "uploader"
+    RADIOLOGIST = "radiologist"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user a request acts for."""
+
+    user_id: int
+    name: str
+    role: Role
+
+
+#: Roles that read patient data: cases, reports, images.
+READERS = (Role.RADIOLOGIST, Role.SPECIALIST, Role.ADMIN)
+#: Roles that record measurements and sign them off.
+MEASURERS = (Role.RADIOLOGIST,)
+#: Roles that create cases and comparisons' manual pairings, and publish.
+CASE_MANAGERS = (Role.RADIOLOGIST, Role.ADMIN)
+
+
+def check_role(who: Principal, allowed: tuple[Role, ...]) -> None:
+    """Refuse a principal whose role is not among ``allowed`` (the message names them)."""
+    if who.role not in allowed:
+        names = ", ".join(sorted(r.value for r in allowed))
+        raise NotAllowed(f"role '{who.role.value}' may not do this; needs one of: {names}")

@@ -1,0 +1,494 @@
+"""The case service: every rule of the case workflow, in one place.
+
+Create a case, add and change lesions, record measurements (with optimistic locking and
+the amendment rule after sign-off), sign timepoints off and evaluate the response. The
+service works over a :class:`~api.workflow.ports.CaseStore` and a
+:class:`~api.workflow.ports.Pacs`; it raises the errors of :mod:`api.workflow.errors`
+and never speaks HTTP. Every read or write of patient data is audited in the same unit
+of work that commits it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.uid import generate_uid
+
+from api.db.models import Case, Lesion, MeasurementVersion, Study, TimepointSignoff, utcnow
+from api.workflow.caliper import caliper_on_image
+from api.workflow.errors import (
+    CaseNotFound,
+    Conflict,
+    InvalidInput,
+    InvalidMeasurement,
+    LesionNotFound,
+    NotEvaluable,
+    NotFound,
+    PatientNotFound,
+    StaleVersion,
+    TimepointNotFound,
+    TimepointSignedOff,
+)
+from api.workflow.ports import CaseStore, Pacs
+from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
+from api.workflow.timeline import (
+    CurrentMeasurements,
+    case_timepoints,
+    current_measurements,
+    engine_input,
+)
+from measurement.errors import MeasurementError
+from measurement.model import EvaluationOptions
+from measurement.recist import evaluate
+from measurement.result import EvaluationResult
+from measurement.vocabulary import (
+    LABEL_PREFIX,
+    NON_TARGET_STATUSES,
+    TARGET_STATUSES,
+    Criteria,
+    LesionKind,
+    LesionStatus,
+)
+
+#: The best-overall-response parameters a new case gets unless the request says otherwise.
+DEFAULT_OPTIONS = EvaluationOptions()
+
+
+@dataclass(frozen=True)
+class NewCase:
+    patient_id: str
+    criteria: Criteria
+    baseline_study_uid: str | None = None
+    options: EvaluationOptions = DEFAULT_OPTIONS
+
+
+@dataclass(frozen=True)
+class NewLesion:
+    kind: LesionKind
+    organ: str
+    nodal: bool = False
+    label: str | None = None
+    timepoint: str | None = None
+    equivocal: bool = False
+    confirmed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class LesionChanges:
+    """Only the fields named in ``given`` are changed."""
+
+    given: frozenset[str]
+    organ: str | None = None
+    label: str | None = None
+    equivocal: bool | None = None
+    confirmed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class MeasurementInput:
+    """A caliper (image + endpoints) or a status, as a client sends it."""
+
+    sop_instance_uid: str | None = None
+    frame: int | None = None
+    endpoints: Sequence[Sequence[float]] | None = None
+    length_mm: float | None = None
+    status: str | None = None
+    amendment_reason: str | None = None
+    if_match: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case with its timepoints (oldest first) as the index knows them now."""
+
+    case: Case
+    timepoints: list[Study]
+
+
+@dataclass(frozen=True)
+class MeasurementView:
+    lesion: Lesion
+    measurement: MeasurementVersion
+
+    @property
+    def etag(self) -> str:
+        return measurement_etag(self.measurement) or ""
+
+
+@dataclass
+class Evaluation:
+    """The engine's result with the rows it was computed from."""
+
+    case: Case
+    timepoints: list[Study]
+    current: CurrentMeasurements
+    result: EvaluationResult | None = None
+    error: str | None = field(default=None)
+
+
+def measurement_etag(m: MeasurementVersion | None) -> str | None:
+    return None if m is None else f'"m{m.lesion_id}-v{m.version}"'
+
+
+class CaseService:
+    """Use cases of the case workflow for one unit of work."""
+
+    def __init__(self, store: CaseStore, pacs: Pacs, *,
+                 on_case_created: Callable[[int, str], None] | None = None) -> None:
+        self.store = store
+        self.pacs = pacs
+        self._on_case_created = on_case_created
+
+    # -- loading -------------------------------------------------------------------------
+
+    def studies_of(self, patient_id: str) -> list[Study]:
+        return patient_studies(self.store, patient_id)
+
+    def case(self, case_id: int) -> Case:
+        case = self.store.case(case_id)
+        if case is None:
+            raise CaseNotFound(case_id)
+        return case
+
+    def lesion(self, case: Case, lesion_id: int) -> Lesion:
+        lesion = self.store.lesion(lesion_id)
+        if lesion is None or lesion.case_id != case.id:
+            raise LesionNotFound(lesion_id, case.id)
+        return lesion
+
+    def timepoints(self, case: Case) -> list[Study]:
+        studies = self.store.studies_of(case.patient_id) or []
+        return case_timepoints(studies, case.baseline_study_uid)
+
+    def timepoint(self, case: Case, timepoint_id: str) -> Study:
+        for st in self.timepoints(case):
+            if st.study_instance_uid == timepoint_id:
+                return st
+        raise TimepointNotFound(timepoint_id, case.id)
+
+    def current(self, case: Case) -> CurrentMeasurements:
+        return current_measurements(self.store.measurements(les.id for les in case.lesions))
+
+    def _commit(self) -> None:
+        try:
+            self.store.commit()
+        except StaleVersion:
+            self.store.rollback()
+            raise
+
+    # -- cases ---------------------------------------------------------------------------
+
+    def create_case(self, who: Principal, new: NewCase) -> CaseView:
+        check_role(who, CASE_MANAGERS)
+        studies = [st for st in self.studies_of(new.patient_id) if st.study_date is not None]
+        if not studies:
+            raise InvalidInput(f"patient {new.patient_id!r} has no dated indexed study")
+        baseline = studies[0]
+        if new.baseline_study_uid is not None:
+            matches = [st for st in studies if st.study_instance_uid == new.baseline_study_uid]
+            if not matches:
+                raise InvalidInput(f"baseline_study_uid {new.baseline_study_uid!r} is not a "
+                                   "dated indexed study of this patient")
+            baseline = matches[0]
+        case = Case(patient_id=new.patient_id, criteria=new.criteria.value,
+                    baseline_study_uid=baseline.study_instance_uid, created_by=who.name,
+                    created_at=utcnow(), lesions=[], signoffs=[],
+                    confirmation_required=new.options.confirmation_required,
+                    min_sd_duration_days=new.options.min_sd_duration_days,
+                    min_confirmation_interval_days=new.options.min_confirmation_interval_days)
+        self.store.add(case)
+        self.store.audit(who, "create", f"cases/{case.id}", case.patient_id)
+        self._commit()
+        if self._on_case_created is not None:
+            # SRs saved in a viewer before this case existed are offered as drafts too.
+            self._on_case_created(case.id, case.patient_id)
+        return CaseView(case, self.timepoints(case))
+
+    def list_cases(self, who: Principal, patient_id: str | None) -> list[Case]:
+        """Cases, optionally of one patient, newest first."""
+        check_role(who, READERS)
+        cases = self.store.cases(patient_id, limit=1000)
+        self.store.audit(who, "list", "cases", patient_id)
+        self._commit()
+        return cases
+
+    def read_case(self, who: Principal, case_id: int) -> CaseView:
+        check_role(who, READERS)
+        case = self.case(case_id)
+        self.store.audit(who, "read", f"cases/{case.id}", case.patient_id)
+        self._commit()
+        return CaseView(case, self.timepoints(case))
+
+    # -- lesions -------------------------------------------------------------------------
+
+    def add_lesion(self, who: Principal, case_id: int, new: NewLesion) -> Lesion:
+        check_role(who, MEASURERS)
+        case = self.case(case_id)
+        tps = [st.study_instance_uid for st in self.timepoints(case)]
+        if new.kind == LesionKind.NEW:
+            if new.timepoint is None:
+                raise InvalidInput("timepoint: a new lesion needs the timepoint of its first "
+                                   "sighting")
+            if new.timepoint not in tps:
+                raise InvalidInput(f"timepoint {new.timepoint!r} is not a timepoint of "
+                                   f"case {case.id}")
+            if new.timepoint == tps[0]:
+                raise InvalidInput("timepoint: a new lesion cannot be first seen at baseline")
+            _check_confirmation(tps, new.timepoint, new.confirmed_at)
+        elif new.timepoint is not None or new.confirmed_at is not None or new.equivocal:
+            raise InvalidInput("timepoint, equivocal and confirmed_at apply to new lesions only")
+        label = new.label or next_label(case, new.kind)
+        _check_label_free(case, label)
+        lesion = Lesion(case=case, kind=new.kind.value, organ=new.organ.strip(),
+                        nodal=new.nodal, label=label, first_timepoint=new.timepoint,
+                        equivocal=new.equivocal, confirmed_at=new.confirmed_at,
+                        tracking_uid=generate_uid(), created_by=who.name, created_at=utcnow())
+        self.store.add(lesion)
+        self.store.audit(who, "create", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
+        self._commit()
+        return lesion
+
+    def list_lesions(self, who: Principal, case_id: int) -> list[Lesion]:
+        check_role(who, READERS)
+        case = self.case(case_id)
+        self.store.audit(who, "read", f"cases/{case.id}/lesions", case.patient_id)
+        self._commit()
+        return list(case.lesions)
+
+    def change_lesion(self, who: Principal, case_id: int, lesion_id: int,
+                      changes: LesionChanges) -> Lesion:
+        check_role(who, MEASURERS)
+        case = self.case(case_id)
+        lesion = self.lesion(case, lesion_id)
+        if ({"equivocal", "confirmed_at"} & changes.given) and lesion.kind != LesionKind.NEW:
+            raise InvalidInput("equivocal and confirmed_at apply to new lesions only")
+        if changes.label is not None and changes.label != lesion.label:
+            _check_label_free(case, changes.label)
+        if "confirmed_at" in changes.given:
+            tps = [st.study_instance_uid for st in self.timepoints(case)]
+            _check_confirmation(tps, lesion.first_timepoint or "", changes.confirmed_at)
+            lesion.confirmed_at = changes.confirmed_at
+        if changes.equivocal is not None:
+            lesion.equivocal = changes.equivocal
+        if changes.organ is not None:
+            lesion.organ = changes.organ.strip()
+        if changes.label is not None:
+            lesion.label = changes.label
+        self.store.audit(who, "update", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
+        self._commit()
+        return lesion
+
+    # -- measurements --------------------------------------------------------------------
+
+    def record_measurement(self, who: Principal, case_id: int, lesion_id: int,
+                           timepoint_id: str, given: MeasurementInput) -> MeasurementView:
+        """Add a new version of the lesion's measurement at the timepoint.
+
+        Refused: an ``If-Match`` that is not the current version (StaleVersion); a change
+        to a signed-off timepoint without an amendment reason (TimepointSignedOff); a new
+        lesion measured before its first sighting, a status the lesion kind does not take,
+        a caliper that does not fit the image (InvalidMeasurement).
+        """
+        check_role(who, MEASURERS)
+        case = self.case(case_id)
+        lesion = self.lesion(case, lesion_id)
+        timepoints = self.timepoints(case)
+        if timepoint_id not in [st.study_instance_uid for st in timepoints]:
+            raise TimepointNotFound(timepoint_id, case.id)
+        # Read once: the If-Match check and the new version number come from the same state.
+        latest = self.store.latest_version(lesion.id)
+        current = self.current(case).get((lesion.id, timepoint_id))
+        _check_if_match(given.if_match, current)
+        reason = (given.amendment_reason or "").strip() or None
+        if self.store_signoff(case, timepoint_id) is not None and reason is None:
+            raise TimepointSignedOff(timepoint_id)
+        if lesion.kind == LesionKind.NEW and lesion.first_timepoint \
+                and timepoint_id != lesion.first_timepoint:
+            order = [st.study_instance_uid for st in timepoints]
+            if order.index(timepoint_id) < order.index(lesion.first_timepoint):
+                raise InvalidMeasurement("a new lesion cannot be measured before its first "
+                                         "sighting")
+        values = self._measurement_values(lesion, timepoint_id, given)
+        try:
+            m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
+                                 latest=latest)
+            self.store.audit(who, "measure", f"cases/{case.id}/lesions/{lesion.id}/"
+                             f"measurements/{timepoint_id}", case.patient_id)
+            self._commit()
+        except StaleVersion:
+            raise StaleVersion("another change to this lesion was saved at the same time; "
+                               "read it again and retry") from None
+        return MeasurementView(lesion, m)
+
+    def _measurement_values(self, lesion: Lesion, timepoint_id: str,
+                            given: MeasurementInput) -> dict[str, Any]:
+        if given.status is not None:
+            if given.sop_instance_uid or given.endpoints or given.length_mm is not None:
+                raise InvalidMeasurement("give either a status or sop_instance_uid with "
+                                         "endpoints")
+            allowed = NON_TARGET_STATUSES if lesion.kind == LesionKind.NON_TARGET \
+                else TARGET_STATUSES
+            if given.status not in allowed:
+                raise InvalidMeasurement(
+                    f"status {given.status!r} is not valid for a {lesion.kind} lesion; "
+                    f"one of: {', '.join(allowed)}")
+            status = LesionStatus(given.status)
+            return {"status": status.value,
+                    "length_mm": 0.0 if status is LesionStatus.DISAPPEARED else None}
+        if lesion.kind == LesionKind.NON_TARGET:
+            raise InvalidMeasurement("a non-target lesion takes a status: "
+                                     + ", ".join(NON_TARGET_STATUSES))
+        if given.sop_instance_uid is None or given.endpoints is None:
+            raise InvalidMeasurement("give sop_instance_uid and endpoints, or a status")
+        start, end = _endpoints(given.endpoints)
+        located = self.store.locate_instance(given.sop_instance_uid)
+        length = caliper_on_image(self.pacs, located, timepoint_id, given.sop_instance_uid,
+                                  given.frame, start, end, given.length_mm)
+        assert located is not None  # caliper_on_image refuses an unknown instance
+        return {"sop_instance_uid": given.sop_instance_uid,
+                "series_instance_uid": located.series_instance_uid, "frame": given.frame,
+                "endpoints": [list(start), list(end)], "length_mm": length}
+
+    def add_version(self, case: Case, lesion: Lesion, timepoint_uid: str, author: str,
+                    values: dict[str, Any], *, reason: str | None, source: str = "manual",
+                    latest: int | None = None) -> MeasurementVersion:
+        """Add version ``latest + 1`` (the caller commits).
+
+        A writer that checked ``If-Match`` passes the ``latest`` version it saw: if another
+        change was saved since, the store refuses this one (StaleVersion) instead of
+        stacking it silently on top.
+        """
+        if latest is None:
+            latest = self.store.latest_version(lesion.id)
+        m = MeasurementVersion(lesion_id=lesion.id, timepoint_uid=timepoint_uid,
+                               version=latest + 1, author=author, reason=reason, source=source,
+                               at=utcnow(), **values)
+        self.store.add(m)
+        return m
+
+    def store_signoff(self, case: Case, timepoint_uid: str) -> TimepointSignoff | None:
+        return next((s for s in case.signoffs if s.timepoint_uid == timepoint_uid), None)
+
+    def read_measurement(self, who: Principal, case_id: int, lesion_id: int,
+                         timepoint_id: str) -> MeasurementView:
+        check_role(who, READERS)
+        case = self.case(case_id)
+        lesion = self.lesion(case, lesion_id)
+        self.timepoint(case, timepoint_id)
+        current = self.current(case).get((lesion.id, timepoint_id))
+        if current is None:
+            raise NotFound(f"lesion {lesion.id} has no measurement at {timepoint_id!r}")
+        self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
+                         f"{timepoint_id}", case.patient_id)
+        self._commit()
+        return MeasurementView(lesion, current)
+
+    def lesion_history(self, who: Principal, case_id: int, lesion_id: int
+                       ) -> tuple[Lesion, list[MeasurementVersion]]:
+        check_role(who, READERS)
+        case = self.case(case_id)
+        lesion = self.lesion(case, lesion_id)
+        versions = sorted(self.store.measurements([lesion.id]), key=lambda m: m.version)
+        self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/history",
+                         case.patient_id)
+        self._commit()
+        return lesion, versions
+
+    def sign_off(self, who: Principal, case_id: int, timepoint_id: str) -> TimepointSignoff:
+        """Sign a timepoint off; signing twice keeps the first sign-off."""
+        check_role(who, MEASURERS)
+        case = self.case(case_id)
+        self.timepoint(case, timepoint_id)
+        existing = self.store_signoff(case, timepoint_id)
+        if existing is None:
+            existing = TimepointSignoff(case=case, timepoint_uid=timepoint_id,
+                                        signed_by=who.name, signed_at=utcnow())
+            self.store.add(existing)
+            self.store.audit(who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
+                             case.patient_id)
+            self._commit()
+        return existing
+
+    # -- response ------------------------------------------------------------------------
+
+    def evaluation(self, case: Case) -> Evaluation:
+        """The engine's verdict on the case; ``error`` says what keeps it from one."""
+        timepoints = self.timepoints(case)
+        current = self.current(case)
+        ev = Evaluation(case, timepoints, current)
+        try:
+            ev.result = evaluate(engine_input(case, timepoints, current))
+        except MeasurementError as exc:
+            ev.error = exc.message
+        return ev
+
+    def evaluated(self, case: Case) -> Evaluation:
+        """As :meth:`evaluation`, refusing a case that cannot be evaluated yet."""
+        ev = self.evaluation(case)
+        if ev.result is None:
+            raise NotEvaluable(f"case {case.id} cannot be evaluated yet: {ev.error}")
+        return ev
+
+    def response(self, who: Principal, case_id: int) -> EvaluationResult:
+        check_role(who, READERS)
+        case = self.case(case_id)
+        self.store.audit(who, "read", f"cases/{case.id}/response", case.patient_id)
+        self._commit()
+        result = self.evaluated(case).result
+        assert result is not None
+        return result
+
+
+def patient_studies(store: CaseStore, patient_id: str) -> list[Study]:
+    """A patient's indexed studies, oldest first (undated ones last)."""
+    studies = store.studies_of(patient_id)
+    if studies is None:
+        raise PatientNotFound(patient_id)
+    return studies
+
+
+def next_label(case: Case, kind: str) -> str:
+    """The first free default label of the kind: T3 after T1 and T2, and so on."""
+    prefix = LABEL_PREFIX[LesionKind(kind)]
+    used = {les.label for les in case.lesions}
+    n = 1 + sum(1 for les in case.lesions if les.kind == kind)
+    while f"{prefix}{n}" in used:
+        n += 1
+    return f"{prefix}{n}"
+
+
+def _check_label_free(case: Case, label: str) -> None:
+    if any(les.label == label for les in case.lesions):
+        raise Conflict(f"label {label!r} is already used in case {case.id}")
+
+
+def _check_confirmation(tps: list[str], first: str, confirmed_at: str | None) -> None:
+    if confirmed_at is None:
+        return
+    if confirmed_at not in tps:
+        raise InvalidInput(f"confirmed_at {confirmed_at!r} is not a timepoint of this case")
+    if tps.index(confirmed_at) < tps.index(first):
+        raise InvalidInput("confirmed_at is before the lesion's first sighting")
+
+
+def _check_if_match(if_match: str | None, current: MeasurementVersion | None) -> None:
+    if if_match is None:
+        return
+    tag = if_match.strip()
+    if (tag == "*" and current is not None) or tag == measurement_etag(current):
+        return
+    raise StaleVersion(f"measurement changed since it was read (If-Match {if_match}, "
+                       f"current {measurement_etag(current) or 'none'}); nothing was changed")
+
+
+def _endpoints(raw: Sequence[Sequence[float]]) -> tuple[tuple[float, float], tuple[float, float]]:
+    if len(raw) != 2 or any(len(p) != 2 for p in raw):
+        raise InvalidMeasurement("endpoints must be two [row, column] points")
+    (r1, c1), (r2, c2) = raw
+    values = [float(v) for v in (r1, c1, r2, c2)]
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidMeasurement("endpoints must be finite numbers")
+    return (values[0], values[1]), (values[2], values[3])

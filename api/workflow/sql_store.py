@@ -1,0 +1,156 @@
+"""The SQLAlchemy implementation of :class:`~api.workflow.ports.CaseStore`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from api.db.models import (
+    AuditEvent,
+    Case,
+    Comparison,
+    ComparisonPair,
+    Instance,
+    Lesion,
+    MeasurementVersion,
+    Patient,
+    Publication,
+    Series,
+    SrDraft,
+    Study,
+)
+from api.workflow.errors import StaleVersion
+from api.workflow.ports import Entity, LocatedInstance
+from api.workflow.roles import Principal
+
+#: Primary keys are 32-bit integers on every database Nadir runs on: an id beyond that
+#: range names nothing (and must not reach the database driver, which would fail).
+MAX_ID = 2**31 - 1
+CONCURRENT_WRITE = "another change was saved at the same time; read it again and retry"
+
+
+def _valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+class SqlCaseStore:
+    """A unit of work on one SQLAlchemy session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def patient(self, patient_id: str) -> Patient | None:
+        return self.session.scalar(select(Patient).where(Patient.patient_id == patient_id))
+
+    def studies_of(self, patient_id: str) -> list[Study] | None:
+        patient = self.patient(patient_id)
+        if patient is None:
+            return None
+        studies = list(self.session.scalars(
+            select(Study).where(Study.patient_pk == patient.id)
+            .options(selectinload(Study.series))))
+        studies.sort(key=lambda st: (st.study_date is None, st.study_date, st.study_time or "",
+                                     st.study_instance_uid))
+        return studies
+
+    def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None:
+        row = self.session.execute(
+            select(Instance.orthanc_id, Series.sop_class_uid, Series.series_instance_uid,
+                   Study.study_instance_uid)
+            .join(Series, Instance.series_pk == Series.id)
+            .join(Study, Series.study_pk == Study.id)
+            .where(Instance.sop_instance_uid == sop_instance_uid)
+        ).first()
+        if row is None:
+            return None
+        return LocatedInstance(sop_instance_uid, row[1] or "", row[2], row[3], row[0])
+
+    def add(self, entity: Entity) -> None:
+        self.session.add(entity)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            self.session.rollback()
+            raise StaleVersion(CONCURRENT_WRITE) from None
+
+    def case(self, case_id: int) -> Case | None:
+        return self.session.get(Case, case_id) if _valid_id(case_id) else None
+
+    def cases(self, patient_id: str | None, limit: int) -> list[Case]:
+        query = select(Case).order_by(Case.id.desc())
+        if patient_id is not None:
+            query = query.where(Case.patient_id == patient_id)
+        return list(self.session.scalars(query.limit(limit)))
+
+    def case_ids_of(self, patient_id: str) -> list[int]:
+        return list(self.session.scalars(select(Case.id).where(Case.patient_id == patient_id)))
+
+    def lesion(self, lesion_id: int) -> Lesion | None:
+        return self.session.get(Lesion, lesion_id) if _valid_id(lesion_id) else None
+
+    def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        ids = list(lesion_ids)
+        if not ids:
+            return []
+        return list(self.session.scalars(
+            select(MeasurementVersion).where(MeasurementVersion.lesion_id.in_(ids))
+            .order_by(MeasurementVersion.version)))
+
+    def latest_version(self, lesion_id: int) -> int:
+        return self.session.scalar(select(func.max(MeasurementVersion.version))
+                                   .where(MeasurementVersion.lesion_id == lesion_id)) or 0
+
+    def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
+                           ) -> Publication | None:
+        return self.session.scalar(select(Publication).where(
+            Publication.case_id == case_id, Publication.kind == kind,
+            Publication.timepoint_uid == timepoint_uid).order_by(Publication.id.desc()).limit(1))
+
+    def comparison(self, comparison_id: int) -> Comparison | None:
+        if not _valid_id(comparison_id):
+            return None
+        return self.session.get(Comparison, comparison_id)
+
+    def newest_comparison(self, patient_id: str, baseline_uid: str, followup_uid: str
+                          ) -> Comparison | None:
+        return self.session.scalar(select(Comparison).where(
+            Comparison.patient_id == patient_id,
+            Comparison.baseline_study_uid == baseline_uid,
+            Comparison.followup_study_uid == followup_uid,
+        ).order_by(Comparison.id.desc()).limit(1))
+
+    def replace_pairs(self, comparison: Comparison, pairs: Sequence[ComparisonPair]) -> None:
+        from sqlalchemy.orm.attributes import flag_modified
+
+        comparison.pairs.clear()
+        self.session.flush()
+        comparison.pairs.extend(pairs)
+        # Update the comparison row itself: its version is bumped and checked on commit.
+        flag_modified(comparison, "excluded")
+
+    def drafts(self, case_id: int) -> list[SrDraft]:
+        return list(self.session.scalars(select(SrDraft).where(SrDraft.case_id == case_id)
+                                         .order_by(SrDraft.id)))
+
+    def draft(self, draft_id: int) -> SrDraft | None:
+        return self.session.get(SrDraft, draft_id) if _valid_id(draft_id) else None
+
+    def audit(self, who: Principal, action: str, resource: str,
+              patient_id: str | None) -> None:
+        # Added to this unit of work, so it commits with the data it covers.
+        self.session.add(AuditEvent(user_name=who.name, action=action, resource=resource,
+                                    patient_id=patient_id))
+
+    def commit(self) -> None:
+        try:
+            self.session.commit()
+        except (IntegrityError, StaleDataError):
+            self.session.rollback()
+            raise StaleVersion(CONCURRENT_WRITE) from None
+
+    def rollback(self) -> None:
+        self.session.rollback()

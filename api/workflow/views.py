@@ -1,0 +1,61 @@
+"""Read-only views straight from the database (the index and the audit log).
+
+These reads need no domain rule, so they query SQL directly, as cosmicpython's views
+do; each still leaves its audit event.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.db.models import AuditEvent, Patient, Study
+from api.workflow.errors import InvalidInput
+from api.workflow.roles import READERS, Principal, Role, check_role
+from api.workflow.service import patient_studies
+from api.workflow.sql_store import SqlCaseStore
+
+MAX_AUDIT_EVENTS = 10_000
+
+
+def patients(session: Session, who: Principal) -> list[tuple[str, str | None, int]]:
+    """(patient_id, name, number of studies) of every indexed patient."""
+    check_role(who, READERS)
+    rows = session.execute(
+        select(Patient.patient_id, Patient.patient_name, func.count(Study.id))
+        .outerjoin(Study, Study.patient_pk == Patient.id)
+        .group_by(Patient.id)
+        .order_by(Patient.patient_id)
+    ).all()
+    store = SqlCaseStore(session)
+    store.audit(who, "list", "patients", None)
+    store.commit()
+    return [(pid, name, count) for pid, name, count in rows]
+
+
+def studies(session: Session, who: Principal, patient_id: str) -> list[Study]:
+    """A patient's studies with their series, oldest first."""
+    check_role(who, READERS)
+    store = SqlCaseStore(session)
+    found = patient_studies(store, patient_id)
+    store.audit(who, "read", f"patients/{patient_id}/studies", patient_id)
+    store.commit()
+    return found
+
+
+def audit_log(session: Session, who: Principal, *, patient_id: str | None, user: str | None,
+              limit: int) -> list[AuditEvent]:
+    """The audit trail, oldest first, optionally of one patient or one user (admin)."""
+    check_role(who, (Role.ADMIN,))
+    if not 1 <= limit <= MAX_AUDIT_EVENTS:
+        raise InvalidInput(f"limit must be between 1 and {MAX_AUDIT_EVENTS}")
+    query = select(AuditEvent).order_by(AuditEvent.id)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if user is not None:
+        query = query.where(AuditEvent.user_name == user)
+    events = list(session.scalars(query.limit(limit)))
+    store = SqlCaseStore(session)
+    store.audit(who, "read", "audit", patient_id)
+    store.commit()
+    return events
