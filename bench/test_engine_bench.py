@@ -52,9 +52,10 @@ def _case(criteria: Criteria) -> EvaluationInput:
                                     measurements=readings))
     statuses = [NonTargetStatus.PRESENT, NonTargetStatus.ABSENT]
     for n in range(4):
+        # Present at baseline (RECIST 1.1 section 4.2), then alternating.
         lesions.append(NonTargetLesion(
             id=f"NT{n}", organ="liver",
-            assessments={tp: statuses[(i + n) % 2] for i, tp in enumerate(ids)}))
+            assessments={tp: statuses[(i + n) % 2 if i else 0] for i, tp in enumerate(ids)}))
     lesions.append(NewLesion(id="NEW0", timepoint_id="FU7",
                              measurements={"FU7": Decimal(8), "FU8": Decimal(11)}))
     lesions.append(NewLesion(id="NEW1", timepoint_id="FU8", equivocal=True, confirmed_at="FU9"))

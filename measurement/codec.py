@@ -2,11 +2,19 @@
 
 Pure functions over already-parsed JSON (``dict`` / ``list`` / ``str`` / numbers), no web
 framework. Parsing is strict (Nadir contract): every structural problem raises
-:class:`~measurement.errors.InvalidEvaluationInput` naming the lesion or timepoint id and
-the field, e.g. ``lesion "T1": measurements["FU1"]: must be a number of mm, "too_small"
-or "not_evaluable", got true``. Unknown keys are ignored. The response is rendered with
-exactly the contract's keys: the baseline row carries ``id``, ``date`` and ``sum_mm``
-only; sizes and percentages are JSON numbers, ``null`` where the contract says so.
+:class:`~measurement.errors.InvalidEvaluationInput` naming the lesion, marker or
+timepoint id and the field, e.g. ``lesion "T1": measurements["FU1"]: must be a number of
+mm, "too_small", "not_evaluable" or "disappeared", got true``. An unknown key anywhere
+is refused (``is_nodal`` for ``nodal`` would otherwise pass silently). The JSON types are
+checked here; the values (ranges, baseline rules, cross-references) by the domain types
+themselves, whose errors already name where. A target or new-lesion reading
+``"disappeared"`` is 0 mm, as in the case API.
+
+The response is rendered with exactly the contract's keys: the baseline row carries
+``id``, ``date`` and ``sum_mm`` only; sizes and percentages are JSON numbers, ``null``
+where the contract says so. When the request has ``markers``, every row (baseline
+included) also carries ``markers``: ``[{"id", "unit", "value", "upper_limit_normal"}]``,
+``value`` ``null`` where the marker was not measured.
 """
 
 from __future__ import annotations
@@ -16,12 +24,12 @@ import math
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from measurement.errors import (
-    InvalidEvaluationInput,
     invalid,
     lesion_subject,
+    marker_subject,
     quote,
     timepoint_subject,
 )
@@ -30,6 +38,7 @@ from measurement.model import (
     EvaluationInput,
     EvaluationOptions,
     Lesion,
+    Marker,
     NewLesion,
     NonTargetLesion,
     NonTargetStatus,
@@ -37,18 +46,32 @@ from measurement.model import (
     TargetReading,
     TargetStatus,
     Timepoint,
-    mm,
 )
 from measurement.recist import evaluate
-from measurement.result import EvaluationResult, TimepointResult
+from measurement.result import EvaluationResult, MarkerValue, TimepointResult
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_READING_CHOICES = 'a number of mm, "too_small" or "not_evaluable"'
+_DISAPPEARED = "disappeared"  # the case API's status for a lesion no longer seen: 0 mm
+_READING_CHOICES = 'a number of mm, "too_small", "not_evaluable" or "disappeared"'
 _KINDS = ("target", "non_target", "new")
 _T = TypeVar("_T", str, bool)
 _CRITERIA = {criteria.value: criteria for criteria in Criteria}
 _TARGET_STATUSES = {status.value: status for status in TargetStatus}
 _NON_TARGET_STATUSES = {status.value: status for status in NonTargetStatus}
+_ZERO_MM = Decimal(0)
+_DAY_OPTIONS = ("min_sd_duration_days", "min_confirmation_interval_days",
+                "min_icpd_confirmation_days")
+# The keys each object of the request may carry (Nadir contract).
+_REQUEST_KEYS = frozenset({"criteria", "timepoints", "lesions", "markers",
+                           "confirmation_required", *_DAY_OPTIONS})
+_TIMEPOINT_KEYS = frozenset({"id", "date"})
+_LESION_KEYS = {
+    "target": frozenset({"id", "kind", "organ", "nodal", "measurements"}),
+    "non_target": frozenset({"id", "kind", "organ", "nodal", "assessments"}),
+    "new": frozenset({"id", "kind", "organ", "nodal", "timepoint", "equivocal",
+                      "confirmed_at", "measurements"}),
+}
+_MARKER_KEYS = frozenset({"id", "unit", "upper_limit_normal", "values"})
 
 
 def evaluate_request(payload: object) -> dict[str, Any]:
@@ -60,12 +83,23 @@ def parse_evaluation_request(payload: object) -> EvaluationInput:
     """Domain input from the request body of ``POST /api/v1/recist/evaluate``."""
     if not isinstance(payload, Mapping):
         raise invalid("request", "body", f"must be a JSON object, got {_kind_of(payload)}")
+    _known_keys("request", payload, _REQUEST_KEYS)
     return EvaluationInput(
         criteria=_criteria(payload.get("criteria")),
         timepoints=_timepoints(payload.get("timepoints")),
         lesions=_lesions(payload.get("lesions")),
         options=_options(payload),
+        markers=_markers(payload.get("markers")),
     )
+
+
+def _known_keys(subject: str, item: Mapping[str, object], allowed: frozenset[str], *,
+                lesion_id: str | None = None, timepoint_id: str | None = None) -> None:
+    for key in item:
+        if key not in allowed:
+            raise invalid(subject, str(key), "unknown key; expected one of "
+                          + ", ".join(quote(name) for name in sorted(allowed)),
+                          lesion_id=lesion_id, timepoint_id=timepoint_id)
 
 
 def _criteria(value: object) -> Criteria:
@@ -83,13 +117,8 @@ def _options(payload: Mapping[str, object]) -> EvaluationOptions:
     if not isinstance(confirmation, bool):
         raise invalid("request", "confirmation_required",
                       f"must be true or false, got {quote(confirmation)}")
-    return EvaluationOptions(
-        confirmation_required=confirmation,
-        min_sd_duration_days=_days(payload, "min_sd_duration_days",
-                                   defaults.min_sd_duration_days),
-        min_confirmation_interval_days=_days(payload, "min_confirmation_interval_days",
-                                             defaults.min_confirmation_interval_days),
-    )
+    days = {name: _days(payload, name, getattr(defaults, name)) for name in _DAY_OPTIONS}
+    return EvaluationOptions(confirmation_required=confirmation, **days)
 
 
 def _days(payload: Mapping[str, object], name: str, default: int) -> int:
@@ -118,6 +147,8 @@ def _timepoint(position: int, item: object) -> Timepoint:
     if not isinstance(timepoint_id, str) or not timepoint_id:
         raise invalid(f"timepoints[{position}]", "id",
                       f"must be a non-empty string, got {quote(timepoint_id)}")
+    _known_keys(timepoint_subject(timepoint_id), item, _TIMEPOINT_KEYS,
+                timepoint_id=timepoint_id)
     return Timepoint(timepoint_id, _date(timepoint_id, item.get("date")))
 
 
@@ -148,6 +179,8 @@ def _lesion(position: int, item: object) -> Lesion:
         raise invalid(f"lesions[{position}]", "id",
                       f"must be a non-empty string, got {quote(lesion_id)}")
     kind = item.get("kind")
+    if isinstance(kind, str) and kind in _LESION_KEYS:
+        _known_keys(lesion_subject(lesion_id), item, _LESION_KEYS[kind], lesion_id=lesion_id)
     organ = _optional(lesion_id, item, "organ", str, "")
     nodal = _optional(lesion_id, item, "nodal", bool, False)
     if kind == "target":
@@ -204,16 +237,14 @@ def _readings(lesion_id: str, value: object) -> dict[str, TargetReading]:
 
 
 def _reading(lesion_id: str, timepoint_id: str, raw: object) -> TargetReading:
+    """The JSON type of a reading; its value is checked by the lesion itself."""
     if isinstance(raw, str):
         if raw in _TARGET_STATUSES:
             return _TARGET_STATUSES[raw]
-    elif isinstance(raw, int | float) and not isinstance(raw, bool):
-        try:
-            return mm(raw)
-        except InvalidEvaluationInput:
-            raise invalid(lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]",
-                          f"must be a finite number of mm >= 0, got {quote(raw)}",
-                          lesion_id=lesion_id, timepoint_id=timepoint_id) from None
+        if raw == _DISAPPEARED:
+            return _ZERO_MM
+    elif _is_number(raw):
+        return _exact(raw)
     raise invalid(lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]",
                   f"must be {_READING_CHOICES}, got {quote(raw)}",
                   lesion_id=lesion_id, timepoint_id=timepoint_id)
@@ -250,6 +281,59 @@ def _kind_of(value: object) -> str:
     return "an array" if isinstance(value, list) else type(value).__name__
 
 
+def _markers(value: object) -> list[Marker]:
+    """RECIST 1.1 section 3.2.2: tumour markers, optional (absent or null: none)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise invalid("request", "markers", f"must be a list, got {_kind_of(value)}")
+    return [_marker(position, item) for position, item in enumerate(value)]
+
+
+def _marker(position: int, item: object) -> Marker:
+    if not isinstance(item, Mapping):
+        raise invalid(f"markers[{position}]", "marker", f"must be an object, got "
+                      f"{_kind_of(item)}")
+    marker_id = item.get("id")
+    if not isinstance(marker_id, str) or not marker_id.strip():
+        raise invalid(f"markers[{position}]", "id",
+                      f"must be a non-empty string, got {quote(marker_id)}")
+    subject = marker_subject(marker_id)
+    _known_keys(subject, item, _MARKER_KEYS)
+    unit = item.get("unit", "")
+    if not isinstance(unit, str):
+        raise invalid(subject, "unit", f"must be a string, got {quote(unit)}")
+    limit = item.get("upper_limit_normal")
+    if not _is_number(limit):
+        raise invalid(subject, "upper_limit_normal", f"must be a number, got {quote(limit)}")
+    raw_values = item.get("values")
+    if raw_values is None:
+        raw_values = {}
+    if not isinstance(raw_values, Mapping):
+        raise invalid(subject, "values", f"must be an object keyed by timepoint id, got "
+                      f"{_kind_of(raw_values)}")
+    values: dict[str, Decimal] = {}
+    for timepoint_id, level in raw_values.items():
+        if not _is_number(level):
+            raise invalid(subject, f"values[{quote(timepoint_id)}]",
+                          f"must be a number, got {quote(level)}", timepoint_id=timepoint_id)
+        values[timepoint_id] = _exact(level)
+    return Marker(id=marker_id, unit=unit, upper_limit_normal=_exact(limit), values=values)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _exact(value: int | float) -> Decimal:
+    """A JSON number as an exact Decimal; the domain type checks its range.
+
+    Floats go through their shortest repr (32.1 stays Decimal("32.1")); NaN and the
+    infinities become Decimal NaN / Infinity, which the domain types refuse by name.
+    """
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
 def result_to_json(result: EvaluationResult) -> dict[str, Any]:
     """The contract's response body for an :class:`EvaluationResult`."""
     return {
@@ -266,6 +350,8 @@ def _row(row: TimepointResult) -> dict[str, Any]:
         "date": row.timepoint.date.isoformat(),
         "sum_mm": _number(row.sum_mm),
     }
+    if row.markers:
+        base["markers"] = [_marker_json(value) for value in row.markers]
     if row.is_baseline:
         return base
     base.update({
@@ -280,6 +366,11 @@ def _row(row: TimepointResult) -> dict[str, Any]:
         "mixed_response": row.mixed_response,
     })
     return base
+
+
+def _marker_json(value: MarkerValue) -> dict[str, Any]:
+    return {"id": value.marker_id, "unit": value.unit, "value": _number(value.value),
+            "upper_limit_normal": float(value.upper_limit_normal)}
 
 
 def _number(value: Decimal | None) -> float | None:

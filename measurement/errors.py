@@ -74,3 +74,8 @@ def lesion_subject(lesion_id: str) -> str:
 def timepoint_subject(timepoint_id: str) -> str:
     """``timepoint "FU1"``: how messages name a timepoint."""
     return f"timepoint {quote(timepoint_id)}"
+
+
+def marker_subject(marker_id: str) -> str:
+    """``marker "CEA"``: how messages name a tumour marker."""
+    return f"marker {quote(marker_id)}"

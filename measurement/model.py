@@ -26,13 +26,18 @@ from measurement.errors import (
     InvalidEvaluationInput,
     invalid,
     lesion_subject,
+    marker_subject,
     quote,
     timepoint_subject,
 )
 
 # RECIST 1.1 section 4.3.2: a lesion "too small to measure" is recorded with a
-# default value of 5 mm (Nadir contract: it also counts 5 mm at baseline).
+# default value of 5 mm.
 TOO_SMALL_MM = Decimal(5)
+# Nadir contract, a plausibility bound rather than a RECIST rule: no lesion diameter is
+# over a metre; a larger number is a typing or unit error (and would not fit the exact
+# arithmetic of percentages).
+MAX_LESION_MM = Decimal(1000)
 
 
 class Criteria(StrEnum):
@@ -50,12 +55,28 @@ class TargetStatus(StrEnum):
 
 
 class NonTargetStatus(StrEnum):
-    """State of a non-target lesion at one timepoint (RECIST 1.1 section 4.3.3)."""
+    """State of a non-target lesion at one timepoint (RECIST 1.1 section 4.3.3).
+
+    ``unequivocal_further_increase``: the lesion is in unequivocal progression and has
+    grown further since the previous assessment. For RECIST 1.1 it is progression like
+    ``unequivocal_progression``; iRECIST needs the difference to confirm an iUPD caused
+    by non-target disease (Seymour et al. 2017, Table 2: "a further increase in the size
+    of non-target disease", which "does not need to meet RECIST 1.1 criteria for
+    unequivocal progression" again; EORTC iRECIST FAQ "If iUPD is driven by non-target
+    disease ...": "further increase from last assessment"). ``unequivocal_progression``
+    at the confirming scan, for a lesion already so at iUPD, is "no change" there.
+    """
 
     PRESENT = "present"
     ABSENT = "absent"
     UNEQUIVOCAL_PROGRESSION = "unequivocal_progression"
+    UNEQUIVOCAL_FURTHER_INCREASE = "unequivocal_further_increase"
     NOT_EVALUATED = "not_evaluated"
+
+
+# Non-target statuses that are RECIST 1.1 unequivocal progression (section 4.3.3).
+PROGRESSING_NON_TARGET = frozenset({NonTargetStatus.UNEQUIVOCAL_PROGRESSION,
+                                    NonTargetStatus.UNEQUIVOCAL_FURTHER_INCREASE})
 
 
 TargetReading: TypeAlias = Decimal | TargetStatus
@@ -82,6 +103,24 @@ def mm(value: Decimal | int | float | str) -> Decimal:
         raise InvalidEvaluationInput(f"must be a finite number of mm >= 0, got {value}")
     # -0.0 is a valid zero, not a negative size; keep the sign out of sums and output.
     return result.copy_abs() if result.is_zero() else result
+
+
+def reading_mm(reading: TargetReading | None) -> Decimal | None:
+    """Size a reading stands for in sums, or ``None`` when the lesion was not evaluated.
+
+    RECIST 1.1 section 4.3.2: "too small to measure" counts 5 mm; a missing reading or
+    ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2).
+    """
+    if type(reading) is Decimal:
+        return reading
+    return TOO_SMALL_MM if reading is TargetStatus.TOO_SMALL else None
+
+
+def baseline_mm(reading: TargetReading) -> Decimal:
+    """Size of a target at baseline: a number > 0 mm, as :class:`EvaluationInput` guarantees."""
+    if type(reading) is not Decimal:  # unreachable for a valid EvaluationInput
+        raise InvalidEvaluationInput("a target lesion needs a baseline measurement in mm")
+    return reading
 
 
 @dataclass(frozen=True)
@@ -121,25 +160,54 @@ def _check_lesion_header(lesion_id: object, organ: object, nodal: object) -> Non
 def _frozen_readings(
     lesion_id: str, readings: Mapping[str, TargetReading], field_name: str
 ) -> Mapping[str, TargetReading]:
+    """Readings checked one by one: a status, or exact mm from 0 to :data:`MAX_LESION_MM`.
+
+    0 mm is a lesion that has disappeared (RECIST 1.1 section 4.3.2); where it is allowed
+    (never at baseline, nor at a new lesion's first sighting) is checked by
+    :class:`EvaluationInput`, which knows the order of the timepoints.
+    """
+    subject = lesion_subject(lesion_id)
+    if not isinstance(readings, Mapping):
+        raise invalid(subject, field_name, f"must map timepoint ids to readings, got "
+                      f"{readings!r}", lesion_id=lesion_id)
     checked: dict[str, TargetReading] = {}
     for timepoint_id, reading in readings.items():
         if not isinstance(timepoint_id, str):
-            raise invalid(lesion_subject(lesion_id), f"{field_name}[{quote(timepoint_id)}]",
+            raise invalid(subject, f"{field_name}[{quote(timepoint_id)}]",
                           "timepoint id must be a string", lesion_id=lesion_id)
         if isinstance(reading, TargetStatus) or (
-            type(reading) is Decimal and reading.is_finite() and reading > 0
+            type(reading) is Decimal and reading.is_finite() and 0 < reading <= MAX_LESION_MM
         ):
             checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
-        try:
-            checked[timepoint_id] = mm(reading)
-        except InvalidEvaluationInput as exc:
-            raise invalid(
-                lesion_subject(lesion_id), f"{field_name}[{quote(timepoint_id)}]",
-                f'{exc.message} (or "too_small" / "not_evaluable")',
-                lesion_id=lesion_id, timepoint_id=timepoint_id,
-            ) from None
+        checked[timepoint_id] = _size(reading, subject, f"{field_name}[{quote(timepoint_id)}]",
+                                      lesion_id=lesion_id, timepoint_id=timepoint_id)
     return MappingProxyType(checked)
+
+
+def _size(reading: object, subject: str, where: str, *, lesion_id: str,
+          timepoint_id: str) -> Decimal:
+    problem = (f"must be a finite number of mm from 0 to {MAX_LESION_MM}, "
+               '"too_small" or "not_evaluable"')
+    if not isinstance(reading, Decimal | int | float | str) or isinstance(reading, bool):
+        raise invalid(subject, where, f"{problem}, got {_shown(reading)}",
+                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+    try:
+        size = mm(reading)
+    except InvalidEvaluationInput:
+        raise invalid(subject, where, f"{problem}, got {_shown(reading)}",
+                      lesion_id=lesion_id, timepoint_id=timepoint_id) from None
+    if size > MAX_LESION_MM:
+        raise invalid(subject, where, f"{problem}, got {_shown(reading)} (over a metre)",
+                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+    return size
+
+
+def _shown(value: object) -> str:
+    """A value as the request showed it: ``-1``, ``NaN``, ``Infinity``, ``true``."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return quote(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,24 +301,94 @@ Lesion: TypeAlias = TargetLesion | NonTargetLesion | NewLesion
 
 
 @dataclass(frozen=True, kw_only=True)
+class Marker:
+    """A serum tumour marker followed alongside the lesions (RECIST 1.1 sections 3.2.2, 4.3.3).
+
+    ``values`` maps a timepoint id to the level measured for it, in ``unit``; a timepoint
+    missing from the mapping had no measurement. RECIST 1.1 section 3.2.2: markers alone
+    never assess response, but one above its upper limit of normal at baseline must
+    normalise for a complete response; section 4.3.3 makes that part of the non-target
+    category.
+    """
+
+    id: str
+    upper_limit_normal: Decimal
+    values: Mapping[str, Decimal]
+    unit: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise invalid("marker", "id", f"must be a non-empty string, got {quote(self.id)}")
+        subject = marker_subject(self.id)
+        if not isinstance(self.unit, str):
+            raise invalid(subject, "unit", f"must be a string, got {quote(self.unit)}")
+        limit = _amount(self.upper_limit_normal)
+        if limit is None or limit <= 0:
+            raise invalid(subject, "upper_limit_normal", "must be a finite number > 0, got "
+                          f"{_shown(self.upper_limit_normal)}")
+        object.__setattr__(self, "upper_limit_normal", limit)
+        if not isinstance(self.values, Mapping):
+            raise invalid(subject, "values", f"must map timepoint ids to levels, got "
+                          f"{self.values!r}")
+        checked: dict[str, Decimal] = {}
+        for timepoint_id, raw in self.values.items():
+            where = f"values[{quote(timepoint_id)}]"
+            if not isinstance(timepoint_id, str):
+                raise invalid(subject, where, "timepoint id must be a string")
+            level = _amount(raw)
+            if level is None or level < 0:
+                raise invalid(subject, where, f"must be a finite number >= 0, got {_shown(raw)}",
+                              timepoint_id=timepoint_id)
+            checked[timepoint_id] = level
+        object.__setattr__(self, "values", MappingProxyType(checked))
+
+    def above_normal(self, timepoint_id: str) -> bool | None:
+        """Whether the level at ``timepoint_id`` is above the upper limit of normal.
+
+        ``None`` when it was not measured there. At the limit is within normal.
+        """
+        level = self.values.get(timepoint_id)
+        return None if level is None else level > self.upper_limit_normal
+
+
+def _amount(value: object) -> Decimal | None:
+    """An exact finite number from a Decimal, int or float (never a bool), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | float):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = repr(value)
+    result = Decimal(value)
+    return result if result.is_finite() else None
+
+
+
+
+@dataclass(frozen=True, kw_only=True)
 class EvaluationOptions:
-    """Trial-level parameters of the best-overall-response rules.
+    """Trial-level parameters of the best-overall-response and confirmation rules.
 
     ``min_sd_duration_days``: SD must be met at least once this long after baseline
     (RECIST 1.1 section 4.4.3; the protocol sets it, Nadir default 42 days).
     ``min_confirmation_interval_days``: a confirming assessment is at least this long
     after the response it confirms (RECIST 1.1 section 4.6: no less than 4 weeks).
+    ``min_icpd_confirmation_days``: an assessment closer than this to an iUPD can neither
+    confirm nor reset it (iRECIST, Seymour et al. 2017: the confirming scan is 4-8 weeks
+    after iUPD; EORTC iRECIST FAQ: earlier scans are disregarded; default 28 days).
     """
 
     confirmation_required: bool = False
     min_sd_duration_days: int = 42
     min_confirmation_interval_days: int = 28
+    min_icpd_confirmation_days: int = 28
 
     def __post_init__(self) -> None:
         if not isinstance(self.confirmation_required, bool):
             raise invalid("request", "confirmation_required",
                           f"must be true or false, got {quote(self.confirmation_required)}")
-        for name in ("min_sd_duration_days", "min_confirmation_interval_days"):
+        for name in ("min_sd_duration_days", "min_confirmation_interval_days",
+                     "min_icpd_confirmation_days"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise invalid("request", name, f"must be an integer >= 0, got {quote(value)}")
@@ -258,27 +396,34 @@ class EvaluationOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluationInput:
-    """Everything the engine needs: timepoints (baseline first) and lesions.
+    """Everything the engine needs: timepoints (baseline first), lesions and markers.
 
     Construction checks the cross-references listed in the Nadir contract: at least one
     timepoint and one lesion, unique ids, dates strictly increasing, readings only at
-    known timepoints, every target measured at baseline, new lesions first seen after
-    baseline and never confirmed before they were seen.
+    known timepoints, every target measured (> 0 mm) and every non-target present at
+    baseline, new lesions first seen after baseline, seen (not 0 mm) at their first
+    sighting and never confirmed before it.
     """
 
     criteria: Criteria
     timepoints: Sequence[Timepoint]
     lesions: Sequence[Lesion]
     options: EvaluationOptions = field(default_factory=EvaluationOptions)
+    markers: Sequence[Marker] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.criteria, Criteria):
             raise invalid("request", "criteria",
                           f"must be one of {_choices(Criteria)}, got {quote(self.criteria)}")
+        if not isinstance(self.options, EvaluationOptions):
+            raise invalid("request", "options", f"must be EvaluationOptions, got "
+                          f"{self.options!r}")
         object.__setattr__(self, "timepoints", tuple(self.timepoints))
         object.__setattr__(self, "lesions", tuple(self.lesions))
+        object.__setattr__(self, "markers", tuple(self.markers))
         _check_timepoints(self.timepoints)
         _check_lesions(self.lesions, self.timepoints)
+        _check_markers(self.markers, self.timepoints)
 
     @property
     def baseline(self) -> Timepoint:
@@ -342,8 +487,24 @@ def _check_lesions(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -
             _check_target_baseline(lesion, timepoints[0].id)
         elif isinstance(lesion, NonTargetLesion):
             _check_known(lesion.id, "assessments", lesion.assessments, order)
+            _check_non_target_baseline(lesion, timepoints[0].id)
         else:
             _check_new_lesion(lesion, order)
+
+
+def _check_markers(markers: Sequence[Marker], timepoints: Sequence[Timepoint]) -> None:
+    known = {tp.id for tp in timepoints}
+    seen: set[str] = set()
+    for marker in markers:
+        if not isinstance(marker, Marker):
+            raise invalid("request", "markers", f"must hold Marker objects, got {marker!r}")
+        if marker.id in seen:
+            raise invalid(marker_subject(marker.id), "id", "duplicate marker id")
+        seen.add(marker.id)
+        for timepoint_id in marker.values:
+            if timepoint_id not in known:
+                raise invalid(marker_subject(marker.id), f"values[{quote(timepoint_id)}]",
+                              "unknown timepoint", timepoint_id=timepoint_id)
 
 
 def _check_known(lesion_id: str, field_name: str, keys: Mapping[str, object],
@@ -355,17 +516,33 @@ def _check_known(lesion_id: str, field_name: str, keys: Mapping[str, object],
 
 
 def _check_target_baseline(lesion: TargetLesion, baseline_id: str) -> None:
-    # RECIST 1.1 section 4.2: every target lesion is measured at baseline; the sum of
-    # diameters there is the reference for PR (section 4.3.1).
+    # RECIST 1.1 section 4.2: target lesions are chosen among the measurable lesions at
+    # baseline (section 3.1.1) and all measured there; their sum is the reference for PR
+    # (section 4.3.1). A lesion too small to measure, not evaluable or absent (0 mm) at
+    # baseline is not measurable, so it cannot be a target lesion.
     reading = lesion.measurements.get(baseline_id)
     where = f"measurements[{quote(baseline_id)}]"
+    problem = None
     if reading is None:
-        raise invalid(lesion_subject(lesion.id), where,
-                      "a target lesion needs a baseline measurement",
+        problem = "a target lesion needs a baseline measurement"
+    elif isinstance(reading, TargetStatus):
+        problem = (f"a target lesion cannot be {reading.value} at baseline: it must be "
+                   "measurable (RECIST 1.1 sections 3.1.1, 4.2)")
+    elif reading == 0:
+        problem = "a target lesion cannot measure 0 mm (disappeared) at baseline"
+    if problem is not None:
+        raise invalid(lesion_subject(lesion.id), where, problem,
                       lesion_id=lesion.id, timepoint_id=baseline_id)
-    if reading is TargetStatus.NOT_EVALUABLE:
-        raise invalid(lesion_subject(lesion.id), where,
-                      "a target lesion cannot be not_evaluable at baseline",
+
+
+def _check_non_target_baseline(lesion: NonTargetLesion, baseline_id: str) -> None:
+    # RECIST 1.1 section 4.2: non-target lesions are the other sites of disease recorded
+    # at baseline, noted there as "present"; section 4.3.3 then follows them from there.
+    status = lesion.assessments.get(baseline_id)
+    if status is not NonTargetStatus.PRESENT:
+        got = "no baseline assessment" if status is None else f"got {quote(status.value)}"
+        raise invalid(lesion_subject(lesion.id), f"assessments[{quote(baseline_id)}]",
+                      f'a non-target lesion must be "present" at baseline, {got}',
                       lesion_id=lesion.id, timepoint_id=baseline_id)
 
 
@@ -391,8 +568,14 @@ def _check_new_lesion(lesion: NewLesion, order: Mapping[str, int]) -> None:
                           f"{quote(lesion.timepoint_id)}",
                           lesion_id=lesion.id, timepoint_id=lesion.confirmed_at)
     _check_known(lesion.id, "measurements", lesion.measurements, order)
-    for timepoint_id in lesion.measurements:
+    for timepoint_id, reading in lesion.measurements.items():
         if order[timepoint_id] < first:
             raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
                           f"measured before the first sighting {quote(lesion.timepoint_id)}",
                           lesion_id=lesion.id, timepoint_id=timepoint_id)
+        if order[timepoint_id] == first and reading == 0:
+            # RECIST 1.1 section 4.3.5: a new lesion is one found on the scan; 0 mm there
+            # would be a lesion that is not seen.
+            raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
+                          "a new lesion cannot measure 0 mm (disappeared) at its first "
+                          "sighting", lesion_id=lesion.id, timepoint_id=timepoint_id)

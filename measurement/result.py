@@ -40,11 +40,21 @@ class Response(StrEnum):
 
 
 class WarningCode(StrEnum):
-    """Baseline selection problems reported alongside a result (RECIST 1.1 sections 3.1, 4.2)."""
+    """Deviations reported alongside a result; responses are computed anyway.
+
+    Baseline selection (RECIST 1.1 sections 3.1, 4.2): ``TOO_MANY_TARGETS``,
+    ``TOO_MANY_TARGETS_IN_ORGAN``, ``TARGET_BELOW_MEASURABLE_SIZE``.
+    ``NEW_NODE_NOT_PATHOLOGICAL``: a new lymph node under 10 mm short axis, not counted
+    as a new lesion (RECIST 1.1 section 3.1.1; EORTC RECIST FAQ "New lymph node lesions").
+    ``LATE_CONFIRMATION``: the scan that confirmed an iUPD as iCPD is more than 8 weeks
+    after it (iRECIST, Seymour et al. 2017: confirm 4-8 weeks after iUPD).
+    """
 
     TOO_MANY_TARGETS = "TOO_MANY_TARGETS"
     TOO_MANY_TARGETS_IN_ORGAN = "TOO_MANY_TARGETS_IN_ORGAN"
     TARGET_BELOW_MEASURABLE_SIZE = "TARGET_BELOW_MEASURABLE_SIZE"
+    NEW_NODE_NOT_PATHOLOGICAL = "NEW_NODE_NOT_PATHOLOGICAL"
+    LATE_CONFIRMATION = "LATE_CONFIRMATION"
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,16 @@ class EvaluationWarning:
     lesion_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class MarkerValue:
+    """A tumour marker's level at one timepoint (``None``: not measured there), for charts."""
+
+    marker_id: str
+    unit: str
+    value: Decimal | None
+    upper_limit_normal: Decimal
+
+
 @dataclass(frozen=True, kw_only=True)
 class TimepointResult:
     """The engine's verdict at one timepoint.
@@ -63,7 +83,8 @@ class TimepointResult:
     At baseline only ``sum_mm`` is set (``None`` when there are no target lesions).
     Sizes are exact mm; percentages are rounded to 0.1 % for display, while every
     decision was taken on exact values. ``reasons`` explains each category verdict in
-    words, citing the rule applied.
+    words, citing the rule applied. ``markers`` holds every tumour marker of the input
+    (at baseline too), in input order.
     """
 
     timepoint: Timepoint
@@ -79,6 +100,7 @@ class TimepointResult:
     overall_response: Response | None = None
     mixed_response: bool | None = None
     reasons: tuple[str, ...] = ()
+    markers: tuple[MarkerValue, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,8 @@ Sources: RECIST 1.1 (Eisenhauer et al. 2009) section 3.1.1 (measurability: >= 10
 long axis on CT; malignant nodes >= 15 mm short axis) and section 4.2 (at most five
 target lesions in total and two per organ). The Nadir contract adds that organ names
 are compared trimmed and case-insensitively, that all nodal lesions count as one organ,
-and that a baseline ``too_small`` counts 5 mm. Responses are computed anyway.
+and that every target has a measurement at baseline (EvaluationInput refuses
+``too_small``, ``not_evaluable`` and 0 mm there). Responses are computed anyway.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
-from measurement.model import TargetLesion, TargetStatus
+from measurement.model import NewLesion, TargetLesion, baseline_mm
 from measurement.result import EvaluationWarning, WarningCode
-from measurement.rules import baseline_mm
 
 # RECIST 1.1 section 4.2: a maximum of five target lesions in total ...
 MAX_TARGETS = 5
@@ -45,8 +45,11 @@ def selection_warnings(targets: Sequence[TargetLesion],
     return tuple(warnings)
 
 
-def organ_key(lesion: TargetLesion) -> str:
-    """Organ names compared trimmed and case-insensitively; nodes are one organ."""
+def organ_key(lesion: TargetLesion | NewLesion) -> str:
+    """Organ names compared trimmed and case-insensitively; nodes are one organ.
+
+    Also used for iRECIST new-lesion targets (at most two per organ, as at baseline).
+    """
     return _LYMPH_NODES if lesion.nodal else lesion.organ.strip().casefold()
 
 
@@ -76,13 +79,10 @@ def _size_warnings(targets: Sequence[TargetLesion],
         minimum = MIN_MEASURABLE_NODE_SHORT_AXIS_MM if les.nodal else MIN_MEASURABLE_MM
         if size < minimum:
             axis = "short axis" if les.nodal else "long axis"
-            seen = ("is too small to measure (counts 5 mm)"
-                    if les.measurements[baseline_id] is TargetStatus.TOO_SMALL
-                    else f"measures {size} mm {axis}")
             warnings.append(EvaluationWarning(
                 WarningCode.TARGET_BELOW_MEASURABLE_SIZE,
-                f"target lesion {les.id!r} {seen} at baseline, below the {minimum} mm "
-                "of RECIST 1.1 section 3.1.1",
+                f"target lesion {les.id!r} measures {size} mm {axis} at baseline, below "
+                f"the {minimum} mm of RECIST 1.1 section 3.1.1",
                 (les.id,),
             ))
     return warnings

@@ -37,8 +37,9 @@ def non_target(lesion_id: str, *statuses: str | None, organ: str = "liver",
 
 
 def new(lesion_id: str, at: int, *, equivocal: bool = False, confirmed_at: int | None = None,
-        sizes: dict[int, Reading] | None = None, organ: str = "bone") -> dict[str, Any]:
-    lesion: dict[str, Any] = {"id": lesion_id, "kind": "new", "organ": organ, "nodal": False,
+        sizes: dict[int, Reading] | None = None, organ: str = "bone",
+        nodal: bool = False) -> dict[str, Any]:
+    lesion: dict[str, Any] = {"id": lesion_id, "kind": "new", "organ": organ, "nodal": nodal,
                               "timepoint": tp_id(at), "equivocal": equivocal}
     if confirmed_at is not None:
         lesion["confirmed_at"] = tp_id(confirmed_at)
@@ -47,11 +48,20 @@ def new(lesion_id: str, at: int, *, equivocal: bool = False, confirmed_at: int |
     return lesion
 
 
+def marker(marker_id: str, *levels: float | None, upper_limit_normal: float = 5.0,
+           unit: str = "ng/mL") -> dict[str, Any]:
+    """A tumour marker with one level per timepoint (baseline first); ``None``: not measured."""
+    return {"id": marker_id, "unit": unit, "upper_limit_normal": upper_limit_normal,
+            "values": {tp_id(i): level for i, level in enumerate(levels) if level is not None}}
+
+
 def request(lesions: Sequence[dict[str, Any]], *, timepoints: int | None = None,
             days: Sequence[int] | None = None, criteria: str = "RECIST1.1",
             **options: Any) -> dict[str, Any]:
     if days is None:
-        count = timepoints if timepoints is not None else _timepoints_needed(lesions)
+        markers = options.get("markers")
+        count = timepoints if timepoints is not None else _timepoints_needed(
+            [*lesions, *(markers if isinstance(markers, list) else [])])
         days = [EVERY_8_WEEKS * i for i in range(count)]
     body: dict[str, Any] = {
         "criteria": criteria,
@@ -63,10 +73,11 @@ def request(lesions: Sequence[dict[str, Any]], *, timepoints: int | None = None,
     return body
 
 
-def _timepoints_needed(lesions: Sequence[dict[str, Any]]) -> int:
+def _timepoints_needed(items: Sequence[dict[str, Any]]) -> int:
+    """Timepoints that lesions (and markers: ``values``) refer to."""
     longest = 1
-    for lesion in lesions:
-        for key in ("measurements", "assessments"):
+    for lesion in items:
+        for key in ("measurements", "assessments", "values"):
             for timepoint in lesion.get(key, {}):
                 longest = max(longest, 1 if timepoint == "BL" else int(timepoint[2:]) + 1)
         if "timepoint" in lesion:
@@ -76,6 +87,14 @@ def _timepoints_needed(lesions: Sequence[dict[str, Any]]) -> int:
 
 def run(lesions: Sequence[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
     return evaluate_request(request(lesions, **kwargs))
+
+
+def irecist(lesions: Sequence[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    return run(lesions, criteria="iRECIST", **kwargs)
+
+
+def warning_codes(response: dict[str, Any]) -> list[str]:
+    return [w["code"] for w in response["warnings"]]
 
 
 def column(response: dict[str, Any], key: str) -> list[Any]:

@@ -89,16 +89,21 @@ def test_sizes_are_exact_decimals_not_binary_floats() -> None:
     assert evaluate_request(body)["timepoints"][0]["sum_mm"] == 0.3  # not 0.30000000000000004
 
 
-def test_optional_parameters_default_and_unknown_keys_are_ignored() -> None:
+def test_optional_parameters_default() -> None:
     body = contract_example()
     for key in ("confirmation_required", "min_sd_duration_days",
                 "min_confirmation_interval_days"):
         del body[key]
-    body["comment"] = "ignored"
-    body["lesions"][0]["label"] = "right upper lobe"
     options = parse_evaluation_request(body).options
     assert (options.confirmation_required, options.min_sd_duration_days,
-            options.min_confirmation_interval_days) == (False, 42, 28)
+            options.min_confirmation_interval_days, options.min_icpd_confirmation_days) == (
+        False, 42, 28, 28)
+
+
+def test_min_icpd_confirmation_days_is_a_request_option() -> None:
+    body = contract_example()
+    body["min_icpd_confirmation_days"] = 26
+    assert parse_evaluation_request(body).options.min_icpd_confirmation_days == 26
 
 
 def test_integral_float_days_are_accepted() -> None:
@@ -230,6 +235,49 @@ INVALID = {
                             ["min_confirmation_interval_days", "27.5"]),
     "measurements not an object": (_with("lesions.0.measurements", [32, 20]),
                                    [_T1, "measurements"]),
+    # Issue 7: strict keys (a misspelt key would otherwise be silently ignored).
+    "unknown lesion key": (_with("lesions.1.is_nodal", True),
+                           ['lesion "N1"', "is_nodal", "unknown key", '"nodal"']),
+    "key of another kind": (_with("lesions.0.assessments", {"BL": "present"}),
+                            [_T1, "assessments", "unknown key"]),
+    "unknown request key": (_with("comment", "x"), ["request", "comment", "unknown key"]),
+    "unknown timepoint key": (_with("timepoints.1.label", "week 8"),
+                              ['timepoint "FU1"', "label", "unknown key"]),
+    # Issue 7: RECIST 1.1 sections 3.1.1, 4.2: a target is measurable at baseline.
+    "target 0 mm at baseline": (_with("lesions.0.measurements.BL", 0),
+                                [_T1, 'measurements["BL"]', "0 mm"]),
+    "target disappeared at baseline": (_with("lesions.0.measurements.BL", "disappeared"),
+                                       [_T1, 'measurements["BL"]', "0 mm"]),
+    "target too_small at baseline": (_with("lesions.0.measurements.BL", "too_small"),
+                                     [_T1, 'measurements["BL"]', "too_small", "measurable"]),
+    # Issue 7: RECIST 1.1 section 4.2: non-target lesions are recorded present at baseline.
+    "non-target absent at baseline": (_with("lesions.2.assessments.BL", "absent"),
+                                      ['lesion "NT1"', 'assessments["BL"]', '"present"',
+                                       '"absent"']),
+    "non-target not evaluated at baseline": (
+        _with("lesions.2.assessments.BL", "not_evaluated"),
+        ['lesion "NT1"', 'assessments["BL"]', '"not_evaluated"']),
+    "non-target progressing at baseline": (
+        _with("lesions.2.assessments.BL", "unequivocal_progression"),
+        ['lesion "NT1"', 'assessments["BL"]', '"unequivocal_progression"']),
+    "non-target without baseline": (_without("lesions.2.assessments.BL"),
+                                    ['lesion "NT1"', 'assessments["BL"]', "no baseline"]),
+    # Issue 7: lengths are finite, from 0 to 1000 mm.
+    "length over a metre": (_with("lesions.0.measurements.FU1", 1000.1),
+                            [_T1, _MEAS, "1000.1", "from 0 to 1000"]),
+    "huge float length": (_with("lesions.0.measurements.FU1", 1e308), [_T1, _MEAS, "1E+308"]),
+    "huge integer length": (_with("lesions.0.measurements.FU1", 10**30), [_T1, _MEAS]),
+    "huge baseline length": (_with("lesions.0.measurements.BL", 1e300),
+                             [_T1, 'measurements["BL"]']),
+    "huge new-lesion size": (_with("lesions.3.measurements", {"FU2": 1e200}),
+                             ['lesion "NEW1"', 'measurements["FU2"]']),
+    "new lesion 0 mm at first sighting": (_with("lesions.3.measurements", {"FU2": 0}),
+                                          ['lesion "NEW1"', 'measurements["FU2"]',
+                                           "first sighting"]),
+    "negative iCPD interval": (_with("min_icpd_confirmation_days", -1),
+                               ["min_icpd_confirmation_days"]),
+    "fractional iCPD interval": (_with("min_icpd_confirmation_days", 2.5),
+                                 ["min_icpd_confirmation_days", "2.5"]),
 }
 
 
@@ -249,7 +297,42 @@ def test_error_carries_structured_location() -> None:
     error = caught.value
     assert (error.lesion_id, error.timepoint_id, error.field) == ("T1", "FU1", "measurements")
     assert error.message == ('lesion "T1": measurements["FU1"]: must be a number of mm, '
-                             '"too_small" or "not_evaluable", got true')
+                             '"too_small", "not_evaluable" or "disappeared", got true')
+
+
+@pytest.mark.parametrize(("path", "value", "where"), [
+    ("lesions.1.is_nodal", True, ("N1", None, "is_nodal")),
+    ("lesions.2.assessments.BL", "absent", ("NT1", "BL", "assessments")),
+    ("lesions.0.measurements.BL", 0, ("T1", "BL", "measurements")),
+    ("lesions.0.measurements.FU2", 1e308, ("T1", "FU2", "measurements")),
+])
+def test_new_refusals_carry_lesion_timepoint_and_field(
+    path: str, value: Any, where: tuple[str, str | None, str]
+) -> None:
+    with pytest.raises(InvalidEvaluationInput) as caught:
+        evaluate_request(_with(path, value))
+    error = caught.value
+    assert (error.lesion_id, error.timepoint_id, error.field) == where
+
+
+def test_disappeared_is_a_target_reading_of_0_mm() -> None:
+    # The case API's "disappeared" (RECIST 1.1 section 4.3.2: "recorded as 0 mm").
+    as_word = evaluate_request(_with("lesions.0.measurements.FU1", "disappeared"))
+    as_zero = evaluate_request(_with("lesions.0.measurements.FU1", 0))
+    assert as_word == as_zero
+    assert as_word["timepoints"][1]["sum_mm"] == 5.0  # 0 + N1 too_small
+
+
+def test_boundaries_of_lengths_are_accepted() -> None:
+    assert evaluate_request(_with("lesions.0.measurements.FU1", 1000))["timepoints"][1][
+        "sum_mm"] == 1005.0
+    assert evaluate_request(_with("lesions.0.measurements.FU1", -0.0))["timepoints"][1][
+        "sum_mm"] == 5.0
+    # A new lesion may be recorded 0 mm (resolved) after its first sighting.
+    body = _with("timepoints", [*contract_example()["timepoints"],
+                                {"id": "FU3", "date": "2026-06-22"}])
+    body["lesions"][3]["measurements"] = {"FU2": 7, "FU3": "disappeared"}
+    assert parse_evaluation_request(body).new_lesions[0].measurements["FU3"] == 0
 
 
 def test_request_must_be_an_object() -> None:
@@ -262,6 +345,14 @@ def test_domain_types_refuse_invalid_values_too() -> None:
         TargetLesion(id="T1", measurements={"BL": Decimal(-2)})
     with pytest.raises(InvalidEvaluationInput, match='timepoint "BL": date'):
         Timepoint("BL", datetime.datetime(2026, 1, 5, 10, 0))  # type: ignore[arg-type]
+    with pytest.raises(InvalidEvaluationInput, match='lesion "T1": measurements'):
+        TargetLesion(id="T1", measurements={"BL": Decimal("1000.5")})
+    with pytest.raises(InvalidEvaluationInput, match='lesion "T1": measurements'):
+        TargetLesion(id="T1", measurements={"BL": Decimal("NaN")})
+    with pytest.raises(InvalidEvaluationInput, match='lesion "NT1": assessments'):
+        EvaluationInput(criteria=Criteria.RECIST_1_1,
+                        timepoints=[Timepoint("BL", datetime.date(2026, 1, 5))],
+                        lesions=[NonTargetLesion(id="NT1", assessments={})])
     with pytest.raises(InvalidEvaluationInput, match="criteria"):
         EvaluationInput(criteria="RECIST1.1",  # type: ignore[arg-type]
                         timepoints=[Timepoint("BL", datetime.date(2026, 1, 5))],

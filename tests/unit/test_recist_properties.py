@@ -29,13 +29,16 @@ FOLLOW_UP_KEYS = {
 }
 
 sizes = st.integers(0, 800).map(lambda tenths: tenths / 10)
+# RECIST 1.1 sections 3.1.1, 4.2: a target is measured (> 0 mm) at baseline.
+baseline_sizes = st.integers(1, 800).map(lambda tenths: tenths / 10)
 organs = st.sampled_from(["lung", " Liver", "liver ", "bone", "adrenal"])
-NT_STATUSES = ["present", "absent", "unequivocal_progression", "not_evaluated", None]
+NT_STATUSES = ["present", "absent", "unequivocal_progression", "unequivocal_further_increase",
+               "not_evaluated", None]
 
 
 @st.composite
 def targets(draw: st.DrawFn, lesion_id: str, count: int) -> dict[str, Any]:
-    readings: dict[str, Any] = {"BL": draw(st.one_of(sizes, st.just("too_small")))}
+    readings: dict[str, Any] = {"BL": draw(baseline_sizes)}
     for index in range(1, count):
         reading = draw(st.one_of(sizes, sizes, st.sampled_from(
             ["too_small", "not_evaluable", None])))
@@ -47,8 +50,9 @@ def targets(draw: st.DrawFn, lesion_id: str, count: int) -> dict[str, Any]:
 
 @st.composite
 def non_targets(draw: st.DrawFn, lesion_id: str, count: int) -> dict[str, Any]:
-    statuses = {tp_id(i): s for i in range(count)
-                if (s := draw(st.sampled_from(NT_STATUSES))) is not None}
+    # RECIST 1.1 section 4.2: every non-target lesion is recorded present at baseline.
+    statuses = {"BL": "present"} | {tp_id(i): s for i in range(1, count)
+                                    if (s := draw(st.sampled_from(NT_STATUSES))) is not None}
     return {"id": lesion_id, "kind": "non_target", "organ": draw(organs), "nodal": False,
             "assessments": statuses}
 
@@ -80,14 +84,24 @@ def requests(draw: st.DrawFn, criteria: str | None = None) -> dict[str, Any]:
         lesions += [draw(new_lesions(f"NEW{i}", count)) for i in range(draw(st.integers(0, 2)))]
     if not lesions:
         lesions.append(draw(targets("T0", count)))
-    return {
+    body = {
         "criteria": criteria or draw(st.sampled_from(["RECIST1.1", "iRECIST"])),
         "confirmation_required": draw(st.booleans()),
         "min_sd_duration_days": draw(st.integers(0, 100)),
         "min_confirmation_interval_days": draw(st.integers(0, 60)),
+        "min_icpd_confirmation_days": draw(st.integers(0, 60)),
         "timepoints": [{"id": tp_id(i), "date": d.isoformat()} for i, d in enumerate(dates)],
         "lesions": lesions,
     }
+    return body
+
+
+@st.composite
+def markers(draw: st.DrawFn, marker_id: str, count: int) -> dict[str, Any]:
+    values = {tp_id(i): v for i in range(count)
+              if (v := draw(st.one_of(st.none(), st.integers(0, 200).map(lambda t: t / 10))))
+              is not None}
+    return {"id": marker_id, "unit": "U/mL", "upper_limit_normal": 5.0, "values": values}
 
 
 @given(requests(), st.randoms(use_true_random=False))
@@ -117,11 +131,12 @@ def test_response_shape_and_codes(body: dict[str, Any]) -> None:
     response = evaluate_request(body)
     codes = IRECIST_CODES if body["criteria"] == "iRECIST" else RECIST_CODES
     baseline, *follow_ups = response["timepoints"]
-    assert set(baseline) == {"id", "date", "sum_mm"}
     assert [row["id"] for row in response["timepoints"]] == [
         tp["id"] for tp in body["timepoints"]]
+    extra = {"markers"} if body.get("markers") else set()
+    assert set(baseline) == {"id", "date", "sum_mm"} | extra
     for row in follow_ups:
-        assert set(row) == FOLLOW_UP_KEYS
+        assert set(row) == FOLLOW_UP_KEYS | extra
         assert row["overall_response"] in codes
         assert row["target_response"] in CATEGORY_CODES
         assert row["non_target_response"] in CATEGORY_CODES
@@ -151,7 +166,8 @@ def shrinking_targets(draw: st.DrawFn) -> dict[str, Any]:
     count = draw(st.integers(2, 7))
     lesions = []
     for index in range(draw(st.integers(1, 5))):
-        series = sorted(draw(st.lists(sizes, min_size=count, max_size=count)), reverse=True)
+        series = sorted(draw(st.lists(sizes, min_size=count - 1, max_size=count - 1))
+                    + [draw(baseline_sizes)], reverse=True)
         lesions.append({"id": f"T{index}", "kind": "target", "organ": draw(organs),
                         "nodal": draw(st.booleans()),
                         "measurements": {tp_id(i): s for i, s in enumerate(series)}})
@@ -177,8 +193,7 @@ def test_sums_and_nadir_are_consistent(body: dict[str, Any]) -> None:
     if not targets_:
         assert baseline["sum_mm"] is None
         return
-    expected = sum(5 if t["measurements"]["BL"] == "too_small" else t["measurements"]["BL"]
-                   for t in targets_)
+    expected = sum(t["measurements"]["BL"] for t in targets_)
     assert baseline["sum_mm"] == pytest.approx(expected, abs=1e-9)
     nadirs = [row["nadir_mm"] for row in follow_ups]
     assert all(n <= baseline["sum_mm"] + 1e-9 for n in nadirs)
@@ -229,9 +244,15 @@ def test_irecist_matches_recist_until_the_first_progression(body: dict[str, Any]
     recist = evaluate_request(body)["timepoints"][1:]
     irecist = evaluate_request(dict(body, criteria="iRECIST"))["timepoints"][1:]
     for r_row, i_row in zip(recist, irecist, strict=True):
-        for key in ("sum_mm", "nadir_mm", "change_from_baseline_pct", "target_response",
-                    "non_target_response"):
+        for key in ("sum_mm", "nadir_mm", "change_from_baseline_pct"):
             assert r_row[key] == i_row[key]
+    # The categories depend on the previous overall response (reappearance after an
+    # overall CR is PD), which may differ between the criteria after a progression.
+    for r_row, i_row in zip(recist, irecist, strict=True):
+        for key in ("target_response", "non_target_response"):
+            assert r_row[key] == i_row[key]
+        if r_row["overall_response"] == "PD":
+            break
     for r_row, i_row in zip(recist, irecist, strict=True):
         if r_row["overall_response"] == "PD":
             assert i_row["overall_response"] == "iUPD"
@@ -253,3 +274,4 @@ def test_a_boolean_size_is_always_refused_naming_the_lesion(
     with pytest.raises(InvalidEvaluationInput) as caught:
         evaluate_request(body)
     assert f'lesion "{lesion["id"]}": measurements["{key}"]' in caught.value.message
+

@@ -207,7 +207,8 @@ def test_too_small_counts_5_mm_towards_progression() -> None:
 
 
 def test_reappearance_of_non_nodal_target_after_cr_is_pd_even_below_5_mm() -> None:
-    # Nadir contract, RECIST 1.1 Table 3 footnote: any reappearance after CR is PD.
+    # RECIST 1.1 Table 3 footnote: any reappearance after an overall CR is PD (here
+    # overall CR: no non-target lesions). Without it, see test_recist_reappearance.
     response = run([target("T1", 20, 0, 3), target("N1", 18, 8, 8, nodal=True)])
     assert column(response, "target_response") == ["CR", "PD"]
     assert column(response, "change_from_nadir_mm") == [-30.0, 3.0]
@@ -427,10 +428,13 @@ def test_all_nodal_targets_count_as_one_organ() -> None:
     assert _codes(run(lesions[:2])) == []
 
 
+# A baseline "too_small" used to be accepted here with a warning; it is now refused
+# (RECIST 1.1 sections 3.1.1, 4.2: a target lesion is measurable at baseline), see
+# test_recist_codec.INVALID "target too_small at baseline".
 @pytest.mark.parametrize(("size", "nodal", "warned"), [
     (9.9, False, True), (10, False, False),
     (14.9, True, True), (15, True, False),
-    ("too_small", False, True), ("too_small", True, True),
+    (0.1, False, True), (0.1, True, True),
 ])
 def test_target_below_measurable_size(size: float | str, nodal: bool, warned: bool) -> None:
     response = run([target("T1", size, size, nodal=nodal)])
