@@ -13,7 +13,10 @@ iRECIST (Seymour et al. 2017), "iBOR". The Nadir contract pins down:
   CR; PR by PR or CR). Choice made here: an evaluable assessment closer than the
   interval is passed over if it keeps the response, and ends the search if it does not.
   An unconfirmed CR/PR counts as SD when that timepoint meets the SD duration
-  (Table 3), otherwise not at all.
+  (Table 3), otherwise not at all;
+* disease without target lesions has no SD: its best response is CR, NON_CR_NON_PD, PD
+  or NE (RECIST 1.1 section 4.4.1 Table 2 and its note that non-CR/non-PD is preferred
+  over SD there; iRECIST Table 3 note), so an unconfirmed CR counts as NON_CR_NON_PD.
 
 Under iRECIST the order is iCR > iPR > iSD > NON_CR_NON_PD > iUPD > iCPD > NE, the
 window runs up to the first iCPD, and iUPD assessments that this iCPD confirmed count
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from measurement.model import Criteria, EvaluationOptions
 from measurement.result import Response
@@ -72,9 +75,17 @@ def best_overall_response(
     baseline_date: datetime.date,
     follow_ups: Sequence[ScoredTimepoint],
     options: EvaluationOptions,
+    *,
+    target_disease: bool = True,
 ) -> tuple[Response, tuple[str, ...]]:
-    """Best overall response and the reasons for it (RECIST 1.1 section 4.4.3, Table 3)."""
+    """Best overall response and the reasons for it (RECIST 1.1 section 4.4.3, Table 3).
+
+    ``target_disease``: whether there are target lesions; without them the stable
+    category is NON_CR_NON_PD (RECIST 1.1 Table 2).
+    """
     scale = _IRECIST if criteria is Criteria.IRECIST else _RECIST
+    if not target_disease:
+        scale = replace(scale, stable=Response.NON_CR_NON_PD)
     window = _window(follow_ups, scale)
     best: Response = Response.NE
     reasons: list[str] = []
@@ -120,6 +131,7 @@ def _candidate(
     sd_duration_met = days >= options.min_sd_duration_days
     response = scored.response
     if response in (scale.stable, Response.NON_CR_NON_PD):
+        # NON_CR_NON_PD is the stable category of disease without target lesions.
         if sd_duration_met:
             return response, ""
         return None, (f"{response} at {scored.timepoint_id!r} is {days} days after baseline, "

@@ -16,20 +16,22 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 
 from measurement.best_response import ScoredTimepoint, best_overall_response
-from measurement.irecist import IrecistVerdict, irecist_verdicts
-from measurement.model import Criteria, EvaluationInput
-from measurement.result import EvaluationResult, TimepointResult
+from measurement.irecist import IrecistJudge
+from measurement.model import Criteria, EvaluationInput, Timepoint, baseline_mm
+from measurement.new_lesions import plan_new_lesions
+from measurement.result import EvaluationResult, MarkerValue, TimepointResult
 from measurement.rules import (
     FollowUpAssessment,
+    Verdict,
     assess_follow_ups,
-    baseline_mm,
     mixed_response,
-    overall_response,
+    recist_verdict,
 )
 from measurement.selection import selection_warnings
 
 # Sums of a few decimal sizes and their cross-multiplied comparisons stay exact well
-# within 28 digits; a private context keeps a caller's decimal settings out of it.
+# within 28 digits (sizes are at most 1000 mm); a private context keeps a caller's
+# decimal settings out of it.
 _CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 # Display precision of percentages (decisions never use the rounded value).
 _PCT_QUANTUM = Decimal("0.1")
@@ -44,50 +46,42 @@ def evaluate(inp: EvaluationInput) -> EvaluationResult:
     ``inp.criteria``, with the choices of the Nadir contract where the guidelines leave room.
     """
     with localcontext(_CONTEXT):
-        assessments = assess_follow_ups(inp)
-        verdicts = _verdicts(inp.criteria, assessments)
+        new_lesions = plan_new_lesions(inp.new_lesions, inp.timepoints)
+        irecist = IrecistJudge(inp.options) if inp.criteria is Criteria.IRECIST else None
+        judged = assess_follow_ups(inp, new_lesions, irecist or recist_verdict)
         baseline_sum = _baseline_sum(inp)
         rows = [_baseline_row(inp)]
-        rows.extend(_follow_up_row(assessment, verdict, baseline_sum)
-                    for assessment, verdict in zip(assessments, verdicts, strict=True))
+        rows.extend(_follow_up_row(inp, assessment, verdict, baseline_sum)
+                    for assessment, verdict in judged)
         best, best_reasons = best_overall_response(
             inp.criteria, inp.baseline.date,
-            [ScoredTimepoint(a.timepoint.id, a.timepoint.date, v.overall)
-             for a, v in zip(assessments, verdicts, strict=True)],
-            inp.options,
+            [ScoredTimepoint(a.timepoint.id, a.timepoint.date, v.overall) for a, v in judged],
+            inp.options, target_disease=bool(inp.targets),
         )
         return EvaluationResult(
             criteria=inp.criteria,
             timepoints=tuple(rows),
             best_overall_response=best,
             best_overall_reasons=best_reasons,
-            warnings=selection_warnings(inp.targets, inp.baseline.id),
+            warnings=(*selection_warnings(inp.targets, inp.baseline.id),
+                      *new_lesions.warnings, *(irecist.warnings if irecist else ())),
         )
 
 
-def _verdicts(criteria: Criteria,
-              assessments: tuple[FollowUpAssessment, ...]) -> tuple[IrecistVerdict, ...]:
-    if criteria is Criteria.IRECIST:
-        return irecist_verdicts(assessments)
-    return tuple(
-        IrecistVerdict(
-            overall_response(a.target_response, a.non_target_response,
-                             bool(a.new_lesion_ids)),
-            bool(a.new_lesion_ids),
-            "overall: RECIST 1.1 Table 1 (Table 2 without target lesions)",
-        )
-        for a in assessments
-    )
+def _markers(inp: EvaluationInput, timepoint: Timepoint) -> tuple[MarkerValue, ...]:
+    return tuple(MarkerValue(m.id, m.unit, m.values.get(timepoint.id), m.upper_limit_normal)
+                 for m in inp.markers)
 
 
 def _baseline_row(inp: EvaluationInput) -> TimepointResult:
     return TimepointResult(timepoint=inp.baseline, is_baseline=True,
                            sum_mm=_baseline_sum(inp) if inp.targets else None,
                            reasons=("baseline: the reference sum for PR "
-                                    "(RECIST 1.1 section 4.3.1)",))
+                                    "(RECIST 1.1 section 4.3.1)",),
+                           markers=_markers(inp, inp.baseline) if inp.markers else ())
 
 
-def _follow_up_row(a: FollowUpAssessment, verdict: IrecistVerdict,
+def _follow_up_row(inp: EvaluationInput, a: FollowUpAssessment, verdict: Verdict,
                    baseline_sum: Decimal) -> TimepointResult:
     from_baseline_pct, from_nadir_pct, from_nadir_mm = _changes(a, baseline_sum)
     return TimepointResult(
@@ -104,6 +98,7 @@ def _follow_up_row(a: FollowUpAssessment, verdict: IrecistVerdict,
         overall_response=verdict.overall,
         mixed_response=mixed_response(a, verdict.new_lesions_present),
         reasons=(*a.reasons, verdict.reason),
+        markers=_markers(inp, a.timepoint) if inp.markers else (),
     )
 
 

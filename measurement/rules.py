@@ -12,22 +12,38 @@ Every boundary is compared exactly on :class:`~decimal.Decimal` mm by cross-mult
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from measurement.errors import InvalidEvaluationInput
 from measurement.model import (
-    TOO_SMALL_MM,
+    PROGRESSING_NON_TARGET,
     EvaluationInput,
-    NewLesion,
-    NonTargetLesion,
+    Marker,
     NonTargetStatus,
-    TargetReading,
-    TargetStatus,
     Timepoint,
+    baseline_mm,
+    reading_mm,
 )
+from measurement.new_lesions import NODE_PATHOLOGICAL_SHORT_AXIS_MM, NewLesionPlan
 from measurement.result import Response
+
+__all__ = [
+    "FollowUpAssessment",
+    "Judge",
+    "Verdict",
+    "assess_follow_ups",
+    "baseline_mm",
+    "is_complete_response",
+    "markers_normal",
+    "meets_partial_response",
+    "meets_progression",
+    "mixed_response",
+    "non_target_response",
+    "overall_response",
+    "reading_mm",
+    "recist_verdict",
+]
 
 # RECIST 1.1 section 4.3.1, PR: at least a 30 % decrease in the sum of diameters,
 # taking as reference the baseline sum. Inclusive (Nadir contract).
@@ -39,28 +55,11 @@ PD_MIN_INCREASE_PCT = Decimal(20)
 PD_MIN_INCREASE_MM = Decimal(5)
 # RECIST 1.1 section 4.3.1, CR: pathological lymph nodes must have reduced to a short
 # axis < 10 mm (strictly below); non-nodal targets must have disappeared (0 mm).
-NODE_NORMAL_SHORT_AXIS_MM = Decimal(10)
+NODE_NORMAL_SHORT_AXIS_MM = NODE_PATHOLOGICAL_SHORT_AXIS_MM
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
-
-
-def reading_mm(reading: TargetReading | None) -> Decimal | None:
-    """Size that enters the sum, or ``None`` when the lesion was not evaluated.
-
-    RECIST 1.1 section 4.3.2: "too small to measure" counts 5 mm; a missing reading or
-    ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2).
-    """
-    if type(reading) is Decimal:
-        return reading
-    return TOO_SMALL_MM if reading is TargetStatus.TOO_SMALL else None
-
-
-def baseline_mm(reading: TargetReading) -> Decimal:
-    """Size of a target at baseline: always counted, as EvaluationInput guarantees."""
-    size = reading_mm(reading)
-    if size is None:  # unreachable for a valid EvaluationInput
-        raise InvalidEvaluationInput("a target lesion needs a baseline measurement")
-    return size
+# The overall responses after which any reappearing disease is progression.
+_COMPLETE = frozenset({Response.CR, Response.ICR})
 
 
 def meets_progression(total: Decimal, nadir: Decimal) -> bool:
@@ -90,9 +89,11 @@ class FollowUpAssessment:
     """RECIST 1.1 categories at one follow-up, before they are combined per criteria.
 
     ``target_values`` holds one entry per target lesion (in input order), ``None`` where
-    the lesion was not evaluated. ``new_lesion_ids`` are the new lesions that count here;
-    ``new_lesion_sizes`` their measured sizes, where given. ``shrunk_ids`` / ``grown_ids``
-    feed the mixed-response flag.
+    the lesion was not evaluated; ``non_target_statuses`` one per non-target lesion.
+    ``new_lesion_ids`` are the new lesions that count here (RECIST 1.1),
+    ``present_new_ids`` those of them not resolved (iRECIST), ``new_lesion_sizes`` the
+    sizes of the iRECIST new-lesion targets measured here. ``shrunk_ids`` /
+    ``grown_ids`` feed the mixed-response flag.
     """
 
     index: int
@@ -103,11 +104,27 @@ class FollowUpAssessment:
     target_response: Response
     non_target_response: Response
     new_lesion_ids: frozenset[str]
+    present_new_ids: frozenset[str]
     new_lesion_sizes: Mapping[str, Decimal]
     target_values: tuple[Decimal | None, ...]
+    non_target_statuses: tuple[NonTargetStatus, ...]
     shrunk_ids: frozenset[str]
     grown_ids: frozenset[str]
     reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A time-point response, whether new lesions are present, and why."""
+
+    overall: Response
+    new_lesions_present: bool
+    reason: str
+
+
+# Turns the categories of each follow-up, in date order, into its overall response; may
+# keep state from one call to the next (iRECIST).
+Judge = Callable[[FollowUpAssessment], Verdict]
 
 
 def overall_response(target: Response, non_target: Response, new_lesions: bool) -> Response:
@@ -128,35 +145,69 @@ def overall_response(target: Response, non_target: Response, new_lesions: bool) 
     return target  # PR, SD, NE: Table 1 rows "non-PD or not all evaluated"
 
 
-def non_target_response(lesions: Sequence[NonTargetLesion], timepoint_id: str) -> Response:
-    """Non-target category at one timepoint (RECIST 1.1 section 4.3.3; Nadir contract).
+def recist_verdict(assessment: FollowUpAssessment) -> Verdict:
+    """RECIST 1.1 time-point response (Table 1; Table 2 without target lesions).
 
-    PD when any shows unequivocal progression; NE when any is not evaluated or has no
-    assessment there; CR when all are absent; otherwise NON_CR_NON_PD.
+    RECIST 1.1 section 4.3.5: a new lesion counts from its first sighting on.
     """
-    if not lesions:
-        return Response.NA
-    statuses = [les.assessments.get(timepoint_id, NonTargetStatus.NOT_EVALUATED)
-                for les in lesions]
-    if NonTargetStatus.UNEQUIVOCAL_PROGRESSION in statuses:
-        return Response.PD
+    new = bool(assessment.new_lesion_ids)
+    return Verdict(
+        overall_response(assessment.target_response, assessment.non_target_response, new),
+        new, "overall: RECIST 1.1 Table 1 (Table 2 without target lesions)")
+
+
+def non_target_response(statuses: Sequence[NonTargetStatus], markers_normal: bool | None,
+                        after_complete_response: bool) -> tuple[Response, str]:
+    """Non-target category at one timepoint, and why (RECIST 1.1 section 4.3.3).
+
+    PD on unequivocal progression, or when a lesion is present again after an overall CR
+    at the previous assessment (RECIST 1.1 Table 3 footnote; EORTC RECIST FAQ "Does a new
+    lesion always result in PD?"); NE when any is not evaluated; CR when all are absent
+    and every tumour marker above its upper limit of normal at baseline is back within it
+    (``markers_normal``: ``None`` without such markers; sections 3.2.2, 4.3.3); otherwise
+    NON_CR_NON_PD. Without non-target lesions the markers alone make the category (CR or
+    NON_CR_NON_PD; never PD: "tumour markers alone cannot be used"), else it is NA.
+    """
+    if not statuses:
+        if markers_normal is None:
+            return Response.NA, "no non-target lesions"
+        return _markers_verdict(markers_normal, "no non-target lesions")
+    if any(status in PROGRESSING_NON_TARGET for status in statuses):
+        return Response.PD, "non-target PD: unequivocal progression (RECIST 1.1 section 4.3.3)"
+    if after_complete_response and NonTargetStatus.PRESENT in statuses:
+        return Response.PD, ("non-target PD: a non-target lesion is present again after the "
+                             "overall CR of the previous assessment (RECIST 1.1 Table 3 "
+                             "footnote; EORTC RECIST FAQ)")
     if NonTargetStatus.NOT_EVALUATED in statuses:
-        return Response.NE
+        return Response.NE, "non-target NE: a lesion was not evaluated (RECIST 1.1 section 4.4.2)"
     if all(status is NonTargetStatus.ABSENT for status in statuses):
-        return Response.CR
-    return Response.NON_CR_NON_PD
+        if markers_normal is None:
+            return Response.CR, "non-target CR: every lesion absent (RECIST 1.1 section 4.3.3)"
+        return _markers_verdict(markers_normal, "every non-target lesion absent")
+    return Response.NON_CR_NON_PD, ("non-target NON_CR_NON_PD: a lesion persists (RECIST 1.1 "
+                                    "section 4.3.3)")
 
 
-def counting_new_lesions(lesions: Sequence[NewLesion], order: Mapping[str, int],
-                         index: int) -> frozenset[str]:
-    """New lesions that count at the timepoint with position ``index``.
+def _markers_verdict(markers_normal: bool, lesions: str) -> tuple[Response, str]:
+    if markers_normal:
+        return Response.CR, (f"non-target CR: {lesions}, and every tumour marker above its "
+                             "upper limit of normal at baseline is back within it (RECIST "
+                             "1.1 sections 3.2.2, 4.3.3)")
+    return Response.NON_CR_NON_PD, (
+        f"non-target NON_CR_NON_PD: {lesions}, but a tumour marker above its upper limit of "
+        "normal at baseline is not back within it, or was not measured (RECIST 1.1 "
+        "sections 3.2.2, 4.3.3)")
 
-    RECIST 1.1 section 4.3.5 and Nadir contract: a new lesion counts from its first
-    sighting at every later timepoint; an equivocal one only once confirmed, and then
-    from its first sighting (PD is dated back to the first scan).
+
+def markers_normal(elevated: Sequence[Marker], timepoint_id: str) -> bool | None:
+    """Whether every marker elevated at baseline is within normal at the timepoint.
+
+    ``None`` without such markers. Nadir contract: a marker not measured at the
+    timepoint is not normalised there.
     """
-    return frozenset(les.id for les in lesions
-                     if les.counts and order[les.timepoint_id] <= index)
+    if not elevated:
+        return None
+    return all(marker.above_normal(timepoint_id) is False for marker in elevated)
 
 
 class _TargetHistory:
@@ -170,26 +221,34 @@ class _TargetHistory:
         self.nadir = self.baseline_sum
         # Smallest earlier size of each lesion, for the mixed-response flag.
         self.lesion_minimum: list[Decimal] = list(baseline_values)
-        self.had_complete_response = False
 
-    def record(self, values: Sequence[Decimal | None], complete: bool, total: Decimal,
-               response: Response) -> None:
+    def record(self, values: Sequence[Decimal | None], complete: bool, total: Decimal) -> None:
         if complete:
             self.nadir = min(self.nadir, total)
         for position, value in enumerate(values):
             if value is not None and value < self.lesion_minimum[position]:
                 self.lesion_minimum[position] = value
-        self.had_complete_response = self.had_complete_response or response is Response.CR
+
+
+def reappeared(values: Sequence[Decimal | None], nodal: Sequence[bool]) -> list[int]:
+    """Positions of targets seen again after an overall CR: a non-nodal target over 0 mm
+    (too_small counts), a node back to >= 10 mm short axis (EORTC RECIST FAQ, abnormal
+    lymph node that "reappears (... >= 10 mm for nodes considered target lesions)")."""
+    return [position for position, (value, is_node) in enumerate(zip(values, nodal, strict=True))
+            if value is not None
+            and (value >= NODE_NORMAL_SHORT_AXIS_MM if is_node else value > 0)]
 
 
 def _target_response(values: Sequence[Decimal | None], total: Decimal, complete: bool,
-                     nodal: Sequence[bool], history: _TargetHistory) -> tuple[Response, str]:
-    if history.had_complete_response and any(
-        value is not None and value > 0 and not is_node
-        for value, is_node in zip(values, nodal, strict=True)
-    ):
-        return Response.PD, ("target PD: a non-nodal target lesion reappeared after target CR "
-                             "(RECIST 1.1 Table 3 footnote; Nadir contract)")
+                     target_ids: Sequence[str], nodal: Sequence[bool], history: _TargetHistory,
+                     after_complete_response: bool) -> tuple[Response, str]:
+    if after_complete_response:
+        back = reappeared(values, nodal)
+        if back:
+            names = ", ".join(repr(target_ids[position]) for position in back)
+            return Response.PD, (f"target PD: {names} seen again after the overall CR of the "
+                                 "previous assessment (RECIST 1.1 Table 3 footnote; EORTC "
+                                 "RECIST FAQ \"Does a new lesion always result in PD?\")")
     if meets_progression(total, history.nadir):
         scope = "sum" if complete else "sum of the measured lesions alone"
         return Response.PD, (f"target PD: {scope} {total} mm is >= 20 % and >= 5 mm above "
@@ -238,49 +297,60 @@ def mixed_response(assessment: FollowUpAssessment, new_lesions_present: bool) ->
             or new_lesions_present)
 
 
-def assess_follow_ups(inp: EvaluationInput) -> tuple[FollowUpAssessment, ...]:
-    """RECIST 1.1 category verdicts at every follow-up, in date order."""
-    targets, non_targets, new_lesions = inp.targets, inp.non_targets, inp.new_lesions
+_NO_IDS: frozenset[str] = frozenset()
+
+
+def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
+                      judge: Judge) -> tuple[tuple[FollowUpAssessment, Verdict], ...]:
+    """Categories and time-point response of every follow-up, in date order.
+
+    The categories of a follow-up depend on the overall response of the one before it
+    (reappearance after an overall CR), so each follow-up is judged before the next is
+    assessed.
+    """
+    targets, non_targets = inp.targets, inp.non_targets
     target_ids = [les.id for les in targets]
     nodal = [les.nodal for les in targets]
-    order = {tp.id: index for index, tp in enumerate(inp.timepoints)}
     readings = [les.measurements for les in targets]
+    assessments_of = [les.assessments for les in non_targets]
     history = _TargetHistory([baseline_mm(r[inp.baseline.id]) for r in readings])
-    assessments: list[FollowUpAssessment] = []
+    baseline_id = inp.baseline.id
+    # RECIST 1.1 section 3.2.2: only markers above their upper limit at baseline matter.
+    elevated = [m for m in inp.markers if m.above_normal(baseline_id)]
+    results: list[tuple[FollowUpAssessment, Verdict]] = []
+    after_complete_response = False
     for index, tp in enumerate(inp.timepoints[1:], start=1):
         values = tuple([reading_mm(r.get(tp.id)) for r in readings])
         measured = [value for value in values if value is not None]
         complete = len(measured) == len(values)
         total = sum(measured, _ZERO)
         if targets:
-            target, target_reason = _target_response(values, total, complete, nodal, history)
+            target, target_reason = _target_response(values, total, complete, target_ids,
+                                                      nodal, history, after_complete_response)
             shrunk, grown = _mixed_parts(target_ids, values, history)
         else:
             target, target_reason = Response.NA, "no target lesions (RECIST 1.1 Table 2)"
-            shrunk = grown = frozenset()
-        new_ids = counting_new_lesions(new_lesions, order, index)
-        assessments.append(FollowUpAssessment(
+            shrunk = grown = _NO_IDS
+        statuses = tuple([a.get(tp.id, NonTargetStatus.NOT_EVALUATED) for a in assessments_of])
+        non_target, non_target_reason = non_target_response(
+            statuses, markers_normal(elevated, tp.id), after_complete_response)
+        counting = new_lesions.counting(index)
+        assessment = FollowUpAssessment(
             index=index, timepoint=tp,
             sum_mm=total if targets else None, complete=complete,
             nadir_mm=history.nadir if targets else None,
             target_response=target,
-            non_target_response=non_target_response(non_targets, tp.id),
-            new_lesion_ids=new_ids,
-            new_lesion_sizes=_new_lesion_sizes(new_lesions, new_ids, tp.id),
-            target_values=values, shrunk_ids=shrunk, grown_ids=grown,
-            reasons=(target_reason,),
-        ))
+            non_target_response=non_target,
+            new_lesion_ids=counting,
+            present_new_ids=new_lesions.present(counting, tp.id),
+            new_lesion_sizes=new_lesions.target_sizes(counting, tp.id),
+            target_values=values, non_target_statuses=statuses,
+            shrunk_ids=shrunk, grown_ids=grown,
+            reasons=(target_reason, non_target_reason),
+        )
+        verdict = judge(assessment)
+        results.append((assessment, verdict))
+        after_complete_response = verdict.overall in _COMPLETE
         if targets:
-            history.record(values, complete, total, target)
-    return tuple(assessments)
-
-
-def _new_lesion_sizes(lesions: Sequence[NewLesion], counting: frozenset[str],
-                      timepoint_id: str) -> Mapping[str, Decimal]:
-    sizes: dict[str, Decimal] = {}
-    for les in lesions:
-        if les.id in counting:
-            size = reading_mm(les.measurements.get(timepoint_id))
-            if size is not None:
-                sizes[les.id] = size
-    return sizes
+            history.record(values, complete, total)
+    return tuple(results)

@@ -93,6 +93,8 @@ def requests(draw: st.DrawFn, criteria: str | None = None) -> dict[str, Any]:
         "timepoints": [{"id": tp_id(i), "date": d.isoformat()} for i, d in enumerate(dates)],
         "lesions": lesions,
     }
+    if draw(st.booleans()):
+        body["markers"] = [draw(markers(f"M{i}", count)) for i in range(draw(st.integers(0, 2)))]
     return body
 
 
@@ -275,3 +277,35 @@ def test_a_boolean_size_is_always_refused_naming_the_lesion(
         evaluate_request(body)
     assert f'lesion "{lesion["id"]}": measurements["{key}"]' in caught.value.message
 
+
+@given(requests(criteria="iRECIST"))
+def test_icpd_is_never_earlier_than_the_confirmation_interval(body: dict[str, Any]) -> None:
+    # iRECIST: confirmation 4-8 weeks after iUPD (min_icpd_confirmation_days); a later
+    # confirming scan is flagged LATE_CONFIRMATION (> 56 days).
+    response = evaluate_request(body)
+    rows = response["timepoints"][1:]
+    overall = [row["overall_response"] for row in rows]
+    late = "LATE_CONFIRMATION" in [w["code"] for w in response["warnings"]]
+    if "iCPD" not in overall:
+        assert not late
+        return
+    confirmed = overall.index("iCPD")
+    start = confirmed
+    while start > 0 and overall[start - 1] == "iUPD":
+        start -= 1
+    gap = (datetime.date.fromisoformat(rows[confirmed]["date"])
+           - datetime.date.fromisoformat(rows[start]["date"])).days
+    assert gap >= body["min_icpd_confirmation_days"]
+    assert late == (gap > 56)
+
+
+@given(requests())
+def test_disease_without_target_lesions_never_has_sd_or_pr(body: dict[str, Any]) -> None:
+    # RECIST 1.1 Table 2 (and its footnote); iRECIST Table 3 note.
+    body["lesions"] = [les for les in body["lesions"] if les["kind"] != "target"]
+    if not body["lesions"]:
+        return
+    response = evaluate_request(body)
+    codes = {row["overall_response"] for row in response["timepoints"][1:]}
+    codes.add(response["best_overall_response"])
+    assert not codes & {"SD", "iSD", "PR", "iPR"}

@@ -404,6 +404,43 @@ def test_confirmation_fails_when_the_response_is_lost_in_between() -> None:
     assert response["best_overall_response"] == "SD"
 
 
+# RECIST 1.1 section 4.4.1, Table 2 footnote: "'Non-CR/non-PD' is preferred over 'stable
+# disease' for non-target disease since SD is increasingly used as an endpoint ... so to
+# assign this category when no lesions can be measured is not advised"; iRECIST Table 3
+# note: "For patients with non-target disease only at baseline, only iCR or non-complete
+# response or non-progression of disease can be assigned". Same rows as Table 3.
+NON_TARGET_ONLY_TABLE_3 = [
+    ("CR", "CR", 56, "CR"),
+    ("CR", "NON_CR_NON_PD", 56, "NON_CR_NON_PD"),
+    ("CR", "PD", 56, "NON_CR_NON_PD"),   # Table 3 "CR, PD -> SD" without target lesions
+    ("CR", "PD", 35, "PD"),
+    ("CR", "NE", 56, "NON_CR_NON_PD"),
+    ("CR", "NE", 35, "NE"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "first_day", "best"), NON_TARGET_ONLY_TABLE_3)
+def test_non_target_only_disease_never_has_sd_as_best_response(
+    first: str, second: str, first_day: int, best: str
+) -> None:
+    scored = [ScoredTimepoint("FU1", _day(first_day), Response(first)),
+              ScoredTimepoint("FU2", _day(first_day + 28), Response(second))]
+    got, _ = best_overall_response(Criteria.RECIST_1_1, _day(0), scored,
+                                   EvaluationOptions(confirmation_required=True),
+                                   target_disease=False)
+    assert got == Response(best)
+
+
+@pytest.mark.parametrize("criteria", ["RECIST1.1", "iRECIST"])
+def test_unconfirmed_cr_of_non_target_only_disease_is_non_cr_non_pd(criteria: str) -> None:
+    # CR at FU1 (day 56, SD duration met), not evaluated at FU2: not confirmed.
+    response = run([non_target("NT1", "present", "absent", "not_evaluated")],
+                   criteria=criteria, confirmation_required=True)
+    assert response["best_overall_response"] == "NON_CR_NON_PD"
+    assert column(response, "overall_response") == [
+        "iCR" if criteria == "iRECIST" else "CR", "NE"]
+
+
 # --- Warnings (sections 3.1.1 and 4.2, Nadir contract) -----------------------------
 
 def _codes(response: dict[str, Any]) -> list[str]:
