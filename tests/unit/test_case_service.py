@@ -1,0 +1,290 @@
+"""The case workflow's rules on in-memory fakes: every refusal, no HTTP, no servers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from api.workflow.comparisons import ComparisonService
+from api.workflow.errors import (
+    CaseNotFound,
+    Conflict,
+    InvalidInput,
+    InvalidMeasurement,
+    LesionNotFound,
+    MalformedPayload,
+    NotAllowed,
+    NotEvaluable,
+    NotFound,
+    PatientNotFound,
+    StaleVersion,
+    TimepointNotFound,
+    TimepointSignedOff,
+)
+from api.workflow.publishing import DocumentService
+from api.workflow.roles import Principal, Role
+from api.workflow.service import (
+    CaseService,
+    LesionChanges,
+    MeasurementInput,
+    NewCase,
+    NewLesion,
+)
+from measurement.model import EvaluationOptions
+from measurement.vocabulary import Criteria, LesionKind
+from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
+
+PID = "P-1"
+RADIOLOGIST = Principal(1, "rad", Role.RADIOLOGIST)
+RADIOLOGIST_2 = Principal(4, "rad2", Role.RADIOLOGIST)
+SPECIALIST = Principal(2, "spec", Role.SPECIALIST)
+ADMIN = Principal(3, "admin", Role.ADMIN)
+UPLOADER = Principal(5, "up", Role.UPLOADER)
+
+
+World = tuple[CaseService, FakeCaseStore, dict[str, list[str]]]
+
+
+@pytest.fixture
+def world() -> World:
+    store = FakeCaseStore()
+    bl, bl_imgs = store.add_study(PID, dt.date(2026, 1, 5))
+    fu, fu_imgs = store.add_study(PID, dt.date(2026, 3, 2))
+    store.add_study(PID, None)  # undated: never a timepoint
+    _, other_imgs = store.add_study("P-2", dt.date(2026, 1, 5))
+    service = CaseService(store, FakePacs())
+    return service, store, {"bl": [bl.study_instance_uid, *bl_imgs],
+                            "fu": [fu.study_instance_uid, *fu_imgs], "other": other_imgs}
+
+
+def _case(service: CaseService) -> int:
+    return service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1)).case.id
+
+
+def _caliper(img: str, cols: float = 20.0, **kw: Any) -> MeasurementInput:
+    return MeasurementInput(sop_instance_uid=img, endpoints=[[0, 0], [0, cols]], **kw)
+
+
+def test_case_takes_dated_studies_from_the_baseline_and_audits(world: World) -> None:
+    service, store, uids = world
+    view = service.create_case(RADIOLOGIST, NewCase(PID, Criteria.IRECIST))
+    assert [st.study_instance_uid for st in view.timepoints] == [uids["bl"][0], uids["fu"][0]]
+    assert store.audit_events[-1] == ("rad", "create", f"cases/{view.case.id}", PID)
+    later = service.create_case(ADMIN, NewCase(PID, Criteria.RECIST_1_1,
+                                               baseline_study_uid=uids["fu"][0]))
+    assert [st.study_instance_uid for st in later.timepoints] == [uids["fu"][0]]
+
+
+def test_case_creation_refusals(world: World) -> None:
+    service, store, uids = world
+    with pytest.raises(NotAllowed, match="needs one of: admin, radiologist"):
+        service.create_case(SPECIALIST, NewCase(PID, Criteria.RECIST_1_1))
+    with pytest.raises(PatientNotFound):
+        service.create_case(RADIOLOGIST, NewCase("nobody", Criteria.RECIST_1_1))
+    with pytest.raises(InvalidInput, match="baseline_study_uid"):
+        service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1,
+                                                 baseline_study_uid="1.2.3"))
+    assert store.cases_by_id == {}
+
+
+def test_lesion_rules(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, " liver "))
+    assert (t1.label, t1.organ) == ("T1", "liver")
+    assert service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "lung")).label == "T2"
+    with pytest.raises(Conflict, match="label 'T1' is already used"):
+        service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "lung", label="T1"))
+    with pytest.raises(InvalidInput, match="first seen at baseline"):
+        service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone",
+                                                       timepoint=uids["bl"][0]))
+    with pytest.raises(InvalidInput, match="needs the timepoint"):
+        service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone"))
+    with pytest.raises(InvalidInput, match="apply to new lesions only"):
+        service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "bone",
+                                                       equivocal=True))
+    with pytest.raises(NotAllowed):
+        service.add_lesion(ADMIN, cid, NewLesion(LesionKind.TARGET, "lung"))
+    with pytest.raises(CaseNotFound):
+        service.add_lesion(RADIOLOGIST, 999, NewLesion(LesionKind.TARGET, "lung"))
+    with pytest.raises(LesionNotFound):
+        service.change_lesion(RADIOLOGIST, cid, 999, LesionChanges(frozenset({"organ"}), "x"))
+    with pytest.raises(InvalidInput, match="new lesions only"):
+        service.change_lesion(RADIOLOGIST, cid, t1.id,
+                              LesionChanges(frozenset({"equivocal"}), equivocal=True))
+    with pytest.raises(Conflict):
+        service.change_lesion(RADIOLOGIST, cid, t1.id,
+                              LesionChanges(frozenset({"label"}), label="T2"))
+    assert t1.label == "T1"  # a refused change leaves the lesion as it was
+    new = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone",
+                                                         timepoint=uids["fu"][0]))
+    assert new.label == "N1"
+
+
+def test_measurement_versions_etags_and_amendment(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    bl = uids["bl"][0]
+    first = service.record_measurement(RADIOLOGIST, cid, t1, bl, _caliper(uids["bl"][1]))
+    # Row spacing 0.5 mm, column spacing 0.8 mm: 20 columns are 16 mm.
+    assert (first.measurement.version, first.measurement.length_mm) == (1, 16.0)
+    assert first.etag == f'"m{t1}-v1"'
+    with pytest.raises(StaleVersion, match="changed since it was read"):
+        service.record_measurement(RADIOLOGIST, cid, t1, bl,
+                                   _caliper(uids["bl"][1], if_match='"m1-v9"'))
+    with pytest.raises(StaleVersion):  # "*" needs a current version: there is none at FU
+        service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
+                                   _caliper(uids["fu"][1], if_match="*"))
+    second = service.record_measurement(RADIOLOGIST_2, cid, t1, bl,
+                                        _caliper(uids["bl"][1], 10, if_match=first.etag))
+    assert (second.measurement.version, second.measurement.author) == (2, "rad2")
+    service.sign_off(RADIOLOGIST, cid, bl)
+    with pytest.raises(TimepointSignedOff, match="amendment_reason"):
+        service.record_measurement(RADIOLOGIST, cid, t1, bl, _caliper(uids["bl"][1]))
+    amended = service.record_measurement(
+        RADIOLOGIST, cid, t1, bl, _caliper(uids["bl"][1], amendment_reason=" typo "))
+    assert amended.measurement.reason == "typo"
+    assert [v.version for v in store.versions] == [1, 2, 3]
+
+
+def test_measurement_refusals_record_nothing(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    nt = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NON_TARGET, "bone")).id
+    bl, fu = uids["bl"][0], uids["fu"][0]
+    refusals: list[tuple[int, str, MeasurementInput, type[Exception], str]] = [
+        (t1, bl, _caliper(uids["bl"][1], 65), InvalidMeasurement, "outside the 64x64"),
+        (t1, bl, _caliper(uids["fu"][1]), InvalidMeasurement, "not an instance of timepoint"),
+        (t1, bl, _caliper(uids["other"][0]), InvalidMeasurement, "not an instance"),
+        (t1, bl, _caliper(uids["bl"][1], length_mm=8.0), InvalidMeasurement, "differs"),
+        (t1, bl, MeasurementInput(sop_instance_uid=uids["bl"][1], endpoints=[[0, 0]]),
+         InvalidMeasurement, r"two \[row, column\] points"),
+        (t1, bl, MeasurementInput(sop_instance_uid=uids["bl"][1],
+                                  endpoints=[[0, 0], [0, float("inf")]]),
+         InvalidMeasurement, "finite"),
+        (t1, bl, MeasurementInput(status="present"), InvalidMeasurement, "not valid for a target"),
+        (t1, bl, MeasurementInput(status="too_small", length_mm=3.0), InvalidMeasurement,
+         "either a status"),
+        (t1, bl, MeasurementInput(), InvalidMeasurement, "give sop_instance_uid"),
+        (nt, bl, MeasurementInput(status="too_small"), InvalidMeasurement, "not valid for a non"),
+        (nt, bl, _caliper(uids["bl"][1]), InvalidMeasurement, "takes a status"),
+        (t1, "1.2.999", MeasurementInput(status="too_small"), TimepointNotFound, "unknown"),
+        (999, bl, MeasurementInput(status="too_small"), LesionNotFound, "unknown lesion"),
+    ]
+    for lesion, tp, given, error, message in refusals:
+        with pytest.raises(error, match=message):
+            service.record_measurement(RADIOLOGIST, cid, lesion, tp, given)
+    with pytest.raises(NotAllowed):
+        service.record_measurement(SPECIALIST, cid, t1, bl, MeasurementInput(status="too_small"))
+    new = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone",
+                                                         timepoint=fu)).id
+    with pytest.raises(InvalidMeasurement, match="before its first sighting"):
+        service.record_measurement(RADIOLOGIST, cid, new, bl, MeasurementInput(
+            status="too_small"))
+    assert store.versions == []
+
+
+def test_a_concurrent_write_is_refused_as_stale(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    store.collide_next_write = True
+    with pytest.raises(StaleVersion, match="another change to this lesion"):
+        service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0],
+                                   MeasurementInput(status="disappeared"))
+    assert store.versions == []
+
+
+def test_disappeared_counts_zero_and_response_needs_a_baseline(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    with pytest.raises(NotEvaluable, match=f"case {cid} cannot be evaluated yet"):
+        service.response(SPECIALIST, cid)
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1], 20))
+    gone = service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
+                                      MeasurementInput(status="disappeared"))
+    assert gone.measurement.length_mm == 0.0
+    result = service.response(SPECIALIST, cid)
+    assert result.timepoints[-1].overall_response is not None
+    assert result.timepoints[-1].overall_response.value == "CR"
+    with pytest.raises(NotAllowed):
+        service.response(UPLOADER, cid)
+
+
+def test_case_options_reach_the_engine(world: World) -> None:
+    service, store, uids = world
+    options = replace(EvaluationOptions(), confirmation_required=True, min_sd_duration_days=90)
+    view = service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1, options=options))
+    assert (view.case.confirmation_required, view.case.min_sd_duration_days) == (True, 90)
+
+
+def test_sign_off_is_idempotent_and_needs_a_timepoint(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    first = service.sign_off(RADIOLOGIST, cid, uids["bl"][0])
+    again = service.sign_off(RADIOLOGIST_2, cid, uids["bl"][0])
+    assert again is first and again.signed_by == "rad"
+    with pytest.raises(TimepointNotFound):
+        service.sign_off(RADIOLOGIST, cid, "1.2.3")
+    with pytest.raises(NotAllowed):
+        service.sign_off(ADMIN, cid, uids["bl"][0])
+
+
+def test_publish_needs_measurements_and_sign_off(world: World) -> None:
+    service, store, uids = world
+    documents = DocumentService(service)
+    cid = _case(service)
+    now = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+    with pytest.raises(Conflict, match="nothing is measured"):
+        documents.publish(RADIOLOGIST, cid, now, lambda *_: b"%PDF")
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    with pytest.raises(Conflict, match="must be signed off first") as refused:
+        documents.publish(RADIOLOGIST, cid, now, lambda *_: b"%PDF")
+    assert refused.value.extra == {"unsigned": [uids["bl"][0]]}
+    with pytest.raises(NotAllowed):
+        documents.publish(SPECIALIST, cid, now, lambda *_: b"%PDF")
+    assert store.publications == []
+    with pytest.raises(NotFound):
+        documents.export_sr(SPECIALIST, cid, uids["fu"][0], now)
+
+
+def test_sr_drafts_refusals(world: World) -> None:
+    service, store, uids = world
+    documents = DocumentService(service)
+    cid = _case(service)
+    with pytest.raises(NotFound, match="unknown SR draft"):
+        documents.decide_draft(RADIOLOGIST, cid, 7, "confirm")
+    with pytest.raises(NotFound, match="unknown action"):
+        documents.decide_draft(RADIOLOGIST, cid, 7, "maybe")
+    with pytest.raises(MalformedPayload, match="not a readable DICOM file"):
+        documents.import_sr(RADIOLOGIST, cid, b"not dicom")
+
+
+def test_comparison_override_rules(world: World) -> None:
+    service, store, uids = world
+    comparisons = ComparisonService(store)
+    view = comparisons.create(SPECIALIST, PID, None, None)
+    c = view.comparison
+    b = view.baseline.series[0].series_instance_uid
+    f = view.followup.series[0].series_instance_uid
+    with pytest.raises(NotAllowed):
+        comparisons.override_pairs(SPECIALIST, c.id, [(b, f)], None)
+    with pytest.raises(StaleVersion, match="changed since it was read"):
+        comparisons.override_pairs(RADIOLOGIST, c.id, [(b, f)], '"comparison-1-v0"')
+    with pytest.raises(InvalidInput, match=r"pairs\[0\].baseline_series_uid"):
+        comparisons.override_pairs(RADIOLOGIST, c.id, [(f, f)], None)
+    with pytest.raises(InvalidInput, match="one pair only"):
+        comparisons.override_pairs(RADIOLOGIST, c.id, [(b, f), (b, f)], None)
+    done = comparisons.override_pairs(RADIOLOGIST, c.id, [(b, f)], view.etag)
+    assert done.comparison.version == 2 and done.comparison.pairs[0].source == "manual"
+    with pytest.raises(NotFound):
+        comparisons.read(SPECIALIST, 999)
+    with pytest.raises(InvalidInput, match="same study"):
+        comparisons.create(SPECIALIST, PID, uids["bl"][0], uids["bl"][0])

@@ -1,0 +1,53 @@
+"""One vocabulary across layers, and one table from application errors to HTTP statuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.errors import status_of
+from api.workflow import errors
+from imaging.sr import codes
+from imaging.sr.model import LesionKind as SrLesionKind
+from imaging.sr.model import LesionStatus as SrLesionStatus
+from measurement.model import NonTargetStatus, TargetStatus
+from measurement.vocabulary import (
+    NON_TARGET_STATUSES,
+    TARGET_STATUSES,
+    LesionKind,
+    LesionStatus,
+    organ_key,
+)
+
+
+def test_recorded_statuses_are_the_engines_plus_disappeared() -> None:
+    engine = {s.value for s in TargetStatus} | {s.value for s in NonTargetStatus}
+    assert {s.value for s in LesionStatus} == engine | {"disappeared"}
+    assert set(TARGET_STATUSES) | set(NON_TARGET_STATUSES) == set(LesionStatus)
+    assert not set(TARGET_STATUSES) & set(NON_TARGET_STATUSES)
+
+
+def test_the_sr_uses_the_same_words_and_has_a_code_for_each() -> None:
+    assert SrLesionKind is LesionKind and SrLesionStatus is LesionStatus
+    assert set(codes.LESION_STATUS_CODES) == {s.value for s in LesionStatus}
+    assert set(codes.LESION_KIND_CODES) == {k.value for k in LesionKind}
+
+
+@pytest.mark.parametrize(("name", "key"), [
+    ("Lungs", "lung"), ("  pulmonary ", "lung"), ("Lymph  Nodes", "lymph node"),
+    ("Liver", "liver"), ("hepatic", "liver"), ("Adrenal", "adrenal gland")])
+def test_organ_keys(name: str, key: str) -> None:
+    assert organ_key(name) == key
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (errors.NotAuthenticated("x"), 401), (errors.NotAllowed("x"), 403),
+    (errors.CaseNotFound(1), 404), (errors.LesionNotFound(1, 2), 404),
+    (errors.TimepointNotFound("1.2", 1), 404), (errors.PatientNotFound("p"), 404),
+    (errors.Conflict("x"), 409), (errors.TimepointSignedOff("1.2"), 409),
+    (errors.NotEvaluable("x"), 409), (errors.StaleVersion("x"), 412),
+    (errors.InvalidInput("x"), 422), (errors.InvalidMeasurement("x"), 422),
+    (errors.MalformedPayload("x"), 400), (errors.PayloadTooLarge("x"), 413),
+    (errors.UnsupportedMediaType("x"), 415), (errors.NotAcceptable("x"), 406),
+])
+def test_each_application_error_has_its_status(error: errors.WorkflowError, status: int) -> None:
+    assert status_of(error) == status

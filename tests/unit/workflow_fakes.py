@@ -1,0 +1,189 @@
+"""In-memory fakes of the case service's ports (cosmicpython's FakeRepository).
+
+They implement the same Protocols as the SQLAlchemy store and the Orthanc gateway, with
+dicts instead of tables, so the workflow rules run in microseconds and without servers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydicom import Dataset
+from pydicom.uid import CTImageStorage, generate_uid
+
+from api.db.models import (
+    Case,
+    Comparison,
+    ComparisonPair,
+    Lesion,
+    MeasurementVersion,
+    Patient,
+    Publication,
+    Series,
+    SrDraft,
+    Study,
+    TimepointSignoff,
+)
+from api.workflow.errors import StaleVersion
+from api.workflow.ports import Entity, LocatedInstance
+from api.workflow.roles import Principal
+
+
+class FakeCaseStore:
+    """A CaseStore over dicts; ``collide_next_write`` simulates a concurrent writer."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self.patients: dict[str, Patient] = {}
+        self.studies: dict[str, list[Study]] = {}
+        self.instances: dict[str, LocatedInstance] = {}
+        self.cases_by_id: dict[int, Case] = {}
+        self.lesions: dict[int, Lesion] = {}
+        self.versions: list[MeasurementVersion] = []
+        self.publications: list[Publication] = []
+        self.comparisons: dict[int, Comparison] = {}
+        self.sr_drafts: dict[int, SrDraft] = {}
+        self.audit_events: list[tuple[str, str, str, str | None]] = []
+        self.commits = 0
+        self.collide_next_write = False
+
+    # -- fixtures ----------------------------------------------------------------------------
+
+    def add_study(self, patient_id: str, date: dt.date | None, *, slices: int = 3,
+                  ) -> tuple[Study, list[str]]:
+        """An indexed study with one CT series; returns the study and its SOP UIDs."""
+        self.patients.setdefault(patient_id, Patient(id=next(self._ids), patient_id=patient_id,
+                                                     patient_name="Test^Patient"))
+        study = Study(id=next(self._ids), study_instance_uid=generate_uid(), study_date=date,
+                      orthanc_id=f"study-{len(self.studies)}", series=[])
+        series = Series(id=next(self._ids), series_instance_uid=generate_uid(), modality="CT",
+                        orthanc_id="series", instance_count=slices, sop_class_uid=CTImageStorage)
+        study.series.append(series)
+        self.studies.setdefault(patient_id, []).append(study)
+        self.studies[patient_id].sort(key=lambda st: (st.study_date is None, st.study_date))
+        uids = []
+        for _ in range(slices):
+            uid = generate_uid()
+            self.instances[uid] = LocatedInstance(uid, CTImageStorage, series.series_instance_uid,
+                                                  study.study_instance_uid, f"orthanc-{uid}")
+            uids.append(uid)
+        return study, uids
+
+    # -- CaseStore ---------------------------------------------------------------------------
+
+    def patient(self, patient_id: str) -> Patient | None:
+        return self.patients.get(patient_id)
+
+    def studies_of(self, patient_id: str) -> list[Study] | None:
+        return list(self.studies[patient_id]) if patient_id in self.patients else None
+
+    def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None:
+        return self.instances.get(sop_instance_uid)
+
+    def add(self, entity: Entity) -> None:
+        if self.collide_next_write:
+            self.collide_next_write = False
+            raise StaleVersion("another change was saved at the same time")
+        if isinstance(entity, MeasurementVersion):
+            if any(v.lesion_id == entity.lesion_id and v.version == entity.version
+                   for v in self.versions):
+                raise StaleVersion("another change was saved at the same time")
+            self.versions.append(entity)
+        entity.id = next(self._ids)
+        if isinstance(entity, Case):
+            self.cases_by_id[entity.id] = entity
+        elif isinstance(entity, Lesion):
+            entity.case_id = entity.case.id
+            self.lesions[entity.id] = entity
+        elif isinstance(entity, TimepointSignoff):
+            entity.case_id = entity.case.id
+        elif isinstance(entity, Publication):
+            self.publications.append(entity)
+        elif isinstance(entity, Comparison):
+            entity.version = 1
+            self.comparisons[entity.id] = entity
+
+    def case(self, case_id: int) -> Case | None:
+        return self.cases_by_id.get(case_id)
+
+    def cases(self, patient_id: str | None, limit: int) -> list[Case]:
+        found = [c for c in self.cases_by_id.values()
+                 if patient_id is None or c.patient_id == patient_id]
+        return sorted(found, key=lambda c: -c.id)[:limit]
+
+    def case_ids_of(self, patient_id: str) -> list[int]:
+        return [c.id for c in self.cases_by_id.values() if c.patient_id == patient_id]
+
+    def lesion(self, lesion_id: int) -> Lesion | None:
+        return self.lesions.get(lesion_id)
+
+    def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        ids = set(lesion_ids)
+        return sorted((v for v in self.versions if v.lesion_id in ids), key=lambda v: v.version)
+
+    def latest_version(self, lesion_id: int) -> int:
+        return max((v.version for v in self.versions if v.lesion_id == lesion_id), default=0)
+
+    def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
+                           ) -> Publication | None:
+        found = [p for p in self.publications if (p.case_id, p.kind, p.timepoint_uid)
+                 == (case_id, kind, timepoint_uid)]
+        return found[-1] if found else None
+
+    def comparison(self, comparison_id: int) -> Comparison | None:
+        return self.comparisons.get(comparison_id)
+
+    def newest_comparison(self, patient_id: str, baseline_uid: str, followup_uid: str
+                          ) -> Comparison | None:
+        found = [c for c in self.comparisons.values()
+                 if (c.patient_id, c.baseline_study_uid, c.followup_study_uid)
+                 == (patient_id, baseline_uid, followup_uid)]
+        return found[-1] if found else None
+
+    def replace_pairs(self, comparison: Comparison, pairs: Sequence[ComparisonPair]) -> None:
+        comparison.pairs = list(pairs)
+        comparison.version += 1
+
+    def drafts(self, case_id: int) -> list[SrDraft]:
+        return [d for d in self.sr_drafts.values() if d.case_id == case_id]
+
+    def draft(self, draft_id: int) -> SrDraft | None:
+        return self.sr_drafts.get(draft_id)
+
+    def audit(self, who: Principal, action: str, resource: str,
+              patient_id: str | None) -> None:
+        self.audit_events.append((who.name, action, resource, patient_id))
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def rollback(self) -> None:
+        pass
+
+
+class FakePacs:
+    """Image headers by Orthanc id; records what is stored and sent."""
+
+    def __init__(self, *, rows: int = 64, columns: int = 64,
+                 spacing: tuple[float, float] = (0.5, 0.8)) -> None:
+        self.tags: dict[str, Any] = {
+            "Rows": str(rows), "Columns": str(columns),
+            "PixelSpacing": f"{spacing[0]}\\{spacing[1]}"}
+        self.stored: list[bytes] = []
+        self.sent: list[Sequence[Dataset]] = []
+
+    def instance_tags(self, orthanc_id: str) -> dict[str, Any]:
+        return dict(self.tags)
+
+    def instance_file(self, orthanc_id: str) -> bytes:
+        raise KeyError(orthanc_id)
+
+    def store(self, dicom_file: bytes) -> None:
+        self.stored.append(dicom_file)
+
+    def send_to_hospital(self, datasets: Sequence[Dataset]) -> dict[str, Any]:
+        self.sent.append(datasets)
+        return {"configured": True, "sent": True}
