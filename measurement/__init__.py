@@ -9,12 +9,12 @@ and render the result with :func:`result_to_json`. Every structural problem rais
 
 from measurement.codec import evaluate_request, parse_evaluation_request, result_to_json
 from measurement.errors import InvalidEvaluationInput, MeasurementError
+from measurement.markers import Marker
 from measurement.model import (
     Criteria,
     EvaluationInput,
     EvaluationOptions,
     Lesion,
-    Marker,
     NewLesion,
     NonTargetLesion,
     NonTargetStatus,

@@ -33,12 +33,12 @@ from measurement.errors import (
     quote,
     timepoint_subject,
 )
+from measurement.markers import Marker
 from measurement.model import (
     Criteria,
     EvaluationInput,
     EvaluationOptions,
     Lesion,
-    Marker,
     NewLesion,
     NonTargetLesion,
     NonTargetStatus,

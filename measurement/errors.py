@@ -9,6 +9,7 @@ them for a human reader.
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 
 class MeasurementError(Exception):
@@ -42,6 +43,13 @@ def quote(value: object) -> str:
         return json.dumps(value, allow_nan=True)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def shown(value: object) -> str:
+    """A value as the request showed it: ``-1``, ``NaN``, ``Infinity``, ``true``."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return quote(value)
 
 
 def invalid(

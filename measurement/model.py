@@ -28,16 +28,20 @@ from measurement.errors import (
     lesion_subject,
     marker_subject,
     quote,
+    shown,
     timepoint_subject,
 )
+from measurement.markers import Marker
 
 # RECIST 1.1 section 4.3.2: a lesion "too small to measure" is recorded with a
 # default value of 5 mm.
 TOO_SMALL_MM = Decimal(5)
-# Nadir contract, a plausibility bound rather than a RECIST rule: no lesion diameter is
-# over a metre; a larger number is a typing or unit error (and would not fit the exact
-# arithmetic of percentages).
+# Nadir contract, plausibility bounds rather than RECIST rules: no lesion diameter is
+# over a metre, and none but 0 (disappeared) is under a hundredth of a millimetre, far
+# below any scanner's resolution. Outside them a number is a typing or unit error, and
+# the exact arithmetic would break: a 1e-300 mm baseline makes a change of 1e305 %.
 MAX_LESION_MM = Decimal(1000)
+MIN_LESION_MM = Decimal("0.01")
 
 
 class Criteria(StrEnum):
@@ -160,7 +164,8 @@ def _check_lesion_header(lesion_id: object, organ: object, nodal: object) -> Non
 def _frozen_readings(
     lesion_id: str, readings: Mapping[str, TargetReading], field_name: str
 ) -> Mapping[str, TargetReading]:
-    """Readings checked one by one: a status, or exact mm from 0 to :data:`MAX_LESION_MM`.
+    """Readings checked one by one: a status, or exact mm: 0, or from :data:`MIN_LESION_MM`
+    to :data:`MAX_LESION_MM`.
 
     0 mm is a lesion that has disappeared (RECIST 1.1 section 4.3.2); where it is allowed
     (never at baseline, nor at a new lesion's first sighting) is checked by
@@ -176,7 +181,8 @@ def _frozen_readings(
             raise invalid(subject, f"{field_name}[{quote(timepoint_id)}]",
                           "timepoint id must be a string", lesion_id=lesion_id)
         if isinstance(reading, TargetStatus) or (
-            type(reading) is Decimal and reading.is_finite() and 0 < reading <= MAX_LESION_MM
+            type(reading) is Decimal and reading.is_finite()
+            and MIN_LESION_MM <= reading <= MAX_LESION_MM
         ):
             checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
@@ -187,27 +193,21 @@ def _frozen_readings(
 
 def _size(reading: object, subject: str, where: str, *, lesion_id: str,
           timepoint_id: str) -> Decimal:
-    problem = (f"must be a finite number of mm from 0 to {MAX_LESION_MM}, "
-               '"too_small" or "not_evaluable"')
-    if not isinstance(reading, Decimal | int | float | str) or isinstance(reading, bool):
-        raise invalid(subject, where, f"{problem}, got {_shown(reading)}",
-                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+    def refused(problem: str) -> InvalidEvaluationInput:
+        return invalid(subject, where, f"{problem}, got {shown(reading)}",
+                       lesion_id=lesion_id, timepoint_id=timepoint_id)
+
+    if isinstance(reading, bool) or not isinstance(reading, Decimal | int | float | str):
+        raise refused('must be a number of mm, "too_small" or "not_evaluable"')
     try:
         size = mm(reading)
     except InvalidEvaluationInput:
-        raise invalid(subject, where, f"{problem}, got {_shown(reading)}",
-                      lesion_id=lesion_id, timepoint_id=timepoint_id) from None
+        raise refused(f"must be a finite number of mm from 0 to {MAX_LESION_MM}") from None
     if size > MAX_LESION_MM:
-        raise invalid(subject, where, f"{problem}, got {_shown(reading)} (over a metre)",
-                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+        raise refused(f"must be at most {MAX_LESION_MM} mm (a metre)")
+    if 0 < size < MIN_LESION_MM:
+        raise refused(f"must be 0 (disappeared) or at least {MIN_LESION_MM} mm")
     return size
-
-
-def _shown(value: object) -> str:
-    """A value as the request showed it: ``-1``, ``NaN``, ``Infinity``, ``true``."""
-    if isinstance(value, Decimal):
-        return str(value)
-    return quote(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -298,71 +298,6 @@ class NewLesion:
 
 
 Lesion: TypeAlias = TargetLesion | NonTargetLesion | NewLesion
-
-
-@dataclass(frozen=True, kw_only=True)
-class Marker:
-    """A serum tumour marker followed alongside the lesions (RECIST 1.1 sections 3.2.2, 4.3.3).
-
-    ``values`` maps a timepoint id to the level measured for it, in ``unit``; a timepoint
-    missing from the mapping had no measurement. RECIST 1.1 section 3.2.2: markers alone
-    never assess response, but one above its upper limit of normal at baseline must
-    normalise for a complete response; section 4.3.3 makes that part of the non-target
-    category.
-    """
-
-    id: str
-    upper_limit_normal: Decimal
-    values: Mapping[str, Decimal]
-    unit: str = ""
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip():
-            raise invalid("marker", "id", f"must be a non-empty string, got {quote(self.id)}")
-        subject = marker_subject(self.id)
-        if not isinstance(self.unit, str):
-            raise invalid(subject, "unit", f"must be a string, got {quote(self.unit)}")
-        limit = _amount(self.upper_limit_normal)
-        if limit is None or limit <= 0:
-            raise invalid(subject, "upper_limit_normal", "must be a finite number > 0, got "
-                          f"{_shown(self.upper_limit_normal)}")
-        object.__setattr__(self, "upper_limit_normal", limit)
-        if not isinstance(self.values, Mapping):
-            raise invalid(subject, "values", f"must map timepoint ids to levels, got "
-                          f"{self.values!r}")
-        checked: dict[str, Decimal] = {}
-        for timepoint_id, raw in self.values.items():
-            where = f"values[{quote(timepoint_id)}]"
-            if not isinstance(timepoint_id, str):
-                raise invalid(subject, where, "timepoint id must be a string")
-            level = _amount(raw)
-            if level is None or level < 0:
-                raise invalid(subject, where, f"must be a finite number >= 0, got {_shown(raw)}",
-                              timepoint_id=timepoint_id)
-            checked[timepoint_id] = level
-        object.__setattr__(self, "values", MappingProxyType(checked))
-
-    def above_normal(self, timepoint_id: str) -> bool | None:
-        """Whether the level at ``timepoint_id`` is above the upper limit of normal.
-
-        ``None`` when it was not measured there. At the limit is within normal.
-        """
-        level = self.values.get(timepoint_id)
-        return None if level is None else level > self.upper_limit_normal
-
-
-def _amount(value: object) -> Decimal | None:
-    """An exact finite number from a Decimal, int or float (never a bool), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | float):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = repr(value)
-    result = Decimal(value)
-    return result if result.is_finite() else None
-
-
 
 
 @dataclass(frozen=True, kw_only=True)

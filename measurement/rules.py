@@ -16,10 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from measurement.markers import Marker
 from measurement.model import (
     PROGRESSING_NON_TARGET,
     EvaluationInput,
-    Marker,
     NonTargetStatus,
     Timepoint,
     baseline_mm,

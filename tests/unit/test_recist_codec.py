@@ -264,7 +264,9 @@ INVALID = {
                                     ['lesion "NT1"', 'assessments["BL"]', "no baseline"]),
     # Issue 7: lengths are finite, from 0 to 1000 mm.
     "length over a metre": (_with("lesions.0.measurements.FU1", 1000.1),
-                            [_T1, _MEAS, "1000.1", "from 0 to 1000"]),
+                            [_T1, _MEAS, "1000.1", "at most 1000"]),
+    "length under a hundredth of a mm": (_with("lesions.0.measurements.BL", 1e-300),
+                                         [_T1, 'measurements["BL"]', "1E-300", "0.01"]),
     "huge float length": (_with("lesions.0.measurements.FU1", 1e308), [_T1, _MEAS, "1E+308"]),
     "huge integer length": (_with("lesions.0.measurements.FU1", 10**30), [_T1, _MEAS]),
     "huge baseline length": (_with("lesions.0.measurements.BL", 1e300),
@@ -328,6 +330,8 @@ def test_boundaries_of_lengths_are_accepted() -> None:
         "sum_mm"] == 1005.0
     assert evaluate_request(_with("lesions.0.measurements.FU1", -0.0))["timepoints"][1][
         "sum_mm"] == 5.0
+    assert evaluate_request(_with("lesions.0.measurements.FU1", 0.01))["timepoints"][1][
+        "sum_mm"] == 5.01
     # A new lesion may be recorded 0 mm (resolved) after its first sighting.
     body = _with("timepoints", [*contract_example()["timepoints"],
                                 {"id": "FU3", "date": "2026-06-22"}])

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from measurement.codec import evaluate_request
 from measurement.errors import InvalidEvaluationInput
+from measurement.markers import Marker
 from measurement.model import (
     Criteria,
     EvaluationInput,
-    Marker,
     NonTargetLesion,
     NonTargetStatus,
     TargetLesion,
@@ -110,6 +110,8 @@ INVALID_MARKERS = {
                      ['marker "CEA"', "upper_limit_normal", '"5"']),
     "negative value": ([marker("CEA", 1.0, -2.0)], ['marker "CEA"', 'values["FU1"]', "-2"]),
     "NaN value": ([marker("CEA", float("nan"))], ['marker "CEA"', 'values["BL"]', "NaN"]),
+    "value beyond a double": ([{**marker("CEA", 1.0), "values": {"BL": 10**400}}],
+                              ['marker "CEA"', 'values["BL"]']),
     "unknown timepoint": ([{**marker("CEA", 1.0), "values": {"FU9": 1.0}}],
                           ['marker "CEA"', 'values["FU9"]', "unknown timepoint"]),
     "duplicate id": ([marker("CEA", 1.0), marker("CEA", 2.0)], ['marker "CEA"', "duplicate"]),
