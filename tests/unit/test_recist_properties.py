@@ -309,3 +309,40 @@ def test_disease_without_target_lesions_never_has_sd_or_pr(body: dict[str, Any])
     codes = {row["overall_response"] for row in response["timepoints"][1:]}
     codes.add(response["best_overall_response"])
     assert not codes & {"SD", "iSD", "PR", "iPR"}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**30, 10**30)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5)
+    | st.sampled_from(["too_small", "not_evaluable", "disappeared", "present", "absent",
+                       "unequivocal_further_increase", "BL", "FU1", "2026-01-05"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["id", "BL", "FU1", "kind", "values", "x"]), inner, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=200)
+@given(requests(), st.data())
+def test_any_value_anywhere_is_evaluated_or_refused_never_crashes(
+    body: dict[str, Any], data: st.DataObject
+) -> None:
+    # Issue 7: the API answers 422 naming where, never 500. Replace one node of the
+    # request (at any depth) by an arbitrary JSON value.
+    node: Any = body
+    while True:
+        keys = list(node) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            return
+        key = data.draw(st.sampled_from(keys))
+        child = node[key]
+        if isinstance(child, dict | list) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        node[key] = data.draw(json_values)
+        break
+    try:
+        response = evaluate_request(body)
+    except InvalidEvaluationInput as error:
+        assert error.message
+        return
+    json.dumps(response, allow_nan=False)
