@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from measurement.codec import evaluate_request, parse_evaluation_request
+from measurement.markers import Marker
 from measurement.model import (
     Criteria,
     EvaluationInput,
@@ -36,7 +37,8 @@ def _timepoints() -> list[Timepoint]:
 
 
 def _case(criteria: Criteria) -> EvaluationInput:
-    """8 targets (2 nodal, one too_small and one missing reading), 4 non-targets, 3 new."""
+    """8 targets (2 nodal, one too_small and one missing reading), 4 non-targets, 3 new,
+    and a tumour marker elevated at baseline."""
     timepoints = _timepoints()
     ids = [tp.id for tp in timepoints]
     lesions: list[Lesion] = []
@@ -60,7 +62,10 @@ def _case(criteria: Criteria) -> EvaluationInput:
                              measurements={"FU7": Decimal(8), "FU8": Decimal(11)}))
     lesions.append(NewLesion(id="NEW1", timepoint_id="FU8", equivocal=True, confirmed_at="FU9"))
     lesions.append(NewLesion(id="NEW2", timepoint_id="FU9", equivocal=True))
-    return EvaluationInput(criteria=criteria, timepoints=timepoints, lesions=lesions)
+    cea = Marker(id="CEA", unit="ng/mL", upper_limit_normal=Decimal(5),
+                 values={tp: Decimal(12) - i for i, tp in enumerate(ids) if i != 4})
+    return EvaluationInput(criteria=criteria, timepoints=timepoints, lesions=lesions,
+                           markers=[cea])
 
 
 def _as_json(inp: EvaluationInput) -> dict[str, Any]:
@@ -76,8 +81,12 @@ def _as_json(inp: EvaluationInput) -> dict[str, Any]:
                             "assessments": {tp: s.value for tp, s in les.assessments.items()}})
         else:
             lesions.append({"id": les.id, "kind": "new", "timepoint": les.timepoint_id,
-                            "equivocal": les.equivocal, "confirmed_at": les.confirmed_at})
-    return {"criteria": inp.criteria.value, "lesions": lesions,
+                            "equivocal": les.equivocal, "confirmed_at": les.confirmed_at,
+                            "measurements": {tp: float(v) if isinstance(v, Decimal) else v
+                                             for tp, v in les.measurements.items()}})
+    markers = [{"id": m.id, "unit": m.unit, "upper_limit_normal": float(m.upper_limit_normal),
+                "values": {tp: float(v) for tp, v in m.values.items()}} for m in inp.markers]
+    return {"criteria": inp.criteria.value, "lesions": lesions, "markers": markers,
             "timepoints": [{"id": tp.id, "date": tp.date.isoformat()} for tp in inp.timepoints]}
 
 

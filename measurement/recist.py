@@ -5,7 +5,8 @@ the order of lesions or of the timepoint keys inside them.
 
 The rules live in :mod:`measurement.rules` (RECIST 1.1 categories, Tables 1-2),
 :mod:`measurement.irecist` (iUPD / iCPD), :mod:`measurement.best_response` (section
-4.4.3, Table 3) and :mod:`measurement.selection` (baseline warnings). Response codes:
+4.4.3, Table 3), :mod:`measurement.new_lesions` (when new lesions count, iRECIST
+new-lesion targets) and :mod:`measurement.selection` (baseline warnings). Response codes:
 ``target_response`` and ``non_target_response`` always use RECIST 1.1 codes;
 ``overall_response`` and ``best_overall_response`` use the i-prefixed codes under
 iRECIST (see :mod:`measurement.result`).

@@ -8,6 +8,18 @@ contract of ``POST /api/v1/recist/evaluate`` decides and is cited as such.
 
 Every boundary is compared exactly on :class:`~decimal.Decimal` mm by cross-multiplying
 (``delta * 100 >= 20 * nadir``), never through a rounded percentage.
+
+The categories of a follow-up depend on the overall response of the follow-up just
+before it, so :func:`assess_follow_ups` hands each one to a :data:`Judge`
+(:func:`recist_verdict`, or :class:`measurement.irecist.IrecistJudge`) before assessing
+the next. After an overall CR (iCR) there, disease seen again is PD: a non-nodal target
+over 0 mm (``too_small`` included), a target node back to >= 10 mm short axis, a
+non-target lesion present again (RECIST 1.1 Table 3 footnote a; EORTC RECIST FAQ "Does a
+new lesion always result in PD?" and its clarification on abnormal lymph nodes). After
+any other overall response (PR, SD, NE, ...) a reappearing target is simply measured
+and summed again, and the thresholds decide. Tumour markers above their upper limit of
+normal at baseline hold back non-target CR until they are back within it (sections
+3.2.2, 4.3.3).
 """
 
 from __future__ import annotations
