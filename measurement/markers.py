@@ -24,7 +24,8 @@ class Marker:
     missing from the mapping had no measurement. RECIST 1.1 section 3.2.2: markers alone
     never assess response, but one above its upper limit of normal at baseline must
     normalise for a complete response; section 4.3.3 makes that part of the non-target
-    category.
+    category. Nadir contract: a marker not measured at baseline is not known to be
+    elevated and is ignored; one not measured at a follow-up is not normalised there.
     """
 
     id: str
