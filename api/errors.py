@@ -90,6 +90,27 @@ class CatchUnexpected:
                 await response(scope, receive, send)
 
 
+class RefuseNulInUrl:
+    """ASGI middleware: a path or query with a NUL character is refused (422) up front.
+
+    No identifier Nadir knows contains one, and PostgreSQL text cannot hold it, so such a
+    request could only fail deeper down.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            query: bytes = scope.get("query_string", b"")
+            if "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query:
+                response = JSONResponse(
+                    _body("the URL must not contain NUL characters (%00)"), status_code=422)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WorkflowError)
     async def _workflow_error(_: Request, exc: WorkflowError) -> JSONResponse:
@@ -122,6 +143,7 @@ def install_error_handlers(app: FastAPI) -> None:
                                    ("field", exc.field)) if v is not None}
         return JSONResponse(_body(exc.message, **extra), status_code=422)
 
+    app.add_middleware(RefuseNulInUrl)
     app.add_middleware(CatchUnexpected)
 
     @app.exception_handler(ImagingError)

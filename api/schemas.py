@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.db.models import (
     AuditEvent,
@@ -29,6 +29,21 @@ LesionKindName = Literal["target", "non_target", "new"]
 CriteriaName = Literal["RECIST1.1", "iRECIST"]
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL, and no DICOM identifier or name contains one.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+#: Request text: any string without NUL characters.
+Text = Annotated[str, AfterValidator(_no_nul)]
+#: A DICOM Patient ID as the index stores it (LO is 64 characters; the column holds 128).
+PatientIdText = Annotated[Text, Field(min_length=1, max_length=128)]
+#: A DICOM UID (PS3.5 9.1: at most 64 characters).
+UidText = Annotated[Text, Field(min_length=1, max_length=64)]
+
+
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -36,9 +51,9 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 # -- requests ----------------------------------------------------------------------------
 
 class CaseCreate(BaseModel):
-    patient_id: str = Field(min_length=1)
+    patient_id: PatientIdText
     criteria: CriteriaName
-    baseline_study_uid: str | None = None
+    baseline_study_uid: UidText | None = None
     # Best-overall-response parameters, as for POST /api/v1/recist/evaluate.
     confirmation_required: StrictBool = DEFAULT_OPTIONS.confirmation_required
     min_sd_duration_days: StrictInt = Field(default=DEFAULT_OPTIONS.min_sd_duration_days,
@@ -49,41 +64,41 @@ class CaseCreate(BaseModel):
 
 class LesionCreate(BaseModel):
     kind: LesionKindName
-    organ: str = Field(min_length=1, max_length=128)
+    organ: Text = Field(min_length=1, max_length=128)
     nodal: bool = False
-    label: str | None = Field(default=None, min_length=1, max_length=64)
-    timepoint: str | None = None
+    label: Text | None = Field(default=None, min_length=1, max_length=64)
+    timepoint: UidText | None = None
     equivocal: bool = False
-    confirmed_at: str | None = None
+    confirmed_at: UidText | None = None
 
 
 class LesionPatch(BaseModel):
-    organ: str | None = Field(default=None, min_length=1, max_length=128)
-    label: str | None = Field(default=None, min_length=1, max_length=64)
+    organ: Text | None = Field(default=None, min_length=1, max_length=128)
+    label: Text | None = Field(default=None, min_length=1, max_length=64)
     equivocal: bool | None = None
-    confirmed_at: str | None = None
+    confirmed_at: UidText | None = None
 
 
 class MeasurementPut(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, strict=True)
 
-    sop_instance_uid: str | None = Field(default=None, min_length=1, max_length=64)
+    sop_instance_uid: Text | None = Field(default=None, min_length=1, max_length=64)
     frame: int | None = Field(default=None, ge=1, le=2**31 - 1)
     endpoints: list[list[float | int]] | None = None
     length_mm: float | int | None = Field(default=None, ge=0)
-    status: str | None = None
-    amendment_reason: str | None = Field(default=None, max_length=2000)
+    status: Text | None = Field(default=None, max_length=64)
+    amendment_reason: Text | None = Field(default=None, max_length=2000)
 
 
 class ComparisonRequest(BaseModel):
-    patient_id: str = Field(min_length=1)
-    baseline_study_uid: str | None = None
-    followup_study_uid: str | None = None
+    patient_id: PatientIdText
+    baseline_study_uid: UidText | None = None
+    followup_study_uid: UidText | None = None
 
 
 class PairIn(BaseModel):
-    baseline_series_uid: str = Field(min_length=1)
-    followup_series_uid: str = Field(min_length=1)
+    baseline_series_uid: UidText
+    followup_series_uid: UidText
 
 
 class PairsOverride(BaseModel):

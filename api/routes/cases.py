@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.auth import CaseManager, Measurer, Reader
 from api.deps import Cases
@@ -37,7 +39,9 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
 
 
 @router.get("")
-def list_cases(who: Reader, cases: Cases, patient_id: str | None = None) -> list[CaseSummary]:
+def list_cases(who: Reader, cases: Cases,
+               patient_id: Annotated[str | None, Query(max_length=128)] = None
+               ) -> list[CaseSummary]:
     """Cases, optionally of one patient, newest first (without their timepoints)."""
     return [CaseSummary(id=c.id, patient_id=c.patient_id,
                         criteria=c.criteria,  # type: ignore[arg-type]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
 
 from api.auth import Admin, Reader
 from api.deps import SessionDep
@@ -19,12 +21,16 @@ def list_patients(who: Reader, session: SessionDep) -> list[PatientOut]:
 
 
 @router.get("/patients/{patient_id:path}/studies", tags=["index"])
-def list_studies(patient_id: str, who: Reader, session: SessionDep) -> list[StudyOut]:
+def list_studies(patient_id: Annotated[str, Path(max_length=128)], who: Reader,
+                 session: SessionDep) -> list[StudyOut]:
     return [StudyOut.of(st) for st in views.studies(session, who, patient_id)]
 
 
 @router.get("/audit", tags=["audit"])
-def audit_log(who: Admin, session: SessionDep, patient_id: str | None = None,
-              user: str | None = None, limit: int = 1000) -> AuditOut:
+def audit_log(who: Admin, session: SessionDep,
+              patient_id: Annotated[str | None, Query(max_length=128)] = None,
+              user: Annotated[str | None, Query(max_length=128)] = None,
+              limit: Annotated[int, Query(ge=1, le=views.MAX_AUDIT_EVENTS)] = 1000
+              ) -> AuditOut:
     events = views.audit_log(session, who, patient_id=patient_id, user=user, limit=limit)
     return AuditOut(events=[AuditEventOut.of(e) for e in events])
