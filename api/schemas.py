@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from api.db.models import (
+    MARKER_WINDOW_DAYS,
     AuditEvent,
     Comparison,
     Lesion,
     MeasurementVersion,
+    PatientMarker,
     Series,
     SrDraft,
     Study,
@@ -50,7 +52,12 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
 
 # -- requests ----------------------------------------------------------------------------
 
-class CaseCreate(BaseModel):
+class _Request(BaseModel):
+    # A misspelt key ("is_nodal" for "nodal") would silently change the answer: refuse it.
+    model_config = ConfigDict(extra="forbid")
+
+
+class CaseCreate(_Request):
     patient_id: PatientIdText
     criteria: CriteriaName
     baseline_study_uid: UidText | None = None
@@ -60,9 +67,24 @@ class CaseCreate(BaseModel):
                                             ge=0, le=3650)
     min_confirmation_interval_days: StrictInt = Field(
         default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0, le=3650)
+    min_icpd_confirmation_days: StrictInt = Field(
+        default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0, le=3650)
+    marker_window_days: StrictInt = Field(default=MARKER_WINDOW_DAYS, ge=0, le=365)
 
 
-class LesionCreate(BaseModel):
+class MarkerIn(BaseModel):
+    """A tumour marker level: ``{"name", "unit", "upper_limit_normal", "value", "date"}``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    name: Annotated[Text, Field(min_length=1, max_length=64)]
+    unit: Annotated[Text, Field(max_length=32)]
+    upper_limit_normal: float = Field(gt=0, le=1e9)
+    value: float = Field(ge=0, le=1e9)
+    date: dt.date
+
+
+class LesionCreate(_Request):
     kind: LesionKindName
     organ: Text = Field(min_length=1, max_length=128)
     nodal: bool = False
@@ -72,7 +94,7 @@ class LesionCreate(BaseModel):
     confirmed_at: UidText | None = None
 
 
-class LesionPatch(BaseModel):
+class LesionPatch(_Request):
     organ: Text | None = Field(default=None, min_length=1, max_length=128)
     label: Text | None = Field(default=None, min_length=1, max_length=64)
     equivocal: bool | None = None
@@ -80,7 +102,7 @@ class LesionPatch(BaseModel):
 
 
 class MeasurementPut(BaseModel):
-    model_config = ConfigDict(allow_inf_nan=False, strict=True)
+    model_config = ConfigDict(allow_inf_nan=False, strict=True, extra="forbid")
 
     sop_instance_uid: Text | None = Field(default=None, min_length=1, max_length=64)
     frame: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -90,18 +112,18 @@ class MeasurementPut(BaseModel):
     amendment_reason: Text | None = Field(default=None, max_length=2000)
 
 
-class ComparisonRequest(BaseModel):
+class ComparisonRequest(_Request):
     patient_id: PatientIdText
     baseline_study_uid: UidText | None = None
     followup_study_uid: UidText | None = None
 
 
-class PairIn(BaseModel):
+class PairIn(_Request):
     baseline_series_uid: UidText
     followup_series_uid: UidText
 
 
-class PairsOverride(BaseModel):
+class PairsOverride(_Request):
     pairs: list[PairIn]
 
 
@@ -223,6 +245,8 @@ class CaseOut(BaseModel):
     confirmation_required: bool
     min_sd_duration_days: int
     min_confirmation_interval_days: int
+    min_icpd_confirmation_days: int
+    marker_window_days: int
     timepoints: list[TimepointOut]
     lesions: list[LesionOut]
 
@@ -237,6 +261,8 @@ class CaseOut(BaseModel):
             confirmation_required=case.confirmation_required,
             min_sd_duration_days=case.min_sd_duration_days,
             min_confirmation_interval_days=case.min_confirmation_interval_days,
+            min_icpd_confirmation_days=case.min_icpd_confirmation_days,
+            marker_window_days=case.marker_window_days,
             timepoints=[_timepoint(st, signoffs.get(st.study_instance_uid))
                         for st in view.timepoints],
             lesions=[LesionOut.of(les) for les in case.lesions])
@@ -247,6 +273,25 @@ def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:
                         date=_iso(st.study_date), description=st.description,
                         signed_off_by=signoff.signed_by if signoff else None,
                         signed_off_at=_iso(signoff.signed_at) if signoff else None)
+
+
+class MarkerOut(BaseModel):
+    id: int
+    patient_id: str
+    name: str
+    unit: str
+    upper_limit_normal: float
+    value: float
+    date: str
+    recorded_by: str
+    recorded_at: str
+
+    @classmethod
+    def of(cls, m: PatientMarker) -> MarkerOut:
+        return cls(id=m.id, patient_id=m.patient_id, name=m.name, unit=m.unit,
+                   upper_limit_normal=m.upper_limit_normal, value=m.value,
+                   date=m.date.isoformat(), recorded_by=m.recorded_by,
+                   recorded_at=_iso(m.recorded_at) or "")
 
 
 class CaseSummary(BaseModel):
@@ -545,9 +590,10 @@ class ReportOut(BaseModel):
 # lesion, timepoint and field at fault; these models describe the same wire format in
 # /openapi.json (unknown keys are refused: extra="forbid").
 
-TargetReadingIn = Annotated[float, Field(gt=0, le=1000)] | Literal[
+TargetReadingIn = Annotated[float, Field(ge=0, le=1000)] | Literal[
     "too_small", "not_evaluable", "disappeared"]
-NonTargetStatusName = Literal["present", "absent", "unequivocal_progression", "not_evaluated"]
+NonTargetStatusName = Literal["present", "absent", "unequivocal_progression",
+                              "unequivocal_further_increase", "not_evaluated"]
 
 
 class _Strict(BaseModel):
@@ -592,3 +638,5 @@ class EvaluateRequest(_Strict):
     min_sd_duration_days: int = Field(default=DEFAULT_OPTIONS.min_sd_duration_days, ge=0)
     min_confirmation_interval_days: int = Field(
         default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0)
+    min_icpd_confirmation_days: int = Field(
+        default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0)

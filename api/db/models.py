@@ -23,6 +23,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from measurement.model import EvaluationOptions
 
 _ENGINE_DEFAULTS = EvaluationOptions()  # the engine's defaults are the case's defaults
+#: Nadir default: a marker drawn within two weeks of a scan belongs to that timepoint.
+MARKER_WINDOW_DAYS = 14
 
 
 def utcnow() -> dt.datetime:
@@ -194,6 +196,12 @@ class Case(Base):
     min_confirmation_interval_days: Mapped[int] = mapped_column(
         Integer, default=_ENGINE_DEFAULTS.min_confirmation_interval_days,
         server_default=str(_ENGINE_DEFAULTS.min_confirmation_interval_days))
+    min_icpd_confirmation_days: Mapped[int] = mapped_column(
+        Integer, default=_ENGINE_DEFAULTS.min_icpd_confirmation_days,
+        server_default=str(_ENGINE_DEFAULTS.min_icpd_confirmation_days))
+    # A tumour marker value counts for a timepoint when drawn within this many days of it.
+    marker_window_days: Mapped[int] = mapped_column(
+        Integer, default=MARKER_WINDOW_DAYS, server_default=str(MARKER_WINDOW_DAYS))
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lesions: Mapped[list[Lesion]] = relationship(
@@ -286,3 +294,18 @@ class SrDraft(Base):
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(128))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PatientMarker(Base):
+    """One tumour marker level of a patient (a lab value), as a radiologist recorded it."""
+
+    __tablename__ = "patient_markers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(32))
+    upper_limit_normal: Mapped[float] = mapped_column(Float)
+    value: Mapped[float] = mapped_column(Float)
+    date: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -34,7 +34,9 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
         options=EvaluationOptions(
             confirmation_required=body.confirmation_required,
             min_sd_duration_days=body.min_sd_duration_days,
-            min_confirmation_interval_days=body.min_confirmation_interval_days)))
+            min_confirmation_interval_days=body.min_confirmation_interval_days,
+            min_icpd_confirmation_days=body.min_icpd_confirmation_days),
+        marker_window_days=body.marker_window_days))
     return CaseOut.of(view)
 
 

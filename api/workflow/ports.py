@@ -21,6 +21,7 @@ from api.db.models import (
     Lesion,
     MeasurementVersion,
     Patient,
+    PatientMarker,
     Publication,
     SrDraft,
     Study,
@@ -28,7 +29,8 @@ from api.db.models import (
 )
 from api.workflow.roles import Principal
 
-Entity = Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
+Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
+          | PatientMarker)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class CaseStore(Protocol):
     def replace_pairs(self, comparison: Comparison, pairs: Sequence[ComparisonPair]) -> None:
         """Replace the comparison's pairs; the comparison's version goes up by one."""
     def drafts(self, case_id: int) -> list[SrDraft]: ...
+    def markers_of(self, patient_id: str) -> list[PatientMarker]:
+        """The patient's tumour marker values, by date (then by id)."""
     def draft(self, draft_id: int) -> SrDraft | None: ...
 
     def audit(self, who: Principal, action: str, resource: str,

@@ -10,6 +10,7 @@ of work that commits it.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,16 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.db.models import Case, Lesion, MeasurementVersion, Study, TimepointSignoff, utcnow
+from api.db.models import (
+    MARKER_WINDOW_DAYS,
+    Case,
+    Lesion,
+    MeasurementVersion,
+    PatientMarker,
+    Study,
+    TimepointSignoff,
+    utcnow,
+)
 from api.workflow.caliper import caliper_on_image
 from api.workflow.errors import (
     CaseNotFound,
@@ -55,6 +65,8 @@ from measurement.vocabulary import (
 
 #: The best-overall-response parameters a new case gets unless the request says otherwise.
 DEFAULT_OPTIONS = EvaluationOptions()
+#: Nadir contract: no serum marker is reported above 10^9 of any unit.
+MAX_MARKER_LEVEL = 1e9
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,29 @@ class NewCase:
     criteria: Criteria
     baseline_study_uid: str | None = None
     options: EvaluationOptions = DEFAULT_OPTIONS
+    marker_window_days: int = MARKER_WINDOW_DAYS
+
+
+@dataclass(frozen=True)
+class NewMarkerValue:
+    """One tumour marker level from the lab (RECIST 1.1 s.3.2.2)."""
+
+    name: str
+    unit: str
+    upper_limit_normal: float
+    value: float
+    date: dt.date
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidInput("name: must not be empty")
+        for field_name in ("upper_limit_normal", "value"):
+            number = getattr(self, field_name)
+            if not math.isfinite(number) or number < 0 or number > MAX_MARKER_LEVEL:
+                raise InvalidInput(f"{field_name}: must be a finite number from 0 to "
+                                   f"{MAX_MARKER_LEVEL:g}, got {number!r}")
+        if self.upper_limit_normal <= 0:
+            raise InvalidInput("upper_limit_normal: must be greater than 0")
 
 
 @dataclass(frozen=True)
@@ -125,6 +160,7 @@ class Evaluation:
     case: Case
     timepoints: list[Study]
     current: CurrentMeasurements
+    markers: list[PatientMarker]
     result: EvaluationResult | None = None
     error: str | None = field(default=None)
 
@@ -198,7 +234,9 @@ class CaseService:
                     created_at=utcnow(), lesions=[], signoffs=[],
                     confirmation_required=new.options.confirmation_required,
                     min_sd_duration_days=new.options.min_sd_duration_days,
-                    min_confirmation_interval_days=new.options.min_confirmation_interval_days)
+                    min_confirmation_interval_days=new.options.min_confirmation_interval_days,
+                    min_icpd_confirmation_days=new.options.min_icpd_confirmation_days,
+                    marker_window_days=new.marker_window_days)
         self.store.add(case)
         self.store.audit(who, "create", f"cases/{case.id}", case.patient_id)
         self._commit()
@@ -312,6 +350,9 @@ class CaseService:
                 raise InvalidMeasurement("a new lesion cannot be measured before its first "
                                          "sighting")
         values = self._measurement_values(lesion, timepoint_id, given)
+        _check_baseline_reading(lesion, values, is_baseline=timepoint_id == timepoints[0]
+                                .study_instance_uid)
+        _check_first_sighting(lesion, timepoint_id, values)
         try:
             m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
                                  latest=latest)
@@ -412,15 +453,40 @@ class CaseService:
             self._commit()
         return existing
 
+    # -- tumour markers ------------------------------------------------------------------
+
+    def record_marker(self, who: Principal, patient_id: str, new: NewMarkerValue
+                      ) -> PatientMarker:
+        """Record a tumour marker level of an indexed patient (radiologist or admin)."""
+        check_role(who, CASE_MANAGERS)
+        self.studies_of(patient_id)  # the patient must be known
+        marker = PatientMarker(patient_id=patient_id, name=new.name.strip(),
+                               unit=new.unit.strip(),
+                               upper_limit_normal=new.upper_limit_normal, value=new.value,
+                               date=new.date, recorded_by=who.name, recorded_at=utcnow())
+        self.store.add(marker)
+        self.store.audit(who, "record_marker", f"patients/{patient_id}/markers/{marker.id}",
+                         patient_id)
+        self._commit()
+        return marker
+
+    def markers(self, who: Principal, patient_id: str) -> list[PatientMarker]:
+        check_role(who, READERS)
+        self.studies_of(patient_id)
+        found = self.store.markers_of(patient_id)
+        self.store.audit(who, "read", f"patients/{patient_id}/markers", patient_id)
+        self._commit()
+        return found
+
     # -- response ------------------------------------------------------------------------
 
     def evaluation(self, case: Case) -> Evaluation:
         """The engine's verdict on the case; ``error`` says what keeps it from one."""
         timepoints = self.timepoints(case)
         current = self.current(case)
-        ev = Evaluation(case, timepoints, current)
+        ev = Evaluation(case, timepoints, current, self.store.markers_of(case.patient_id))
         try:
-            ev.result = evaluate(engine_input(case, timepoints, current))
+            ev.result = evaluate(engine_input(case, timepoints, current, ev.markers))
         except MeasurementError as exc:
             ev.error = exc.message
         return ev
@@ -472,6 +538,30 @@ def _check_confirmation(tps: list[str], first: str, confirmed_at: str | None) ->
         raise InvalidInput(f"confirmed_at {confirmed_at!r} is not a timepoint of this case")
     if tps.index(confirmed_at) < tps.index(first):
         raise InvalidInput("confirmed_at is before the lesion's first sighting")
+
+
+def _check_baseline_reading(lesion: Lesion, values: dict[str, Any], *, is_baseline: bool
+                            ) -> None:
+    """What a baseline cannot be (RECIST 1.1 s.3.1 and s.4.2): a target lesion is
+    measurable at baseline, so never 0 mm, too small or not evaluable; a non-target lesion
+    is recorded as present."""
+    if not is_baseline:
+        return
+    status = values.get("status")
+    if lesion.kind == LesionKind.TARGET and (status is not None or not values["length_mm"]):
+        raise InvalidMeasurement(
+            f"a target lesion must be measured at baseline (RECIST 1.1 s.4.2); "
+            f"{status or '0 mm'} is not a baseline measurement")
+    if lesion.kind == LesionKind.NON_TARGET and status != LesionStatus.PRESENT:
+        raise InvalidMeasurement(f"a non-target lesion is 'present' at baseline (RECIST 1.1 "
+                                 f"s.4.2), not {status!r}")
+
+
+def _check_first_sighting(lesion: Lesion, timepoint_id: str, values: dict[str, Any]) -> None:
+    """A new lesion is seen where it is first recorded: not disappeared there."""
+    if lesion.kind == LesionKind.NEW and timepoint_id == lesion.first_timepoint \
+            and values.get("status") == LesionStatus.DISAPPEARED:
+        raise InvalidMeasurement("a new lesion cannot have disappeared at its first sighting")
 
 
 def _check_if_match(if_match: str | None, current: MeasurementVersion | None) -> None:

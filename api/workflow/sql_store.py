@@ -18,6 +18,7 @@ from api.db.models import (
     Lesion,
     MeasurementVersion,
     Patient,
+    PatientMarker,
     Publication,
     Series,
     SrDraft,
@@ -135,6 +136,11 @@ class SqlCaseStore:
     def drafts(self, case_id: int) -> list[SrDraft]:
         return list(self.session.scalars(select(SrDraft).where(SrDraft.case_id == case_id)
                                          .order_by(SrDraft.id)))
+
+    def markers_of(self, patient_id: str) -> list[PatientMarker]:
+        return list(self.session.scalars(
+            select(PatientMarker).where(PatientMarker.patient_id == patient_id)
+            .order_by(PatientMarker.date, PatientMarker.id)))
 
     def draft(self, draft_id: int) -> SrDraft | None:
         return self.session.get(SrDraft, draft_id) if _valid_id(draft_id) else None

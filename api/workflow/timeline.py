@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 
-from api.db.models import Case, MeasurementVersion, Study
+from api.db.models import Case, MeasurementVersion, PatientMarker, Study
+from measurement.markers import Marker
 from measurement.model import (
     EvaluationInput,
     EvaluationOptions,
@@ -66,8 +68,8 @@ def _reading(m: MeasurementVersion) -> TargetReading:
     return mm(length if length is not None else 0)
 
 
-def engine_input(case: Case, timepoints: Sequence[Study],
-                 current: CurrentMeasurements) -> EvaluationInput:
+def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasurements,
+                 markers: Sequence[PatientMarker] = ()) -> EvaluationInput:
     """The engine's input: lesion ids are the lesions' labels, timepoints study UIDs."""
     known = {st.study_instance_uid for st in timepoints}
     lesions: list[TargetLesion | NonTargetLesion | NewLesion] = []
@@ -92,6 +94,7 @@ def engine_input(case: Case, timepoints: Sequence[Study],
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]
                     for st in timepoints],
         lesions=lesions,
+        markers=timepoint_markers(markers, timepoints, case.marker_window_days),
         options=case_options(case),
     )
 
@@ -102,4 +105,42 @@ def case_options(case: Case) -> EvaluationOptions:
         confirmation_required=case.confirmation_required,
         min_sd_duration_days=case.min_sd_duration_days,
         min_confirmation_interval_days=case.min_confirmation_interval_days,
+        min_icpd_confirmation_days=case.min_icpd_confirmation_days,
     )
+
+
+def timepoint_markers(values: Sequence[PatientMarker], timepoints: Sequence[Study],
+                      window_days: int) -> list[Marker]:
+    """Each marker's level at each timepoint: the value drawn nearest the scan's date
+    within ``window_days`` (on a tie, the one drawn before the scan).
+
+    Values are grouped by marker name and unit (the same name in another unit is another
+    series). The upper limit of normal is that of the value used at baseline, else of the
+    latest value used: RECIST 1.1 s.4.3.3 asks whether a marker elevated at baseline is
+    back within normal limits.
+    """
+    groups: dict[tuple[str, str], list[PatientMarker]] = {}
+    for v in values:
+        groups.setdefault((v.name, v.unit), []).append(v)
+    markers = []
+    for (name, unit), series in sorted(groups.items()):
+        chosen: dict[str, PatientMarker] = {}
+        for st in timepoints:
+            scan = st.study_date
+            assert scan is not None  # timepoints are dated studies
+            near = [v for v in series if abs((v.date - scan).days) <= window_days]
+            if near:
+                chosen[st.study_instance_uid] = min(
+                    near, key=lambda v: (abs((v.date - scan).days), v.date > scan, -v.id))
+        if not chosen:
+            continue
+        first = chosen.get(timepoints[0].study_instance_uid) or list(chosen.values())[-1]
+        markers.append(Marker(id=name, unit=unit,
+                              upper_limit_normal=_decimal(first.upper_limit_normal),
+                              values={tp: _decimal(v.value) for tp, v in chosen.items()}))
+    return markers
+
+
+def _decimal(value: float) -> Decimal:
+    # repr() is the shortest text that reads back as the same float: 5.0 stays 5.0.
+    return Decimal(repr(value))

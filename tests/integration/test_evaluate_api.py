@@ -72,6 +72,19 @@ def _broken(path: list[Any], value: Any) -> dict[str, Any]:
     (_broken(["timepoints"], []), ["timepoints"]),
     (_broken(["lesions"], []), ["lesions"]),
     (_broken(["lesions", 0, "measurements", "BL"], "not_evaluable"), ["T1", "BL"]),
+    # Issue 7: input that would silently change the answer is refused, by name.
+    (_broken(["lesions", 1, "is_nodal"], True), ["N1", "is_nodal"]),
+    (_broken(["confirmation"], True), ["confirmation"]),
+    (_broken(["timepoints", 0, "when"], "x"), ["BL", "when"]),
+    (_broken(["lesions", 0, "measurements", "BL"], 0), ["T1", "BL"]),
+    (_broken(["lesions", 0, "measurements", "BL"], "too_small"), ["T1", "BL"]),
+    (_broken(["lesions", 0, "measurements", "BL"], "disappeared"), ["T1", "BL"]),
+    (_broken(["lesions", 2, "assessments", "BL"], "absent"), ["NT1", "BL"]),
+    (_broken(["lesions", 2, "assessments"], {"FU1": "present"}), ["NT1"]),
+    (_broken(["lesions", 0, "measurements", "FU1"], 1000.5), ["T1", "FU1"]),
+    (_broken(["lesions", 0, "measurements", "FU1"], 1e308), ["T1", "FU1"]),
+    (_broken(["markers"], [{"id": "CEA", "upper_limit_normal": 0, "values": {}}]),
+     ["CEA", "upper_limit_normal"]),
 ])
 def test_invalid_input_is_422_naming_what_is_wrong(
     api: Service, body: dict[str, Any], names: list[str]
@@ -83,7 +96,43 @@ def test_invalid_input_is_422_naming_what_is_wrong(
         assert name in detail, (name, detail)
 
 
+def test_disappeared_is_zero_mm_and_markers_hold_back_cr(api: Service) -> None:
+    """The evaluate request takes "disappeared" (0 mm) like the case API; a marker above
+    its upper limit at baseline and still above it keeps CR from being CR (RECIST 1.1
+    s.4.3.3): target CR + non-target non-CR/non-PD is PR (Table 1)."""
+    body = copy.deepcopy(CONTRACT_EXAMPLE)
+    body["lesions"] = [dict(body["lesions"][0], measurements={"BL": 32.0, "FU1": "disappeared"})]
+    r = api.client.post("/api/v1/recist/evaluate", json=body, headers=api.headers("specialist"))
+    assert r.status_code == 200, r.text
+    assert r.json()["timepoints"][1]["overall_response"] == "CR"
+    body["markers"] = [{"id": "CA-125", "unit": "U/mL", "upper_limit_normal": 35.0,
+                        "values": {"BL": 120.0, "FU1": 60.0}}]
+    r = api.client.post("/api/v1/recist/evaluate", json=body, headers=api.headers("specialist"))
+    assert r.status_code == 200, r.text
+    fu = r.json()["timepoints"][1]
+    assert (fu["non_target_response"], fu["overall_response"]) == ("NON_CR_NON_PD", "PR")
+
+
 def test_malformed_json_is_422(api: Service) -> None:
     r = api.client.post("/api/v1/recist/evaluate", content=b"{not json",
                         headers={**api.headers("admin"), "Content-Type": "application/json"})
     assert r.status_code == 422 and "JSON" in r.json()["detail"]
+
+
+def test_openapi_describes_every_response_body_and_the_evaluate_request(api: Service) -> None:
+    schema = api.client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert "EvaluateRequest" in components and "EvaluateLesion" in components
+    body = schema["paths"]["/api/v1/recist/evaluate"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/EvaluateRequest"}
+    untyped = []
+    for path, operations in schema["paths"].items():
+        for method, op in operations.items():
+            ok = op["responses"].get("200") or op["responses"].get("201")
+            content = (ok or {}).get("content", {})
+            json_schema = content.get("application/json", {}).get("schema")
+            binary = set(content) & {"application/dicom", "text/html", "application/pdf"}
+            if not binary and (not json_schema or json_schema == {}):
+                untyped.append(f"{method.upper()} {path}")
+    assert untyped == []

@@ -32,6 +32,7 @@ from api.workflow.service import (
     MeasurementInput,
     NewCase,
     NewLesion,
+    NewMarkerValue,
 )
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind
@@ -195,7 +196,7 @@ def test_a_concurrent_write_is_refused_as_stale(world: World) -> None:
     t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
     store.collide_next_write = True
     with pytest.raises(StaleVersion, match="another change to this lesion"):
-        service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0],
+        service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
                                    MeasurementInput(status="disappeared"))
     assert store.versions == []
 
@@ -288,3 +289,84 @@ def test_comparison_override_rules(world: World) -> None:
         comparisons.read(SPECIALIST, 999)
     with pytest.raises(InvalidInput, match="same study"):
         comparisons.create(SPECIALIST, PID, uids["bl"][0], uids["bl"][0])
+
+
+def test_baseline_readings_that_recist_forbids_are_refused(world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    nt = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NON_TARGET, "bone")).id
+    bl, fu = uids["bl"][0], uids["fu"][0]
+    for status in ("too_small", "not_evaluable", "disappeared"):
+        with pytest.raises(InvalidMeasurement, match="must be measured at baseline"):
+            service.record_measurement(RADIOLOGIST, cid, t1, bl, MeasurementInput(status=status))
+    with pytest.raises(InvalidMeasurement, match="0 mm is not a baseline"):
+        service.record_measurement(RADIOLOGIST, cid, t1, bl, MeasurementInput(
+            sop_instance_uid=uids["bl"][1], endpoints=[[3, 3], [3, 3]]))
+    for status in ("absent", "not_evaluated", "unequivocal_progression"):
+        with pytest.raises(InvalidMeasurement, match="'present' at baseline"):
+            service.record_measurement(RADIOLOGIST, cid, nt, bl, MeasurementInput(status=status))
+    assert store.versions == []
+    # At a follow-up the same readings are what RECIST expects.
+    service.record_measurement(RADIOLOGIST, cid, t1, fu, MeasurementInput(status="too_small"))
+    service.record_measurement(RADIOLOGIST, cid, nt, fu, MeasurementInput(
+        status="unequivocal_further_increase"))
+    new = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone", timepoint=fu))
+    with pytest.raises(InvalidMeasurement, match="first sighting"):
+        service.record_measurement(RADIOLOGIST, cid, new.id, fu,
+                                   MeasurementInput(status="disappeared"))
+
+
+def test_markers_are_recorded_audited_and_reach_the_engine(world: World) -> None:
+    """RECIST 1.1 s.4.3.3: with every lesion gone, a marker still above its upper limit
+    keeps the non-target response from CR, so the overall response is PR, not CR."""
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
+                               MeasurementInput(status="disappeared"))
+    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+    # Baseline scan 2026-01-05, follow-up 2026-03-02.
+    service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 2)))
+    service.record_marker(ADMIN, PID, _marker(9.5, dt.date(2026, 3, 10)))
+    result = service.response(SPECIALIST, cid)
+    assert result.timepoints[-1].non_target_response.value == "NON_CR_NON_PD"  # type: ignore[union-attr]
+    assert result.timepoints[-1].overall_response.value == "PR"  # type: ignore[union-attr]
+    # A normal value drawn nearer the follow-up than the high one restores CR.
+    service.record_marker(RADIOLOGIST, PID, _marker(3.1, dt.date(2026, 3, 1)))
+    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+    assert [m.value for m in service.markers(SPECIALIST, PID)] == [12.0, 3.1, 9.5]
+    assert ("rad", "record_marker") in {(e[0], e[1]) for e in store.audit_events}
+    with pytest.raises(NotAllowed):
+        service.record_marker(SPECIALIST, PID, _marker(1.0, dt.date(2026, 3, 1)))
+    with pytest.raises(PatientNotFound):
+        service.record_marker(RADIOLOGIST, "nobody", _marker(1.0, dt.date(2026, 3, 1)))
+
+
+def test_a_marker_outside_the_window_is_not_used(world: World) -> None:
+    service, store, uids = world
+    view = service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1,
+                                                    marker_window_days=3))
+    cid = view.case.id
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
+                               MeasurementInput(status="disappeared"))
+    service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 1)))  # 4 days off
+    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("upper_limit_normal", 0.0), ("value", -1.0), ("value", float("nan")),
+    ("upper_limit_normal", float("inf")), ("name", " ")])
+def test_marker_values_that_cannot_be_right(field: str, value: object) -> None:
+    good = {"name": "CEA", "unit": "ng/mL", "upper_limit_normal": 5.0, "value": 4.0,
+            "date": dt.date(2026, 1, 1)}
+    with pytest.raises(InvalidInput, match=field):
+        NewMarkerValue(**{**good, field: value})  # type: ignore[arg-type]
+
+
+def _marker(value: float, date: dt.date) -> NewMarkerValue:
+    return NewMarkerValue(name="CEA", unit="ng/mL", upper_limit_normal=5.0, value=value,
+                          date=date)

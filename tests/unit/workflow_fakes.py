@@ -21,6 +21,7 @@ from api.db.models import (
     Lesion,
     MeasurementVersion,
     Patient,
+    PatientMarker,
     Publication,
     Series,
     SrDraft,
@@ -46,6 +47,7 @@ class FakeCaseStore:
         self.publications: list[Publication] = []
         self.comparisons: dict[int, Comparison] = {}
         self.sr_drafts: dict[int, SrDraft] = {}
+        self.patient_markers: list[PatientMarker] = []
         self.audit_events: list[tuple[str, str, str, str | None]] = []
         self.commits = 0
         self.collide_next_write = False
@@ -102,6 +104,8 @@ class FakeCaseStore:
             entity.case_id = entity.case.id
         elif isinstance(entity, Publication):
             self.publications.append(entity)
+        elif isinstance(entity, PatientMarker):
+            self.patient_markers.append(entity)
         elif isinstance(entity, Comparison):
             entity.version = 1
             self.comparisons[entity.id] = entity
@@ -149,6 +153,10 @@ class FakeCaseStore:
 
     def drafts(self, case_id: int) -> list[SrDraft]:
         return [d for d in self.sr_drafts.values() if d.case_id == case_id]
+
+    def markers_of(self, patient_id: str) -> list[PatientMarker]:
+        return sorted((m for m in self.patient_markers if m.patient_id == patient_id),
+                      key=lambda m: (m.date, m.id))
 
     def draft(self, draft_id: int) -> SrDraft | None:
         return self.sr_drafts.get(draft_id)
