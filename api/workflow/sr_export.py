@@ -111,14 +111,12 @@ def timepoint_sr(
     if not shown:
         return None
     measured = [linear_measurement(store, lesions[lid], m) for lid, m in shown]
-    authors = sorted({m.author for _, m in shown},
-                     key=lambda a: max(m.at for _, m in shown if m.author == a), reverse=True)
     signoff = next((s for s in case.signoffs if s.timepoint_uid == study.study_instance_uid),
                    None)
     report = TimepointReport(
         patient=patient_info(store, case), study=study_info(study),
         timepoint_id=study.study_instance_uid, measurements=tuple(measured),
-        observer_name=person_name(authors[0]), content_datetime=now,
+        observer_names=measurers([m for _, m in shown]), content_datetime=now,
         series_number=SR_SERIES_NUMBER, response=_response(case, study, result),
         sign_off=SignOff(observer_name=person_name(signoff.signed_by),
                          organization=ORGANIZATION,
@@ -129,6 +127,21 @@ def timepoint_sr(
         report, sop_instance_uid=sop_instance_uid or generate_uid(),
         series_instance_uid=generate_uid(), software_version=__version__,
     )
+
+
+def measurers(shown: list[MeasurementVersion]) -> tuple[str, ...]:
+    """The authors of the measurements shown, as DICOM PNs, latest measurement first.
+
+    Each author counts once, at their most recent measurement; equal times are ordered
+    by name so that the same measurements always give the same observers.
+    """
+    latest: dict[str, dt.datetime] = {}
+    for m in shown:
+        if m.author not in latest or m.at > latest[m.author]:
+            latest[m.author] = m.at
+    ordered = sorted(sorted(latest), key=lambda author: latest[author], reverse=True)
+    # Two user names may map to one PN ("ana" and "ana^"): name that person once.
+    return tuple(dict.fromkeys(person_name(author) for author in ordered))
 
 
 def _response(case: Case, study: Study, result: EvaluationResult | None

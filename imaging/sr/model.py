@@ -340,13 +340,19 @@ class TimepointReport:
     goes into that study as a new series. ``content_datetime`` is passed in (there is no
     clock here); it becomes Content Date/Time and Instance Creation Date/Time. When
     ``replaces`` is set the report names the earlier report it supersedes.
+
+    ``observer_names`` are the people who made the measurements, as DICOM PNs, in the
+    order they are written (Nadir puts the latest measurer first): each becomes one
+    person Observer Context (PS3.16 TID 1001 row 1, TID 1002 1-n; TID 1003 Person
+    Observer Name). ``sign_off`` names who verified the report: without it the report is
+    written as PARTIAL, UNVERIFIED and PRELIMINARY (PS3.3 C.17.2).
     """
 
     patient: PatientInfo
     study: StudyInfo
     timepoint_id: str
     measurements: tuple[LinearMeasurement, ...]
-    observer_name: str
+    observer_names: tuple[str, ...]
     content_datetime: datetime.datetime
     series_number: int = 1
     instance_number: int = 1
@@ -361,7 +367,7 @@ class TimepointReport:
         if not isinstance(self.study, StudyInfo):
             raise _fail("study", f"must be a StudyInfo, got {self.study!r}")
         check_text("timepoint_id", self.timepoint_id, max_len=_MAX_LO, required=True)
-        check_person_name("observer_name", self.observer_name, required=True)
+        object.__setattr__(self, "observer_names", self._checked_observer_names())
         _check_datetime("content_datetime", self.content_datetime)
         check_positive_int("series_number", self.series_number)
         check_positive_int("instance_number", self.instance_number)
@@ -374,6 +380,18 @@ class TimepointReport:
             if value is not None and not isinstance(value, kind):
                 raise _fail(name, f"must be a {kind.__name__} or None, got {value!r}")
         object.__setattr__(self, "measurements", self._checked_measurements())
+
+    def _checked_observer_names(self) -> tuple[str, ...]:
+        names = self.observer_names
+        # A bare string is a sequence too: refused, not split into one-letter observers.
+        if not isinstance(names, (tuple, list)) or not names:
+            raise _fail("observer_names", "must be a non-empty tuple of person names (PS3.16 "
+                                          f"TID 1001 needs an observer), got {names!r}")
+        for i, name in enumerate(names):
+            check_person_name(f"observer_names[{i}]", name, required=True)
+            if name in names[:i]:
+                raise _fail(f"observer_names[{i}]", f"{name!r} is listed twice")
+        return tuple(names)
 
     def _checked_measurements(self) -> tuple[LinearMeasurement, ...]:
         if not isinstance(self.measurements, (tuple, list)) or not self.measurements:

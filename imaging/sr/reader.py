@@ -139,7 +139,11 @@ class ImportedMeasurement:
 
 @dataclass(frozen=True, kw_only=True)
 class ImportedReport:
-    """What :func:`read_measurement_report` found in one SR document."""
+    """What :func:`read_measurement_report` found in one SR document.
+
+    ``observer_names`` are the Person Observer Names of the document's observation context
+    (PS3.16 TID 1001/1003 at the root), one per person observer, in document order.
+    """
 
     sop_instance_uid: str
     sop_class_uid: str

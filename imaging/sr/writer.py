@@ -2,8 +2,9 @@
 
 Shape of the document (a Comprehensive SR, PS3.3 A.35.3):
 
-* root CONTAINER "Imaging Measurement Report" (DCM 126000, CID 7021), TID 1500, with the
-  person observer (TID 1001/1002/1003) and the procedure reported (CID 100);
+* root CONTAINER "Imaging Measurement Report" (DCM 126000, CID 7021), TID 1500, with one
+  person observer context per measurer (TID 1001/1002/1003) and the procedure reported
+  (CID 100);
 * "Imaging Measurements" (DCM 126010) holds one measurement group per lesion:
   TID 1410 Planar ROI Measurements when the lesion has a caliper (its two-point
   POLYLINE is the group's Image Region, SCOORD on the source image), otherwise TID 1501
@@ -18,6 +19,11 @@ Shape of the document (a Comprehensive SR, PS3.3 A.35.3):
 See :mod:`imaging.sr.codes` for every code and where it was checked. highdicom stamps
 creation times with the wall clock; they are overwritten with the report's own datetime
 so that the same input gives the same object.
+
+Status (PS3.3 C.17.2 SR Document General): a report of a timepoint that is not signed off
+is PARTIAL, UNVERIFIED and PRELIMINARY; a signed-off one is COMPLETE, VERIFIED and FINAL,
+with the person who signed it off as Verifying Observer and the sign-off time as
+Verification DateTime.
 """
 
 from __future__ import annotations
@@ -121,7 +127,8 @@ def build_measurement_report(
             sop_instance_uid=sop_instance_uid,
             instance_number=report.instance_number,
             manufacturer=manufacturer,
-            is_complete=True,
+            # Before sign-off the radiologist may still change the measurements.
+            is_complete=report.sign_off is not None,
             is_final=report.sign_off is not None,
             is_verified=report.sign_off is not None,
             institution_name=report.institution_name,
@@ -224,15 +231,8 @@ def _check_evidence(
 
 
 def _content(report: TimepointReport) -> MeasurementReport:
-    observer = ObserverContext(
-        observer_type=dcm_codes.DCM.Person,
-        observer_identifying_attributes=PersonObserverIdentifyingAttributes(
-            name=report.observer_name,
-            organization_name=report.institution_name,
-        ),
-    )
     content = MeasurementReport(
-        observation_context=ObservationContext(observer_person_context=observer),
+        observation_context=_observation_context(report),
         procedure_reported=_procedures(report),
         imaging_measurements=[_group(report, m) for m in report.measurements],
         title=codes.IMAGING_MEASUREMENT_REPORT,
@@ -240,6 +240,30 @@ def _content(report: TimepointReport) -> MeasurementReport:
     if report.response is not None:
         content[0].ContentSequence.append(_responses(report.response))
     return content
+
+
+def _observation_context(report: TimepointReport) -> ObservationContext:
+    """TID 1001 at the root: one person Observer Context (TID 1002) per measurer, in order.
+
+    TID 1001 row 1 includes TID 1002 1-n times; highdicom's ObservationContext takes one
+    person, so the others follow it as further "Observer Type = Person" items, each with
+    its TID 1003 "Person Observer Name". TID 1500 includes TID 1001 after the language
+    (row 2) and before "Procedure Reported" (row 4), which is where these items land.
+    """
+    first, *others = (_person_observer(name, report.institution_name)
+                      for name in report.observer_names)
+    context = ObservationContext(observer_person_context=first)
+    for observer in others:
+        context.extend(observer)
+    return context
+
+
+def _person_observer(name: str, organization: str | None) -> ObserverContext:
+    return ObserverContext(
+        observer_type=dcm_codes.DCM.Person,
+        observer_identifying_attributes=PersonObserverIdentifyingAttributes(
+            name=name, organization_name=organization),
+    )
 
 
 def _procedures(report: TimepointReport) -> list[Code]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import shutil
+import subprocess
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -154,7 +156,7 @@ def test_round_trip_reproduces_every_measurement(
             if original.length_mm is not None:
                 assert back.nodal is original.nodal
         assert imported.response == report.response
-        assert imported.observer_names == (report.observer_name,)
+        assert imported.observer_names == report.observer_names
 
 
 def test_lengths_are_long_axis_and_short_axis_for_nodes_in_mm(
@@ -254,6 +256,118 @@ def test_frames_of_multiframe_sources_are_referenced() -> None:
     report = timepoint_report(images, [lesion], timepoint_id="BL", date=BASELINE)
     back = read_measurement_report(reread(write(report))).measurements[0]
     assert back.source is not None and back.source.frame == 37
+
+
+# --- provenance: observers, completion and verification (PS3.16 TID 1001, PS3.3 C.17.2) -----
+
+MEASURERS = ("Leroy^Anne", "Martin^Paul", "Petit^Jean")
+DSRDUMP = shutil.which("dsrdump")
+_OBSERVER_TYPE, _PERSON, _PERSON_OBSERVER_NAME = "121005", "121006", "121008"
+_PROCEDURE_REPORTED = "121058"
+
+
+def _concept(item: Dataset) -> str:
+    return str(item.ConceptNameCodeSequence[0].CodeValue)
+
+
+def _measured_by(measurers: tuple[str, ...], signed_by: str | None,
+                 **extra: Any) -> TimepointReport:
+    images = ct_study(2, study_date="20260302")
+    lesions = [caliper(generate_uid(), "T1", images[0], [(1, 1), (5, 4)], 3.5),
+               caliper(generate_uid(), "T2", images[1], [(2, 2), (2, 12)], 7.0)]
+    return timepoint_report(images, lesions, timepoint_id="FU1", date=FOLLOW_UP,
+                            observer_names=measurers, signed_by=signed_by, **extra)
+
+
+def _person_observer_names(ds: Dataset) -> list[str]:
+    """Person Observer Names of the root's observation context, each checked to follow
+    its own "Observer Type = Person" item (TID 1002 row 1, then TID 1003 row 1)."""
+    items = list(ds.ContentSequence)
+    names = []
+    for i, item in enumerate(items):
+        if _concept(item) != _PERSON_OBSERVER_NAME:
+            continue
+        observer_type = items[i - 1]
+        assert (_concept(observer_type), observer_type.ConceptCodeSequence[0].CodeValue) == (
+            _OBSERVER_TYPE, _PERSON)
+        assert item.RelationshipType == observer_type.RelationshipType == "HAS OBS CONTEXT"
+        assert item.ValueType == "PNAME"
+        names.append(str(item.PersonName))
+    return names
+
+
+def test_several_measurers_are_several_person_observer_contexts_in_order() -> None:
+    ds = reread(write(_measured_by(MEASURERS, "Martin^Paul", institution_name="Hopital Nord")))
+    assert _person_observer_names(ds) == list(MEASURERS)
+    concepts = [_concept(item) for item in ds.ContentSequence]
+    # TID 1500: language (row 2), TID 1001 observers (row 3), then procedure reported (row 4).
+    last_observer_item = max(i for i, c in enumerate(concepts)
+                             if c in (_OBSERVER_TYPE, _PERSON_OBSERVER_NAME, "121009"))
+    assert concepts[0] == "121049"
+    assert concepts[1] == _OBSERVER_TYPE
+    assert concepts.index(_PROCEDURE_REPORTED) == last_observer_item + 1
+    organizations = [str(item.TextValue) for item in ds.ContentSequence
+                     if _concept(item) == "121009"]  # Person Observer's Organization Name
+    assert organizations == ["Hopital Nord"] * 3
+
+
+def test_every_observer_is_read_back_in_order() -> None:
+    for measurers in (("Martin^Paul",), MEASURERS, tuple(reversed(MEASURERS))):
+        ds = reread(write(_measured_by(measurers, None)))
+        assert read_measurement_report(ds).observer_names == measurers
+        sr = hd.sr.srread(BytesIO(to_bytes(ds)))  # a third-party reader sees them too
+        assert isinstance(sr.content, hd.sr.MeasurementReport)
+        contexts = sr.content.get_observer_contexts(observer_type=hd.sr.CodedConcept(
+            value=_PERSON, scheme_designator="DCM", meaning="Person"))
+        assert tuple(str(c.observer_identifying_attributes.name) for c in contexts) == measurers
+
+
+def test_a_report_before_sign_off_is_partial_unverified_and_preliminary() -> None:
+    ds = reread(write(_measured_by(MEASURERS[:2], None)))
+    assert (ds.CompletionFlag, ds.VerificationFlag, ds.PreliminaryFlag) == (
+        "PARTIAL", "UNVERIFIED", "PRELIMINARY")
+    assert "VerifyingObserverSequence" not in ds
+    assert _person_observer_names(ds) == list(MEASURERS[:2])
+
+
+@pytest.mark.parametrize("signer", ["Martin^Paul", "Chef^Marc"])
+def test_a_signed_off_report_is_complete_and_verified_by_the_signer(signer: str) -> None:
+    ds = reread(write(_measured_by(MEASURERS[:2], signer)))
+    assert (ds.CompletionFlag, ds.VerificationFlag, ds.PreliminaryFlag) == (
+        "COMPLETE", "VERIFIED", "FINAL")
+    (verifier,) = ds.VerifyingObserverSequence
+    assert str(verifier.VerifyingObserverName) == signer
+    assert verifier.VerifyingOrganization == "Hopital Nord"
+    assert verifier.VerificationDateTime == "20260302164012.25"  # the sign-off, not "now"
+    # The observers are who measured; a signer who did not measure only verifies.
+    assert _person_observer_names(ds) == list(MEASURERS[:2])
+
+
+@pytest.mark.parametrize("signer", [None, "Martin^Paul"])
+def test_dciodvfy_accepts_several_observers_signed_or_not(
+    signer: str | None, tmp_path: Path,
+) -> None:
+    lines = dciodvfy(write(_measured_by(MEASURERS, signer, institution_name="Hopital Nord")),
+                     tmp_path)
+    assert [line for line in lines if line.startswith("Error")] == [], "\n".join(lines)
+    others = [line for line in lines if line.startswith("Warning") and "99NADIR" not in line]
+    assert others == [], "\n".join(lines)
+
+
+@pytest.mark.skipif(DSRDUMP is None, reason="dsrdump (Debian package dcmtk) not installed")
+def test_dcmtk_reads_every_observer_from_the_content_tree(tmp_path: Path) -> None:
+    """dciodvfy checks the SR modules, not the content tree; DCMTK's reader checks the tree
+    against the Comprehensive SR IOD's relationship constraints."""
+    path = tmp_path / "sr.dcm"
+    write(_measured_by(MEASURERS, "Martin^Paul")).save_as(path, enforce_file_format=True)
+    assert DSRDUMP is not None
+    run = subprocess.run([DSRDUMP, "-v", str(path)], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert run.returncode == 0 and "E: " not in run.stderr, run.stderr
+    named = [line.split("=", 1)[1].removesuffix(">").strip('"')
+             for line in run.stdout.splitlines() if 'PNAME:(,,"Person Observer Name")' in line]
+    assert named == list(MEASURERS)
+    assert "Verifying Observers : 2026-03-02 16:40:12, Martin^Paul, Hopital Nord" in run.stdout
 
 
 # --- evidence -------------------------------------------------------------------------------
@@ -394,7 +508,12 @@ def test_invalid_measurements_are_refused_with_the_field_named(
 
 @pytest.mark.parametrize(("changes", "field"), [
     ({"measurements": ()}, "measurements"),
-    ({"observer_name": ""}, "observer_name"),
+    ({"observer_names": ()}, "observer_names"),
+    ({"observer_names": "Martin^Paul"}, "observer_names"),
+    ({"observer_names": ("Martin^Paul", "")}, r"observer_names\[1\]"),
+    ({"observer_names": ("A^B^C^D^E^F",)}, r"observer_names\[0\]"),
+    ({"observer_names": ("Martin^Paul", "Doe\\John")}, r"observer_names\[1\]"),
+    ({"observer_names": ("Martin^Paul", "Martin^Paul")}, r"observer_names\[1\].*twice"),
     ({"series_number": 0}, "series_number"),
     ({"content_datetime": datetime.date(2026, 1, 1)}, "content_datetime"),
     ({"timepoint_id": ""}, "timepoint_id"),

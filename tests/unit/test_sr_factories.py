@@ -77,15 +77,20 @@ def caliper(
 
 def timepoint_report(
     images: list[Dataset], measurements: list[LinearMeasurement], *, timepoint_id: str,
-    date: datetime.date, response: TimepointResponse | None = None, **extra: object,
+    date: datetime.date, response: TimepointResponse | None = None,
+    observer_names: tuple[str, ...] = ("Martin^Paul",), signed_by: str | None = "Martin^Paul",
+    **extra: object,
 ) -> TimepointReport:
+    """A report written at 16:45:12.25 on ``date``; signed off 5 minutes earlier by
+    ``signed_by`` (``None``: not signed off)."""
     when = datetime.datetime.combine(date, datetime.time(16, 45, 12, 250000))
+    sign_off = None if signed_by is None else SignOff(
+        observer_name=signed_by, organization="Hopital Nord",
+        signed_at=when - datetime.timedelta(minutes=5))
     return TimepointReport(
         patient=PATIENT, study=study_info(images, date), timepoint_id=timepoint_id,
-        measurements=tuple(measurements), observer_name="Martin^Paul",
-        content_datetime=when, series_number=901, response=response,
-        sign_off=SignOff(observer_name="Martin^Paul", organization="Hopital Nord",
-                         signed_at=when - datetime.timedelta(minutes=5)),
+        measurements=tuple(measurements), observer_names=observer_names,
+        content_datetime=when, series_number=901, response=response, sign_off=sign_off,
         **extra,  # type: ignore[arg-type]
     )
 
