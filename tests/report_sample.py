@@ -18,6 +18,8 @@ from api.report.model import (
     KeyImageView,
     LesionCell,
     LesionRow,
+    MarkerPoint,
+    MarkerSeries,
     ReportData,
     SeriesPairView,
     TimepointRow,
@@ -33,6 +35,12 @@ BASELINE_SIZES_MM = (32.0, 24.0, 41.0, 18.0, 27.0, 22.0, 35.0, 15.0)
 FOLLOW_UP_FACTORS = ((0.62, 0.7, 0.55, 0.8, 0.66), (0.58, 0.66, 0.5, 1.45, 0.6),
                      (0.6, 0.7, 0.52, 1.9, 0.62))
 GENERATED_AT = datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.UTC)
+# Tumour markers: (name, unit, upper limit of normal, level at baseline and each follow-up,
+# days the blood test comes before its scan). CEA falls but stays above its limit; CA 19-9
+# falls back to normal. A CA 19-9 test between the first two scans belongs to no scan.
+MARKERS = (("CEA", "ng/mL", 5.0, (18.4, 9.6, 6.1, 7.3), 2),
+           ("CA 19-9", "U/mL", 37.0, (112.0, 41.0, 30.0, 33.5), 0))
+EXTRA_CA19_9 = (35, 58.0)  # (days after the baseline scan, level)
 
 
 def sample_png(size: int, *, seed: int, length_frac: float = 0.4, frame: bool = False) -> bytes:
@@ -58,12 +66,14 @@ def sample_png(size: int, *, seed: int, length_frac: float = 0.4, frame: bool = 
 
 def sample_report_data(*, follow_ups: int = 1, targets: int = 5, crop_px: int = 384,
                        thumbnail_px: int = 256, criteria: str = "RECIST1.1",
-                       broken_image: tuple[int, int] | None = None) -> ReportData:
+                       broken_image: tuple[int, int] | None = None,
+                       markers: bool = False) -> ReportData:
     """A case of ``targets`` target lesions over a baseline and ``follow_ups`` follow-ups.
 
     ``broken_image`` = (lesion index, timepoint index) makes that key image an error, as the
     data assembly reports an image that could not be decoded. Sums, changes and responses
     are computed like the engine does for these sizes (PR, then a regrowing lesion).
+    ``markers`` adds CEA and CA 19-9 levels (:data:`MARKERS`).
     """
     if not 1 <= follow_ups <= len(FOLLOW_UP_FACTORS):
         raise ValueError(f"follow_ups must be within 1..{len(FOLLOW_UP_FACTORS)}")
@@ -86,8 +96,20 @@ def sample_report_data(*, follow_ups: int = 1, targets: int = 5, crop_px: int = 
         warnings=(), pairs=tuple(
             SeriesPairView("CT CHEST-ABDOMEN 1.25 mm VENOUS", f"CT CAP 1.25 mm venous {tp}",
                            0.93, "auto") for tp in ids[1:]),
-        lesions=lesions,
+        lesions=lesions, markers=_markers(ids, dates) if markers else (),
     )
+
+
+def _markers(ids: list[str], dates: list[datetime.date]) -> tuple[MarkerSeries, ...]:
+    series = []
+    for name, unit, uln, levels, days_before in MARKERS:
+        points = [MarkerPoint(day - datetime.timedelta(days=days_before), level, tp)
+                  for tp, day, level in zip(ids, dates, levels, strict=False)]
+        if name == "CA 19-9" and len(ids) > 1:
+            days, level = EXTRA_CA19_9
+            points.insert(1, MarkerPoint(dates[0] + datetime.timedelta(days=days), level, None))
+        series.append(MarkerSeries(name, unit, uln, tuple(points)))
+    return tuple(series)
 
 
 def _lesion(n: int, sizes: list[float], ids: list[str], dates: list[datetime.date],

@@ -1,10 +1,12 @@
-"""Inline SVG charts of the report: the sum of diameters over time and per-lesion change.
+"""Inline SVG charts of the report: the sum of diameters over time, per-lesion change, and
+one small chart per tumour marker with its upper limit of normal.
 
 Pure and deterministic: the same :class:`ReportData` always gives the same SVG text (fixed
 number formats, no ids from counters or clocks). Every piece of text is escaped. The RECIST
 thresholds are computed exactly on :class:`~decimal.Decimal` mm by :func:`pr_threshold_mm`
 and :func:`pd_threshold_mm` (RECIST 1.1 section 4.3.1) and only turned into float for
-drawing.
+drawing. All charts share one time axis (:func:`chart_span`), so that charts drawn one
+under the other line their dates up.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from api.report.model import LesionCell, ReportData
+from api.report.model import LesionCell, MarkerPoint, MarkerSeries, ReportData
 from measurement.model import TOO_SMALL_MM, mm
 from measurement.rules import PD_MIN_INCREASE_MM, PD_MIN_INCREASE_PCT, PR_MIN_DECREASE_PCT
 
@@ -45,6 +47,12 @@ LINE_PX = 12.0  # height of one line of labels beside the plot
 POINT_LABEL_HALF_PX = 30.0  # half the width of a point's "123.4 mm" label
 MAX_SERIES_LABEL_CHARS = 13  # what fits in the right margin at 11 px bold
 SERIES_LABEL_OFFSET_PX = 56.0  # lesion labels sit right of the guide lines' labels
+# Tumour-marker charts: shorter, with a heading line above the plot.
+MARKER_HEIGHT, MARKER_TOP = 210, 34
+MARKER_COLOUR, ULN_COLOUR = "#6b3a7a", "#8a4b0f"
+MARKER_HEADROOM = 1.3  # room above the highest level (or the limit) for the value labels
+# Width of a digit at 11 px and at 9 px (Helvetica: 0.556 em), for the labels' boxes.
+CHAR_PX, SMALL_CHAR_PX = 6.2, 5.0
 
 
 def pr_threshold_mm(baseline_sum_mm: float | Decimal) -> Decimal:
@@ -115,6 +123,22 @@ def lesion_change_series(data: ReportData) -> tuple[LesionSeries, ...]:
     return tuple(series)
 
 
+def chart_span(data: ReportData) -> tuple[datetime.date, datetime.date]:
+    """First and last day of the time axis every chart of the report shares: the scans,
+    and tumour-marker tests that belong to no scan (they may come before or after)."""
+    days = [row.date for row in data.timepoints]
+    days += [marker_day(data, point) for marker in data.markers for point in marker.points]
+    return min(days), max(days)
+
+
+def marker_day(data: ReportData, point: MarkerPoint) -> datetime.date:
+    """Where a marker level sits on the time axis: at its scan's date when it belongs to a
+    scan (blood is often taken a few days before), else at the day of the test."""
+    if point.timepoint_id is None:
+        return point.date
+    return next(row.date for row in data.timepoints if row.id == point.timepoint_id)
+
+
 def sum_chart_svg(data: ReportData) -> str:
     """The sum of target diameters over time with the PR line and the PD step line."""
     title = "Sum of target-lesion diameters over time"
@@ -125,7 +149,7 @@ def sum_chart_svg(data: ReportData) -> str:
     pr_line = float(pr_threshold_mm(baseline_sum))
     steps = pd_steps(data)
     top = max([v for _, v in points] + [pr_line] + [float(s.threshold_mm) for s in steps])
-    frame = _Frame(data.timepoints[0].date, data.timepoints[-1].date, 0.0, top * 1.12)
+    frame = _Frame(*chart_span(data), 0.0, top * 1.12)
     parts = _open_svg("sum-chart", title,
                       "Sum of diameters in mm at each timepoint, with the partial-response "
                       "and progression thresholds of RECIST 1.1 section 4.3.1.")
@@ -162,7 +186,7 @@ def lesion_chart_svg(data: ReportData) -> str:
     values = [pct for s in series for _, pct in s.points]
     low, high = min(values + [PR_GUIDE_PCT]), max(values + [PD_GUIDE_PCT])
     pad = max(10.0, (high - low) * 0.08)
-    frame = _Frame(data.timepoints[0].date, data.timepoints[-1].date, low - pad, high + pad)
+    frame = _Frame(*chart_span(data), low - pad, high + pad)
     parts = _open_svg("lesion-chart", title,
                       "Percent change of each target lesion from its baseline size, with the "
                       "0 %, -30 % and +20 % guide lines.")
@@ -182,10 +206,134 @@ def lesion_chart_svg(data: ReportData) -> str:
     return "\n".join(parts)
 
 
+def marker_charts_svg(data: ReportData) -> tuple[str, ...]:
+    """One small chart per tumour marker, in the order of ``data.markers`` (none without)."""
+    return tuple(marker_chart_svg(data, marker, f"marker-chart-{n + 1}")
+                 for n, marker in enumerate(data.markers))
+
+
+def marker_chart_svg(data: ReportData, marker: MarkerSeries, ident: str) -> str:
+    """A tumour marker's levels over time, each with its value, and the upper limit of
+    normal as a labelled dashed line (RECIST 1.1 sections 3.2.2, 4.3.3: a marker above it
+    at baseline must come back to normal for a complete response)."""
+    unit = f" {marker.unit}" if marker.unit else ""
+    title = f"{marker.name}{f' ({marker.unit})' if marker.unit else ''} over time"
+    if not marker.points:
+        return _empty_svg(ident, title, f"No level of {marker.name} was recorded.",
+                          MARKER_HEIGHT)
+    uln = float(marker.upper_limit_normal)
+    top = max([p.value for p in marker.points] + [uln])
+    frame = _Frame(*chart_span(data), 0.0, top * MARKER_HEADROOM, height=MARKER_HEIGHT,
+                   top=MARKER_TOP)
+    parts = _open_svg(ident, title, f"Level of {marker.name} in the blood at each test, "
+                                    f"with its upper limit of normal ({marker_level(uln)}{unit}).",
+                      MARKER_HEIGHT)
+    parts.append(f'<text x="{LEFT}" y="16" fill="{INK}" font-weight="bold">'
+                 f'{escape(marker.name)}<tspan font-weight="normal" fill="{MUTED}">'
+                 f'{escape(f" · {marker.unit}" if marker.unit else "")} · tumour marker in '
+                 "the blood</tspan></text>")
+    parts += frame.axes("", [(row.date, data.timepoint_label(row.id))
+                             for row in data.timepoints])
+    parts += _guide(frame, uln, ULN_COLOUR, "7 4")
+    parts += _margin_labels(frame, [(frame.y_value(uln), ULN_COLOUR,
+                                     (f"ULN {marker_level(uln)}{unit}", "upper limit of normal"))])
+    spots = [(frame.x_value(marker_day(data, p)), frame.y_value(p.value), p)
+             for p in marker.points]
+    path = " ".join(f"{_num(x)},{_num(y)}" for x, y, _ in spots)
+    parts.append(f'<polyline points="{path}" fill="none" stroke="{MARKER_COLOUR}" '
+                 'stroke-width="1.8"/>')
+    scan_days = {row.date for row in data.timepoints}
+    obstacles = _Obstacles(frame, [(x, y) for x, y, _ in spots], frame.y_value(uln))
+    for x, y, point in spots:
+        parts.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="3.4" fill="{MARKER_COLOUR}"/>')
+        # A test made on another day than the scan it belongs to, or on a day without a
+        # scan, says its own date: the axis names only the scans' dates.
+        off_axis = point.date != marker_day(data, point) or point.date not in scan_days
+        lines = [marker_level(point.value)]
+        lines += [f"test {point.date.isoformat()}"] if off_axis else []
+        anchor, text_x, top_y = obstacles.place(x, y, lines)
+        for n, line in enumerate(lines):
+            parts.append(_text(text_x, top_y + 9 + n * LINE_PX, line, anchor=anchor,
+                               fill=INK if n == 0 else MUTED,
+                               weight="bold" if n == 0 else "normal", size=11 if n == 0 else 9))
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+class _Obstacles:
+    """Where a marker's value labels may go: clear of the limit line, the series' line and
+    the labels already placed, and inside the plot. Above the point is preferred, then
+    below, then above or below to one side."""
+
+    def __init__(self, frame: _Frame, spots: Sequence[tuple[float, float]],
+                 limit_y: float) -> None:
+        self.frame, self.limit_y = frame, limit_y
+        self.segments = list(zip(spots, spots[1:], strict=False))
+        # The y-axis tick labels and the limit's label in the right margin.
+        self.boxes: list[tuple[float, float, float, float]] = [
+            (frame.left - 6 - len(_tick(t)) * CHAR_PX, frame.left - 2,
+             frame.y_value(t) - 8, frame.y_value(t) + 5) for t in frame.ticks]
+        self.boxes.append((frame.right + 2, WIDTH, limit_y - LINE_PX, limit_y + 2 * LINE_PX))
+
+    def place(self, x: float, y: float, lines: Sequence[str]) -> tuple[str, float, float]:
+        """(text-anchor, x of the text, top edge of the block) of the label of (x, y)."""
+        height = LINE_PX * len(lines)
+        width = max(len(line) * (SMALL_CHAR_PX if n else CHAR_PX)
+                    for n, line in enumerate(lines)) + 4
+        above, below = y - 6 - height, y + 6
+        candidates = [("middle", x, top) for top in (above, below)]
+        candidates += [(anchor, x + shift, top) for top in (above, below)
+                       for anchor, shift in (("start", 2.0), ("end", -2.0))]
+        costs = [self._cost(*self._box(anchor, tx, top, width, height))
+                 for anchor, tx, top in candidates]
+        anchor, tx, top = candidates[costs.index(min(costs))]
+        self.boxes.append(self._box(anchor, tx, top, width, height))
+        return anchor, tx, top
+
+    @staticmethod
+    def _box(anchor: str, x: float, top: float, width: float,
+             height: float) -> tuple[float, float, float, float]:
+        left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
+        return left, left + width, top, top + height
+
+    def _cost(self, x0: float, x1: float, y0: float, y1: float) -> int:
+        cost = 0
+        if y0 - 2 <= self.limit_y <= y1 + 2:
+            cost += 2
+        if y0 < self.frame.top - 14 or y1 > self.frame.bottom - 1 or x0 < 2 or x1 > WIDTH - 2:
+            cost += 3
+        cost += 4 * sum(1 for bx0, bx1, by0, by1 in self.boxes
+                        if x0 < bx1 and bx0 < x1 and y0 < by1 and by0 < y1)
+        cost += sum(1 for a, b in self.segments if _crosses(a, b, (x0, x1, y0 - 1, y1 + 1)))
+        return cost
+
+
+def _crosses(a: tuple[float, float], b: tuple[float, float],
+             box: tuple[float, float, float, float]) -> bool:
+    """Whether the segment from a to b passes through the box (Liang-Barsky clipping)."""
+    (ax, ay), (bx, by) = a, b
+    x0, x1, y0, y1 = box
+    low, high = 0.0, 1.0
+    for p, q in ((ax - bx, ax - x0), (bx - ax, x1 - ax), (ay - by, ay - y0), (by - ay, y1 - ay)):
+        if p == 0:
+            if q < 0:
+                return False
+            continue
+        t = q / p
+        if p < 0:
+            low = max(low, t)
+        else:
+            high = min(high, t)
+        if low > high:
+            return False
+    return True
+
+
 def _series_labels(frame: _Frame, ends: Sequence[tuple[float, float, str, str]]) -> list[str]:
     """Each lesion's label right of the plot, joined to its line's last point by a leader."""
     x_label = frame.right + SERIES_LABEL_OFFSET_PX
-    tops = _spread([y - LINE_PX / 2 for _, y, _, _ in ends], [LINE_PX] * len(ends))
+    tops = _spread([y - LINE_PX / 2 for _, y, _, _ in ends], [LINE_PX] * len(ends),
+                   frame.height)
     parts = []
     for (x_end, y_end, label, colour), top in zip(ends, tops, strict=True):
         parts.append(f'<polyline points="{_num(x_end + 4)},{_num(y_end)} '
@@ -201,9 +349,9 @@ class _Frame:
     """Maps dates (proportionally) and values onto the plot area."""
 
     def __init__(self, first: datetime.date, last: datetime.date, low: float,
-                 high: float) -> None:
+                 high: float, *, height: int = HEIGHT, top: int = TOP) -> None:
         self.left, self.right = LEFT, WIDTH - RIGHT
-        self.top, self.bottom = TOP, HEIGHT - BOTTOM
+        self.top, self.bottom, self.height = top, height - BOTTOM, height
         self.first, self.span_days = first, max((last - first).days, 0)
         self.ticks = _nice_ticks(low, high)
         self.low, self.high = self.ticks[0], self.ticks[-1]
@@ -234,8 +382,9 @@ class _Frame:
                          f'stroke="{GRID}" stroke-width="0.6"/>')
             parts.append(_text(self.left - 6, self.y_value(tick) + 3.5, _tick(tick),
                                anchor="end", fill=MUTED))
-        parts.append(_text(14, self.top + (self.bottom - self.top) / 2, unit, anchor="middle",
-                           fill=MUTED))
+        if unit:
+            parts.append(_text(14, self.top + (self.bottom - self.top) / 2, unit,
+                               anchor="middle", fill=MUTED))
         parts.append(f'<line x1="{self.left}" y1="{self.bottom}" x2="{self.right}" '
                      f'y2="{self.bottom}" stroke="{INK}" stroke-width="0.8"/>')
         for day, name in dates:
@@ -283,7 +432,7 @@ def _margin_labels(frame: _Frame,
                    blocks: Sequence[tuple[float, str, tuple[str, ...]]]) -> list[str]:
     """Blocks of lines right of the plot, each starting near its line, never overlapping."""
     tops = _spread([y - LINE_PX / 2 for y, _, _ in blocks],
-                   [LINE_PX * len(lines) for _, _, lines in blocks])
+                   [LINE_PX * len(lines) for _, _, lines in blocks], frame.height)
     parts = []
     for (_, colour, lines), top in zip(blocks, tops, strict=True):
         for n, line in enumerate(lines):
@@ -345,7 +494,7 @@ def _series(frame: _Frame, one: LesionSeries, colour: str, dash: str) -> list[st
     return parts
 
 
-def _spread(tops: Sequence[float], heights: Sequence[float]) -> list[float]:
+def _spread(tops: Sequence[float], heights: Sequence[float], height: int) -> list[float]:
     """Top edges of label blocks near ``tops`` that do not overlap, in the original order."""
     order = sorted(range(len(tops)), key=lambda i: (tops[i], i))
     placed: dict[int, float] = {}
@@ -353,23 +502,23 @@ def _spread(tops: Sequence[float], heights: Sequence[float]) -> list[float]:
     for i in order:
         placed[i] = max(tops[i], next_free)
         next_free = placed[i] + heights[i]
-    overflow = next_free - (HEIGHT - 4)
+    overflow = next_free - (height - 4)
     if overflow > 0:  # pushed past the bottom: shift the whole column up
         placed = {i: y - overflow for i, y in placed.items()}
     return [placed[i] for i in range(len(tops))]
 
 
-def _open_svg(ident: str, title: str, desc: str) -> list[str]:
+def _open_svg(ident: str, title: str, desc: str, height: int = HEIGHT) -> list[str]:
     return [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{ident}" '
-            f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+            f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" role="img" '
             f'aria-labelledby="{ident}-title" font-family="{FONT}" font-size="11">',
             f'<title id="{ident}-title">{escape(title)}</title>',
             f"<desc>{escape(desc)}</desc>"]
 
 
-def _empty_svg(ident: str, title: str, message: str) -> str:
-    parts = _open_svg(ident, title, message)
-    parts.append(_text(WIDTH / 2, HEIGHT / 2, message, anchor="middle", fill=MUTED))
+def _empty_svg(ident: str, title: str, message: str, height: int = HEIGHT) -> str:
+    parts = _open_svg(ident, title, message, height)
+    parts.append(_text(WIDTH / 2, height / 2, message, anchor="middle", fill=MUTED))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -428,3 +577,13 @@ def _num(value: float) -> str:
 
 def _tick(value: float) -> str:
     return f"{value:g}"
+
+
+def marker_level(value: float) -> str:
+    """A marker level as labs print it: 4 significant digits at most, no trailing zeros
+    (12000, 35.2, 4.7, 0.04)."""
+    if value == 0:
+        return "0"
+    decimals = min(4, max(0, 3 - math.floor(math.log10(abs(value)))))
+    text = f"{value:.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

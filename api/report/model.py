@@ -55,15 +55,17 @@ class _Check:
             if self.value(name) is not None:
                 self.text(name)
 
-    def number(self, *names: str, minimum: float | None = None) -> None:
-        """Optional finite numbers (``None`` allowed), at least ``minimum`` when given."""
+    def number(self, *names: str, minimum: float | None = None,
+               optional: bool = True) -> None:
+        """Finite numbers, at least ``minimum`` when given; ``None`` only when ``optional``."""
+        wanted = "a finite number or None" if optional else "a finite number"
         for name in names:
             value = self.value(name)
-            if value is None:
+            if value is None and optional:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) \
                     or not math.isfinite(value):
-                raise self.fail(name, f"must be a finite number or None, got {value!r}")
+                raise self.fail(name, f"must be {wanted}, got {value!r}")
             if minimum is not None and value < minimum:
                 raise self.fail(name, f"must be >= {minimum}, got {value!r}")
 
@@ -148,8 +150,8 @@ class LesionCell:
     """A lesion at one timepoint: its size (mm), a status (RECIST 1.1 4.3.2-4.3.3), or both.
 
     ``status`` is one of too_small, not_evaluable, disappeared (target lesions), present,
-    absent, unequivocal_progression, not_evaluated (non-target lesions), or None for a
-    plain measurement.
+    absent, unequivocal_progression, unequivocal_further_increase (iRECIST), not_evaluated
+    (non-target lesions), or None for a plain measurement.
     """
 
     timepoint_id: str
@@ -260,12 +262,69 @@ class SeriesPairView:
 
 
 @dataclass(frozen=True)
+class MarkerPoint:
+    """One level of a tumour marker: the day the blood was taken and the level, in the
+    series' unit. ``timepoint_id`` names the scan the test belongs to, or None when it
+    belongs to none (the chart then places it by its own date)."""
+
+    date: datetime.date
+    value: float
+    timepoint_id: str | None = None
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.date("date")
+        check.number("value", minimum=0.0, optional=False)
+        check.optional_text("timepoint_id")
+
+
+@dataclass(frozen=True)
+class MarkerSeries:
+    """A serum tumour marker followed beside the lesions (RECIST 1.1 sections 3.2.2, 4.3.3).
+
+    ``upper_limit_normal`` is the laboratory's upper limit of normal, in ``unit`` (empty
+    when the unit is not recorded). ``points`` are in date order, at most one per timepoint;
+    a series may be empty (the chart then says that no value was recorded).
+    """
+
+    name: str
+    unit: str
+    upper_limit_normal: float
+    points: tuple[MarkerPoint, ...]
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("name")
+        check.text("unit", empty=True)
+        check.number("upper_limit_normal", optional=False)
+        if self.upper_limit_normal <= 0:
+            raise check.fail("upper_limit_normal", f"must be > 0, got {self.upper_limit_normal!r}")
+        check.items("points", MarkerPoint)
+        dates = [point.date for point in self.points]
+        if dates != sorted(dates):
+            raise check.fail("points", "must be in date order, got "
+                                       f"{[d.isoformat() for d in dates]}")
+        ids = [point.timepoint_id for point in self.points if point.timepoint_id is not None]
+        if len(set(ids)) != len(ids):
+            raise check.fail("points", f"has more than one value for a timepoint: {ids}")
+
+    def at(self, timepoint_id: str) -> MarkerPoint | None:
+        """The level tested for a timepoint, None when there is none."""
+        return next((p for p in self.points if p.timepoint_id == timepoint_id), None)
+
+    def above_normal(self, point: MarkerPoint) -> bool:
+        """Above the upper limit of normal; at the limit is within normal (as the engine)."""
+        return point.value > self.upper_limit_normal
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows for one case; ``timepoints[0]`` is the baseline.
 
     ``warnings`` are (code, message) pairs, e.g. the engine's baseline-selection warnings
     (:class:`measurement.result.WarningCode`). ``generated_at`` is passed in: the
-    presentation never reads the clock.
+    presentation never reads the clock. ``markers`` are the tumour markers followed beside
+    the lesions (empty: the report shows none), each named once.
     """
 
     patient_id: str
@@ -281,6 +340,7 @@ class ReportData:
     warnings: tuple[tuple[str, str], ...]
     pairs: tuple[SeriesPairView, ...]
     lesions: tuple[LesionRow, ...]
+    markers: tuple[MarkerSeries, ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)
@@ -294,9 +354,11 @@ class ReportData:
         check.items("timepoints", TimepointRow)
         check.items("pairs", SeriesPairView)
         check.items("lesions", LesionRow)
+        check.items("markers", MarkerSeries)
         self._check_warnings(check)
         self._check_timepoints(check)
         self._check_lesions(check)
+        self._check_markers(check)
 
     @property
     def baseline(self) -> TimepointRow:
@@ -346,4 +408,16 @@ class ReportData:
             unknown = sorted(used - known)
             if unknown:
                 raise check.fail("lesions", f"lesion {les.label!r} refers to unknown "
+                                            f"timepoints {unknown}")
+
+    def _check_markers(self, check: _Check) -> None:
+        names = [marker.name for marker in self.markers]
+        if len(set(names)) != len(names):
+            raise check.fail("markers", f"has duplicate names: {names}")
+        known = {tp.id for tp in self.timepoints}
+        for marker in self.markers:
+            unknown = sorted({p.timepoint_id for p in marker.points
+                              if p.timepoint_id is not None} - known)
+            if unknown:
+                raise check.fail("markers", f"marker {marker.name!r} refers to unknown "
                                             f"timepoints {unknown}")

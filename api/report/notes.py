@@ -5,8 +5,9 @@ explained, no advice on treatment. Pure: the notes follow from :class:`ReportDat
 a fixed order, and always end with :data:`DISCLAIMER`.
 
 Sources of the rules explained: RECIST 1.1 (Eisenhauer et al., Eur J Cancer
-2009;45:228-247) sections 3.1, 4.2-4.4; iRECIST (Seymour et al., Lancet Oncol
-2017;18:e143-52) for unconfirmed progression after immunotherapy.
+2009;45:228-247) sections 3.1, 3.2.2 (tumour markers), 4.2-4.4; iRECIST (Seymour et al.,
+Lancet Oncol 2017;18:e143-52) for unconfirmed progression after immunotherapy and its
+confirmation.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import datetime
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from api.report.charts import marker_level
 from api.report.errors import InvalidReportData
-from api.report.model import LesionRow, ReportData, TimepointRow
+from api.report.model import LesionRow, MarkerPoint, MarkerSeries, ReportData, TimepointRow
 from api.report.vocabulary import CRITERIA_NAMES, response_label
 from measurement.result import Response, WarningCode
 
@@ -25,11 +27,12 @@ DISCLAIMER = ("This is a computed reading to support, not replace, the interpret
 
 NOTE_KINDS = frozenset({
     "response", "stable_disease", "best_response", "mixed_response", "new_lesion",
-    "incomplete", "image", "protocol", "context", "disclaimer",
+    "incomplete", "image", "protocol", "tumour_markers", "context", "disclaimer",
 })
 # Notes that say what could change the reading: the report sets them apart.
 CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "image", "protocol"})
 _UNASSESSED = frozenset({"not_evaluable", "not_evaluated"})
+_COMPLETE = frozenset({Response.CR, Response.ICR})
 
 _MEANINGS = MappingProxyType({
     Response.CR: (
@@ -68,24 +71,52 @@ _MEANINGS = MappingProxyType({
         "A scan after an earlier unconfirmed progression (iUPD) showed further growth or new "
         "disease, so under iRECIST the progression is now confirmed{reasons_suffix}."),
 })
+# Every lesion gone, but a marker high at baseline is still high (RECIST 1.1 s.3.2.2, 4.3.3).
+_MARKER_HELD = (
+    "None of the tumours followed since the start can be seen on this scan any more. The "
+    "response is still not called complete, because a tumour marker in the blood that was "
+    "above its normal limit at the start has not come back to normal (see 'Tumour markers' "
+    "below). Disease too small to see may remain, so regular check-ups continue.")
 # Under iRECIST, iCR, iPR and iSD mean what CR, PR and SD mean under RECIST 1.1.
 _SAME_AS = MappingProxyType({Response.ICR: Response.CR, Response.IPR: Response.PR,
                              Response.ISD: Response.SD})
 
+# What a baseline-selection warning leaves for a person to check.
+_REVIEW_BASELINE = "a radiologist may want to review which lesions were chosen at baseline"
+# Every measurement.result.WarningCode: (title, why it matters, what to review); a unit test
+# checks that none falls back to the generic wording.
 _PROTOCOL = MappingProxyType({
     WarningCode.TOO_MANY_TARGETS.value: (
         "More target lesions than RECIST 1.1 allows",
         "RECIST 1.1 follows at most five target lesions in all (section 4.2), so that a few "
-        "large, reliably measured tumours drive the result."),
+        "large, reliably measured tumours drive the result.", _REVIEW_BASELINE),
     WarningCode.TOO_MANY_TARGETS_IN_ORGAN.value: (
         "More than two target lesions in one organ",
         "RECIST 1.1 takes at most two target lesions per organ (section 4.2), so that one "
-        "organ does not dominate the total."),
+        "organ does not dominate the total.", _REVIEW_BASELINE),
     WarningCode.TARGET_BELOW_MEASURABLE_SIZE.value: (
         "A target lesion below measurable size",
         "A tumour must be at least 10 mm across on CT (a lymph node at least 15 mm across its "
         "short axis) to be measured reliably as a target (RECIST 1.1 section 3.1); changes in "
-        "smaller ones are less certain."),
+        "smaller ones are less certain.", _REVIEW_BASELINE),
+    # RECIST 1.1 section 3.1.1: a node under 10 mm short axis is normal, not pathological;
+    # EORTC RECIST FAQ "New lymph node lesions": such a new node is no new lesion.
+    WarningCode.NEW_NODE_NOT_PATHOLOGICAL.value: (
+        "A new lymph node too small to count",
+        "A lymph node that was not seen before but measures under 10 mm across its short "
+        "axis is of normal size. Healthy lymph nodes come and go in size, for example with an "
+        "infection, so it is not counted as a new lesion and does not mean progression "
+        "(RECIST 1.1 section 3.1.1).",
+        "a radiologist may want to look at this node again on the next scan"),
+    # iRECIST (Seymour et al. 2017): unconfirmed progression is confirmed on the next scan,
+    # 4 to 8 weeks after it.
+    WarningCode.LATE_CONFIRMATION.value: (
+        "Progression confirmed later than planned",
+        "Under iRECIST, growth that may be caused by the immune treatment (unconfirmed "
+        "progression, iUPD) is checked on a scan 4 to 8 weeks later. The scan that confirmed "
+        "it here came more than 8 weeks after the first sign of progression, so the disease "
+        "had longer than planned to change in between.",
+        "the oncologist may take the longer gap into account when reading the result"),
 })
 
 
@@ -125,6 +156,7 @@ def report_notes(data: ReportData) -> tuple[Note, ...]:
     notes += _incomplete(data)
     notes += _image_errors(data)
     notes += [_protocol(code, message) for code, message in data.warnings]
+    notes += _tumour_markers(data)
     notes.append(_context())
     notes.append(Note("disclaimer", "About this reading", DISCLAIMER))
     return tuple(notes)
@@ -140,9 +172,10 @@ def _latest_response(data: ReportData) -> Note:
         return Note("response", f"Latest scan ({_day(row.date)}): no response yet",
                     "No response category has been computed for the latest scan yet, usually "
                     "because its measurements are not complete.")
+    held = markers_blocking_complete_response(data, row)
     return Note("response", f"Latest scan ({_day(row.date)}): "
                             f"{response_label(row.overall_response)}",
-                _meaning(row, Response(row.overall_response)))
+                _MARKER_HELD if held else _meaning(row, Response(row.overall_response)))
 
 
 def _meaning(row: TimepointRow, code: Response) -> str:
@@ -262,11 +295,82 @@ def _image_errors(data: ReportData) -> list[Note]:
 
 
 def _protocol(code: str, message: str) -> Note:
-    title, why = _PROTOCOL.get(code, (f"Protocol warning ({code})", ""))
+    title, why, review = _PROTOCOL.get(
+        code, (f"Protocol warning ({code})", "", "a radiologist may want to review it"))
     return Note("protocol", title,
                 f"{why + ' ' if why else ''}Detail: {message.rstrip('.')}. The response was "
-                "computed anyway; a radiologist may want to review which lesions were chosen "
-                "at baseline.")
+                f"computed anyway; {review}.")
+
+
+def _tumour_markers(data: ReportData) -> list[Note]:
+    """What tumour markers can and cannot say, whenever the report shows any.
+
+    RECIST 1.1 section 3.2.2: "Tumour markers alone cannot be used to assess objective
+    tumour response"; a marker above the upper limit of normal at baseline must normalise
+    for a complete response (section 3.2.2, and section 4.3.3 for the non-target category),
+    so that is the one way a marker changes the category: partial instead of complete.
+    """
+    if not data.markers:
+        return []
+    names = ", ".join(marker.name for marker in data.markers)
+    text = (f"Tumour markers are substances in the blood that some cancers release; this report "
+            f"shows {names}. Their level can rise or fall for reasons other than the cancer: "
+            "inflammation or infection, how well the liver or kidneys are working, smoking, "
+            "harmless (benign) conditions, and differences between laboratories or test kits. "
+            "So a marker never decides on its own whether the disease has responded or "
+            "progressed: the response in this report comes from the scans. There is one rule "
+            "in which a marker counts: if it was above its normal limit at the start, it has "
+            "to come back to normal before a response can be called complete "
+            "(RECIST 1.1 sections 3.2.2 and 4.3.3).")
+    held = [_held_back(data, row, found) for row in data.follow_ups
+            if (found := markers_blocking_complete_response(data, row))]
+    return [Note("tumour_markers", "Tumour markers: a blood test beside the scans",
+                 " ".join([text, *held]))]
+
+
+def markers_blocking_complete_response(
+        data: ReportData, row: TimepointRow) -> list[tuple[MarkerSeries, MarkerPoint]]:
+    """Markers above their upper limit at baseline and still above it at ``row``, when
+    every lesion is gone there: what keeps the response from being complete (RECIST 1.1
+    sections 3.2.2, 4.3.3; Table 1: target CR with non-target non-CR/non-PD is PR)."""
+    if not _lesions_gone(data, row) or row.overall_response in _COMPLETE:
+        return []
+    found = []
+    for marker in data.markers:
+        start, now = marker.at(data.baseline.id), marker.at(row.id)
+        if start is not None and now is not None and marker.above_normal(start) \
+                and marker.above_normal(now):
+            found.append((marker, now))
+    return found
+
+
+def _lesions_gone(data: ReportData, row: TimepointRow) -> bool:
+    """Every target lesion gone (the engine's target CR) and every non-target absent, with
+    no new lesion, at a follow-up with lesions followed since baseline."""
+    non_targets = [les for les in data.lesions if les.kind == "non_target"]
+    if (not data.targets and not non_targets) or row.new_lesions:
+        return False
+    if data.targets and row.target_response != Response.CR:
+        return False
+    return all((cell := les.cell(row.id)) is not None and cell.status == "absent"
+               for les in non_targets)
+
+
+def _held_back(data: ReportData, row: TimepointRow,
+               found: list[tuple[MarkerSeries, MarkerPoint]]) -> str:
+    levels = ", ".join(f"{marker.name} {marker_level(point.value)}{_unit(marker)} (normal "
+                       f"up to {marker_level(marker.upper_limit_normal)}{_unit(marker)})"
+                       for marker, point in found)
+    category = ("partial rather than complete"
+                if row.overall_response in (Response.PR, Response.IPR)
+                else "not a complete response")
+    return (f"On the scan of {_day(row.date)} no tumour can be seen any more, but "
+            f"{levels} {'is' if len(found) == 1 else 'are'} still above the normal limit, as "
+            f"at the start. This is why the response there is {category}.")
+
+
+def _unit(marker: MarkerSeries) -> str:
+    return f" {marker.unit}" if marker.unit else ""
 
 
 def _context() -> Note:

@@ -1,7 +1,8 @@
 """The specialist report as HTML and PDF, from one Jinja2 template.
 
 :func:`render_html` fills ``templates/report.html.j2`` (autoescaped) with a
-:class:`ReportData`, the two SVG charts (:mod:`api.report.charts`) and the notes
+:class:`ReportData`, the SVG charts (:mod:`api.report.charts`: the sum of diameters, each
+tumour marker when there are any, each lesion's change) and the notes
 (:mod:`api.report.notes`), the key images embedded as ``data:`` URIs (RFC 2397).
 :func:`render_pdf` lays the same HTML out with WeasyPrint (print CSS: A4 pages, running
 header and footer, page numbers).
@@ -35,7 +36,7 @@ from PIL import Image
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from api.report.charts import lesion_chart_svg, sum_chart_svg
+from api.report.charts import lesion_chart_svg, marker_charts_svg, sum_chart_svg
 from api.report.errors import ReportError
 from api.report.model import KeyImageView, LesionCell, LesionRow, ReportData
 from api.report.notes import DISCLAIMER, report_notes
@@ -141,6 +142,7 @@ def _render(data: ReportData, image_source: ImageSource) -> str:
         notes=report_notes(data),
         sum_chart=Markup(sum_chart_svg(data)),  # every text in the SVG is escaped
         lesion_chart=Markup(lesion_chart_svg(data)),  # likewise
+        marker_charts=tuple(Markup(svg) for svg in marker_charts_svg(data)),  # likewise
         figures=tuple(_lesion_figures(data, image_source)),
         figures_per_row=FIGURES_PER_ROW,
         disclaimer=DISCLAIMER,

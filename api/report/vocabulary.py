@@ -30,7 +30,8 @@ RESPONSE_MEANINGS = MappingProxyType({
 # How a code is printed: NON_CR_NON_PD is the contract's spelling of "non-CR/non-PD".
 RESPONSE_DISPLAY_CODES = MappingProxyType({Response.NON_CR_NON_PD.value: "non-CR/non-PD"})
 
-# Target lesions (RECIST 1.1 section 4.3.2) and non-target lesions (section 4.3.3).
+# Target lesions (RECIST 1.1 section 4.3.2) and non-target lesions (section 4.3.3); every
+# value of measurement.vocabulary.LesionStatus has its words here (a unit test checks).
 STATUS_MEANINGS = MappingProxyType({
     "too_small": "too small to measure (counts 5 mm)",
     "not_evaluable": "not evaluable",
@@ -38,6 +39,10 @@ STATUS_MEANINGS = MappingProxyType({
     "present": "present",
     "absent": "absent",
     "unequivocal_progression": "unequivocal progression",
+    # iRECIST (Seymour et al. 2017, Table 2): after unconfirmed progression (iUPD) caused by
+    # non-target disease, a further increase in its size confirms the progression (iCPD).
+    "unequivocal_further_increase": "unequivocal further increase (grew again after "
+                                    "unconfirmed progression, iUPD)",
     "not_evaluated": "not evaluated",
 })
 

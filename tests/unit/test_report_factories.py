@@ -23,6 +23,8 @@ from api.report.model import (
     KeyImageView,
     LesionCell,
     LesionRow,
+    MarkerPoint,
+    MarkerSeries,
     ReportData,
     SeriesPairView,
     TimepointRow,
@@ -90,6 +92,13 @@ def lesion(label: str, readings: Sequence[tuple[str, float | None, str | None]],
     change = (round((last - first) * 100 / first, 1)
               if len(cells) > 1 and first and last is not None else None)
     return LesionRow(label, kind, organ, nodal, cells, change, tuple(images))
+
+
+def marker(name: str, levels: Sequence[tuple[str | None, datetime.date, float]], *,
+           uln: float = 5.0, unit: str = "ng/mL") -> MarkerSeries:
+    """A tumour marker with (timepoint id or None, day of the test, level) readings."""
+    return MarkerSeries(name, unit, uln, tuple(MarkerPoint(day, level, tp)
+                                               for tp, day, level in levels))
 
 
 def report(timepoints: Sequence[TimepointRow], lesions: Sequence[LesionRow] = (), *,
@@ -171,6 +180,24 @@ BAD_FIELDS: list[tuple[type, dict[str, Any], str]] = [
     (TimepointRow, {"signed_off_at": datetime.date(2026, 1, 1)}, "TimepointRow.signed_off_at"),
     (SeriesPairView, {"score": 1.5}, "SeriesPairView.score"),
     (SeriesPairView, {"source": "guess"}, "SeriesPairView.source"),
+    (MarkerPoint, {"value": -0.1}, "MarkerPoint.value"),
+    (MarkerPoint, {"value": float("inf")}, "MarkerPoint.value"),
+    (MarkerPoint, {"value": None}, "MarkerPoint.value"),
+    (MarkerPoint, {"value": True}, "MarkerPoint.value"),
+    (MarkerPoint, {"date": datetime.datetime(2026, 1, 1, 8, 0)}, "MarkerPoint.date"),
+    (MarkerPoint, {"date": "2026-01-01"}, "MarkerPoint.date"),
+    (MarkerPoint, {"timepoint_id": " "}, "MarkerPoint.timepoint_id"),
+    (MarkerSeries, {"name": ""}, "MarkerSeries.name"),
+    (MarkerSeries, {"unit": None}, "MarkerSeries.unit"),
+    (MarkerSeries, {"upper_limit_normal": 0.0}, "MarkerSeries.upper_limit_normal"),
+    (MarkerSeries, {"upper_limit_normal": -5.0}, "MarkerSeries.upper_limit_normal"),
+    (MarkerSeries, {"upper_limit_normal": float("nan")}, "MarkerSeries.upper_limit_normal"),
+    (MarkerSeries, {"upper_limit_normal": None}, "MarkerSeries.upper_limit_normal"),
+    (MarkerSeries, {"points": [MarkerPoint(BASELINE_DATE, 1.0, "BL")]}, "MarkerSeries.points"),
+    (MarkerSeries, {"points": (MarkerPoint(BASELINE_DATE + datetime.timedelta(days=1), 1.0),
+                               MarkerPoint(BASELINE_DATE, 2.0))}, "MarkerSeries.points"),
+    (MarkerSeries, {"points": (MarkerPoint(BASELINE_DATE, 1.0, "BL"),
+                               MarkerPoint(BASELINE_DATE, 2.0, "BL"))}, "MarkerSeries.points"),
 ]
 
 
@@ -185,6 +212,8 @@ def test_model_types_refuse_bad_values_naming_the_field(kind: type, change: dict
         TimepointRow: follow_up_row("FU1", BASELINE_DATE, 10.0, baseline_mm=10.0, nadir_mm=10.0,
                                     overall="SD"),
         SeriesPairView: SeriesPairView("a", "b", 0.5, "auto"),
+        MarkerPoint: MarkerPoint(BASELINE_DATE, 4.2, "BL"),
+        MarkerSeries: marker("CEA", [("BL", BASELINE_DATE, 4.2)]),
     }
     with pytest.raises(InvalidReportData) as caught:
         dataclasses.replace(valid[kind], **change)
@@ -216,3 +245,20 @@ def test_report_data_refuses_inconsistent_timepoints_and_lesions() -> None:
 def test_an_image_error_keeps_the_window_name_optional() -> None:
     view = key_image("BL", BASELINE_DATE, 12.0, error="image 1.2.3 could not be shown")
     assert view.crop_png is None and view.thumbnail_png is None and view.window_name == ""
+
+
+def test_markers_default_to_none_and_are_checked_against_the_report() -> None:
+    assert report([baseline_row(10.0)]).markers == ()
+    cea = marker("CEA", [("BL", BASELINE_DATE, 12.0)])
+    with pytest.raises(InvalidReportData, match="ReportData.markers has duplicate names"):
+        report([baseline_row(10.0)], markers=(cea, cea))
+    with pytest.raises(InvalidReportData, match=r"'CEA' refers to unknown timepoints \['FU9'\]"):
+        report([baseline_row(10.0)], markers=(marker("CEA", [("FU9", BASELINE_DATE, 1.0)]),))
+    with pytest.raises(InvalidReportData, match="ReportData.markers must be a tuple of "
+                                                "MarkerSeries"):
+        report([baseline_row(10.0)], markers=[cea])
+    # Two tests on one day, a test without a scan and an empty series are all valid.
+    both = MarkerSeries("CA 19-9", "", 37.0, (MarkerPoint(BASELINE_DATE, 40.0, "BL"),
+                                              MarkerPoint(BASELINE_DATE, 41.0)))
+    empty = MarkerSeries("AFP", "ng/mL", 8.0, ())
+    assert report([baseline_row(10.0)], markers=(both, empty)).markers == (both, empty)

@@ -152,6 +152,35 @@ def test_protocol_warnings_are_explained() -> None:
     assert "a check the notes do not know yet" in protocol[2].text
 
 
+@pytest.mark.parametrize("code", list(WarningCode))
+def test_every_engine_warning_has_its_own_words(code: WarningCode) -> None:
+    data = latest("PR", 65.0)
+    data = report(data.timepoints, data.lesions, best="PR", warnings=[(code.value, "detail")])
+    (note,) = [note for note in report_notes(data) if note.kind == "protocol"]
+    assert not note.title.startswith("Protocol warning") and code.value not in note.title
+    why = note.text.split("Detail: detail.")[0]
+    assert len(why) > 80  # an explanation of the rule before the engine's detail
+
+
+def test_new_node_and_late_confirmation_warnings_in_plain_words() -> None:
+    data = latest("iPR", 65.0, criteria="iRECIST", target="PR")
+    data = report(data.timepoints, data.lesions, best="iPR", criteria="iRECIST", warnings=[
+        (WarningCode.NEW_NODE_NOT_PATHOLOGICAL.value, "new node N1 is 8 mm short axis"),
+        (WarningCode.LATE_CONFIRMATION.value, "iCPD confirmed 84 days after iUPD")])
+    node, late = [note for note in report_notes(data) if note.kind == "protocol"]
+    assert node.title == "A new lymph node too small to count"
+    for words in ("under 10 mm across its short axis", "not counted as a new lesion",
+                  "does not mean progression", "RECIST 1.1 section 3.1.1",
+                  "new node N1 is 8 mm short axis", "look at this node again"):
+        assert words in node.text, words
+    assert late.title == "Progression confirmed later than planned"
+    for words in ("4 to 8 weeks later", "more than 8 weeks after the first sign of "
+                  "progression", "iCPD confirmed 84 days after iUPD"):
+        assert words in late.text, words
+    for note in (node, late):  # not the baseline-selection advice
+        assert "chosen at baseline" not in note.text
+
+
 def test_images_that_could_not_be_shown_are_named() -> None:
     broken = key_image("FU1", FU1, 20.0, error="image 1.2.3.4 could not be shown: truncated")
     data = report([baseline_row(30.0), follow_up_row(

@@ -30,6 +30,8 @@ from api.report.render import (
     render_html,
     render_pdf,
 )
+from api.report.vocabulary import STATUS_MEANINGS
+from measurement.vocabulary import LesionStatus
 from tests.report_sample import sample_report_data
 from tests.unit.test_report_factories import MALICIOUS, key_image, lesion, report, sized_case
 
@@ -136,6 +138,22 @@ def test_html_carries_charts_notes_print_css_and_the_disclaimer(html: str) -> No
         assert html.count(f"<{tag}") == html.count(f"</{tag}>"), tag
 
 
+def test_every_lesion_status_has_report_words() -> None:
+    assert set(STATUS_MEANINGS) == {status.value for status in LesionStatus}
+
+
+def test_html_words_an_irecist_further_increase() -> None:
+    case = sized_case([[40.0, 50.0, 60.0]], ["iUPD", "iUPD"], criteria="iRECIST")
+    non_target = lesion("NT1", [("BL", None, "present"), ("FU1", None, "unequivocal_progression"),
+                                ("FU2", None, "unequivocal_further_increase")],
+                        kind="non_target", organ="pleura")
+    html = render_html(report(case.timepoints, case.lesions + (non_target,), criteria="iRECIST",
+                              best="iUPD"))
+    assert ('<span class="status">unequivocal further increase (grew again after unconfirmed '
+            "progression, iUPD)</span>") in html
+    assert '<span class="status">unequivocal progression</span>' in html
+
+
 def test_html_is_deterministic(data: ReportData, html: str) -> None:
     assert render_html(data) == html
 
@@ -147,8 +165,8 @@ def pdf(data: ReportData) -> bytes:
 
 def rasterise(pdf: bytes, folder: Path, dpi: int = 50) -> list[np.ndarray]:
     """Every page as an RGB array, by pdftoppm; skips when poppler is not installed."""
-    if shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
-        pytest.skip("pdftoppm/pdfinfo (poppler-utils) are not installed")
+    if any(shutil.which(tool) is None for tool in ("pdftoppm", "pdfinfo", "pdftotext")):
+        pytest.skip("pdftoppm, pdfinfo or pdftotext (poppler-utils) is not installed")
     path = folder / "report.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True,
@@ -182,10 +200,18 @@ def test_pdf_shows_the_key_images(pdf: bytes, tmp_path: Path) -> None:
 
 
 def test_pdf_of_a_realistic_case_renders(tmp_path: Path) -> None:
-    """2 timepoints x 5 targets with 384 px crops and 256 px thumbnails (see bench/)."""
-    pdf = render_pdf(sample_report_data(follow_ups=1, targets=5, broken_image=(4, 1)))
+    """2 timepoints x 5 targets with 384 px crops and 256 px thumbnails (see bench/), and two
+    tumour markers."""
+    pdf = render_pdf(sample_report_data(follow_ups=1, targets=5, broken_image=(4, 1),
+                                        markers=True))
     pages = rasterise(pdf, tmp_path, dpi=40)
     assert all(page.mean(axis=2).std() > 5 for page in pages)
+    # The marker charts' text is laid out as text in the PDF.
+    text = subprocess.run(["pdftotext", str(tmp_path / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True, timeout=60).stdout
+    for words in ("CEA · ng/mL", "ULN 5 ng/mL", "ULN 37 U/mL", "test 2026-02-16",
+                  "Tumour markers: a blood test beside the scans"):
+        assert words in text, words
 
 
 def test_pdf_loads_nothing_but_its_own_images() -> None:
