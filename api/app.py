@@ -22,16 +22,20 @@ from api.routes import (
     case_report,
     cases,
     comparisons,
+    dicomweb,
     health,
     measurements,
     patients,
     recist,
     upload,
 )
+from api.routes.web import install_web
 from api.schemas import EvaluateRequest
 from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
+from api.workflow.image_reads import ImageReads
 from api.workflow.pacs_gateway import OrthancPacs
+from pacs.dicomweb import DicomWebGateway
 from pacs.dimse import DicomPeer
 from pacs.feed import ChangeFeedFollower
 from pacs.orthanc import OrthancClient
@@ -100,13 +104,14 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     start_ingest = settings.ingest if run_ingest is None else run_ingest
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if start_ingest:
             ingest.start()
         try:
             yield
         finally:
             ingest.stop()
+            await running.state.dicomweb.aclose()
             orthanc.close()
             follower.client.close()
             engine.dispose()
@@ -129,13 +134,17 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                          settings.remote_ae_title, settings.orthanc_aet) \
         if settings.remote_ae_host else None
     state.pacs = OrthancPacs(orthanc, hospital)
+    state.dicomweb = DicomWebGateway(settings.orthanc_url, settings.orthanc_username,
+                                     settings.orthanc_password)
+    state.image_reads = ImageReads(sessions)
     state.ingest = ingest
     state.sr_drafts = drafts
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   case_documents, case_report):
+                   case_documents, case_report, dicomweb):
         app.include_router(module.router)
+    install_web(app)
     _document_request_schemas(app)
     return app
 

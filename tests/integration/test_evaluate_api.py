@@ -132,7 +132,8 @@ def test_openapi_describes_every_response_body_and_the_evaluate_request(api: Ser
             ok = op["responses"].get("200") or op["responses"].get("201")
             content = (ok or {}).get("content", {})
             json_schema = content.get("application/json", {}).get("schema")
-            binary = set(content) & {"application/dicom", "text/html", "application/pdf"}
+            binary = set(content) & {"application/dicom", "text/html", "application/pdf",
+                                      "application/dicom+json", "multipart/related"}
             if not binary and (not json_schema or json_schema == {}):
                 untyped.append(f"{method.upper()} {path}")
     assert untyped == []

@@ -1,0 +1,63 @@
+"""Who looked at which study's images: audited once per study and user per hour.
+
+A viewer fetches hundreds of frames for one study; one audit event per frame would bury
+the audit log. The first read of a study by a user is audited, then again after an hour.
+The memory of recent reads is per process: with several workers a study may be audited
+once per worker and hour.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from api.db.models import Patient, Study
+from api.workflow.errors import NotFound
+from api.workflow.roles import READERS, Principal, check_role
+from api.workflow.sql_store import SqlCaseStore
+
+AUDIT_WINDOW_S = 3600.0
+
+
+class ImageReads:
+    def __init__(self, sessions: sessionmaker[Any], *, window_s: float = AUDIT_WINDOW_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._sessions = sessions
+        self._window_s = window_s
+        self._clock = clock
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, who: Principal, study_uid: str | None, query_patient: str | None) -> None:
+        """Allow the read (readers only); refuse a study the index does not know; audit."""
+        check_role(who, READERS)
+        if study_uid is None:
+            # A search across studies (QIDO-RS): each one is audited.
+            self._audit(who, "search_images", "dicom-web/studies", query_patient)
+            return
+        with self._sessions() as s:
+            patient = s.scalar(select(Patient.patient_id).join(Study, Study.patient_pk ==
+                                                               Patient.id)
+                               .where(Study.study_instance_uid == study_uid))
+        if patient is None:
+            raise NotFound(f"unknown study {study_uid!r}")
+        key, now = (who.name, study_uid), self._clock()
+        with self._lock:  # check and reserve at once: parallel frame reads audit once
+            last = self._seen.get(key)
+            if last is not None and now - last < self._window_s:
+                return
+            if len(self._seen) > 100_000:
+                self._seen.clear()
+            self._seen[key] = now
+        self._audit(who, "read_images", f"studies/{study_uid}", patient)
+
+    def _audit(self, who: Principal, action: str, resource: str, patient: str | None) -> None:
+        with self._sessions() as s:
+            store = SqlCaseStore(s)
+            store.audit(who, action, resource, patient)
+            store.commit()

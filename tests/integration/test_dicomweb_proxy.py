@@ -1,0 +1,86 @@
+"""/dicom-web/ through Nadir: roles, audit once per study and hour, no Orthanc secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Service, storescu, wait_until
+from tests.factories import tiny_ct_series, write_all
+
+pytestmark = pytest.mark.integration
+PID = "WEB-1"
+
+
+@pytest.fixture
+def study(service: Service, orthanc: Any, tmp_path: Path) -> Any:
+    series = tiny_ct_series(3, patient_id=PID, size=16)
+    storescu(orthanc, write_all(series, tmp_path / "s"))
+
+    def indexed() -> bool:
+        r = service.client.get(f"/api/v1/patients/{PID}/studies",
+                               headers=service.headers("admin"))
+        return r.status_code == 200 and r.json()[0]["series"][0]["instances"] == 3
+
+    wait_until(indexed, timeout=20)
+    return series
+
+
+def test_reads_are_proxied_for_readers_and_audited_once(
+    service: Service, orthanc: Any, study: Any
+) -> None:
+    uid, series_uid = study[0].StudyInstanceUID, study[0].SeriesInstanceUID
+    base = f"/dicom-web/studies/{uid}"
+    assert service.client.get(f"{base}/series").status_code == 401
+    r = service.client.get(f"{base}/series", headers=service.headers("uploader"))
+    assert r.status_code == 403 and "uploader" in r.json()["detail"]
+    for role in ("radiologist", "specialist", "admin"):
+        r = service.client.get(f"{base}/series", headers=service.headers(role))
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/dicom+json")
+        assert r.json()[0]["0020000E"]["Value"] == [series_uid]
+    meta = service.client.get(f"{base}/series/{series_uid}/metadata",
+                              headers=service.headers("specialist"))
+    assert meta.status_code == 200 and len(meta.json()) == 3
+    # URLs Orthanc writes into the metadata point back at Nadir, not at Orthanc's port.
+    assert f":{orthanc.config.http_port}" not in meta.text
+    frames = []
+    for ds in study:
+        f = service.client.get(
+            f"{base}/series/{series_uid}/instances/{ds.SOPInstanceUID}/frames/1",
+            headers={**service.headers("specialist"),
+                     "Accept": 'multipart/related; type="application/octet-stream"'})
+        assert f.status_code == 200, f.text
+        assert f.headers["content-type"].startswith("multipart/related")
+        frames.append(f)
+    # 16 x 16 pixels of 16 bits: the raw frame is in the multipart body.
+    assert all(len(f.content) >= 16 * 16 * 2 for f in frames)
+    secret = orthanc.config.password
+    for r in (meta, *frames):
+        assert secret not in r.text and secret not in str(r.headers)
+        assert "www-authenticate" not in r.headers
+    events = service.client.get(f"/api/v1/audit?patient_id={PID}",
+                                headers=service.headers("admin")).json()["events"]
+    reads = [(e["user"], e["resource"]) for e in events if e["action"] == "read_images"]
+    assert sorted(reads) == sorted({(f"{role}-user", f"studies/{uid}")
+                                    for role in ("radiologist", "specialist", "admin")})
+
+
+def test_unknown_study_is_404_and_nothing_is_asked_of_orthanc(
+    service: Service, study: Any
+) -> None:
+    r = service.client.get("/dicom-web/studies/1.2.3.4/series", headers=service.headers("admin"))
+    assert r.status_code == 404 and "1.2.3.4" in r.json()["detail"]
+    r = service.client.get("/dicom-web/studies/not-a-uid/series",
+                           headers=service.headers("admin"))
+    assert r.status_code in (404, 422)
+
+
+def test_pages_are_served_or_say_how_to_build_them(service: Service) -> None:
+    for page in ("/", "/login", "/cases/1"):
+        r = service.client.get(page)
+        assert r.status_code in (200, 503)
+        assert r.headers["content-type"].startswith("text/html")
+    assert service.client.get("/assets/does-not-exist.js").status_code == 404
