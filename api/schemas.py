@@ -558,6 +558,19 @@ class ReportLesion(BaseModel):
     key_images: list[ReportKeyImage]
 
 
+class ReportMarkerPoint(BaseModel):
+    date: str
+    value: float
+    timepoint_id: str | None = Field(description="the timepoint this level was used for")
+
+
+class ReportMarker(BaseModel):
+    name: str
+    unit: str
+    upper_limit_normal: float
+    points: list[ReportMarkerPoint]
+
+
 class ReportNote(BaseModel):
     kind: str
     title: str
@@ -581,6 +594,7 @@ class ReportOut(BaseModel):
     signoffs: list[ReportSignoff]
     series_compared: list[ReportSeriesPair]
     lesions: list[ReportLesion]
+    markers: list[ReportMarker]
     notes: list[ReportNote]
     disclaimer: str
 

@@ -12,12 +12,14 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
-from api.db.models import Case, MeasurementVersion, Series, Study
+from api.db.models import Case, MeasurementVersion, PatientMarker, Series, Study
 from api.index_store import pair_studies
 from api.report.model import (
     KeyImageView,
     LesionCell,
     LesionRow,
+    MarkerPoint,
+    MarkerSeries,
     ReportData,
     SeriesPairView,
     TimepointRow,
@@ -25,7 +27,12 @@ from api.report.model import (
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.service import CaseService
-from api.workflow.timeline import CurrentMeasurements, stored_length_mm
+from api.workflow.timeline import (
+    CurrentMeasurements,
+    chosen_marker_values,
+    marker_limit,
+    stored_length_mm,
+)
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.result import EvaluationResult
@@ -100,8 +107,39 @@ def build_report_data(cases: CaseService, case: Case, *,
         warnings=tuple((w.code.value, w.message) for w in result.warnings),
         pairs=_pairs(cases.store, case, studies),
         lesions=_lesions(cases.store, cases.pacs, case, studies, ev.current),
+        markers=_markers(ev.markers, studies, case.marker_window_days),
     )
     return data, result
+
+
+def _markers(values: list[PatientMarker], studies: list[Study], window_days: int
+             ) -> tuple[MarkerSeries, ...]:
+    """Each marker's levels from the baseline's window to the latest scan's window: the
+    values the engine used carry their timepoint; levels drawn between scans are shown
+    too, unattached, so that the trend is complete."""
+    if not studies:
+        return ()
+    first = studies[0].study_date
+    last = studies[-1].study_date
+    assert first is not None and last is not None
+    span = (first - dt.timedelta(days=window_days), last + dt.timedelta(days=window_days))
+    series = []
+    by_marker = chosen_marker_values(values, studies, window_days)
+    names = [name for name, _ in by_marker]
+    for (name, unit), chosen in by_marker.items():
+        if not chosen:
+            continue
+        used = {v.id: tp for tp, v in chosen.items()}
+        points = [MarkerPoint(date=v.date, value=v.value, timepoint_id=used.get(v.id))
+                  for v in values if (v.name, v.unit) == (name, unit)
+                  and span[0] <= v.date <= span[1]]
+        points.sort(key=lambda p: (p.date, p.timepoint_id is None))
+        series.append(MarkerSeries(
+            # The same marker in two units is two series, told apart by the unit.
+            name=name if names.count(name) == 1 else f"{name} ({unit or 'no unit'})",
+            unit=unit, upper_limit_normal=marker_limit(chosen, studies[0].study_instance_uid),
+            points=tuple(points)))
+    return tuple(series)
 
 
 def _pairs(store: CaseStore, case: Case, studies: list[Study]) -> tuple[SeriesPairView, ...]:

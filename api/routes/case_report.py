@@ -89,6 +89,11 @@ def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
                 "thumbnail": png_data_uri(im.thumbnail_png) if im.thumbnail_png else None,
                 "error": im.error} for im in les.images],
         } for les in data.lesions],
+        "markers": [{"name": m.name, "unit": m.unit,
+                     "upper_limit_normal": m.upper_limit_normal,
+                     "points": [{"date": p.date.isoformat(), "value": p.value,
+                                 "timepoint_id": p.timepoint_id} for p in m.points]}
+                    for m in data.markers],
         "notes": [{"kind": n.kind, "title": n.title, "text": n.text}
                   for n in report_notes(data)],
         "disclaimer": DISCLAIMER,

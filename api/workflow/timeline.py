@@ -109,21 +109,18 @@ def case_options(case: Case) -> EvaluationOptions:
     )
 
 
-def timepoint_markers(values: Sequence[PatientMarker], timepoints: Sequence[Study],
-                      window_days: int) -> list[Marker]:
-    """Each marker's level at each timepoint: the value drawn nearest the scan's date
-    within ``window_days`` (on a tie, the one drawn before the scan).
+MarkerKey = tuple[str, str]  # (name, unit): the same name in another unit is another series
 
-    Values are grouped by marker name and unit (the same name in another unit is another
-    series). The upper limit of normal is that of the value used at baseline, else of the
-    latest value used: RECIST 1.1 s.4.3.3 asks whether a marker elevated at baseline is
-    back within normal limits.
-    """
-    groups: dict[tuple[str, str], list[PatientMarker]] = {}
+
+def chosen_marker_values(values: Sequence[PatientMarker], timepoints: Sequence[Study],
+                         window_days: int) -> dict[MarkerKey, dict[str, PatientMarker]]:
+    """Each marker's value at each timepoint: the one drawn nearest the scan's date within
+    ``window_days`` (on a tie, the one drawn before the scan; then the latest recorded)."""
+    groups: dict[MarkerKey, list[PatientMarker]] = {}
     for v in values:
         groups.setdefault((v.name, v.unit), []).append(v)
-    markers = []
-    for (name, unit), series in sorted(groups.items()):
+    chosen_by_marker: dict[MarkerKey, dict[str, PatientMarker]] = {}
+    for key, series in sorted(groups.items()):
         chosen: dict[str, PatientMarker] = {}
         for st in timepoints:
             scan = st.study_date
@@ -132,12 +129,30 @@ def timepoint_markers(values: Sequence[PatientMarker], timepoints: Sequence[Stud
             if near:
                 chosen[st.study_instance_uid] = min(
                     near, key=lambda v: (abs((v.date - scan).days), v.date > scan, -v.id))
+        chosen_by_marker[key] = chosen
+    return chosen_by_marker
+
+
+def marker_limit(chosen: dict[str, PatientMarker], baseline_uid: str) -> float:
+    """The upper limit of normal a series is judged by: that of the baseline value (RECIST
+    1.1 s.4.3.3 asks whether a marker elevated at baseline is back within normal limits),
+    else of the latest value used."""
+    first = chosen.get(baseline_uid) or list(chosen.values())[-1]
+    return first.upper_limit_normal
+
+
+def timepoint_markers(values: Sequence[PatientMarker], timepoints: Sequence[Study],
+                      window_days: int) -> list[Marker]:
+    """The engine's markers: each series' level at each timepoint (see
+    :func:`chosen_marker_values`), judged by :func:`marker_limit`."""
+    markers = []
+    for (name, unit), chosen in chosen_marker_values(values, timepoints, window_days).items():
         if not chosen:
             continue
-        first = chosen.get(timepoints[0].study_instance_uid) or list(chosen.values())[-1]
-        markers.append(Marker(id=name, unit=unit,
-                              upper_limit_normal=_decimal(first.upper_limit_normal),
-                              values={tp: _decimal(v.value) for tp, v in chosen.items()}))
+        markers.append(Marker(
+            id=name, unit=unit,
+            upper_limit_normal=_decimal(marker_limit(chosen, timepoints[0].study_instance_uid)),
+            values={tp: _decimal(v.value) for tp, v in chosen.items()}))
     return markers
 
 

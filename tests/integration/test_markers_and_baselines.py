@@ -52,6 +52,17 @@ def test_markers_keep_a_complete_response_partial_until_they_normalise(
     assert overall() == "iPR"  # RECIST 1.1 s.4.3.3, with iRECIST's codes
     assert _markers(service, {**CEA, "value": 4.0, "date": "2026-03-01"}).status_code == 201
     assert overall() == "iCR"
+    # The report shows the trend with the limit, and says what markers can and cannot do.
+    report = service.client.get(f"/api/v1/cases/{cid}/report?format=json",
+                                headers=service.headers("specialist")).json()
+    (cea,) = report["markers"]
+    assert (cea["name"], cea["unit"], cea["upper_limit_normal"]) == ("CEA", "ng/mL", 5.0)
+    assert [(p["date"], p["timepoint_id"]) for p in cea["points"]] == [
+        ("2026-01-02", bl), ("2026-03-01", fu), ("2026-03-05", None)]
+    assert any("marker" in n["title"].lower() for n in report["notes"])
+    html = service.client.get(f"/api/v1/cases/{cid}/report?format=html",
+                              headers=service.headers("specialist")).text
+    assert "upper limit of normal" in html
     listed = service.client.get(f"/api/v1/patients/{PID}/markers",
                                 headers=service.headers("specialist"))
     assert [m["date"] for m in listed.json()] == ["2026-01-02", "2026-03-01", "2026-03-05"]
