@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from api.auth import CurrentUser
 from api.schemas import EvaluateRequest, EvaluationOut
@@ -33,12 +34,17 @@ async def _json_body(request: Request) -> Any:
 
 
 @router.post(
-    "/evaluate", response_model=EvaluationOut, response_model_exclude_unset=True,
+    "/evaluate", response_class=JSONResponse,
+    responses={200: {"model": EvaluationOut, "description": "Responses per timepoint"}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{EvaluateRequest.__name__}"},
         "example": EXAMPLE}}}},
 )
-def evaluate(_: CurrentUser, payload: Annotated[Any, Depends(_json_body)]) -> object:
+async def evaluate(_: CurrentUser, payload: Annotated[Any, Depends(_json_body)]
+                   ) -> JSONResponse:
     """Stateless evaluation: the request is parsed strictly by the engine's own codec, so
-    that every 422 names the lesion or timepoint id and the field at fault."""
-    return evaluate_request(payload)
+    that every 422 names the lesion or timepoint id and the field at fault.
+
+    The engine takes well under a millisecond, so it runs on the event loop, and its
+    output (the codec's, described by ``EvaluationOut``) is sent as it is."""
+    return JSONResponse(evaluate_request(payload))
