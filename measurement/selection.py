@@ -3,7 +3,7 @@
 Sources: RECIST 1.1 (Eisenhauer et al. 2009) section 3.1.1 (measurability: >= 10 mm
 long axis on CT; malignant nodes >= 15 mm short axis) and section 4.2 (at most five
 target lesions in total and two per organ). The Nadir contract adds that organ names
-are compared trimmed and case-insensitively, that all nodal lesions count as one organ,
+are compared by one key (case, spacing and aliases ignored: measurement.organs), that all nodal lesions count as one organ,
 and that every target has a measurement at baseline (EvaluationInput refuses
 ``too_small``, ``not_evaluable`` and 0 mm there). Responses are computed anyway.
 """
@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 
+from measurement import organs
 from measurement.model import NewLesion, TargetLesion, baseline_mm
 from measurement.result import EvaluationWarning, WarningCode
 
@@ -46,11 +47,12 @@ def selection_warnings(targets: Sequence[TargetLesion],
 
 
 def organ_key(lesion: TargetLesion | NewLesion) -> str:
-    """Organ names compared trimmed and case-insensitively; nodes are one organ.
+    """Organ names compared by :func:`measurement.organs.organ_key` (case, spacing and
+    aliases such as "lungs"/"pulmonary" ignored); all nodes are one organ.
 
     Also used for iRECIST new-lesion targets (at most two per organ, as at baseline).
     """
-    return _LYMPH_NODES if lesion.nodal else lesion.organ.strip().casefold()
+    return _LYMPH_NODES if lesion.nodal else organs.organ_key(lesion.organ)
 
 
 def _organ_warnings(targets: Sequence[TargetLesion]) -> list[EvaluationWarning]:

@@ -11,6 +11,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from measurement.model import Criteria, NonTargetStatus, TargetStatus
+from measurement.organs import organ_key
 from measurement.result import Response
 
 __all__ = [
@@ -64,18 +65,3 @@ NON_TARGET_STATUSES: tuple[LesionStatus, ...] = tuple(
 #: Default labels: T1, T2 ... for targets, NT1 ... for non-targets, N1 ... for new lesions.
 LABEL_PREFIX = MappingProxyType({
     LesionKind.TARGET: "T", LesionKind.NON_TARGET: "NT", LesionKind.NEW: "N"})
-
-_ORGAN_ALIASES = MappingProxyType({
-    "lungs": "lung", "pulmonary": "lung", "hepatic": "liver", "node": "lymph node",
-    "nodes": "lymph node", "lymph nodes": "lymph node", "lymph-node": "lymph node",
-    "adrenal": "adrenal gland", "adrenals": "adrenal gland", "kidneys": "kidney",
-    "renal": "kidney", "pleural": "pleura", "bones": "bone", "osseous": "bone",
-    "peritoneal": "peritoneum",
-})
-
-
-def organ_key(organ: str) -> str:
-    """An organ's name as a comparison key: case-folded, single-spaced, aliases resolved
-    ("Lungs" and "pulmonary" are both "lung")."""
-    key = " ".join(organ.casefold().split())
-    return _ORGAN_ALIASES.get(key, key)

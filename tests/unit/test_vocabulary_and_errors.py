@@ -51,3 +51,14 @@ def test_organ_keys(name: str, key: str) -> None:
 ])
 def test_each_application_error_has_its_status(error: errors.WorkflowError, status: int) -> None:
     assert status_of(error) == status
+
+
+def test_the_engine_counts_organs_by_the_same_key() -> None:
+    """RECIST 1.1 s.3.1.3: at most two target lesions per organ; "Lungs" and "lung" are
+    one organ for that rule, as they are for the SR's finding site."""
+    from measurement.model import TargetLesion, mm
+    from measurement.selection import organ_key as engine_key
+
+    a = TargetLesion(id="T1", organ="Lungs", measurements={"BL": mm(20)})
+    b = TargetLesion(id="T2", organ="pulmonary ", measurements={"BL": mm(20)})
+    assert engine_key(a) == engine_key(b) == organ_key("lung")
