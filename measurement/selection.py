@@ -3,9 +3,10 @@
 Sources: RECIST 1.1 (Eisenhauer et al. 2009) section 3.1.1 (measurability: >= 10 mm
 long axis on CT; malignant nodes >= 15 mm short axis) and section 4.2 (at most five
 target lesions in total and two per organ). The Nadir contract adds that organ names
-are compared by one key (case, spacing and aliases ignored: measurement.organs), that all nodal lesions count as one organ,
-and that every target has a measurement at baseline (EvaluationInput refuses
-``too_small``, ``not_evaluable`` and 0 mm there). Responses are computed anyway.
+are compared by one key (case, spacing and aliases ignored: measurement.organs), that
+all nodal lesions count as one organ, and that every target has a measurement at
+baseline (EvaluationInput refuses ``too_small``, ``not_evaluable`` and 0 mm there).
+Responses are computed anyway.
 """
 
 from __future__ import annotations
