@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeVar
 
 from imaging.errors import ImagingError
 
 Orientation = tuple[float, float, float, float, float, float]
+K = TypeVar("K")
 
 
 def slice_normal(orientation: Sequence[float]) -> tuple[float, float, float]:
@@ -60,3 +63,76 @@ def plane_name(orientation: Sequence[float]) -> str:
     normal = slice_normal(orientation)
     axis = max(range(3), key=lambda i: abs(normal[i]))
     return _AXIS_PLANES[axis] if abs(normal[axis]) >= _PLANE_COSINE else "oblique"
+
+
+Point3 = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ImagePlane:
+    """Where one image lies in patient space (PS3.3 C.7.6.2.1.1).
+
+    ``position`` is Image Position (Patient), the centre of the first pixel;
+    ``pixel_spacing`` is (row spacing, column spacing). Image points are (row, column) in
+    sub-pixel coordinates whose (0, 0) is the top-left corner of the first pixel (PS3.3
+    C.18.6.1.1), as calipers are stored: pixel centres lie at half-integers.
+    """
+
+    position: Point3
+    orientation: Orientation
+    pixel_spacing: tuple[float, float]
+    rows: int
+    columns: int
+
+    def __post_init__(self) -> None:
+        slice_normal(self.orientation)  # refuses parallel or invalid axes
+        row_mm, col_mm = self.pixel_spacing
+        if not (row_mm > 0 and col_mm > 0 and math.isfinite(row_mm) and math.isfinite(col_mm)):
+            raise ImagingError(f"PixelSpacing must be positive, got {list(self.pixel_spacing)}")
+
+    @property
+    def normal(self) -> Point3:
+        return slice_normal(self.orientation)
+
+    def to_patient(self, row: float, column: float) -> Point3:
+        """Patient coordinates (mm) of an image point (row, column)."""
+        rx, ry, rz, cx, cy, cz = self.orientation
+        row_mm, col_mm = self.pixel_spacing
+        u = (column - 0.5) * col_mm  # along the row direction (first triplet)
+        v = (row - 0.5) * row_mm  # along the column direction (second triplet)
+        px, py, pz = self.position
+        return (px + u * rx + v * cx, py + u * ry + v * cy, pz + u * rz + v * cz)
+
+    def to_image(self, point: Sequence[float]) -> tuple[float, float, float]:
+        """(row, column, distance from the plane in mm) of a patient point."""
+        rx, ry, rz, cx, cy, cz = self.orientation
+        nx, ny, nz = self.normal
+        row_mm, col_mm = self.pixel_spacing
+        d = [float(point[i]) - self.position[i] for i in range(3)]
+        u = d[0] * rx + d[1] * ry + d[2] * rz
+        v = d[0] * cx + d[1] * cy + d[2] * cz
+        w = d[0] * nx + d[1] * ny + d[2] * nz
+        return (v / row_mm + 0.5, u / col_mm + 0.5, w)
+
+    def contains(self, row: float, column: float) -> bool:
+        return 0 <= row <= self.rows and 0 <= column <= self.columns
+
+
+def caliper_midpoint(start: Sequence[float], end: Sequence[float]) -> tuple[float, float]:
+    """The middle of a caliper drawn between two (row, column) image points."""
+    return ((float(start[0]) + float(end[0])) / 2.0, (float(start[1]) + float(end[1])) / 2.0)
+
+
+def nearest_slice(positions: Sequence[tuple[K, float]], orientation: Sequence[float],
+                  point: Sequence[float]) -> tuple[K, float]:
+    """The slice whose plane lies nearest a patient point, and the signed distance (mm).
+
+    ``positions`` pairs each slice's key with its position along the slice normal (the
+    index keeps it per instance). Ties go to the first slice given.
+    """
+    if not positions:
+        raise ImagingError("a series without slice positions has no nearest slice")
+    n = slice_normal(orientation)
+    along = sum(float(point[i]) * n[i] for i in range(3))
+    key, position = min(positions, key=lambda kp: abs(along - kp[1]))
+    return key, along - position

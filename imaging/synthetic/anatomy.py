@@ -3,9 +3,13 @@
 The anatomy is a painter's list of ellipses per body-frame z (see :mod:`.spec`): fat and
 muscle of the body wall, ribs, lungs, mediastinum with trachea, heart and aorta, liver,
 spleen, stomach, kidneys, spine, the table, and the study's spherical lesions drawn last as
-the sphere's exact cross-section on each plane. HU values are textbook attenuations
-(air -1000, lung -850, fat -100, soft tissue 40, bone 700); contrast-enhanced series raise
-blood pool and parenchyma as in a portal-venous phase.
+the sphere's exact cross-section on each plane. A body lying straight is painted plane by
+plane exactly; a turned body (a follow-up's pose) is rendered by resampling the anatomy:
+body-frame planes 1 mm apart are painted once and sampled (trilinear) at the moved
+position of each pixel, while the table stays where the scanner has it (and flattens
+what would sink into it). HU values are textbook attenuations (air -1000, lung -850, fat
+-100, soft tissue 40, bone 700); contrast-enhanced series raise blood pool and parenchyma
+as in a portal-venous phase.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
+from imaging.rigid import Matrix
 from imaging.synthetic.spec import (
     BODY_HALF_DEPTH_MM,
     TABLE_PAD_MM,
@@ -102,7 +107,8 @@ class Phantom:
     """The phantom patient placed on the table of one study.
 
     ``body_origin_mm`` is where the body frame's origin lies in patient coordinates;
-    ``table_top_y_mm`` is the patient-coordinate y of the table top (Table Height).
+    ``table_top_y_mm`` is the patient-coordinate y of the table top (Table Height);
+    ``rotation`` (3 x 3, about the body origin) turns the body, None lies it straight.
     """
 
     def __init__(
@@ -110,18 +116,54 @@ class Phantom:
         lesions: Sequence[SyntheticLesion],
         body_origin_mm: tuple[float, float, float],
         table_top_y_mm: float,
+        rotation: Matrix | None = None,
     ) -> None:
         self._lesions = tuple(lesions)
         self._origin = body_origin_mm
         self._table_top_y = table_top_y_mm
+        self._rotation = rotation
+        self._body_planes: dict[tuple[float, float, bool], _BodyPlanes] = {}
 
     def render_axial(self, z_mm: float, grid: PlaneGrid, *, contrast: bool) -> HUArray:
         """HU image of the axial plane at patient z ``z_mm`` (no noise)."""
         img = np.full((grid.rows, grid.columns), HU_AIR, dtype=np.int16)
+        if self._rotation is not None:
+            # The table is painted last: a turned body cannot sink into the mattress.
+            self._paint_turned_body(img, z_mm, grid, contrast)
+            self._paint_table(img, grid)
+            return img
         self._paint_table(img, grid)
         ox, oy, oz = self._origin
         for e in self.cross_section(z_mm - oz, contrast=contrast):
             _fill_ellipse(img, grid, e.cx + ox, e.cy + oy, e.a, e.b, e.hu)
+        return img
+
+    def _paint_turned_body(self, img: HUArray, z_mm: float, grid: PlaneGrid,
+                           contrast: bool) -> None:
+        """Sample the turned anatomy at every pixel centre of the plane."""
+        assert self._rotation is not None
+        key = (grid.row_spacing, grid.column_spacing, contrast)
+        planes = self._body_planes.get(key)
+        if planes is None:
+            planes = self._body_planes[key] = _BodyPlanes(self, grid.row_spacing,
+                                                          grid.column_spacing, contrast)
+        ys = grid.y0 + np.arange(grid.rows) * grid.row_spacing
+        xs = grid.x0 + np.arange(grid.columns) * grid.column_spacing
+        # Body point of each pixel: b = R^T (p - origin); affine in (row, column).
+        inverse = self._rotation.T
+        d = np.array([0.0, 0.0, z_mm]) - np.asarray(self._origin)
+        body = [inverse[k, 0] * xs[None, :] + inverse[k, 1] * ys[:, None]
+                + (inverse[k, 0] * d[0] + inverse[k, 1] * d[1] + inverse[k, 2] * d[2])
+                for k in range(3)]
+        sampled = planes.sample(body[0], body[1], body[2])
+        inside = sampled > HU_AIR + 0.5
+        img[inside] = np.rint(sampled[inside]).astype(np.int16)
+
+    def body_plane(self, z: float, grid: PlaneGrid, *, contrast: bool) -> HUArray:
+        """The anatomy alone on a body-frame plane at body-frame ``z`` (air around it)."""
+        img = np.full((grid.rows, grid.columns), HU_AIR, dtype=np.int16)
+        for e in self.cross_section(z, contrast=contrast):
+            _fill_ellipse(img, grid, e.cx, e.cy, e.a, e.b, e.hu)
         return img
 
     def cross_section(self, z: float, *, contrast: bool) -> list[_Ellipse]:
@@ -160,6 +202,52 @@ class Phantom:
         _fill_rows(img, grid, top - TABLE_PAD_MM, top, -230.0, 230.0, HU_MATTRESS)
         _fill_rows(img, grid, top, top + 30.0, -240.0, 240.0, HU_TABLE_SHELL)
         _fill_rows(img, grid, top + 4.0, top + 26.0, -236.0, 236.0, HU_TABLE_CORE)
+
+
+class _BodyPlanes:
+    """Body-frame axial planes of the anatomy, painted once each as they are needed."""
+
+    STEP_MM = 1.0
+    KEEP = 64  # planes kept beyond the ones a slice needs
+    # The trunk and everything in it lies within these body-frame bounds (mm).
+    X_RANGE = (-200.0, 200.0)
+    Y_RANGE = (-150.0, 140.0)
+
+    def __init__(self, phantom: Phantom, row_spacing: float, column_spacing: float,
+                 contrast: bool) -> None:
+        self._phantom = phantom
+        self._contrast = contrast
+        x0, y0 = self.X_RANGE[0], self.Y_RANGE[0]
+        columns = math.ceil((self.X_RANGE[1] - x0) / column_spacing) + 1
+        rows = math.ceil((self.Y_RANGE[1] - y0) / row_spacing) + 1
+        self._grid = PlaneGrid(x0, y0, column_spacing, row_spacing, columns, rows)
+        self._planes: dict[int, HUArray] = {}
+
+    def _plane(self, k: int) -> HUArray:
+        plane = self._planes.get(k)
+        if plane is None:
+            plane = self._planes[k] = self._phantom.body_plane(
+                k * self.STEP_MM, self._grid, contrast=self._contrast)
+        return plane
+
+    def sample(self, bx: npt.NDArray[np.float64], by: npt.NDArray[np.float64],
+               bz: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+        """Trilinear HU at body points (air outside the anatomy's bounds)."""
+        k0 = math.floor(float(bz.min()) / self.STEP_MM)
+        k1 = math.floor(float(bz.max()) / self.STEP_MM) + 1
+        # Slices come in order along z: keep the planes near this one only.
+        for k in [k for k in self._planes if not k0 - self.KEEP <= k <= k1 + self.KEEP]:
+            del self._planes[k]
+        stack = np.stack([self._plane(k) for k in range(k0, k1 + 1)])
+        g = self._grid
+        coordinates = np.stack([
+            bz / self.STEP_MM - k0,
+            (by - g.y0) / g.row_spacing,
+            (bx - g.x0) / g.column_spacing,
+        ])
+        out: npt.NDArray[np.float32] = ndimage.map_coordinates(
+            stack, coordinates, output=np.float32, order=1, mode="constant", cval=HU_AIR)
+        return out
 
 
 def _ribs(z: float, ring_a: float, ring_b: float, cy: float) -> list[_Ellipse]:

@@ -66,7 +66,8 @@ class SeriesContext:
 
     def phantom(self) -> Phantom:
         origin = self.study.to_patient_mm((0.0, 0.0, 0.0))
-        return Phantom(self.study.lesions, origin, self.study.table_height_mm)
+        return Phantom(self.study.lesions, origin, self.study.table_height_mm,
+                       self.study.body_rotation)
 
     def axial_grid(self) -> PlaneGrid:
         # Reconstruction centred on the table's midline and the body's axis, rounded to

@@ -4,9 +4,10 @@ Coordinates: lesion centres and anatomy are given in a *body frame* fixed to the
 patient, with the axes of the DICOM patient coordinate system (PS3.3 C.7.6.2.1.1: +x
 towards the patient's left, +y posterior, +z towards the head) and its origin on the
 body's long axis at the sternal notch. Each study places that body on the table
-(``table_height_mm``, ``table_position_mm``, ``lateral_offset_mm``), so the same lesion has
-different patient coordinates at baseline and follow-up, as on a real scanner.
-:meth:`StudySpec.to_patient_mm` converts.
+(``table_height_mm``, ``table_position_mm``, ``lateral_offset_mm``) and may turn it
+(``body_rotation_deg``, about the body-frame origin), so the same lesion has different
+patient coordinates at baseline and follow-up, as on a real scanner: the images are
+rendered from the moved anatomy, not relabelled. :meth:`StudySpec.to_patient_mm` converts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import enum
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from imaging.errors import ImagingError
+from imaging.rigid import Matrix, euler_rotation, homogeneous
 
 
 class SyntheticSpecError(ImagingError):
@@ -165,6 +169,9 @@ class StudySpec:
     table_height_mm: float = 150.0
     table_position_mm: float = -150.0
     lateral_offset_mm: float = 0.0
+    # The patient lies turned about the body-frame origin: degrees about the patient x,
+    # y and z axes, applied in that order (imaging.rigid.euler_rotation).
+    body_rotation_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     matrix: int = 512
     fov_mm: float = 380.0
 
@@ -186,6 +193,12 @@ class StudySpec:
             raise SyntheticSpecError(
                 f"table_height_mm must be within 0-300, got {self.table_height_mm}"
             )
+        if len(self.body_rotation_deg) != 3 or not all(
+            math.isfinite(a) and abs(a) <= 45 for a in self.body_rotation_deg
+        ):
+            raise SyntheticSpecError(
+                f"body_rotation_deg must be 3 angles within +-45, got {self.body_rotation_deg}"
+            )
 
     @staticmethod
     def _check_unique(what: str, values: list[object]) -> None:
@@ -204,9 +217,27 @@ class StudySpec:
         """
         return self.table_height_mm - TABLE_PAD_MM - BODY_HALF_DEPTH_MM
 
+    @property
+    def body_rotation(self) -> Matrix | None:
+        """The body's 3 x 3 rotation in patient space, or None when it lies straight."""
+        if not any(self.body_rotation_deg):
+            return None
+        return euler_rotation(self.body_rotation_deg)
+
+    @property
+    def body_to_patient(self) -> Matrix:
+        """4 x 4 matrix of :meth:`to_patient_mm`."""
+        rotation = self.body_rotation
+        return homogeneous(np.eye(3) if rotation is None else rotation,
+                           (self.lateral_offset_mm, self.body_center_y_mm,
+                            self.table_position_mm))
+
     def to_patient_mm(self, point: tuple[float, float, float]) -> tuple[float, float, float]:
         """Body-frame point -> patient coordinates (PS3.3 C.7.6.2.1.1) in this study."""
         x, y, z = point
+        rotation = self.body_rotation
+        if rotation is not None:
+            x, y, z = (float(v) for v in rotation @ np.array([x, y, z], dtype=np.float64))
         return (
             x + self.lateral_offset_mm,
             y + self.body_center_y_mm,
