@@ -10,7 +10,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, XRayRadiationDos
 from api.settings import Settings
 from imaging.synthetic import SyntheticSpecError, demo_patient, iter_study
 from pacs.dimse import DicomPeer, store
-from pacs.errors import PacsError
+from pacs.errors import AssociationRejected, PacsError
 
 DEMO_CONTEXTS = ((CTImageStorage, ExplicitVRLittleEndian),
                  (XRayRadiationDoseSRStorage, ExplicitVRLittleEndian))
@@ -35,10 +35,14 @@ def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int) -
         try:
             sent = store(peer, datasets, contexts=DEMO_CONTEXTS)
             total += len(sent)
+        except AssociationRejected as exc:
+            print(f"error: {exc}. Register it: nadir peers add {calling_aet} 127.0.0.1",
+                  file=sys.stderr)
+            return 1
         except PacsError as exc:
-            print(f"error: C-STORE to {peer.called_aet}@{peer.host}:{peer.port} as "
-                  f"{calling_aet} failed: {exc}. Is the peer registered "
-                  f"(nadir peers add {calling_aet} 127.0.0.1)?", file=sys.stderr)
+            # The message names the cause (no listener, refusal status, no response).
+            print(f"error: C-STORE of the {label} as {calling_aet} failed: {exc}",
+                  file=sys.stderr)
             return 1
         print(f"{label}: study of {spec.study_date.isoformat()} sent ({len(sent)} objects)")
     patient_id = demo.baseline.patient.patient_id

@@ -44,8 +44,53 @@ class OrthancPortInUse(OrthancProcessError):
 
 
 class DimseError(PacsError):
-    """A DIMSE association or operation failed."""
+    """A DIMSE association or operation failed.
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    ``stored`` lists the SOP Instance UIDs the peer acknowledged before the failure (a caller
+    can resume after them); ``sop_instance_uid`` names the instance that was not stored.
+    ``retryable`` says whether the same send may succeed later without anyone changing it.
+    """
+
+    retryable: bool = False
+
+    def __init__(self, message: str, *, status: int | None = None,
+                 sop_instance_uid: str | None = None, stored: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
+        self.sop_instance_uid = sop_instance_uid
+        self.stored = stored
+
+
+class AssociationRejected(DimseError):
+    """The peer answered the association request with A-ASSOCIATE-RJ (PS3.8 7.1.1.9).
+
+    Retryable: a peer that does not know our AE title yet may be configured later, and a
+    transient rejection says so itself."""
+
+    retryable = True
+
+
+class PeerUnreachable(DimseError):
+    """No TCP connection to the peer, or no answer to the association request."""
+
+    retryable = True
+
+
+class NoResponse(DimseError):
+    """The peer acknowledged an instance on none of the attempts (no or invalid response,
+    or the association dropped), each on a fresh association."""
+
+    retryable = True
+
+
+class StoreRefused(DimseError):
+    """The peer answered C-STORE with a failure status (PS3.4 B.2.3): not stored.
+
+    Only "out of resources" (0xA7xx) may pass by itself; any other refusal needs the object
+    or the peer to change."""
+
+    def __init__(self, message: str, *, status: int, sop_instance_uid: str,
+                 stored: tuple[str, ...] = ()) -> None:
+        super().__init__(message, status=status, sop_instance_uid=sop_instance_uid,
+                         stored=stored)
+        self.retryable = 0xA700 <= status <= 0xA7FF
