@@ -1,0 +1,23 @@
+/**
+ * Build of the review workstation into web/dist: index.html at the root, hashed bundles,
+ * the image loader's decoding worker and the codecs' WebAssembly under /assets/ (Vite
+ * follows the loader's `new URL('@cornerstonejs/codec-…', import.meta.url)` and emits each
+ * binary). Nothing is fetched from a CDN or anywhere else at run time.
+ */
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  build: {
+    outDir: 'dist',
+    assetsDir: 'assets',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+    sourcemap: false,
+  },
+  worker: { format: 'es' },
+  optimizeDeps: {
+    exclude: ['@cornerstonejs/dicom-image-loader'],
+    include: ['dicom-parser'],
+  },
+});
