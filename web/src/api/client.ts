@@ -1,0 +1,173 @@
+/**
+ * Nadir's HTTP API, as the browser calls it: the bearer token from this tab's session,
+ * errors as ApiError (status and the server's own message), ETags kept for If-Match.
+ */
+import { currentToken, goToLogin, signOut } from './session';
+import type {
+  Case,
+  CaseCreate,
+  CaseSummary,
+  Comparison,
+  Evaluation,
+  History,
+  Lesion,
+  LesionCreate,
+  Me,
+  Measurement,
+  MeasurementPut,
+  Patient,
+  Proposal,
+  Registration,
+  SignOff,
+  Study,
+  Versioned,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly path: string,
+  ) {
+    super(`${status}: ${detail}`);
+  }
+}
+
+interface Options {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Return null instead of throwing on 404. */
+  missingIsNull?: boolean;
+}
+
+function authHeaders(): Record<string, string> {
+  const token = currentToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+async function errorOf(response: Response, path: string): Promise<ApiError> {
+  let detail = response.statusText;
+  try {
+    const body = await response.json();
+    if (typeof body?.detail === 'string') detail = body.detail;
+    else if (Array.isArray(body?.detail)) {
+      // FastAPI's validation errors: [{loc, msg}, ...]
+      detail = body.detail
+        .map((e: { loc?: unknown[]; msg?: string }) => `${(e.loc ?? []).join('.')}: ${e.msg}`)
+        .join('; ');
+    }
+  } catch {
+    /* not JSON: keep the status text */
+  }
+  return new ApiError(response.status, detail, path);
+}
+
+export async function send(method: string, path: string, options: Options = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...authHeaders(), ...options.headers };
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const response = await fetch(path, { method, headers, body });
+  if (response.status === 401) {
+    // The token was revoked or mistyped: back to the sign-in page.
+    signOut();
+    goToLogin();
+    throw await errorOf(response, path);
+  }
+  return response;
+}
+
+async function call<T>(method: string, path: string, options: Options = {}): Promise<Versioned<T>> {
+  const response = await send(method, path, options);
+  if (!response.ok) throw await errorOf(response, path);
+  const value = (await response.json()) as T;
+  return { value, etag: response.headers.get('ETag') };
+}
+
+async function maybe<T>(method: string, path: string, options: Options = {}): Promise<Versioned<T> | null> {
+  try {
+    return await call<T>(method, path, options);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
+}
+
+const get = async <T>(path: string): Promise<T> => (await call<T>('GET', path)).value;
+const post = async <T>(path: string, body: unknown): Promise<T> => (await call<T>('POST', path, { body })).value;
+const enc = encodeURIComponent;
+
+export const api = {
+  patients: () => get<Patient[]>('/api/v1/patients'),
+  studies: (patientId: string) => get<Study[]>(`/api/v1/patients/${enc(patientId)}/studies`),
+  cases: (patientId?: string) =>
+    get<CaseSummary[]>(`/api/v1/cases${patientId ? `?patient_id=${enc(patientId)}` : ''}`),
+  case: (caseId: number) => get<Case>(`/api/v1/cases/${caseId}`),
+  createCase: (body: CaseCreate) => post<Case>('/api/v1/cases', body),
+  addLesion: (caseId: number, body: LesionCreate) => post<Lesion>(`/api/v1/cases/${caseId}/lesions`, body),
+  response: (caseId: number) => get<Evaluation>(`/api/v1/cases/${caseId}/response`),
+  signOff: (caseId: number, timepointId: string) =>
+    post<SignOff>(`/api/v1/cases/${caseId}/timepoints/${enc(timepointId)}/sign-off`, {}),
+  history: (caseId: number, lesionId: number) =>
+    get<History>(`/api/v1/cases/${caseId}/lesions/${lesionId}/history`),
+
+  measurement: (caseId: number, lesionId: number, timepointId: string) =>
+    maybe<Measurement>('GET', `/api/v1/cases/${caseId}/lesions/${lesionId}/measurements/${enc(timepointId)}`),
+
+  /** A new version of the measurement; `ifMatch` is the ETag read with the current one. */
+  putMeasurement: (caseId: number, lesionId: number, timepointId: string, body: MeasurementPut, ifMatch: string | null) =>
+    call<Measurement>('PUT', `/api/v1/cases/${caseId}/lesions/${lesionId}/measurements/${enc(timepointId)}`, {
+      body,
+      headers: ifMatch ? { 'If-Match': ifMatch } : {},
+    }),
+
+  createComparison: (patientId: string, baselineStudyUid: string, followupStudyUid: string) =>
+    post<Comparison>('/api/v1/comparisons', {
+      patient_id: patientId,
+      baseline_study_uid: baselineStudyUid,
+      followup_study_uid: followupStudyUid,
+    }),
+  comparison: async (comparisonId: number) =>
+    (await maybe<Comparison>('GET', `/api/v1/comparisons/${comparisonId}`))?.value ?? null,
+
+  /** null while the API has no registration endpoint (404) or none for this comparison. */
+  registration: async (comparisonId: number) =>
+    (await maybe<Registration>('GET', `/api/v1/comparisons/${comparisonId}/registration`))?.value ?? null,
+
+  /** Where a lesion measured earlier should be at `timepointId`; null when there is no proposal. */
+  proposal: async (caseId: number, lesionId: number, timepointId: string) =>
+    (await maybe<Proposal>('GET', `/api/v1/cases/${caseId}/lesions/${lesionId}/proposal?timepoint=${enc(timepointId)}`))
+      ?.value ?? null,
+
+  /** The report as a file (it needs the bearer token, so it cannot be a plain link). */
+  report: async (caseId: number, format: 'html' | 'pdf'): Promise<Blob> => {
+    const path = `/api/v1/cases/${caseId}/report?format=${format}`;
+    const response = await send('GET', path, { headers: { Accept: format === 'pdf' ? 'application/pdf' : 'text/html' } });
+    if (!response.ok) throw await errorOf(response, path);
+    return response.blob();
+  },
+
+  me,
+};
+
+/**
+ * Who is signed in. GET /api/v1/me answers when the API has it. Until then the role is
+ * found without changing anything: an empty body is refused with 403 by a route whose
+ * role list excludes the user, and with 422 (invalid body) by one that admits them,
+ * before anything is written. Creating cases admits radiologists and admins, the audit
+ * log admins only.
+ */
+async function me(): Promise<Me> {
+  const direct = await maybe<{ name?: string; role?: string }>('GET', '/api/v1/me');
+  if (direct) return { name: direct.value.name ?? null, role: (direct.value.role as Me['role']) ?? 'unknown' };
+  const probe = await send('POST', '/api/v1/cases', { body: {} });
+  if (probe.status === 403) {
+    const patients = await send('GET', '/api/v1/patients');
+    return { name: null, role: patients.ok ? 'specialist' : 'uploader' };
+  }
+  if (probe.status !== 422) return { name: null, role: 'unknown' };
+  const audit = await send('GET', '/api/v1/audit?limit=1');
+  return { name: null, role: audit.ok ? 'admin' : 'radiologist' };
+}

@@ -1,0 +1,55 @@
+/**
+ * Images come through Nadir's /dicom-web/ proxy (QIDO-RS, WADO-RS), on the same origin and
+ * with the same bearer token as the API: Orthanc is never reached from the browser.
+ */
+import { ApiError, send } from './client';
+
+/** One DICOM JSON object (PS3.18 F.2): tag -> {vr, Value}. */
+export type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
+
+export const DICOMWEB_ROOT = '/dicom-web';
+
+export async function seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+  const path = `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
+  const response = await send('GET', path, { headers: { Accept: 'application/dicom+json' } });
+  if (!response.ok) {
+    throw new ApiError(response.status, `image metadata of series ${seriesUid}: ${response.statusText}`, path);
+  }
+  return (await response.json()) as DicomJson[];
+}
+
+/** The cornerstone image id of one frame (WADO-RS frames resource). */
+export function frameImageId(studyUid: string, seriesUid: string, sopUid: string, frame = 1): string {
+  const origin = globalThis.location?.origin ?? '';
+  return `wadors:${origin}${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/instances/${sopUid}/frames/${frame}`;
+}
+
+export function value<T = unknown>(ds: DicomJson, tag: string, index = 0): T | undefined {
+  return ds[tag]?.Value?.[index] as T | undefined;
+}
+
+export function values(ds: DicomJson, tag: string): unknown[] {
+  return ds[tag]?.Value ?? [];
+}
+
+export function numbers(ds: DicomJson, tag: string): number[] {
+  return values(ds, tag).map((v) => Number(v));
+}
+
+export const Tag = {
+  SOPInstanceUID: '00080018',
+  StudyDate: '00080020',
+  Modality: '00080060',
+  SeriesDescription: '0008103E',
+  SliceThickness: '00180050',
+  SpacingBetweenSlices: '00180088',
+  InstanceNumber: '00200013',
+  ImagePositionPatient: '00200032',
+  ImageOrientationPatient: '00200037',
+  NumberOfFrames: '00280008',
+  Rows: '00280010',
+  Columns: '00280011',
+  PixelSpacing: '00280030',
+  WindowCenter: '00281050',
+  WindowWidth: '00281051',
+} as const;

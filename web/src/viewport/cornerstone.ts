@@ -1,0 +1,56 @@
+/**
+ * cornerstone3D set-up, once per page: the rendering core (CPU rendering when WebGL is
+ * missing, as in headless browsers), the DICOMweb image loader with its codecs (bundled
+ * by the build under /assets/, never a CDN) and the bearer token on every image request, and the
+ * interaction tools. Nothing outside viewport/ and measure/ imports cornerstone.
+ */
+import {
+  RenderingEngine,
+  getRenderingCapabilities,
+  getShouldUseCPURendering,
+  init as initCore,
+} from '@cornerstonejs/core';
+import { init as initLoader, wadors } from '@cornerstonejs/dicom-image-loader';
+import { utilities as metadataUtilities } from '@cornerstonejs/metadata';
+import { PanTool, WindowLevelTool, ZoomTool, addTool, init as initTools } from '@cornerstonejs/tools';
+import { currentToken } from '../api/session';
+import type { StackImage } from './stack';
+
+let engine: RenderingEngine | null = null;
+
+export interface RenderingInfo {
+  cpu: boolean;
+  webgl: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ToolClass = Parameters<typeof addTool>[0];
+
+export function startCornerstone(extraTools: ToolClass[] = []): RenderingEngine {
+  if (engine) return engine;
+  initCore();
+  initLoader({
+    // Two cores on the machines this runs on: one decoding worker leaves one for rendering.
+    maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
+    beforeSend: (): Record<string, string> => {
+      const token = currentToken();
+      return token ? { Authorization: `Bearer ${token}` } : {};
+    },
+  });
+  initTools();
+  for (const tool of [PanTool, ZoomTool, WindowLevelTool, ...extraTools]) addTool(tool);
+  engine = new RenderingEngine('nadir-review');
+  return engine;
+}
+
+export function renderingInfo(): RenderingInfo {
+  return { cpu: getShouldUseCPURendering(), webgl: Boolean(getRenderingCapabilities().webgl) };
+}
+
+/** Hand the images' DICOM JSON to the loader's metadata providers before they are shown. */
+export function registerImages(images: StackImage[]): void {
+  for (const image of images) {
+    wadors.metaDataManager.add(image.imageId, image.metadata as never);
+    void metadataUtilities.addDicomWebInstance(image.imageId, image.metadata as Record<string, unknown>);
+  }
+}

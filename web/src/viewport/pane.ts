@@ -1,0 +1,311 @@
+/**
+ * One viewport of the review: a cornerstone3D stack viewport in the page element
+ * `[data-viewport="left|right"]`, its overlays (orientation letters, image number and
+ * position, study date, window) and the neighbour prefetch. The element's data-*
+ * attributes are the automation contract: they follow every image change.
+ */
+import {
+  Enums,
+  cache,
+  imageLoader,
+  type RenderingEngine,
+  type StackViewport,
+  type Types,
+} from '@cornerstonejs/core';
+import { registerImages } from './cornerstone';
+import { edgeLetters } from './geometry';
+import { voiRangeOf, windowOf } from './presets';
+import type { SeriesStack, StackImage } from './stack';
+
+export type Side = 'left' | 'right';
+
+export interface PaneLabel {
+  /** "Baseline", "Follow-up 2" */
+  timepoint: string;
+  /** Study date as shown, e.g. "15 Jan 2024" */
+  date: string;
+}
+
+export interface CameraState {
+  zoom: number;
+  pan: [number, number];
+}
+
+/** How many images each side loads at once ahead of the reader. */
+const PREFETCH_CONCURRENCY = 3;
+
+export class ReviewPane {
+  readonly element: HTMLDivElement;
+  readonly viewportId: string;
+  stack: SeriesStack | null = null;
+  timepointId: string | null = null;
+  private readonly host: HTMLDivElement;
+  private readonly overlay: HTMLDivElement;
+  private readonly message: HTMLDivElement;
+  private label: PaneLabel = { timepoint: '', date: '' };
+  private shownImageId: string | null = null;
+  private generation = 0;
+  private prefetching = 0;
+  private readonly listeners: ((pane: ReviewPane) => void)[] = [];
+  private readonly cameraListeners: ((pane: ReviewPane) => void)[] = [];
+  private readonly windowListeners: ((pane: ReviewPane) => void)[] = [];
+  private suppressEvents = 0;
+
+  constructor(
+    readonly side: Side,
+    private readonly engine: RenderingEngine,
+    element: HTMLDivElement,
+  ) {
+    this.element = element;
+    this.viewportId = `nadir-${side}`;
+    element.dataset.viewport = side;
+    element.classList.add('viewport');
+    this.host = document.createElement('div');
+    this.host.className = 'viewport-canvas';
+    this.host.addEventListener('contextmenu', (e) => e.preventDefault());
+    this.overlay = document.createElement('div');
+    this.overlay.className = 'viewport-overlay';
+    this.message = document.createElement('div');
+    this.message.className = 'viewport-message';
+    element.replaceChildren(this.host, this.overlay, this.message);
+    engine.enableElement({
+      viewportId: this.viewportId,
+      element: this.host,
+      type: Enums.ViewportType.STACK,
+      defaultOptions: { background: [0, 0, 0] as Types.Point3 },
+    });
+    this.host.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.rendered());
+    this.host.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
+      if (!this.suppressEvents) this.cameraListeners.forEach((f) => f(this));
+    });
+    this.host.addEventListener(Enums.Events.VOI_MODIFIED, () => {
+      this.drawOverlay();
+      if (!this.suppressEvents) this.windowListeners.forEach((f) => f(this));
+    });
+    new ResizeObserver(() => {
+      this.engine.resize(true, true);
+      this.drawOverlay();
+    }).observe(element);
+  }
+
+  get viewport(): StackViewport {
+    return this.engine.getViewport(this.viewportId) as StackViewport;
+  }
+
+  /** The element cornerstone draws in (tools and annotations are bound to it). */
+  get canvasElement(): HTMLDivElement {
+    return this.host;
+  }
+
+  get index(): number {
+    return this.stack ? this.viewport.getCurrentImageIdIndex() : -1;
+  }
+
+  get image(): StackImage | null {
+    const i = this.index;
+    return this.stack && i >= 0 ? this.stack.images[i] : null;
+  }
+
+  onImageChange(listener: (pane: ReviewPane) => void): void {
+    this.listeners.push(listener);
+  }
+
+  onCameraChange(listener: (pane: ReviewPane) => void): void {
+    this.cameraListeners.push(listener);
+  }
+
+  onWindowChange(listener: (pane: ReviewPane) => void): void {
+    this.windowListeners.push(listener);
+  }
+
+  /** Show a series of a timepoint, at `index` (default: the middle image). */
+  async show(stack: SeriesStack, timepointId: string, label: PaneLabel, index?: number): Promise<void> {
+    const generation = ++this.generation;
+    this.stack = stack;
+    this.timepointId = timepointId;
+    this.label = label;
+    this.shownImageId = null;
+    this.element.dataset.timepointId = timepointId;
+    this.element.dataset.seriesUid = stack.seriesUid;
+    this.setMessage('');
+    registerImages(stack.images);
+    const start = clamp(index ?? Math.floor(stack.images.length / 2), 0, stack.images.length - 1);
+    try {
+      await this.viewport.setStack(stack.imageIds, start);
+    } catch (error) {
+      if (generation === this.generation) this.setMessage(`This image could not be shown: ${describe(error)}`);
+      return;
+    }
+    if (generation !== this.generation) return;
+    this.viewport.render();
+  }
+
+  async setIndex(index: number): Promise<void> {
+    if (!this.stack) return;
+    const target = clamp(index, 0, this.stack.images.length - 1);
+    if (target === this.index && this.shownImageId === this.stack.images[target].imageId) return;
+    try {
+      await this.viewport.setImageIdIndex(target);
+    } catch (error) {
+      this.setMessage(`This image could not be shown: ${describe(error)}`);
+    }
+  }
+
+  scrollBy(delta: number): Promise<void> {
+    return this.setIndex(this.index + delta);
+  }
+
+  setWindow(window: { center: number; width: number }): void {
+    this.viewport.setProperties({ voiRange: voiRangeOf(window) });
+    this.viewport.render();
+  }
+
+  getWindow(): { center: number; width: number } | null {
+    const range = this.viewport.getProperties().voiRange;
+    return range ? windowOf(range) : null;
+  }
+
+  /** Apply another pane's window without announcing it back (linked panes). */
+  followWindow(window: { center: number; width: number }): void {
+    this.quietly(() => this.setWindow(window));
+  }
+
+  getCamera(): CameraState {
+    const pan = this.viewport.getPan();
+    return { zoom: this.viewport.getZoom(), pan: [pan[0], pan[1]] };
+  }
+
+  followCamera(state: CameraState): void {
+    this.quietly(() => {
+      this.viewport.setZoom(state.zoom);
+      this.viewport.setPan(state.pan as Types.Point2);
+      this.viewport.render();
+    });
+  }
+
+  resetCamera(): void {
+    this.viewport.resetCamera();
+    this.viewport.render();
+  }
+
+  /** Page (client) coordinates of an image point (row, column) of the image shown. */
+  imageToClient(row: number, column: number): [number, number] | null {
+    const image = this.image;
+    if (!image || !this.stack) return null;
+    const world = this.stack.imageToPatient(this.index, row, column) as Types.Point3;
+    const canvas = this.viewport.worldToCanvas(world);
+    const box = this.host.getBoundingClientRect();
+    return [box.left + canvas[0], box.top + canvas[1]];
+  }
+
+  setMessage(text: string): void {
+    this.message.textContent = text;
+    this.message.hidden = !text;
+  }
+
+  private quietly(action: () => void): void {
+    this.suppressEvents++;
+    try {
+      action();
+    } finally {
+      // Cornerstone announces camera and VOI changes synchronously while rendering.
+      this.suppressEvents--;
+    }
+  }
+
+  private rendered(): void {
+    const image = this.image;
+    if (!image || image.imageId === this.shownImageId) return;
+    this.shownImageId = image.imageId;
+    const el = this.element;
+    el.dataset.sopInstanceUid = image.sopInstanceUid;
+    el.dataset.slicePositionMm = image.positionMm.toFixed(3);
+    el.dataset.imageIndex = String(this.index);
+    el.dataset.ready = 'true';
+    this.drawOverlay();
+    this.listeners.forEach((f) => f(this));
+    this.prefetch();
+  }
+
+  private drawOverlay(): void {
+    const image = this.image;
+    const stack = this.stack;
+    if (!image || !stack) return;
+    const letters = edgeLetters(image.geometry);
+    const window = this.getWindow();
+    const thickness = stack.sliceThicknessMm;
+    this.overlay.replaceChildren(
+      corner('top-left', [this.label.timepoint, this.label.date, stack.description]),
+      corner('top-right', window ? [`W ${Math.round(window.width)}  L ${Math.round(window.center)}`] : []),
+      corner('bottom-left', [
+        `Image ${this.index + 1} / ${stack.images.length}`,
+        `Position ${image.positionMm.toFixed(1)} mm${thickness ? `  ·  ${thickness} mm slices` : ''}`,
+      ]),
+      edge('left', letters.left),
+      edge('right', letters.right),
+      edge('top', letters.top),
+      edge('bottom', letters.bottom),
+    );
+  }
+
+  /** Load the images around the one shown, nearest first, until the series is cached. */
+  private prefetch(): void {
+    const stack = this.stack;
+    if (!stack) return;
+    while (this.prefetching < PREFETCH_CONCURRENCY) {
+      const next = this.nextToPrefetch(stack);
+      if (next === null) return;
+      this.prefetching++;
+      imageLoader
+        .loadAndCacheImage(next, { priority: 5, requestType: Enums.RequestType.Prefetch })
+        .catch(() => undefined)
+        .finally(() => {
+          this.prefetching--;
+          inFlight.delete(next);
+          if (this.stack === stack) this.prefetch();
+        });
+      inFlight.add(next);
+    }
+  }
+
+  private nextToPrefetch(stack: SeriesStack): string | null {
+    const centre = this.index;
+    const n = stack.images.length;
+    for (let d = 1; d < n; d++) {
+      for (const i of [centre + d, centre - d]) {
+        if (i < 0 || i >= n) continue;
+        const id = stack.images[i].imageId;
+        if (!inFlight.has(id) && !cache.isLoaded(id)) return id;
+      }
+    }
+    return null;
+  }
+}
+
+const inFlight = new Set<string>();
+
+function corner(position: string, lines: string[]): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `overlay-corner ${position}`;
+  for (const line of lines.filter(Boolean)) {
+    const span = document.createElement('div');
+    span.textContent = line;
+    div.append(span);
+  }
+  return div;
+}
+
+function edge(position: string, letters: string): HTMLElement {
+  const div = document.createElement('div');
+  div.className = `overlay-edge ${position}`;
+  div.textContent = letters;
+  return div;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v));
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object' && 'status' in error) return `HTTP ${(error as { status: number }).status}`;
+  return String(error);
+}

@@ -1,0 +1,33 @@
+/**
+ * Window/level presets, keys 1-5. Lung, mediastinum, liver and bone are the report's own
+ * (imaging/render/window.py, shared through web/vocabulary.json); brain is the viewer's.
+ */
+import vocabulary from '../../vocabulary.json';
+
+export interface WindowPreset {
+  key: string;
+  name: string;
+  center: number;
+  width: number;
+}
+
+const shared = vocabulary.window_presets as Record<string, { center: number; width: number }>;
+
+export const PRESETS: WindowPreset[] = [
+  { key: '1', name: 'Lung', ...shared.LUNG },
+  { key: '2', name: 'Mediastinum', ...shared.MEDIASTINUM },
+  { key: '3', name: 'Abdomen / liver', ...shared.LIVER },
+  { key: '4', name: 'Bone', ...shared.BONE },
+  // Radiopaedia's "Windowing (CT)" brain window.
+  { key: '5', name: 'Brain', center: 40, width: 80 },
+];
+
+export const voiRangeOf = (w: { center: number; width: number }) => ({
+  lower: w.center - w.width / 2,
+  upper: w.center + w.width / 2,
+});
+
+export const windowOf = (range: { lower: number; upper: number }) => ({
+  center: (range.lower + range.upper) / 2,
+  width: range.upper - range.lower,
+});
