@@ -1,0 +1,131 @@
+/**
+ * The lesion panel: each lesion with its kind, organ, label and its length or status at
+ * each timepoint; selecting one (it is then drawn on); adding one; setting a status.
+ */
+import type { Case, Lesion, LesionCreate, Timepoint } from '../api/types';
+import { axisOf } from '../measure/caliper';
+import type { MeasurementBook } from '../measure/book';
+import { fill, h, mm } from './dom';
+import { KIND_NAMES, LESION_KINDS, statusWords, statusesFor } from './words';
+
+export interface LesionPanelHost {
+  readonly book: MeasurementBook;
+  readonly canMeasure: boolean;
+  caseData(): Case;
+  selectedId(): number | null;
+  select(lesion: Lesion): void;
+  addLesion(body: LesionCreate): Promise<void>;
+  setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void>;
+  timepointLabel(tp: Timepoint): string;
+}
+
+export class LesionPanel {
+  readonly element = h('section', { class: 'panel lesions', 'aria-label': 'Lesions' });
+
+  constructor(private readonly host: LesionPanelHost) {
+    host.book.onChange(() => this.render());
+  }
+
+  render(): void {
+    const c = this.host.caseData();
+    const selected = this.host.selectedId();
+    const list = h(
+      'ul',
+      { class: 'lesion-list', role: 'listbox', 'aria-label': 'Lesions of this case' },
+      c.lesions.map((lesion) => this.item(lesion, c.timepoints, lesion.id === selected)),
+    );
+    const empty = c.lesions.length === 0 ? h('p', { class: 'hint' }, 'No lesion recorded yet.') : null;
+    const selectedLesion = c.lesions.find((l) => l.id === selected) ?? null;
+    fill(this.element,
+      h('h2', {}, 'Lesions'),
+      list,
+      empty,
+      this.host.canMeasure ? this.drawHint(selectedLesion) : h('p', { class: 'hint' }, 'Read-only: your role views measurements but does not record them.'),
+      this.host.canMeasure && selectedLesion ? this.statusForm(selectedLesion, c.timepoints) : null,
+      this.host.canMeasure ? this.addForm(c.timepoints) : null,
+    );
+  }
+
+  private item(lesion: Lesion, timepoints: Timepoint[], selected: boolean): HTMLElement {
+    const cells = timepoints.map((tp) => {
+      const current = this.host.book.get(lesion.id, tp.id)?.value;
+      let text = '—';
+      if (current?.length_mm !== null && current?.length_mm !== undefined && current.status === null) text = mm(current.length_mm);
+      else if (current?.status) text = statusWords(current.status) + (current.length_mm ? ` (${mm(current.length_mm)})` : '');
+      return h('div', { class: 'cell', title: current ? `version ${current.version} by ${current.author}` : 'not measured' },
+        h('span', { class: 'tp' }, this.host.timepointLabel(tp)), h('span', { class: 'value' }, text));
+    });
+    return h(
+      'li',
+      {
+        role: 'option',
+        tabindex: 0,
+        'aria-selected': selected ? 'true' : 'false',
+        dataset: { lesionId: String(lesion.id) },
+        class: selected ? 'lesion selected' : 'lesion',
+        onclick: () => this.host.select(lesion),
+        onkeydown: (e: KeyboardEvent) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            this.host.select(lesion);
+          }
+        },
+      },
+      h('div', { class: 'lesion-head' },
+        h('span', { class: 'label' }, lesion.label),
+        h('span', { class: `kind kind-${lesion.kind}` }, KIND_NAMES[lesion.kind] ?? lesion.kind),
+        h('span', { class: 'organ' }, lesion.organ),
+        lesion.kind !== 'non_target' ? h('span', { class: 'axis' }, axisOf(lesion)) : null,
+      ),
+      h('div', { class: 'cells' }, cells),
+    );
+  }
+
+  private drawHint(lesion: Lesion | null): HTMLElement {
+    if (!lesion) return h('p', { class: 'hint' }, 'Select a lesion, then drag across it on an image to measure it.');
+    if (lesion.kind === 'non_target') return h('p', { class: 'hint' }, `${lesion.label} is non-target: record its status below.`);
+    return h('p', { class: 'hint strong' }, `Drag across ${lesion.label} to measure its ${axisOf(lesion)}. Drag an end of a caliper to correct it.`);
+  }
+
+  private statusForm(lesion: Lesion, timepoints: Timepoint[]): HTMLElement {
+    const tp = h('select', { name: 'timepoint', 'aria-label': 'Timepoint' },
+      timepoints.map((t) => h('option', { value: t.id }, this.host.timepointLabel(t))));
+    tp.value = timepoints[timepoints.length - 1]?.id ?? '';
+    const status = h('select', { name: 'status', 'aria-label': 'Status' },
+      statusesFor(lesion.kind).map((s) => h('option', { value: s }, statusWords(s))));
+    return h('form', {
+      class: 'status-form',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        void this.host.setStatus(lesion, tp.value, status.value);
+      },
+    }, h('label', {}, `Status of ${lesion.label} at `), tp, status, h('button', { type: 'submit' }, 'Set status'));
+  }
+
+  private addForm(timepoints: Timepoint[]): HTMLElement {
+    const kind = h('select', { name: 'kind', 'aria-label': 'Kind' },
+      LESION_KINDS.map((k) => h('option', { value: k }, KIND_NAMES[k] ?? k)));
+    const organ = h('input', { name: 'organ', required: true, placeholder: 'Organ (e.g. lung, liver, lymph node)', maxlength: 128, 'aria-label': 'Organ' });
+    const nodal = h('input', { type: 'checkbox', name: 'nodal' });
+    const firstSeen = h('select', { name: 'timepoint', 'aria-label': 'First seen at' },
+      timepoints.map((t) => h('option', { value: t.id }, this.host.timepointLabel(t))));
+    firstSeen.value = timepoints[timepoints.length - 1]?.id ?? '';
+    const firstSeenRow = h('label', { class: 'first-seen', hidden: true }, 'First seen at ', firstSeen);
+    kind.addEventListener('change', () => (firstSeenRow.hidden = kind.value !== 'new'));
+    return h('details', { class: 'add-lesion' },
+      h('summary', {}, 'Add a lesion'),
+      h('form', {
+        onsubmit: async (e: Event) => {
+          e.preventDefault();
+          const body: LesionCreate = { kind: kind.value as LesionCreate['kind'], organ: organ.value.trim(), nodal: nodal.checked };
+          if (kind.value === 'new') body.timepoint = firstSeen.value;
+          await this.host.addLesion(body);
+        },
+      },
+      kind, organ,
+      h('label', { class: 'check' }, nodal, ' Lymph node (measured in short axis)'),
+      firstSeenRow,
+      h('button', { type: 'submit', class: 'primary' }, 'Add lesion')),
+    );
+  }
+}
