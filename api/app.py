@@ -27,6 +27,7 @@ from api.routes import (
     measurements,
     patients,
     recist,
+    registration,
     upload,
 )
 from api.routes.web import install_web
@@ -142,7 +143,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   case_documents, case_report, dicomweb):
+                   case_documents, case_report, dicomweb, registration):
         app.include_router(module.router)
     install_web(app)
     _document_request_schemas(app)

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from api.workflow.comparisons import ComparisonService
 from api.workflow.publishing import DocumentService
+from api.workflow.registration import (
+    RegistrationComputer,
+    RegistrationJobs,
+    RegistrationService,
+    queue_comparison,
+)
+from api.workflow.registration_store import SqlRegistrationStore
 from api.workflow.service import CaseService
 from api.workflow.sql_store import SqlCaseStore
 
@@ -38,8 +46,38 @@ def document_service(cases: Cases) -> DocumentService:
 Documents = Annotated[DocumentService, Depends(document_service)]
 
 
-def comparison_service(session: SessionDep) -> ComparisonService:
-    return ComparisonService(SqlCaseStore(session))
+_REGISTRATION_LOCK = threading.Lock()
+
+
+def registration_jobs(state: Any) -> RegistrationJobs:
+    """The process's registration jobs, made on first use (one per app)."""
+    jobs: RegistrationJobs | None = getattr(state, "registrations", None)
+    if jobs is None:
+        with _REGISTRATION_LOCK:
+            jobs = getattr(state, "registrations", None)
+            if jobs is None:
+                store = SqlRegistrationStore(state.sessions)
+                jobs = RegistrationJobs(store, RegistrationComputer(store, state.orthanc))
+                state.registration_store = store
+                state.registrations = jobs
+    return jobs
+
+
+def comparison_service(request: Request, session: SessionDep) -> ComparisonService:
+    jobs = registration_jobs(request.app.state)
+    # A new comparison's registration starts in the background at once.
+    return ComparisonService(SqlCaseStore(session),
+                             on_changed=lambda view: queue_comparison(jobs, view))
 
 
 Comparisons = Annotated[ComparisonService, Depends(comparison_service)]
+
+
+def registration_service(request: Request, session: SessionDep) -> RegistrationService:
+    state = request.app.state
+    jobs = registration_jobs(state)
+    return RegistrationService(SqlCaseStore(session), state.pacs, jobs,
+                               state.registration_store)
+
+
+Registrations = Annotated[RegistrationService, Depends(registration_service)]

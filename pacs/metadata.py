@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from imaging.errors import ImagingError
+from imaging.geometry import ImagePlane
 from imaging.metadata import describe_series, slice_position_mm
 from imaging.model import SeriesDescriptor
 from pacs.orthanc import JsonObject, OrthancClient
@@ -222,3 +223,22 @@ def pixel_geometry(tags: JsonObject) -> PixelGeometry:
         frames=_int(tags.get("NumberOfFrames")) or 1,
         pixel_spacing=(spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None,
     )
+
+
+def image_plane(tags: JsonObject) -> ImagePlane | None:
+    """Where an instance's image lies in patient space, from Orthanc's simplified tags;
+    None when Image Position, Image Orientation or Pixel Spacing is missing or unusable."""
+    position = _numbers(tags.get("ImagePositionPatient"))
+    orientation = _numbers(tags.get("ImageOrientationPatient"))
+    spacing = pixel_geometry(tags).pixel_spacing
+    if not position or len(position) != 3 or not orientation or len(orientation) != 6 \
+            or spacing is None:
+        return None
+    try:
+        return ImagePlane(
+            (position[0], position[1], position[2]),
+            (orientation[0], orientation[1], orientation[2], orientation[3], orientation[4],
+             orientation[5]),
+            spacing, _int(tags.get("Rows")) or 0, _int(tags.get("Columns")) or 0)
+    except ImagingError:
+        return None

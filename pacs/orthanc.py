@@ -155,6 +155,23 @@ class OrthancClient:
     def instance_file(self, orthanc_id: str) -> bytes:
         return self._request("GET", f"/instances/{orthanc_id}/file").content
 
+    def instance_metadata(self, orthanc_id: str, name: str) -> str | None:
+        """One metadata item Orthanc keeps on an instance (e.g. "TransferSyntax")."""
+        try:
+            return self._request("GET", f"/instances/{orthanc_id}/metadata/{name}").text
+        except OrthancNotFound:
+            return None
+
+    def instance_raw_frame(self, orthanc_id: str, frame: int = 0) -> bytes:
+        """The frame's pixel data as stored: uncompressed only for native transfer syntaxes."""
+        return self._request("GET", f"/instances/{orthanc_id}/frames/{frame}/raw").content
+
+    def instance_numpy(self, orthanc_id: str) -> bytes:
+        """The decoded pixels as a .npy file (Orthanc >= 1.10), stored values (no rescale),
+        shape (frames, rows, columns, samples); any transfer syntax Orthanc decodes."""
+        return self._request("GET", f"/instances/{orthanc_id}/numpy",
+                             params={"rescale": "0"}).content
+
     def lookup(self, uid: str) -> list[JsonObject]:
         """Orthanc resources whose DICOM UID or identifier equals ``uid``."""
         response = self._request("POST", "/tools/lookup", content=uid.encode("ascii"))

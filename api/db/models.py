@@ -309,3 +309,35 @@ class PatientMarker(Base):
     date: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(128))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SeriesRegistration(Base):
+    """The registration of a baseline series onto a follow-up series, computed once.
+
+    ``status`` is pending (claimed by ``claimed_by`` since ``started_at``), done or failed.
+    ``attempt`` goes up by one at every claim: a claim is an UPDATE that checks the attempt
+    it read, so two processes never compute the same pair at once. ``matrix`` (4 x 4,
+    row-major) maps a baseline patient point (mm, LPS) to the follow-up patient point.
+    """
+
+    __tablename__ = "series_registrations"
+    __table_args__ = (UniqueConstraint("baseline_series_uid", "followup_series_uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    baseline_series_uid: Mapped[str] = mapped_column(String(64))
+    followup_series_uid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Instance counts the result was computed from: a series that grew is registered again.
+    baseline_instances: Mapped[int | None] = mapped_column(Integer)
+    followup_instances: Mapped[int | None] = mapped_column(Integer)
+    matrix: Mapped[list[Any] | None] = mapped_column(JSON)
+    metric: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    read_s: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # A failure that may pass (PACS unreachable) is tried again; an implausible result is not.
+    retryable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

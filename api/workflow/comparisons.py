@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from api.db.models import Comparison, ComparisonPair, Study, utcnow
@@ -29,10 +29,20 @@ def comparison_etag(c: Comparison) -> str:
 
 
 class ComparisonService:
-    """Create comparisons with automatic pairing; radiologists override the pairs."""
+    """Create comparisons with automatic pairing; radiologists override the pairs.
 
-    def __init__(self, store: CaseStore) -> None:
+    ``on_changed`` is told of each created comparison and of each new pairing, after the
+    commit (the registration of the pairs starts there).
+    """
+
+    def __init__(self, store: CaseStore, *,
+                 on_changed: Callable[[ComparisonView], None] | None = None) -> None:
         self.store = store
+        self._on_changed = on_changed
+
+    def _changed(self, view: ComparisonView) -> None:
+        if self._on_changed is not None:
+            self._on_changed(view)
 
     def create(self, who: Principal, patient_id: str, baseline_uid: str | None,
                followup_uid: str | None) -> ComparisonView:
@@ -59,7 +69,9 @@ class ComparisonService:
         self.store.add(c)
         self.store.audit(who, "create", f"comparisons/{c.id}", patient_id)
         self.store.commit()
-        return ComparisonView(c, baseline, followup)
+        view = ComparisonView(c, baseline, followup)
+        self._changed(view)
+        return view
 
     def _load(self, comparison_id: int) -> ComparisonView:
         c = self.store.comparison(comparison_id)
@@ -112,6 +124,7 @@ class ComparisonService:
         except StaleVersion:
             raise StaleVersion(f"comparison {comparison_id} was changed at the same time; "
                                "read it again and retry") from None
+        self._changed(view)
         return view
 
 
