@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,6 +14,8 @@ from api.auth import Authenticator
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
+from api.ingest import Ingest, leader_lock
+from api.outbox import OutboxSender
 from api.routes import (
     case_documents,
     case_report,
@@ -44,51 +43,6 @@ from pacs.orthanc import OrthancClient
 log = logging.getLogger(__name__)
 
 
-class Ingest:
-    """The change-feed follower running in a background thread of the service.
-
-    With several worker processes (``nadir serve --workers N``) only the one holding the
-    lock file in the data folder follows the feed; the others serve requests only.
-    """
-
-    def __init__(self, follower: ChangeFeedFollower, interval_s: float, lock_path: Path) -> None:
-        self.follower = follower
-        self._interval_s = interval_s
-        self._lock_path = lock_path
-        self._lock_file: IO[bytes] | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _acquire(self) -> bool:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self._lock_path.open("ab")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.close()
-            return False
-        self._lock_file = handle
-        return True
-
-    def start(self) -> None:
-        if not self._acquire():
-            log.info("another process follows the change feed")
-            return
-        self._thread = threading.Thread(
-            target=self.follower.run, args=(self._stop,),
-            kwargs={"interval_s": self._interval_s}, name="nadir-ingest", daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-        if self._lock_file is not None:
-            self._lock_file.close()
-            self._lock_file = None
-
-
 def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI:
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
@@ -101,16 +55,20 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     ), sink=DatabaseIndex(sessions))
     drafts = SrDraftCollector(sessions, orthanc)
     follower.observers.append(drafts)
-    ingest = Ingest(follower, settings.ingest_interval_s, settings.data_dir / "ingest.lock")
+    ingest = Ingest(follower, settings.ingest_interval_s,
+                    leader_lock(engine, settings.data_dir))
     start_ingest = settings.ingest if run_ingest is None else run_ingest
+    outbox = OutboxSender.from_settings(sessions, settings)
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if start_ingest:
             ingest.start()
+        outbox.start()
         try:
             yield
         finally:
+            outbox.stop()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -134,7 +92,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     hospital = DicomPeer(settings.remote_ae_host, settings.remote_ae_port,
                          settings.remote_ae_title, settings.orthanc_aet) \
         if settings.remote_ae_host else None
-    state.pacs = OrthancPacs(orthanc, hospital)
+    state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
+    state.outbox = outbox
     state.dicomweb = DicomWebGateway(settings.orthanc_url, settings.orthanc_username,
                                      settings.orthanc_password)
     state.image_reads = ImageReads(sessions)

@@ -118,13 +118,14 @@ def cmd_start(args: argparse.Namespace) -> int:
     if not secret_file.exists():
         secret_file.write_text(secrets.token_urlsafe(24))
         secret_file.chmod(0o600)
-    config = OrthancConfig(
-        storage_dir=data_dir / "orthanc", http_port=args.orthanc_http_port,
-        dicom_port=args.dicom_port, username="nadir", password=secret_file.read_text().strip(),
-        aet=settings.orthanc_aet,
-    )
-    orthanc = OrthancProcess(config)
     try:
+        config = OrthancConfig(
+            storage_dir=data_dir / "orthanc", http_port=args.orthanc_http_port,
+            dicom_port=args.dicom_port, username="nadir",
+            password=secret_file.read_text().strip(), aet=settings.orthanc_aet,
+            index_url=args.orthanc_db,
+        )
+        orthanc = OrthancProcess(config)
         orthanc.start()
     except PacsError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -210,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--port", type=int, default=8000)
     start.add_argument("--orthanc-http-port", type=int, default=8042)
     start.add_argument("--dicom-port", type=int, default=4242)
+    start.add_argument("--orthanc-db", default=None, metavar="postgresql://...",
+                       help="keep Orthanc's index in this PostgreSQL database "
+                            "(Debian's orthanc-postgresql); the files stay on disk")
     start.set_defaults(func=cmd_start)
 
     demo = sub.add_parser("demo", help="push a synthetic demo patient over C-STORE")

@@ -26,6 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
 PLUGIN_DIRS = (Path("/usr/share/orthanc/plugins"), Path("/usr/lib/orthanc/plugins"))
 DICOMWEB_PLUGIN = "libOrthancDicomWeb.so"
+#: Debian's orthanc-postgresql: Orthanc's index (not its files) in PostgreSQL.
+POSTGRESQL_INDEX_PLUGIN = "libOrthancPostgreSQLIndex.so"
 # What Orthanc 1.x logs before it exits when it cannot listen (OrthancException 2003/2004):
 # "The TCP port of the HTTP server is privileged or already in use:  (port = 8042)".
 PORT_IN_USE_LOG = re.compile(r"The TCP port of the (HTTP|DICOM) server is privileged or already "
@@ -38,12 +40,17 @@ def find_orthanc_executable() -> str | None:
     )
 
 
-def find_plugins() -> list[str]:
+def find_plugin(name: str) -> str | None:
     for folder in PLUGIN_DIRS:
-        candidate = folder / DICOMWEB_PLUGIN
+        candidate = folder / name
         if candidate.exists():
-            return [str(candidate)]
-    return []
+            return str(candidate)
+    return None
+
+
+def find_plugins() -> list[str]:
+    found = find_plugin(DICOMWEB_PLUGIN)
+    return [found] if found else []
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,10 @@ class OrthancConfig:
     username: str
     password: str
     aet: str = "NADIR"
+    #: libpq URL of a PostgreSQL database for Orthanc's index; None keeps SQLite.
+    index_url: str | None = None
+    #: Where the DICOM files are; several Orthanc servers on one index share it.
+    files_dir: Path | None = None
     stable_age_s: int | None = None
 
     def __post_init__(self) -> None:
@@ -71,6 +82,9 @@ class OrthancConfig:
             raise OrthancProcessError(
                 "Orthanc runs with authentication on: give a username and password"
             )
+        if self.index_url is not None and not self.index_url.startswith(
+                ("postgresql://", "postgres://")):
+            raise OrthancProcessError("index_url must be a postgresql:// URL")
 
     @property
     def url(self) -> str:
@@ -81,7 +95,7 @@ class OrthancConfig:
             "HttpPort": self.http_port,
             "DicomPort": self.dicom_port,
             "DicomAet": self.aet,
-            "StorageDirectory": str(self.storage_dir / "storage"),
+            "StorageDirectory": str(self.files_dir or self.storage_dir / "storage"),
             "IndexDirectory": str(self.storage_dir / "storage"),
             # Loopback only: Nadir is the only HTTP client; hospitals reach it over DICOM.
             "RemoteAccessAllowed": False,
@@ -93,6 +107,20 @@ class OrthancConfig:
         }
         if self.stable_age_s is not None:
             settings["StableAge"] = self.stable_age_s
+        if self.index_url is not None:
+            plugin = find_plugin(POSTGRESQL_INDEX_PLUGIN)
+            if plugin is None:
+                raise OrthancProcessError(
+                    f"{POSTGRESQL_INDEX_PLUGIN} is not installed (Debian: orthanc-postgresql)")
+            settings["Plugins"] = [*find_plugins(), plugin]
+            settings["PostgreSQL"] = {
+                "EnableIndex": True,
+                "EnableStorage": False,  # the files stay in StorageDirectory
+                "ConnectionUri": self.index_url,
+                # Orthanc Book, "Scalability": several Orthanc servers may share one index
+                # (Orthanc >= 1.9.2, plugin >= 4.0) when none of them locks the database.
+                "Lock": False,
+            }
         return settings
 
 

@@ -28,6 +28,7 @@ def healthz(request: Request) -> HealthOut:
         "database": database,
         "version": __version__,
         "ingest": {
+            "leader": state.ingest.leader,
             "cursor": status.cursor,
             "indexed_series": status.indexed_series,
             "last_error": status.last_error,

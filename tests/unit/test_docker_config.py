@@ -41,3 +41,26 @@ def test_compose_file_is_valid() -> None:
     result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_compose_runs_two_orthancs_on_one_postgresql_index() -> None:
+    """Orthanc Book, "Scalability": several Orthanc servers share one PostgreSQL index (no
+    database lock) and one storage area; two Nadir nodes share one database."""
+    overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
+    assert any(p.endswith("libOrthancPostgreSQLIndex.so") for p in overlay["Plugins"])
+    pg = overlay["PostgreSQL"]
+    assert (pg["EnableIndex"], pg["EnableStorage"], pg["Lock"]) == (True, False, False)
+    assert pg["ConnectionUri"].startswith("postgresql://") and "${POSTGRES_PASSWORD}" in \
+        pg["ConnectionUri"]
+    tool = shutil.which("docker-compose")
+    if tool is None:
+        pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
+    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y")
+    result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for service in ("orthanc:", "orthanc-2:", "nadir:", "nadir-2:", "postgres:"):
+        assert f"\n  {service}" in text, service
+    assert text.count("orthanc-files:/var/lib/orthanc/db") == 2 or \
+        text.count("source: orthanc-files") == 2
