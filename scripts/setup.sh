@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Shared set-up: system packages (Orthanc, DCMTK, dicom3tools, poppler) and the .venv.
-# Usage: scripts/setup.sh [dev]   — "dev" adds the test tools.
+# Shared set-up: system packages (Orthanc, DCMTK, dicom3tools, poppler, Node.js), the .venv
+# and the review workstation's build (web/dist).
+# Usage: scripts/setup.sh [dev]   — "dev" adds the test tools (and Chromium for browser tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +14,12 @@ if command -v dpkg >/dev/null 2>&1; then
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
 fi
+# The review workstation is built with npm (web/package-lock.json).
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ "${1:-}" = dev ]; then
+  # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+  command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
   command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
   command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
@@ -44,3 +50,25 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+
+# The review workstation: npm ci when the lockfile changed, then the build into web/dist,
+# skipped while web/dist/index.html is newer than every source and snapshot it is built from.
+build_web() {
+  local stamp=web/dist/index.html
+  if [ -f "$stamp" ] && [ -z "$(find web/src web/index.html web/package.json web/package-lock.json \
+      web/openapi.json web/vocabulary.json web/vite.config.ts web/tsconfig.json \
+      -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm is not available: the review workstation (web/) is not built; the API works without it" >&2
+    return 0
+  fi
+  if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    echo "installing the web build's packages (npm ci)" >&2
+    (cd web && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+  echo "building the review workstation (web/dist)" >&2
+  (cd web && npm run --silent build) >&2
+}
+build_web
