@@ -146,9 +146,11 @@ class ReviewPage implements CaliperHost {
     this.calipers = new Calipers(this);
     this.bindKeys();
     // For browser tests and benchmarks: where an image point is on the page.
+    const pane = (side: Side) => this.panes.find((p) => p.side === side);
     (window as unknown as { nadirReview: unknown }).nadirReview = {
-      imageToClient: (side: Side, row: number, column: number) =>
-        this.panes.find((p) => p.side === side)?.imageToClient(row, column) ?? null,
+      imageToClient: (side: Side, row: number, column: number) => pane(side)?.imageToClient(row, column) ?? null,
+      pixel: (side: Side, row: number, column: number) => pane(side)?.pixel(row, column) ?? null,
+      cached: (side: Side) => pane(side)?.cachedCount() ?? 0,
     };
     const meLoad = api.me().catch(() => this.me);
     try {

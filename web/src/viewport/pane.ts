@@ -198,6 +198,19 @@ export class ReviewPane {
     return [box.left + canvas[0], box.top + canvas[1]];
   }
 
+  /** The decoded value at (row, column) of the image shown (modality units when rescaled). */
+  pixel(row: number, column: number): { value: number; rescaled: boolean } | null {
+    const image = this.viewport.getCornerstoneImage();
+    if (!image) return null;
+    const data = image.getPixelData();
+    return { value: Number(data[row * image.columns + column]), rescaled: Boolean(image.preScale?.scaled) };
+  }
+
+  /** How many images of the series are decoded and cached (prefetch progress). */
+  cachedCount(): number {
+    return this.stack?.images.filter((im) => cache.isLoaded(im.imageId)).length ?? 0;
+  }
+
   setMessage(text: string): void {
     this.message.textContent = text;
     this.message.hidden = !text;
