@@ -12,3 +12,6 @@ echo "== ingest: storescu -> Orthanc alone vs. indexed by Nadir"
 .venv/bin/python -m bench.ingest --repeat 5
 echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
 .venv/bin/python -m bench.report
+
+echo "== scale-out: one vs two Orthanc on a PostgreSQL index, one vs two Nadir nodes"
+.venv/bin/python -m bench.scale_out
