@@ -20,6 +20,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ "${1:-}" = dev ]; then
   # Browser tests drive Debian's Chromium (Playwright's own browser download is not used).
   command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
+  # The scale-out tests run Orthanc's index in PostgreSQL (Debian's orthanc-postgresql).
+  [ -e /usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so ] || need+=(orthanc-postgresql)
   command -v storescu >/dev/null 2>&1 || need+=(dcmtk)
   command -v dciodvfy >/dev/null 2>&1 || need+=(dicom3tools)
   command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
