@@ -20,6 +20,7 @@ from api.workflow.registration import (
 from api.workflow.registration_store import SqlRegistrationStore
 from api.workflow.service import CaseService
 from api.workflow.sql_store import SqlCaseStore
+from imaging.registration import RegistrationSettings
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -57,7 +58,9 @@ def registration_jobs(state: Any) -> RegistrationJobs:
             jobs = getattr(state, "registrations", None)
             if jobs is None:
                 store = SqlRegistrationStore(state.sessions)
-                jobs = RegistrationJobs(store, RegistrationComputer(store, state.orthanc))
+                settings = RegistrationSettings(affine=state.settings.registration_affine)
+                jobs = RegistrationJobs(store, RegistrationComputer(store, state.orthanc,
+                                                                    settings))
                 state.registration_store = store
                 state.registrations = jobs
     return jobs

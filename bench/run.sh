@@ -15,3 +15,5 @@ echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
 
 echo "== scale-out: one vs two Orthanc on a PostgreSQL index, one vs two Nadir nodes"
 .venv/bin/python -m bench.scale_out
+echo "== registration: moved-phantom accuracy; 300-slice 512x512 pair through Orthanc"
+.venv/bin/python -m bench.registration
