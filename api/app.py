@@ -15,6 +15,7 @@ from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
 from api.ingest import Ingest, leader_lock
+from api.outbox import OutboxSender
 from api.routes import (
     case_documents,
     case_report,
@@ -57,14 +58,17 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     ingest = Ingest(follower, settings.ingest_interval_s,
                     leader_lock(engine, settings.data_dir))
     start_ingest = settings.ingest if run_ingest is None else run_ingest
+    outbox = OutboxSender.from_settings(sessions, settings)
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if start_ingest:
             ingest.start()
+        outbox.start()
         try:
             yield
         finally:
+            outbox.stop()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -88,7 +92,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     hospital = DicomPeer(settings.remote_ae_host, settings.remote_ae_port,
                          settings.remote_ae_title, settings.orthanc_aet) \
         if settings.remote_ae_host else None
-    state.pacs = OrthancPacs(orthanc, hospital)
+    state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
+    state.outbox = outbox
     state.dicomweb = DicomWebGateway(settings.orthanc_url, settings.orthanc_username,
                                      settings.orthanc_password)
     state.image_reads = ImageReads(sessions)

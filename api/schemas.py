@@ -18,11 +18,13 @@ from api.db.models import (
     Lesion,
     MeasurementVersion,
     PatientMarker,
+    Publication,
     Series,
     SrDraft,
     Study,
     TimepointSignoff,
 )
+from api.db.outbox import OutboxItem
 from api.index_store import split_floats
 from api.workflow.comparisons import ComparisonView
 from api.workflow.registration import ComparisonRegistration, Proposal
@@ -500,9 +502,12 @@ class PublishedObject(BaseModel):
 
 
 class RemoteSend(BaseModel):
+    """The hospital PACS: each object is queued in the outbox and sent in the background
+    (``GET /api/v1/cases/{id}/publications`` shows how each send went)."""
+
     configured: bool
-    sent: bool | None = None
-    error: str | None = None
+    destination: str | None = Field(default=None, description="AE title@host:port")
+    queued: int = 0
 
 
 class PublishOut(BaseModel):
@@ -656,6 +661,50 @@ class EvaluateRequest(_Strict):
         default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0)
     min_icpd_confirmation_days: int = Field(
         default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0)
+
+
+# -- publications and their sends (the outbox) -----------------------------------------------
+
+class PublicationSendOut(BaseModel):
+    """One object's delivery to one destination: ``pending`` until it is acknowledged
+    (``sent``), or ``failed`` when refused or out of attempts (``last_error`` says why)."""
+
+    destination: str = Field(description="AE title@host:port")
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: str | None = Field(description="when a pending send is tried again")
+    sent_at: str | None
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> PublicationSendOut:
+        return cls(destination=item.destination,
+                   state=item.state,  # type: ignore[arg-type]
+                   attempts=item.attempts, last_error=item.last_error,
+                   next_attempt_at=_iso(item.next_attempt_at) if item.state == "pending"
+                   else None, sent_at=_iso(item.sent_at))
+
+
+class PublicationOut(BaseModel):
+    sop_instance_uid: str
+    study_instance_uid: str
+    kind: Literal["sr", "pdf"]
+    timepoint_id: str
+    published_by: str
+    published_at: str
+    sends: list[PublicationSendOut]
+
+    @classmethod
+    def of(cls, p: Publication, sends: list[OutboxItem]) -> PublicationOut:
+        return cls(sop_instance_uid=p.sop_instance_uid, study_instance_uid=p.study_instance_uid,
+                   kind=p.kind,  # type: ignore[arg-type]
+                   timepoint_id=p.timepoint_uid, published_by=p.published_by,
+                   published_at=_iso(p.published_at) or "",
+                   sends=[PublicationSendOut.of(item) for item in sends])
+
+
+class PublicationsOut(BaseModel):
+    publications: list[PublicationOut]
 
 
 # -- registration (issue 9) ------------------------------------------------------------------

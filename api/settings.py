@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     remote_ae_title: str = "HOSPITAL"
     remote_ae_host: str | None = None
     remote_ae_port: int = 104
+    # The outbox's exponential back-off (base * 2^(n-1), at most max) and its attempts.
+    outbox_retry_base_s: float = Field(default=5.0, gt=0)
+    outbox_retry_max_s: float = Field(default=900.0, gt=0)
+    outbox_max_attempts: int = Field(default=30, ge=1)
+    # POST /api/v1/dicom: bodies beyond this size get 413 and store nothing.
+    max_upload_mb: int = Field(default=2048, ge=1)
     ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
     ingest_interval_s: float = 0.2
     token_cache_s: float = Field(default=10.0, description="How long a checked token is trusted")

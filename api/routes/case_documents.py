@@ -11,7 +11,15 @@ from api.auth import CaseManager, Measurer, Reader
 from api.deps import Documents
 from api.report.assemble import report_pdf
 from api.routes.params import CaseId, DraftId, TimepointId
-from api.schemas import DraftDecisionOut, DraftOut, DraftsOut, ImportOut, PublishOut
+from api.schemas import (
+    DraftDecisionOut,
+    DraftOut,
+    DraftsOut,
+    ImportOut,
+    PublicationOut,
+    PublicationsOut,
+    PublishOut,
+)
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["documents"])
 DICOM = "application/dicom"
@@ -68,3 +76,11 @@ def reject_draft(case_id: CaseId, draft_id: DraftId, who: Measurer, documents: D
 def publish(case_id: CaseId, who: CaseManager, documents: Documents) -> object:
     """Store each measured timepoint's SR, and the PDF report, into the PACS."""
     return documents.publish(who, case_id, dt.datetime.now(dt.UTC), report_pdf)
+
+
+@router.get("/publications")
+def list_publications(case_id: CaseId, who: Reader, documents: Documents) -> PublicationsOut:
+    """Every object published for the case, oldest first, with how each send to another
+    system went (the outbox: destination, state, attempts, last error)."""
+    return PublicationsOut(publications=[PublicationOut.of(p, sends) for p, sends
+                                         in documents.publications(who, case_id)])

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydicom import Dataset
-
 from api.db.models import (
     Case,
     Comparison,
@@ -27,10 +25,12 @@ from api.db.models import (
     Study,
     TimepointSignoff,
 )
+from api.db.outbox import OutboxItem
 from api.workflow.roles import Principal
+from pacs.dimse import DicomPeer
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
-          | PatientMarker)
+          | PatientMarker | OutboxItem)
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,12 @@ class CaseStore(Protocol):
     def latest_version(self, lesion_id: int) -> int: ...
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None: ...
+    def publications(self, case_id: int) -> list[Publication]:
+        """The case's published objects, oldest first."""
+    def sends(self, case_id: int) -> list[OutboxItem]:
+        """The outbox rows of the case's objects, oldest first."""
+    def indexed_instances(self, sop_instance_uids: Iterable[str]) -> set[str]:
+        """Those of the SOP Instance UIDs the index holds (the others were deleted)."""
     def comparison(self, comparison_id: int) -> Comparison | None: ...
     def newest_comparison(self, patient_id: str, baseline_uid: str, followup_uid: str
                           ) -> Comparison | None: ...
@@ -88,10 +94,11 @@ class CaseStore(Protocol):
 class Pacs(Protocol):
     """The image archive the cases' images live in (Orthanc), and the hospital PACS."""
 
+    #: Where published objects are also sent (C-STORE, through the outbox), if anywhere.
+    hospital: DicomPeer | None
+
     def instance_tags(self, orthanc_id: str) -> dict[str, Any]: ...
     def instance_file(self, orthanc_id: str) -> bytes: ...
     def store(self, dicom_file: bytes) -> Any: ...
-    def send_to_hospital(self, datasets: Sequence[Dataset]) -> dict[str, Any]:
-        """C-STORE to the hospital PACS: {"configured": False} when there is none, else
-        {"configured": True, "sent": bool, "error"?: str}. Never raises for a failed send:
-        the objects are safe in the archive and can be sent again."""
+    def outbox_changed(self) -> None:
+        """New outbox rows are committed: send them now rather than at the next poll."""

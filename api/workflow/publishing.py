@@ -13,6 +13,7 @@ from pydicom.uid import generate_uid
 
 from api import __version__
 from api.db.models import Case, Publication, SrDraft, Study, utcnow
+from api.db.outbox import PENDING, OutboxItem
 from api.workflow.errors import (
     Conflict,
     InvalidInput,
@@ -33,6 +34,7 @@ from api.workflow.sr_export import (
 from api.workflow.sr_import import import_report
 from imaging.dicomfile import part10_bytes
 from imaging.sr import SRReadError, build_encapsulated_pdf, read_measurement_report
+from pacs.dimse import DicomPeer
 
 #: Builds the PDF report of a case (the report package renders it).
 PdfBuilder = Callable[[CaseService, Case, dt.datetime], bytes]
@@ -129,7 +131,8 @@ class DocumentService:
 
         Every measured timepoint must be signed off first. Each object references the
         publication it replaces (Predecessor Documents Sequence). The hospital PACS, when
-        one is configured, gets the same objects.
+        one is configured, gets the same objects through the outbox: a row per object,
+        committed with the publication, sent in the background until it arrives.
         """
         check_role(who, CASE_MANAGERS)
         case = self.cases.case(case_id)
@@ -158,18 +161,38 @@ class DocumentService:
             document_title="Nadir tumour response report", content_datetime=now,
             software_version=__version__, replaces=reference(previous))
         objects.append((pdf, _publication(case, "pdf", pdf, latest, previous, who), previous))
-        for ds, _, _ in objects:
-            self.cases.pacs.store(part10_bytes(ds))
-        remote = self.cases.pacs.send_to_hospital([ds for ds, _, _ in objects])
-        for _, pub, _ in objects:
-            pub.sent_to_remote = remote.get("sent", False) is True
+        hospital = self.cases.pacs.hospital
+        for ds, pub, _ in objects:
+            dicom_file = part10_bytes(ds)
+            self.cases.pacs.store(dicom_file)
             self.store.add(pub)
+            if hospital is not None:
+                # Committed with the publication itself: the send cannot be forgotten.
+                self.store.add(_send(case, pub, hospital, dicom_file))
         self.store.audit(who, "publish", f"cases/{case.id}/publish", case.patient_id)
         self.store.commit()
+        if hospital is not None:
+            self.cases.pacs.outbox_changed()
         return {"objects": [{"sop_instance_uid": p.sop_instance_uid,
                              "study_instance_uid": p.study_instance_uid, "kind": p.kind,
                              "replaces": prev.sop_instance_uid if prev else None}
-                            for _, p, prev in objects], "remote": remote}
+                            for _, p, prev in objects],
+                "remote": {"configured": hospital is not None,
+                           "destination": str(hospital) if hospital else None,
+                           "queued": len(objects) if hospital else 0}}
+
+    def publications(self, who: Principal, case_id: int
+                     ) -> list[tuple[Publication, list[OutboxItem]]]:
+        """The case's published objects, oldest first, each with its sends (outbox rows)."""
+        check_role(who, READERS)
+        case = self.cases.case(case_id)
+        sends: dict[int | None, list[OutboxItem]] = {}
+        for item in self.store.sends(case.id):
+            sends.setdefault(item.publication_id, []).append(item)
+        found = [(p, sends.get(p.id, [])) for p in self.store.publications(case.id)]
+        self.store.audit(who, "read", f"cases/{case.id}/publications", case.patient_id)
+        self.store.commit()
+        return found
 
 
 def _publication(case: Case, kind: str, ds: Dataset, study: Study,
@@ -181,3 +204,13 @@ def _publication(case: Case, kind: str, ds: Dataset, study: Study,
         study_instance_uid=str(ds.StudyInstanceUID),
         replaces_id=previous.id if previous else None, published_by=who.name,
         published_at=utcnow())
+
+
+def _send(case: Case, pub: Publication, destination: DicomPeer, dicom_file: bytes
+          ) -> OutboxItem:
+    now = utcnow()
+    return OutboxItem(case_id=case.id, publication_id=pub.id, ae_title=destination.called_aet,
+                      host=destination.host, port=destination.port,
+                      sop_class_uid=pub.sop_class_uid, sop_instance_uid=pub.sop_instance_uid,
+                      payload=dicom_file, state=PENDING, attempts=0, next_attempt_at=now,
+                      created_at=now)

@@ -24,6 +24,7 @@ from api.db.models import (
     SrDraft,
     Study,
 )
+from api.db.outbox import OutboxItem
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance
 from api.workflow.roles import Principal
@@ -110,6 +111,22 @@ class SqlCaseStore:
         return self.session.scalar(select(Publication).where(
             Publication.case_id == case_id, Publication.kind == kind,
             Publication.timepoint_uid == timepoint_uid).order_by(Publication.id.desc()).limit(1))
+
+    def publications(self, case_id: int) -> list[Publication]:
+        return list(self.session.scalars(select(Publication).where(
+            Publication.case_id == case_id).order_by(Publication.id)))
+
+    def sends(self, case_id: int) -> list[OutboxItem]:
+        return list(self.session.scalars(select(OutboxItem).where(
+            OutboxItem.case_id == case_id).order_by(OutboxItem.id)))
+
+    def indexed_instances(self, sop_instance_uids: Iterable[str]) -> set[str]:
+        uids = sorted(set(sop_instance_uids))
+        found: set[str] = set()
+        for start in range(0, len(uids), 500):  # bounded IN lists
+            found.update(self.session.scalars(select(Instance.sop_instance_uid).where(
+                Instance.sop_instance_uid.in_(uids[start:start + 500]))))
+        return found
 
     def comparison(self, comparison_id: int) -> Comparison | None:
         if not _valid_id(comparison_id):

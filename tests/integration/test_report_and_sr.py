@@ -414,29 +414,56 @@ def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> N
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-def test_publish_also_sends_to_the_hospital_pacs(
+def _sends(service: Service, case_id: int) -> list[dict[str, Any]]:
+    r = service.client.get(f"/api/v1/cases/{case_id}/publications",
+                           headers=service.headers("specialist"))
+    assert r.status_code == 200, r.text
+    return [send | {"sop_instance_uid": p["sop_instance_uid"]}
+            for p in r.json()["publications"] for send in p["sends"]]
+
+
+def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
     measured: dict[str, Any], service_factory: Any, tmp_path: Path
 ) -> None:
+    """The outbox: queued with the publication, retried with back-off, kept across a
+    restart of Nadir, delivered exactly once when the hospital PACS is back."""
     hospital = start_orthanc(tmp_path / "hospital", username="h", password="h", aet="HOSPITAL")
     try:
         with hospital.client() as client:  # the hospital PACS accepts Nadir as a peer
             client.put_modality("NADIR", aet="NADIR", host="127.0.0.1", port=104)
-        service = service_factory(
-            measured["pacs"], ingest=False, tokens=measured["service"].tokens,
-            remote_ae_title="HOSPITAL", remote_ae_host="127.0.0.1",
-            remote_ae_port=hospital.config.dicom_port)
+        hospital.stop(kill=True)  # down during the publication
+        settings = {"remote_ae_title": "HOSPITAL", "remote_ae_host": "127.0.0.1",
+                    "remote_ae_port": hospital.config.dicom_port,
+                    "outbox_retry_base_s": 0.2, "outbox_retry_max_s": 0.5}
+        first = service_factory(measured["pacs"], ingest=False,
+                                tokens=measured["service"].tokens, **settings)
         _sign_all(measured)
-        r = service.client.post(f"/api/v1/cases/{measured['case']['id']}/publish",
-                                headers=service.headers("radiologist"))
+        cid = measured["case"]["id"]
+        r = first.client.post(f"/api/v1/cases/{cid}/publish",
+                              headers=first.headers("radiologist"))
         assert r.status_code == 201, r.text
-        assert r.json()["remote"] == {"configured": True, "sent": True}
+        destination = f"HOSPITAL@127.0.0.1:{hospital.config.dicom_port}"
+        assert r.json()["remote"] == {"configured": True, "destination": destination,
+                                      "queued": 3}
+        objects = {o["sop_instance_uid"] for o in r.json()["objects"]}
+        # Tried, refused by the network, and still pending, each with the real cause.
+        tried = wait_until(lambda: [s for s in _sends(first, cid) if s["attempts"] >= 2]
+                           if all(s["attempts"] >= 2 for s in _sends(first, cid)) else None,
+                           timeout=30)
+        assert {s["sop_instance_uid"] for s in tried} == objects
+        assert {(s["destination"], s["state"]) for s in tried} == {(destination, "pending")}
+        assert all("Connection refused" in s["last_error"] for s in tried)
+        first.client.__exit__(None, None, None)  # Nadir stops with the sends pending
+
+        hospital.start()
+        second = service_factory(measured["pacs"], ingest=False,
+                                 tokens=measured["service"].tokens, **settings)
+        sent = wait_until(lambda: all(s["state"] == "sent" for s in _sends(second, cid))
+                          and _sends(second, cid), timeout=30)
+        assert {s["sop_instance_uid"] for s in sent} == objects
+        assert all(s["last_error"] is None and s["sent_at"] for s in sent)
         with hospital.client() as client:
-            for o in r.json()["objects"]:
-                assert client.find_instance(o["sop_instance_uid"]) is not None
+            assert sorted(i["MainDicomTags"]["SOPInstanceUID"]
+                          for i in client.resources("instances")) == sorted(objects)
     finally:
         hospital.stop(kill=True)
-    # The hospital PACS gone: publishing still stores into Orthanc and says what failed.
-    again = service.client.post(f"/api/v1/cases/{measured['case']['id']}/publish",
-                                headers=service.headers("radiologist"))
-    assert again.status_code == 201
-    assert again.json()["remote"]["sent"] is False and again.json()["remote"]["error"]

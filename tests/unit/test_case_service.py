@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from api.outbox import RetryPolicy
 from api.workflow.comparisons import ComparisonService
 from api.workflow.errors import (
     CaseNotFound,
@@ -36,6 +37,7 @@ from api.workflow.service import (
 )
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind
+from pacs.dimse import DicomPeer
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
 
 PID = "P-1"
@@ -251,9 +253,59 @@ def test_publish_needs_measurements_and_sign_off(world: World) -> None:
     assert refused.value.extra == {"unsigned": [uids["bl"][0]]}
     with pytest.raises(NotAllowed):
         documents.publish(SPECIALIST, cid, now, lambda *_: b"%PDF")
-    assert store.publications == []
+    assert store.published == []
     with pytest.raises(NotFound):
         documents.export_sr(SPECIALIST, cid, uids["fu"][0], now)
+
+
+def test_publish_queues_every_object_for_the_hospital_in_the_same_unit_of_work(
+    world: World
+) -> None:
+    _, store, uids = world
+    hospital = DicomPeer("pacs.hospital.test", 104, "HOSPITAL", "NADIR")
+    pacs = FakePacs(hospital=hospital)
+    service = CaseService(store, pacs)
+    documents = DocumentService(service)
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    service.sign_off(RADIOLOGIST, cid, uids["bl"][0])
+    commits = store.commits
+    now = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+    result = documents.publish(RADIOLOGIST, cid, now, lambda *_: b"%PDF-1.4 report")
+    assert result["remote"] == {"configured": True, "queued": 2,
+                                "destination": "HOSPITAL@pacs.hospital.test:104"}
+    assert store.commits == commits + 1 and pacs.outbox_changes == 1
+    assert len(pacs.stored) == 2  # the SR and the PDF, in Orthanc first
+    rows = {item.sop_instance_uid: item for item in store.outbox}
+    assert {(r.state, r.attempts, r.destination) for r in rows.values()} == {
+        ("pending", 0, "HOSPITAL@pacs.hospital.test:104")}
+    listed = documents.publications(SPECIALIST, cid)
+    assert [(p.kind, [s.sop_instance_uid for s in sends]) for p, sends in listed] == [
+        (p.kind, [p.sop_instance_uid]) for p in store.published]
+    assert all(rows[p.sop_instance_uid].payload == stored
+               for p, stored in zip(store.published, pacs.stored, strict=True))
+    with pytest.raises(NotAllowed):
+        documents.publications(UPLOADER, cid)
+
+
+def test_without_a_hospital_pacs_nothing_is_queued(world: World) -> None:
+    service, store, uids = world
+    documents = DocumentService(service)
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    service.sign_off(RADIOLOGIST, cid, uids["bl"][0])
+    now = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+    result = documents.publish(RADIOLOGIST, cid, now, lambda *_: b"%PDF-1.4 report")
+    assert result["remote"] == {"configured": False, "destination": None, "queued": 0}
+    assert store.outbox == [] and len(store.published) == 2
+
+
+@pytest.mark.parametrize(("attempts", "delay"), [
+    (1, 5.0), (2, 10.0), (3, 20.0), (8, 640.0), (9, 900.0), (30, 900.0), (10**6, 900.0)])
+def test_outbox_back_off_doubles_up_to_its_cap(attempts: int, delay: float) -> None:
+    assert RetryPolicy(base_s=5.0, max_s=900.0).delay_s(attempts) == delay
 
 
 def test_sr_drafts_refusals(world: World) -> None:

@@ -11,7 +11,6 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydicom import Dataset
 from pydicom.uid import CTImageStorage, generate_uid
 
 from api.db.models import (
@@ -28,9 +27,11 @@ from api.db.models import (
     Study,
     TimepointSignoff,
 )
+from api.db.outbox import OutboxItem
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance
 from api.workflow.roles import Principal
+from pacs.dimse import DicomPeer
 
 
 class FakeCaseStore:
@@ -44,7 +45,8 @@ class FakeCaseStore:
         self.cases_by_id: dict[int, Case] = {}
         self.lesions: dict[int, Lesion] = {}
         self.versions: list[MeasurementVersion] = []
-        self.publications: list[Publication] = []
+        self.published: list[Publication] = []
+        self.outbox: list[OutboxItem] = []
         self.comparisons: dict[int, Comparison] = {}
         self.sr_drafts: dict[int, SrDraft] = {}
         self.patient_markers: list[PatientMarker] = []
@@ -103,7 +105,13 @@ class FakeCaseStore:
         elif isinstance(entity, TimepointSignoff):
             entity.case_id = entity.case.id
         elif isinstance(entity, Publication):
-            self.publications.append(entity)
+            self.published.append(entity)
+        elif isinstance(entity, OutboxItem):
+            if any((o.ae_title, o.host, o.port, o.sop_instance_uid) == (
+                    entity.ae_title, entity.host, entity.port, entity.sop_instance_uid)
+                   for o in self.outbox):
+                raise StaleVersion("this object is already queued for this destination")
+            self.outbox.append(entity)
         elif isinstance(entity, PatientMarker):
             self.patient_markers.append(entity)
         elif isinstance(entity, Comparison):
@@ -133,9 +141,18 @@ class FakeCaseStore:
 
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None:
-        found = [p for p in self.publications if (p.case_id, p.kind, p.timepoint_uid)
+        found = [p for p in self.published if (p.case_id, p.kind, p.timepoint_uid)
                  == (case_id, kind, timepoint_uid)]
         return found[-1] if found else None
+
+    def publications(self, case_id: int) -> list[Publication]:
+        return [p for p in self.published if p.case_id == case_id]
+
+    def sends(self, case_id: int) -> list[OutboxItem]:
+        return [o for o in self.outbox if o.case_id == case_id]
+
+    def indexed_instances(self, sop_instance_uids: Iterable[str]) -> set[str]:
+        return {uid for uid in sop_instance_uids if uid in self.instances}
 
     def comparison(self, comparison_id: int) -> Comparison | None:
         return self.comparisons.get(comparison_id)
@@ -173,15 +190,17 @@ class FakeCaseStore:
 
 
 class FakePacs:
-    """Image headers by Orthanc id; records what is stored and sent."""
+    """Image headers by Orthanc id; records what is stored and when the outbox changed."""
 
     def __init__(self, *, rows: int = 64, columns: int = 64,
-                 spacing: tuple[float, float] = (0.5, 0.8)) -> None:
+                 spacing: tuple[float, float] = (0.5, 0.8),
+                 hospital: DicomPeer | None = None) -> None:
         self.tags: dict[str, Any] = {
             "Rows": str(rows), "Columns": str(columns),
             "PixelSpacing": f"{spacing[0]}\\{spacing[1]}"}
         self.stored: list[bytes] = []
-        self.sent: list[Sequence[Dataset]] = []
+        self.hospital = hospital
+        self.outbox_changes = 0
 
     def instance_tags(self, orthanc_id: str) -> dict[str, Any]:
         return dict(self.tags)
@@ -192,6 +211,5 @@ class FakePacs:
     def store(self, dicom_file: bytes) -> None:
         self.stored.append(dicom_file)
 
-    def send_to_hospital(self, datasets: Sequence[Dataset]) -> dict[str, Any]:
-        self.sent.append(datasets)
-        return {"configured": True, "sent": True}
+    def outbox_changed(self) -> None:
+        self.outbox_changes += 1
