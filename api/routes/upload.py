@@ -1,23 +1,31 @@
-"""POST /api/v1/dicom: upload instances over HTTP; all of them are stored, or none."""
+"""POST /api/v1/dicom: upload instances over HTTP; all of them are stored, or none.
+
+The body is spooled to disk as it arrives (413 past ``NADIR_MAX_UPLOAD_MB``), every file
+is checked, one at a time, before the first one is stored, and a failure while storing
+removes what this request stored.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Uploader
 from api.schemas import UploadOut
-from api.upload import UploadedFile, unpack
-from api.workflow.errors import MalformedPayload
+from api.upload import UploadedFile, ZipLimits, media_type, spool, spool_space, unpacked
+from api.workflow.errors import MalformedPayload, PayloadTooLarge
 from api.workflow.sql_store import SqlCaseStore
-from imaging.dicomfile import InvalidDicomFile, inspect_part10
+from imaging.dicomfile import InstanceIdentity, InvalidDicomFile, inspect_part10
 from pacs.errors import OrthancRequestError, PacsError
 from pacs.orthanc import OrthancClient
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
+#: A zip may expand to this many times the upload limit (a zip bomb does not stop there).
+ZIP_EXPANSION_LIMIT = 4
 
 
 @router.post("/dicom", tags=["upload"], openapi_extra={"requestBody": {
@@ -25,16 +33,21 @@ router = APIRouter(prefix="/api/v1")
                                   for m in ("application/dicom", "application/zip",
                                             "multipart/related")}}})
 async def upload_dicom(request: Request, who: Uploader) -> UploadOut:
-    body = await request.body()
-    files = unpack(request.headers.get("content-type", ""), body)
-    identities = []
-    for f in files:
-        try:
-            identities.append(inspect_part10(f.data))
-        except InvalidDicomFile as exc:
-            raise MalformedPayload(f"file {f.name!r}: {exc.reason}; nothing was stored",
-                                   extra={"file": f.name}) from None
-    await run_in_threadpool(_store_all, request.app.state.orthanc, files)
+    settings = request.app.state.settings
+    content_type = request.headers.get("content-type", "")
+    media_type(content_type)  # 415 before reading anything
+    limit = settings.max_upload_mb * 1024**2
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the upload is larger than {settings.max_upload_mb:,} MB; "
+                              "nothing was stored", extra={"limit_bytes": limit})
+    limits = ZipLimits(max_total_bytes=ZIP_EXPANSION_LIMIT * limit)
+    with spool_space(settings.data_dir) as folder:
+        body = folder / "body"
+        with body.open("wb") as target:
+            await spool(request.stream(), target, limit_bytes=limit)
+        identities = await run_in_threadpool(_check_and_store, request.app.state.orthanc,
+                                             content_type, body, folder, limits)
     with request.app.state.sessions() as session:
         store = SqlCaseStore(session)
         for study_uid, patient_id in sorted({(i.study_instance_uid, i.patient_id)
@@ -47,12 +60,28 @@ async def upload_dicom(request: Request, who: Uploader) -> UploadOut:
     ]})
 
 
+def _check_and_store(orthanc: OrthancClient, content_type: str, body: Path, folder: Path,
+                     limits: ZipLimits) -> list[InstanceIdentity]:
+    with unpacked(content_type, body, folder, limits) as files:
+        identities = [_check(f) for f in files]
+        _store_all(orthanc, files)
+    return identities
+
+
+def _check(f: UploadedFile) -> InstanceIdentity:
+    try:
+        return inspect_part10(f.read())
+    except InvalidDicomFile as exc:
+        raise MalformedPayload(f"file {f.name!r}: {exc.reason}; nothing was stored",
+                               extra={"file": f.name}) from None
+
+
 def _store_all(orthanc: OrthancClient, files: list[UploadedFile]) -> None:
     created: list[str] = []
     for f in files:
         try:
-            stored = orthanc.store(f.data)
-        except PacsError as exc:
+            stored = orthanc.store(f.read())
+        except (PacsError, MalformedPayload) as exc:
             _roll_back(orthanc, created)
             if isinstance(exc, OrthancRequestError) and exc.status == 400:
                 raise MalformedPayload(f"file {f.name!r}: refused by the PACS "
