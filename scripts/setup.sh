@@ -66,11 +66,18 @@ build_web() {
     echo "npm is not available: the review workstation (web/) is not built; the API works without it" >&2
     return 0
   fi
-  if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  # node_modules/.nadir-lock is the lockfile the packages were installed from.
+  if ! cmp -s web/package-lock.json web/node_modules/.nadir-lock; then
     echo "installing the web build's packages (npm ci)" >&2
     (cd web && npm ci --no-audit --no-fund --loglevel=error) >&2
+    cp web/package-lock.json web/node_modules/.nadir-lock
   fi
   echo "building the review workstation (web/dist)" >&2
   (cd web && npm run --silent build) >&2
 }
-build_web
+# Several checkouts' test runs may set up at once: one builds, the others then find it fresh.
+if command -v flock >/dev/null 2>&1; then
+  ( flock 9; build_web ) 9>web/.build.lock
+else
+  build_web
+fi
