@@ -26,31 +26,10 @@ export type SeriesPair = Schemas['PairOut'];
 export type LesionKind = Lesion['kind'];
 export type Criteria = Case['criteria'];
 
-/**
- * GET /api/v1/comparisons/{id}/registration (issue 9). Not in the OpenAPI snapshot until
- * that endpoint lands: this is its documented contract. `matrix` is row-major and maps a
- * baseline patient coordinate (mm, LPS, homogeneous) to the follow-up one.
- */
-export interface Registration {
-  status: 'pending' | 'done' | 'failed';
-  baseline_series_uid: string;
-  followup_series_uid: string;
-  matrix: number[][] | null;
-  metric?: number | null;
-  elapsed_s?: number | null;
-  reason?: string | null;
-}
-
-/** GET /api/v1/cases/{id}/lesions/{lesion_id}/proposal?timepoint= (issue 9), as documented. */
-export interface Proposal {
-  timepoint_id: string;
-  series_instance_uid: string;
-  sop_instance_uid: string;
-  point: [number, number];
-  position_mm: [number, number, number];
-  source: 'registration' | 'position';
-  from_timepoint_id: string;
-}
+/** GET /api/v1/comparisons/{id}/registration: `matrix` (row-major) maps baseline to follow-up. */
+export type Registration = Schemas['RegistrationOut'];
+/** GET /api/v1/cases/{id}/lesions/{lesion_id}/proposal?timepoint= */
+export type Proposal = Schemas['ProposalOut'];
 
 /** Who is signed in: GET /api/v1/me when the API has it, else found by probing (client.ts). */
 export interface Me {

@@ -122,7 +122,8 @@ class ReviewPage implements CaliperHost {
     if (answer === 'reload') await this.refreshMeasurements();
   }
 
-  saved(lesion: Lesion, _timepointId: string, m: Measurement): void {
+  saved(lesion: Lesion, timepointId: string, m: Measurement): void {
+    this.panes.filter((p) => p.timepointId === timepointId).forEach((p) => p.setMarker(null));
     const what = m.status ? m.status.replaceAll('_', ' ') : `${axisOf(lesion)} ${mm(m.length_mm)}`;
     notify(`${lesion.label}: ${what} saved (version ${m.version}).`);
     void this.refreshResponse();
@@ -491,6 +492,7 @@ class ReviewPage implements CaliperHost {
 
   private afterSelection(): void {
     const lesion = this.selected();
+    this.panes.forEach((p) => p.setMarker(null));
     CaliperTool.drawingAxis = lesion ? axisOf(lesion) : 'long axis';
     this.updateToolMode();
     this.lesionPanel.render();
@@ -507,7 +509,11 @@ class ReviewPage implements CaliperHost {
     for (const pane of this.panes) {
       if (moved.has(pane) || !pane.timepointId) continue;
       const proposal = await api.proposal(this.caseId, lesion.id, pane.timepointId).catch(() => null);
-      if (proposal && (await this.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid))) moved.add(pane);
+      if (proposal && (await this.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid))) {
+        moved.add(pane);
+        const how = proposal.source === 'registration' ? 'found by registration' : 'same patient position (registration not ready)';
+        pane.setMarker({ sopInstanceUid: proposal.sop_instance_uid, row: proposal.point[0], column: proposal.point[1], text: `${lesion.label} expected here: ${how}` });
+      }
     }
     for (const pane of this.panes) {
       if (!moved.has(pane) && moved.size) await this.link.follow([...moved][0]);

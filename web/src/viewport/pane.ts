@@ -26,6 +26,14 @@ export interface PaneLabel {
   date: string;
 }
 
+/** A point to look at on one image: where the registration proposes a lesion is. */
+export interface ImageMarker {
+  sopInstanceUid: string;
+  row: number;
+  column: number;
+  text: string;
+}
+
 export interface CameraState {
   zoom: number;
   pan: [number, number];
@@ -42,6 +50,8 @@ export class ReviewPane {
   private readonly host: HTMLDivElement;
   private readonly overlay: HTMLDivElement;
   private readonly message: HTMLDivElement;
+  private readonly markerElement: HTMLDivElement;
+  private marker: ImageMarker | null = null;
   private label: PaneLabel = { timepoint: '', date: '' };
   private shownImageId: string | null = null;
   private generation = 0;
@@ -67,7 +77,10 @@ export class ReviewPane {
     this.overlay.className = 'viewport-overlay';
     this.message = document.createElement('div');
     this.message.className = 'viewport-message';
-    element.replaceChildren(this.host, this.overlay, this.message);
+    this.markerElement = document.createElement('div');
+    this.markerElement.className = 'viewport-marker';
+    this.markerElement.hidden = true;
+    element.replaceChildren(this.host, this.overlay, this.markerElement, this.message);
     engine.enableElement({
       viewportId: this.viewportId,
       element: this.host,
@@ -76,6 +89,7 @@ export class ReviewPane {
     });
     this.host.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.rendered());
     this.host.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
+      this.placeMarker();
       if (!this.suppressEvents) this.cameraListeners.forEach((f) => f(this));
     });
     this.host.addEventListener(Enums.Events.VOI_MODIFIED, () => {
@@ -85,6 +99,7 @@ export class ReviewPane {
     new ResizeObserver(() => {
       this.engine.resize(true, true);
       this.drawOverlay();
+      this.placeMarker();
     }).observe(element);
   }
 
@@ -211,6 +226,29 @@ export class ReviewPane {
     return this.stack?.images.filter((im) => cache.isLoaded(im.imageId)).length ?? 0;
   }
 
+  /** Show (or, with null, remove) a marker; it is drawn while its image is shown. */
+  setMarker(marker: ImageMarker | null): void {
+    this.marker = marker;
+    this.placeMarker();
+  }
+
+  private placeMarker(): void {
+    const m = this.marker;
+    const el = this.markerElement;
+    const image = this.image;
+    if (!m || !image || !this.stack || image.sopInstanceUid !== m.sopInstanceUid) {
+      el.hidden = true;
+      return;
+    }
+    const world = this.stack.imageToPatient(this.index, m.row, m.column) as Types.Point3;
+    const [x, y] = this.viewport.worldToCanvas(world);
+    el.style.left = `${x}px`;
+    el.style.top = `${y}px`;
+    el.dataset.text = m.text;
+    el.title = m.text;
+    el.hidden = false;
+  }
+
   setMessage(text: string): void {
     this.message.textContent = text;
     this.message.hidden = !text;
@@ -236,6 +274,7 @@ export class ReviewPane {
     el.dataset.imageIndex = String(this.index);
     el.dataset.ready = 'true';
     this.drawOverlay();
+    this.placeMarker();
     this.listeners.forEach((f) => f(this));
     this.prefetch();
   }
