@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.models import FeedState, Instance, Patient, PendingSeries, Series, Study
+from api.db.models import (
+    Case,
+    Comparison,
+    FeedState,
+    Instance,
+    MeasurementVersion,
+    Patient,
+    PatientMarker,
+    PendingSeries,
+    Series,
+    Study,
+    TimepointSignoff,
+)
 from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor
 from imaging.pairing import Pairing, pair_series
@@ -56,6 +68,37 @@ class DatabaseIndex:
         with self._sessions() as s:
             return {oid: n for oid, n in s.execute(select(Series.orthanc_id,
                                                           Series.instance_count))}
+
+    def forget_series(self, series_ids: list[str]) -> None:
+        """Mirror a deletion in Orthanc: the series and their instances leave the index, and
+        so do the studies and patients left without series, except what a case or a
+        comparison refers to.
+
+        A study that is a case's baseline, carries a case's measurement or sign-off, or is
+        one side of a comparison stays as the record of that timepoint, with the series
+        that remain (possibly none), so the case keeps every measurement and shows that
+        images are missing; its patient stays too, as does a patient with tumour markers.
+        If the images are sent again, they join these rows (upserts by UID).
+        """
+        if not series_ids:
+            return
+        with self._sessions.begin() as s:
+            doomed = list(s.scalars(select(Series).where(Series.orthanc_id.in_(series_ids))))
+            study_pks = {series.study_pk for series in doomed}
+            for series in doomed:
+                s.execute(delete(Instance).where(Instance.series_pk == series.id))
+                s.delete(series)
+            s.flush()
+            for study in s.scalars(select(Study).where(Study.id.in_(study_pks))):
+                if study.series or _study_in_use(s, study.study_instance_uid):
+                    continue
+                patient_pk = study.patient_pk
+                s.delete(study)
+                s.flush()
+                patient = s.get(Patient, patient_pk)
+                if patient is not None and not patient.studies \
+                        and not _patient_in_use(s, patient.patient_id):
+                    s.delete(patient)
 
     def record_series(self, record: SeriesRecord) -> None:
         """Upsert patient, study, series and its instances, keyed by their DICOM UIDs."""
@@ -121,6 +164,10 @@ class DatabaseIndex:
             i.sop_instance_uid: i
             for i in s.scalars(select(Instance).where(Instance.series_pk == series.id))
         }
+        in_orthanc = {inst.sop_instance_uid for inst in record.instances}
+        for uid, gone in existing.items():
+            if uid not in in_orthanc:  # deleted in Orthanc since the series was indexed
+                s.delete(gone)
         for inst in record.instances:
             row = existing.get(inst.sop_instance_uid)
             if row is None:
@@ -131,6 +178,25 @@ class DatabaseIndex:
                 row.orthanc_id = inst.orthanc_id
                 row.instance_number = inst.instance_number
                 row.position_mm = inst.position_mm
+
+
+def _study_in_use(s: Session, study_uid: str) -> bool:
+    """Whether a case or a comparison refers to the study (see forget_series)."""
+    uses = (
+        select(Case.id).where(Case.baseline_study_uid == study_uid),
+        select(MeasurementVersion.id).where(MeasurementVersion.timepoint_uid == study_uid),
+        select(TimepointSignoff.id).where(TimepointSignoff.timepoint_uid == study_uid),
+        select(Comparison.id).where(or_(Comparison.baseline_study_uid == study_uid,
+                                        Comparison.followup_study_uid == study_uid)),
+    )
+    return any(s.scalar(use.limit(1)) is not None for use in uses)
+
+
+def _patient_in_use(s: Session, patient_id: str) -> bool:
+    uses = (select(Case.id).where(Case.patient_id == patient_id),
+            select(Comparison.id).where(Comparison.patient_id == patient_id),
+            select(PatientMarker.id).where(PatientMarker.patient_id == patient_id))
+    return any(s.scalar(use.limit(1)) is not None for use in uses)
 
 
 def _join(values: tuple[float, ...] | None) -> str | None:

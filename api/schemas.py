@@ -253,6 +253,10 @@ class CaseOut(BaseModel):
     marker_window_days: int
     timepoints: list[TimepointOut]
     lesions: list[LesionOut]
+    images_missing: bool = Field(description="an image measured on, or every image of a "
+                                 "timepoint, was deleted from the PACS; the measurements stay")
+    missing_images: list[str] = Field(description="SOP Instance UIDs measured on that are "
+                                      "gone")
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -269,7 +273,8 @@ class CaseOut(BaseModel):
             marker_window_days=case.marker_window_days,
             timepoints=[_timepoint(st, signoffs.get(st.study_instance_uid))
                         for st in view.timepoints],
-            lesions=[LesionOut.of(les) for les in case.lesions])
+            lesions=[LesionOut.of(les) for les in case.lesions],
+            images_missing=view.images_missing, missing_images=list(view.missing_images))
 
 
 def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:
@@ -430,12 +435,16 @@ class ComparisonOut(BaseModel):
     unpaired_baseline: list[str]
     unpaired_followup: list[str]
     excluded: list[ExcludedOut]
+    images_missing: bool = Field(description="a paired series, or every series of a study, "
+                                 "was deleted from the PACS")
 
     @classmethod
     def of(cls, view: ComparisonView) -> ComparisonOut:
         c: Comparison = view.comparison
         paired_b = {p.baseline_series_uid for p in c.pairs}
         paired_f = {p.followup_series_uid for p in c.pairs}
+        held_b = {s.series_instance_uid for s in view.baseline.series}
+        held_f = {s.series_instance_uid for s in view.followup.series}
         return cls(
             id=c.id, patient_id=c.patient_id, baseline_study_uid=c.baseline_study_uid,
             followup_study_uid=c.followup_study_uid, version=c.version,
@@ -449,7 +458,9 @@ class ComparisonOut(BaseModel):
             unpaired_followup=sorted(s.series_instance_uid for s in view.followup.series
                                      if s.series_instance_uid not in paired_f),
             excluded=[ExcludedOut(series_instance_uid=uid, reason=why)
-                      for uid, why in c.excluded])
+                      for uid, why in c.excluded],
+            images_missing=not held_b or not held_f or not paired_b <= held_b
+            or not paired_f <= held_f)
 
 
 # -- documents -----------------------------------------------------------------------------

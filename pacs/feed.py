@@ -8,6 +8,15 @@ nothing is duplicated.
 Orthanc forgets which resources were still unstable when it stops, so a series whose
 ``StableSeries`` event never came is remembered as *pending* from its ``NewSeries``
 event and swept: once Orthanc reports it stable (``IsStable``), it is indexed.
+
+Deletions are mirrored by comparing counts. Orthanc's ``/changes`` does not report them:
+its change log refers to resources (``Changes.internalId REFERENCES Resources ON DELETE
+CASCADE`` in Orthanc's schema), so deleting a resource deletes its changes, and a
+``Deleted`` change is only told to plugins and Lua scripts (seen on Orthanc 1.10.1: a
+deleted study leaves no trace in ``/changes``). Every sweep compares the index with
+``/statistics``; when the index holds more series or instances than Orthanc, the series
+Orthanc no longer lists are forgotten, and series that lost instances are re-indexed. A
+``Deleted`` change, if a future Orthanc logs one, starts the same comparison at once.
 """
 
 from __future__ import annotations
@@ -45,6 +54,9 @@ class IndexSink(Protocol):
 
     def indexed_series(self) -> dict[str, int]: ...
 
+    def forget_series(self, series_ids: list[str]) -> None:
+        """Remove series Orthanc no longer holds (and what they leave empty) from the index."""
+
 
 class SeriesObserver(Protocol):
     def __call__(self, record: SeriesRecord) -> None: ...
@@ -76,6 +88,8 @@ class ChangeFeedFollower:
             self.sink.add_pending(new_series)
         for change in page.changes:
             self._apply(change)
+        if any(c.change_type == "Deleted" for c in page.changes):
+            self.mirror_deletions(force=True)
         if page.changes or page.last != cursor:
             self.sink.save_cursor(page.last)
         self.status.cursor = page.last
@@ -128,12 +142,38 @@ class ChangeFeedFollower:
             try:
                 instances = self.client.series(series_id).get("Instances", [])
             except OrthancNotFound:
-                continue  # deleted in Orthanc; deletions are not mirrored
+                self.sink.forget_series([series_id])  # deleted in Orthanc
+                continue
             if len(instances) != count:
                 changed.append(series_id)
         if changed:
             self.sink.add_pending(changed)
         return len(changed)
+
+    def mirror_deletions(self, *, force: bool = False) -> int:
+        """Forget what was deleted in Orthanc; return how many series were forgotten.
+
+        Cheap when nothing was deleted: one ``/statistics`` read against the index's own
+        counts. Orthanc holding more than the index is ingest in progress; the index holding
+        more means deletions. A deletion while other series are still being indexed shows
+        once they are.
+        """
+        indexed = self.sink.indexed_series()
+        if not indexed:
+            return 0
+        stats = self.client.statistics()
+        in_orthanc = int(stats.get("CountInstances", 0))
+        if not force and len(indexed) <= int(stats.get("CountSeries", 0)) \
+                and sum(indexed.values()) <= in_orthanc:
+            return 0
+        present = set(self.client.resource_ids("series"))
+        gone = [series_id for series_id in indexed if series_id not in present]
+        if gone:
+            self.sink.forget_series(gone)
+            log.info("forgot %d series deleted in Orthanc", len(gone))
+        if sum(n for series_id, n in indexed.items() if series_id in present) > in_orthanc:
+            self.reconcile()  # instances deleted from series that remain: re-index those
+        return len(gone)
 
     def run(self, stop: threading.Event, *, interval_s: float = 0.2) -> None:
         """Follow the feed until ``stop`` is set, backing off while Orthanc is down."""
@@ -150,6 +190,7 @@ class ChangeFeedFollower:
                 now = time.monotonic()
                 if now - last_sweep >= sweep_every_s:
                     self.sweep_pending()
+                    self.mirror_deletions()
                     last_sweep = now
                 self.status.last_error = None
                 self.status.last_poll_at = time.time()

@@ -79,11 +79,18 @@ class OrthancClient:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
+        kwargs: dict[str, Any] = {"content": content, "params": params, "headers": headers}
+        if timeout is not None:
+            kwargs["timeout"] = timeout
         try:
-            kwargs: dict[str, Any] = {"content": content, "params": params, "headers": headers}
-            if timeout is not None:
-                kwargs["timeout"] = timeout
-            response = self._http.request(method, path, **kwargs)
+            try:
+                response = self._http.request(method, path, **kwargs)
+            except httpx.RemoteProtocolError:
+                # Orthanc closes an idle kept-alive connection after 1 s (KeepAliveTimeout);
+                # a request sent on it just then gets no answer. Once more, on a new one.
+                # Every request of this client is safe to repeat: reads, and stores and
+                # deletions that are idempotent in Orthanc.
+                response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             # The message keeps only the exception class: the URL could carry credentials.
             raise OrthancUnavailable(f"Orthanc unreachable ({type(exc).__name__})") from None
@@ -131,12 +138,18 @@ class OrthancClient:
         )
         return ChangePage(changes=changes, last=int(body["Last"]), done=bool(body["Done"]))
 
+    def statistics(self) -> JsonObject:
+        """How much Orthanc holds: CountPatients, CountStudies, CountSeries, CountInstances."""
+        return cast(JsonObject, self._json("/statistics"))
+
     # -- resources -------------------------------------------------------
     def resources(self, level: str) -> list[JsonObject]:
         """Every resource of a level ("patients", "studies", "series", "instances"), expanded."""
-        if level not in ("patients", "studies", "series", "instances"):
-            raise ValueError(f"unknown Orthanc resource level {level!r}")
-        return cast(list[JsonObject], self._json(f"/{level}", expand=""))
+        return cast(list[JsonObject], self._json(f"/{_level(level)}", expand=""))
+
+    def resource_ids(self, level: str) -> list[str]:
+        """The Orthanc identifiers of every resource of a level (one short answer)."""
+        return [str(i) for i in self._json(f"/{_level(level)}")]
 
     def series(self, orthanc_id: str) -> JsonObject:
         return cast(JsonObject, self._json(f"/series/{orthanc_id}"))
@@ -201,6 +214,10 @@ class OrthancClient:
     def delete_instance(self, orthanc_id: str) -> None:
         self._request("DELETE", f"/instances/{orthanc_id}")
 
+    def delete(self, level: str, orthanc_id: str) -> None:
+        """Delete a patient, study, series or instance with everything in it."""
+        self._request("DELETE", f"/{_level(level)}/{orthanc_id}")
+
     # -- DICOM peers (Orthanc "modalities", kept in Orthanc's database) ---
     def put_modality(self, name: str, *, aet: str, host: str, port: int) -> None:
         """Register a peer that may C-STORE into Orthanc (checked by AE title and host)."""
@@ -215,3 +232,9 @@ class OrthancClient:
             "AllowGet": False,
         }
         self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
+
+
+def _level(level: str) -> str:
+    if level not in ("patients", "studies", "series", "instances"):
+        raise ValueError(f"unknown Orthanc resource level {level!r}")
+    return level

@@ -137,10 +137,20 @@ class MeasurementInput:
 
 @dataclass(frozen=True)
 class CaseView:
-    """A case with its timepoints (oldest first) as the index knows them now."""
+    """A case with its timepoints (oldest first) as the index knows them now.
+
+    ``missing_images`` are the images the current measurements were made on that the
+    index no longer holds (deleted in the PACS): the measurements stay, and count.
+    """
 
     case: Case
     timepoints: list[Study]
+    missing_images: tuple[str, ...] = ()
+
+    @property
+    def images_missing(self) -> bool:
+        """A measured image is gone, or a timepoint has no series left."""
+        return bool(self.missing_images) or any(not st.series for st in self.timepoints)
 
 
 @dataclass(frozen=True)
@@ -258,7 +268,13 @@ class CaseService:
         case = self.case(case_id)
         self.store.audit(who, "read", f"cases/{case.id}", case.patient_id)
         self._commit()
-        return CaseView(case, self.timepoints(case))
+        return CaseView(case, self.timepoints(case), self.missing_images(case))
+
+    def missing_images(self, case: Case) -> tuple[str, ...]:
+        """SOP Instance UIDs measured on (current versions) that the index no longer holds."""
+        measured = {m.sop_instance_uid for m in self.current(case).values()
+                    if m.sop_instance_uid}
+        return tuple(sorted(measured - self.store.indexed_instances(measured)))
 
     # -- lesions -------------------------------------------------------------------------
 

@@ -302,6 +302,21 @@ def test_without_a_hospital_pacs_nothing_is_queued(world: World) -> None:
     assert store.outbox == [] and len(store.published) == 2
 
 
+def test_a_case_whose_measured_image_was_deleted_says_so_and_keeps_the_measurement(
+    world: World
+) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
+    view = service.read_case(SPECIALIST, cid)
+    assert (view.images_missing, view.missing_images) == (False, ())
+    del store.instances[uids["bl"][1]]  # as ingest mirrors a deletion in the PACS
+    view = service.read_case(SPECIALIST, cid)
+    assert (view.images_missing, view.missing_images) == (True, (uids["bl"][1],))
+    assert len(store.versions) == 1
+
+
 @pytest.mark.parametrize(("attempts", "delay"), [
     (1, 5.0), (2, 10.0), (3, 20.0), (8, 640.0), (9, 900.0), (30, 900.0), (10**6, 900.0)])
 def test_outbox_back_off_doubles_up_to_its_cap(attempts: int, delay: float) -> None:
