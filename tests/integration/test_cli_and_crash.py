@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import free_ports, storescu, wait_until
 from tests.factories import tiny_ct_series, write_all
+from tests.faults import index_against_orthanc
 
 pytestmark = pytest.mark.integration
 NADIR = [sys.executable, "-m", "api.cli"]
@@ -99,6 +100,9 @@ def test_service_killed_mid_ingest_then_restarted(
         assert [s["study_instance_uid"] for s in body] == [
             s[0].StudyInstanceUID for s in studies]
         assert all(len(s["series"]) == 1 and s["series"][0]["instances"] == 4 for s in body)
+        with orthanc.client() as client:  # the fault suite's check: the index is Orthanc's
+            check = index_against_orthanc(database_url, client)
+        assert check.consistent and (check.orthanc, check.indexed) == (12, 12)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
