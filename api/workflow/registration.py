@@ -450,9 +450,8 @@ class RegistrationService:
         if target_series is None or not target_series.slices or \
                 target_series.orientation is None:
             raise Conflict(f"series {pair.followup_series_uid!r} has no indexed slices")
-        chosen, distance = nearest_slice(
-            [(s, s.position_mm) for s in target_series.slices], target_series.orientation,
-            position)
+        chosen, _ = nearest_slice([(s, s.position_mm) for s in target_series.slices],
+                                  target_series.orientation, position)
         plane = self._plane(chosen.sop_instance_uid)
         row, column, off_plane = plane.to_image(position)
         return Proposal(
@@ -463,7 +462,7 @@ class RegistrationService:
             from_series_instance_uid=measured.series_instance_uid or "",
             from_sop_instance_uid=measured.sop_instance_uid or "",
             from_position_mm=_rounded(from_point),
-            slice_distance_mm=round(off_plane if off_plane == off_plane else distance, 2),
+            slice_distance_mm=round(off_plane, 2),
             inside_image=plane.contains(row, column), registration=state)
 
     def _pair_for(self, patient_id: str, source: Study, target: Study, series_uid: str
