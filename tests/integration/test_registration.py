@@ -23,6 +23,7 @@ from api.db.models import SeriesRegistration
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.workflow.registration import DONE, FAILED, Outcome, RegistrationJobs, SeriesPair
 from api.workflow.registration_store import SqlRegistrationStore
+from imaging import rigid
 from imaging.synthetic import demo_patient, generate_study, uids_of, without_series, write_study
 from imaging.synthetic.calipers import lesion_calipers
 from tests.conftest import STORESCU_AET, Service, start_orthanc, storescu, wait_until
@@ -157,6 +158,28 @@ def test_proposal_follows_the_turned_patient_and_comparisons_reuse_it(
     resources = {e["resource"] for e in audit["events"]}
     assert f"comparisons/{c['id']}/registration" in resources
     assert any(r.endswith(f"/proposal/{fu_tp}") for r in resources)
+
+
+def test_a_new_comparison_registers_in_the_background(
+    service_factory: Any, pair_pacs: Any
+) -> None:
+    baseline, followup = pair_pacs.specs
+    service: Service = service_factory(pair_pacs)
+    pid = baseline.patient.patient_id
+    _indexed(service, pid, [75, len(followup.slice_positions_mm(followup.series_by_key(KEY)))])
+    r = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
+                            headers=service.headers("specialist"))
+    assert r.status_code == 201, r.text
+    jobs = service.app.state.registrations
+    jobs.join()  # the background thread registered the comparison's pair
+    assert jobs.computed == 1
+    reg = service.client.get(f"/api/v1/comparisons/{r.json()['id']}/registration",
+                             headers=service.headers("radiologist")).json()
+    assert reg["status"] == "done" and jobs.computed == 1
+    truth = rigid.compose(followup.body_to_patient, rigid.inverse(baseline.body_to_patient))
+    centre = baseline.lesion_center_patient_mm("Liver segment VIII")
+    assert math.dist(rigid.apply(rigid.as_matrix(reg["matrix"]), centre),
+                     rigid.apply(truth, centre)) < 2.0
 
 
 def test_a_pair_is_computed_once_across_threads_and_processes(
