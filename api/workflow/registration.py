@@ -255,9 +255,9 @@ class RegistrationJobs:
                               retryable=True)
         try:
             self._store.finish(pair, attempt, outcome, self._clock())
-            self.computed += 1
         finally:
             with self._lock:
+                self.computed += 1
                 self._running.pop(pair, None)
                 self._attempts.pop(pair, None)
             event.set()
