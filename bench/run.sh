@@ -17,3 +17,9 @@ echo "== scale-out: one vs two Orthanc on a PostgreSQL index, one vs two Nadir n
 .venv/bin/python -m bench.scale_out
 echo "== registration: moved-phantom accuracy; 300-slice 512x512 pair through Orthanc"
 .venv/bin/python -m bench.registration
+echo "== C-STORE: 10 pushes of the study pair (756 objects) while another process burns a core"
+.venv/bin/python -m bench.dimse_pushes --pushes 10
+echo "== upload: peak memory of nadir serve taking a 1 GB zip"
+.venv/bin/python -m bench.upload_memory --gb 1
+echo "== fault suite: each scenario 3 times on the study pair, index checked against Orthanc"
+.venv/bin/python -m bench.faults --runs 3
