@@ -36,8 +36,9 @@ def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int) -
             sent = store(peer, datasets, contexts=DEMO_CONTEXTS)
             total += len(sent)
         except AssociationRejected as exc:
-            print(f"error: {exc}. Register it: nadir peers add {calling_aet} 127.0.0.1",
-                  file=sys.stderr)
+            hint = f". Register it: nadir peers add {calling_aet} 127.0.0.1" \
+                if exc.calling_aet_unknown else ""
+            print(f"error: {exc}{hint}", file=sys.stderr)
             return 1
         except PacsError as exc:
             # The message names the cause (no listener, refusal status, no response).

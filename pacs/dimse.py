@@ -237,13 +237,15 @@ class _Push:
             reason = answer.reason_str if answer is not None else "no reason given"
             kind = answer.result_str if answer is not None else "Rejected"
             hint = ""
-            if answer is not None and (answer.result_source, answer.diagnostic) == (1, 3):
+            unknown = answer is not None and (answer.result_source, answer.diagnostic) == (1, 3)
+            if unknown:
                 hint = (f"; {self.peer.calling_aet} (this host) is not a registered peer "
                         f"of {self.peer.called_aet}")
             elif answer is not None and (answer.result_source, answer.diagnostic) == (1, 7):
                 hint = f"; the peer's AE title is not {self.peer.called_aet}"
             return AssociationRejected(f"{self.peer} rejected the association ({kind}: "
-                                       f"{reason}){hint}", stored=stored)
+                                       f"{reason}){hint}", stored=stored,
+                                       calling_aet_unknown=unknown)
         if not connected:
             return PeerUnreachable(f"cannot connect to {self.peer}: "
                                    f"{_connect_error(self.peer, self.options)}", stored=stored)

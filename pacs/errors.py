@@ -69,6 +69,12 @@ class AssociationRejected(DimseError):
 
     retryable = True
 
+    def __init__(self, message: str, *, calling_aet_unknown: bool,
+                 stored: tuple[str, ...] = ()) -> None:
+        super().__init__(message, stored=stored)
+        #: The peer said it does not know our AE title (registration is what is missing).
+        self.calling_aet_unknown = calling_aet_unknown
+
 
 class PeerUnreachable(DimseError):
     """No TCP connection to the peer, or no answer to the association request."""

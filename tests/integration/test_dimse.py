@@ -190,6 +190,7 @@ def test_a_rejected_association_names_the_peer_registration(
     with pytest.raises(AssociationRejected) as raised:
         store(scp.peer("NADIR-SCU"), tiny_ct_series(1), options=FAST)
     message = str(raised.value)
+    assert raised.value.calling_aet_unknown is True
     assert "Calling AE title not recognised" in message
     assert "NADIR-SCU (this host) is not a registered peer of TESTSCP" in message
 
