@@ -1,6 +1,8 @@
 /** The single-page application's routes: /login, / (worklist) and /cases/{id} (review). */
 import './styles.css';
+import { prefetchSeriesMetadata } from './api/dicomweb';
 import { currentToken, goToLogin } from './api/session';
+import { startReview } from './pages/pairing';
 import { loginPage } from './pages/login';
 import { worklistPage } from './pages/worklist';
 
@@ -11,7 +13,11 @@ async function route(): Promise<void> {
   if (!currentToken()) return goToLogin(path);
   const review = /^\/cases\/(\d+)\/?$/.exec(path);
   // The review (cornerstone3D, vtk.js) is a bundle of its own: the worklist loads without it.
-  if (review) return (await import('./pages/review')).reviewPage(root, Number(review[1]));
+  if (review) {
+    // The case, pairing and image metadata load while the viewer's code does.
+    const start = startReview(Number(review[1]), prefetchSeriesMetadata);
+    return (await import('./pages/review')).reviewPage(root, start);
+  }
   return worklistPage(root);
 }
 

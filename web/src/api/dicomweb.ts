@@ -9,7 +9,27 @@ export type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
 
 export const DICOMWEB_ROOT = '/dicom-web';
 
-export async function seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+const metadataRequests = new Map<string, Promise<DicomJson[]>>();
+
+/**
+ * The series' image metadata (WADO-RS), requested once per page: a request started early
+ * (while the viewer's code loads) is the one the viewer then uses.
+ */
+export function seriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+  let request = metadataRequests.get(seriesUid);
+  if (!request) {
+    request = fetchSeriesMetadata(studyUid, seriesUid);
+    request.catch(() => metadataRequests.delete(seriesUid));
+    metadataRequests.set(seriesUid, request);
+  }
+  return request;
+}
+
+export function prefetchSeriesMetadata(studyUid: string, seriesUid: string): void {
+  seriesMetadata(studyUid, seriesUid).catch(() => undefined);
+}
+
+async function fetchSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
   const path = `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
   const response = await send('GET', path, { headers: { Accept: 'application/dicom+json' } });
   if (!response.ok) {

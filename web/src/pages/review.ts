@@ -4,7 +4,7 @@
  * the lesion panel, calipers, and the server's response with sign-off and the report.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, Comparison, Lesion, LesionCreate, Measurement, Me, Series, Study, Timepoint } from '../api/types';
+import type { Case, Lesion, LesionCreate, Measurement, Me, Timepoint } from '../api/types';
 import { MeasurementBook } from '../measure/book';
 import { CaliperTool, Calipers, axisOf, type CaliperHost } from '../measure/caliper';
 import { saveMeasurement } from '../measure/save';
@@ -14,12 +14,13 @@ import { LesionPanel } from '../panels/lesions';
 import { ResponsePanel } from '../panels/response';
 import { COMPUTED_READING, CRITERIA_NAMES, mayMeasure } from '../panels/words';
 import { startCornerstone } from '../viewport/cornerstone';
-import { ReviewPane, type Side } from '../viewport/pane';
+import { ReviewPane, allowPrefetch, type Side } from '../viewport/pane';
 import { PRESETS } from '../viewport/presets';
 import { SeriesStack } from '../viewport/stack';
 import { PaneLink, type SyncSource } from '../viewport/sync';
 import { PaneTools } from '../viewport/tools';
 import { pageHeader } from './frame';
+import { Pairing, comparisonFor, type ReviewStart } from './pairing';
 import { displayName } from './worklist';
 
 const SCROLL_KEYS: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 1, PageUp: -1 };
@@ -30,17 +31,16 @@ interface PaneControls {
   pairing: HTMLElement;
 }
 
-export async function reviewPage(root: HTMLElement, caseId: number): Promise<void> {
-  await new ReviewPage(root, caseId).start();
+export async function reviewPage(root: HTMLElement, start: ReviewStart): Promise<void> {
+  await new ReviewPage(root, start).start();
 }
 
 class ReviewPage implements CaliperHost {
   readonly book: MeasurementBook;
   readonly panes: ReviewPane[] = [];
   private caseValue!: Case;
-  private studies: Study[] = [];
+  private pairing = new Pairing(null, []);
   private me: Me = { name: null, role: 'unknown' };
-  private comparison: Comparison | null = null;
   private selectedLesion: number | null = null;
   private hovered: ReviewPane | null = null;
   private link!: PaneLink;
@@ -54,11 +54,14 @@ class ReviewPage implements CaliperHost {
   private readonly syncNote = h('span', { class: 'sync-note' });
   private stackLoads = new Map<string, Promise<SeriesStack>>();
 
+  readonly caseId: number;
+
   constructor(
     private readonly root: HTMLElement,
-    readonly caseId: number,
+    private readonly begun: ReviewStart,
   ) {
-    this.book = new MeasurementBook(caseId);
+    this.caseId = begun.caseId;
+    this.book = new MeasurementBook(this.caseId);
     const page = this;
     this.lesionPanel = new LesionPanel({
       book: this.book,
@@ -132,6 +135,7 @@ class ReviewPage implements CaliperHost {
   // -- start ------------------------------------------------------------------------------
 
   async start(): Promise<void> {
+    performance.mark('nadir:viewer-code');
     const left = h('div', { class: 'viewport-frame' });
     const right = h('div', { class: 'viewport-frame' });
     this.root.replaceChildren(this.layout(left, right));
@@ -151,23 +155,23 @@ class ReviewPage implements CaliperHost {
     (window as unknown as { nadirReview: unknown }).nadirReview = {
       imageToClient: (side: Side, row: number, column: number) => pane(side)?.imageToClient(row, column) ?? null,
       pixel: (side: Side, row: number, column: number) => pane(side)?.pixel(row, column) ?? null,
-      cached: (side: Side) => pane(side)?.cachedCount() ?? 0,
+      cached: (side: Side) => [pane(side)?.cachedCount() ?? 0, pane(side)?.stack?.images.length ?? 0],
     };
     const meLoad = api.me().catch(() => this.me);
+    let loaded: Awaited<ReviewStart['loaded']>;
     try {
-      this.caseValue = await api.case(this.caseId);
+      loaded = await this.begun.loaded;
     } catch (error) {
       this.root.replaceChildren(pageHeader(['Review']), h('main', { class: 'problem-page' },
         h('p', { class: 'problem' }, error instanceof ApiError && error.status === 404 ? `There is no case ${this.caseId}.` : `The case could not be opened: ${String(error)}`),
         h('a', { href: '/' }, 'Back to the worklist')));
       return;
     }
+    this.caseValue = loaded.case;
+    this.pairing = new Pairing(loaded.comparison, loaded.studies);
+    if (loaded.comparisonError) this.pairingFailed(loaded.comparisonError);
     const tps = this.caseValue.timepoints;
     const [leftTp, rightTp] = [tps[0], tps[tps.length - 1]];
-    const studiesLoad = api.studies(this.caseValue.patient_id);
-    const comparisonLoad = this.comparisonFor(leftTp, rightTp);
-    this.studies = await studiesLoad;
-    this.comparison = await comparisonLoad;
     this.fillTimepointPickers(leftTp, rightTp);
     await this.showPair(leftTp, rightTp);
     // Everything below is not needed for the first images.
@@ -252,66 +256,12 @@ class ReviewPage implements CaliperHost {
     }
   }
 
-  /** The comparison of the two timepoints' studies: the one this tab made, or a new one. */
-  private async comparisonFor(left: Timepoint, right: Timepoint): Promise<Comparison | null> {
-    if (left.id === right.id) return null;
-    const key = `nadir.comparison.${left.id}.${right.id}`;
-    const known = Number(sessionStorage.getItem(key));
-    if (known) {
-      const c = await api.comparison(known).catch(() => null);
-      if (c) return c;
-    }
-    try {
-      const c = await api.createComparison(this.caseValue.patient_id, left.id, right.id);
-      sessionStorage.setItem(key, String(c.id));
-      return c;
-    } catch (error) {
-      notify(`Series could not be paired: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
-      return null;
-    }
-  }
-
-  private study(timepointId: string): Study | undefined {
-    return this.studies.find((s) => s.study_instance_uid === timepointId);
-  }
-
-  /** Series that hold images worth scrolling (the comparison leaves out scouts, dose reports). */
-  private viewableSeries(timepointId: string): Series[] {
-    const excluded = new Set(this.comparison?.excluded.map((e) => e.series_instance_uid) ?? []);
-    return (this.study(timepointId)?.series ?? []).filter((s) => s.instances > 0 && s.orientation && !excluded.has(s.series_instance_uid));
-  }
-
-  private pairOf(seriesUid: string) {
-    return this.comparison?.pairs.find((p) => p.baseline_series_uid === seriesUid || p.followup_series_uid === seriesUid) ?? null;
-  }
-
-  private partnerOf(seriesUid: string): string | null {
-    const pair = this.pairOf(seriesUid);
-    if (!pair) return null;
-    return pair.baseline_series_uid === seriesUid ? pair.followup_series_uid : pair.baseline_series_uid;
-  }
-
-  /** The default series of each side: the paired series with the best score, thin first. */
-  private defaultSeries(left: Timepoint, right: Timepoint): [string | null, string | null] {
-    const leftSeries = this.viewableSeries(left.id);
-    const count = (uid: string) => leftSeries.find((s) => s.series_instance_uid === uid)?.instances ?? 0;
-    const pairs = [...(this.comparison?.pairs ?? [])].sort((a, b) => (b.score ?? 1) - (a.score ?? 1) || count(b.baseline_series_uid) + count(b.followup_series_uid) - count(a.baseline_series_uid) - count(a.followup_series_uid));
-    const best = pairs[0];
-    if (best && this.comparison) {
-      const leftIsBaseline = this.comparison.baseline_study_uid === left.id;
-      return leftIsBaseline ? [best.baseline_series_uid, best.followup_series_uid] : [best.followup_series_uid, best.baseline_series_uid];
-    }
-    const biggest = (tp: Timepoint) => [...this.viewableSeries(tp.id)].sort((a, b) => b.instances - a.instances)[0]?.series_instance_uid ?? null;
-    const l = biggest(left);
-    return [l, left.id === right.id ? l : biggest(right)];
-  }
-
   private fillSeriesPicker(side: Side, timepointId: string, selected: string | null): void {
     const { series: picker } = this.controls.get(side)!;
-    const excluded = this.comparison?.excluded ?? [];
-    const all = this.study(timepointId)?.series ?? [];
+    const excluded = this.pairing.comparison?.excluded ?? [];
+    const all = this.pairing.study(timepointId)?.series ?? [];
     picker.replaceChildren(...all.filter((s) => s.instances > 0).map((s) => {
-      const pair = this.pairOf(s.series_instance_uid);
+      const pair = this.pairing.pairOf(s.series_instance_uid);
       const why = excluded.find((e) => e.series_instance_uid === s.series_instance_uid)?.reason;
       const score = pair ? ` · pair score ${pair.score === null ? 'set by hand' : pair.score.toFixed(2)}` : '';
       return h('option', {
@@ -327,14 +277,18 @@ class ReviewPage implements CaliperHost {
     for (const pane of this.panes) {
       const el = this.controls.get(pane.side)!.pairing;
       const uid = pane.stack?.seriesUid;
-      const pair = uid ? this.pairOf(uid) : null;
+      const pair = uid ? this.pairing.pairOf(uid) : null;
       if (!uid) el.replaceChildren();
-      else if (!pair) el.replaceChildren(h('span', { class: 'muted' }, this.comparison ? 'This series has no pair in the other study.' : ''));
+      else if (!pair) el.replaceChildren(h('span', { class: 'muted' }, this.pairing.comparison ? 'This series has no pair in the other study.' : ''));
       else {
         const score = pair.source === 'manual' ? 'paired by hand' : `pairing score ${pair.score?.toFixed(2)}`;
         el.replaceChildren(h('details', {}, h('summary', {}, `Paired series: ${score}`), h('ul', {}, pair.reasons.map((r) => h('li', {}, r)))));
       }
     }
+  }
+
+  private pairingFailed(error: unknown): void {
+    notify(`Series could not be paired: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
   }
 
   private loadStack(studyUid: string, seriesUid: string): Promise<SeriesStack> {
@@ -349,7 +303,7 @@ class ReviewPage implements CaliperHost {
 
   /** Show the default pair of series of two timepoints, the right pane following the left. */
   private async showPair(left: Timepoint, right: Timepoint): Promise<void> {
-    const [leftSeries, rightSeries] = this.defaultSeries(left, right);
+    const [leftSeries, rightSeries] = this.pairing.defaultSeries(left, right);
     this.fillSeriesPicker('left', left.id, leftSeries);
     this.fillSeriesPicker('right', right.id, rightSeries);
     const [l, r] = await Promise.all([
@@ -361,10 +315,12 @@ class ReviewPage implements CaliperHost {
     const start = l ? Math.floor(l.images.length / 2) : 0;
     // The right pane opens where the link will keep it: no second draw.
     const rightStart = l && r ? this.link.indexFor('left', l.images[start], r) : undefined;
+    performance.mark('nadir:metadata');
     await Promise.all([
       l ? this.panes[0].show(l, left.id, this.paneLabel(left), start) : null,
       r ? this.panes[1].show(r, right.id, this.paneLabel(right), rightStart) : null,
     ]);
+    allowPrefetch();
     this.showPairing();
     this.calipers.redraw();
   }
@@ -381,7 +337,11 @@ class ReviewPage implements CaliperHost {
   private async timepointChanged(): Promise<void> {
     const left = this.timepoint(this.controls.get('left')!.timepoint.value);
     const right = this.timepoint(this.controls.get('right')!.timepoint.value);
-    this.comparison = await this.comparisonFor(left, right);
+    const comparison = await comparisonFor(this.caseValue.patient_id, left, right).catch((e) => {
+      this.pairingFailed(e);
+      return null;
+    });
+    this.pairing = new Pairing(comparison, this.pairing.studies);
     await this.showPair(left, right);
     void this.watchRegistration();
   }
@@ -391,7 +351,7 @@ class ReviewPage implements CaliperHost {
     const other = side === 'left' ? this.panes[1] : this.panes[0];
     const uid = this.controls.get(side)!.series.value;
     await this.switchSeries(pane, uid);
-    const partner = this.partnerOf(uid);
+    const partner = this.pairing.partnerOf(uid);
     if (partner && other.timepointId && other.stack?.seriesUid !== partner) {
       this.controls.get(other.side)!.series.value = partner;
       await this.switchSeries(other, partner, false);
@@ -414,11 +374,11 @@ class ReviewPage implements CaliperHost {
   }
 
   private async watchRegistration(): Promise<void> {
-    const comparison = this.comparison;
+    const comparison = this.pairing.comparison;
     this.link.setRegistration(null);
     if (!comparison) return;
     const leftIsBaseline = comparison.baseline_study_uid === this.panes[0].timepointId;
-    for (let attempt = 0; attempt < 90 && this.comparison === comparison; attempt++) {
+    for (let attempt = 0; attempt < 90 && this.pairing.comparison === comparison; attempt++) {
       const registration = await api.registration(comparison.id).catch(() => null);
       if (!registration) return; // no registration endpoint yet, or none for this pair
       if (registration.status === 'done') {
@@ -522,7 +482,7 @@ class ReviewPage implements CaliperHost {
 
   private async showImage(pane: ReviewPane, seriesUid: string | null, sopUid: string): Promise<boolean> {
     if (seriesUid && pane.stack?.seriesUid !== seriesUid && pane.timepointId) {
-      if (!this.study(pane.timepointId)?.series.some((s) => s.series_instance_uid === seriesUid)) return false;
+      if (!this.pairing.study(pane.timepointId)?.series.some((s) => s.series_instance_uid === seriesUid)) return false;
       await this.switchSeries(pane, seriesUid, false);
     }
     const index = pane.stack?.indexOfSop(sopUid) ?? -1;

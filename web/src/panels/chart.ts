@@ -13,7 +13,7 @@ function el(name: string, attrs: Record<string, string | number>, text?: string)
 export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGElement {
   const width = 320;
   const height = 130;
-  const pad = { left: 40, right: 12, top: 14, bottom: 28 };
+  const pad = { left: 40, right: 34, top: 22, bottom: 28 };
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, class: 'trend', role: 'img' }) as SVGSVGElement;
   const points = rows.map((r, i) => ({ i, sum: r.sum_mm }));
   const known = points.filter((p): p is { i: number; sum: number } => p.sum !== null && p.sum !== undefined);
@@ -22,14 +22,15 @@ export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGE
     svg.append(el('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'axis-label' }, 'No sum of diameters yet'));
     return svg;
   }
-  const max = Math.max(...known.map((p) => p.sum)) * 1.15 || 10;
+  const step = niceStep(Math.max(...known.map((p) => p.sum)) / 2);
+  const max = Math.max(step, Math.ceil(Math.max(...known.map((p) => p.sum)) / step) * step);
   const x = (i: number) => pad.left + (rows.length === 1 ? (width - pad.left - pad.right) / 2 : (i * (width - pad.left - pad.right)) / (rows.length - 1));
   const y = (v: number) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
-  for (const tick of [0, max / 2, max]) {
+  for (let tick = 0; tick <= max + 1e-9; tick += step) {
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick), class: 'grid' }));
-    svg.append(el('text', { x: pad.left - 4, y: y(tick) + 3, 'text-anchor': 'end', class: 'axis-label' }, `${Math.round(tick)}`));
+    svg.append(el('text', { x: pad.left - 6, y: y(tick) + 3, 'text-anchor': 'end', class: 'axis-label' }, `${tick}`));
   }
-  svg.append(el('text', { x: 4, y: 10, class: 'axis-label' }, 'mm'));
+  svg.append(el('text', { x: 6, y: 12, class: 'axis-label' }, 'Sum, mm'));
   svg.append(el('polyline', { points: known.map((p) => `${x(p.i)},${y(p.sum)}`).join(' '), class: 'line' }));
   for (const p of known) {
     svg.append(el('circle', { cx: x(p.i), cy: y(p.sum), r: 3.5, class: 'dot' }));
@@ -37,4 +38,11 @@ export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGE
   }
   rows.forEach((_, i) => svg.append(el('text', { x: x(i), y: height - 10, 'text-anchor': 'middle', class: 'axis-label' }, labels[i])));
   return svg;
+}
+
+/** 1, 2 or 5 times a power of ten, at least `raw`. */
+function niceStep(raw: number): number {
+  if (!(raw > 0)) return 10;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * power).find((v) => v >= raw) ?? 10 * power;
 }

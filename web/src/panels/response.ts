@@ -47,7 +47,7 @@ export class ResponsePanel {
       error ? h('p', { class: 'problem' }, `The response cannot be computed yet: ${error instanceof ApiError ? error.detail : String(error)}`) : null,
       evaluation ? h('p', { class: 'best' }, 'Best overall response: ', h('strong', {}, responseLabel(evaluation.best_overall_response))) : null,
       table,
-      trendChart(rows.map((r, i) => r ?? { id: tps[i].id, date: tps[i].date ?? '', sum_mm: null }), labels),
+      trendChart(rows.map((r, i) => r ?? { id: tps[i].id, date: tps[i].date ?? '', sum_mm: null }), labels.map(shortLabel)),
       mixed ? h('p', { class: 'warning' }, 'Some lesions shrank while others grew (mixed response): for the specialist to review.') : null,
       warnings.length ? h('ul', { class: 'warnings' }, warnings.map((w) => h('li', { title: w.code }, w.message))) : null,
       h('div', { class: 'report-links' },
@@ -79,4 +79,10 @@ export class ResponsePanel {
 function code(value: string | null | undefined, kind = ''): Node | string {
   if (!value) return '—';
   return h('abbr', { title: responseLabel(value), class: `code ${kind} code-${value}` }, responseCode(value));
+}
+
+/** "Baseline" -> "BL", "Follow-up 2" -> "FU 2": room for many timepoints on the chart. */
+function shortLabel(label: string): string {
+  if (label === 'Baseline') return 'BL';
+  return label.replace(/^Follow-up /, 'FU ');
 }

@@ -1,6 +1,6 @@
 /**
  * cornerstone3D set-up, once per page: the rendering core (CPU rendering when WebGL is
- * missing, as in headless browsers), the DICOMweb image loader with its codecs (bundled
+ * missing or only emulated in software, as in headless browsers), the DICOMweb image loader with its codecs (bundled
  * by the build under /assets/, never a CDN) and the bearer token on every image request, and the
  * interaction tools. Nothing outside viewport/ and measure/ imports cornerstone.
  */
@@ -28,7 +28,10 @@ type ToolClass = Parameters<typeof addTool>[0];
 
 export function startCornerstone(extraTools: ToolClass[] = []): RenderingEngine {
   if (engine) return engine;
-  initCore();
+  const gpu = getRenderingCapabilities();
+  // No WebGL (headless browsers), or only a software rasteriser (SwiftShader, llvmpipe): the
+  // CPU path draws a stack image faster than software WebGL and its copy back to a canvas.
+  initCore({ rendering: { useCPURendering: !gpu.webgl || gpu.softwareRasterizer } } as Parameters<typeof initCore>[0]);
   initLoader({
     // Two cores on the machines this runs on: one decoding worker leaves one for rendering.
     maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),

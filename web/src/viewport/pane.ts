@@ -42,6 +42,19 @@ export interface CameraState {
 /** How many images each side loads at once ahead of the reader. */
 const PREFETCH_CONCURRENCY = 3;
 
+/**
+ * Prefetch waits until the page allows it (once both first images are drawn), so that one
+ * pane's neighbours do not delay the other pane's first image.
+ */
+let prefetchAllowed = false;
+const waitingToPrefetch = new Set<ReviewPane>();
+
+export function allowPrefetch(): void {
+  prefetchAllowed = true;
+  for (const pane of waitingToPrefetch) pane.startPrefetch();
+  waitingToPrefetch.clear();
+}
+
 export class ReviewPane {
   readonly element: HTMLDivElement;
   readonly viewportId: string;
@@ -272,11 +285,17 @@ export class ReviewPane {
     el.dataset.sopInstanceUid = image.sopInstanceUid;
     el.dataset.slicePositionMm = image.positionMm.toFixed(3);
     el.dataset.imageIndex = String(this.index);
+    if (el.dataset.ready !== 'true') performance.mark(`nadir:first-image-${this.side}`);
     el.dataset.ready = 'true';
     this.drawOverlay();
     this.placeMarker();
     this.listeners.forEach((f) => f(this));
-    this.prefetch();
+    this.startPrefetch();
+  }
+
+  startPrefetch(): void {
+    if (prefetchAllowed) this.prefetch();
+    else waitingToPrefetch.add(this);
   }
 
   private drawOverlay(): void {

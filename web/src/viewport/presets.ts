@@ -2,7 +2,10 @@
  * Window/level presets, keys 1-5. Lung, mediastinum, liver and bone are the report's own
  * (imaging/render/window.py, shared through web/vocabulary.json); brain is the viewer's.
  */
+import { utilities } from '@cornerstonejs/core';
 import vocabulary from '../../vocabulary.json';
+
+const { windowLevel } = utilities;
 
 export interface WindowPreset {
   key: string;
@@ -22,12 +25,10 @@ export const PRESETS: WindowPreset[] = [
   { key: '5', name: 'Brain', center: 40, width: 80 },
 ];
 
-export const voiRangeOf = (w: { center: number; width: number }) => ({
-  lower: w.center - w.width / 2,
-  upper: w.center + w.width / 2,
-});
+/** DICOM window (PS3.3 C.11.2.1.2.1, LINEAR) <-> cornerstone's VOI range, both ways alike. */
+export const voiRangeOf = (w: { center: number; width: number }) => windowLevel.toLowHighRange(w.width, w.center);
 
-export const windowOf = (range: { lower: number; upper: number }) => ({
-  center: (range.lower + range.upper) / 2,
-  width: range.upper - range.lower,
-});
+export const windowOf = (range: { lower: number; upper: number }) => {
+  const { windowWidth, windowCenter } = windowLevel.toWindowLevel(range.lower, range.upper);
+  return { center: windowCenter, width: windowWidth };
+};

@@ -1,0 +1,101 @@
+/**
+ * Which series each pane shows, from the comparison the API made (its pairs, scores and
+ * exclusions): choices of display only, no rule of the pairing itself. No cornerstone here,
+ * so the page can start loading before the viewer's code has arrived.
+ */
+import { ApiError, api } from '../api/client';
+import type { Comparison, Series, SeriesPair, Study, Timepoint } from '../api/types';
+
+export class Pairing {
+  constructor(
+    readonly comparison: Comparison | null,
+    readonly studies: Study[],
+  ) {}
+
+  study(timepointId: string): Study | undefined {
+    return this.studies.find((s) => s.study_instance_uid === timepointId);
+  }
+
+  /** Series that hold images worth scrolling (the comparison leaves out scouts, dose reports). */
+  viewableSeries(timepointId: string): Series[] {
+    const excluded = new Set(this.comparison?.excluded.map((e) => e.series_instance_uid) ?? []);
+    return (this.study(timepointId)?.series ?? []).filter((s) => s.instances > 0 && s.orientation && !excluded.has(s.series_instance_uid));
+  }
+
+  excludedReason(seriesUid: string): string | undefined {
+    return this.comparison?.excluded.find((e) => e.series_instance_uid === seriesUid)?.reason;
+  }
+
+  pairOf(seriesUid: string): SeriesPair | null {
+    return this.comparison?.pairs.find((p) => p.baseline_series_uid === seriesUid || p.followup_series_uid === seriesUid) ?? null;
+  }
+
+  partnerOf(seriesUid: string): string | null {
+    const pair = this.pairOf(seriesUid);
+    if (!pair) return null;
+    return pair.baseline_series_uid === seriesUid ? pair.followup_series_uid : pair.baseline_series_uid;
+  }
+
+  /** The series each side opens on: the best-scored pair, the one with more images first. */
+  defaultSeries(left: Timepoint, right: Timepoint): [string | null, string | null] {
+    const count = (uid: string) =>
+      [...this.viewableSeries(left.id), ...this.viewableSeries(right.id)].find((s) => s.series_instance_uid === uid)?.instances ?? 0;
+    const size = (p: SeriesPair) => count(p.baseline_series_uid) + count(p.followup_series_uid);
+    const pairs = [...(this.comparison?.pairs ?? [])].sort((a, b) => (b.score ?? 1) - (a.score ?? 1) || size(b) - size(a));
+    const best = pairs[0];
+    if (best && this.comparison) {
+      const leftIsBaseline = this.comparison.baseline_study_uid === left.id;
+      return leftIsBaseline ? [best.baseline_series_uid, best.followup_series_uid] : [best.followup_series_uid, best.baseline_series_uid];
+    }
+    const biggest = (tp: Timepoint) => [...this.viewableSeries(tp.id)].sort((a, b) => b.instances - a.instances)[0]?.series_instance_uid ?? null;
+    const l = biggest(left);
+    return [l, left.id === right.id ? l : biggest(right)];
+  }
+}
+
+/** The comparison of two timepoints' studies: the one this tab made before, or a new one. */
+export async function comparisonFor(patientId: string, left: Timepoint, right: Timepoint): Promise<Comparison | null> {
+  if (left.id === right.id) return null;
+  const key = `nadir.comparison.${left.id}.${right.id}`;
+  const known = Number(sessionStorage.getItem(key));
+  if (known) {
+    const c = await api.comparison(known).catch(() => null);
+    if (c) return c;
+  }
+  const c = await api.createComparison(patientId, left.id, right.id);
+  sessionStorage.setItem(key, String(c.id));
+  return c;
+}
+
+export interface ReviewStart {
+  caseId: number;
+  /** The case, its studies and the comparison of its first and last timepoints. */
+  loaded: Promise<{ case: import('../api/types').Case; studies: Study[]; comparison: Comparison | null; comparisonError: unknown }>;
+}
+
+/**
+ * Start what the review needs before its first images, while the viewer's code loads: the
+ * case, then its studies and the comparison, then the default series' image metadata.
+ */
+export function startReview(caseId: number, prefetchMetadata: (studyUid: string, seriesUid: string) => void): ReviewStart {
+  const loaded = (async () => {
+    const c = await api.case(caseId);
+    performance.mark('nadir:case');
+    const [left, right] = [c.timepoints[0], c.timepoints[c.timepoints.length - 1]];
+    let comparisonError: unknown = null;
+    const [studies, comparison] = await Promise.all([
+      api.studies(c.patient_id),
+      left && right ? comparisonFor(c.patient_id, left, right).catch((e) => ((comparisonError = e), null)) : null,
+    ]);
+    performance.mark('nadir:pairing');
+    if (left && right) {
+      const [l, r] = new Pairing(comparison, studies).defaultSeries(left, right);
+      if (l) prefetchMetadata(left.id, l);
+      if (r) prefetchMetadata(right.id, r);
+    }
+    return { case: c, studies, comparison, comparisonError };
+  })();
+  return { caseId, loaded };
+}
+
+export { ApiError };
