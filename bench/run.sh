@@ -23,3 +23,5 @@ echo "== upload: peak memory of nadir serve taking a 1 GB zip"
 .venv/bin/python -m bench.upload_memory --gb 1
 echo "== fault suite: each scenario 3 times on the study pair, index checked against Orthanc"
 .venv/bin/python -m bench.faults --runs 3
+echo "== review workstation: first images and scrolling in headless Chromium, 300-slice 512x512 pair"
+.venv/bin/python -m bench.workstation --runs 5 --keys 40

@@ -1,0 +1,245 @@
+"""Review workstation benchmark: headless Chromium against a real `nadir serve` and Orthanc.
+
+Data: the demo pair at full size (two CT studies, 300-slice 512x512 thin series), with a case
+of four target lesions measured at both timepoints (the page loads them as a reader's would).
+- First images: from navigation to /cases/{id} until both viewports are drawn
+  (``data-ready``, then the next animation frame), each run in a new browser context (empty
+  cache and sessionStorage). Timed inside the page from navigation start.
+  Baseline in the same run: fetching the same two first images (the frames the panes showed)
+  by WADO-RS from Python, through the same /dicom-web/ proxy; and the two series' metadata.
+- Scrolling: once both series are prefetched, ArrowDown over the left pane; time from the
+  key event to the next animation frame after the pane shows the next image, and until the
+  linked right pane has followed.
+Usage: .venv/bin/python -m bench.workstation [--runs 5] [--keys 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from imaging.synthetic import demo_patient, generate_study
+from imaging.synthetic.calipers import KnownCaliper, lesion_calipers
+from pacs.dimse import DicomPeer, store
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic", "--disable-dev-shm-usage"]
+# Set before the page's own scripts: when both panes are ready, note the time of the next
+# frame (performance.now() counts from navigation start).
+READY_PROBE = """
+window.__firstImages = new Promise((resolve) => {
+  const ready = () => document.querySelectorAll('[data-viewport][data-ready="true"]').length === 2;
+  const watch = new MutationObserver(() => {
+    if (ready()) { watch.disconnect(); requestAnimationFrame(() => resolve(performance.now())); }
+  });
+  const options = { attributes: true, subtree: true, attributeFilter: ['data-ready'] };
+  document.addEventListener('DOMContentLoaded', () => watch.observe(document.body, options));
+});
+"""
+# One key press over the left pane: ms to the frame after the left pane's new image, and to
+# the frame after the right pane (linked) shows its new image.
+KEY_PROBE = """
+() => { window.__keyProbe = new Promise((resolve) => {
+  const left = document.querySelector('[data-viewport="left"]');
+  const right = document.querySelector('[data-viewport="right"]');
+  const before = [left.dataset.sopInstanceUid, right.dataset.sopInstanceUid];
+  const times = {};
+  let start = null;
+  const once = { once: true, capture: true };
+  document.addEventListener('keydown', (e) => { start = e.timeStamp; }, once);
+  const done = () => { if (times.left && times.right) { watch.disconnect(); resolve(times); } };
+  const watch = new MutationObserver(() => {
+    for (const [name, el, old] of [['left', left, before[0]], ['right', right, before[1]]]) {
+      if (!times[name] && el.dataset.sopInstanceUid !== old) {
+        times[name] = -1;
+        requestAnimationFrame(() => { times[name] = performance.now() - start; done(); });
+      }
+    }
+  });
+  const options = { attributes: true, subtree: true, attributeFilter: ['data-sop-instance-uid'] };
+  watch.observe(document.body, options);
+  setTimeout(() => { watch.disconnect(); resolve(times); }, 5000);
+}); }
+"""
+
+
+def push_pair(pacs: Any) -> tuple[str, dict[str, list[KnownCaliper]]]:
+    demo = demo_patient(matrix=512, thin_slice_count=300)
+    calipers: dict[str, list[KnownCaliper]] = {}
+    peer = DicomPeer("127.0.0.1", pacs.config.dicom_port, pacs.config.aet, "STORESCU")
+    for key, spec, seed in (("bl", demo.baseline, 1), ("fu", demo.followup, 2)):
+        datasets = generate_study(spec, seed=seed)
+        calipers[key] = lesion_calipers(spec, datasets)
+        store(peer, datasets)
+    return demo.baseline.patient.patient_id, calipers
+
+
+def seed_case(client: httpx.Client, patient_id: str,
+              calipers: dict[str, list[KnownCaliper]]) -> int:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        r = client.get(f"/api/v1/patients/{patient_id}/studies")
+        if r.status_code == 200 and len(r.json()) == 2 and all(
+                max(s["instances"] for s in st["series"]) == 300 for st in r.json()):
+            break
+        time.sleep(0.5)
+    else:
+        raise RuntimeError("the study pair was not indexed within 300 s")
+    case = client.post("/api/v1/cases", json={"patient_id": patient_id,
+                                              "criteria": "RECIST1.1"}).json()
+    lesions = {}
+    for cal in calipers["bl"]:
+        lesions[cal.label] = client.post(f"/api/v1/cases/{case['id']}/lesions", json={
+            "kind": "target", "organ": cal.organ, "nodal": cal.organ == "lymph node"}).json()["id"]
+    for tp, key in zip((t["id"] for t in case["timepoints"]), ("bl", "fu"), strict=True):
+        for cal in calipers[key]:
+            client.put(f"/api/v1/cases/{case['id']}/lesions/{lesions[cal.label]}/measurements/"
+                       f"{tp}", json={"sop_instance_uid": cal.sop_instance_uid,
+                                      "endpoints": [list(p) for p in cal.endpoints]}
+                       ).raise_for_status()
+    return int(case["id"])
+
+
+def open_case(browser: Any, url: str, token: str, case_id: int
+              ) -> tuple[Any, float, dict[str, float]]:
+    context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context.add_init_script(f"sessionStorage.setItem('nadir.token', {token!r});")
+    context.add_init_script(READY_PROBE)
+    page = context.new_page()
+    page.goto(f"{url}/cases/{case_id}")
+    ready_ms = float(page.evaluate("window.__firstImages"))
+    # Where the time went: the page's own marks, and when the viewer's code had arrived.
+    marks = dict(page.evaluate(
+        "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('nadir:'))"
+        ".map((m) => [m.name.slice(6), m.startTime])"))
+    return page, ready_ms, marks
+
+
+def shown(page: Any) -> list[tuple[str, str, str]]:
+    return [(str(page.get_attribute(f'[data-viewport="{side}"]', "data-timepoint-id")),
+             str(page.get_attribute(f'[data-viewport="{side}"]', "data-series-uid")),
+             str(page.get_attribute(f'[data-viewport="{side}"]', "data-sop-instance-uid")))
+            for side in ("left", "right")]
+
+
+def baseline_fetch(client: httpx.Client, images: list[tuple[str, str, str]]) -> float:
+    start = time.perf_counter()
+    for study, series, sop in images:
+        client.get(f"/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/1",
+                   headers={"Accept": "multipart/related; type=application/octet-stream; "
+                                      "transfer-syntax=*"}).raise_for_status()
+    return (time.perf_counter() - start) * 1000
+
+
+def metadata_fetch(client: httpx.Client, images: list[tuple[str, str, str]]) -> float:
+    start = time.perf_counter()
+    for study, series, _ in images:
+        client.get(f"/dicom-web/studies/{study}/series/{series}/metadata").raise_for_status()
+    return (time.perf_counter() - start) * 1000
+
+
+def scrolling(page: Any, keys: int) -> dict[str, list[float]]:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        counts = page.evaluate("[window.nadirReview.cached('left'), "
+                               "window.nadirReview.cached('right')]")
+        if all(cached == total > 0 for cached, total in counts):
+            break
+        time.sleep(0.5)
+    box = page.locator('[data-viewport="left"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.9)
+    # Start high in the series so that every press moves both panes.
+    for _ in range(60):
+        page.keyboard.press("ArrowUp")
+    page.wait_for_timeout(300)
+    figures: dict[str, list[float]] = {"left": [], "right": []}
+    for _ in range(keys):
+        page.evaluate(KEY_PROBE)  # installs window.__keyProbe, a promise of the timings
+        page.keyboard.press("ArrowDown")
+        times = page.evaluate("window.__keyProbe")
+        for side in figures:
+            if times.get(side, -1) > 0:
+                figures[side].append(float(times[side]))
+        page.wait_for_timeout(30)
+    return figures
+
+
+def describe(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    return (f"median {statistics.median(values):.0f} ms, p95 {p95:.0f} ms, "
+            f"min {ordered[0]:.0f}, max {ordered[-1]:.0f} (n={len(values)})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="review workstation benchmark")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keys", type=int, default=40)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        print(f"Chromium is not installed at {CHROMIUM}: bash scripts/setup.sh dev",
+              file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        with orthanc(root) as pacs:
+            patient_id, calipers = push_pair(pacs)
+            env = nadir_env(root, pacs)
+            token = create_token(env, "radiologist")
+            with nadir_serve(env) as url, sync_playwright() as playwright:
+                client = httpx.Client(base_url=url, timeout=120,
+                                      headers={"Authorization": f"Bearer {token}"})
+                case_id = seed_case(client, patient_id, calipers)
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                # A first visit pairs the series and starts their registration: let it finish
+                # so that it does not share the two cores with the measured runs.
+                page, _, _ = open_case(browser, url, token, case_id)
+                comparisons = client.post("/api/v1/comparisons", json={"patient_id": patient_id})
+                client.get(f"/api/v1/comparisons/{comparisons.json()['id']}/registration",
+                           params={"wait_s": 60})
+                page.context.close()
+                first: list[float] = []
+                fetch: list[float] = []
+                meta: list[float] = []
+                steps: dict[str, list[float]] = {}
+                for _ in range(args.runs):
+                    page, ready_ms, marks = open_case(browser, url, token, case_id)
+                    images = shown(page)
+                    first.append(ready_ms)
+                    for name, at in marks.items():
+                        steps.setdefault(name, []).append(at)
+                    fetch.append(baseline_fetch(client, images))
+                    meta.append(metadata_fetch(client, images))
+                    page.context.close()
+                page, _, _ = open_case(browser, url, token, case_id)
+                scroll = scrolling(page, args.keys)
+                sync = page.get_attribute('[data-viewport="left"]', "data-sync")
+                page.context.close()
+                browser.close()
+    print("first images, 300-slice 512x512 pair (navigation -> both panes drawn):")
+    print(f"  baseline: the two first frames by WADO-RS from Python: {describe(fetch)}")
+    print(f"  the two series' metadata by WADO-RS from Python: {describe(meta)}")
+    print(f"  Nadir workstation: {describe(first)}")
+    print("  on the way (median ms from navigation): " + ", ".join(
+        f"{name} {statistics.median(at):.0f}" for name, at in sorted(
+            steps.items(), key=lambda item: statistics.median(item[1]))))
+    print(f"scrolling once prefetched (ArrowDown -> next frame; panes linked by {sync}):")
+    print(f"  pane scrolled: {describe(scroll['left'])}")
+    print(f"  linked pane: {describe(scroll['right'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
