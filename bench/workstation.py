@@ -57,7 +57,9 @@ KEY_PROBE = """
   let start = null;
   const once = { once: true, capture: true };
   document.addEventListener('keydown', (e) => { start = e.timeStamp; }, once);
-  const done = () => { if (times.left && times.right) { watch.disconnect(); resolve(times); } };
+  const done = () => {
+    if (times.left > 0 && times.right > 0) { watch.disconnect(); resolve(times); }
+  };
   const watch = new MutationObserver(() => {
     for (const [name, el, old] of [['left', left, before[0]], ['right', right, before[1]]]) {
       if (!times[name] && el.dataset.sopInstanceUid !== old) {

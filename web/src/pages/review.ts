@@ -537,6 +537,7 @@ class ReviewPage implements CaliperHost {
   private async openReport(format: 'html' | 'pdf'): Promise<void> {
     // Opened now, while the click still counts as the reader's: filled once the report is in.
     const tab = window.open('', '_blank');
+    if (tab) tab.document.body.textContent = 'Preparing the report…';
     try {
       const blob = await api.report(this.caseId, format);
       const url = URL.createObjectURL(blob);

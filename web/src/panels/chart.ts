@@ -13,7 +13,8 @@ function el(name: string, attrs: Record<string, string | number>, text?: string)
 export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGElement {
   const width = 320;
   const height = 130;
-  const pad = { left: 40, right: 34, top: 22, bottom: 28 };
+  const pad = { left: 40, right: 34, top: 26, bottom: 28 };
+  const inset = 18; // keeps the first point's value clear of the axis labels
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, class: 'trend', role: 'img' }) as SVGSVGElement;
   const points = rows.map((r, i) => ({ i, sum: r.sum_mm }));
   const known = points.filter((p): p is { i: number; sum: number } => p.sum !== null && p.sum !== undefined);
@@ -24,7 +25,8 @@ export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGE
   }
   const step = niceStep(Math.max(...known.map((p) => p.sum)) / 2);
   const max = Math.max(step, Math.ceil(Math.max(...known.map((p) => p.sum)) / step) * step);
-  const x = (i: number) => pad.left + (rows.length === 1 ? (width - pad.left - pad.right) / 2 : (i * (width - pad.left - pad.right)) / (rows.length - 1));
+  const span = width - pad.left - pad.right - inset;
+  const x = (i: number) => pad.left + inset + (rows.length === 1 ? span / 2 : (i * span) / (rows.length - 1));
   const y = (v: number) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
   for (let tick = 0; tick <= max + 1e-9; tick += step) {
     svg.append(el('line', { x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick), class: 'grid' }));

@@ -11,7 +11,6 @@ import {
   init as initCore,
 } from '@cornerstonejs/core';
 import { init as initLoader, wadors } from '@cornerstonejs/dicom-image-loader';
-import { utilities as metadataUtilities } from '@cornerstonejs/metadata';
 import { PanTool, WindowLevelTool, ZoomTool, addTool, init as initTools } from '@cornerstonejs/tools';
 import { currentToken } from '../api/session';
 import type { StackImage } from './stack';
@@ -34,6 +33,10 @@ export function startCornerstone(extraTools: ToolClass[] = []): RenderingEngine 
   initCore({ rendering: { useCPURendering: !gpu.webgl || gpu.softwareRasterizer } } as Parameters<typeof initCore>[0]);
   initLoader({
     // Two cores on the machines this runs on: one decoding worker leaves one for rendering.
+    // The loader's own WADO-RS metadata store, fed the series' DICOM JSON as it comes: about
+    // 1 ms for 300 images, where the newer naturalised metadata takes 50-90 ms per series
+    // on the way to the first image.
+    useLegacyMetadataProvider: true,
     maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
     beforeSend: (): Record<string, string> => {
       const token = currentToken();
@@ -54,6 +57,5 @@ export function renderingInfo(): RenderingInfo {
 export function registerImages(images: StackImage[]): void {
   for (const image of images) {
     wadors.metaDataManager.add(image.imageId, image.metadata as never);
-    void metadataUtilities.addDicomWebInstance(image.imageId, image.metadata as Record<string, unknown>);
   }
 }

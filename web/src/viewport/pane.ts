@@ -156,7 +156,9 @@ export class ReviewPane {
     this.element.dataset.timepointId = timepointId;
     this.element.dataset.seriesUid = stack.seriesUid;
     this.setMessage('');
+    performance.mark(`nadir:register-${this.side}`);
     registerImages(stack.images);
+    performance.mark(`nadir:registered-${this.side}`);
     const start = clamp(index ?? Math.floor(stack.images.length / 2), 0, stack.images.length - 1);
     try {
       await this.viewport.setStack(stack.imageIds, start);
@@ -257,6 +259,8 @@ export class ReviewPane {
     const [x, y] = this.viewport.worldToCanvas(world);
     el.style.left = `${x}px`;
     el.style.top = `${y}px`;
+    // The label goes on the side with room for it.
+    el.classList.toggle('label-left', x > this.host.clientWidth * 0.55);
     el.dataset.text = m.text;
     el.title = m.text;
     el.hidden = false;
