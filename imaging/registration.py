@@ -34,14 +34,25 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import SimpleITK as _sitk
 
 from imaging.errors import ImagingError
 from imaging.rigid import Matrix, Plausibility, about_centre, check_plausible
 from imaging.volume import Volume, body_only
 
+
+class _OnFirstUse:
+    """SimpleITK, imported when a registration first needs it: the library holds about
+    90 MB that a service which never registers (or has not yet) need not carry."""
+
+    def __getattr__(self, name: str) -> Any:
+        import SimpleITK
+
+        globals()["sitk"] = SimpleITK
+        return getattr(SimpleITK, name)
+
+
 # SimpleITK ships no type information: its objects are Any here, and only here.
-sitk: Any = _sitk
+sitk: Any = _OnFirstUse()
 
 #: An affine refinement is kept only when it improves the metric by this fraction.
 AFFINE_MIN_GAIN = 0.02
