@@ -499,7 +499,9 @@ class ReviewPage implements CaliperHost {
     try {
       const lesion = await api.addLesion(this.caseId, body);
       this.caseValue = { ...this.caseValue, lesions: [...this.caseValue.lesions, lesion] };
-      notify(`${lesion.label} added. Drag across it on an image to measure it.`);
+      notify(lesion.kind === 'non_target'
+        ? `${lesion.label} added. Record its status at each timepoint.`
+        : `${lesion.label} added. Drag across it on an image to measure its ${axisOf(lesion)}.`);
       await this.select(lesion);
     } catch (error) {
       notify(`The lesion was not added: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
