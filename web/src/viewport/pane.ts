@@ -73,6 +73,8 @@ export class ReviewPane {
   private readonly cameraListeners: ((pane: ReviewPane) => void)[] = [];
   private readonly windowListeners: ((pane: ReviewPane) => void)[] = [];
   private suppressEvents = 0;
+  /** A button is down in this pane: camera changes now are the reader's (zoom, pan). */
+  private interacting = false;
 
   constructor(
     readonly side: Side,
@@ -103,14 +105,20 @@ export class ReviewPane {
     this.host.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.rendered());
     this.host.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
       this.placeMarker();
-      if (!this.suppressEvents) this.cameraListeners.forEach((f) => f(this));
+      // Only the reader's zoom and pan are passed on: a pane fitting its image after a new
+      // series or a resize must not move the other pane's image.
+      if (!this.suppressEvents && this.interacting) this.cameraListeners.forEach((f) => f(this));
     });
+    element.addEventListener('pointerdown', () => (this.interacting = true), { capture: true });
+    document.addEventListener('pointerup', () => (this.interacting = false), { capture: true });
     this.host.addEventListener(Enums.Events.VOI_MODIFIED, () => {
       this.drawOverlay();
-      if (!this.suppressEvents) this.windowListeners.forEach((f) => f(this));
+      // Likewise only the reader's windowing (presets are applied to both panes directly).
+      if (!this.suppressEvents && this.interacting) this.windowListeners.forEach((f) => f(this));
     });
     new ResizeObserver(() => {
-      this.engine.resize(true, true);
+      // The image fits the pane again unless the reader has zoomed or panned it.
+      this.engine.resize(true, this.stack !== null && this.cameraChanged());
       this.drawOverlay();
       this.placeMarker();
     }).observe(element);
@@ -211,6 +219,16 @@ export class ReviewPane {
       this.viewport.setPan(state.pan as Types.Point2);
       this.viewport.render();
     });
+  }
+
+  /** Whether the camera differs from the fitted one the stack opened with. */
+  private cameraChanged(): boolean {
+    try {
+      const pan = this.viewport.getPan();
+      return Math.abs(this.viewport.getZoom() - 1) > 1e-3 || Math.hypot(pan[0], pan[1]) > 0.5;
+    } catch {
+      return false; // no image yet
+    }
   }
 
   resetCamera(): void {
