@@ -37,8 +37,6 @@ FAILURES = Path(tempfile.gettempdir()) / "nadir-browser-failures"
 THIN_SLICES = 60
 PID = "NADIR-DEMO-001"
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.browser.conftest import LiveNadir, open_case, sign_in
 from tests.conftest import wait_until
+
+pytestmark = pytest.mark.integration
 
 
 def attr(page: Any, side: str, name: str) -> str:
