@@ -407,6 +407,9 @@ class ReviewPage implements CaliperHost {
   private bindPane(pane: ReviewPane): void {
     pane.element.addEventListener('mouseenter', () => (this.hovered = pane));
     pane.element.addEventListener('mousemove', () => (this.hovered = pane));
+    pane.element.addEventListener('mouseleave', () => {
+      if (this.hovered === pane) this.hovered = null;
+    });
     pane.element.addEventListener('wheel', (e) => {
       e.preventDefault();
       if (e.deltaY !== 0) void this.scroll(pane, Math.sign(e.deltaY));
@@ -416,12 +419,16 @@ class ReviewPage implements CaliperHost {
   private bindKeys(): void {
     document.addEventListener('keydown', (e) => {
       const target = e.target as HTMLElement | null;
-      if (target?.closest('input, textarea, select, dialog') || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || target?.closest('input, textarea, dialog')) return;
+      // A picker keeps the focus after a choice: with the pointer over a pane, the keys
+      // scroll that pane rather than change the series again.
+      if (target?.closest('select') && !this.hovered) return;
       const pane = this.hovered ?? this.panes[0];
       if (e.key in SCROLL_KEYS) {
         e.preventDefault();
         void this.scroll(pane, SCROLL_KEYS[e.key]);
       } else if (PRESETS.some((p) => p.key === e.key)) {
+        e.preventDefault();
         this.applyPreset(e.key, pane);
       } else if (e.key === 'Escape' && this.selectedLesion !== null) {
         this.selectedLesion = null;
