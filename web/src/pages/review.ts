@@ -11,6 +11,7 @@ import { saveMeasurement } from '../measure/save';
 import { ask, askReason, notify } from '../panels/dialogs';
 import { fill, formatDate, formatDateTime, h, mm } from '../panels/dom';
 import { LesionPanel } from '../panels/lesions';
+import { PanePickers } from '../panels/pickers';
 import { ResponsePanel } from '../panels/response';
 import { COMPUTED_READING, CRITERIA_NAMES, mayMeasure } from '../panels/words';
 import { startCornerstone } from '../viewport/cornerstone';
@@ -24,12 +25,6 @@ import { Pairing, comparisonFor, type ReviewStart } from './pairing';
 import { displayName } from './worklist';
 
 const SCROLL_KEYS: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 1, PageUp: -1 };
-
-interface PaneControls {
-  timepoint: HTMLSelectElement;
-  series: HTMLSelectElement;
-  pairing: HTMLElement;
-}
 
 export async function reviewPage(root: HTMLElement, start: ReviewStart): Promise<void> {
   await new ReviewPage(root, start).start();
@@ -46,7 +41,7 @@ class ReviewPage implements CaliperHost {
   private link!: PaneLink;
   private tools!: PaneTools;
   private calipers!: Calipers;
-  private readonly controls = new Map<Side, PaneControls>();
+  private readonly controls = new Map<Side, PanePickers>();
   private readonly lesionPanel: LesionPanel;
   private readonly responsePanel: ResponsePanel;
   private readonly header = h('div', { class: 'header-slot' });
@@ -172,7 +167,8 @@ class ReviewPage implements CaliperHost {
     if (loaded.comparisonError) this.pairingFailed(loaded.comparisonError);
     const tps = this.caseValue.timepoints;
     const [leftTp, rightTp] = [tps[0], tps[tps.length - 1]];
-    this.fillTimepointPickers(leftTp, rightTp);
+    this.controls.get('left')!.fillTimepoints(tps, (tp) => this.timepointLabel(tp), leftTp);
+    this.controls.get('right')!.fillTimepoints(tps, (tp) => this.timepointLabel(tp), rightTp);
     await this.showPair(leftTp, rightTp);
     // Everything below is not needed for the first images.
     fill(this.header, this.headerContent());
@@ -186,13 +182,9 @@ class ReviewPage implements CaliperHost {
 
   private layout(left: HTMLElement, right: HTMLElement): HTMLElement {
     const paneColumn = (side: Side, frame: HTMLElement) => {
-      const timepoint = h('select', { class: 'timepoint-picker', 'aria-label': `${side === 'left' ? 'Left' : 'Right'} timepoint` });
-      const series = h('select', { class: 'series-picker', 'aria-label': `${side === 'left' ? 'Left' : 'Right'} series` });
-      const pairing = h('div', { class: 'pairing' });
-      this.controls.set(side, { timepoint, series, pairing });
-      timepoint.addEventListener('change', () => void this.timepointChanged());
-      series.addEventListener('change', () => void this.seriesChanged(side));
-      return h('div', { class: `pane pane-${side}` }, h('div', { class: 'pane-bar' }, timepoint, series), frame, pairing);
+      const pickers = new PanePickers(side, () => void this.timepointChanged(), () => void this.seriesChanged(side));
+      this.controls.set(side, pickers);
+      return h('div', { class: `pane pane-${side}` }, h('div', { class: 'pane-bar' }, pickers.timepoint, pickers.series), frame, pickers.pairing);
     };
     this.syncButton.addEventListener('click', () => this.link.setLinked(!this.link.linked));
     const presets = PRESETS.map((p) =>
@@ -247,44 +239,11 @@ class ReviewPage implements CaliperHost {
     return this.caseValue.timepoints.find((t) => t.id === id) ?? this.caseValue.timepoints[0];
   }
 
-  private fillTimepointPickers(left: Timepoint, right: Timepoint): void {
-    for (const [side, selected] of [['left', left], ['right', right]] as const) {
-      const picker = this.controls.get(side)!.timepoint;
-      picker.replaceChildren(...this.caseValue.timepoints.map((tp) =>
-        h('option', { value: tp.id }, `${this.timepointLabel(tp)} — ${formatDate(tp.date)}`)));
-      picker.value = selected.id;
-    }
-  }
 
-  private fillSeriesPicker(side: Side, timepointId: string, selected: string | null): void {
-    const { series: picker } = this.controls.get(side)!;
-    const excluded = this.pairing.comparison?.excluded ?? [];
-    const all = this.pairing.study(timepointId)?.series ?? [];
-    picker.replaceChildren(...all.filter((s) => s.instances > 0).map((s) => {
-      const pair = this.pairing.pairOf(s.series_instance_uid);
-      const why = excluded.find((e) => e.series_instance_uid === s.series_instance_uid)?.reason;
-      const score = pair ? ` · pair score ${pair.score === null ? 'set by hand' : pair.score.toFixed(2)}` : '';
-      return h('option', {
-        value: s.series_instance_uid,
-        disabled: Boolean(why) || !s.orientation,
-        title: why ?? (pair ? pair.reasons.join('; ') : 'not paired'),
-      }, `${s.series_number ?? ''} ${s.description ?? 'Series'} · ${s.instances} images${score}${why ? ` (left out: ${why})` : ''}`);
-    }));
-    if (selected) picker.value = selected;
-  }
 
-  private showPairing(): void {
-    for (const pane of this.panes) {
-      const el = this.controls.get(pane.side)!.pairing;
-      const uid = pane.stack?.seriesUid;
-      const pair = uid ? this.pairing.pairOf(uid) : null;
-      if (!uid) el.replaceChildren();
-      else if (!pair) el.replaceChildren(h('span', { class: 'muted' }, this.pairing.comparison ? 'This series has no pair in the other study.' : ''));
-      else {
-        const score = pair.source === 'manual' ? 'paired by hand' : `pairing score ${pair.score?.toFixed(2)}`;
-        el.replaceChildren(h('details', {}, h('summary', {}, `Paired series: ${score}`), h('ul', {}, pair.reasons.map((r) => h('li', {}, r)))));
-      }
-    }
+
+  private showPairs(): void {
+    for (const pane of this.panes) this.controls.get(pane.side)!.showPair(this.pairing, pane.stack?.seriesUid ?? null);
   }
 
   private pairingFailed(error: unknown): void {
@@ -304,8 +263,8 @@ class ReviewPage implements CaliperHost {
   /** Show the default pair of series of two timepoints, the right pane following the left. */
   private async showPair(left: Timepoint, right: Timepoint): Promise<void> {
     const [leftSeries, rightSeries] = this.pairing.defaultSeries(left, right);
-    this.fillSeriesPicker('left', left.id, leftSeries);
-    this.fillSeriesPicker('right', right.id, rightSeries);
+    this.controls.get('left')!.fillSeries(this.pairing, left.id, leftSeries);
+    this.controls.get('right')!.fillSeries(this.pairing, right.id, rightSeries);
     const [l, r] = await Promise.all([
       leftSeries ? this.loadStack(left.id, leftSeries).catch((e) => this.failed(this.panes[0], e)) : null,
       rightSeries ? this.loadStack(right.id, rightSeries).catch((e) => this.failed(this.panes[1], e)) : null,
@@ -321,7 +280,7 @@ class ReviewPage implements CaliperHost {
       r ? this.panes[1].show(r, right.id, this.paneLabel(right), rightStart) : null,
     ]);
     allowPrefetch();
-    this.showPairing();
+    this.showPairs();
     this.calipers.redraw();
   }
 
@@ -369,7 +328,7 @@ class ReviewPage implements CaliperHost {
     const index = before && keepPosition ? stack.nearestTo(before.positionMm) : undefined;
     await pane.show(stack, timepointId, this.paneLabel(this.timepoint(timepointId)), index);
     this.controls.get(pane.side)!.series.value = seriesUid;
-    this.showPairing();
+    this.showPairs();
     this.calipers.redraw();
   }
 

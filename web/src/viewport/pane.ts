@@ -39,8 +39,9 @@ export interface CameraState {
   pan: [number, number];
 }
 
-/** How many images each side loads at once ahead of the reader. */
-const PREFETCH_CONCURRENCY = 3;
+/** Images each side loads at once ahead of the reader: two per pane leave the browser two of
+ * its six connections to the server for the reader's own jumps and the API. */
+const PREFETCH_CONCURRENCY = 2;
 
 /**
  * Prefetch waits until the page allows it (once both first images are drawn), so that one
