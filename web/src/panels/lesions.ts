@@ -38,6 +38,9 @@ export class LesionPanel {
     const selectedLesion = c.lesions.find((l) => l.id === selected) ?? null;
     fill(this.element,
       h('h2', {}, 'Lesions'),
+      c.images_missing
+        ? h('p', { class: 'warning' }, `${c.missing_images.length || 'Some'} image(s) measured on are no longer in the PACS: their measurements still count, but cannot be shown.`)
+        : null,
       list,
       empty,
       this.host.canMeasure ? this.drawHint(selectedLesion) : h('p', { class: 'hint' }, 'Read-only: your role views measurements but does not record them.'),
