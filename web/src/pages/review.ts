@@ -191,7 +191,7 @@ class ReviewPage implements CaliperHost {
       h('button', { type: 'button', class: 'preset', title: `${p.name}: W ${p.width} L ${p.center} (key ${p.key})`, onclick: () => this.applyPreset(p.key) },
         h('kbd', {}, p.key), ` ${p.name}`));
     return h('div', { class: 'review' },
-      h('div', { class: 'top-slot' }, pageHeader([this.header])),
+      h('div', { class: 'top-slot' }, pageHeader([this.header], [h('a', { href: '/', class: 'button' }, 'Worklist')])),
       h('p', { class: 'disclaimer banner' }, COMPUTED_READING),
       h('div', { class: 'review-body' },
         h('div', { class: 'viewer' },
