@@ -29,7 +29,7 @@ from api.routes import (
     registration,
     upload,
 )
-from api.routes.web import install_web
+from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
@@ -104,7 +104,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, dicomweb, registration):
         app.include_router(module.router)
-    install_web(app)
+    install_web(app, settings.web_dist or WEB_DIST)
     _document_request_schemas(app)
     return app
 

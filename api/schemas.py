@@ -195,6 +195,11 @@ class UploadOut(BaseModel):
     instances: list[UploadedInstance]
 
 
+class MeOut(BaseModel):
+    name: str
+    role: Literal["uploader", "radiologist", "specialist", "admin"]
+
+
 class IngestHealth(BaseModel):
     leader: bool = Field(description="whether this process follows Orthanc's change feed")
     cursor: int

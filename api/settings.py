@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
     # where it lowers the metric on held-out samples by 2 % (about +1 s per pair).
     registration_affine: bool = False
+    web_dist: Path | None = Field(
+        default=None, description="The built review workstation; default: web/dist of the "
+                                  "source tree")
 
     @field_validator("ingest_interval_s", "token_cache_s")
     @classmethod

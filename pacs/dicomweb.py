@@ -57,7 +57,9 @@ class DicomWebGateway:
                   public_host: str, public_proto: str) -> StreamedResponse:
         """GET ``{root}{path}?{query}`` from Orthanc, streamed."""
         sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
-        sent["Forwarded"] = f'host="{public_host}";proto={public_proto}'
+        # Unquoted: Orthanc's DICOMweb plugin copies a quoted host, quotes included, into the
+        # URLs it writes (RetrieveURL, BulkDataURI).
+        sent["Forwarded"] = f"host={public_host};proto={public_proto}"
         url = self._root + path.lstrip("/") + (f"?{query}" if query else "")
         try:
             response = await self._http.send(self._http.build_request("GET", url, headers=sent),

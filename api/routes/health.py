@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 
 from api import __version__
-from api.schemas import HealthOut
+from api.auth import CurrentUser
+from api.schemas import HealthOut, MeOut
 
 router = APIRouter()
 
@@ -34,3 +35,9 @@ def healthz(request: Request) -> HealthOut:
             "last_error": status.last_error,
         },
     })
+
+
+@router.get("/api/v1/me", tags=["auth"])
+def me(who: CurrentUser) -> MeOut:
+    """Who the bearer token belongs to: the user's name and role (no patient data)."""
+    return MeOut(name=who.name, role=who.role.value)

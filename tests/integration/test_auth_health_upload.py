@@ -180,3 +180,10 @@ def test_upload_while_orthanc_down_is_503_and_names_pacs(service: Service, ortha
     assert r.status_code == 503
     assert "Orthanc" in r.json()["detail"]
     assert orthanc.config.password not in r.text
+
+
+def test_me_names_the_token_holder_and_role(service: Service) -> None:
+    assert service.client.get("/api/v1/me").status_code == 401
+    for role in ("uploader", "radiologist", "specialist", "admin"):
+        r = service.client.get("/api/v1/me", headers=service.headers(role))
+        assert r.status_code == 200 and r.json() == {"name": f"{role}-user", "role": role}

@@ -44,8 +44,11 @@ def test_reads_are_proxied_for_readers_and_audited_once(
     meta = service.client.get(f"{base}/series/{series_uid}/metadata",
                               headers=service.headers("specialist"))
     assert meta.status_code == 200 and len(meta.json()) == 3
-    # URLs Orthanc writes into the metadata point back at Nadir, not at Orthanc's port.
+    # URLs Orthanc writes into its answers point back at Nadir, not at Orthanc's port.
     assert f":{orthanc.config.http_port}" not in meta.text
+    series = service.client.get(f"{base}/series", headers=service.headers("admin")).json()
+    retrieve = series[0]["00081190"]["Value"][0]
+    assert retrieve.startswith(f"http://testserver/dicom-web/studies/{uid}/series/"), retrieve
     frames = []
     for ds in study:
         f = service.client.get(
