@@ -32,7 +32,8 @@ _PATH = re.compile(r"^studies(?:/(?P<study>[0-9.]{1,64})(?:/.*)?)?/?$")
 async def dicomweb(path: Annotated[str, Path(max_length=1024)], request: Request,
                    who: Reader) -> StreamingResponse:
     match = _PATH.match(path)
-    if match is None:
+    # No dot segments: "studies/1.2/../../system" would leave the study (and DICOMweb).
+    if match is None or any(part in (".", "..") for part in path.split("/")):
         raise NotFound(f"/dicom-web/{path} is not served: Nadir passes on studies/ and "
                        "studies/{StudyInstanceUID}/...")
     state = request.app.state

@@ -79,6 +79,38 @@ def test_unknown_study_is_404_and_nothing_is_asked_of_orthanc(
     r = service.client.get("/dicom-web/studies/not-a-uid/series",
                            headers=service.headers("admin"))
     assert r.status_code in (404, 422)
+    # Nothing outside one study's DICOMweb tree is reachable, even by dot segments. HTTP
+    # clients (httpx included) remove them before sending, so the request is handed to the
+    # app as a raw ASGI scope, as uvicorn would for `curl --path-as-is`.
+    uid = study[0].StudyInstanceUID
+    for path in (f"studies/{uid}/../../../system", f"studies/{uid}/../../../patients",
+                 "system", "instances"):
+        status, body = _raw_get(service, f"/dicom-web/{path}")
+        assert status == 404, (path, status, body[:200])
+        assert b"Version" not in body
+
+
+def _raw_get(service: Service, path: str) -> tuple[int, bytes]:
+    import anyio
+
+    token = service.tokens["admin"]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "query_string": b"", "root_path": "", "server": ("testserver", 80),
+             "client": ("127.0.0.1", 12345),
+             "headers": [(b"host", b"testserver"),
+                         (b"authorization", f"Bearer {token}".encode())]}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    anyio.run(service.app, scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
 def test_pages_are_served_or_say_how_to_build_them(service: Service) -> None:
