@@ -13,6 +13,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
+from pydicom import Dataset
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from pacs.process import OrthancConfig, OrthancProcess
 
@@ -82,3 +85,29 @@ def nadir_serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def ct_slice(*, patient_id: str, study_date: str, study_uid: str, series_uid: str,
+             number: int, matrix: int, pixels: bytes, spacing_mm: float = 0.7,
+             thickness_mm: float = 1.25) -> Dataset:
+    """One axial CT slice (uncompressed, 16-bit) of a benchmark series; ``pixels`` holds
+    matrix x matrix int16 values."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
+    ds.PatientID, ds.PatientName = patient_id, "Bench^Patient"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
+    ds.StudyDate, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = study_date, "CT", 1, number
+    ds.ImagePositionPatient = [0.0, 0.0, -thickness_mm * number]
+    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+    ds.PixelSpacing, ds.SliceThickness = [spacing_mm, spacing_mm], thickness_mm
+    ds.Rows = ds.Columns = matrix
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
+    ds.PixelData = pixels
+    return ds

@@ -29,11 +29,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import sqlalchemy as sa
-from pydicom import Dataset, dcmread
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom import dcmread
+from pydicom.uid import generate_uid
 
-from bench.common import create_token, free_ports
+from bench.common import create_token, ct_slice, free_ports
 from pacs.process import OrthancConfig, OrthancProcess
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -47,24 +46,9 @@ def write_series(folder: Path, patient_id: str, date: str, slices: int, matrix: 
     rng = np.random.default_rng(7)
     paths = []
     for i in range(slices):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-        ds.PatientID, ds.PatientName = patient_id, "Bench^Scale"
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-        ds.StudyDate, ds.Modality, ds.SeriesNumber, ds.InstanceNumber = date, "CT", 1, i + 1
-        ds.ImagePositionPatient = [0.0, 0.0, -1.25 * i]
-        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 1.25
-        ds.Rows = ds.Columns = matrix
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
-        ds.PixelData = rng.integers(0, 2000, (matrix, matrix), dtype=np.int16).tobytes()
+        ds = ct_slice(patient_id=patient_id, study_date=date, study_uid=study,
+                      series_uid=series, number=i + 1, matrix=matrix,
+                      pixels=rng.integers(0, 2000, (matrix, matrix), dtype=np.int16).tobytes())
         path = folder / f"{i:04d}.dcm"
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)

@@ -21,34 +21,17 @@ from io import BytesIO
 from pathlib import Path
 
 import httpx
-from pydicom import Dataset
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
-from bench.common import create_token, free_ports, nadir_env, orthanc
+from bench.common import create_token, ct_slice, free_ports, nadir_env, orthanc
 
 MATRIX = 512
 
 
 def slice_file(study: str, series: str, number: int) -> bytes:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, meta.MediaStorageSOPInstanceUID
-    ds.PatientID, ds.PatientName, ds.StudyDate = "BENCH-UPLOAD", "Bench^Upload", "20260105"
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 1, number
-    ds.ImagePositionPatient = [0.0, 0.0, -1.0 * number]
-    ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-    ds.PixelSpacing, ds.SliceThickness = [0.7, 0.7], 1.0
-    ds.Rows = ds.Columns = MATRIX
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.RescaleIntercept, ds.RescaleSlope = -1024, 1
-    ds.PixelData = os.urandom(MATRIX * MATRIX * 2)  # noise: as incompressible as CT gets
+    ds = ct_slice(patient_id="BENCH-UPLOAD", study_date="20260105", study_uid=study,
+                  series_uid=series, number=number, matrix=MATRIX, thickness_mm=1.0,
+                  pixels=os.urandom(MATRIX * MATRIX * 2))  # noise: as incompressible as CT
     buffer = BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
