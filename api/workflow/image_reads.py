@@ -40,13 +40,20 @@ class ImageReads:
             # A search across studies (QIDO-RS): each one is audited.
             self._audit(who, "search_images", "dicom-web/studies", query_patient)
             return
+        key = (who.name, study_uid)
+        with self._lock:
+            last = self._seen.get(key)
+        if last is not None and self._clock() - last < self._window_s:
+            # Seen (and so known to the index) within the window: a frame read costs no
+            # database round trip. Deletions reach the index only after Orthanc's.
+            return
         with self._sessions() as s:
             patient = s.scalar(select(Patient.patient_id).join(Study, Study.patient_pk ==
                                                                Patient.id)
                                .where(Study.study_instance_uid == study_uid))
         if patient is None:
             raise NotFound(f"unknown study {study_uid!r}")
-        key, now = (who.name, study_uid), self._clock()
+        now = self._clock()
         with self._lock:  # check and reserve at once: parallel frame reads audit once
             last = self._seen.get(key)
             if last is not None and now - last < self._window_s:

@@ -218,6 +218,11 @@ class CaseService:
     def current(self, case: Case) -> CurrentMeasurements:
         return current_measurements(self.store.measurements(les.id for les in case.lesions))
 
+    def current_of(self, lesion: Lesion) -> CurrentMeasurements:
+        """As :meth:`current`, for one lesion: a write or read of one measurement loads
+        only that lesion's versions."""
+        return current_measurements(self.store.measurements([lesion.id]))
+
     def _commit(self) -> None:
         try:
             self.store.commit()
@@ -354,7 +359,7 @@ class CaseService:
             raise TimepointNotFound(timepoint_id, case.id)
         # Read once: the If-Match check and the new version number come from the same state.
         latest = self.store.latest_version(lesion.id)
-        current = self.current(case).get((lesion.id, timepoint_id))
+        current = self.current_of(lesion).get((lesion.id, timepoint_id))
         _check_if_match(given.if_match, current)
         reason = (given.amendment_reason or "").strip() or None
         if self.store_signoff(case, timepoint_id) is not None and reason is None:
@@ -435,7 +440,7 @@ class CaseService:
         case = self.case(case_id)
         lesion = self.lesion(case, lesion_id)
         self.timepoint(case, timepoint_id)
-        current = self.current(case).get((lesion.id, timepoint_id))
+        current = self.current_of(lesion).get((lesion.id, timepoint_id))
         if current is None:
             raise NotFound(f"lesion {lesion.id} has no measurement at {timepoint_id!r}")
         self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
