@@ -18,7 +18,6 @@ import concurrent.futures
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -32,7 +31,7 @@ import sqlalchemy as sa
 from pydicom import dcmread
 from pydicom.uid import generate_uid
 
-from bench.common import create_token, ct_slice, free_ports
+from bench.common import create_token, ct_slice, free_ports, nadir_serve
 from pacs.process import OrthancConfig, OrthancProcess
 
 PG = "postgresql://postgres@127.0.0.1:5432"
@@ -104,27 +103,6 @@ def env_for(workdir: Path, database_url: str, pacs: OrthancProcess, name: str) -
                 NADIR_ORTHANC_PASSWORD="bench-secret", NADIR_INGEST_INTERVAL_S="0.1")
 
 
-@contextmanager
-def serve(env: dict[str, str]) -> Iterator[str]:
-    [port] = free_ports(1)
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    until(lambda: _healthy(url), 60)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def until(predicate: object, timeout: float) -> float:
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -176,9 +154,9 @@ def ingest_runs(workdir: Path, batches: list[list[Path]], patients: list[str],
             database_url = stack.enter_context(nadir_database())
             env = env_for(workdir / f"n{count}", database_url, procs[0], "a")
             token = create_token(env, "admin")
-            url = stack.enter_context(serve(env))
+            url = stack.enter_context(nadir_serve(env))
             if count == 2:
-                stack.enter_context(serve(env_for(workdir / f"n{count}", database_url,
+                stack.enter_context(nadir_serve(env_for(workdir / f"n{count}", database_url,
                                                   procs[1], "b")))
             start = push_all(procs, batches)
             indexed = until(lambda u=url, t=token: all_indexed(u, t, patients, slices),
@@ -214,7 +192,7 @@ def read_runs(workdir: Path, slices: int, matrix: int) -> None:
         env_a = env_for(workdir / "reads", database_url, procs[0], "a")
         env_b = env_for(workdir / "reads", database_url, procs[1], "b")
         rad, admin = create_token(env_a, "radiologist"), create_token(env_a, "admin")
-        urls = [stack.enter_context(serve(env_a)), stack.enter_context(serve(env_b))]
+        urls = [stack.enter_context(nadir_serve(env_a)), stack.enter_context(nadir_serve(env_b))]
         bl = write_series(workdir / "reads-bl", "READS", "20260105", 20, matrix)
         fu = write_series(workdir / "reads-fu", "READS", "20260302", 20, matrix)
         push_all(procs, [bl, fu])
