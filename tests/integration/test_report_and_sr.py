@@ -431,10 +431,15 @@ def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
     try:
         with hospital.client() as client:  # the hospital PACS accepts Nadir as a peer
             client.put_modality("NADIR", aet="NADIR", host="127.0.0.1", port=104)
-        hospital.stop(kill=True)  # down during the publication
+        # Down during the publication. Stopped cleanly, so that the peer just registered
+        # is surely in its database when it comes back.
+        hospital.stop()
+        # Fast retries for the test; enough attempts that a slow machine cannot use them
+        # all up (the row would end `failed`) before the hospital is back.
         settings = {"remote_ae_title": "HOSPITAL", "remote_ae_host": "127.0.0.1",
                     "remote_ae_port": hospital.config.dicom_port,
-                    "outbox_retry_base_s": 0.2, "outbox_retry_max_s": 0.5}
+                    "outbox_retry_base_s": 0.2, "outbox_retry_max_s": 0.5,
+                    "outbox_max_attempts": 10_000}
         first = service_factory(measured["pacs"], ingest=False,
                                 tokens=measured["service"].tokens, **settings)
         _sign_all(measured)
