@@ -95,7 +95,16 @@ def _uids(series: list[Dataset]) -> list[str]:
 def test_a_response_taken_by_the_reactor_is_handed_back(
     scp_factory: Callable[..., StorageScp]
 ) -> None:
-    scp = scp_factory()
+    thief_waits = threading.Event()
+
+    def answer_once_the_thief_waits(n: int, ds: Dataset, assoc: Any) -> int:
+        """The first answer leaves the SCP only once the thief waits on the queue, so the
+        thief takes a response however late its thread is scheduled."""
+        if n == 1:
+            thief_waits.wait(30)
+        return 0x0000
+
+    scp = scp_factory(answer_once_the_thief_waits)
     series = tiny_ct_series(150)
     stop = threading.Event()
     taken: list[Any] = []
@@ -108,24 +117,28 @@ def test_a_response_taken_by_the_reactor_is_handed_back(
                 if isinstance(thread, Association) and thread.is_requestor \
                         and thread.is_established:
                     queue = thread.dimse.msg_queue
-                    taken.append(queue.get(timeout=10))
+                    thief_waits.set()
+                    taken.append(queue.get(timeout=30))
                     return
             time.sleep(0.001)
 
     threading.Thread(target=thief, daemon=True).start()
     stats = PushStats()
-    started = time.monotonic()
     try:
         stored = store(scp.peer(), series, stats=stats)
     finally:
         stop.set()
     assert stored == _uids(series)
-    assert len(taken) == 1 and stats.rescued == 1
-    # Handed back within the rescue delay, not after the 60 s DIMSE timeout, and not sent
-    # twice: the peer's answer was known.
-    assert (stats.resent, stats.associations) == (0, 1)
-    assert time.monotonic() - started < 20
-    assert sorted(scp.received) == sorted(_uids(series))
+    assert len(taken) == 1
+    # Every taken response was handed back. pynetdicom's own reactor may take one more
+    # under load, and a response read late may be put back in vain: both count as rescued,
+    # so how often that happens is not asserted.
+    assert stats.rescued >= len(taken)
+    # One association: a response not handed back leaves send_c_store() waiting for the 60 s
+    # DIMSE timeout, after which pynetdicom aborts the association and a second one is
+    # opened (checked by disabling the hand-back). Every instance was stored once.
+    assert (stats.resent, stats.associations, stats.causes) == (0, 1, [])
+    assert Counter(scp.received) == Counter(_uids(series))
 
 
 def test_an_aborted_association_resends_the_instance_on_a_fresh_one(
