@@ -629,6 +629,8 @@ class ReportOut(BaseModel):
 
 TargetReadingIn = Annotated[float, Field(ge=0, le=1000)] | Literal[
     "too_small", "not_evaluable", "disappeared"]
+# iRECIST new-lesion non-targets (Seymour 2017, Table 2): new lesions only.
+NewLesionStatusIn = Literal["present", "increased", "absent"]
 NonTargetStatusName = Literal["present", "absent", "unequivocal_progression",
                               "unequivocal_further_increase", "not_evaluated"]
 
@@ -647,8 +649,10 @@ class EvaluateLesion(_Strict):
     kind: LesionKindName
     organ: str = ""
     nodal: bool = False
-    measurements: dict[str, TargetReadingIn] | None = Field(
-        default=None, description="target and new lesions: mm or a status, by timepoint id")
+    measurements: dict[str, TargetReadingIn | NewLesionStatusIn] | None = Field(
+        default=None, description="target and new lesions: mm or a status, by timepoint id; "
+        "present, increased and absent are for new lesions only (iRECIST new-lesion "
+        "non-targets)")
     assessments: dict[str, NonTargetStatusName] | None = Field(
         default=None, description="non-target lesions: a status by timepoint id")
     timepoint: str | None = Field(default=None,

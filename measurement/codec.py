@@ -8,7 +8,9 @@ mm, "too_small", "not_evaluable" or "disappeared", got true``. An unknown key an
 is refused (``is_nodal`` for ``nodal`` would otherwise pass silently). The JSON types are
 checked here; the values (ranges, baseline rules, cross-references) by the domain types
 themselves, whose errors already name where. A target or new-lesion reading
-``"disappeared"`` is 0 mm, as in the case API.
+``"disappeared"`` is 0 mm, as in the case API. A new lesion may also be recorded
+``"present"``, ``"increased"`` or ``"absent"`` (an iRECIST new-lesion non-target,
+:class:`~measurement.model.NewLesionStatus`).
 
 The response is rendered with exactly the contract's keys: the baseline row carries
 ``id``, ``date`` and ``sum_mm`` only; sizes and percentages are JSON numbers, ``null``
@@ -40,6 +42,8 @@ from measurement.model import (
     EvaluationOptions,
     Lesion,
     NewLesion,
+    NewLesionReading,
+    NewLesionStatus,
     NonTargetLesion,
     NonTargetStatus,
     TargetLesion,
@@ -53,11 +57,14 @@ from measurement.result import EvaluationResult, MarkerValue, TimepointResult
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DISAPPEARED = "disappeared"  # the case API's status for a lesion no longer seen: 0 mm
 _READING_CHOICES = 'a number of mm, "too_small", "not_evaluable" or "disappeared"'
+_NEW_READING_CHOICES = ('a number of mm, "too_small", "not_evaluable", "disappeared", '
+                        '"present", "increased" or "absent"')
 _KINDS = ("target", "non_target", "new")
 _T = TypeVar("_T", str, bool)
 _CRITERIA = {criteria.value: criteria for criteria in Criteria}
 _TARGET_STATUSES = {status.value: status for status in TargetStatus}
 _NON_TARGET_STATUSES = {status.value: status for status in NonTargetStatus}
+_NEW_LESION_STATUSES = {status.value: status for status in NewLesionStatus}
 _ZERO_MM = Decimal(0)
 _DAY_OPTIONS = ("min_sd_duration_days", "min_confirmation_interval_days",
                 "min_icpd_confirmation_days")
@@ -212,7 +219,7 @@ def _new_lesion(lesion_id: str, item: Mapping[str, object], organ: str,
         id=lesion_id, organ=organ, nodal=nodal, timepoint_id=first_seen,
         equivocal=_optional(lesion_id, item, "equivocal", bool, False),
         confirmed_at=confirmed_at,
-        measurements=_readings(lesion_id, item.get("measurements")),
+        measurements=_new_readings(lesion_id, item.get("measurements")),
     )
 
 
@@ -236,7 +243,19 @@ def _readings(lesion_id: str, value: object) -> dict[str, TargetReading]:
     return readings
 
 
-def _reading(lesion_id: str, timepoint_id: str, raw: object) -> TargetReading:
+def _new_readings(lesion_id: str, value: object) -> dict[str, NewLesionReading]:
+    readings: dict[str, NewLesionReading] = {}
+    for timepoint_id, raw in _mapping(lesion_id, "measurements", value).items():
+        if isinstance(raw, str) and raw in _NEW_LESION_STATUSES:
+            readings[timepoint_id] = _NEW_LESION_STATUSES[raw]
+        else:
+            readings[timepoint_id] = _reading(lesion_id, timepoint_id, raw,
+                                              _NEW_READING_CHOICES)
+    return readings
+
+
+def _reading(lesion_id: str, timepoint_id: str, raw: object,
+             choices: str = _READING_CHOICES) -> TargetReading:
     """The JSON type of a reading; its value is checked by the lesion itself."""
     if isinstance(raw, str):
         if raw in _TARGET_STATUSES:
@@ -246,7 +265,7 @@ def _reading(lesion_id: str, timepoint_id: str, raw: object) -> TargetReading:
     elif _is_number(raw):
         return _exact(raw)
     raise invalid(lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]",
-                  f"must be {_READING_CHOICES}, got {quote(raw)}",
+                  f"must be {choices}, got {quote(raw)}",
                   lesion_id=lesion_id, timepoint_id=timepoint_id)
 
 

@@ -11,8 +11,12 @@ FAQ (cited as "iRECIST FAQ"). Rules:
   category: the target sum >= 5 mm above the sum at iUPD (cumulatively: the iRECIST FAQ
   "sequential increases are additive"); a non-target lesion recorded
   ``unequivocal_further_increase``, or one in unequivocal progression that was present
-  or absent at iUPD; an additional new lesion, or the new-lesion target sum >= 5 mm
-  above its value at iUPD (Table 2); or by (b) RECIST 1.1 progression newly met in a
+  or absent at iUPD; an additional new lesion, the new-lesion target sum >= 5 mm
+  above its value at iUPD, or any increase of a new-lesion non-target: recorded
+  ``increased``, or measured larger in mm than at iUPD (Table 2: "any increase for new
+  lesion non-target"; iRECIST FAQ "How do new lesions define progression?" and "If iUPD
+  is driven by non-target disease ...": the increase "does not need to be unequivocal");
+  or by (b) RECIST 1.1 progression newly met in a
   category that was not progressing at iUPD. A change in a category that neither caused
   the iUPD nor meets RECIST 1.1 progression confirms nothing;
 * an assessment less than ``min_icpd_confirmation_days`` after the iUPD neither confirms
@@ -85,6 +89,7 @@ class _Episode:
     non_target_statuses: tuple[NonTargetStatus, ...]  # at iUPD, per non-target lesion
     new_ids: frozenset[str]
     new_reference: Mapping[str, Decimal]  # new-lesion target id -> size at iUPD
+    new_non_target_reference: Mapping[str, Decimal]  # new-lesion non-target -> mm at iUPD
 
 
 class IrecistJudge:
@@ -174,6 +179,9 @@ def _start_episode(assessment: FollowUpAssessment) -> _Episode:
         new_ids=assessment.present_new_ids,
         new_reference={lid: size for lid, size in assessment.new_lesion_sizes.items()
                        if lid in assessment.present_new_ids},
+        new_non_target_reference={
+            lid: size for lid, size in assessment.new_non_target_sizes.items()
+            if lid in assessment.present_new_ids},
     )
 
 
@@ -199,6 +207,11 @@ def _confirmation(episode: _Episode, assessment: FollowUpAssessment) -> str | No
         if growth is not None and growth >= ICPD_MIN_FURTHER_INCREASE_MM:
             return (f"new-lesion target sum is {growth} mm above its value at the iUPD "
                     f"({since!r}), >= 5 mm (iRECIST Table 2)")
+        grown = _grown_new_non_targets(episode, assessment)
+        if grown:
+            return (f"new-lesion non-target(s) {', '.join(grown)} increased since the iUPD "
+                    f"({since!r}); any increase confirms (iRECIST Table 2; iRECIST FAQ "
+                    "\"How do new lesions define progression?\")")
     newly = _progressing(assessment) - episode.causes
     if newly:
         return (f"RECIST 1.1 progression newly met in {_names(newly)}, which did not "
@@ -217,6 +230,18 @@ def _non_target_further_increase(episode: _Episode, assessment: FollowUpAssessme
         if now is NonTargetStatus.UNEQUIVOCAL_PROGRESSION and before in _NOT_PROGRESSING:
             return True
     return False
+
+
+def _grown_new_non_targets(episode: _Episode, assessment: FollowUpAssessment) -> list[str]:
+    """New-lesion non-targets that increased: recorded ``increased`` here, or measured in
+    mm both at the iUPD and here and larger now (compared exactly). iRECIST Table 2: "any
+    increase for new lesion non-target"."""
+    grown = set(assessment.increased_new_ids & assessment.present_new_ids)
+    for lesion_id, before in episode.new_non_target_reference.items():
+        now = assessment.new_non_target_sizes.get(lesion_id)
+        if now is not None and now > before:
+            grown.add(lesion_id)
+    return [repr(lesion_id) for lesion_id in sorted(grown)]
 
 
 def _unevaluated_causes(episode: _Episode,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
 from types import MappingProxyType
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from measurement.errors import (
     InvalidEvaluationInput,
@@ -78,12 +78,32 @@ class NonTargetStatus(StrEnum):
     NOT_EVALUATED = "not_evaluated"
 
 
+class NewLesionStatus(StrEnum):
+    """A new lesion followed by status rather than length (iRECIST new-lesion non-target).
+
+    iRECIST (Seymour et al. 2017, "New lesions" and Table 2) measures at most five new
+    lesions (two per organ) as new-lesion targets; the others are new-lesion non-targets,
+    followed like RECIST 1.1 non-target lesions. ``increased``: the lesion has grown since
+    the previous assessment; after an iUPD "any increase for new lesion non-target"
+    confirms iCPD (Table 2; EORTC iRECIST FAQ "How do new lesions define progression?":
+    "any increase if non target", which "does not need to be unequivocal").
+    ``absent``: the lesion is no longer seen (as 0 mm). A new lesion given a status, not a
+    length, at the timepoint it first counts is a new-lesion non-target (Nadir contract).
+    """
+
+    PRESENT = "present"
+    INCREASED = "increased"
+    ABSENT = "absent"
+
+
 # Non-target statuses that are RECIST 1.1 unequivocal progression (section 4.3.3).
 PROGRESSING_NON_TARGET = frozenset({NonTargetStatus.UNEQUIVOCAL_PROGRESSION,
                                     NonTargetStatus.UNEQUIVOCAL_FURTHER_INCREASE})
 
 
 TargetReading: TypeAlias = Decimal | TargetStatus
+# A new lesion's reading: a length, a target status, or a new-lesion non-target status.
+NewLesionReading: TypeAlias = Decimal | TargetStatus | NewLesionStatus
 
 
 def mm(value: Decimal | int | float | str) -> Decimal:
@@ -109,11 +129,13 @@ def mm(value: Decimal | int | float | str) -> Decimal:
     return result.copy_abs() if result.is_zero() else result
 
 
-def reading_mm(reading: TargetReading | None) -> Decimal | None:
+def reading_mm(reading: NewLesionReading | None) -> Decimal | None:
     """Size a reading stands for in sums, or ``None`` when the lesion was not evaluated.
 
     RECIST 1.1 section 4.3.2: "too small to measure" counts 5 mm; a missing reading or
-    ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2).
+    ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2). A new-lesion
+    non-target status is no length either (``absent`` is resolved, see
+    :mod:`measurement.new_lesions`).
     """
     if type(reading) is Decimal:
         return reading
@@ -161,11 +183,19 @@ def _check_lesion_header(lesion_id: object, organ: object, nodal: object) -> Non
         )
 
 
+_R = TypeVar("_R", TargetReading, NewLesionReading)
+# What each lesion kind accepts besides a number of mm (named in the refusal).
+_TARGET_CHOICES = 'a number of mm, "too_small" or "not_evaluable"'
+_NEW_LESION_CHOICES = ('a number of mm, "too_small", "not_evaluable", "present", '
+                       '"increased" or "absent"')
+
+
 def _frozen_readings(
-    lesion_id: str, readings: Mapping[str, TargetReading], field_name: str
-) -> Mapping[str, TargetReading]:
-    """Readings checked one by one: a status, or exact mm: 0, or from :data:`MIN_LESION_MM`
-    to :data:`MAX_LESION_MM`.
+    lesion_id: str, readings: Mapping[str, _R], field_name: str,
+    kinds: tuple[type, ...], choices: str,
+) -> Mapping[str, _R]:
+    """Readings checked one by one: one of ``kinds`` (statuses), or exact mm: 0, or from
+    :data:`MIN_LESION_MM` to :data:`MAX_LESION_MM`.
 
     0 mm is a lesion that has disappeared (RECIST 1.1 section 4.3.2); where it is allowed
     (never at baseline, nor at a new lesion's first sighting) is checked by
@@ -175,30 +205,31 @@ def _frozen_readings(
     if not isinstance(readings, Mapping):
         raise invalid(subject, field_name, f"must map timepoint ids to readings, got "
                       f"{readings!r}", lesion_id=lesion_id)
-    checked: dict[str, TargetReading] = {}
+    checked: dict[str, _R] = {}
     for timepoint_id, reading in readings.items():
         if not isinstance(timepoint_id, str):
             raise invalid(subject, f"{field_name}[{quote(timepoint_id)}]",
                           "timepoint id must be a string", lesion_id=lesion_id)
-        if isinstance(reading, TargetStatus) or (
+        if isinstance(reading, kinds) or (
             type(reading) is Decimal and reading.is_finite()
             and MIN_LESION_MM <= reading <= MAX_LESION_MM
         ):
             checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
         checked[timepoint_id] = _size(reading, subject, f"{field_name}[{quote(timepoint_id)}]",
-                                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+                                      choices, lesion_id=lesion_id, timepoint_id=timepoint_id)
     return MappingProxyType(checked)
 
 
-def _size(reading: object, subject: str, where: str, *, lesion_id: str,
+def _size(reading: object, subject: str, where: str, choices: str, *, lesion_id: str,
           timepoint_id: str) -> Decimal:
     def refused(problem: str) -> InvalidEvaluationInput:
         return invalid(subject, where, f"{problem}, got {shown(reading)}",
                        lesion_id=lesion_id, timepoint_id=timepoint_id)
 
-    if isinstance(reading, bool) or not isinstance(reading, Decimal | int | float | str):
-        raise refused('must be a number of mm, "too_small" or "not_evaluable"')
+    if isinstance(reading, bool | StrEnum) or not isinstance(
+            reading, Decimal | int | float | str):
+        raise refused(f"must be {choices}")
     try:
         size = mm(reading)
     except InvalidEvaluationInput:
@@ -227,8 +258,8 @@ class TargetLesion:
     def __post_init__(self) -> None:
         _check_lesion_header(self.id, self.organ, self.nodal)
         object.__setattr__(
-            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements")
-        )
+            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements",
+                                                   (TargetStatus,), _TARGET_CHOICES))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,7 +295,9 @@ class NewLesion:
     ``timepoint_id`` is its first sighting. An ``equivocal`` lesion counts only once
     ``confirmed_at`` is set, and then from its first sighting. ``measurements`` are
     optional sizes in mm, used by iRECIST to follow growth of new lesions
-    (Seymour et al. 2017, Table 2); 0 mm means the lesion has resolved.
+    (Seymour et al. 2017, Table 2); 0 mm means the lesion has resolved. Instead of a
+    size a timepoint may carry a :class:`NewLesionStatus` (``present``, ``increased``,
+    ``absent``): the lesion is then followed as a new-lesion non-target.
     """
 
     id: str
@@ -273,7 +306,7 @@ class NewLesion:
     nodal: bool = False
     equivocal: bool = False
     confirmed_at: str | None = None
-    measurements: Mapping[str, TargetReading] = field(default_factory=dict)
+    measurements: Mapping[str, NewLesionReading] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_lesion_header(self.id, self.organ, self.nodal)
@@ -288,8 +321,9 @@ class NewLesion:
             raise invalid(subject, "confirmed_at", f"must be a timepoint id, got "
                           f"{quote(self.confirmed_at)}", lesion_id=self.id)
         object.__setattr__(
-            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements")
-        )
+            self, "measurements", _frozen_readings(
+                self.id, self.measurements, "measurements", (TargetStatus, NewLesionStatus),
+                _NEW_LESION_CHOICES))
 
     @property
     def counts(self) -> bool:
@@ -508,9 +542,24 @@ def _check_new_lesion(lesion: NewLesion, order: Mapping[str, int]) -> None:
             raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
                           f"measured before the first sighting {quote(lesion.timepoint_id)}",
                           lesion_id=lesion.id, timepoint_id=timepoint_id)
-        if order[timepoint_id] == first and reading == 0:
-            # RECIST 1.1 section 4.3.5: a new lesion is one found on the scan; 0 mm there
-            # would be a lesion that is not seen.
-            raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
-                          "a new lesion cannot measure 0 mm (disappeared) at its first "
-                          "sighting", lesion_id=lesion.id, timepoint_id=timepoint_id)
+        if order[timepoint_id] == first:
+            _check_first_sighting_reading(lesion, timepoint_id, reading)
+
+
+def _check_first_sighting_reading(lesion: NewLesion, timepoint_id: str,
+                                  reading: NewLesionReading) -> None:
+    # RECIST 1.1 section 4.3.5: a new lesion is one found on the scan; 0 mm or "absent"
+    # there would be a lesion that is not seen. iRECIST Table 2: "increased" compares
+    # with an earlier assessment of the lesion, and at its first sighting there is none.
+    problem = None
+    if reading == 0:
+        problem = "a new lesion cannot measure 0 mm (disappeared) at its first sighting"
+    elif reading is NewLesionStatus.ABSENT:
+        problem = 'a new lesion cannot be "absent" at its first sighting'
+
+    elif reading is NewLesionStatus.INCREASED:
+        problem = ('a new lesion cannot be "increased" at its first sighting: there is '
+                   "nothing earlier to compare with (iRECIST Table 2)")
+    if problem is not None:
+        raise invalid(lesion_subject(lesion.id), f"measurements[{quote(timepoint_id)}]",
+                      problem, lesion_id=lesion.id, timepoint_id=timepoint_id)

@@ -23,8 +23,11 @@ Choices of the Nadir contract, where the guidelines leave room:
   compared as for baseline targets, unnamed organs not limited); only a lesion measured
   in mm (> 0) at that timepoint can be a target: ``too_small`` or unmeasured ones are
   non-targets. Measurability (10 mm; nodes 15 mm) is not required of them;
-* under iRECIST a new lesion measured 0 mm (a node: under 10 mm) has resolved and no
-  longer sustains progression.
+* under iRECIST a new lesion measured 0 mm (a node: under 10 mm), or recorded
+  ``absent``, has resolved and no longer sustains progression;
+* a new lesion recorded by status (``present``) rather than mm where it first counts is
+  a new-lesion non-target; ``increased`` on a new-lesion target is refused under iRECIST
+  (its growth is judged on the new-lesion target sum, which needs its size in mm).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from measurement.model import NewLesion, Timepoint, reading_mm
+from measurement.errors import invalid, lesion_subject, quote
+from measurement.model import NewLesion, NewLesionStatus, Timepoint, reading_mm
 from measurement.result import EvaluationWarning, WarningCode
 from measurement.selection import organ_key
 
@@ -74,13 +78,44 @@ class NewLesionPlan:
     def target_sizes(self, counting: frozenset[str],
                      timepoint_id: str) -> Mapping[str, Decimal]:
         """Sizes of the new-lesion targets measured at the timepoint (iRECIST NLT sum)."""
+        return self._sizes(counting, timepoint_id, targets=True)
+
+    def non_target_sizes(self, counting: frozenset[str],
+                         timepoint_id: str) -> Mapping[str, Decimal]:
+        """Sizes of the new-lesion non-targets measured at the timepoint (iRECIST: "any
+        increase" of one confirms an iUPD, Table 2)."""
+        return self._sizes(counting, timepoint_id, targets=False)
+
+    def increased(self, counting: frozenset[str], timepoint_id: str) -> frozenset[str]:
+        """New-lesion non-targets recorded ``increased`` at the timepoint (iRECIST Table 2)."""
+        return frozenset(les.id for les in self.lesions
+                         if les.id in counting and les.id not in self.target_ids
+                         and les.measurements.get(timepoint_id) is NewLesionStatus.INCREASED)
+
+    def _sizes(self, counting: frozenset[str], timepoint_id: str, *,
+               targets: bool) -> Mapping[str, Decimal]:
         sizes: dict[str, Decimal] = {}
         for les in self.lesions:
-            if les.id in self.target_ids and les.id in counting:
+            if (les.id in self.target_ids) is targets and les.id in counting:
                 size = reading_mm(les.measurements.get(timepoint_id))
                 if size is not None:
                     sizes[les.id] = size
         return sizes
+
+    def check_irecist_statuses(self) -> None:
+        """Refuse ``increased`` on a new-lesion target: iRECIST Table 2 judges a target's
+        growth on the new-lesion target sum (>= 5 mm), which needs a size in mm; "any
+        increase" is the rule of new-lesion non-targets only."""
+        for les in sorted(self.lesions, key=lambda les: les.id):
+            if les.id not in self.target_ids:
+                continue
+            for timepoint_id, reading in sorted(les.measurements.items()):
+                if reading is NewLesionStatus.INCREASED:
+                    raise invalid(
+                        lesion_subject(les.id), f"measurements[{quote(timepoint_id)}]",
+                        '"increased" applies to new-lesion non-targets; this lesion is a '
+                        "new-lesion target (measured in mm where it first counts, iRECIST): "
+                        "record its size in mm", lesion_id=les.id, timepoint_id=timepoint_id)
 
 
 def plan_new_lesions(lesions: Sequence[NewLesion],
@@ -160,7 +195,10 @@ def _new_lesion_targets(lesions: Sequence[NewLesion], first_counting: Mapping[st
 
 
 def _resolved(les: NewLesion, timepoint_id: str) -> bool:
-    size = reading_mm(les.measurements.get(timepoint_id))
+    reading = les.measurements.get(timepoint_id)
+    if reading is NewLesionStatus.ABSENT:
+        return True
+    size = reading_mm(reading)
     if size is None:
         return False
     return size < NODE_PATHOLOGICAL_SHORT_AXIS_MM if les.nodal else size == 0

@@ -49,6 +49,8 @@ def evaluate(inp: EvaluationInput) -> EvaluationResult:
     with localcontext(_CONTEXT):
         new_lesions = plan_new_lesions(inp.new_lesions, inp.timepoints)
         irecist = IrecistJudge(inp.options) if inp.criteria is Criteria.IRECIST else None
+        if irecist is not None:
+            new_lesions.check_irecist_statuses()
         judged = assess_follow_ups(inp, new_lesions, irecist or recist_verdict)
         baseline_sum = _baseline_sum(inp)
         rows = [_baseline_row(inp)]

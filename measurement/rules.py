@@ -104,8 +104,10 @@ class FollowUpAssessment:
     the lesion was not evaluated; ``non_target_statuses`` one per non-target lesion.
     ``new_lesion_ids`` are the new lesions that count here (RECIST 1.1),
     ``present_new_ids`` those of them not resolved (iRECIST), ``new_lesion_sizes`` the
-    sizes of the iRECIST new-lesion targets measured here. ``shrunk_ids`` /
-    ``grown_ids`` feed the mixed-response flag.
+    sizes of the iRECIST new-lesion targets measured here, ``new_non_target_sizes``
+    those of the new-lesion non-targets measured in mm, ``increased_new_ids`` the
+    new-lesion non-targets recorded ``increased``. ``shrunk_ids`` / ``grown_ids`` feed
+    the mixed-response flag.
     """
 
     index: int
@@ -118,6 +120,8 @@ class FollowUpAssessment:
     new_lesion_ids: frozenset[str]
     present_new_ids: frozenset[str]
     new_lesion_sizes: Mapping[str, Decimal]
+    new_non_target_sizes: Mapping[str, Decimal]
+    increased_new_ids: frozenset[str]
     target_values: tuple[Decimal | None, ...]
     non_target_statuses: tuple[NonTargetStatus, ...]
     shrunk_ids: frozenset[str]
@@ -356,6 +360,8 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
             new_lesion_ids=counting,
             present_new_ids=new_lesions.present(counting, tp.id),
             new_lesion_sizes=new_lesions.target_sizes(counting, tp.id),
+            new_non_target_sizes=new_lesions.non_target_sizes(counting, tp.id),
+            increased_new_ids=new_lesions.increased(counting, tp.id),
             target_values=values, non_target_statuses=statuses,
             shrunk_ids=shrunk, grown_ids=grown,
             reasons=(target_reason, non_target_reason),

@@ -44,6 +44,9 @@ STATUS_MEANINGS = MappingProxyType({
     "unequivocal_further_increase": "unequivocal further increase (grew again after "
                                     "unconfirmed progression, iUPD)",
     "not_evaluated": "not evaluated",
+    # iRECIST (Seymour et al. 2017, Table 2): any increase of a new-lesion non-target
+    # after unconfirmed progression (iUPD) confirms it (iCPD).
+    "increased": "increased (a new lesion followed without a size grew)",
 })
 
 KIND_NAMES = MappingProxyType({

@@ -57,7 +57,7 @@ from measurement.result import EvaluationResult
 from measurement.vocabulary import (
     LABEL_PREFIX,
     NON_TARGET_STATUSES,
-    TARGET_STATUSES,
+    STATUSES_BY_KIND,
     Criteria,
     LesionKind,
     LesionStatus,
@@ -391,8 +391,7 @@ class CaseService:
             if given.sop_instance_uid or given.endpoints or given.length_mm is not None:
                 raise InvalidMeasurement("give either a status or sop_instance_uid with "
                                          "endpoints")
-            allowed = NON_TARGET_STATUSES if lesion.kind == LesionKind.NON_TARGET \
-                else TARGET_STATUSES
+            allowed = STATUSES_BY_KIND[LesionKind(lesion.kind)]
             if given.status not in allowed:
                 raise InvalidMeasurement(
                     f"status {given.status!r} is not valid for a {lesion.kind} lesion; "

@@ -11,6 +11,8 @@ from measurement.model import (
     EvaluationInput,
     EvaluationOptions,
     NewLesion,
+    NewLesionReading,
+    NewLesionStatus,
     NonTargetLesion,
     TargetLesion,
     TargetReading,
@@ -31,6 +33,7 @@ from measurement.vocabulary import (
 DISAPPEARED_MM = 0.0
 
 CurrentMeasurements = dict[tuple[int, str], MeasurementVersion]
+_NEW_LESION_STATUSES = frozenset(status.value for status in NewLesionStatus)
 
 
 def stored_length_mm(status: str | None, length_mm: float | None) -> float | None:
@@ -68,6 +71,14 @@ def _reading(m: MeasurementVersion) -> TargetReading:
     return mm(length if length is not None else 0)
 
 
+def _new_lesion_reading(m: MeasurementVersion) -> NewLesionReading:
+    """iRECIST new-lesion non-target statuses (present, increased, absent), else as a
+    target's reading."""
+    if m.status in _NEW_LESION_STATUSES:
+        return NewLesionStatus(m.status)
+    return _reading(m)
+
+
 def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasurements,
                  markers: Sequence[PatientMarker] = ()) -> EvaluationInput:
     """The engine's input: lesion ids are the lesions' labels, timepoints study UIDs."""
@@ -88,7 +99,7 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
                 id=les.label, organ=les.organ, nodal=les.nodal,
                 timepoint_id=les.first_timepoint or "", equivocal=les.equivocal,
                 confirmed_at=les.confirmed_at if les.confirmed_at in known else None,
-                measurements={tp: _reading(m) for tp, m in mine.items()}))
+                measurements={tp: _new_lesion_reading(m) for tp, m in mine.items()}))
     return EvaluationInput(
         criteria=Criteria(case.criteria),
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]

@@ -133,6 +133,9 @@ LESION_STATUS_CODES = MappingProxyType({
     "unequivocal_further_increase": nadir("UNEQ_FURTHER_INC",
                                           "Unequivocal further increase"),
     "not_evaluated": nadir("NOT_EVALUATED", "Not evaluated"),
+    # iRECIST (Seymour 2017, Table 2): a new-lesion non-target that grew; any increase of
+    # one confirms an unconfirmed progression (iUPD).
+    "increased": nadir("INCREASED", "Increased"),
 })
 
 # --- Finding sites (SNOMED CT body structures, CID 7151 / CID 4) -------------------------

@@ -39,10 +39,6 @@ _UID_PATTERN = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")  # PS3.5 9.1 c
 _PATIENT_SEXES = ("M", "F", "O", "")  # PS3.3 C.7.1.1 Patient's Sex; "" = unknown (type 2)
 
 
-TARGET_STATUSES = frozenset(vocabulary.TARGET_STATUSES)
-NON_TARGET_STATUSES = frozenset(vocabulary.NON_TARGET_STATUSES)
-
-
 # Response codes as in measurement.result.Response: category responses always use the
 # RECIST 1.1 codes; only the overall response has iRECIST categories.
 TARGET_RESPONSES = frozenset({"CR", "PR", "SD", "PD", "NE", "NA"})
@@ -269,8 +265,7 @@ class LinearMeasurement:
         if not isinstance(self.status, LesionStatus):
             raise _fail(f"{label}.status",
                         f"must be one of {[s.value for s in LesionStatus]}, got {self.status!r}")
-        allowed = NON_TARGET_STATUSES if self.lesion_kind is LesionKind.NON_TARGET \
-            else TARGET_STATUSES
+        allowed = vocabulary.STATUSES_BY_KIND[self.lesion_kind]
         if self.status not in allowed:
             raise _fail(f"{label}.status", f"{self.status.value!r} is not a status of a "
                                            f"{self.lesion_kind.value} lesion; one of "

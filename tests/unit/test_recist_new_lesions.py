@@ -21,9 +21,19 @@ from decimal import Decimal
 
 import pytest
 
+from measurement.codec import parse_evaluation_request
 from measurement.model import NewLesion, Timepoint
 from measurement.new_lesions import plan_new_lesions
-from tests.unit.recist_factories import column, irecist, new, run, target, warning_codes
+from measurement.recist import evaluate
+from tests.unit.recist_factories import (
+    column,
+    irecist,
+    new,
+    request,
+    run,
+    target,
+    warning_codes,
+)
 
 
 @pytest.mark.parametrize(("size", "counted"), [(9.9, False), (10, True), ("too_small", False)])
@@ -96,14 +106,21 @@ def test_earlier_new_lesions_are_chosen_first() -> None:
     assert "BIG" not in plan.target_ids and len(plan.target_ids) == 5
 
 
-@pytest.mark.parametrize(("grown", "expected"), [("L0", "iUPD"), ("L6", "iCPD")])
-def test_only_new_lesion_targets_enter_the_new_lesion_sum(grown: str, expected: str) -> None:
+@pytest.mark.parametrize(("grown", "why"), [
+    ("L0", "new-lesion non-target(s) 'L0' increased"),
+    ("L6", "new-lesion target sum is 10 mm above"),
+])
+def test_only_new_lesion_targets_enter_the_new_lesion_sum(grown: str, why: str) -> None:
     # Seven new lesions at FU1 of 10..16 mm in seven organs: L2..L6 are the targets. At
-    # FU2 one grows by 10 mm: L0 is a new-lesion non-target (its growth is not in the
-    # sum; a "any increase" of a non-target new lesion is not modelled), L6 a target.
+    # FU2 one grows by 10 mm: L6, a target, raises the new-lesion sum by 10 mm; L0, a
+    # new-lesion non-target, is not in the sum, but (issue 16) "any increase for new
+    # lesion non-target" confirms iCPD too (iRECIST Table 2). Before issue 16 the growth
+    # of L0 was not modelled and this row answered iUPD.
     lesions = [target("T1", 50, 50, 50)]
     for i in range(7):
         size = 10 + i
         lesions.append(new(f"L{i}", 1, organ=f"organ{i}",
                            sizes={1: size, 2: size + (10 if f"L{i}" == grown else 0)}))
-    assert column(irecist(lesions), "overall_response") == ["iUPD", expected]
+    body = request(lesions, criteria="iRECIST")
+    assert column(irecist(lesions), "overall_response") == ["iUPD", "iCPD"]
+    assert why in " | ".join(evaluate(parse_evaluation_request(body)).timepoints[2].reasons)

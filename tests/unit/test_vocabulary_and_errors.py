@@ -9,9 +9,11 @@ from api.workflow import errors
 from imaging.sr import codes
 from imaging.sr.model import LesionKind as SrLesionKind
 from imaging.sr.model import LesionStatus as SrLesionStatus
-from measurement.model import NonTargetStatus, TargetStatus
+from measurement.model import NewLesionStatus, NonTargetStatus, TargetStatus
 from measurement.vocabulary import (
+    NEW_LESION_STATUSES,
     NON_TARGET_STATUSES,
+    STATUSES_BY_KIND,
     TARGET_STATUSES,
     LesionKind,
     LesionStatus,
@@ -20,10 +22,16 @@ from measurement.vocabulary import (
 
 
 def test_recorded_statuses_are_the_engines_plus_disappeared() -> None:
-    engine = {s.value for s in TargetStatus} | {s.value for s in NonTargetStatus}
+    engine = ({s.value for s in TargetStatus} | {s.value for s in NonTargetStatus}
+              | {s.value for s in NewLesionStatus})
     assert {s.value for s in LesionStatus} == engine | {"disappeared"}
-    assert set(TARGET_STATUSES) | set(NON_TARGET_STATUSES) == set(LesionStatus)
+    assert set(NEW_LESION_STATUSES) | set(NON_TARGET_STATUSES) == set(LesionStatus)
     assert not set(TARGET_STATUSES) & set(NON_TARGET_STATUSES)
+    # Issue 16: a new lesion takes a target's statuses and iRECIST's new-lesion
+    # non-target statuses (present, increased, absent).
+    assert set(NEW_LESION_STATUSES) - set(TARGET_STATUSES) == {
+        LesionStatus(s.value) for s in NewLesionStatus}
+    assert set(STATUSES_BY_KIND) == set(LesionKind)
 
 
 def test_the_sr_uses_the_same_words_and_has_a_code_for_each() -> None:

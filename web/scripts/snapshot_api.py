@@ -43,15 +43,12 @@ def vocabulary() -> dict[str, Any]:
     from api.report import vocabulary as words
     from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS
     from imaging.render.window import PRESETS
-    from measurement.vocabulary import NON_TARGET_STATUSES, TARGET_STATUSES, LesionKind
+    from measurement.vocabulary import STATUSES_BY_KIND, LesionKind
 
     return {
         "lesion_kinds": [kind.value for kind in LesionKind],
-        "statuses_by_kind": {
-            LesionKind.TARGET.value: [s.value for s in TARGET_STATUSES],
-            LesionKind.NEW.value: [s.value for s in TARGET_STATUSES],
-            LesionKind.NON_TARGET.value: [s.value for s in NON_TARGET_STATUSES],
-        },
+        "statuses_by_kind": {kind.value: [s.value for s in statuses]
+                             for kind, statuses in STATUSES_BY_KIND.items()},
         "kind_names": dict(words.KIND_NAMES),
         "status_meanings": dict(words.STATUS_MEANINGS),
         "response_meanings": dict(words.RESPONSE_MEANINGS),
