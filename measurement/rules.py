@@ -14,8 +14,14 @@ before it, so :func:`assess_follow_ups` hands each one to a :data:`Judge`
 (:func:`recist_verdict`, or :class:`measurement.irecist.IrecistJudge`) before assessing
 the next. After an overall CR (iCR) there, disease seen again is PD: a non-nodal target
 over 0 mm (``too_small`` included), a target node back to >= 10 mm short axis, a
-non-target lesion present again (RECIST 1.1 Table 3 footnote a; EORTC RECIST FAQ "Does a
-new lesion always result in PD?" and its clarification on abnormal lymph nodes). After
+non-nodal non-target lesion present again (RECIST 1.1 Table 3 footnote a; EORTC RECIST
+FAQ "Does a new lesion always result in PD?" and its clarification on abnormal lymph
+nodes). Nodes are normal structures: "a node is only considered to have 'reappeared' if
+it is >= 10 mm (Target lesion) or has unequivocally progressed (Non Target lesion)"
+(EORTC RECIST FAQ "Abnormal lymph node"; RECIST 1.1 section 4.3.1). So after an overall
+CR a non-target node recorded ``present`` (seen, at normal size) is non-CR/non-PD, not
+PD, and target nodes all under 10 mm stay a target CR whatever their short-axis sum does:
+the sum rule of PD does not apply until a target has reappeared. After
 any other overall response (PR, SD, NE, ...) a reappearing target is simply measured
 and summed again, and the thresholds decide. Tumour markers above their upper limit of
 normal at baseline hold back non-target CR until they are back within it (sections
@@ -173,12 +179,16 @@ def recist_verdict(assessment: FollowUpAssessment) -> Verdict:
 
 
 def non_target_response(statuses: Sequence[NonTargetStatus], markers_normal: bool | None,
-                        after_complete_response: bool) -> tuple[Response, str]:
+                        after_complete_response: bool,
+                        nodal: Sequence[bool] | None = None) -> tuple[Response, str]:
     """Non-target category at one timepoint, and why (RECIST 1.1 section 4.3.3).
 
-    PD on unequivocal progression, or when a lesion is present again after an overall CR
-    at the previous assessment (RECIST 1.1 Table 3 footnote; EORTC RECIST FAQ "Does a new
-    lesion always result in PD?"); NE when any is not evaluated; CR when all are absent
+    PD on unequivocal progression, or when a non-nodal lesion is present again after an
+    overall CR at the previous assessment (RECIST 1.1 Table 3 footnote; EORTC RECIST FAQ
+    "Does a new lesion always result in PD?"); a node (``nodal``, one flag per status;
+    ``None``: no node) present again is not PD: it has only reappeared once it "has
+    unequivocally progressed" (EORTC RECIST FAQ "Abnormal lymph node"); NE when any is
+    not evaluated; CR when all are absent
     and every tumour marker above its upper limit of normal at baseline is back within it
     (``markers_normal``: ``None`` without such markers; sections 3.2.2, 4.3.3); otherwise
     NON_CR_NON_PD. Without non-target lesions the markers alone make the category (CR or
@@ -190,7 +200,10 @@ def non_target_response(statuses: Sequence[NonTargetStatus], markers_normal: boo
         return _markers_verdict(markers_normal, "no non-target lesions")
     if any(status in PROGRESSING_NON_TARGET for status in statuses):
         return Response.PD, "non-target PD: unequivocal progression (RECIST 1.1 section 4.3.3)"
-    if after_complete_response and NonTargetStatus.PRESENT in statuses:
+    flags = nodal if nodal is not None else [False] * len(statuses)
+    if after_complete_response and any(
+            status is NonTargetStatus.PRESENT and not is_node
+            for status, is_node in zip(statuses, flags, strict=True)):
         return Response.PD, ("non-target PD: a non-target lesion is present again after the "
                              "overall CR of the previous assessment (RECIST 1.1 Table 3 "
                              "footnote; EORTC RECIST FAQ)")
@@ -200,6 +213,11 @@ def non_target_response(statuses: Sequence[NonTargetStatus], markers_normal: boo
         if markers_normal is None:
             return Response.CR, "non-target CR: every lesion absent (RECIST 1.1 section 4.3.3)"
         return _markers_verdict(markers_normal, "every non-target lesion absent")
+    if after_complete_response:
+        return Response.NON_CR_NON_PD, (
+            "non-target NON_CR_NON_PD: a lymph node is seen again after the overall CR, "
+            "but a node has only reappeared once it has unequivocally progressed (EORTC "
+            "RECIST FAQ \"Abnormal lymph node\"; RECIST 1.1 section 4.3.3)")
     return Response.NON_CR_NON_PD, ("non-target NON_CR_NON_PD: a lesion persists (RECIST 1.1 "
                                     "section 4.3.3)")
 
@@ -265,6 +283,17 @@ def _target_response(values: Sequence[Decimal | None], total: Decimal, complete:
             return Response.PD, (f"target PD: {names} seen again after the overall CR of the "
                                  "previous assessment (RECIST 1.1 Table 3 footnote; EORTC "
                                  "RECIST FAQ \"Does a new lesion always result in PD?\")")
+        # Nothing reappeared: every measured node is < 10 mm and every other target 0 mm,
+        # which is normal whatever the short-axis sum does (EORTC RECIST FAQ "Abnormal
+        # lymph node"; RECIST 1.1 section 4.3.1), so the sum rule of PD does not apply.
+        if not complete:
+            return Response.NE, ("target NE: not every target lesion was evaluated; those "
+                                 "measured are still normal after the overall CR (RECIST 1.1 "
+                                 "section 4.4.2)")
+        return Response.CR, ("target CR: after the overall CR every node is still < 10 mm "
+                             "short axis and every other target 0 mm, whatever the sum "
+                             "(RECIST 1.1 section 4.3.1; EORTC RECIST FAQ \"Abnormal lymph "
+                             "node\")")
     if meets_progression(total, history.nadir):
         scope = "sum" if complete else "sum of the measured lesions alone"
         return Response.PD, (f"target PD: {scope} {total} mm is >= 20 % and >= 5 mm above "
@@ -329,6 +358,7 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
     nodal = [les.nodal for les in targets]
     readings = [les.measurements for les in targets]
     assessments_of = [les.assessments for les in non_targets]
+    non_target_nodal = [les.nodal for les in non_targets]
     history = _TargetHistory([baseline_mm(r[inp.baseline.id]) for r in readings])
     baseline_id = inp.baseline.id
     # RECIST 1.1 section 3.2.2: only markers above their upper limit at baseline matter.
@@ -349,7 +379,8 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
             shrunk = grown = _NO_IDS
         statuses = tuple([a.get(tp.id, NonTargetStatus.NOT_EVALUATED) for a in assessments_of])
         non_target, non_target_reason = non_target_response(
-            statuses, markers_normal(elevated, tp.id), after_complete_response)
+            statuses, markers_normal(elevated, tp.id), after_complete_response,
+            non_target_nodal)
         counting = new_lesions.counting(index)
         assessment = FollowUpAssessment(
             index=index, timepoint=tp,
