@@ -99,7 +99,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.image_reads = ImageReads(sessions)
     state.ingest = ingest
     state.sr_drafts = drafts
-    state.authenticator = Authenticator(sessions, cache_s=settings.token_cache_s)
+    state.authenticator = Authenticator(engine)
     install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, dicomweb, registration):

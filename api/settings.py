@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(default=2048, ge=1)
     ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
     ingest_interval_s: float = 0.2
-    token_cache_s: float = Field(default=10.0, description="How long a checked token is trusted")
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
     # where it lowers the metric on held-out samples by 2 % (about +1 s per pair).
     registration_affine: bool = False
@@ -45,7 +44,7 @@ class Settings(BaseSettings):
         default=None, description="The built review workstation; default: web/dist of the "
                                   "source tree")
 
-    @field_validator("ingest_interval_s", "token_cache_s")
+    @field_validator("ingest_interval_s")
     @classmethod
     def _non_negative(cls, value: float) -> float:
         if value < 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -30,6 +31,17 @@ def free_ports(n: int) -> list[int]:
         for probe in probes:
             probe.bind(("0.0.0.0", 0))
         return [int(probe.getsockname()[1]) for probe in probes]
+
+
+def wrk_figures(out: str) -> dict[str, str]:
+    """Requests/s, median and 99th percentile latency, non-2xx count of `wrk --latency`."""
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "requests_per_s": re.search(r"Requests/sec:\s+([\d.]+)", out).group(1),  # type: ignore[union-attr]
+        "p50": re.search(r"50%\s+(\S+)", out).group(1),  # type: ignore[union-attr]
+        "p99": re.search(r"99%\s+(\S+)", out).group(1),  # type: ignore[union-attr]
+        "non_2xx": non2xx.group(1) if non2xx else "0",
+    }
 
 
 @contextmanager

@@ -8,7 +8,6 @@ Usage: .venv/bin/python -m bench.load_evaluate
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from bench.common import create_token, nadir_env, nadir_serve, orthanc, wrk_figures
 from measurement.codec import evaluate_request
 
 DURATION_S = 10
@@ -61,13 +60,7 @@ def run_wrk(url: str, token: str, body: dict[str, object], workdir: Path) -> dic
     out = subprocess.run(
         ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION_S}s", "--latency", "-s", str(script),
          f"{url}/api/v1/recist/evaluate"], capture_output=True, text=True, check=True).stdout
-    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "requests_per_s": re.search(r"Requests/sec:\s+([\d.]+)", out).group(1),  # type: ignore[union-attr]
-        "p50": re.search(r"50%\s+(\S+)", out).group(1),  # type: ignore[union-attr]
-        "p99": re.search(r"99%\s+(\S+)", out).group(1),  # type: ignore[union-attr]
-        "non_2xx": non2xx.group(1) if non2xx else "0",
-    }
+    return wrk_figures(out)
 
 
 def main() -> int:

@@ -25,3 +25,5 @@ echo "== fault suite: each scenario 3 times on the study pair, index checked aga
 .venv/bin/python -m bench.faults --runs 3
 echo "== review workstation: first images and scrolling in headless Chromium, 300-slice 512x512 pair"
 .venv/bin/python -m bench.workstation --runs 5 --keys 40
+echo "== token check: database lookup on every request vs the old 10 s cache"
+.venv/bin/python -m bench.token_auth
