@@ -15,6 +15,7 @@ from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
 from api.ingest import Ingest, leader_lock
+from api.openapi import install_openapi
 from api.outbox import OutboxSender
 from api.routes import (
     case_documents,
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     _document_request_schemas(app)
+    install_openapi(app)
     return app
 
 

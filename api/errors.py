@@ -6,8 +6,12 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.workflow.errors import (
@@ -46,9 +50,24 @@ STATUS_OF: tuple[tuple[type[WorkflowError], int], ...] = (
 )
 
 
+#: Errors of the other packages, by the same rule.
+OTHER_STATUS_OF: tuple[tuple[type[Exception], int], ...] = (
+    (OrthancUnavailable, 503),
+    (PacsError, 502),
+    (MeasurementError, 422),
+    (ImagingError, 422),
+    (RequestValidationError, 422),
+)
+
+
 def status_of(exc: WorkflowError) -> int:
-    for kind, status in STATUS_OF:
-        if isinstance(exc, kind):
+    return status_for(type(exc))
+
+
+def status_for(kind: type[Exception]) -> int:
+    """The status that answers an error of this kind (``/openapi.json`` lists it too)."""
+    for known, status in (*STATUS_OF, *OTHER_STATUS_OF):
+        if issubclass(kind, known):
             return status
     return 400
 
@@ -111,7 +130,29 @@ class RefuseNulInUrl:
         await self.app(scope, receive, send)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path.
+
+    Starlette's 405 names only the methods of the first route that matched the path, so
+    ``OPTIONS`` on a path with a GET and a POST route (each its own function) said
+    ``Allow: POST``.
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(route.methods or ())
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 405:
+            exc = StarletteHTTPException(405, exc.detail, headers={
+                **(exc.headers or {}), "Allow": ", ".join(allowed_methods(request))})
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(WorkflowError)
     async def _workflow_error(_: Request, exc: WorkflowError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
@@ -124,28 +165,30 @@ def install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
             problems.append(f"{loc or 'body'}: {err.get('msg', 'invalid')}")
-        return JSONResponse(_body("; ".join(problems) or "invalid request"), status_code=422)
+        return JSONResponse(_body("; ".join(problems) or "invalid request"),
+                            status_code=status_for(RequestValidationError))
 
     @app.exception_handler(OrthancUnavailable)
     async def _orthanc_down(_: Request, exc: OrthancUnavailable) -> JSONResponse:
         return JSONResponse(_body("the PACS (Orthanc) is unreachable; try again shortly"),
-                            status_code=503, headers={"Retry-After": "5"})
+                            status_code=status_for(OrthancUnavailable),
+                            headers={"Retry-After": "5"})
 
     @app.exception_handler(PacsError)
     async def _pacs(_: Request, exc: PacsError) -> JSONResponse:
         log.warning("PACS error: %s", type(exc).__name__)
-        return JSONResponse(_body(f"PACS error: {exc}"), status_code=502)
+        return JSONResponse(_body(f"PACS error: {exc}"), status_code=status_for(PacsError))
 
     @app.exception_handler(MeasurementError)
     async def _measurement(_: Request, exc: MeasurementError) -> JSONResponse:
         extra = {k: v for k, v in (("lesion_id", exc.lesion_id),
                                    ("timepoint_id", exc.timepoint_id),
                                    ("field", exc.field)) if v is not None}
-        return JSONResponse(_body(exc.message, **extra), status_code=422)
+        return JSONResponse(_body(exc.message, **extra), status_code=status_for(MeasurementError))
 
     app.add_middleware(RefuseNulInUrl)
     app.add_middleware(CatchUnexpected)
 
     @app.exception_handler(ImagingError)
     async def _imaging(_: Request, exc: ImagingError) -> JSONResponse:
-        return JSONResponse(_body(str(exc)), status_code=422)
+        return JSONResponse(_body(str(exc)), status_code=status_for(ImagingError))

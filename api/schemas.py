@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+)
 
 from api.db.models import (
     MARKER_WINDOW_DAYS,
@@ -41,6 +50,16 @@ def _no_nul(value: str) -> str:
     return value
 
 
+def _whole_number(value: object) -> object:
+    # JSON has one number type, and JSON Schema's "integer" admits 778.0: take it as 778.
+    # 778.5, "778" and true stay refused (strict integers).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A request integer: a JSON number without a fraction (778 or 778.0), never a string.
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole_number)]
 #: Request text: any string without NUL characters.
 Text = Annotated[str, AfterValidator(_no_nul)]
 #: A DICOM Patient ID as the index stores it (LO is 64 characters; the column holds 128).
@@ -66,13 +85,13 @@ class CaseCreate(_Request):
     baseline_study_uid: UidText | None = None
     # Best-overall-response parameters, as for POST /api/v1/recist/evaluate.
     confirmation_required: StrictBool = DEFAULT_OPTIONS.confirmation_required
-    min_sd_duration_days: StrictInt = Field(default=DEFAULT_OPTIONS.min_sd_duration_days,
+    min_sd_duration_days: WholeNumber = Field(default=DEFAULT_OPTIONS.min_sd_duration_days,
                                             ge=0, le=3650)
-    min_confirmation_interval_days: StrictInt = Field(
+    min_confirmation_interval_days: WholeNumber = Field(
         default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0, le=3650)
-    min_icpd_confirmation_days: StrictInt = Field(
+    min_icpd_confirmation_days: WholeNumber = Field(
         default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0, le=3650)
-    marker_window_days: StrictInt = Field(default=MARKER_WINDOW_DAYS, ge=0, le=365)
+    marker_window_days: WholeNumber = Field(default=MARKER_WINDOW_DAYS, ge=0, le=365)
 
 
 class MarkerIn(BaseModel):
@@ -108,7 +127,9 @@ class MeasurementPut(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, strict=True, extra="forbid")
 
     sop_instance_uid: Text | None = Field(default=None, min_length=1, max_length=64)
-    frame: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    # The bounds before the validators: pydantic documents them as minimum/maximum only so.
+    frame: Annotated[int, Field(ge=1, le=2**31 - 1), Strict(),
+                     BeforeValidator(_whole_number)] | None = None
     endpoints: list[list[float | int]] | None = None
     length_mm: float | int | None = Field(default=None, ge=0)
     status: Text | None = Field(default=None, max_length=64)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import Reader
 from api.deps import Cases
+from api.openapi import answers
 from api.report.assemble import read_report
 from api.report.model import ReportData
 from api.report.notes import DISCLAIMER, report_notes
@@ -22,6 +23,7 @@ from measurement.result import EvaluationResult
 
 router = APIRouter(prefix="/api/v1/cases", tags=["reports"])
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
+Format = Literal["json", "html", "pdf"]
 
 
 def negotiate(format_: str | None, accept: str) -> str:
@@ -42,9 +44,11 @@ def negotiate(format_: str | None, accept: str) -> str:
 
 @router.get("/{case_id}/report", response_model=None, responses={200: {
     "model": ReportOut, "description": "The report as JSON, HTML or PDF",
-    "content": {"text/html": {}, "application/pdf": {}}}})
+    "content": {"text/html": {}, "application/pdf": {}}}, **answers(NotAcceptable)})
 def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
-               format: str | None = None) -> Response:  # noqa: A002
+               format: Annotated[Format | None, Query(  # noqa: A002
+                   description="the report's type; without it, the Accept header decides")
+               ] = None) -> Response:
     kind = negotiate(format, request.headers.get("accept", "*/*"))
     data, result = read_report(cases, who, case_id, kind, now=dt.datetime.now(dt.UTC))
     if kind == "json":

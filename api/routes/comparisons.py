@@ -8,8 +8,10 @@ from fastapi import APIRouter, Header, Response
 
 from api.auth import CaseManager, Reader
 from api.deps import Comparisons
+from api.openapi import answers
 from api.routes.params import ComparisonId
 from api.schemas import ComparisonOut, ComparisonRequest, PairsOverride
+from api.workflow.errors import StaleVersion
 
 router = APIRouter(prefix="/api/v1/comparisons", tags=["comparisons"])
 
@@ -31,10 +33,13 @@ def get_comparison(comparison_id: ComparisonId, response: Response, who: Reader,
     return ComparisonOut.of(view)
 
 
-@router.put("/{comparison_id}/pairs")
+@router.put("/{comparison_id}/pairs", responses=answers(StaleVersion))
 def override_pairs(comparison_id: ComparisonId, body: PairsOverride, response: Response,
                    who: CaseManager, comparisons: Comparisons,
-                   if_match: Annotated[str | None, Header()] = None) -> ComparisonOut:
+                   if_match: Annotated[str, Header(description=(
+                       "the ETag of the comparison as it was read (its GET or POST), or `*`: "
+                       "a pairing is changed only from the version the reader saw"))]
+                   ) -> ComparisonOut:
     view = comparisons.override_pairs(
         who, comparison_id, [(p.baseline_series_uid, p.followup_series_uid)
                              for p in body.pairs], if_match)

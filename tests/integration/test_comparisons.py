@@ -109,13 +109,16 @@ def test_override_pairs_is_kept_and_checked(pushed: dict[str, Any]) -> None:
     assert kept["pairs"] == r.json()["pairs"]
     assert bl.series_uid("soft_5mm") in kept["unpaired_baseline"]
 
+    any_version = {**service.headers("admin"), "If-Match": "*"}
     swapped = {"pairs": [{"baseline_series_uid": fu.series_uid("lung_thin"),
                           "followup_series_uid": bl.series_uid("lung_thin")}]}
-    r = service.client.put(url, json=swapped, headers=service.headers("admin"))
+    r = service.client.put(url, json=swapped, headers=any_version)
     assert r.status_code == 422 and "baseline" in r.json()["detail"]
     twice = {"pairs": [manual["pairs"][0], manual["pairs"][0]]}
-    assert service.client.put(url, json=twice,
-                              headers=service.headers("admin")).status_code == 422
+    assert service.client.put(url, json=twice, headers=any_version).status_code == 422
+    # A pairing changes only from a version its writer read: If-Match is required.
+    r = service.client.put(url, json=manual, headers=service.headers("admin"))
+    assert r.status_code == 422 and "if-match" in r.json()["detail"].lower(), r.text
     assert service.client.get(f"/api/v1/comparisons/{c['id']}",
                               headers=service.headers("admin")).json()["pairs"] == kept["pairs"]
     stale = service.client.put(url, json=manual, headers={
