@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -95,8 +96,9 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         if settings.remote_ae_host else None
     state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
     state.outbox = outbox
-    state.dicomweb = DicomWebGateway(settings.orthanc_url, settings.orthanc_username,
-                                     settings.orthanc_password)
+    public = urlsplit(settings.public_url)
+    state.dicomweb = DicomWebGateway(settings.orthanc_url, *settings.orthanc_reader,
+                                     public_host=public.netloc, public_proto=public.scheme)
     state.image_reads = ImageReads(sessions)
     state.ingest = ingest
     state.sr_drafts = drafts

@@ -74,6 +74,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if args.no_ingest:
         os.environ["NADIR_INGEST"] = "false"
+    _default_public_url(args.host, args.port)
     if args.workers > 1:
         # Each worker builds its own app; one of them takes the ingest lock.
         uvicorn.run("api.app:app_from_environment", factory=True, workers=args.workers,
@@ -82,6 +83,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(load_settings())
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
+
+
+def _default_public_url(host: str, port: int) -> None:
+    """NADIR_PUBLIC_URL, unless set: the listener's own address (loopback for a wildcard)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    os.environ.setdefault("NADIR_PUBLIC_URL", f"http://{host}:{port}")
 
 
 def cmd_peers_add(args: argparse.Namespace) -> int:
@@ -111,6 +121,7 @@ def cmd_start(args: argparse.Namespace) -> int:
               "8042/4242 (sudo systemctl stop orthanc), or choose other ports with "
               "these options.", file=sys.stderr)
         return 1
+    _default_public_url(args.host, args.port)
     settings = Settings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)

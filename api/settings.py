@@ -6,9 +6,12 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pacs.reader_user import reader_credentials
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,14 @@ class Settings(BaseSettings):
     orthanc_url: str = "http://127.0.0.1:8042"
     orthanc_username: str | None = None
     orthanc_password: str | None = None
+    # The image proxy's own Orthanc user, which Orthanc lets only GET below /dicom-web/
+    # (pacs/reader_user.py); default: derived from the credentials above, as `nadir start`
+    # registers it.
+    orthanc_reader_username: str | None = None
+    orthanc_reader_password: str | None = None
+    # Where clients reach Nadir (scheme://host[:port]): the base of the URLs that DICOMweb
+    # answers carry (RetrieveURL, BulkDataURI). `nadir serve` sets it from its listener.
+    public_url: str = "http://127.0.0.1:8000"
     # Where Orthanc's DICOM port is, for `nadir demo` and for printing at start.
     orthanc_dicom_host: str = "127.0.0.1"
     orthanc_dicom_port: int = 4242
@@ -43,6 +54,25 @@ class Settings(BaseSettings):
     web_dist: Path | None = Field(
         default=None, description="The built review workstation; default: web/dist of the "
                                   "source tree")
+
+    @field_validator("public_url")
+    @classmethod
+    def _origin(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname \
+                or parts.path not in ("", "/") or parts.query or parts.fragment \
+                or parts.username or parts.password:
+            raise ValueError("must be scheme://host[:port] (http or https, no path)")
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def orthanc_reader(self) -> tuple[str | None, str | None]:
+        """The image proxy's Orthanc (user, password)."""
+        if self.orthanc_reader_username and self.orthanc_reader_password:
+            return self.orthanc_reader_username, self.orthanc_reader_password
+        if self.orthanc_username and self.orthanc_password:
+            return reader_credentials(self.orthanc_username, self.orthanc_password)
+        return None, None
 
     @field_validator("ingest_interval_s")
     @classmethod

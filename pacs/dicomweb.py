@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from pacs.errors import OrthancUnavailable
+from pacs.dicomweb_routes import DicomWebRoute
+from pacs.errors import OrthancUnavailable, PacsError
 
 #: Request headers worth passing to Orthanc; everything else (cookies, the user's own
 #: Authorization) stays behind.
@@ -43,24 +44,41 @@ class StreamedResponse:
         await self._response.aclose()
 
 
+class ReadOnlyViolation(PacsError):
+    """Something tried to send Orthanc a request other than a GET through the image proxy."""
+
+
+async def _only_get(request: httpx.Request) -> None:
+    # Orthanc's users have no roles: the proxy's client itself never writes, whatever asks.
+    if request.method != "GET" or b"_method" in request.url.query:
+        raise ReadOnlyViolation(f"the image proxy only reads; refused {request.method}")
+
+
 class DicomWebGateway:
-    """An async client of Orthanc's DICOMweb root, with Orthanc's credentials."""
+    """An async, read-only client of Orthanc's DICOMweb root, as the image proxy's user.
+
+    ``public_host`` and ``public_proto`` are where clients reach Nadir (NADIR_PUBLIC_URL):
+    Orthanc writes them into the URLs of its answers, never the client's own Host header.
+    """
 
     def __init__(self, url: str, username: str | None, password: str | None, *,
-                 root: str = "/dicom-web/", timeout: float = 60.0) -> None:
+                 public_host: str, public_proto: str = "http", root: str = "/dicom-web/",
+                 timeout: float = 60.0) -> None:
         auth = httpx.BasicAuth(username, password or "") if username else None
         self._root = "/" + root.strip("/") + "/"
-        self._http = httpx.AsyncClient(base_url=url.rstrip("/"), auth=auth,
-                                       timeout=httpx.Timeout(timeout, connect=5.0))
-
-    async def get(self, path: str, query: str, headers: Mapping[str, str], *,
-                  public_host: str, public_proto: str) -> StreamedResponse:
-        """GET ``{root}{path}?{query}`` from Orthanc, streamed."""
-        sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
         # Unquoted: Orthanc's DICOMweb plugin copies a quoted host, quotes included, into the
         # URLs it writes (RetrieveURL, BulkDataURI).
-        sent["Forwarded"] = f"host={public_host};proto={public_proto}"
-        url = self._root + path.lstrip("/") + (f"?{query}" if query else "")
+        self._forwarded = f"host={public_host};proto={public_proto}"
+        self._http = httpx.AsyncClient(base_url=url.rstrip("/"), auth=auth,
+                                       timeout=httpx.Timeout(timeout, connect=5.0),
+                                       event_hooks={"request": [_only_get]})
+
+    async def get(self, route: DicomWebRoute, headers: Mapping[str, str]) -> StreamedResponse:
+        """GET the parsed DICOMweb resource from Orthanc, streamed."""
+        sent = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+        sent["Forwarded"] = self._forwarded
+        query = route.upstream_query
+        url = self._root + route.upstream_path + (f"?{query}" if query else "")
         try:
             response = await self._http.send(self._http.build_request("GET", url, headers=sent),
                                              stream=True)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pacs.errors import OrthancPortInUse, OrthancProcessError
 from pacs.orthanc import OrthancClient
+from pacs.reader_user import reader_credentials, reader_filter_lua
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
@@ -87,6 +88,11 @@ class OrthancConfig:
             raise OrthancProcessError("index_url must be a postgresql:// URL")
 
     @property
+    def reader(self) -> tuple[str, str]:
+        """The image proxy's (name, password): it may only GET below /dicom-web/."""
+        return reader_credentials(self.username, self.password)
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
@@ -99,7 +105,10 @@ class OrthancConfig:
             "IndexDirectory": str(self.storage_dir / "storage"),
             # Loopback only: Nadir is the only HTTP client; hospitals reach it over DICOM.
             "RemoteAccessAllowed": False,
-            "RegisteredUsers": {self.username: self.password},
+            # Nadir's own user, and the image proxy's, which Orthanc lets only read DICOMweb
+            # (the Lua filter written beside this configuration).
+            "RegisteredUsers": {self.username: self.password,
+                                self.reader[0]: self.reader[1]},
             # Peers are registered by an admin at run time (REST /modalities) and kept in
             # Orthanc's own database, so they survive restarts.
             "DicomModalitiesInDatabase": True,
@@ -152,6 +161,9 @@ class OrthancProcess:
         self.config_dir.mkdir(parents=True, exist_ok=True)
         merged = json.loads(self._base_config.read_text())
         merged.update(self.config.runtime_settings())
+        lua = self.config_dir / "reader-filter.lua"
+        lua.write_text(reader_filter_lua(self.config.reader[0]))
+        merged["LuaScripts"] = [str(lua)]
         path = self.config_dir / "orthanc.json"
         path.touch(mode=0o600)
         # The file holds Orthanc's password: readable by the owner only.

@@ -63,6 +63,10 @@ class ImageReads:
             self._seen[key] = now
         self._audit(who, "read_images", f"studies/{study_uid}", patient)
 
+    def refuse(self, who: Principal, target: str) -> None:
+        """Audit a request the proxy refused, with its target (cut to 512 characters)."""
+        self._audit(who, "refused_images", target[:512], None)
+
     def _audit(self, who: Principal, action: str, resource: str, patient: str | None) -> None:
         with self._sessions() as s:
             store = SqlCaseStore(s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -46,9 +47,12 @@ def test_reads_are_proxied_for_readers_and_audited_once(
     assert meta.status_code == 200 and len(meta.json()) == 3
     # URLs Orthanc writes into its answers point back at Nadir, not at Orthanc's port.
     assert f":{orthanc.config.http_port}" not in meta.text
-    series = service.client.get(f"{base}/series", headers=service.headers("admin")).json()
+    # ... at NADIR_PUBLIC_URL, whatever Host the client sends.
+    series = service.client.get(f"{base}/series", headers={**service.headers("admin"),
+                                                           "Host": "evil.example"}).json()
     retrieve = series[0]["00081190"]["Value"][0]
-    assert retrieve.startswith(f"http://testserver/dicom-web/studies/{uid}/series/"), retrieve
+    assert retrieve.startswith(f"http://127.0.0.1:8000/dicom-web/studies/{uid}/series/"), \
+        retrieve
     frames = []
     for ds in study:
         f = service.client.get(
@@ -90,13 +94,17 @@ def test_unknown_study_is_404_and_nothing_is_asked_of_orthanc(
         assert b"Version" not in body
 
 
-def _raw_get(service: Service, path: str) -> tuple[int, bytes]:
+def _raw_get(service: Service, path: str, query: str = "", *,
+             role: str = "admin") -> tuple[int, bytes]:
+    """GET the raw target as uvicorn hands it to the app: ``path`` decoded once,
+    ``raw_path`` as sent."""
     import anyio
 
-    token = service.tokens["admin"]
+    token = service.tokens[role]
+    decoded = unquote(path, errors="surrogateescape")
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-             "query_string": b"", "root_path": "", "server": ("testserver", 80),
+             "method": "GET", "scheme": "http", "path": decoded, "raw_path": path.encode(),
+             "query_string": query.encode(), "root_path": "", "server": ("testserver", 80),
              "client": ("127.0.0.1", 12345),
              "headers": [(b"host", b"testserver"),
                          (b"authorization", f"Bearer {token}".encode())]}

@@ -37,7 +37,8 @@ def test_compose_file_is_valid() -> None:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
-    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y")
+    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y",
+               ORTHANC_READER_PASSWORD="z")
     result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -55,7 +56,8 @@ def test_compose_runs_two_orthancs_on_one_postgresql_index() -> None:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
-    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y")
+    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y",
+               ORTHANC_READER_PASSWORD="z")
     result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -64,3 +66,16 @@ def test_compose_runs_two_orthancs_on_one_postgresql_index() -> None:
         assert f"\n  {service}" in text, service
     assert text.count("orthanc-files:/var/lib/orthanc/db") == 2 or \
         text.count("source: orthanc-files") == 2
+
+
+def test_compose_gives_the_image_proxy_its_read_only_orthanc_user() -> None:
+    """The deployment's Orthanc lets the proxy's user only read DICOMweb, as the local
+    start does (pacs/reader_user.py), and both Nadir nodes use that user for images."""
+    from pacs.reader_user import reader_filter_lua
+
+    overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
+    assert set(overlay["RegisteredUsers"]) == {"nadir", "nadir-images"}
+    lua = (DOCKER / "orthanc" / "reader-filter.lua").read_text()
+    assert lua == reader_filter_lua("nadir-images")
+    compose = (DOCKER / "docker-compose.yml").read_text()
+    assert compose.count("NADIR_ORTHANC_READER_USERNAME: nadir-images") == 2
