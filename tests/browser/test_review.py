@@ -8,89 +8,23 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveNadir, open_case, sign_in
+from tests.browser.helpers import (
+    attr,
+    choose_tool,
+    drag,
+    go_to_image,
+    history,
+    hover,
+    httpx_put,
+    measurement,
+    position,
+    press,
+    put_known,
+    select,
+)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def attr(page: Any, side: str, name: str) -> str:
-    return str(page.get_attribute(f'[data-viewport="{side}"]', f"data-{name}"))
-
-
-def position(page: Any, side: str) -> float:
-    return float(attr(page, side, "slice-position-mm"))
-
-
-def hover(page: Any, side: str) -> None:
-    box = page.locator(f'[data-viewport="{side}"]').bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.9)
-
-
-def press(page: Any, side: str, key: str) -> None:
-    """Press a key over a pane and wait until it shows another image."""
-    before = attr(page, side, "sop-instance-uid")
-    page.keyboard.press(key)
-    page.wait_for_function(
-        "([side, before]) => document.querySelector(`[data-viewport=${side}]`)"
-        ".dataset.sopInstanceUid !== before", arg=[side, before], timeout=10_000)
-
-
-def go_to_image(page: Any, side: str, sop_uid: str, z_mm: float) -> None:
-    """Scroll a pane with the arrow keys to the image `sop_uid` (at about `z_mm`)."""
-    hover(page, side)
-    for _ in range(200):
-        if attr(page, side, "sop-instance-uid") == sop_uid:
-            return
-        press(page, side, "ArrowDown" if position(page, side) > z_mm else "ArrowUp")
-    raise AssertionError(f"image {sop_uid} not reached on the {side} pane")
-
-
-def client_point(page: Any, side: str, row: float, column: float) -> tuple[float, float]:
-    point = page.evaluate("([s, r, c]) => window.nadirReview.imageToClient(s, r, c)",
-                          [side, row, column])
-    assert point is not None
-    return float(point[0]), float(point[1])
-
-
-def drag(page: Any, side: str, start: tuple[float, float], end: tuple[float, float]) -> None:
-    """A left-button drag between two image points (row, column) of the pane's image."""
-    a, b = client_point(page, side, *start), client_point(page, side, *end)
-    page.mouse.move(*a)
-    page.mouse.down()
-    page.mouse.move(*b, steps=12)
-    page.mouse.up()
-
-
-def measurement(live: LiveNadir, case_id: int, lesion_id: int, timepoint: str) -> Any:
-    r = live.get(f"/api/v1/cases/{case_id}/lesions/{lesion_id}/measurements/{timepoint}")
-    return r.json() if r.status_code == 200 else None
-
-
-def history(live: LiveNadir, case_id: int, lesion_id: int) -> list[Any]:
-    return list(live.get(f"/api/v1/cases/{case_id}/lesions/{lesion_id}/history")
-                .json()["versions"])
-
-
-def select(page: Any, lesion_id: int) -> None:
-    item = page.locator(f'[data-lesion-id="{lesion_id}"]')
-    item.click()
-    assert item.get_attribute("aria-selected") == "true"
-
-
-def put_known(live: LiveNadir, case: dict[str, Any], label: str, timepoint: str) -> Any:
-    known = live.demo.calipers[label]
-    r = httpx_put(live, f"/api/v1/cases/{case['id']}/lesions/{case['by_label'][label]['id']}"
-                        f"/measurements/{timepoint}",
-                  {"sop_instance_uid": known.sop_instance_uid,
-                   "endpoints": [list(p) for p in known.endpoints]})
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def httpx_put(live: LiveNadir, path: str, body: Any) -> Any:
-    import httpx
-
-    return httpx.put(live.url + path, json=body, headers=live.headers("radiologist"), timeout=30)
 
 
 def test_sign_in_keeps_the_token_in_this_tab_only_and_sign_out_clears_it(
@@ -174,6 +108,7 @@ def test_a_caliper_drawn_with_the_mouse_is_stored_and_an_edit_is_a_new_version(
     sign_in(page, live)
     open_case(page, live, case["id"])
     select(page, lesion["id"])
+    choose_tool(page, "caliper")
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", known.sop_instance_uid, z)
     drag(page, "left", known.endpoints[0], known.endpoints[1])
@@ -219,6 +154,8 @@ def test_sign_off_then_a_change_asks_for_an_amendment_reason(page: Any, live: Li
     select(page, lesion["id"])
     page.wait_for_function("document.querySelector('[data-viewport=left]').dataset"
                            f".sopInstanceUid === '{known.sop_instance_uid}'", timeout=10_000)
+    hover(page, "left")
+    page.keyboard.press("c")
     row, column = known.endpoints[1]
     drag(page, "left", (row, column), (row, column + 3.0 / live.demo.baseline.pixel_spacing_mm))
     page.locator("dialog.modal textarea").fill("caliper end on the vessel, corrected")
@@ -247,6 +184,7 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
                                         "endpoints": [[r0, c0 + 2], [r1, c1 - 2]]})
     assert r.status_code == 200
     theirs = r.json()["length_mm"]
+    choose_tool(page, "caliper")
     drag(page, "left", (r1, c1), (r1, c1 + 3))
     dialog = page.locator("dialog.modal")
     dialog.wait_for()
@@ -272,6 +210,10 @@ def test_a_specialist_sees_the_case_but_cannot_draw_or_sign_off(
     select(page, lesion["id"])
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", known.sop_instance_uid, z)
+    drag(page, "left", known.endpoints[0], known.endpoints[1])
+    # The caliper tool tells a read-only role why it does not draw.
+    choose_tool(page, "caliper")
+    assert "Read-only" in page.locator(".tool-advice").inner_text()
     drag(page, "left", known.endpoints[0], known.endpoints[1])
     page.wait_for_timeout(1000)
     assert writes == []

@@ -2,7 +2,7 @@
 import './styles.css';
 import { prefetchSeriesMetadata } from './api/dicomweb';
 import { currentToken, goToLogin } from './api/session';
-import { startReview } from './pages/pairing';
+import { startReview } from './review/start';
 import { loginPage } from './pages/login';
 import { worklistPage } from './pages/worklist';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Comparison, Series, Study, Timepoint } from '../src/api/types';
-import { Pairing } from '../src/pages/pairing';
+import { Pairing } from '../src/panels/pairing';
 
 const series = (uid: string, instances: number, orientation = true): Series =>
   ({ series_instance_uid: uid, instances, orientation: orientation ? [1, 0, 0, 0, 1, 0] : null }) as Series;

@@ -33,11 +33,31 @@ export class ApiError extends Error {
   }
 }
 
+/** The request got no answer: no connection, or none within its time-out. */
+export class NetworkError extends Error {
+  constructor(
+    readonly timedOut: boolean,
+    readonly path: string,
+  ) {
+    super(timedOut ? 'the server did not answer in time' : 'no connection to the server');
+  }
+}
+
+/** Whether an error may pass if the same request is sent again (no answer, or a 5xx). */
+export function isTransient(error: unknown): boolean {
+  return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
+}
+
+/** How long a change waits for the server's answer before it is reported as not saved. */
+export const WRITE_TIMEOUT_MS = 10_000;
+
 interface Options {
   body?: unknown;
   headers?: Record<string, string>;
   /** Return null instead of throwing on 404. */
   missingIsNull?: boolean;
+  /** Give up (NetworkError) when no answer came within this time. */
+  timeoutMs?: number;
 }
 
 function authHeaders(): Record<string, string> {
@@ -69,7 +89,14 @@ export async function send(method: string, path: string, options: Options = {}):
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(options.body);
   }
-  const response = await fetch(path, { method, headers, body });
+  let response: Response;
+  try {
+    const signal = options.timeoutMs ? AbortSignal.timeout(options.timeoutMs) : undefined;
+    response = await fetch(path, { method, headers, body, signal });
+  } catch (error) {
+    // fetch rejects only when no answer came: the connection failed, or the time-out.
+    throw new NetworkError(error instanceof DOMException && error.name === 'TimeoutError', path);
+  }
   if (response.status === 401) {
     // The token was revoked or mistyped: back to the sign-in page.
     signOut();
@@ -82,7 +109,13 @@ export async function send(method: string, path: string, options: Options = {}):
 async function call<T>(method: string, path: string, options: Options = {}): Promise<Versioned<T>> {
   const response = await send(method, path, options);
   if (!response.ok) throw await errorOf(response, path);
-  const value = (await response.json()) as T;
+  let value: T;
+  try {
+    value = (await response.json()) as T;
+  } catch {
+    // The body broke off (connection reset after the headers, or the time-out).
+    throw new NetworkError(false, path);
+  }
   return { value, etag: response.headers.get('ETag') };
 }
 
@@ -121,6 +154,7 @@ export const api = {
     call<Measurement>('PUT', `/api/v1/cases/${caseId}/lesions/${lesionId}/measurements/${enc(timepointId)}`, {
       body,
       headers: ifMatch ? { 'If-Match': ifMatch } : {},
+      timeoutMs: WRITE_TIMEOUT_MS,
     }),
 
   createComparison: (patientId: string, baselineStudyUid: string, followupStudyUid: string) =>

@@ -1,6 +1,7 @@
 /**
- * Calipers: drawing one with the left button on the selected lesion, dragging an endpoint
- * to edit one, and showing each lesion's current measurement on its image. The server
+ * Calipers: drawing one with the caliper tool on the selected lesion, dragging an endpoint
+ * of the selected lesion's to edit it, showing each lesion's current measurement (or its
+ * change not saved yet) on its image, and finding the caliper under a click. The server
  * computes and keeps every length; a caliper is saved on release with
  * PUT .../measurements/{timepoint} (endpoints as image [row, column], If-Match the ETag it
  * was read with), and the server's answer replaces what was drawn.
@@ -9,6 +10,7 @@ import { utilities as csUtils, type Types } from '@cornerstonejs/core';
 import { LengthTool, annotation as annotations, utilities as toolUtilities, type Types as ToolTypes } from '@cornerstonejs/tools';
 import type { Lesion, Measurement } from '../api/types';
 import type { ReviewPane } from '../viewport/pane';
+import type { PendingSave } from './pending';
 import { saveMeasurement, type SaveHost } from './save';
 
 type Annotation = ToolTypes.Annotation;
@@ -57,12 +59,55 @@ export interface CaliperHost extends SaveHost {
   lesion(id: number): Lesion | undefined;
   selected(): Lesion | null;
   canMeasure(): boolean;
+  /** Whether a left drag draws now (the caliper tool, a measurable lesion selected). */
+  drawing(): boolean;
+  retry(lesionId: number, timepointId: string): void;
+  discard(lesionId: number, timepointId: string): void;
 }
+
+/** A caliper shown: stored (the book's), or sent and not stored yet (pending). */
+interface Shown {
+  lesion: Lesion;
+  timepointId: string;
+  sopInstanceUid: string;
+  endpoints: number[][];
+  label: string;
+  pending: PendingSave | null;
+  version: number | null;
+}
+
+const COLOURS = { plain: 'rgb(64, 224, 255)', selected: 'rgb(255, 214, 0)', failed: 'rgb(255, 107, 107)' };
+/** How near (CSS px) a click must be to a caliper's line to select its lesion. */
+const HIT_PX = 6;
 
 export class Calipers {
   constructor(private readonly host: CaliperHost) {
     CaliperTool.onRelease = (annotation, element) => void this.released(annotation, element);
     host.book.onChange(() => this.redraw());
+    host.pending.onChange(() => this.redraw());
+  }
+
+  /** Every caliper to show: the stored ones, with a pending change drawn in place of its cell's. */
+  private shown(): Shown[] {
+    const out: Shown[] = [];
+    const pendingKeys = new Set<string>();
+    for (const p of this.host.pending.all()) {
+      const lesion = this.host.lesion(p.lesionId);
+      if (!lesion || !p.body.sop_instance_uid || p.body.endpoints?.length !== 2) continue;
+      pendingKeys.add(`${p.lesionId}|${p.timepointId}`);
+      const drawn = p.drawn === null ? '' : ` ${p.drawn.toFixed(1)} mm drawn`;
+      out.push({
+        lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, endpoints: p.body.endpoints,
+        label: p.state === 'saving' ? `${lesion.label} ${axisOf(lesion)}${drawn}: saving…` : `${lesion.label} ${axisOf(lesion)}${drawn}: not saved`,
+        pending: p, version: null,
+      });
+    }
+    for (const m of this.host.book.calipers()) {
+      const lesion = this.host.lesion(m.lesion_id);
+      if (!lesion || !m.endpoints || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
+      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version });
+    }
+    return out;
   }
 
   /** Show every current caliper on the images of both panes. */
@@ -73,43 +118,92 @@ export class Calipers {
       for (const old of [...(annotations.state.getAnnotations(CaliperTool.toolName, pane.canvasElement) ?? [])]) {
         if (old.annotationUID) annotations.state.removeAnnotation(old.annotationUID);
       }
+      pane.clearPins();
     }
+    const selectedId = this.host.selected()?.id ?? null;
+    const drawing = this.host.drawing();
     for (const pane of this.host.panes) {
       const stack = pane.stack;
       if (!stack || !pane.timepointId) continue;
-      for (const m of this.host.book.calipers()) {
-        if (m.timepoint_id !== pane.timepointId) continue;
-        const index = stack.indexOfSop(m.sop_instance_uid ?? '');
-        const lesion = this.host.lesion(m.lesion_id);
-        if (index < 0 || !lesion || !m.endpoints) continue;
-        const points = m.endpoints.map(([r, c]) => stack.imageToPatient(index, r, c) as Types.Point3);
+      for (const c of this.shown()) {
+        if (c.timepointId !== pane.timepointId) continue;
+        const index = stack.indexOfSop(c.sopInstanceUid);
+        if (index < 0) continue;
+        const points = c.endpoints.map(([r, col]) => stack.imageToPatient(index, r, col) as Types.Point3);
         const reference = pane.viewport.getViewReference({ sliceIndex: index });
+        const selected = selectedId === c.lesion.id;
         const annotation = CaliperTool.createAnnotation({
           highlighted: false,
           invalidated: true,
-          isLocked: !this.host.canMeasure(),
-          metadata: { ...reference, toolName: CaliperTool.toolName, nadir: { lesionId: lesion.id, timepointId: m.timepoint_id, version: m.version } },
-          data: { handles: { points }, label: labelOf(lesion, m) },
+          // Only the selected lesion's stored caliper moves, and only with the caliper tool.
+          isLocked: !(drawing && selected && c.pending === null),
+          metadata: { ...reference, toolName: CaliperTool.toolName, nadir: { lesionId: c.lesion.id, timepointId: c.timepointId, version: c.version ?? 0 } },
+          data: { handles: { points }, label: c.label },
         }) as Annotation;
         annotations.state.addAnnotation(annotation, pane.canvasElement);
-        const selected = this.host.selected()?.id === lesion.id;
         if (annotation.annotationUID) {
+          const colour = c.pending?.state === 'failed' ? COLOURS.failed : selected ? COLOURS.selected : COLOURS.plain;
           annotations.config.style.setAnnotationStyles(annotation.annotationUID, {
-            color: selected ? 'rgb(255, 214, 0)' : 'rgb(64, 224, 255)',
-            textBoxColor: selected ? 'rgb(255, 214, 0)' : 'rgb(64, 224, 255)',
+            color: colour,
+            textBoxColor: colour,
             lineWidth: selected ? '2' : '1.5',
           });
+        }
+        if (c.pending?.state === 'failed') {
+          const [r, col] = c.endpoints[1];
+          pane.pin({ sopInstanceUid: c.sopInstanceUid, row: r, column: col }, this.failedBadge(c.lesion, c.timepointId, c.pending));
         }
       }
     }
     toolUtilities.triggerAnnotationRenderForViewportIds(this.host.panes.map((p) => p.viewportId));
   }
 
+  /** Retry and Discard next to a caliper that was not saved. */
+  private failedBadge(lesion: Lesion, timepointId: string, p: PendingSave): HTMLElement {
+    const badge = document.createElement('div');
+    badge.className = 'save-failed caliper-badge';
+    badge.dataset.lesionId = String(lesion.id);
+    badge.dataset.timepointId = timepointId;
+    badge.title = p.problem;
+    const text = document.createElement('span');
+    text.textContent = `${lesion.label} not saved`;
+    const retry = document.createElement('button');
+    retry.type = 'button';
+    retry.dataset.action = 'retry';
+    retry.textContent = 'Retry';
+    retry.addEventListener('click', () => this.host.retry(lesion.id, timepointId));
+    const discard = document.createElement('button');
+    discard.type = 'button';
+    discard.dataset.action = 'discard';
+    discard.textContent = 'Discard';
+    discard.addEventListener('click', () => this.host.discard(lesion.id, timepointId));
+    badge.append(text, retry, discard);
+    // The buttons are the reader's, not the image tools'.
+    for (const type of ['mousedown', 'pointerdown', 'wheel']) badge.addEventListener(type, (e) => e.stopPropagation());
+    return badge;
+  }
+
+  /** The lesion whose caliper shown on `pane` passes within a few pixels of a page point. */
+  lesionAt(pane: ReviewPane, clientX: number, clientY: number): number | null {
+    const image = pane.image;
+    if (!image || !pane.timepointId) return null;
+    let best: { id: number; d: number } | null = null;
+    for (const c of this.shown()) {
+      if (c.timepointId !== pane.timepointId || c.sopInstanceUid !== image.sopInstanceUid) continue;
+      const [a, b] = c.endpoints.map(([r, col]) => pane.imageToClient(r, col));
+      if (!a || !b) continue;
+      const d = distanceToSegment([clientX, clientY], a, b);
+      if (d <= HIT_PX && (!best || d < best.d)) best = { id: c.lesion.id, d };
+    }
+    return best?.id ?? null;
+  }
+
   private async released(annotation: Annotation, element: HTMLDivElement): Promise<void> {
     const pane = this.host.panes.find((p) => p.canvasElement === element);
     const tag = (annotation.metadata as { nadir?: CaliperTag }).nadir;
     const lesion = tag ? this.host.lesion(tag.lesionId) : this.host.selected();
-    if (!pane || !pane.stack || !pane.timepointId || !lesion || !this.host.canMeasure()) {
+    // Belt and braces: the tools draw only while drawing() holds, and only on the selection.
+    if (!pane || !pane.stack || !pane.timepointId || !lesion || !this.host.drawing() || lesion.id !== this.host.selected()?.id) {
       this.redraw();
       return;
     }
@@ -124,14 +218,18 @@ export class Calipers {
     }
     const at = pane.stack.indexOfSop(image.sopInstanceUid);
     const endpoints = points.map((p) => pane.stack!.patientToImage(at, p));
-    annotation.data.label = `${lesion.label} ${axisOf(lesion)}: saving…`;
-    toolUtilities.triggerAnnotationRenderForViewportIds([pane.viewportId]);
     // No length is sent: the server measures the endpoints, and its length is the one shown.
     const body = { sop_instance_uid: image.sopInstanceUid, endpoints };
-    // Saved: the book changes and every caliper is drawn again from the server's answer.
-    if (!(await saveMeasurement(this.host, lesion, timepointId, body, drawnLength(annotation)))) this.redraw();
+    // Saved, refused or failed, the book or the pending changes redraw every caliper.
+    if ((await saveMeasurement(this.host, lesion, timepointId, body, { drawn: drawnLength(annotation) })) === 'refused') this.redraw();
   }
+}
 
+function distanceToSegment(p: [number, number], a: [number, number], b: [number, number]): number {
+  const [dx, dy] = [b[0] - a[0], b[1] - a[1]];
+  const length2 = dx * dx + dy * dy;
+  const t = length2 === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / length2));
+  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
 }
 
 function labelOf(lesion: Lesion, m: Measurement): string {

@@ -1,55 +1,61 @@
 /**
- * /cases/{id}: the review. Two panes side by side (earlier timepoint left, later right),
- * each on the series the comparison paired, linked for scrolling, zoom, pan and window;
- * the lesion panel, calipers, and the server's response with sign-off and the report.
+ * /cases/{id}: the review. Two panes side by side (review/viewer.ts), the toolbar with its
+ * explicit tools (review/toolbar.ts, review/toolstate.ts), the lesion panel, calipers
+ * (measure/), undo and redo (review/history.ts), the server's response with sign-off and
+ * the report (review/signoff.ts). This module wires them and holds the page's state: the
+ * case, the selected lesion, the active tool, and the place kept in the address.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, Lesion, LesionCreate, Measurement, Me, Timepoint } from '../api/types';
+import type { Case, Lesion, Measurement, Me, Timepoint, Versioned } from '../api/types';
 import { MeasurementBook } from '../measure/book';
 import { CaliperTool, Calipers, axisOf, type CaliperHost } from '../measure/caliper';
-import { saveMeasurement } from '../measure/save';
+import { PendingSaves } from '../measure/pending';
+import { saveMeasurement, type SaveKind } from '../measure/save';
 import { ask, askReason, notify } from '../panels/dialogs';
 import { fill, formatDate, formatDateTime, h, mm } from '../panels/dom';
 import { LesionPanel } from '../panels/lesions';
-import { PanePickers } from '../panels/pickers';
-import { ResponsePanel } from '../panels/response';
+import { Pairing } from '../panels/pairing';
 import { COMPUTED_READING, CRITERIA_NAMES, mayMeasure } from '../panels/words';
+import { ChangeHistory, type HistoryHost } from '../review/history';
+import { addLesion, jumpTo } from '../review/lesions';
+import { formatPlace, type Place } from '../review/place';
+import { SignOffDesk } from '../review/signoff';
+import type { ReviewStart } from '../review/start';
+import { Toolbar } from '../review/toolbar';
+import { ToolState, caliperAdvice, primaryAction, toolForKey, type ToolName } from '../review/toolstate';
+import { Viewer } from '../review/viewer';
 import { startCornerstone } from '../viewport/cornerstone';
-import { ReviewPane, allowPrefetch, type Side } from '../viewport/pane';
 import { PRESETS } from '../viewport/presets';
-import { SeriesStack } from '../viewport/stack';
-import { PaneLink, type SyncSource } from '../viewport/sync';
 import { PaneTools } from '../viewport/tools';
+import type { ReviewPane, Side } from '../viewport/pane';
 import { pageHeader } from './frame';
-import { Pairing, comparisonFor, type ReviewStart } from './pairing';
 import { displayName } from './worklist';
 
 const SCROLL_KEYS: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 1, PageUp: -1 };
+/** A press that moves less than this (CSS px) before it is released is a click. */
+const CLICK_PX = 4;
 
 export async function reviewPage(root: HTMLElement, start: ReviewStart): Promise<void> {
   await new ReviewPage(root, start).start();
 }
 
-class ReviewPage implements CaliperHost {
+class ReviewPage implements CaliperHost, HistoryHost {
   readonly book: MeasurementBook;
-  readonly panes: ReviewPane[] = [];
+  readonly pending = new PendingSaves();
+  readonly tools = new ToolState();
+  readonly history: ChangeHistory;
+  readonly caseId: number;
   private caseValue!: Case;
-  private pairing = new Pairing(null, []);
   private me: Me = { name: null, role: 'unknown' };
   private selectedLesion: number | null = null;
-  private hovered: ReviewPane | null = null;
-  private link!: PaneLink;
-  private tools!: PaneTools;
+  private viewer!: Viewer;
+  private paneTools!: PaneTools;
   private calipers!: Calipers;
-  private readonly controls = new Map<Side, PanePickers>();
+  private toolbar!: Toolbar;
+  private opened = false;
   private readonly lesionPanel: LesionPanel;
-  private readonly responsePanel: ResponsePanel;
+  private readonly signOffDesk: SignOffDesk;
   private readonly header = h('div', { class: 'header-slot' });
-  private readonly syncButton = h('button', { type: 'button', class: 'link-toggle', 'aria-pressed': 'true' });
-  private readonly syncNote = h('span', { class: 'sync-note' });
-  private stackLoads = new Map<string, Promise<SeriesStack>>();
-
-  readonly caseId: number;
 
   constructor(
     private readonly root: HTMLElement,
@@ -57,31 +63,50 @@ class ReviewPage implements CaliperHost {
   ) {
     this.caseId = begun.caseId;
     this.book = new MeasurementBook(this.caseId);
+    this.history = new ChangeHistory(this);
     const page = this;
     this.lesionPanel = new LesionPanel({
       book: this.book,
+      pending: this.pending,
       get canMeasure() {
         return page.canMeasure();
       },
       caseData: () => this.caseValue,
       selectedId: () => this.selectedLesion,
       select: (lesion) => void this.select(lesion),
-      addLesion: (body) => this.addLesion(body),
-      setStatus: (lesion, tp, status) => this.setStatus(lesion, tp, status),
+      addLesion: async (body) => {
+        const lesion = await addLesion(this.caseId, body);
+        if (!lesion) return;
+        this.caseValue = { ...this.caseValue, lesions: [...this.caseValue.lesions, lesion] };
+        await this.select(lesion);
+        void this.signOffDesk.refresh();
+      },
+      setStatus: async (lesion, tp, status) => void (await saveMeasurement(this, lesion, tp, { status })),
+      retry: (lesionId, tp) => this.retry(lesionId, tp),
+      discard: (lesionId, tp) => this.discard(lesionId, tp),
       timepointLabel: (tp) => this.timepointLabel(tp),
     });
-    this.responsePanel = new ResponsePanel({
+    this.signOffDesk = new SignOffDesk({
+      caseId: this.caseId,
       get canSignOff() {
         return page.canMeasure();
       },
       caseData: () => this.caseValue,
+      setCase: (c) => {
+        this.caseValue = c;
+      },
       timepointLabel: (tp) => this.timepointLabel(tp),
-      signOff: (tp) => this.signOff(tp),
-      openReport: (format) => this.openReport(format),
     });
+    this.tools.onChange(() => this.applyTool());
+    this.history.onChange(() => this.toolbar?.showHistory(this.history.stack.canUndo, this.history.stack.canRedo, this.history.busy));
+    this.pending.onChange(() => this.lesionPanel.render());
   }
 
-  // -- CaliperHost ------------------------------------------------------------------------
+  get panes(): ReviewPane[] {
+    return this.viewer.panes;
+  }
+
+  // -- CaliperHost, HistoryHost -------------------------------------------------------------
 
   lesion(id: number): Lesion | undefined {
     return this.caseValue.lesions.find((l) => l.id === id);
@@ -95,14 +120,23 @@ class ReviewPage implements CaliperHost {
     return mayMeasure(this.me);
   }
 
+  drawing(): boolean {
+    return primaryAction(this.toolSituation()) === 'draw';
+  }
+
   notify(text: string, kind: 'info' | 'error' = 'info'): void {
     notify(text, kind);
   }
 
-  async askAmendment(detail: string, lesion: Lesion): Promise<string | null> {
-    return askReason('This timepoint is signed off', [
-      detail,
-      `A change to ${lesion.label} is kept as a new version with your reason; the signed-off version stays in the history.`,
+  timepointName(timepointId: string): string {
+    const tp = this.caseValue.timepoints.find((t) => t.id === timepointId);
+    return tp ? `${this.timepointLabel(tp)} (${formatDate(tp.date)})` : 'this timepoint';
+  }
+
+  async askAmendment(_detail: string, lesion: Lesion, timepointId: string): Promise<string | null> {
+    const where = this.timepointName(timepointId);
+    return askReason(`${where} is signed off`, [
+      `A change to ${lesion.label} at ${where} is kept as a new version with your reason; the signed-off version stays in the history.`,
     ], 'Save the amendment');
   }
 
@@ -120,38 +154,57 @@ class ReviewPage implements CaliperHost {
     if (answer === 'reload') await this.refreshMeasurements();
   }
 
-  saved(lesion: Lesion, timepointId: string, m: Measurement): void {
+  saved(lesion: Lesion, timepointId: string, m: Measurement, before: Versioned<Measurement> | null, kind: SaveKind): void {
     this.panes.filter((p) => p.timepointId === timepointId).forEach((p) => p.setMarker(null));
+    if (kind === 'change') this.history.record(lesion.id, timepointId, before?.value ?? null, m);
     const what = m.status ? m.status.replaceAll('_', ' ') : `${axisOf(lesion)} ${mm(m.length_mm)}`;
-    notify(`${lesion.label}: ${what} saved (version ${m.version}).`);
-    void this.refreshResponse();
+    const how = kind === 'change' ? 'saved' : kind === 'undo' ? 'restored (undo)' : 'restored (redo)';
+    notify(`${lesion.label}: ${what} ${how} (version ${m.version}).`);
+    void this.signOffDesk.refresh();
+  }
+
+  retry(lesionId: number, timepointId: string): void {
+    const p = this.pending.get(lesionId, timepointId);
+    const lesion = this.lesion(lesionId);
+    if (!p || !lesion || p.state !== 'failed') return;
+    void saveMeasurement(this, lesion, timepointId, p.body, { drawn: p.drawn, kind: p.kind });
+  }
+
+  discard(lesionId: number, timepointId: string): void {
+    this.pending.clear(lesionId, timepointId);
+    const lesion = this.lesion(lesionId);
+    notify(`${lesion?.label ?? 'The'} change discarded: ${this.timepointName(timepointId)} keeps what the server has.`);
   }
 
   // -- start ------------------------------------------------------------------------------
 
   async start(): Promise<void> {
     performance.mark('nadir:viewer-code');
-    const left = h('div', { class: 'viewport-frame' });
-    const right = h('div', { class: 'viewport-frame' });
-    this.root.replaceChildren(this.layout(left, right));
     const engine = startCornerstone([CaliperTool as never]);
-    this.panes.push(new ReviewPane('left', engine, left), new ReviewPane('right', engine, right));
-    for (const pane of this.panes) {
-      pane.setMessage('Loading images…');
-      this.bindPane(pane);
-    }
-    this.link = new PaneLink(this.panes[0], this.panes[1]);
-    this.link.onSourceChange((source) => this.showSync(source));
-    this.tools = new PaneTools(this.panes, engine.id, CaliperTool.toolName);
+    this.viewer = new Viewer(engine, {
+      timepointLabel: (tp) => this.timepointLabel(tp),
+      timepoints: () => this.caseValue.timepoints,
+      patientId: () => this.caseValue.patient_id,
+      shown: () => {
+        this.calipers?.redraw();
+        this.savePlace();
+      },
+      notifyError: (text) => notify(text, 'error'),
+    });
+    this.toolbar = new Toolbar({
+      chooseTool: (tool) => this.tools.set(tool),
+      undo: () => void this.history.undo(),
+      redo: () => void this.history.redo(),
+      applyPreset: (key) => this.viewer.applyPreset(key),
+      resetView: () => this.viewer.resetCameras(),
+    }, [this.viewer.syncButton, this.viewer.syncNote]);
+    this.root.replaceChildren(this.layout());
+    this.paneTools = new PaneTools(this.panes, engine.id, CaliperTool.toolName);
     this.calipers = new Calipers(this);
+    for (const pane of this.panes) this.bindClicks(pane);
     this.bindKeys();
-    // For browser tests and benchmarks: where an image point is on the page.
-    const pane = (side: Side) => this.panes.find((p) => p.side === side);
-    (window as unknown as { nadirReview: unknown }).nadirReview = {
-      imageToClient: (side: Side, row: number, column: number) => pane(side)?.imageToClient(row, column) ?? null,
-      pixel: (side: Side, row: number, column: number) => pane(side)?.pixel(row, column) ?? null,
-      cached: (side: Side) => [pane(side)?.cachedCount() ?? 0, pane(side)?.stack?.images.length ?? 0],
-    };
+    this.applyTool();
+    this.exposeForTests();
     const meLoad = api.me().catch(() => this.me);
     let loaded: Awaited<ReviewStart['loaded']>;
     try {
@@ -163,43 +216,33 @@ class ReviewPage implements CaliperHost {
       return;
     }
     this.caseValue = loaded.case;
-    this.pairing = new Pairing(loaded.comparison, loaded.studies);
-    if (loaded.comparisonError) this.pairingFailed(loaded.comparisonError);
-    const tps = this.caseValue.timepoints;
-    const [leftTp, rightTp] = [tps[0], tps[tps.length - 1]];
-    this.controls.get('left')!.fillTimepoints(tps, (tp) => this.timepointLabel(tp), leftTp);
-    this.controls.get('right')!.fillTimepoints(tps, (tp) => this.timepointLabel(tp), rightTp);
-    await this.showPair(leftTp, rightTp);
+    if (loaded.comparisonError) this.viewer.pairingFailed(loaded.comparisonError);
+    const place = this.begun.place;
+    await this.viewer.open(loaded.left, loaded.right, new Pairing(loaded.comparison, loaded.studies), place);
     // Everything below is not needed for the first images.
     fill(this.header, this.headerContent());
     this.me = await meLoad;
     this.applyRole();
     this.lesionPanel.render();
-    void this.refreshResponse();
+    void this.signOffDesk.refresh();
     await this.refreshMeasurements();
-    void this.watchRegistration();
+    const restored = place.lesion ? this.lesion(place.lesion) : undefined;
+    if (restored) this.selectOnly(restored);
+    this.opened = true;
+    this.savePlace();
+    void this.viewer.watchRegistration(!place.right.image);
   }
 
-  private layout(left: HTMLElement, right: HTMLElement): HTMLElement {
-    const paneColumn = (side: Side, frame: HTMLElement) => {
-      const pickers = new PanePickers(side, () => void this.timepointChanged(), () => void this.seriesChanged(side));
-      this.controls.set(side, pickers);
-      return h('div', { class: `pane pane-${side}` }, h('div', { class: 'pane-bar' }, pickers.timepoint, pickers.series), frame, pickers.pairing);
-    };
-    this.syncButton.addEventListener('click', () => this.link.setLinked(!this.link.linked));
-    const presets = PRESETS.map((p) =>
-      h('button', { type: 'button', class: 'preset', title: `${p.name}: W ${p.width} L ${p.center} (key ${p.key})`, onclick: () => this.applyPreset(p.key) },
-        h('kbd', {}, p.key), ` ${p.name}`));
+  private layout(): HTMLElement {
     return h('div', { class: 'review' },
       h('div', { class: 'top-slot' }, pageHeader([this.header], [h('a', { href: '/', class: 'button' }, 'Worklist')])),
       h('p', { class: 'disclaimer banner' }, COMPUTED_READING),
       h('div', { class: 'review-body' },
         h('div', { class: 'viewer' },
-          h('div', { class: 'toolbar' }, this.syncButton, this.syncNote, h('span', { class: 'presets' }, presets),
-            h('button', { type: 'button', onclick: () => this.panes.forEach((p) => p.resetCamera()) }, 'Reset view'),
-            h('span', { class: 'help', title: 'Wheel, arrow keys or Page Up/Down: scroll. Left drag: window (or caliper on the selected lesion). Shift-drag: window. Right drag: zoom. Middle or ctrl-drag: pan. Esc: deselect.' }, 'Controls')),
-          h('div', { class: 'panes' }, paneColumn('left', left), paneColumn('right', right))),
-        h('aside', { class: 'side' }, this.lesionPanel.element, this.responsePanel.element)));
+          this.toolbar.element,
+          this.toolbar.advice,
+          h('div', { class: 'panes' }, this.viewer.column('left'), this.viewer.column('right'))),
+        h('aside', { class: 'side' }, this.lesionPanel.element, this.signOffDesk.panel.element)));
   }
 
   private headerContent(): Node[] {
@@ -214,18 +257,22 @@ class ReviewPage implements CaliperHost {
 
   private applyRole(): void {
     document.body.dataset.role = this.me.role;
-    this.updateToolMode();
+    this.applyTool();
     if (!this.canMeasure()) notify('Read-only: your role views this case but does not measure or sign off.');
   }
 
-  private updateToolMode(): void {
-    const lesion = this.selected();
-    if (!this.canMeasure()) this.tools.setMode('view');
-    else if (lesion && lesion.kind !== 'non_target') this.tools.setMode('draw');
-    else this.tools.setMode('edit');
+  /** For browser tests and benchmarks: where an image point is on the page. */
+  private exposeForTests(): void {
+    const pane = (side: Side) => this.panes.find((p) => p.side === side);
+    (window as unknown as { nadirReview: unknown }).nadirReview = {
+      imageToClient: (side: Side, row: number, column: number) => pane(side)?.imageToClient(row, column) ?? null,
+      pixel: (side: Side, row: number, column: number) => pane(side)?.pixel(row, column) ?? null,
+      cached: (side: Side) => [pane(side)?.cachedCount() ?? 0, pane(side)?.stack?.images.length ?? 0],
+      window: (side: Side) => pane(side)?.getWindow() ?? null,
+    };
   }
 
-  // -- timepoints, series, comparison -----------------------------------------------------
+  // -- timepoints -------------------------------------------------------------------------
 
   timepointLabel(tp: Timepoint): string {
     const tps = this.caseValue.timepoints;
@@ -235,286 +282,128 @@ class ReviewPage implements CaliperHost {
     return i < baseline ? `Before baseline` : `Follow-up ${i - Math.max(0, baseline)}`;
   }
 
-  private timepoint(id: string): Timepoint {
-    return this.caseValue.timepoints.find((t) => t.id === id) ?? this.caseValue.timepoints[0];
+  /** Keep the place in the address (replaceState: no new history entry per image). */
+  private savePlace(): void {
+    if (!this.opened) return;
+    const place: Place = { ...this.viewer.place(), ...(this.selectedLesion ? { lesion: this.selectedLesion } : {}) };
+    const query = formatPlace(place);
+    if (query !== location.search) history.replaceState(history.state, '', `${location.pathname}${query}`);
   }
 
+  // -- tools ------------------------------------------------------------------------------
 
-
-
-  private showPairs(): void {
-    for (const pane of this.panes) this.controls.get(pane.side)!.showPair(this.pairing, pane.stack?.seriesUid ?? null);
+  private toolSituation() {
+    const lesion = this.selected();
+    return { tool: this.tools.tool, canMeasure: this.canMeasure(), lesion: lesion ? { label: lesion.label, kind: lesion.kind } : null };
   }
 
-  private pairingFailed(error: unknown): void {
-    notify(`Series could not be paired: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
-  }
-
-  private loadStack(studyUid: string, seriesUid: string): Promise<SeriesStack> {
-    let load = this.stackLoads.get(seriesUid);
-    if (!load) {
-      load = SeriesStack.load(studyUid, seriesUid);
-      load.catch(() => this.stackLoads.delete(seriesUid));
-      this.stackLoads.set(seriesUid, load);
-    }
-    return load;
-  }
-
-  /** Show the default pair of series of two timepoints, the right pane following the left. */
-  private async showPair(left: Timepoint, right: Timepoint): Promise<void> {
-    const [leftSeries, rightSeries] = this.pairing.defaultSeries(left, right);
-    this.controls.get('left')!.fillSeries(this.pairing, left.id, leftSeries);
-    this.controls.get('right')!.fillSeries(this.pairing, right.id, rightSeries);
-    const [l, r] = await Promise.all([
-      leftSeries ? this.loadStack(left.id, leftSeries).catch((e) => this.failed(this.panes[0], e)) : null,
-      rightSeries ? this.loadStack(right.id, rightSeries).catch((e) => this.failed(this.panes[1], e)) : null,
-    ]);
-    if (!leftSeries) this.panes[0].setMessage('No image series at this timepoint.');
-    if (!rightSeries) this.panes[1].setMessage('No image series at this timepoint.');
-    const start = l ? Math.floor(l.images.length / 2) : 0;
-    // The right pane opens where the link will keep it: no second draw.
-    const rightStart = l && r ? this.link.indexFor('left', l.images[start], r) : undefined;
-    performance.mark('nadir:metadata');
-    await Promise.all([
-      l ? this.panes[0].show(l, left.id, this.paneLabel(left), start) : null,
-      r ? this.panes[1].show(r, right.id, this.paneLabel(right), rightStart) : null,
-    ]);
-    allowPrefetch();
-    this.showPairs();
+  private applyTool(): void {
+    if (!this.paneTools) return;
+    const situation = this.toolSituation();
+    this.paneTools.setAction(primaryAction(situation));
+    for (const pane of this.panes) pane.element.dataset.activeTool = situation.tool;
+    this.toolbar.showTool(situation.tool);
+    this.toolbar.showAdvice(caliperAdvice(situation));
     this.calipers.redraw();
   }
 
-  private failed(pane: ReviewPane, error: unknown): null {
-    pane.setMessage(`The images could not be loaded: ${error instanceof ApiError ? error.detail : String(error)}`);
-    return null;
-  }
-
-  private paneLabel(tp: Timepoint) {
-    return { timepoint: this.timepointLabel(tp), date: formatDate(tp.date) };
-  }
-
-  private async timepointChanged(): Promise<void> {
-    const left = this.timepoint(this.controls.get('left')!.timepoint.value);
-    const right = this.timepoint(this.controls.get('right')!.timepoint.value);
-    const comparison = await comparisonFor(this.caseValue.patient_id, left, right).catch((e) => {
-      this.pairingFailed(e);
-      return null;
-    });
-    this.pairing = new Pairing(comparison, this.pairing.studies);
-    await this.showPair(left, right);
-    void this.watchRegistration();
-  }
-
-  private async seriesChanged(side: Side): Promise<void> {
-    const pane = side === 'left' ? this.panes[0] : this.panes[1];
-    const other = side === 'left' ? this.panes[1] : this.panes[0];
-    const uid = this.controls.get(side)!.series.value;
-    await this.switchSeries(pane, uid);
-    const partner = this.pairing.partnerOf(uid);
-    if (partner && other.timepointId && other.stack?.seriesUid !== partner) {
-      this.controls.get(other.side)!.series.value = partner;
-      await this.switchSeries(other, partner, false);
-    }
-    await this.link.follow(pane);
-  }
-
-  /** Show another series of the pane's timepoint, near the position shown before. */
-  private async switchSeries(pane: ReviewPane, seriesUid: string, keepPosition = true): Promise<void> {
-    const timepointId = pane.timepointId;
-    if (!timepointId) return;
-    const before = pane.image;
-    const stack = await this.loadStack(timepointId, seriesUid).catch((e) => this.failed(pane, e));
-    if (!stack) return;
-    const index = before && keepPosition ? stack.nearestTo(before.positionMm) : undefined;
-    await pane.show(stack, timepointId, this.paneLabel(this.timepoint(timepointId)), index);
-    this.controls.get(pane.side)!.series.value = seriesUid;
-    this.showPairs();
-    this.calipers.redraw();
-  }
-
-  private async watchRegistration(): Promise<void> {
-    const comparison = this.pairing.comparison;
-    this.link.setRegistration(null);
-    if (!comparison) return;
-    const leftIsBaseline = comparison.baseline_study_uid === this.panes[0].timepointId;
-    for (let attempt = 0; attempt < 90 && this.pairing.comparison === comparison; attempt++) {
-      const registration = await api.registration(comparison.id).catch(() => null);
-      if (!registration) return; // no registration endpoint yet, or none for this pair
-      if (registration.status === 'done') {
-        this.link.setRegistration(registration.matrix, leftIsBaseline);
-        await this.link.follow(this.panes[0]);
-        return;
+  /** A click (not a drag) on a caliper selects its lesion, whatever the tool. */
+  private bindClicks(pane: ReviewPane): void {
+    let down: { x: number; y: number; lesionId: number | null } | null = null;
+    pane.element.addEventListener('mousedown', (e) => {
+      if (e.button !== 0) return;
+      const lesionId = this.calipers.lesionAt(pane, e.clientX, e.clientY);
+      down = { x: e.clientX, y: e.clientY, lesionId };
+      if (!this.drawing() && this.tools.tool === 'caliper') {
+        const advice = caliperAdvice(this.toolSituation());
+        if (advice && lesionId === null) notify(advice);
       }
-      if (registration.status === 'failed') {
-        this.syncNote.title = `Registration failed: ${registration.reason ?? 'no reason given'}; scrolling follows patient positions.`;
-        return;
+      // With the caliper drawing, pressing on another lesion's caliper selects it instead
+      // of starting a new caliper for the selected one.
+      if (lesionId !== null && lesionId !== this.selectedLesion && this.drawing()) {
+        e.stopPropagation();
+        e.preventDefault();
+        const lesion = this.lesion(lesionId);
+        if (lesion) this.selectOnly(lesion);
+        down = null;
       }
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
-
-  private showSync(source: SyncSource): void {
-    this.syncButton.textContent = source === 'unlinked' ? 'Link viewports' : 'Unlink viewports';
-    this.syncButton.setAttribute('aria-pressed', source === 'unlinked' ? 'false' : 'true');
-    this.syncNote.textContent = source === 'registration'
-      ? 'Linked through the registration'
-      : source === 'position' ? 'Linked by patient position' : 'Not linked';
-  }
-
-  // -- interaction ------------------------------------------------------------------------
-
-  private bindPane(pane: ReviewPane): void {
-    pane.element.addEventListener('mouseenter', () => (this.hovered = pane));
-    pane.element.addEventListener('mousemove', () => (this.hovered = pane));
-    pane.element.addEventListener('mouseleave', () => {
-      if (this.hovered === pane) this.hovered = null;
-    });
-    pane.element.addEventListener('wheel', (e) => {
-      e.preventDefault();
-      if (e.deltaY !== 0) void this.scroll(pane, Math.sign(e.deltaY));
-    }, { passive: false });
+    }, { capture: true });
+    pane.element.addEventListener('mouseup', (e) => {
+      const start = down;
+      down = null;
+      if (!start || start.lesionId === null || start.lesionId === this.selectedLesion) return;
+      if (Math.hypot(e.clientX - start.x, e.clientY - start.y) > CLICK_PX) return;
+      const lesion = this.lesion(start.lesionId);
+      if (lesion) this.selectOnly(lesion);
+    }, { capture: true });
   }
 
   private bindKeys(): void {
     document.addEventListener('keydown', (e) => {
       const target = e.target as HTMLElement | null;
-      if (e.ctrlKey || e.metaKey || e.altKey || target?.closest('input, textarea, dialog')) return;
+      if (target?.closest('input, textarea, dialog')) return;
+      if ((e.ctrlKey || e.metaKey) && !e.altKey) {
+        const key = e.key.toLowerCase();
+        if (key === 'z' || key === 'y') {
+          e.preventDefault();
+          if (key === 'y' || e.shiftKey) void this.history.redo();
+          else void this.history.undo();
+        }
+        return;
+      }
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
       // A picker keeps the focus after a choice: with the pointer over a pane, the keys
       // scroll that pane rather than change the series again.
-      if (target?.closest('select') && !this.hovered) return;
-      const pane = this.hovered ?? this.panes[0];
+      if (target?.closest('select') && !this.viewer.hovered) return;
+      const pane = this.viewer.hovered ?? this.panes[0];
+      const tool = toolForKey(e.key);
       if (e.key in SCROLL_KEYS) {
         e.preventDefault();
-        void this.scroll(pane, SCROLL_KEYS[e.key]);
+        void this.viewer.scroll(pane, SCROLL_KEYS[e.key]);
       } else if (PRESETS.some((p) => p.key === e.key)) {
         e.preventDefault();
-        this.applyPreset(e.key, pane);
-      } else if (e.key === 'Escape' && this.selectedLesion !== null) {
-        this.selectedLesion = null;
-        this.afterSelection();
+        this.viewer.applyPreset(e.key, pane);
+      } else if (tool) {
+        e.preventDefault();
+        this.tools.set(tool);
+      } else if (e.key === 'Escape') {
+        this.tools.set('windowlevel');
+        if (this.selectedLesion !== null) {
+          this.selectedLesion = null;
+          this.afterSelection();
+        }
       }
     });
   }
 
-  private async scroll(pane: ReviewPane, delta: number): Promise<void> {
-    await pane.scrollBy(delta);
-    await this.link.follow(pane);
-  }
-
-  private applyPreset(key: string, pane?: ReviewPane): void {
-    const preset = PRESETS.find((p) => p.key === key);
-    if (!preset) return;
-    const targets = this.link.linked || !pane ? this.panes : [pane];
-    for (const p of targets) if (p.stack) p.followWindow(preset);
+  chooseTool(tool: ToolName): void {
+    this.tools.set(tool);
   }
 
   // -- lesions ----------------------------------------------------------------------------
 
   private async select(lesion: Lesion): Promise<void> {
+    this.selectOnly(lesion);
+    await jumpTo(this.viewer, this.book, this.caseId, lesion);
+  }
+
+  /** Select without moving the panes (a click on its caliper, a restored place). */
+  private selectOnly(lesion: Lesion): void {
     this.selectedLesion = lesion.id;
     this.afterSelection();
-    await this.jumpTo(lesion);
   }
 
   private afterSelection(): void {
     const lesion = this.selected();
     this.panes.forEach((p) => p.setMarker(null));
     CaliperTool.drawingAxis = lesion ? axisOf(lesion) : 'long axis';
-    this.updateToolMode();
+    this.applyTool();
     this.lesionPanel.render();
-    this.calipers.redraw();
-  }
-
-  /** Move each pane to the lesion's measured image there, else to the registration's proposal. */
-  private async jumpTo(lesion: Lesion): Promise<void> {
-    const moved = new Set<ReviewPane>();
-    for (const pane of this.panes) {
-      const m = pane.timepointId ? this.book.get(lesion.id, pane.timepointId)?.value : null;
-      if (m?.sop_instance_uid && (await this.showImage(pane, m.series_instance_uid, m.sop_instance_uid))) moved.add(pane);
-    }
-    for (const pane of this.panes) {
-      if (moved.has(pane) || !pane.timepointId) continue;
-      const proposal = await api.proposal(this.caseId, lesion.id, pane.timepointId).catch(() => null);
-      if (proposal && (await this.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid))) {
-        moved.add(pane);
-        const how = proposal.source === 'registration' ? 'found by registration' : 'same patient position (registration not ready)';
-        pane.setMarker({ sopInstanceUid: proposal.sop_instance_uid, row: proposal.point[0], column: proposal.point[1], text: `${lesion.label} expected here: ${how}` });
-      }
-    }
-    for (const pane of this.panes) {
-      if (!moved.has(pane) && moved.size) await this.link.follow([...moved][0]);
-    }
-  }
-
-  private async showImage(pane: ReviewPane, seriesUid: string | null, sopUid: string): Promise<boolean> {
-    if (seriesUid && pane.stack?.seriesUid !== seriesUid && pane.timepointId) {
-      if (!this.pairing.study(pane.timepointId)?.series.some((s) => s.series_instance_uid === seriesUid)) return false;
-      await this.switchSeries(pane, seriesUid, false);
-    }
-    const index = pane.stack?.indexOfSop(sopUid) ?? -1;
-    if (index < 0) return false;
-    await pane.setIndex(index);
-    return true;
+    this.savePlace();
   }
 
   private async refreshMeasurements(): Promise<void> {
     await this.book.load(this.caseValue.lesions, this.caseValue.timepoints);
-  }
-
-  private async addLesion(body: LesionCreate): Promise<void> {
-    try {
-      const lesion = await api.addLesion(this.caseId, body);
-      this.caseValue = { ...this.caseValue, lesions: [...this.caseValue.lesions, lesion] };
-      notify(lesion.kind === 'non_target'
-        ? `${lesion.label} added. Record its status at each timepoint.`
-        : `${lesion.label} added. Drag across it on an image to measure its ${axisOf(lesion)}.`);
-      await this.select(lesion);
-    } catch (error) {
-      notify(`The lesion was not added: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
-    }
-  }
-
-  private async setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void> {
-    await saveMeasurement(this, lesion, timepointId, { status });
-  }
-
-  // -- response, sign-off, report ----------------------------------------------------------
-
-  private async refreshResponse(): Promise<void> {
-    try {
-      this.responsePanel.render(await api.response(this.caseId), null);
-    } catch (error) {
-      this.responsePanel.render(null, error);
-    }
-  }
-
-  private async signOff(tp: Timepoint): Promise<void> {
-    try {
-      const done = await api.signOff(this.caseId, tp.id);
-      this.caseValue = {
-        ...this.caseValue,
-        timepoints: this.caseValue.timepoints.map((t) => (t.id === tp.id ? { ...t, signed_off_by: done.signed_off_by, signed_off_at: done.signed_off_at } : t)),
-      };
-      notify(`${this.timepointLabel(tp)} signed off. Later changes to it need a reason.`);
-    } catch (error) {
-      notify(`Not signed off: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
-    }
-    await this.refreshResponse();
-  }
-
-  private async openReport(format: 'html' | 'pdf'): Promise<void> {
-    // Opened now, while the click still counts as the reader's: filled once the report is in.
-    const tab = window.open('', '_blank');
-    if (tab) tab.document.body.textContent = 'Preparing the report…';
-    try {
-      const blob = await api.report(this.caseId, format);
-      const url = URL.createObjectURL(blob);
-      if (tab) tab.location.href = url;
-      else location.assign(url);
-      setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    } catch (error) {
-      tab?.close();
-      notify(`The report could not be made: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
-    }
+    void this.signOffDesk.refresh();
   }
 }

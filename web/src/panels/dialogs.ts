@@ -16,13 +16,15 @@ interface Choice {
   label: string;
   value: string;
   primary?: boolean;
+  /** Leaves without checking the form (Cancel, while a reason is required). */
+  cancel?: boolean;
 }
 
 /** Show a modal with a title, body and buttons; resolves with the chosen value ('' on Esc). */
 export function ask(title: string, body: (Node | string)[], choices: Choice[], input?: HTMLTextAreaElement): Promise<string> {
   return new Promise((resolve) => {
     const buttons = choices.map((c) =>
-      h('button', { type: 'submit', value: c.value, class: c.primary ? 'primary' : '' }, c.label),
+      h('button', { type: 'submit', value: c.value, class: c.primary ? 'primary' : '', formnovalidate: c.cancel ?? false }, c.label),
     );
     const form = h('form', { method: 'dialog' }, h('h2', {}, title), ...body.map((b) => (typeof b === 'string' ? h('p', {}, b) : b)), input ?? null, h('menu', {}, buttons));
     const dialog = h('dialog', { class: 'modal' }, form);
@@ -40,7 +42,7 @@ export function ask(title: string, body: (Node | string)[], choices: Choice[], i
 export async function askReason(title: string, body: (Node | string)[], okLabel: string): Promise<string | null> {
   const input = h('textarea', { name: 'reason', rows: 3, required: true, placeholder: 'Reason (kept with the new version)' });
   const answer = await ask(title, body, [
-    { label: 'Cancel', value: 'cancel' },
+    { label: 'Cancel', value: 'cancel', cancel: true },
     { label: okLabel, value: 'ok', primary: true },
   ], input);
   const reason = input.value.trim();

@@ -5,17 +5,21 @@
 import type { Case, Lesion, LesionCreate, Timepoint } from '../api/types';
 import { axisOf } from '../measure/caliper';
 import type { MeasurementBook } from '../measure/book';
+import type { PendingSave, PendingSaves } from '../measure/pending';
 import { fill, h, mm } from './dom';
 import { KIND_NAMES, LESION_KINDS, statusWords, statusesFor } from './words';
 
 export interface LesionPanelHost {
   readonly book: MeasurementBook;
+  readonly pending: PendingSaves;
   readonly canMeasure: boolean;
   caseData(): Case;
   selectedId(): number | null;
   select(lesion: Lesion): void;
   addLesion(body: LesionCreate): Promise<void>;
   setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void>;
+  retry(lesionId: number, timepointId: string): void;
+  discard(lesionId: number, timepointId: string): void;
   timepointLabel(tp: Timepoint): string;
 }
 
@@ -81,13 +85,29 @@ export class LesionPanel {
         lesion.kind !== 'non_target' ? h('span', { class: 'axis' }, axisOf(lesion)) : null,
       ),
       h('div', { class: 'cells' }, cells),
+      this.host.pending.ofLesion(lesion.id).map((p) => this.pendingLine(lesion, p, timepoints)),
     );
   }
 
+  /** A change sent and not stored: saving…, or not saved with Retry and Discard. */
+  private pendingLine(lesion: Lesion, p: PendingSave, timepoints: Timepoint[]): HTMLElement {
+    const tp = timepoints.find((t) => t.id === p.timepointId);
+    const where = tp ? this.host.timepointLabel(tp) : '';
+    const what = p.body.status ? statusWords(p.body.status) : p.drawn !== null ? `${mm(p.drawn)} drawn` : 'caliper';
+    const stop = (e: Event) => e.stopPropagation();
+    if (p.state === 'saving') {
+      return h('div', { class: 'pending saving', dataset: { timepointId: p.timepointId } }, `${where}: ${what}, saving…`);
+    }
+    return h('div', { class: 'pending save-failed', role: 'alert', dataset: { timepointId: p.timepointId }, onclick: stop, onkeydown: stop },
+      h('span', { class: 'what' }, `${where}: ${what} not saved (${p.problem}).`),
+      h('button', { type: 'button', dataset: { action: 'retry' }, onclick: () => this.host.retry(lesion.id, p.timepointId) }, 'Retry'),
+      h('button', { type: 'button', dataset: { action: 'discard' }, onclick: () => this.host.discard(lesion.id, p.timepointId) }, 'Discard'));
+  }
+
   private drawHint(lesion: Lesion | null): HTMLElement {
-    if (!lesion) return h('p', { class: 'hint' }, 'Select a lesion, then drag across it on an image to measure it.');
+    if (!lesion) return h('p', { class: 'hint' }, 'Select a lesion, then with the caliper tool (C) drag across it on an image to measure it.');
     if (lesion.kind === 'non_target') return h('p', { class: 'hint' }, `${lesion.label} is non-target: record its status below.`);
-    return h('p', { class: 'hint strong' }, `Drag across ${lesion.label} to measure its ${axisOf(lesion)}. Drag an end of a caliper to correct it.`);
+    return h('p', { class: 'hint strong' }, `With the caliper tool (C), drag across ${lesion.label} to measure its ${axisOf(lesion)}; drag an end of its caliper to correct it.`);
   }
 
   private statusForm(lesion: Lesion, timepoints: Timepoint[]): HTMLElement {

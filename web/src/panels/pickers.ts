@@ -3,7 +3,7 @@
  * score, or why the comparison left a series out) and the reasons of the pair shown.
  */
 import type { Timepoint } from '../api/types';
-import type { Pairing } from '../pages/pairing';
+import type { Pairing } from './pairing';
 import { formatDate, h } from './dom';
 
 export type PaneSide = 'left' | 'right';

@@ -34,6 +34,13 @@ export interface ImageMarker {
   text: string;
 }
 
+/** A place on one image, for something pinned there (a caliper's Retry and Discard). */
+export interface ImagePoint {
+  sopInstanceUid: string;
+  row: number;
+  column: number;
+}
+
 export interface CameraState {
   zoom: number;
   pan: [number, number];
@@ -66,6 +73,7 @@ export class ReviewPane {
   private readonly message: HTMLDivElement;
   private readonly markerElement: HTMLDivElement;
   private marker: ImageMarker | null = null;
+  private readonly pins: { at: ImagePoint; element: HTMLElement }[] = [];
   private label: PaneLabel = { timepoint: '', date: '' };
   private shownImageId: string | null = null;
   private generation = 0;
@@ -106,6 +114,7 @@ export class ReviewPane {
     this.host.addEventListener(Enums.Events.IMAGE_RENDERED, () => this.rendered());
     this.host.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
       this.placeMarker();
+      this.placePins();
       // Only the reader's zoom and pan are passed on: a pane fitting its image after a new
       // series or a resize must not move the other pane's image.
       if (!this.suppressEvents && this.interacting) this.cameraListeners.forEach((f) => f(this));
@@ -122,6 +131,7 @@ export class ReviewPane {
       this.engine.resize(true, this.stack !== null && this.cameraChanged());
       this.drawOverlay();
       this.placeMarker();
+      this.placePins();
     }).observe(element);
   }
 
@@ -285,6 +295,33 @@ export class ReviewPane {
     el.hidden = false;
   }
 
+  /** Show an element at a point of an image, while that image is shown. */
+  pin(at: ImagePoint, element: HTMLElement): void {
+    element.classList.add('viewport-pin');
+    this.element.append(element);
+    this.pins.push({ at, element });
+    this.placePins();
+  }
+
+  clearPins(): void {
+    for (const p of this.pins.splice(0)) p.element.remove();
+  }
+
+  private placePins(): void {
+    const image = this.image;
+    for (const { at, element } of this.pins) {
+      if (!image || !this.stack || image.sopInstanceUid !== at.sopInstanceUid) {
+        element.hidden = true;
+        continue;
+      }
+      const world = this.stack.imageToPatient(this.index, at.row, at.column) as Types.Point3;
+      const [x, y] = this.viewport.worldToCanvas(world);
+      element.style.left = `${Math.round(x)}px`;
+      element.style.top = `${Math.round(y)}px`;
+      element.hidden = false;
+    }
+  }
+
   setMessage(text: string): void {
     this.message.textContent = text;
     this.message.hidden = !text;
@@ -312,6 +349,7 @@ export class ReviewPane {
     el.dataset.ready = 'true';
     this.drawOverlay();
     this.placeMarker();
+    this.placePins();
     this.listeners.forEach((f) => f(this));
     this.startPrefetch();
   }

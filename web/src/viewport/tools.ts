@@ -1,21 +1,29 @@
 /**
- * Mouse bindings of the two panes (one cornerstone tool group): left button windows, or
- * draws a caliper when the reader may measure and a lesion is selected; shift-left
- * windows, right button zooms, middle button (or ctrl-left) pans. Calipers' endpoints
- * can be dragged with the left button whenever measuring is allowed.
+ * Mouse bindings of the two panes (one cornerstone tool group), from the action the chosen
+ * tool gives the left button (review/toolstate.ts): window, draw (the caliper), zoom, pan,
+ * or none. Whatever the tool: shift-left windows, right button zooms, middle button (or
+ * ctrl-left) pans. Calipers are always shown; they take the mouse only while drawing.
  */
 import { Enums as ToolEnums, PanTool, ToolGroupManager, WindowLevelTool, ZoomTool } from '@cornerstonejs/tools';
 import type { Types as ToolTypes } from '@cornerstonejs/tools';
+import type { PrimaryAction } from '../review/toolstate';
 import type { ReviewPane } from './pane';
 
 const { MouseBindings, KeyboardBindings } = ToolEnums;
 const GROUP = 'nadir-review';
 
+type Binding = ToolTypes.IToolBinding;
+const PRIMARY: Binding = { mouseButton: MouseBindings.Primary };
+const SHIFT_PRIMARY: Binding = { mouseButton: MouseBindings.Primary, modifierKey: KeyboardBindings.Shift };
+const CTRL_PRIMARY: Binding = { mouseButton: MouseBindings.Primary, modifierKey: KeyboardBindings.Ctrl };
+const SECONDARY: Binding = { mouseButton: MouseBindings.Secondary };
+const AUXILIARY: Binding = { mouseButton: MouseBindings.Auxiliary };
+
 export class PaneTools {
   private readonly group: ToolTypes.IToolGroup;
 
   constructor(
-    panes: ReviewPane[],
+    private readonly panes: ReviewPane[],
     engineId: string,
     private readonly caliperTool: string,
   ) {
@@ -26,30 +34,18 @@ export class PaneTools {
       if (!group.hasTool(tool)) group.addTool(tool);
     }
     for (const pane of panes) group.addViewport(pane.viewportId, engineId);
-    group.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
-    group.setToolActive(PanTool.toolName, {
-      bindings: [
-        { mouseButton: MouseBindings.Auxiliary },
-        { mouseButton: MouseBindings.Primary, modifierKey: KeyboardBindings.Ctrl },
-      ],
-    });
-    this.setMode('view');
+    this.setAction('window');
   }
 
-  /**
-   * `draw`: the left button draws a caliper; `edit`: it windows, but calipers can be
-   * moved; `view`: calipers are shown only (read-only roles).
-   */
-  setMode(mode: 'draw' | 'edit' | 'view'): void {
+  /** Bind the left button to `action`; the other bindings stay. */
+  setAction(action: PrimaryAction): void {
     const g = this.group;
-    const shiftWindow = { mouseButton: MouseBindings.Primary, modifierKey: KeyboardBindings.Shift };
-    if (mode === 'draw') {
-      g.setToolActive(WindowLevelTool.toolName, { bindings: [shiftWindow] });
-      g.setToolActive(this.caliperTool, { bindings: [{ mouseButton: MouseBindings.Primary }] });
-    } else {
-      if (mode === 'edit') g.setToolPassive(this.caliperTool);
-      else g.setToolEnabled(this.caliperTool);
-      g.setToolActive(WindowLevelTool.toolName, { bindings: [{ mouseButton: MouseBindings.Primary }, shiftWindow] });
-    }
+    // Enabled clears a tool's bindings (cornerstone merges new bindings with the old ones).
+    for (const tool of [WindowLevelTool.toolName, ZoomTool.toolName, PanTool.toolName, this.caliperTool]) g.setToolEnabled(tool);
+    g.setToolActive(WindowLevelTool.toolName, { bindings: action === 'window' ? [PRIMARY, SHIFT_PRIMARY] : [SHIFT_PRIMARY] });
+    g.setToolActive(ZoomTool.toolName, { bindings: action === 'zoom' ? [PRIMARY, SECONDARY] : [SECONDARY] });
+    g.setToolActive(PanTool.toolName, { bindings: action === 'pan' ? [PRIMARY, AUXILIARY, CTRL_PRIMARY] : [AUXILIARY, CTRL_PRIMARY] });
+    if (action === 'draw') g.setToolActive(this.caliperTool, { bindings: [PRIMARY] });
+    for (const pane of this.panes) pane.element.dataset.primaryAction = action;
   }
 }

@@ -3,7 +3,7 @@
  * exclusions): choices of display only, no rule of the pairing itself. No cornerstone here,
  * so the page can start loading before the viewer's code has arrived.
  */
-import { ApiError, api } from '../api/client';
+import { api } from '../api/client';
 import type { Comparison, Series, SeriesPair, Study, Timepoint } from '../api/types';
 
 export class Pairing {
@@ -66,36 +66,3 @@ export async function comparisonFor(patientId: string, left: Timepoint, right: T
   sessionStorage.setItem(key, String(c.id));
   return c;
 }
-
-export interface ReviewStart {
-  caseId: number;
-  /** The case, its studies and the comparison of its first and last timepoints. */
-  loaded: Promise<{ case: import('../api/types').Case; studies: Study[]; comparison: Comparison | null; comparisonError: unknown }>;
-}
-
-/**
- * Start what the review needs before its first images, while the viewer's code loads: the
- * case, then its studies and the comparison, then the default series' image metadata.
- */
-export function startReview(caseId: number, prefetchMetadata: (studyUid: string, seriesUid: string) => void): ReviewStart {
-  const loaded = (async () => {
-    const c = await api.case(caseId);
-    performance.mark('nadir:case');
-    const [left, right] = [c.timepoints[0], c.timepoints[c.timepoints.length - 1]];
-    let comparisonError: unknown = null;
-    const [studies, comparison] = await Promise.all([
-      api.studies(c.patient_id),
-      left && right ? comparisonFor(c.patient_id, left, right).catch((e) => ((comparisonError = e), null)) : null,
-    ]);
-    performance.mark('nadir:pairing');
-    if (left && right) {
-      const [l, r] = new Pairing(comparison, studies).defaultSeries(left, right);
-      if (l) prefetchMetadata(left.id, l);
-      if (r) prefetchMetadata(right.id, r);
-    }
-    return { case: c, studies, comparison, comparisonError };
-  })();
-  return { caseId, loaded };
-}
-
-export { ApiError };

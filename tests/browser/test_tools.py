@@ -1,0 +1,245 @@
+"""Safe reading (issue 18): tools are explicit and only the caliper draws, a save that gets no
+answer stays on screen as "not saved" until Retry or Discard. Assertions are on what the
+server stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import LiveNadir, open_case, sign_in
+from tests.browser.helpers import (
+    attr,
+    choose_tool,
+    client_point,
+    drag,
+    go_to_image,
+    history,
+    hover,
+    measurement,
+    nodule_case,
+    select,
+    to_nodule,
+)
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def pressed_tool(page: Any) -> str:
+    return str(page.get_attribute('button[data-tool][aria-pressed="true"]', "data-tool"))
+
+
+def window(page: Any, side: str) -> tuple[float, float]:
+    w = page.evaluate("(s) => window.nadirReview.window(s)", side)
+    return round(w["width"], 1), round(w["center"], 1)
+
+
+def on_image(page: Any, side: str, sop_uid: str) -> None:
+    page.wait_for_function(f"document.querySelector('[data-viewport={side}]').dataset"
+                           f".sopInstanceUid === '{sop_uid}'", timeout=10_000)
+
+
+def test_a_windowing_drag_on_a_selected_lesion_changes_no_measurement(
+        page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live, measured=True)
+    case, lesion, known = nodule.case, nodule.lesion, nodule.known
+    stored_before = history(live, case["id"], lesion["id"])
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    assert pressed_tool(page) == "windowlevel"
+    assert attr(page, "left", "active-tool") == "windowlevel"
+    select(page, lesion["id"])
+    on_image(page, "left", known.sop_instance_uid)
+    # Selecting a lesion leaves the tool alone.
+    assert pressed_tool(page) == "windowlevel"
+    # The gestures that used to overwrite a measurement: across the lesion, and from the end
+    # of its caliper. They window the image and the server keeps what it had.
+    shown = window(page, "left")
+    (r0, c0), (r1, c1) = known.endpoints
+    drag(page, "left", (r0, c0), (r1, c1))
+    drag(page, "left", (r1, c1), (r1 + 30, c1 + 30))
+    wait_until(lambda: window(page, "left") != shown, timeout=5)
+    page.wait_for_timeout(1000)
+    assert history(live, case["id"], lesion["id"]) == stored_before
+    # The caliper tool (key C) draws on the selected lesion, with a crosshair.
+    hover(page, "left")
+    page.keyboard.press("c")
+    assert pressed_tool(page) == "caliper" and attr(page, "right", "active-tool") == "caliper"
+    cursor = page.evaluate("getComputedStyle(document.querySelector("
+                           "'[data-viewport=left] .viewport-canvas')).cursor")
+    assert cursor == "crosshair"
+    spacing = live.demo.baseline.pixel_spacing_mm
+    drag(page, "left", (r1, c1), (r1, c1 + 4.0 / spacing))
+    versions = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
+                          and len(v) == 2 and v, timeout=10)
+    assert versions[1]["measurement"]["length_mm"] > versions[0]["measurement"]["length_mm"]
+    # Esc: back to window/level, nothing selected.
+    page.keyboard.press("Escape")
+    assert pressed_tool(page) == "windowlevel"
+    assert page.locator('[data-lesion-id][aria-selected="true"]').count() == 0
+
+
+def test_the_caliper_without_a_lesion_says_what_to_do_and_draws_nothing(
+        page: Any, live: LiveNadir) -> None:
+    case = live.new_case()
+    writes: list[str] = []
+    page.on("request", lambda req: writes.append(req.url) if req.method == "PUT" else None)
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    choose_tool(page, "caliper")
+    advice = page.locator(".tool-advice")
+    assert advice.is_visible() and "Select a lesion" in advice.inner_text()
+    drag(page, "left", (100, 100), (140, 150))
+    page.wait_for_timeout(800)
+    assert writes == []
+    # Selecting a lesion makes the caliper draw; the advice goes.
+    select(page, case["by_label"]["RUL nodule"]["id"])
+    assert not advice.is_visible()
+    assert pressed_tool(page) == "caliper"
+
+
+def test_clicking_a_caliper_selects_its_lesion(page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live, measured=True)
+    case, lesion, known = nodule.case, nodule.lesion, nodule.known
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
+    go_to_image(page, "left", known.sop_instance_uid, z)
+    (r0, c0), (r1, c1) = known.endpoints
+    page.mouse.click(*client_point(page, "left", (r0 + r1) / 2, (c0 + c1) / 2))
+    item = page.locator(f'[data-lesion-id="{lesion["id"]}"]')
+    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=5)
+    assert pressed_tool(page) == "windowlevel"
+    assert len(history(live, case["id"], lesion["id"])) == 1
+
+
+def test_a_save_without_an_answer_shows_not_saved_and_retry_stores_it(
+        page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live)
+    case, baseline, lesion, known = nodule.case, nodule.baseline, nodule.lesion, nodule.known
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    to_nodule(page, live, nodule, "caliper")
+    # The first PUT's connection is reset, the second is answered 503, the third never.
+    answers = ["reset", "503", "hang"]
+    held: list[Any] = []
+
+    def on_put(route: Any) -> None:
+        if route.request.method != "PUT" or not answers:
+            route.continue_()
+            return
+        answer = answers.pop(0)
+        if answer == "reset":
+            route.abort("connectionreset")
+        elif answer == "503":
+            route.fulfill(status=503, body="Service Unavailable")
+        else:
+            held.append(route)  # no answer: the page gives up after its time-out
+
+    page.route("**/measurements/**", on_put)
+    drag(page, "left", known.endpoints[0], known.endpoints[1])
+    row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
+    row.wait_for(timeout=10_000)
+    assert "not saved" in row.inner_text()
+    badge = page.locator(".caliper-badge")
+    assert badge.is_visible() and "not saved" in badge.inner_text()
+    assert measurement(live, case["id"], lesion["id"], baseline) is None
+    # Retry from the caliper: a server error, still not saved.
+    badge.locator("button[data-action=retry]").click()
+    wait_until(lambda: "server error 503" in row.inner_text(), timeout=10)
+    # Retry from the lesion row: no answer at all; after the time-out it is not saved again.
+    row.locator("button[data-action=retry]").click()
+    page.locator(f'[data-lesion-id="{lesion["id"]}"] .pending.saving').wait_for(timeout=5_000)
+    wait_until(lambda: "did not answer" in row.inner_text(), timeout=25)
+    assert measurement(live, case["id"], lesion["id"], baseline) is None
+    row.locator("button[data-action=retry]").click()
+    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=10)
+    assert abs(stored["length_mm"] - known.diameter_mm) <= 1.0
+    page.locator(".save-failed").first.wait_for(state="detached", timeout=5_000)
+    assert errors == []
+    for route in held:
+        route.abort()
+
+
+def test_discard_drops_a_change_that_was_not_saved(page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live)
+    case, baseline, lesion, known = nodule.case, nodule.baseline, nodule.lesion, nodule.known
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    to_nodule(page, live, nodule, "caliper")
+    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
+               if route.request.method == "PUT" else route.continue_())
+    drag(page, "left", known.endpoints[0], known.endpoints[1])
+    row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
+    row.wait_for(timeout=10_000)
+    row.locator("button[data-action=discard]").click()
+    row.wait_for(state="detached", timeout=5_000)
+    assert page.locator(".caliper-badge").count() == 0
+    assert measurement(live, case["id"], lesion["id"], baseline) is None
+
+
+def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live)
+    case, lesion, known = nodule.case, nodule.lesion, nodule.known
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    to_nodule(page, live, nodule, "caliper")
+
+    def versions(n: int) -> list[Any]:
+        found = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
+                           and len(v) == n and v, timeout=10)
+        return list(found)
+
+    drag(page, "left", known.endpoints[0], known.endpoints[1])
+    first = versions(1)[0]["measurement"]
+    (r1, c1) = known.endpoints[1]
+    drag(page, "left", (r1, c1), (r1, c1 + 4.0 / live.demo.baseline.pixel_spacing_mm))
+    edited = versions(2)[1]["measurement"]
+    hover(page, "left")
+    page.keyboard.press("Control+z")
+    undone = versions(3)[2]["measurement"]
+    assert undone["endpoints"] == first["endpoints"]
+    assert undone["length_mm"] == first["length_mm"]
+    page.keyboard.press("Control+Shift+z")
+    assert versions(4)[3]["measurement"]["endpoints"] == edited["endpoints"]
+    page.click("button.undo")
+    assert versions(5)[4]["measurement"]["endpoints"] == first["endpoints"]
+    page.keyboard.press("Control+y")
+    assert versions(6)[5]["measurement"]["endpoints"] == edited["endpoints"]
+    # Nothing more to redo: the button says so, and the key writes nothing.
+    assert page.locator("button.redo").is_disabled()
+    page.keyboard.press("Control+y")
+    page.wait_for_timeout(800)
+    assert len(history(live, case["id"], lesion["id"])) == 6
+
+
+def test_a_reload_keeps_both_images_and_the_selected_lesion(page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live, measured=True)
+    sign_in(page, live)
+    open_case(page, live, nodule.case["id"])
+    select(page, nodule.lesion["id"])
+    on_image(page, "left", nodule.known.sop_instance_uid)
+    # The right pane on an image of its own: unlinked, three images further.
+    page.click("button.link-toggle")
+    hover(page, "right")
+    for _ in range(3):
+        before = attr(page, "right", "sop-instance-uid")
+        page.keyboard.press("ArrowDown")
+        page.wait_for_function("(b) => document.querySelector('[data-viewport=right]')"
+                               ".dataset.sopInstanceUid !== b", arg=before, timeout=10_000)
+    shown = {side: (attr(page, side, "timepoint-id"), attr(page, side, "series-uid"),
+                    attr(page, side, "sop-instance-uid")) for side in ("left", "right")}
+    assert live.tokens["radiologist"] not in page.url
+    wait_until(lambda: shown["right"][2] in page.url, timeout=5)
+    page.reload()
+    for side in ("left", "right"):
+        page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]', timeout=30_000)
+    item = page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"]')
+    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=10)
+    for side in ("left", "right"):
+        assert (attr(page, side, "timepoint-id"), attr(page, side, "series-uid"),
+                attr(page, side, "sop-instance-uid")) == shown[side], side

@@ -1,0 +1,52 @@
+/**
+ * Where the reader is, kept in the page's query so that a reload or a link opens the same
+ * view: the two timepoints, each pane's series and image, and the selected lesion. Pure;
+ * only values of a UID's or an id's grammar are read back, anything else is ignored.
+ */
+
+export interface PanePlace {
+  timepoint?: string;
+  series?: string;
+  image?: string;
+}
+
+export interface Place {
+  left: PanePlace;
+  right: PanePlace;
+  lesion?: number;
+}
+
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+const KEYS = { timepoint: 'tp', series: 'series', image: 'image' } as const;
+
+const uid = (value: string | null): string | undefined =>
+  value && value.length <= 64 && UID.test(value) ? value : undefined;
+
+export function parsePlace(search: string): Place {
+  const q = new URLSearchParams(search);
+  const pane = (side: 'left' | 'right'): PanePlace => {
+    const place: PanePlace = {};
+    for (const [field, key] of Object.entries(KEYS) as [keyof PanePlace, string][]) {
+      const value = uid(q.get(`${side}_${key}`));
+      if (value) place[field] = value;
+    }
+    return place;
+  };
+  const lesionText = q.get('lesion');
+  const lesion = lesionText && /^[1-9][0-9]{0,9}$/.test(lesionText) ? Number(lesionText) : undefined;
+  return { left: pane('left'), right: pane('right'), ...(lesion ? { lesion } : {}) };
+}
+
+/** The query string (with its "?", or "" when empty) for a place. */
+export function formatPlace(place: Place): string {
+  const q = new URLSearchParams();
+  for (const side of ['left', 'right'] as const) {
+    for (const [field, key] of Object.entries(KEYS) as [keyof PanePlace, string][]) {
+      const value = place[side][field];
+      if (value) q.set(`${side}_${key}`, value);
+    }
+  }
+  if (place.lesion) q.set('lesion', String(place.lesion));
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}

@@ -1,0 +1,67 @@
+/**
+ * The review's toolbar: the tools (window/level, caliper, zoom, pan; the active one
+ * aria-pressed), undo and redo, the pane link, window presets, reset, and what the
+ * caliper tool needs before it draws.
+ */
+import { h } from '../panels/dom';
+import { PRESETS } from '../viewport/presets';
+import { TOOLS, type ToolName } from './toolstate';
+
+export interface ToolbarHost {
+  chooseTool(tool: ToolName): void;
+  undo(): void;
+  redo(): void;
+  applyPreset(key: string): void;
+  resetView(): void;
+}
+
+/** The keys and gestures, as the help shows them (the README's table says the same). */
+export const CONTROLS_HELP =
+  'W window/level · C caliper · Z zoom · P pan (left drag). Shift-drag: window; right drag: zoom; middle or ctrl-drag: pan, whatever the tool. ' +
+  'Wheel, arrow keys, Page Up/Down: scroll. 1-5: window presets. Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo. ' +
+  'Esc: back to window/level and deselect. Click a caliper to select its lesion.';
+
+export class Toolbar {
+  readonly element: HTMLElement;
+  readonly advice = h('p', { class: 'tool-advice', role: 'status', hidden: true });
+  private readonly toolButtons: HTMLButtonElement[];
+  private readonly undoButton: HTMLButtonElement;
+  private readonly redoButton: HTMLButtonElement;
+
+  constructor(host: ToolbarHost, sync: HTMLElement[]) {
+    this.toolButtons = TOOLS.map((t) => h('button', {
+      type: 'button',
+      class: `tool tool-${t.name}`,
+      title: t.title,
+      'aria-pressed': t.name === 'windowlevel' ? 'true' : 'false',
+      dataset: { tool: t.name },
+      onclick: () => host.chooseTool(t.name),
+    }, t.label, ' ', h('kbd', {}, t.key)));
+    this.undoButton = h('button', { type: 'button', class: 'undo', title: 'Undo your last change (Ctrl+Z): saved as a new version', disabled: true, onclick: () => host.undo() }, '↶ Undo');
+    this.redoButton = h('button', { type: 'button', class: 'redo', title: 'Redo (Ctrl+Shift+Z or Ctrl+Y): saved as a new version', disabled: true, onclick: () => host.redo() }, '↷ Redo');
+    const presets = PRESETS.map((p) =>
+      h('button', { type: 'button', class: 'preset', title: `${p.name}: W ${p.width} L ${p.center} (key ${p.key})`, onclick: () => host.applyPreset(p.key) },
+        h('kbd', {}, p.key), ` ${p.name}`));
+    this.element = h('div', { class: 'toolbar' },
+      h('span', { class: 'tools', role: 'group', 'aria-label': 'Tools' }, this.toolButtons),
+      h('span', { class: 'history-buttons' }, this.undoButton, this.redoButton),
+      sync,
+      h('span', { class: 'presets' }, presets),
+      h('button', { type: 'button', onclick: () => host.resetView() }, 'Reset view'),
+      h('span', { class: 'help', title: CONTROLS_HELP }, 'Controls'));
+  }
+
+  showTool(tool: ToolName): void {
+    for (const b of this.toolButtons) b.setAttribute('aria-pressed', b.dataset.tool === tool ? 'true' : 'false');
+  }
+
+  showHistory(canUndo: boolean, canRedo: boolean, busy: boolean): void {
+    this.undoButton.disabled = !canUndo || busy;
+    this.redoButton.disabled = !canRedo || busy;
+  }
+
+  showAdvice(text: string | null): void {
+    this.advice.textContent = text ?? '';
+    this.advice.hidden = !text;
+  }
+}
