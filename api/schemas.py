@@ -35,9 +35,11 @@ from api.db.models import (
 )
 from api.db.outbox import OutboxItem
 from api.index_store import split_floats
+from api.workflow.case_response import CaseResponse
 from api.workflow.comparisons import ComparisonView
 from api.workflow.registration import ComparisonRegistration, Proposal
 from api.workflow.service import DEFAULT_OPTIONS, CaseView
+from measurement.codec import result_to_json
 
 LesionKindName = Literal["target", "non_target", "new"]
 CriteriaName = Literal["RECIST1.1", "iRECIST"]
@@ -121,6 +123,24 @@ class LesionPatch(_Request):
     label: Text | None = Field(default=None, min_length=1, max_length=64)
     equivocal: bool | None = None
     confirmed_at: UidText | None = None
+    kind: Literal["target", "non_target"] | None = Field(
+        default=None, description="only while the lesion has no reading")
+    nodal: StrictBool | None = Field(default=None, description="only while the lesion has no "
+                               "reading")
+    amendment_reason: Annotated[Text, Field(max_length=2000)] | None = Field(
+        default=None, description="needed when the lesion has a reading at a signed-off "
+        "timepoint")
+
+
+#: A reason as a client gives it (deletion, amendment, undo): at most 2000 characters.
+ReasonText = Annotated[Text, Field(max_length=2000)]
+
+
+class LesionDelete(_Request):
+    reason: ReasonText = Field(min_length=1, description="why the lesion is deleted")
+    amendment_reason: ReasonText | None = Field(
+        default=None, description="needed once a timepoint where the lesion has a reading "
+        "is signed off")
 
 
 class MeasurementPut(BaseModel):
@@ -258,13 +278,20 @@ class LesionOut(BaseModel):
     equivocal: bool
     confirmed_at: str | None
     tracking_uid: str
+    deleted_at: str | None = Field(default=None, description="set once the lesion is deleted")
+    deleted_by: str | None = None
+    deletion_reason: str | None = None
+    deletion_amendment_reason: str | None = None
 
     @classmethod
     def of(cls, les: Lesion) -> LesionOut:
         return cls(id=les.id, case_id=les.case_id, kind=les.kind,  # type: ignore[arg-type]
                    organ=les.organ, nodal=les.nodal, label=les.label,
                    timepoint=les.first_timepoint, equivocal=les.equivocal,
-                   confirmed_at=les.confirmed_at, tracking_uid=les.tracking_uid)
+                   confirmed_at=les.confirmed_at, tracking_uid=les.tracking_uid,
+                   deleted_at=_iso(les.deleted_at), deleted_by=les.deleted_by,
+                   deletion_reason=les.deletion_reason,
+                   deletion_amendment_reason=les.deletion_amendment_reason)
 
 
 class CaseOut(BaseModel):
@@ -299,7 +326,7 @@ class CaseOut(BaseModel):
             marker_window_days=case.marker_window_days,
             timepoints=[_timepoint(st, signoffs.get(st.study_instance_uid))
                         for st in view.timepoints],
-            lesions=[LesionOut.of(les) for les in case.lesions],
+            lesions=[LesionOut.of(les) for les in case.active_lesions],
             images_missing=view.images_missing, missing_images=list(view.missing_images))
 
 
@@ -371,9 +398,21 @@ class VersionOut(BaseModel):
     measurement: MeasurementOut
 
 
+class LesionChangeOut(BaseModel):
+    at: str
+    author: str
+    action: str = Field(description="update or delete")
+    changes: dict[str, list[Any]] = Field(description="each changed field: [old, new]")
+    reason: str | None
+
+
 class HistoryOut(BaseModel):
     lesion_id: int
     versions: list[VersionOut]
+    changes: list[LesionChangeOut] = Field(default_factory=list, description="changes to "
+                                           "the lesion itself: relabel, kind, deletion")
+    lesion: LesionOut | None = Field(default=None, description="the lesion, with who "
+                                     "deleted it, when and why if it was deleted")
 
 
 class SignOffOut(BaseModel):
@@ -434,6 +473,57 @@ class EvaluationOut(BaseModel):
     timepoints: list[TimepointResponseOut]
     best_overall_response: str
     warnings: list[WarningOut]
+
+
+class MissingLesionOut(BaseModel):
+    lesion_id: int
+    label: str
+    kind: LesionKindName
+
+
+class CaseTimepointResponseOut(TimepointResponseOut):
+    """A case's timepoint row; an incomplete one has every sum and response null."""
+
+    complete: bool = Field(description="every lesion that exists at this timepoint has a "
+                           "reading there")
+    missing: list[MissingLesionOut] = Field(description="the lesions without a reading here")
+    signed_off: bool
+
+
+class CaseResponseOut(BaseModel):
+    """A case's responses at whatever stage its reading is: incomplete timepoints carry
+    ``complete: false`` and no sums or response; ``next_step`` says what to do next."""
+
+    model_config = ConfigDict(extra="allow")
+
+    criteria: CriteriaName
+    complete: bool
+    next_step: str | None
+    timepoints: list[CaseTimepointResponseOut]
+    best_overall_response: str | None = Field(description="over the timepoints before the "
+                                              "first incomplete one; null while the "
+                                              "baseline is incomplete")
+    warnings: list[WarningOut]
+
+    @classmethod
+    def of(cls, resp: CaseResponse) -> CaseResponseOut:
+        rows: list[dict[str, Any]]
+        if resp.result is not None:
+            body = result_to_json(resp.result)
+            rows, warnings = body["timepoints"], body["warnings"]
+        else:
+            rows = [{"id": s.timepoint_uid, "date": _iso(s.study.study_date), "sum_mm": None}
+                    for s in resp.states]
+            warnings = []
+        for row, state in zip(rows, resp.states, strict=True):
+            row.update(complete=state.complete, signed_off=state.signed_off, missing=[
+                {"lesion_id": m.lesion_id, "label": m.label, "kind": m.kind}
+                for m in state.missing])
+        best = resp.best_overall_response
+        return cls.model_validate({
+            "criteria": resp.case.criteria, "complete": resp.complete,
+            "next_step": resp.next_step, "timepoints": rows, "warnings": warnings,
+            "best_overall_response": None if best is None else best.value})
 
 
 # -- comparisons ---------------------------------------------------------------------------
@@ -631,9 +721,12 @@ class ReportOut(BaseModel):
     patient: ReportPatient
     criteria: CriteriaName
     generated_at: str
+    preliminary: bool = Field(description="a timepoint is not signed off yet")
+    complete: bool
+    next_step: str | None
     software_version: str
-    timepoints: list[TimepointResponseOut]
-    best_overall_response: str
+    timepoints: list[CaseTimepointResponseOut]
+    best_overall_response: str | None
     warnings: list[WarningOut]
     signoffs: list[ReportSignoff]
     series_compared: list[ReportSeriesPair]

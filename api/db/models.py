@@ -211,6 +211,11 @@ class Case(Base):
         back_populates="case", cascade="all, delete-orphan"
     )
 
+    @property
+    def active_lesions(self) -> list[Lesion]:
+        """The lesions that count: those not deleted."""
+        return [les for les in self.lesions if les.deleted_at is None]
+
 
 class Lesion(Base):
     __tablename__ = "lesions"
@@ -226,7 +231,29 @@ class Lesion(Base):
     tracking_uid: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Soft delete: a deleted lesion leaves the evaluation; its versions stay.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str | None] = mapped_column(String(128))
+    deletion_reason: Mapped[str | None] = mapped_column(Text)
+    deletion_amendment_reason: Mapped[str | None] = mapped_column(Text)
     case: Mapped[Case] = relationship(back_populates="lesions")
+
+
+class LesionChange(Base):
+    """A change to a lesion itself (relabel, organ, kind, deletion): never updated.
+
+    ``changes`` maps each changed field to ``[old, new]``; ``reason`` is the amendment
+    reason (or the deletion's reason)."""
+
+    __tablename__ = "lesion_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lesion_id: Mapped[int] = mapped_column(ForeignKey("lesions.id", ondelete="CASCADE"),
+                                           index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    author: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class MeasurementVersion(Base):

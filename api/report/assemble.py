@@ -12,7 +12,14 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
-from api.db.models import Case, MeasurementVersion, PatientMarker, Series, Study
+from api.db.models import (
+    Case,
+    MeasurementVersion,
+    PatientMarker,
+    Series,
+    Study,
+    TimepointSignoff,
+)
 from api.index_store import pair_studies
 from api.report.model import (
     KeyImageView,
@@ -24,6 +31,8 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
+from api.workflow.case_response import CaseResponse, TimepointState
+from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.service import CaseService
@@ -35,7 +44,7 @@ from api.workflow.timeline import (
 )
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
-from measurement.result import EvaluationResult
+from measurement.result import Response, TimepointResult
 from measurement.vocabulary import LesionKind, LesionStatus, organ_key
 from pacs.errors import PacsError
 
@@ -64,52 +73,69 @@ def _window_for(organ: str) -> Window | None:
 
 
 def read_report(cases: CaseService, who: Principal, case_id: int, kind: str, *,
-                now: dt.datetime) -> tuple[ReportData, EvaluationResult]:
+                now: dt.datetime) -> tuple[ReportData, CaseResponse]:
     """The case's report for a reader; the read is audited with its format."""
     check_role(who, READERS)
     case = cases.case(case_id)
-    data, result = build_report_data(cases, case, now=now)
+    data, response = build_report_data(cases, case, now=now)
     cases.store.audit(who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
     cases.store.commit()
-    return data, result
+    return data, response
 
 
 def build_report_data(cases: CaseService, case: Case, *,
-                      now: dt.datetime) -> tuple[ReportData, EvaluationResult]:
-    ev = cases.evaluated(case)
-    result, studies = ev.result, ev.timepoints
-    assert result is not None
-    by_uid = {st.study_instance_uid: st for st in studies}
+                      now: dt.datetime) -> tuple[ReportData, CaseResponse]:
+    """The report's content: incomplete timepoints carry the lesions they wait for and
+    no figure (see :mod:`api.workflow.case_response`)."""
+    response = cases.case_response(case)
+    studies = [state.study for state in response.states]
+    if not studies:
+        raise NotEvaluable(f"case {case.id} has no dated timepoint yet")
+    result = response.result
+    engine_rows = {r.timepoint.id: r for r in result.timepoints} if result else {}
     patient = cases.store.patient(case.patient_id)
     assert patient is not None
     signoffs = {s.timepoint_uid: s for s in case.signoffs}
-    rows = []
-    for r in result.timepoints:
-        st, so = by_uid[r.timepoint.id], signoffs.get(r.timepoint.id)
-        rows.append(TimepointRow(
-            id=r.timepoint.id, date=r.timepoint.date, description=st.description or "",
-            sum_mm=_f(r.sum_mm), nadir_mm=_f(r.nadir_mm),
-            change_from_baseline_pct=_f(r.change_from_baseline_pct),
-            change_from_nadir_pct=_f(r.change_from_nadir_pct),
-            change_from_nadir_mm=_f(r.change_from_nadir_mm),
-            target_response=r.target_response.value if r.target_response else None,
-            non_target_response=r.non_target_response.value if r.non_target_response else None,
-            new_lesions=r.new_lesions, overall_response=r.overall_response.value
-            if r.overall_response else None, mixed_response=r.mixed_response,
-            signed_off_by=so.signed_by if so else None,
-            signed_off_at=so.signed_at if so else None))
+    rows = [_timepoint_row(state, engine_rows.get(state.timepoint_uid),
+                           signoffs.get(state.timepoint_uid)) for state in response.states]
+    best = response.best_overall_response
     data = ReportData(
         patient_id=patient.patient_id, patient_name=patient.patient_name or "",
         birth_date=patient.birth_date, sex=patient.sex if patient.sex in ("M", "F", "O") else None,
         case_id=str(case.id), criteria=case.criteria, generated_at=now,
         software_version=__version__, timepoints=tuple(rows),
-        best_overall_response=result.best_overall_response.value,
-        warnings=tuple((w.code.value, w.message) for w in result.warnings),
+        best_overall_response=best.value if best is not None else None,
+        warnings=tuple((w.code.value, w.message) for w in result.warnings) if result else (),
         pairs=_pairs(cases.store, case, studies),
-        lesions=_lesions(cases.store, cases.pacs, case, studies, ev.current),
-        markers=_markers(ev.markers, studies, case.marker_window_days),
+        lesions=_lesions(cases.store, cases.pacs, case, studies, cases.current(case)),
+        markers=_markers(cases.store.markers_of(case.patient_id), studies,
+                         case.marker_window_days),
     )
-    return data, result
+    return data, response
+
+
+def _timepoint_row(state: TimepointState, r: TimepointResult | None,
+                   so: TimepointSignoff | None) -> TimepointRow:
+    st = state.study
+    assert st.study_date is not None  # timepoints are dated studies
+    return TimepointRow(
+        id=st.study_instance_uid, date=st.study_date, description=st.description or "",
+        sum_mm=_f(r.sum_mm) if r else None, nadir_mm=_f(r.nadir_mm) if r else None,
+        change_from_baseline_pct=_f(r.change_from_baseline_pct) if r else None,
+        change_from_nadir_pct=_f(r.change_from_nadir_pct) if r else None,
+        change_from_nadir_mm=_f(r.change_from_nadir_mm) if r else None,
+        target_response=_code(r.target_response) if r else None,
+        non_target_response=_code(r.non_target_response) if r else None,
+        new_lesions=r.new_lesions if r else None,
+        overall_response=_code(r.overall_response) if r else None,
+        mixed_response=r.mixed_response if r else None,
+        signed_off_by=so.signed_by if so else None,
+        signed_off_at=so.signed_at if so else None,
+        missing=tuple(m.label for m in state.missing))
+
+
+def _code(value: Response | None) -> str | None:
+    return value.value if value is not None else None
 
 
 def _markers(values: list[PatientMarker], studies: list[Study], window_days: int
@@ -184,7 +210,7 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
     dates = {st.study_instance_uid: st.study_date for st in studies}
     jobs: list[tuple[int, str, MeasurementVersion, float, Window | None, str | None]] = []
     cells: dict[int, list[LesionCell]] = {}
-    for les in case.lesions:
+    for les in case.active_lesions:
         mine = sorted(((tp, m) for (lid, tp), m in current.items() if lid == les.id
                        and tp in dates), key=lambda item: order.index(item[0]))
         cells[les.id] = [_cell(tp, m) for tp, m in mine]
@@ -201,7 +227,7 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
     for (lesion_id, *_), view in zip(jobs, views, strict=True):
         images.setdefault(lesion_id, []).append(view)
     rows = []
-    for les in case.lesions:
+    for les in case.active_lesions:
         rows.append(LesionRow(label=les.label, kind=les.kind, organ=les.organ, nodal=les.nodal,
                               cells=tuple(cells[les.id]),
                               change_from_baseline_pct=_change(cells[les.id], order[0]),

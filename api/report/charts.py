@@ -144,6 +144,9 @@ def sum_chart_svg(data: ReportData) -> str:
     title = "Sum of target-lesion diameters over time"
     points = [(row, float(row.sum_mm)) for row in data.timepoints if row.sum_mm is not None]
     baseline_sum = data.baseline.sum_mm
+    if not data.baseline.complete:
+        return _empty_svg("sum-chart", title,
+                          "The baseline is not yet measured: there is no sum to chart yet.")
     if not points or baseline_sum is None:
         return _empty_svg("sum-chart", title, "No target lesions: there is no sum to chart.")
     pr_line = float(pr_threshold_mm(baseline_sum))

@@ -219,11 +219,19 @@ class TimepointRow:
     mixed_response: bool | None
     signed_off_by: str | None
     signed_off_at: datetime.datetime | None
+    #: Labels of the lesions without a reading here yet: the row then has no figures.
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)
         check.text("id")
         check.text("description", empty=True)
+        if not isinstance(self.missing, tuple) or not all(
+                isinstance(label, str) and label for label in self.missing):
+            raise check.fail("missing", f"must be a tuple of lesion labels, got "
+                                        f"{self.missing!r}")
+        if self.missing and (self.sum_mm is not None or self.follow_up_fields):
+            raise check.fail("missing", "is set, so the row must carry no sum or response")
         check.date("date")
         check.number("sum_mm", "nadir_mm", minimum=0.0)
         check.number("change_from_baseline_pct", "change_from_nadir_pct",
@@ -233,6 +241,11 @@ class TimepointRow:
         check.flag("new_lesions", "mixed_response")
         check.optional_text("signed_off_by")
         check.moment("signed_off_at", optional=True)
+
+    @property
+    def complete(self) -> bool:
+        """Every lesion that exists at this timepoint has a reading there."""
+        return not self.missing
 
     @property
     def follow_up_fields(self) -> tuple[str, ...]:
@@ -359,6 +372,11 @@ class ReportData:
         self._check_timepoints(check)
         self._check_lesions(check)
         self._check_markers(check)
+
+    @property
+    def preliminary(self) -> bool:
+        """A timepoint is not signed off yet: the report may still change."""
+        return any(tp.signed_off_by is None for tp in self.timepoints)
 
     @property
     def baseline(self) -> TimepointRow:

@@ -27,10 +27,12 @@ DISCLAIMER = ("This is a computed reading to support, not replace, the interpret
 
 NOTE_KINDS = frozenset({
     "response", "stable_disease", "best_response", "mixed_response", "new_lesion",
-    "incomplete", "image", "protocol", "tumour_markers", "context", "disclaimer",
+    "incomplete", "not_measured", "image", "protocol", "tumour_markers", "context",
+    "disclaimer",
 })
 # Notes that say what could change the reading: the report sets them apart.
-CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "image", "protocol"})
+CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "not_measured",
+                           "image", "protocol"})
 _UNASSESSED = frozenset({"not_evaluable", "not_evaluated"})
 _COMPLETE = frozenset({Response.CR, Response.ICR})
 
@@ -262,19 +264,32 @@ def _new_lesions(data: ReportData) -> list[Note]:
 
 
 def _incomplete(data: ReportData) -> list[Note]:
+    notes = _not_yet_measured(data)
     gaps = []
     for row in data.follow_ups:
         missing = [les.label for les in data.lesions if _unassessed(les, row.id)]
-        if missing:
+        if missing and row.complete:
             gaps.append(f"{_day(row.date)}: {', '.join(missing)}")
     if not gaps:
-        return []
-    return [Note("incomplete", "Incomplete reading",
+        return notes
+    return notes + [Note("incomplete", "Incomplete reading",
                  "Not every lesion followed since the start could be assessed "
                  f"({'; '.join(gaps)}). A missing lesion could have shrunk or grown, so the "
                  "result is less certain. If the lesions that were measured already show "
                  "progression, it still counts; otherwise the scan is 'not evaluable' "
                  "(RECIST 1.1 section 4.4.2).")]
+
+
+def _not_yet_measured(data: ReportData) -> list[Note]:
+    waiting = [f"{_day(row.date)}: {', '.join(row.missing)}" for row in data.timepoints
+               if not row.complete]
+    if not waiting:
+        return []
+    return [Note("not_measured", "Not yet measured",
+                 "The reading of some scans is not finished: some lesions have no "
+                 f"measurement there yet ({'; '.join(waiting)}). Those scans get no sum and "
+                 "no response until every lesion has been measured or marked as not "
+                 "evaluable.")]
 
 
 def _unassessed(lesion: LesionRow, timepoint_id: str) -> bool:

@@ -15,11 +15,10 @@ from api.report.assemble import read_report
 from api.report.model import ReportData
 from api.report.notes import DISCLAIMER, report_notes
 from api.routes.params import CaseId
-from api.schemas import ReportOut
+from api.schemas import CaseResponseOut, ReportOut
+from api.workflow.case_response import CaseResponse
 from api.workflow.errors import InvalidInput, NotAcceptable
 from imaging.render import png_data_uri
-from measurement.codec import result_to_json
-from measurement.result import EvaluationResult
 
 router = APIRouter(prefix="/api/v1/cases", tags=["reports"])
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
@@ -50,9 +49,9 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
                    description="the report's type; without it, the Accept header decides")
                ] = None) -> Response:
     kind = negotiate(format, request.headers.get("accept", "*/*"))
-    data, result = read_report(cases, who, case_id, kind, now=dt.datetime.now(dt.UTC))
+    data, response = read_report(cases, who, case_id, kind, now=dt.datetime.now(dt.UTC))
     if kind == "json":
-        return JSONResponse(report_json(data, result))
+        return JSONResponse(report_json(data, response))
     from api.report.render import render_html, render_pdf
 
     if kind == "html":
@@ -61,8 +60,8 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
         "Content-Disposition": f'inline; filename="nadir-case-{case_id}-report.pdf"'})
 
 
-def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
-    response = result_to_json(result)
+def report_json(data: ReportData, case_response: CaseResponse) -> dict[str, Any]:
+    response = CaseResponseOut.of(case_response).model_dump(exclude_unset=True)
     return {
         "case_id": int(data.case_id),
         "patient": {"patient_id": data.patient_id, "patient_name": data.patient_name,
@@ -70,6 +69,9 @@ def report_json(data: ReportData, result: EvaluationResult) -> dict[str, Any]:
                     "sex": data.sex},
         "criteria": data.criteria,
         "generated_at": data.generated_at.isoformat(),
+        "preliminary": data.preliminary,
+        "complete": response["complete"],
+        "next_step": response["next_step"],
         "software_version": data.software_version,
         "timepoints": response["timepoints"],
         "best_overall_response": response["best_overall_response"],

@@ -12,14 +12,15 @@ from api.routes.params import CaseId, LesionId
 from api.schemas import (
     CaseCreate,
     CaseOut,
+    CaseResponseOut,
     CaseSummary,
-    EvaluationOut,
     LesionCreate,
+    LesionDelete,
     LesionOut,
     LesionPatch,
 )
-from api.workflow.service import LesionChanges, NewCase, NewLesion
-from measurement.codec import result_to_json
+from api.workflow.lesion_edits import LesionChanges, LesionDeletion
+from api.workflow.service import NewCase, NewLesion
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind
 
@@ -67,8 +68,20 @@ def create_lesion(case_id: CaseId, body: LesionCreate, who: Measurer, cases: Cas
 
 
 @router.get("/{case_id}/lesions")
-def list_lesions(case_id: CaseId, who: Reader, cases: Cases) -> list[LesionOut]:
-    return [LesionOut.of(les) for les in cases.list_lesions(who, case_id)]
+def list_lesions(case_id: CaseId, who: Reader, cases: Cases,
+                 include_deleted: bool = False) -> list[LesionOut]:
+    """The case's lesions; deleted ones too (with who, when, why) on request."""
+    return [LesionOut.of(les) for les in cases.list_lesions(
+        who, case_id, include_deleted=include_deleted)]
+
+
+@router.delete("/{case_id}/lesions/{lesion_id}")
+def delete_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionDelete, who: Measurer,
+                  cases: Cases) -> LesionOut:
+    """Soft delete: the lesion leaves the evaluation, lists and report; its history stays."""
+    lesion = cases.delete_lesion(who, case_id, lesion_id, LesionDeletion(
+        reason=body.reason, amendment_reason=body.amendment_reason))
+    return LesionOut.of(lesion)
 
 
 @router.patch("/{case_id}/lesions/{lesion_id}")
@@ -76,11 +89,14 @@ def patch_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionPatch, who: M
                  cases: Cases) -> LesionOut:
     lesion = cases.change_lesion(who, case_id, lesion_id, LesionChanges(
         given=frozenset(body.model_fields_set), organ=body.organ, label=body.label,
-        equivocal=body.equivocal, confirmed_at=body.confirmed_at))
+        equivocal=body.equivocal, confirmed_at=body.confirmed_at,
+        kind=None if body.kind is None else LesionKind(body.kind), nodal=body.nodal,
+        amendment_reason=body.amendment_reason))
     return LesionOut.of(lesion)
 
 
-@router.get("/{case_id}/response", response_model=EvaluationOut,
+@router.get("/{case_id}/response", response_model=CaseResponseOut,
             response_model_exclude_unset=True)
 def case_response(case_id: CaseId, who: Reader, cases: Cases) -> object:
-    return result_to_json(cases.response(who, case_id))
+    """The case's responses at whatever stage the reading is (200 for an empty case too)."""
+    return CaseResponseOut.of(cases.response(who, case_id))

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Header, Response
 from api.auth import Measurer, Reader
 from api.deps import Cases
 from api.routes.params import CaseId, LesionId, TimepointId
-from api.schemas import HistoryOut, MeasurementOut, MeasurementPut, SignOffOut, VersionOut
+from api.schemas import (
+    HistoryOut,
+    LesionChangeOut,
+    LesionOut,
+    MeasurementOut,
+    MeasurementPut,
+    SignOffOut,
+    VersionOut,
+)
 from api.workflow.service import MeasurementInput
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["measurements"])
@@ -39,8 +47,10 @@ def get_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: Timepoin
 @router.get("/lesions/{lesion_id}/history")
 def lesion_history(case_id: CaseId, lesion_id: LesionId, who: Reader, cases: Cases
                    ) -> HistoryOut:
-    lesion, versions = cases.lesion_history(who, case_id, lesion_id)
-    return HistoryOut(lesion_id=lesion.id, versions=[
+    lesion, versions, changes = cases.lesion_history(who, case_id, lesion_id)
+    return HistoryOut(lesion_id=lesion.id, lesion=LesionOut.of(lesion), changes=[
+        LesionChangeOut(at=c.at.isoformat(), author=c.author, action=c.action,
+                        changes=c.changes, reason=c.reason) for c in changes], versions=[
         VersionOut(version=m.version, timepoint_id=m.timepoint_uid, author=m.author,
                    at=m.at.isoformat(), reason=m.reason,
                    measurement=MeasurementOut.of(m, lesion)) for m in versions])

@@ -9,7 +9,7 @@ cannot be right is :class:`InvalidInput`, a role without the right is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -67,6 +67,25 @@ class TimepointSignedOff(Conflict):
         super().__init__(f"timepoint {timepoint_id!r} is signed off: a change needs an "
                          "amendment_reason")
         self.timepoint_id = timepoint_id
+
+
+class IncompleteTimepoint(Conflict):
+    """A timepoint cannot be signed off while a lesion that exists there has no reading.
+
+    ``missing`` holds ``(lesion_id, label, kind)`` of each such lesion; the body of the
+    answer carries them as ``missing: [{lesion_id, label, kind}]``.
+    """
+
+    def __init__(self, timepoint_id: str, missing: Sequence[tuple[int, str, str]]) -> None:
+        labels = ", ".join(label for _, label, _ in missing)
+        super().__init__(
+            f"timepoint {timepoint_id!r} cannot be signed off: no reading yet of {labels} "
+            "(measure each, or record a status such as not_evaluable)",
+            extra={"timepoint_id": timepoint_id, "missing": [
+                {"lesion_id": lid, "label": label, "kind": kind}
+                for lid, label, kind in missing]})
+        self.timepoint_id = timepoint_id
+        self.missing = tuple(missing)
 
 
 class NotEvaluable(Conflict):

@@ -17,6 +17,7 @@ from api.db.models import (
     Comparison,
     ComparisonPair,
     Lesion,
+    LesionChange,
     MeasurementVersion,
     Patient,
     PatientMarker,
@@ -30,7 +31,7 @@ from api.workflow.roles import Principal
 from pacs.dimse import DicomPeer
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
-          | PatientMarker | OutboxItem)
+          | PatientMarker | OutboxItem | LesionChange)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class CaseStore(Protocol):
     def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
         """Every version of the lesions' measurements, oldest version first."""
     def latest_version(self, lesion_id: int) -> int: ...
+    def lesion_changes(self, lesion_id: int) -> list[LesionChange]:
+        """The changes to the lesion itself (relabel, deletion...), oldest first."""
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None: ...
     def publications(self, case_id: int) -> list[Publication]:

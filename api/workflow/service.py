@@ -22,6 +22,7 @@ from api.db.models import (
     MARKER_WINDOW_DAYS,
     Case,
     Lesion,
+    LesionChange,
     MeasurementVersion,
     PatientMarker,
     Study,
@@ -29,9 +30,11 @@ from api.db.models import (
     utcnow,
 )
 from api.workflow.caliper import caliper_on_image
+from api.workflow.case_response import CaseResponse, case_response, missing_readings
 from api.workflow.errors import (
     CaseNotFound,
     Conflict,
+    IncompleteTimepoint,
     InvalidInput,
     InvalidMeasurement,
     LesionNotFound,
@@ -41,6 +44,13 @@ from api.workflow.errors import (
     StaleVersion,
     TimepointNotFound,
     TimepointSignedOff,
+)
+from api.workflow.lesion_edits import (
+    LesionChanges,
+    LesionDeletion,
+    check_change,
+    differences,
+    signed_timepoints_read,
 )
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
@@ -108,17 +118,6 @@ class NewLesion:
     label: str | None = None
     timepoint: str | None = None
     equivocal: bool = False
-    confirmed_at: str | None = None
-
-
-@dataclass(frozen=True)
-class LesionChanges:
-    """Only the fields named in ``given`` are changed."""
-
-    given: frozenset[str]
-    organ: str | None = None
-    label: str | None = None
-    equivocal: bool | None = None
     confirmed_at: str | None = None
 
 
@@ -199,9 +198,11 @@ class CaseService:
             raise CaseNotFound(case_id)
         return case
 
-    def lesion(self, case: Case, lesion_id: int) -> Lesion:
+    def lesion(self, case: Case, lesion_id: int, *, deleted: bool = False) -> Lesion:
+        """The case's lesion; a deleted one only when ``deleted`` (its history is read)."""
         lesion = self.store.lesion(lesion_id)
-        if lesion is None or lesion.case_id != case.id:
+        if lesion is None or lesion.case_id != case.id \
+                or (lesion.deleted_at is not None and not deleted):
             raise LesionNotFound(lesion_id, case.id)
         return lesion
 
@@ -216,7 +217,8 @@ class CaseService:
         raise TimepointNotFound(timepoint_id, case.id)
 
     def current(self, case: Case) -> CurrentMeasurements:
-        return current_measurements(self.store.measurements(les.id for les in case.lesions))
+        return current_measurements(self.store.measurements(
+            les.id for les in case.active_lesions))
 
     def current_of(self, lesion: Lesion) -> CurrentMeasurements:
         """As :meth:`current`, for one lesion: a write or read of one measurement loads
@@ -310,32 +312,73 @@ class CaseService:
         self._commit()
         return lesion
 
-    def list_lesions(self, who: Principal, case_id: int) -> list[Lesion]:
+    def list_lesions(self, who: Principal, case_id: int, *, include_deleted: bool = False
+                     ) -> list[Lesion]:
         check_role(who, READERS)
         case = self.case(case_id)
         self.store.audit(who, "read", f"cases/{case.id}/lesions", case.patient_id)
         self._commit()
-        return list(case.lesions)
+        return list(case.lesions if include_deleted else case.active_lesions)
 
-    def change_lesion(self, who: Principal, case_id: int, lesion_id: int,
-                      changes: LesionChanges) -> Lesion:
+    def delete_lesion(self, who: Principal, case_id: int, lesion_id: int,
+                      deletion: LesionDeletion) -> Lesion:
+        """Soft delete: the lesion leaves the evaluation, the lists and the report; its
+        versions, and who deleted it when and why, stay.
+
+        Once a timepoint where it has a reading is signed off, the deletion changes that
+        timepoint's result: it needs an amendment reason (TimepointSignedOff otherwise).
+        """
         check_role(who, MEASURERS)
         case = self.case(case_id)
         lesion = self.lesion(case, lesion_id)
-        if ({"equivocal", "confirmed_at"} & changes.given) and lesion.kind != LesionKind.NEW:
-            raise InvalidInput("equivocal and confirmed_at apply to new lesions only")
-        if changes.label is not None and changes.label != lesion.label:
-            _check_label_free(case, changes.label)
-        if "confirmed_at" in changes.given:
+        read_at = {tp for (_, tp) in self.current_of(lesion)}
+        signed = sorted(s.timepoint_uid for s in case.signoffs if s.timepoint_uid in read_at)
+        if signed and deletion.amendment_reason is None:
+            raise TimepointSignedOff(signed[0])
+        lesion.deleted_at = utcnow()
+        lesion.deleted_by = who.name
+        lesion.deletion_reason = deletion.reason
+        lesion.deletion_amendment_reason = deletion.amendment_reason if signed else None
+        self.store.add(LesionChange(
+            lesion_id=lesion.id, at=lesion.deleted_at, author=who.name, action="delete",
+            changes={"deleted_at": [None, lesion.deleted_at.isoformat()]},
+            reason=deletion.amendment_reason or deletion.reason))
+        self.store.audit(who, "delete", f"cases/{case.id}/lesions/{lesion.id}",
+                         case.patient_id)
+        self._commit()
+        return lesion
+
+    def change_lesion(self, who: Principal, case_id: int, lesion_id: int,
+                      changes: LesionChanges) -> Lesion:
+        """Relabel, change organ, kind, nodal flag or the new-lesion fields (see
+        :mod:`api.workflow.lesion_edits` for what a reading forbids); the change and its
+        amendment reason are kept in the lesion's history."""
+        check_role(who, MEASURERS)
+        case = self.case(case_id)
+        lesion = self.lesion(case, lesion_id)
+        changed = differences(lesion, changes)
+        if "kind" in changed and "label" not in changes.given:
+            # T1 that becomes a non-target lesion is renamed NT1 (the next free label).
+            changed["label"] = [lesion.label, next_label(case, changed["kind"][1])]
+        read_at = [tp for (_, tp) in self.current_of(lesion)]
+        check_change(lesion, changed, len(read_at),
+                     signed_timepoints_read(read_at, (s.timepoint_uid for s in case.signoffs)),
+                     changes.amendment_reason)
+        if "label" in changed:
+            _check_label_free(case, changed["label"][1])
+        if "confirmed_at" in changed:
             tps = [st.study_instance_uid for st in self.timepoints(case)]
             _check_confirmation(tps, lesion.first_timepoint or "", changes.confirmed_at)
-            lesion.confirmed_at = changes.confirmed_at
-        if changes.equivocal is not None:
-            lesion.equivocal = changes.equivocal
-        if changes.organ is not None:
-            lesion.organ = changes.organ.strip()
-        if changes.label is not None:
-            lesion.label = changes.label
+        if changed.get("kind", [None, None])[0] == LesionKind.NEW:
+            changed.update({name: [getattr(lesion, name), None]
+                            for name in ("first_timepoint", "confirmed_at")})
+            changed["equivocal"] = [lesion.equivocal, False]
+        for name, (_, new) in changed.items():
+            setattr(lesion, name, new)
+        if changed:
+            self.store.add(LesionChange(
+                lesion_id=lesion.id, at=utcnow(), author=who.name, action="update",
+                changes=changed, reason=changes.amendment_reason))
         self.store.audit(who, "update", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
         return lesion
@@ -448,23 +491,32 @@ class CaseService:
         return MeasurementView(lesion, current)
 
     def lesion_history(self, who: Principal, case_id: int, lesion_id: int
-                       ) -> tuple[Lesion, list[MeasurementVersion]]:
+                       ) -> tuple[Lesion, list[MeasurementVersion], list[LesionChange]]:
         check_role(who, READERS)
         case = self.case(case_id)
-        lesion = self.lesion(case, lesion_id)
+        lesion = self.lesion(case, lesion_id, deleted=True)
         versions = sorted(self.store.measurements([lesion.id]), key=lambda m: m.version)
         self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/history",
                          case.patient_id)
         self._commit()
-        return lesion, versions
+        return lesion, versions, self.store.lesion_changes(lesion.id)
 
     def sign_off(self, who: Principal, case_id: int, timepoint_id: str) -> TimepointSignoff:
-        """Sign a timepoint off; signing twice keeps the first sign-off."""
+        """Sign a timepoint off; signing twice keeps the first sign-off.
+
+        Refused (IncompleteTimepoint) while a lesion that exists at the timepoint has no
+        reading there: a signed-off timepoint must not look complete when it is not.
+        """
         check_role(who, MEASURERS)
         case = self.case(case_id)
         self.timepoint(case, timepoint_id)
         existing = self.store_signoff(case, timepoint_id)
         if existing is None:
+            missing = missing_readings(case.active_lesions, self.timepoints(case),
+                                       self.current(case))[timepoint_id]
+            if missing:
+                raise IncompleteTimepoint(timepoint_id, [(m.lesion_id, m.label, m.kind)
+                                                         for m in missing])
             existing = TimepointSignoff(case=case, timepoint_uid=timepoint_id,
                                         signed_by=who.name, signed_at=utcnow())
             self.store.add(existing)
@@ -518,14 +570,21 @@ class CaseService:
             raise NotEvaluable(f"case {case.id} cannot be evaluated yet: {ev.error}")
         return ev
 
-    def response(self, who: Principal, case_id: int) -> EvaluationResult:
+    def case_response(self, case: Case) -> CaseResponse:
+        """The response with each timepoint's completeness; incomplete ones blank."""
+        try:
+            return case_response(case, case.active_lesions, self.timepoints(case),
+                                 self.current(case), self.store.markers_of(case.patient_id))
+        except MeasurementError as exc:
+            raise NotEvaluable(f"case {case.id} cannot be evaluated: {exc.message}") from None
+
+    def response(self, who: Principal, case_id: int) -> CaseResponse:
+        """The case's response for a reader, whatever stage the reading is at."""
         check_role(who, READERS)
         case = self.case(case_id)
         self.store.audit(who, "read", f"cases/{case.id}/response", case.patient_id)
         self._commit()
-        result = self.evaluated(case).result
-        assert result is not None
-        return result
+        return self.case_response(case)
 
 
 def patient_studies(store: CaseStore, patient_id: str) -> list[Study]:
@@ -539,15 +598,15 @@ def patient_studies(store: CaseStore, patient_id: str) -> list[Study]:
 def next_label(case: Case, kind: str) -> str:
     """The first free default label of the kind: T3 after T1 and T2, and so on."""
     prefix = LABEL_PREFIX[LesionKind(kind)]
-    used = {les.label for les in case.lesions}
-    n = 1 + sum(1 for les in case.lesions if les.kind == kind)
+    used = {les.label for les in case.active_lesions}
+    n = 1 + sum(1 for les in case.active_lesions if les.kind == kind)
     while f"{prefix}{n}" in used:
         n += 1
     return f"{prefix}{n}"
 
 
 def _check_label_free(case: Case, label: str) -> None:
-    if any(les.label == label for les in case.lesions):
+    if any(les.label == label for les in case.active_lesions):
         raise Conflict(f"label {label!r} is already used in case {case.id}")
 
 

@@ -16,6 +16,7 @@ from api.db.models import (
     ComparisonPair,
     Instance,
     Lesion,
+    LesionChange,
     MeasurementVersion,
     Patient,
     PatientMarker,
@@ -105,6 +106,10 @@ class SqlCaseStore:
     def latest_version(self, lesion_id: int) -> int:
         return self.session.scalar(select(func.max(MeasurementVersion.version))
                                    .where(MeasurementVersion.lesion_id == lesion_id)) or 0
+
+    def lesion_changes(self, lesion_id: int) -> list[LesionChange]:
+        return list(self.session.scalars(select(LesionChange).where(
+            LesionChange.lesion_id == lesion_id).order_by(LesionChange.id)))
 
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None:

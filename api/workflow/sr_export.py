@@ -105,7 +105,7 @@ def timepoint_sr(
     several observers, the latest first); a signed-off timepoint also carries its
     verifying observer. Who downloads the report is not its observer.
     """
-    lesions = {les.id: les for les in case.lesions}
+    lesions = {les.id: les for les in case.active_lesions}
     shown = [(lid, m) for (lid, tp), m in sorted(current.items())
              if tp == study.study_instance_uid and lid in lesions]
     if not shown:

@@ -43,8 +43,8 @@ def import_report(
     not_mapped = [{"what": n.what, "why": n.why} for n in report.not_mapped]
     store = cases.store
     timepoints = {st.study_instance_uid for st in cases.timepoints(case)}
-    by_uid = {les.tracking_uid: les for les in case.lesions}
-    by_label = {les.label: les for les in case.lesions}
+    by_uid = {les.tracking_uid: les for les in case.active_lesions}
+    by_label = {les.label: les for les in case.active_lesions}
     groups: dict[str, list[ImportedMeasurement]] = defaultdict(list)
     for m in report.measurements:
         groups[m.tracking_uid or m.tracking_id or f"#{len(groups)}"].append(m)
@@ -121,7 +121,7 @@ def _new_target(cases: CaseService, case: Case, m: ImportedMeasurement, author: 
     label = (m.tracking_id or "").strip()[:64]
     if not label or label in by_label:
         prefix = LABEL_PREFIX[LesionKind.TARGET]
-        n = 1 + sum(1 for les in case.lesions if les.kind == LesionKind.TARGET)
+        n = 1 + sum(1 for les in case.active_lesions if les.kind == LesionKind.TARGET)
         while f"{prefix}{n}" in by_label:
             n += 1
         label = f"{prefix}{n}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from api.db.models import Case, MeasurementVersion, PatientMarker, Study
+from api.db.models import Case, Lesion, MeasurementVersion, PatientMarker, Study
 from measurement.markers import Marker
 from measurement.model import (
     EvaluationInput,
@@ -80,22 +80,25 @@ def _new_lesion_reading(m: MeasurementVersion) -> NewLesionReading:
 
 
 def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasurements,
-                 markers: Sequence[PatientMarker] = ()) -> EvaluationInput:
-    """The engine's input: lesion ids are the lesions' labels, timepoints study UIDs."""
+                 markers: Sequence[PatientMarker] = (), *,
+                 lesions: Sequence[Lesion] | None = None) -> EvaluationInput:
+    """The engine's input: lesion ids are the lesions' labels, timepoints study UIDs.
+
+    ``lesions`` are those to evaluate (by default the case's lesions not deleted)."""
     known = {st.study_instance_uid for st in timepoints}
-    lesions: list[TargetLesion | NonTargetLesion | NewLesion] = []
-    for les in case.lesions:
+    chosen: list[TargetLesion | NonTargetLesion | NewLesion] = []
+    for les in case.active_lesions if lesions is None else lesions:
         mine = {tp: m for (lid, tp), m in current.items() if lid == les.id and tp in known}
         if les.kind == LesionKind.TARGET:
-            lesions.append(TargetLesion(id=les.label, organ=les.organ, nodal=les.nodal,
+            chosen.append(TargetLesion(id=les.label, organ=les.organ, nodal=les.nodal,
                                         measurements={tp: _reading(m) for tp, m in mine.items()}))
         elif les.kind == LesionKind.NON_TARGET:
-            lesions.append(NonTargetLesion(
+            chosen.append(NonTargetLesion(
                 id=les.label, organ=les.organ, nodal=les.nodal,
                 assessments={tp: NonTargetStatus(m.status) for tp, m in mine.items()
                              if m.status in NON_TARGET_STATUSES}))
         else:
-            lesions.append(NewLesion(
+            chosen.append(NewLesion(
                 id=les.label, organ=les.organ, nodal=les.nodal,
                 timepoint_id=les.first_timepoint or "", equivocal=les.equivocal,
                 confirmed_at=les.confirmed_at if les.confirmed_at in known else None,
@@ -104,7 +107,7 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
         criteria=Criteria(case.criteria),
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]
                     for st in timepoints],
-        lesions=lesions,
+        lesions=chosen,
         markers=timepoint_markers(markers, timepoints, case.marker_window_days),
         options=case_options(case),
     )

@@ -18,24 +18,24 @@ from api.workflow.errors import (
     LesionNotFound,
     MalformedPayload,
     NotAllowed,
-    NotEvaluable,
     NotFound,
     PatientNotFound,
     StaleVersion,
     TimepointNotFound,
     TimepointSignedOff,
 )
+from api.workflow.lesion_edits import LesionChanges
 from api.workflow.publishing import DocumentService
 from api.workflow.roles import Principal, Role
 from api.workflow.service import (
     CaseService,
-    LesionChanges,
     MeasurementInput,
     NewCase,
     NewLesion,
     NewMarkerValue,
 )
 from measurement.model import EvaluationOptions
+from measurement.result import EvaluationResult
 from measurement.vocabulary import Criteria, LesionKind
 from pacs.dimse import DicomPeer
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
@@ -65,6 +65,12 @@ def world() -> World:
 
 def _case(service: CaseService) -> int:
     return service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1)).case.id
+
+
+def _result(service: CaseService, cid: int) -> EvaluationResult:
+    result = service.response(SPECIALIST, cid).result
+    assert result is not None
+    return result
 
 
 def _caliper(img: str, cols: float = 20.0, **kw: Any) -> MeasurementInput:
@@ -207,13 +213,14 @@ def test_disappeared_counts_zero_and_response_needs_a_baseline(world: World) -> 
     service, store, uids = world
     cid = _case(service)
     t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
-    with pytest.raises(NotEvaluable, match=f"case {cid} cannot be evaluated yet"):
-        service.response(SPECIALIST, cid)
+    early = service.response(SPECIALIST, cid)
+    assert early.result is None and early.best_overall_response is None
+    assert early.next_step is not None and "T1" in early.next_step
     service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1], 20))
     gone = service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
                                       MeasurementInput(status="disappeared"))
     assert gone.measurement.length_mm == 0.0
-    result = service.response(SPECIALIST, cid)
+    result = _result(service, cid)
     assert result.timepoints[-1].overall_response is not None
     assert result.timepoints[-1].overall_response.value == "CR"
     with pytest.raises(NotAllowed):
@@ -393,16 +400,16 @@ def test_markers_are_recorded_audited_and_reach_the_engine(world: World) -> None
     service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
     service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
                                MeasurementInput(status="disappeared"))
-    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+    assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
     # Baseline scan 2026-01-05, follow-up 2026-03-02.
     service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 2)))
     service.record_marker(ADMIN, PID, _marker(9.5, dt.date(2026, 3, 10)))
-    result = service.response(SPECIALIST, cid)
+    result = _result(service, cid)
     assert result.timepoints[-1].non_target_response.value == "NON_CR_NON_PD"  # type: ignore[union-attr]
     assert result.timepoints[-1].overall_response.value == "PR"  # type: ignore[union-attr]
     # A normal value drawn nearer the follow-up than the high one restores CR.
     service.record_marker(RADIOLOGIST, PID, _marker(3.1, dt.date(2026, 3, 1)))
-    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+    assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
     assert [m.value for m in service.markers(SPECIALIST, PID)] == [12.0, 3.1, 9.5]
     assert ("rad", "record_marker") in {(e[0], e[1]) for e in store.audit_events}
     with pytest.raises(NotAllowed):
@@ -421,7 +428,7 @@ def test_a_marker_outside_the_window_is_not_used(world: World) -> None:
     service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
                                MeasurementInput(status="disappeared"))
     service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 1)))  # 4 days off
-    assert service.response(SPECIALIST, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
+    assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("field", "value"), [

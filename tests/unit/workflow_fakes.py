@@ -18,6 +18,7 @@ from api.db.models import (
     Comparison,
     ComparisonPair,
     Lesion,
+    LesionChange,
     MeasurementVersion,
     Patient,
     PatientMarker,
@@ -45,6 +46,7 @@ class FakeCaseStore:
         self.cases_by_id: dict[int, Case] = {}
         self.lesions: dict[int, Lesion] = {}
         self.versions: list[MeasurementVersion] = []
+        self.changes: list[LesionChange] = []
         self.published: list[Publication] = []
         self.outbox: list[OutboxItem] = []
         self.comparisons: dict[int, Comparison] = {}
@@ -114,6 +116,8 @@ class FakeCaseStore:
             self.outbox.append(entity)
         elif isinstance(entity, PatientMarker):
             self.patient_markers.append(entity)
+        elif isinstance(entity, LesionChange):
+            self.changes.append(entity)
         elif isinstance(entity, Comparison):
             entity.version = 1
             self.comparisons[entity.id] = entity
@@ -138,6 +142,9 @@ class FakeCaseStore:
 
     def latest_version(self, lesion_id: int) -> int:
         return max((v.version for v in self.versions if v.lesion_id == lesion_id), default=0)
+
+    def lesion_changes(self, lesion_id: int) -> list[LesionChange]:
+        return [c for c in self.changes if c.lesion_id == lesion_id]
 
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None:
