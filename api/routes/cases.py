@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.auth import CaseManager, Measurer, Reader
 from api.deps import Cases
+from api.openapi import answers
 from api.routes.params import CaseId, LesionId
 from api.schemas import (
     CaseCreate,
@@ -19,6 +20,7 @@ from api.schemas import (
     LesionOut,
     LesionPatch,
 )
+from api.workflow.errors import Conflict, NotEvaluable, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.service import NewCase, NewLesion
 from measurement.model import EvaluationOptions
@@ -75,7 +77,7 @@ def list_lesions(case_id: CaseId, who: Reader, cases: Cases,
         who, case_id, include_deleted=include_deleted)]
 
 
-@router.delete("/{case_id}/lesions/{lesion_id}")
+@router.delete("/{case_id}/lesions/{lesion_id}", responses=answers(TimepointSignedOff))
 def delete_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionDelete, who: Measurer,
                   cases: Cases) -> LesionOut:
     """Soft delete: the lesion leaves the evaluation, lists and report; its history stays."""
@@ -84,7 +86,7 @@ def delete_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionDelete, who:
     return LesionOut.of(lesion)
 
 
-@router.patch("/{case_id}/lesions/{lesion_id}")
+@router.patch("/{case_id}/lesions/{lesion_id}", responses=answers(Conflict))
 def patch_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionPatch, who: Measurer,
                  cases: Cases) -> LesionOut:
     lesion = cases.change_lesion(who, case_id, lesion_id, LesionChanges(
@@ -96,7 +98,7 @@ def patch_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionPatch, who: M
 
 
 @router.get("/{case_id}/response", response_model=CaseResponseOut,
-            response_model_exclude_unset=True)
+            response_model_exclude_unset=True, responses=answers(NotEvaluable))
 def case_response(case_id: CaseId, who: Reader, cases: Cases) -> object:
     """The case's responses at whatever stage the reading is (200 for an empty case too)."""
     return CaseResponseOut.of(cases.response(who, case_id))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Response
 
 from api.auth import Measurer, Reader
 from api.deps import Cases
+from api.openapi import answers
 from api.routes.params import CaseId, LesionId, TimepointId
 from api.schemas import (
     HistoryOut,
@@ -18,6 +19,7 @@ from api.schemas import (
     SignOffOut,
     VersionOut,
 )
+from api.workflow.errors import IncompleteTimepoint
 from api.workflow.service import MeasurementInput
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["measurements"])
@@ -56,7 +58,7 @@ def lesion_history(case_id: CaseId, lesion_id: LesionId, who: Reader, cases: Cas
                    measurement=MeasurementOut.of(m, lesion)) for m in versions])
 
 
-@router.post("/timepoints/{timepoint_id}/sign-off")
+@router.post("/timepoints/{timepoint_id}/sign-off", responses=answers(IncompleteTimepoint))
 def sign_off(case_id: CaseId, timepoint_id: TimepointId, who: Measurer, cases: Cases
              ) -> SignOffOut:
     signoff = cases.sign_off(who, case_id, timepoint_id)

@@ -99,7 +99,7 @@ def check_change(lesion: Lesion, changed: dict[str, list[Any]], readings: int,
         raise Conflict(
             f"lesion {lesion.label} has {readings} reading(s): its {' and '.join(meaning)} "
             "say what they mean, so they can change only before the first reading (delete "
-            "the lesion and add it again)", extra={"lesion_id": lesion.id, "fields": meaning})
+            "the lesion and add it again)", extra={"fields": meaning})
     if changed and signed_read_at and amendment_reason is None:
         raise TimepointSignedOff(signed_read_at[0])
 
