@@ -4,7 +4,8 @@
   TypeScript types from it (openapi-typescript), so it needs no running server.
 * ``vocabulary.json`` holds the words the API and the report use for codes (response
   categories, lesion kinds and statuses, which statuses a kind takes), which roles
-  may do what, and the report's window presets, so the viewer shows the same words and owns none of its own.
+  may do what, and the report's window presets, so the viewer shows the same words and
+  owns none of its own.
 
 Run after changing an API model or a word, and commit the result:
 
