@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from api import __version__
 from api.auth import Authenticator
+from api.body_guard import install_body_guard
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
@@ -103,11 +104,12 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.ingest = ingest
     state.sr_drafts = drafts
     state.authenticator = Authenticator(engine)
-    install_error_handlers(app)
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, dicomweb, registration):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
+    install_body_guard(app, settings)  # inside the error handlers' middleware
+    install_error_handlers(app)
     _document_request_schemas(app)
     install_openapi(app)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine, select
@@ -27,7 +27,8 @@ from api.workflow.roles import (
 )
 
 __all__ = ["Principal", "Role", "READERS", "CurrentUser", "Reader", "Measurer",
-           "CaseManager", "Admin", "Uploader", "require"]
+           "CaseManager", "Admin", "Uploader", "require", "roles_admitted", "principal_of",
+           "PRINCIPAL_SCOPE_KEY"]
 
 
 def hash_token(token: str) -> str:
@@ -76,16 +77,32 @@ class Authenticator:
         return Principal(user_id=row.id, name=row.name, role=Role(row.role))
 
 
-def current_principal(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+#: Where ``api.body_guard`` leaves the principal it resolved before the body was read, so
+#: that the request's dependencies do not look the token up a second time.
+PRINCIPAL_SCOPE_KEY = "nadir.principal"
+
+
+def principal_of(authorization: str, auth: Authenticator) -> Principal:
+    """The principal of an ``Authorization`` header's bearer token (NotAuthenticated if none)."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
-    auth: Authenticator = request.app.state.authenticator
     principal = auth.resolve(token.strip())
     if principal is None:
         raise NotAuthenticated("invalid or revoked token")
     return principal
+
+
+def current_principal(request: Request) -> Principal:
+    known = request.scope.get(PRINCIPAL_SCOPE_KEY)
+    if isinstance(known, Principal):
+        return known
+    return principal_of(request.headers.get("authorization", ""),
+                        request.app.state.authenticator)
+
+
+#: The roles each ``require(...)`` dependency admits, for ``roles_admitted``.
+_ADMITTED: dict[Callable[..., Principal], tuple[Role, ...]] = {}
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
@@ -96,7 +113,16 @@ def require(*roles: Role) -> Callable[..., Principal]:
         check_role(principal, allowed)
         return principal
 
+    _ADMITTED[dependency] = allowed
     return dependency
+
+
+def roles_admitted(dependency: Callable[..., Any]) -> tuple[Role, ...] | None:
+    """The roles a dependency lets through: every role for ``current_principal``, the
+    given ones for a ``require(...)``, None for a dependency that authenticates nobody."""
+    if dependency is current_principal:
+        return tuple(Role)
+    return _ADMITTED.get(dependency)
 
 
 #: The authenticated principal of the request (any role).

@@ -76,6 +76,16 @@ def _body(message: str, **extra: Any) -> dict[str, Any]:
     return {"detail": message, **extra}
 
 
+def error_response(exc: WorkflowError, *, close: bool = False) -> JSONResponse:
+    """The answer to an application error; ``close`` ends the connection after it (for a
+    refusal sent before the request's body was read: the rest is not worth receiving)."""
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else {}
+    if close:
+        headers["Connection"] = "close"
+    return JSONResponse(_body(exc.message, **exc.extra), status_code=status_of(exc),
+                        headers=headers or None)
+
+
 class CatchUnexpected:
     """ASGI middleware: an unexpected error becomes a 500 that names only its type.
 
@@ -155,9 +165,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(WorkflowError)
     async def _workflow_error(_: Request, exc: WorkflowError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-        return JSONResponse(_body(exc.message, **exc.extra), status_code=status_of(exc),
-                            headers=headers)
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

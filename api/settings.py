@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=30, ge=1)
     # POST /api/v1/dicom: bodies beyond this size get 413 and store nothing.
     max_upload_mb: int = Field(default=2048, ge=1)
+    # POST /api/v1/cases/{id}/sr (a TID 1500 report is read in memory): 413 past this.
+    max_sr_mb: int = Field(default=64, ge=1)
+    # Every other body (JSON): 413 past this; POST /api/v1/recist/evaluate has its own.
+    max_json_mb: int = Field(default=1, ge=1)
+    max_evaluate_mb: int = Field(default=4, ge=1)
     ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
     ingest_interval_s: float = 0.2
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
