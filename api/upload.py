@@ -27,6 +27,9 @@ _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _FILENAME = re.compile(rb'filename="([^"]*)"', re.IGNORECASE)
 _NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
 _SKIPPED_MEMBERS = ("DICOMDIR", ".DS_Store")
+#: The most parts a multipart upload may have (as many as a zip may have members): each
+#: part becomes a file in the spool before it is checked.
+MAX_PARTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ class ZipLimits:
     max_total_bytes: int
     max_ratio: float = 200.0
     ratio_floor_bytes: int = 1024 * 1024
-    max_members: int = 100_000
+    max_members: int = MAX_PARTS
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,29 @@ class Part:
     is_file: bool  # False for a multipart/form-data text field
 
 
-def split_multipart(body: Path, boundary: bytes, workdir: Path) -> list[Part]:
+def count_parts(body: Path, boundary: bytes, *, stop_after: int) -> int:
+    """How many parts ``split_multipart`` finds in the body (counting stops past
+    ``stop_after``); nothing is written."""
+    with body.open("rb") as source:
+        scanner = _Scanner(source, b"\r\n--" + boundary)
+        if not scanner.skip_to_delimiter():
+            return 0
+        parts = 0
+        # Like split_multipart, a last part without its closing delimiter is not counted.
+        while parts <= stop_after and not scanner.at_close_delimiter() \
+                and scanner.skip_to_delimiter():
+            parts += 1
+        return parts
+
+
+def split_multipart(body: Path, boundary: bytes, workdir: Path, *,
+                    max_parts: int = MAX_PARTS) -> list[Part]:
     """Copy each part of a MIME multipart body (RFC 2046 5.1.1) into a file of its own,
-    reading the body in chunks."""
+    reading the body in chunks; a body of more than ``max_parts`` parts is refused (413)
+    before the first file is written."""
+    if count_parts(body, boundary, stop_after=max_parts) > max_parts:
+        raise PayloadTooLarge(f"the multipart body has more than {max_parts:,} parts; "
+                              "nothing was stored", extra={"max_parts": max_parts})
     parts: list[Part] = []
     with body.open("rb") as source:
         scanner = _Scanner(source, b"\r\n--" + boundary)
@@ -228,12 +251,16 @@ def split_multipart(body: Path, boundary: bytes, workdir: Path) -> list[Part]:
 
 class _Scanner:
     """Finds a delimiter in a stream read chunk by chunk; the stream is taken to start
-    with CRLF, so that a delimiter on the first line is found like any other."""
+    with CRLF, so that a delimiter on the first line is found like any other.
+
+    The buffer is read from a position rather than cut after each delimiter: a body of
+    100,000 small parts would otherwise copy its megabyte buffer 100,000 times."""
 
     def __init__(self, source: BinaryIO, delimiter: bytes) -> None:
         self._source = source
         self._delimiter = delimiter
         self._buffer = b"\r\n"
+        self._pos = 0
         self._eof = False
 
     def _fill(self) -> bool:
@@ -243,7 +270,8 @@ class _Scanner:
         if not chunk:
             self._eof = True
             return False
-        self._buffer += chunk
+        self._buffer = self._buffer[self._pos:] + chunk
+        self._pos = 0
         return True
 
     def skip_to_delimiter(self) -> bool:
@@ -253,36 +281,37 @@ class _Scanner:
         """Copy up to the next delimiter (which is consumed); False at the end of data."""
         keep = len(self._delimiter) - 1
         while True:
-            found = self._buffer.find(self._delimiter)
+            found = self._buffer.find(self._delimiter, self._pos)
             if found >= 0:
                 if out is not None:
-                    out.write(self._buffer[:found])
-                self._buffer = self._buffer[found + len(self._delimiter):]
+                    out.write(memoryview(self._buffer)[self._pos:found])
+                self._pos = found + len(self._delimiter)
                 return True
-            if len(self._buffer) > keep:
+            safe = len(self._buffer) - keep
+            if safe > self._pos:
                 if out is not None:
-                    out.write(self._buffer[:-keep])
-                self._buffer = self._buffer[-keep:]
+                    out.write(memoryview(self._buffer)[self._pos:safe])
+                self._pos = safe
             if not self._fill():
                 if out is not None:
-                    out.write(self._buffer)
-                self._buffer = b""
+                    out.write(memoryview(self._buffer)[self._pos:])
+                self._buffer, self._pos = b"", 0
                 return False
 
     def at_close_delimiter(self) -> bool:
-        while len(self._buffer) < 2 and self._fill():
+        while len(self._buffer) - self._pos < 2 and self._fill():
             pass
-        return self._buffer.startswith(b"--") or not self._buffer
+        return self._buffer.startswith(b"--", self._pos) or self._pos >= len(self._buffer)
 
     def read_headers(self) -> bytes | None:
         """The part's header lines (after the delimiter line's end), or None."""
         while True:
-            end = self._buffer.find(b"\r\n\r\n")
+            end = self._buffer.find(b"\r\n\r\n", self._pos)
             if end >= 0:
-                head = self._buffer[:end]
-                self._buffer = self._buffer[end + 4:]
+                head = self._buffer[self._pos:end]
+                self._pos = end + 4
                 return head
-            if len(self._buffer) > 64 * 1024 or not self._fill():
+            if len(self._buffer) - self._pos > 64 * 1024 or not self._fill():
                 return None
 
 

@@ -1,5 +1,5 @@
 """A real `nadir serve` refuses a body before reading it: 401 / 403 before a byte of it,
-413 past each route's limit.
+413 past each route's limit, and 413 for a multipart upload of more than 100,000 parts.
 
 The clients here count what the server let them send: a server that answers after the
 headers and closes the connection cannot have received a 400 MB body, whatever the socket
@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_ports, start_orthanc, wait_until
+from tests.factories import tiny_ct_series, to_bytes
 
 pytestmark = pytest.mark.integration
 MB = 1024**2
@@ -333,3 +334,32 @@ def test_a_chunked_body_within_the_limit_is_read_whole(served: Served) -> None:
             "Authorization": f"Bearer {served.tokens[role]}",
             "Content-Type": "application/json"})
         assert r.status_code == 200 and r.json()["timepoints"][-1]["overall_response"] == "PR"
+
+
+def _multipart(parts: list[bytes], boundary: str) -> bytes:
+    delimiter = b"\r\n--" + boundary.encode()
+    return b"".join(delimiter + b"\r\nContent-Type: application/dicom\r\n\r\n" + p
+                    for p in parts) + delimiter + b"--\r\n"
+
+
+def test_a_multipart_upload_of_more_than_100000_parts_stores_nothing(served: Served) -> None:
+    with served.orthanc.client() as client:
+        before = client.statistics()
+    boundary = "b"
+    body = b"".join(b"\r\n--b\r\n\r\nx" for _ in range(100_001)) + b"\r\n--b--\r\n"
+    r = httpx.post(f"{served.url}/api/v1/dicom", content=body, timeout=120, headers={
+        "Authorization": f"Bearer {served.tokens['uploader']}",
+        "Content-Type": f'multipart/related; type="application/dicom"; boundary={boundary}'})
+    assert r.status_code == 413, r.text
+    assert r.json() == {"detail": "the multipart body has more than 100,000 parts; nothing "
+                                  "was stored", "max_parts": 100_000}
+    assert list((served.data_dir / "spool").iterdir()) == []
+    with served.orthanc.client() as client:
+        assert client.statistics() == before
+    # The same door takes a real multipart upload.
+    files = [to_bytes(ds) for ds in tiny_ct_series(3, patient_id="PARTS")]
+    r = httpx.post(f"{served.url}/api/v1/dicom", content=_multipart(files, "nadir-parts"),
+                   headers={"Authorization": f"Bearer {served.tokens['admin']}",
+                            "Content-Type": "multipart/related; boundary=nadir-parts"})
+    assert r.status_code == 200 and len(r.json()["instances"]) == 3
+    assert list((served.data_dir / "spool").iterdir()) == []
