@@ -80,6 +80,14 @@ def create_token(env: dict[str, str], role: str) -> str:
 
 @contextmanager
 def nadir_serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
+    with nadir_process(env, workers=workers) as (url, _):
+        yield url
+
+
+@contextmanager
+def nadir_process(env: dict[str, str], *, workers: int = 1
+                  ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`nadir serve` on a free port, up: its URL and its process."""
     [port] = free_ports(1)
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
                              "--workers", str(workers)],
@@ -93,7 +101,7 @@ def nadir_serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
         except httpx.HTTPError:
             time.sleep(0.1)
     try:
-        yield url
+        yield url, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -27,3 +27,5 @@ echo "== review workstation: first images and scrolling in headless Chromium, 30
 .venv/bin/python -m bench.workstation --runs 5 --keys 40
 echo "== token check: database lookup on every request vs the old 10 s cache"
 .venv/bin/python -m bench.token_auth
+echo "== request bodies: 3 parallel 400 MB bodies without a token vs 1 KB ones"
+.venv/bin/python -m bench.anonymous_bodies --mb 400
