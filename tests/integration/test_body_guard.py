@@ -122,7 +122,8 @@ class Answer:
 
 def exchange(served: Served, method: str, path: str, *, token: str | None = None,
              length: int | None = None, send: int = 0, chunked: bool = False,
-             content_type: str = "application/json", prefix: bytes = b"") -> Answer:
+             content_type: str = "application/json", prefix: bytes = b"",
+             extra: tuple[str, ...] = ()) -> Answer:
     """One request over a plain socket: headers, then up to ``send`` bytes of body (zeros
     after ``prefix``; chunk-framed when ``chunked``) while the server has not answered,
     then the server's answer."""
@@ -133,6 +134,7 @@ def exchange(served: Served, method: str, path: str, *, token: str | None = None
         lines.append(f"Content-Length: {length}")
     if chunked:
         lines.append("Transfer-Encoding: chunked")
+    lines.extend(extra)
     with socket.create_connection(("127.0.0.1", served.port), timeout=60) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         sent = _send_body(sock, send, chunked=chunked, prefix=prefix)
@@ -302,6 +304,23 @@ def test_a_declared_length_over_the_limit_is_refused_without_waiting_for_the_bod
                       length=2 * MB, send=2 * MB, content_type="application/dicom")
     assert answer.status == 400 and answer.sent == 2 * MB  # read whole: not DICOM
     assert "not a readable DICOM file" in answer.body.decode()
+
+
+def test_a_client_that_expects_100_continue_gets_the_refusal_instead(served: Served) -> None:
+    # curl sends "Expect: 100-continue" with large bodies and waits: the server's first
+    # answer is the refusal, so the body is never sent at all.
+    expect = ("Expect: 100-continue",)
+    for token, status in ((None, 401), (served.tokens["specialist"], 403)):
+        answer = exchange(served, "POST", "/api/v1/cases/1/sr", token=token, length=HUGE,
+                          content_type="application/dicom", extra=expect)
+        assert (answer.status, answer.sent) == (status, 0)
+    answer = exchange(served, "POST", "/api/v1/cases/1/sr", token=served.tokens["radiologist"],
+                      length=2 * MB + 1, content_type="application/dicom", extra=expect)
+    assert (answer.status, answer.sent) == (413, 0)
+    # An admitted body is asked for: 100 Continue comes first.
+    answer = exchange(served, "POST", "/api/v1/cases/1/sr", token=served.tokens["radiologist"],
+                      length=10, content_type="application/dicom", extra=expect)
+    assert answer.status == 100
 
 
 def test_a_content_length_that_lies_does_not_carry_more_body(served: Served) -> None:
