@@ -43,6 +43,10 @@ class OrthancPortInUse(OrthancProcessError):
         self.port = port
 
 
+class BindShimUnavailable(OrthancProcessError):
+    """The library that keeps Orthanc's listeners on loopback could not be built or found."""
+
+
 class DimseError(PacsError):
     """A DIMSE association or operation failed.
 

@@ -7,6 +7,7 @@ result into the instance's own folder.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import os
@@ -15,11 +16,15 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pacs.errors import OrthancPortInUse, OrthancProcessError
+from pacs.bindshim import ensure_shim, loopback_environment
+from pacs.errors import BindShimUnavailable, OrthancPortInUse, OrthancProcessError
+from pacs.listeners import Listener, listening
 from pacs.orthanc import OrthancClient
 from pacs.reader_user import reader_credentials, reader_filter_lua
 
@@ -69,6 +74,9 @@ class OrthancConfig:
     #: Where the DICOM files are; several Orthanc servers on one index share it.
     files_dir: Path | None = None
     stable_age_s: int | None = None
+    #: DICOM on every interface, for senders on other machines (registered peers only).
+    #: Otherwise both listeners stay on loopback (when the loopback shim could be built).
+    expose_dicom: bool = False
 
     def __post_init__(self) -> None:
         for name in ("http_port", "dicom_port"):
@@ -95,6 +103,11 @@ class OrthancConfig:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def loopback_ports(self) -> tuple[int, ...]:
+        """The ports Orthanc should listen on with 127.0.0.1 only."""
+        return (self.http_port,) if self.expose_dicom else (self.http_port, self.dicom_port)
 
     def runtime_settings(self) -> dict[str, object]:
         settings: dict[str, object] = {
@@ -134,13 +147,22 @@ class OrthancConfig:
 
 
 class OrthancProcess:
-    """A running Orthanc child process. Use as a context manager or call start/stop."""
+    """A running Orthanc child process. Use as a context manager or call start/stop.
 
-    def __init__(self, config: OrthancConfig, *, base_config: Path = BASE_CONFIG) -> None:
+    Its files are private (umask 077) and its listeners on loopback except what the
+    configuration exposes; ``loopback_problem`` says why they could not be kept there.
+    With ``die_with_parent`` (Linux), Orthanc gets SIGTERM when the thread that started it
+    ends, even by SIGKILL: start it from the main thread of a process with no other threads
+    (the flag is set between fork and exec)."""
+
+    def __init__(self, config: OrthancConfig, *, base_config: Path = BASE_CONFIG,
+                 die_with_parent: bool = False) -> None:
         self.config = config
         self._base_config = base_config
+        self._die_with_parent = die_with_parent
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
+        self.loopback_problem: str | None = None
 
     @property
     def config_dir(self) -> Path:
@@ -181,6 +203,7 @@ class OrthancProcess:
         env = dict(os.environ)
         # Debian's DCMTK leaves Nagle's algorithm on: every C-STORE then waits ~45 ms.
         env["TCP_NODELAY"] = "1"
+        env.update(self._loopback_environment())
         log = self.log_file.open("ab")
         self._log_offset = log.tell()
         self._proc = subprocess.Popen(
@@ -189,10 +212,26 @@ class OrthancProcess:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            # The storage holds PHI: its folders 0700, its files 0600.
+            umask=0o077,
+            preexec_fn=_death_signal_setter() if self._die_with_parent else None,
         )
         log.close()
         self.pid_file.write_text(str(self._proc.pid))
         self._wait_ready(timeout_s)
+
+    def _loopback_environment(self) -> dict[str, str]:
+        self.loopback_problem = None
+        try:
+            shim = ensure_shim()
+        except BindShimUnavailable as exc:
+            self.loopback_problem = str(exc)
+            return {}
+        return loopback_environment(shim, self.config.loopback_ports)
+
+    def listeners(self) -> list[Listener]:
+        """What the running Orthanc listens on, as the kernel reports it."""
+        return listening(self._proc.pid) if self.running and self._proc is not None else []
 
     def _wait_previous_exit(self, timeout_s: float) -> None:
         """Two Orthancs on one storage corrupt its index: wait for an old one to exit."""
@@ -266,7 +305,8 @@ class OrthancProcess:
 
 
 def _port_in_use(port: int) -> bool:
-    """Whether another process listens on the port (Orthanc binds on every interface)."""
+    """Whether another process listens on the port, on any address (a wildcard bind
+    collides with a loopback listener too)."""
     with socket.socket() as sock:
         # TIME_WAIT connections left by an earlier Orthanc do not make the port busy.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -275,6 +315,25 @@ def _port_in_use(port: int) -> bool:
         except OSError as exc:
             return exc.errno == errno.EADDRINUSE
     return False
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A pre-exec hook asking the kernel to send SIGTERM to the child when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return None
+    parent = os.getpid()
+    # Looked up before the fork: the hook runs in the child, where little is safe to do.
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def set_death_signal() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the flag was set
+            os._exit(1)
+
+    return set_death_signal
 
 
 def _pid_alive(pid: int) -> bool:

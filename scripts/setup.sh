@@ -14,6 +14,9 @@ if command -v dpkg >/dev/null 2>&1; then
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
 fi
+# Orthanc 1.10 listens on every interface: a small preloaded library (pacs/loopback_bind.c),
+# compiled here, keeps its listeners on loopback.
+command -v cc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 # The review workstation is built with npm (web/package-lock.json).
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
@@ -52,6 +55,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   fi
   touch "$stamp"
 fi
+# Prints a warning (and Orthanc will listen on every interface) when it cannot be built.
+.venv/bin/python -m pacs.bindshim >/dev/null || true
 
 # The review workstation: npm ci when the lockfile changed, then the build into web/dist,
 # skipped while web/dist/index.html is newer than every source and snapshot it is built from.

@@ -20,7 +20,7 @@ pytestmark = [
 @pytest.mark.parametrize("listener", ["HTTP", "DICOM"])
 def test_start_names_the_port_in_use(listener: str, tmp_path: Path) -> None:
     with socket.socket() as held:
-        # Held on loopback only: Orthanc binds every interface, so it still collides.
+        # Held on loopback, where Orthanc listens (or on every interface, without the shim).
         held.bind(("127.0.0.1", 0))
         held.listen()
         busy = int(held.getsockname()[1])
