@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import secrets
 import socket
 import sys
 from typing import Any
@@ -14,11 +12,11 @@ from typing import Any
 from sqlalchemy import select
 
 from api.auth import Role, create_user, issue_token
+from api.datadir import PRIVATE_UMASK, private_data_dir
 from api.db.models import ApiToken, User
 from api.db.session import make_engine, make_sessionmaker, migrate
-from api.settings import RUNTIME_FILE, Settings, load_settings
-
-DEMO_AET = "NADIRDEMO"
+from api.demo import DEMO_AET
+from api.settings import Settings, load_settings
 
 
 def _sessions(settings: Settings) -> Any:
@@ -75,6 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_ingest:
         os.environ["NADIR_INGEST"] = "false"
     _default_public_url(args.host, args.port)
+    private_data_dir(load_settings().data_dir)
     if args.workers > 1:
         # Each worker builds its own app; one of them takes the ingest lock.
         uvicorn.run("api.app:app_from_environment", factory=True, workers=args.workers,
@@ -107,11 +106,7 @@ def cmd_peers_add(args: argparse.Namespace) -> int:
 
 def cmd_start(args: argparse.Namespace) -> int:
     """Start Orthanc (own storage under the data dir) and the service, in the foreground."""
-    import uvicorn
-
-    from api.app import create_app
-    from pacs.errors import PacsError
-    from pacs.process import OrthancConfig, OrthancProcess
+    from api.start import run_start
 
     busy = [f"{name} {port}" for name, port in (
         ("--port", args.port), ("--orthanc-http-port", args.orthanc_http_port),
@@ -122,62 +117,7 @@ def cmd_start(args: argparse.Namespace) -> int:
               "these options.", file=sys.stderr)
         return 1
     _default_public_url(args.host, args.port)
-    settings = Settings()
-    data_dir = settings.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret_file = data_dir / "orthanc.secret"
-    if not secret_file.exists():
-        secret_file.write_text(secrets.token_urlsafe(24))
-        secret_file.chmod(0o600)
-    try:
-        config = OrthancConfig(
-            storage_dir=data_dir / "orthanc", http_port=args.orthanc_http_port,
-            dicom_port=args.dicom_port, username="nadir",
-            password=secret_file.read_text().strip(), aet=settings.orthanc_aet,
-            index_url=args.orthanc_db,
-        )
-        orthanc = OrthancProcess(config)
-        orthanc.start()
-    except PacsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    runtime = {
-        "orthanc_url": config.url, "orthanc_username": config.username,
-        "orthanc_password": config.password, "orthanc_dicom_host": "127.0.0.1",
-        "orthanc_dicom_port": config.dicom_port, "orthanc_aet": config.aet,
-    }
-    runtime_path = data_dir / RUNTIME_FILE
-    runtime_path.write_text(json.dumps(runtime))
-    runtime_path.chmod(0o600)
-    settings = settings.model_copy(update=runtime)
-    try:
-        with orthanc.client() as client:
-            # The local demo pushes from this machine under its own AE title.
-            client.put_modality(DEMO_AET, aet=DEMO_AET, host="127.0.0.1", port=104)
-        sessions = _sessions(settings)
-        with sessions.begin() as s:
-            admin = s.scalar(select(User).where(User.name == "admin"))
-            if admin is None:
-                admin = create_user(s, "admin", Role.ADMIN)
-            for old in s.scalars(select(ApiToken).where(ApiToken.user_id == admin.id,
-                                                         ApiToken.label == "start")):
-                old.revoked = True
-            token = issue_token(s, admin, label="start")
-        print(f"Nadir web API:  http://{args.host}:{args.port}  (docs at /docs)")
-        print(f"DICOM (C-STORE): AE title {config.aet}, {args.host} port {config.dicom_port}"
-              f"  (register senders: nadir peers add AET HOST)")
-        print(f"Orthanc:         {config.url} (loopback only; credentials in {secret_file})")
-        print("Push a demo patient: .venv/bin/nadir demo")
-        print(f"Admin token:     {token}", flush=True)
-        # uvicorn handles SIGINT/SIGTERM and returns; Orthanc is stopped below.
-        # No access log: request URLs carry patient IDs.
-        uvicorn.run(create_app(settings), host=args.host, port=args.port,
-                    log_level="warning", access_log=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        orthanc.stop()
-    return 0
+    return run_start(args)
 
 
 def _port_in_use(port: int) -> bool:
@@ -225,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--orthanc-db", default=None, metavar="postgresql://...",
                        help="keep Orthanc's index in this PostgreSQL database "
                             "(Debian's orthanc-postgresql); the files stay on disk")
+    start.add_argument("--public-dicom", action="store_true",
+                       help="Orthanc's DICOM port on every interface, for senders on other "
+                            "machines (registered peers only); default: loopback")
     start.set_defaults(func=cmd_start)
 
     demo = sub.add_parser("demo", help="push a synthetic demo patient over C-STORE")
@@ -256,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL at INFO; keep that out of the service's logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    # The data folder holds PHI, secrets and token digests: what Nadir creates is private.
+    os.umask(PRIVATE_UMASK)
     return int(args.func(args))
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, XRayRadiationDoseSRStorage
 
 from api.settings import Settings
-from imaging.synthetic import SyntheticSpecError, demo_patient, iter_study
+from imaging.synthetic import DemoPatient, SyntheticSpecError, demo_patient, iter_study
 from pacs.dimse import DicomPeer, store
 from pacs.errors import AssociationRejected, PacsError
+from pacs.orthanc import OrthancClient
 
+#: The calling AE title of `nadir demo`, a peer of Orthanc only while the demo pushes.
+DEMO_AET = "NADIRDEMO"
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 104
 DEMO_CONTEXTS = ((CTImageStorage, ExplicitVRLittleEndian),
                  (XRayRadiationDoseSRStorage, ExplicitVRLittleEndian))
 BASELINE_SEED = 1
@@ -24,6 +31,51 @@ def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int) -
     except SyntheticSpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        with demo_peer(settings, calling_aet):
+            return _push(settings, demo, calling_aet)
+    except PacsError as exc:
+        print(f"error: the demo peer could not be registered or removed in Orthanc "
+              f"({exc}); register it yourself: nadir peers add {DEMO_AET} {DEMO_HOST}",
+              file=sys.stderr)
+        return 1
+
+
+@contextmanager
+def demo_peer(settings: Settings, calling_aet: str) -> Iterator[None]:
+    """Orthanc accepts stores from NADIRDEMO@127.0.0.1 while the demo pushes, not after.
+
+    A peer of that name registered by an admin (`nadir peers add`), or another calling AE
+    title, is left as it is."""
+    if calling_aet != DEMO_AET:
+        yield
+        return
+    with OrthancClient(settings.orthanc_url, settings.orthanc_username,
+                       settings.orthanc_password) as client:
+        if DEMO_AET in client.modalities():
+            yield
+            return
+        client.put_modality(DEMO_AET, aet=DEMO_AET, host=DEMO_HOST, port=DEMO_PORT)
+        print(f"peer {DEMO_AET}@{DEMO_HOST} registered for this push (removed afterwards)")
+        try:
+            yield
+        finally:
+            client.delete_modality(DEMO_AET)
+            print(f"peer {DEMO_AET} removed")
+
+
+def remove_standing_demo_peer(client: OrthancClient) -> bool:
+    """Remove the peer NADIRDEMO@127.0.0.1 that `nadir start` used to register on every
+    start (until issue 15); whether there was one."""
+    peer = client.modalities().get(DEMO_AET)
+    if peer is None or (peer.get("AET"), peer.get("Host"), peer.get("Port")) != (
+            DEMO_AET, DEMO_HOST, DEMO_PORT):
+        return False
+    client.delete_modality(DEMO_AET)
+    return True
+
+
+def _push(settings: Settings, demo: DemoPatient, calling_aet: str) -> int:
     peer = DicomPeer(settings.orthanc_dicom_host, settings.orthanc_dicom_port,
                      settings.orthanc_aet, calling_aet)
     started = time.monotonic()

@@ -233,6 +233,13 @@ class OrthancClient:
         }
         self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
 
+    def modalities(self) -> dict[str, JsonObject]:
+        """The registered peers by name, each with its AET, Host and Port."""
+        return cast(dict[str, JsonObject], self._json("/modalities", expand=""))
+
+    def delete_modality(self, name: str) -> None:
+        self._request("DELETE", f"/modalities/{name}")
+
 
 def _level(level: str) -> str:
     if level not in ("patients", "studies", "series", "instances"):
