@@ -178,8 +178,8 @@ def _upload_and_store(started: Started, tmp_path: Path) -> None:
     wait_until(indexed, timeout=60, interval=0.2)
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT],
-                         ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP],
+                         ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_start_is_private_and_local_and_a_stop_signal_ends_everything(
     stop_signal: signal.Signals, tmp_path: Path, stop_at_end: list[Started]
 ) -> None:
