@@ -17,6 +17,7 @@ from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
 from api.index_store import DatabaseIndex
 from api.ingest import Ingest, leader_lock
+from api.log_privacy import withhold_library_values
 from api.openapi import install_openapi
 from api.outbox import OutboxSender
 from api.routes import (
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI:
+    withhold_library_values()
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
     sessions = make_sessionmaker(engine)

@@ -16,9 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Uploader
 from api.schemas import UploadOut
 from api.upload import UploadedFile, ZipLimits, media_type, spool, spool_space, unpacked
-from api.workflow.errors import MalformedPayload
+from api.workflow.errors import Conflict, MalformedPayload
 from api.workflow.sql_store import SqlCaseStore
-from imaging.dicomfile import InstanceIdentity, InvalidDicomFile, inspect_part10
+from imaging.dicomfile import (
+    InstanceIdentity,
+    InvalidDicomFile,
+    differing_attributes,
+    inspect_part10,
+)
 from pacs.errors import OrthancRequestError, PacsError
 from pacs.orthanc import OrthancClient
 
@@ -26,6 +31,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1")
 #: A zip may expand to this many times the upload limit (a zip bomb does not stop there).
 ZIP_EXPANSION_LIMIT = 4
+#: A refusal names this many bad files with their reasons, then counts the rest.
+MAX_NAMED_REFUSALS = 50
 
 
 @router.post("/dicom", tags=["upload"], openapi_extra={"requestBody": {
@@ -61,17 +68,30 @@ async def upload_dicom(request: Request, who: Uploader) -> UploadOut:
 def _check_and_store(orthanc: OrthancClient, content_type: str, body: Path, folder: Path,
                      limits: ZipLimits) -> list[InstanceIdentity]:
     with unpacked(content_type, body, folder, limits) as files:
-        identities = [_check(f) for f in files]
+        identities = _check_all(files)
         _store_all(orthanc, files)
     return identities
 
 
-def _check(f: UploadedFile) -> InstanceIdentity:
-    try:
-        return inspect_part10(f.read())
-    except InvalidDicomFile as exc:
-        raise MalformedPayload(f"file {f.name!r}: {exc.reason}; nothing was stored",
-                               extra={"file": f.name}) from None
+def _check_all(files: list[UploadedFile]) -> list[InstanceIdentity]:
+    """Every file checked; every bad one named with its reason (up to a bound)."""
+    identities: list[InstanceIdentity] = []
+    refused: list[dict[str, str]] = []
+    for f in files:
+        try:
+            identities.append(inspect_part10(f.read()))
+        except InvalidDicomFile as exc:
+            refused.append({"file": f.name, "reason": exc.reason})
+    if refused:
+        shown = refused[:MAX_NAMED_REFUSALS]
+        listed = "; ".join(f"file {r['file']!r}: {r['reason']}" for r in shown)
+        more = len(refused) - len(shown)
+        rest = f"; and {more:,} more bad files" if more else ""
+        raise MalformedPayload(
+            f"{len(refused):,} of {len(files):,} files refused: {listed}{rest}; nothing was "
+            "stored", extra={"file": refused[0]["file"], "refused": shown,
+                             "refused_count": len(refused)})
+    return identities
 
 
 def _store_all(orthanc: OrthancClient, files: list[UploadedFile]) -> None:
@@ -88,6 +108,26 @@ def _store_all(orthanc: OrthancClient, files: list[UploadedFile]) -> None:
             raise
         if stored.status == "Success":
             created.append(stored.orthanc_id)
+        elif stored.status == "AlreadyStored":
+            _same_or_conflict(orthanc, f, stored.orthanc_id, created)
+
+
+def _same_or_conflict(orthanc: OrthancClient, f: UploadedFile, orthanc_id: str,
+                      created: list[str]) -> None:
+    """A SOP Instance UID Orthanc already holds: the same content again is a quiet success;
+    other content under that UID is refused (Orthanc would keep the first one silently)."""
+    try:
+        differing = differing_attributes(orthanc.instance_file(orthanc_id), f.read())
+    except PacsError:
+        _roll_back(orthanc, created)
+        raise
+    if differing:
+        _roll_back(orthanc, created)
+        raise Conflict(
+            f"file {f.name!r}: its SOP Instance UID is already stored with other content "
+            f"(differing: {', '.join(differing)}); a corrected instance needs a new SOP "
+            "Instance UID. Nothing was stored",
+            extra={"file": f.name, "differing_attributes": differing})
 
 
 def _roll_back(orthanc: OrthancClient, created: list[str]) -> None:
