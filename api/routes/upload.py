@@ -14,9 +14,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Uploader
+from api.openapi import answers
 from api.schemas import UploadOut
 from api.upload import UploadedFile, ZipLimits, media_type, spool, spool_space, unpacked
-from api.workflow.errors import Conflict, MalformedPayload
+from api.workflow.errors import (
+    Conflict,
+    MalformedPayload,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from api.workflow.sql_store import SqlCaseStore
 from imaging.dicomfile import (
     InstanceIdentity,
@@ -24,7 +30,7 @@ from imaging.dicomfile import (
     differing_attributes,
     inspect_part10,
 )
-from pacs.errors import OrthancRequestError, PacsError
+from pacs.errors import OrthancRequestError, OrthancUnavailable, PacsError
 from pacs.orthanc import OrthancClient
 
 log = logging.getLogger(__name__)
@@ -38,7 +44,9 @@ MAX_NAMED_REFUSALS = 50
 @router.post("/dicom", tags=["upload"], openapi_extra={"requestBody": {
     "required": True, "content": {m: {"schema": {"type": "string", "format": "binary"}}
                                   for m in ("application/dicom", "application/zip",
-                                            "multipart/related")}}})
+                                            "multipart/related")}}},
+             responses=answers(MalformedPayload, Conflict, PayloadTooLarge,
+                               UnsupportedMediaType, OrthancUnavailable))
 async def upload_dicom(request: Request, who: Uploader) -> UploadOut:
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "")
