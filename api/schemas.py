@@ -445,6 +445,17 @@ class WarningOut(BaseModel):
     message: str
 
 
+class SplitOut(BaseModel):
+    id: str
+    fragments_mm: list[float]
+    sum_mm: float
+
+
+class CoalescedOut(BaseModel):
+    id: str
+    into: str
+
+
 class TimepointResponseOut(BaseModel):
     """One timepoint's row; at baseline only ``id``, ``date`` and ``sum_mm`` are sent."""
 
@@ -462,6 +473,12 @@ class TimepointResponseOut(BaseModel):
     new_lesions: bool | None = None
     overall_response: str | None = None
     mixed_response: bool | None = None
+    split: list[SplitOut] | None = Field(
+        default=None, description="sent on every follow-up once a target split or "
+        "coalesced at any timepoint: "
+        "the targets recorded as fragments here (RECIST 1.1 s.4.3.2)")
+    coalesced: list[CoalescedOut] | None = Field(
+        default=None, description="sent with split: the targets merged into another here")
 
 
 class EvaluationOut(BaseModel):
@@ -753,6 +770,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FragmentsIn(_Strict):
+    """A target that split (RECIST 1.1 s.4.3.2): its fragments' longest diameters, summed."""
+
+    fragments: list[Annotated[float, Field(ge=0.01, le=1000)]] = Field(min_length=2)
+
+
+class CoalescedIn(_Strict):
+    """A target merged into another (RECIST 1.1 s.4.3.2): 0 mm here, not disappeared; the
+    target named carries the merged lesion's diameter in mm at this timepoint."""
+
+    coalesced_into: str = Field(min_length=1)
+
+
 class EvaluateTimepoint(_Strict):
     id: str = Field(min_length=1)
     date: dt.date
@@ -763,10 +793,11 @@ class EvaluateLesion(_Strict):
     kind: LesionKindName
     organ: str = ""
     nodal: bool = False
-    measurements: dict[str, TargetReadingIn | NewLesionStatusIn] | None = Field(
+    measurements: dict[str, TargetReadingIn | NewLesionStatusIn | FragmentsIn | CoalescedIn
+                       ] | None = Field(
         default=None, description="target and new lesions: mm or a status, by timepoint id; "
         "present, increased and absent are for new lesions only (iRECIST new-lesion "
-        "non-targets)")
+        "non-targets); fragments and coalesced_into for target lesions only")
     assessments: dict[str, NonTargetStatusName] | None = Field(
         default=None, description="non-target lesions: a status by timepoint id")
     timepoint: str | None = Field(default=None,

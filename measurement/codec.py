@@ -16,7 +16,9 @@ The response is rendered with exactly the contract's keys: the baseline row carr
 ``id``, ``date`` and ``sum_mm`` only; sizes and percentages are JSON numbers, ``null``
 where the contract says so. When the request has ``markers``, every row (baseline
 included) also carries ``markers``: ``[{"id", "unit", "value", "upper_limit_normal"}]``,
-``value`` ``null`` where the marker was not measured.
+``value`` ``null`` where the marker was not measured. When a target split or coalesced
+at any timepoint (RECIST 1.1 section 4.3.2), every follow-up row also carries ``split``:
+``[{"id", "fragments_mm", "sum_mm"}]`` and ``coalesced``: ``[{"id", "into"}]``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from decimal import Decimal
 from typing import Any, TypeGuard, TypeVar
 
 from measurement.errors import (
+    InvalidEvaluationInput,
     invalid,
     lesion_subject,
     marker_subject,
@@ -37,9 +40,11 @@ from measurement.errors import (
 )
 from measurement.markers import Marker
 from measurement.model import (
+    CoalescedInto,
     Criteria,
     EvaluationInput,
     EvaluationOptions,
+    Fragments,
     Lesion,
     NewLesion,
     NewLesionReading,
@@ -56,7 +61,8 @@ from measurement.result import EvaluationResult, MarkerValue, TimepointResult
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DISAPPEARED = "disappeared"  # the case API's status for a lesion no longer seen: 0 mm
-_READING_CHOICES = 'a number of mm, "too_small", "not_evaluable" or "disappeared"'
+_TARGET_READING_CHOICES = ('a number of mm, "too_small", "not_evaluable", "disappeared", '
+                           '{"fragments": [mm, ...]} or {"coalesced_into": "<target id>"}')
 _NEW_READING_CHOICES = ('a number of mm, "too_small", "not_evaluable", "disappeared", '
                         '"present", "increased" or "absent"')
 _KINDS = ("target", "non_target", "new")
@@ -239,8 +245,40 @@ def _readings(lesion_id: str, value: object) -> dict[str, TargetReading]:
     entries = _mapping(lesion_id, "measurements", value)
     readings: dict[str, TargetReading] = {}
     for timepoint_id, raw in entries.items():
-        readings[timepoint_id] = _reading(lesion_id, timepoint_id, raw)
+        if isinstance(raw, Mapping):
+            readings[timepoint_id] = _split_or_merged(lesion_id, timepoint_id, raw)
+        else:
+            readings[timepoint_id] = _reading(lesion_id, timepoint_id, raw,
+                                              _TARGET_READING_CHOICES)
     return readings
+
+
+def _split_or_merged(lesion_id: str, timepoint_id: str,
+                     raw: Mapping[str, object]) -> Fragments | CoalescedInto:
+    """RECIST 1.1 section 4.3.2: ``{"fragments": [mm, mm, ...]}`` for a target that
+    split, ``{"coalesced_into": "<target id>"}`` for one merged into another."""
+    subject, where = lesion_subject(lesion_id), f"measurements[{quote(timepoint_id)}]"
+    keys = sorted(str(key) for key in raw)
+    if keys not in (["fragments"], ["coalesced_into"]):
+        raise invalid(subject, where, 'an object must hold exactly one key, "fragments" or '
+                      f'"coalesced_into", got {", ".join(map(quote, keys)) or "none"}',
+                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+    value = raw[keys[0]]
+    if keys == ["coalesced_into"]:
+        if not isinstance(value, str) or not value:
+            raise invalid(subject, f"{where}.coalesced_into",
+                          f"must be the id of a target lesion, got {quote(value)}",
+                          lesion_id=lesion_id, timepoint_id=timepoint_id)
+        return CoalescedInto(value)
+    if not isinstance(value, list) or not all(_is_number(size) for size in value):
+        raise invalid(subject, f"{where}.fragments",
+                      f"must be a list of numbers of mm, got {_kind_of(value)}",
+                      lesion_id=lesion_id, timepoint_id=timepoint_id)
+    try:
+        return Fragments(tuple(_exact(size) for size in value))
+    except InvalidEvaluationInput as exc:
+        raise invalid(subject, where, exc.message, lesion_id=lesion_id,
+                      timepoint_id=timepoint_id) from None
 
 
 def _new_readings(lesion_id: str, value: object) -> dict[str, NewLesionReading]:
@@ -255,7 +293,7 @@ def _new_readings(lesion_id: str, value: object) -> dict[str, NewLesionReading]:
 
 
 def _reading(lesion_id: str, timepoint_id: str, raw: object,
-             choices: str = _READING_CHOICES) -> TargetReading:
+             choices: str) -> Decimal | TargetStatus:
     """The JSON type of a reading; its value is checked by the lesion itself."""
     if isinstance(raw, str):
         if raw in _TARGET_STATUSES:
@@ -355,15 +393,18 @@ def _exact(value: int | float) -> Decimal:
 
 def result_to_json(result: EvaluationResult) -> dict[str, Any]:
     """The contract's response body for an :class:`EvaluationResult`."""
+    # RECIST 1.1 section 4.3.2: once any target split or coalesced, every follow-up row
+    # says which did there (empty lists elsewhere), so clients read one shape.
+    changes = any(row.split_lesions or row.coalesced_lesions for row in result.timepoints)
     return {
         "criteria": result.criteria.value,
-        "timepoints": [_row(row) for row in result.timepoints],
+        "timepoints": [_row(row, changes) for row in result.timepoints],
         "best_overall_response": result.best_overall_response.value,
         "warnings": [{"code": w.code.value, "message": w.message} for w in result.warnings],
     }
 
 
-def _row(row: TimepointResult) -> dict[str, Any]:
+def _row(row: TimepointResult, changes: bool) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": row.timepoint.id,
         "date": row.timepoint.date.isoformat(),
@@ -384,6 +425,11 @@ def _row(row: TimepointResult) -> dict[str, Any]:
         "overall_response": _code(row.overall_response),
         "mixed_response": row.mixed_response,
     })
+    if changes:
+        base["split"] = [{"id": s.lesion_id, "fragments_mm": [float(f) for f in s.fragments_mm],
+                          "sum_mm": float(s.total_mm)} for s in row.split_lesions]
+        base["coalesced"] = [{"id": c.lesion_id, "into": c.into}
+                             for c in row.coalesced_lesions]
     return base
 
 

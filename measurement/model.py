@@ -13,7 +13,6 @@ sections 4.2-4.3; the request shape is the Nadir contract of
 from __future__ import annotations
 
 import datetime
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,25 +22,45 @@ from types import MappingProxyType
 from typing import TypeAlias, TypeVar
 
 from measurement.errors import (
-    InvalidEvaluationInput,
     invalid,
     lesion_subject,
     marker_subject,
     quote,
-    shown,
     timepoint_subject,
 )
 from measurement.markers import Marker
+from measurement.readings import (
+    MAX_LESION_MM,
+    MIN_LESION_MM,
+    PROGRESSING_NON_TARGET,
+    TOO_SMALL_MM,
+    CoalescedInto,
+    Fragments,
+    LesionKind,
+    NewLesionReading,
+    NewLesionStatus,
+    NonTargetStatus,
+    TargetReading,
+    TargetStatus,
+    baseline_mm,
+    baseline_problem,
+    before_first_sighting_problem,
+    checked_size,
+    confirmation_problem,
+    first_sighting_problem,
+    mm,
+    new_lesion_timepoint_problem,
+    reading_mm,
+)
 
-# RECIST 1.1 section 4.3.2: a lesion "too small to measure" is recorded with a
-# default value of 5 mm.
-TOO_SMALL_MM = Decimal(5)
-# Nadir contract, plausibility bounds rather than RECIST rules: no lesion diameter is
-# over a metre, and none but 0 (disappeared) is under a hundredth of a millimetre, far
-# below any scanner's resolution. Outside them a number is a typing or unit error, and
-# the exact arithmetic would break: a 1e-300 mm baseline makes a change of 1e305 %.
-MAX_LESION_MM = Decimal(1000)
-MIN_LESION_MM = Decimal("0.01")
+# The reading types are defined in measurement.readings and used from here too.
+__all__ = [
+    "MAX_LESION_MM", "MIN_LESION_MM", "PROGRESSING_NON_TARGET", "TOO_SMALL_MM",
+    "CoalescedInto", "Criteria", "EvaluationInput", "EvaluationOptions", "Fragments",
+    "Lesion", "NewLesion", "NewLesionReading", "NewLesionStatus", "NonTargetLesion",
+    "NonTargetStatus", "TargetLesion", "TargetReading", "TargetStatus", "Timepoint",
+    "baseline_mm", "mm", "reading_mm",
+]
 
 
 class Criteria(StrEnum):
@@ -49,104 +68,6 @@ class Criteria(StrEnum):
 
     RECIST_1_1 = "RECIST1.1"
     IRECIST = "iRECIST"
-
-
-class TargetStatus(StrEnum):
-    """A target-lesion reading that is not a number of mm (RECIST 1.1 section 4.3.2)."""
-
-    TOO_SMALL = "too_small"  # present but too small to measure: counts 5 mm
-    NOT_EVALUABLE = "not_evaluable"  # the lesion could not be assessed at this timepoint
-
-
-class NonTargetStatus(StrEnum):
-    """State of a non-target lesion at one timepoint (RECIST 1.1 section 4.3.3).
-
-    ``unequivocal_further_increase``: the lesion is in unequivocal progression and has
-    grown further since the previous assessment. For RECIST 1.1 it is progression like
-    ``unequivocal_progression``; iRECIST needs the difference to confirm an iUPD caused
-    by non-target disease (Seymour et al. 2017, Table 2: "a further increase in the size
-    of non-target disease", which "does not need to meet RECIST 1.1 criteria for
-    unequivocal progression" again; EORTC iRECIST FAQ "If iUPD is driven by non-target
-    disease ...": "further increase from last assessment"). ``unequivocal_progression``
-    at the confirming scan, for a lesion already so at iUPD, is "no change" there.
-    """
-
-    PRESENT = "present"
-    ABSENT = "absent"
-    UNEQUIVOCAL_PROGRESSION = "unequivocal_progression"
-    UNEQUIVOCAL_FURTHER_INCREASE = "unequivocal_further_increase"
-    NOT_EVALUATED = "not_evaluated"
-
-
-class NewLesionStatus(StrEnum):
-    """A new lesion followed by status rather than length (iRECIST new-lesion non-target).
-
-    iRECIST (Seymour et al. 2017, "New lesions" and Table 2) measures at most five new
-    lesions (two per organ) as new-lesion targets; the others are new-lesion non-targets,
-    followed like RECIST 1.1 non-target lesions. ``increased``: the lesion has grown since
-    the previous assessment; after an iUPD "any increase for new lesion non-target"
-    confirms iCPD (Table 2; EORTC iRECIST FAQ "How do new lesions define progression?":
-    "any increase if non target", which "does not need to be unequivocal").
-    ``absent``: the lesion is no longer seen (as 0 mm). A new lesion given a status, not a
-    length, at the timepoint it first counts is a new-lesion non-target (Nadir contract).
-    """
-
-    PRESENT = "present"
-    INCREASED = "increased"
-    ABSENT = "absent"
-
-
-# Non-target statuses that are RECIST 1.1 unequivocal progression (section 4.3.3).
-PROGRESSING_NON_TARGET = frozenset({NonTargetStatus.UNEQUIVOCAL_PROGRESSION,
-                                    NonTargetStatus.UNEQUIVOCAL_FURTHER_INCREASE})
-
-
-TargetReading: TypeAlias = Decimal | TargetStatus
-# A new lesion's reading: a length, a target status, or a new-lesion non-target status.
-NewLesionReading: TypeAlias = Decimal | TargetStatus | NewLesionStatus
-
-
-def mm(value: Decimal | int | float | str) -> Decimal:
-    """Exact millimetres from a number as stored elsewhere.
-
-    Floats go through their shortest ``repr`` so that 32.1 stays ``Decimal("32.1")``
-    rather than its binary expansion. Booleans, NaN, infinities and negative values
-    are refused with :class:`InvalidEvaluationInput`.
-    """
-    if isinstance(value, bool):
-        raise InvalidEvaluationInput(f"must be a number of mm, got {quote(value)}")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidEvaluationInput(f"must be a finite number of mm, got {value!r}")
-        value = repr(value)
-    try:
-        result = Decimal(value)
-    except ArithmeticError as exc:
-        raise InvalidEvaluationInput(f"must be a number of mm, got {quote(value)}") from exc
-    if not result.is_finite() or result < 0:
-        raise InvalidEvaluationInput(f"must be a finite number of mm >= 0, got {value}")
-    # -0.0 is a valid zero, not a negative size; keep the sign out of sums and output.
-    return result.copy_abs() if result.is_zero() else result
-
-
-def reading_mm(reading: NewLesionReading | None) -> Decimal | None:
-    """Size a reading stands for in sums, or ``None`` when the lesion was not evaluated.
-
-    RECIST 1.1 section 4.3.2: "too small to measure" counts 5 mm; a missing reading or
-    ``not_evaluable`` leaves the lesion unevaluated (section 4.4.2). A new-lesion
-    non-target status is no length either (``absent`` is resolved, see
-    :mod:`measurement.new_lesions`).
-    """
-    if type(reading) is Decimal:
-        return reading
-    return TOO_SMALL_MM if reading is TargetStatus.TOO_SMALL else None
-
-
-def baseline_mm(reading: TargetReading) -> Decimal:
-    """Size of a target at baseline: a number > 0 mm, as :class:`EvaluationInput` guarantees."""
-    if type(reading) is not Decimal:  # unreachable for a valid EvaluationInput
-        raise InvalidEvaluationInput("a target lesion needs a baseline measurement in mm")
-    return reading
 
 
 @dataclass(frozen=True)
@@ -216,29 +137,10 @@ def _frozen_readings(
         ):
             checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
-        checked[timepoint_id] = _size(reading, subject, f"{field_name}[{quote(timepoint_id)}]",
-                                      choices, lesion_id=lesion_id, timepoint_id=timepoint_id)
+        checked[timepoint_id] = checked_size(
+            reading, subject, f"{field_name}[{quote(timepoint_id)}]", choices,
+            lesion_id=lesion_id, timepoint_id=timepoint_id)
     return MappingProxyType(checked)
-
-
-def _size(reading: object, subject: str, where: str, choices: str, *, lesion_id: str,
-          timepoint_id: str) -> Decimal:
-    def refused(problem: str) -> InvalidEvaluationInput:
-        return invalid(subject, where, f"{problem}, got {shown(reading)}",
-                       lesion_id=lesion_id, timepoint_id=timepoint_id)
-
-    if isinstance(reading, bool | StrEnum) or not isinstance(
-            reading, Decimal | int | float | str):
-        raise refused(f"must be {choices}")
-    try:
-        size = mm(reading)
-    except InvalidEvaluationInput:
-        raise refused(f"must be a finite number of mm from 0 to {MAX_LESION_MM}") from None
-    if size > MAX_LESION_MM:
-        raise refused(f"must be at most {MAX_LESION_MM} mm (a metre)")
-    if 0 < size < MIN_LESION_MM:
-        raise refused(f"must be 0 (disappeared) or at least {MIN_LESION_MM} mm")
-    return size
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,8 +148,10 @@ class TargetLesion:
     """A measurable lesion chosen at baseline (RECIST 1.1 sections 4.2, 4.3.1).
 
     ``measurements`` maps a timepoint id to the long axis in mm (the short axis when
-    ``nodal``), or to a :class:`TargetStatus`. A timepoint missing from the mapping was
-    not evaluated there.
+    ``nodal``), to a :class:`TargetStatus`, to the :class:`Fragments` of a lesion that
+    split (not a node: RECIST 1.1 section 4.3.2 adds up fragments of "non-nodal
+    lesions"), or to :class:`CoalescedInto` another target. A timepoint missing from the
+    mapping was not evaluated there.
     """
 
     id: str
@@ -258,8 +162,15 @@ class TargetLesion:
     def __post_init__(self) -> None:
         _check_lesion_header(self.id, self.organ, self.nodal)
         object.__setattr__(
-            self, "measurements", _frozen_readings(self.id, self.measurements, "measurements",
-                                                   (TargetStatus,), _TARGET_CHOICES))
+            self, "measurements", _frozen_readings(
+                self.id, self.measurements, "measurements",
+                (TargetStatus, Fragments, CoalescedInto), _TARGET_CHOICES))
+        for timepoint_id, reading in self.measurements.items():
+            if isinstance(reading, Fragments) and self.nodal:
+                raise invalid(lesion_subject(self.id), f"measurements[{quote(timepoint_id)}]",
+                              "a lymph node is measured by its short axis, not as fragments "
+                              '(RECIST 1.1 section 4.3.2: "non-nodal lesions" fragment)',
+                              lesion_id=self.id, timepoint_id=timepoint_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -459,6 +370,7 @@ def _check_lesions(lesions: Sequence[Lesion], timepoints: Sequence[Timepoint]) -
             _check_non_target_baseline(lesion, timepoints[0].id)
         else:
             _check_new_lesion(lesion, order)
+    _check_coalescence([les for les in lesions if isinstance(les, TargetLesion)])
 
 
 def _check_markers(markers: Sequence[Marker], timepoints: Sequence[Timepoint]) -> None:
@@ -485,81 +397,64 @@ def _check_known(lesion_id: str, field_name: str, keys: Mapping[str, object],
 
 
 def _check_target_baseline(lesion: TargetLesion, baseline_id: str) -> None:
-    # RECIST 1.1 section 4.2: target lesions are chosen among the measurable lesions at
-    # baseline (section 3.1.1) and all measured there; their sum is the reference for PR
-    # (section 4.3.1). A lesion too small to measure, not evaluable or absent (0 mm) at
-    # baseline is not measurable, so it cannot be a target lesion.
-    reading = lesion.measurements.get(baseline_id)
-    where = f"measurements[{quote(baseline_id)}]"
-    problem = None
-    if reading is None:
-        problem = "a target lesion needs a baseline measurement"
-    elif isinstance(reading, TargetStatus):
-        problem = (f"a target lesion cannot be {reading.value} at baseline: it must be "
-                   "measurable (RECIST 1.1 sections 3.1.1, 4.2)")
-    elif reading == 0:
-        problem = "a target lesion cannot measure 0 mm (disappeared) at baseline"
+    problem = baseline_problem(LesionKind.TARGET, lesion.measurements.get(baseline_id))
     if problem is not None:
-        raise invalid(lesion_subject(lesion.id), where, problem,
-                      lesion_id=lesion.id, timepoint_id=baseline_id)
+        raise invalid(lesion_subject(lesion.id), f"measurements[{quote(baseline_id)}]",
+                      problem, lesion_id=lesion.id, timepoint_id=baseline_id)
 
 
 def _check_non_target_baseline(lesion: NonTargetLesion, baseline_id: str) -> None:
-    # RECIST 1.1 section 4.2: non-target lesions are the other sites of disease recorded
-    # at baseline, noted there as "present"; section 4.3.3 then follows them from there.
-    status = lesion.assessments.get(baseline_id)
-    if status is not NonTargetStatus.PRESENT:
-        got = "no baseline assessment" if status is None else f"got {quote(status.value)}"
+    problem = baseline_problem(LesionKind.NON_TARGET, lesion.assessments.get(baseline_id))
+    if problem is not None:
         raise invalid(lesion_subject(lesion.id), f"assessments[{quote(baseline_id)}]",
-                      f'a non-target lesion must be "present" at baseline, {got}',
-                      lesion_id=lesion.id, timepoint_id=baseline_id)
+                      problem, lesion_id=lesion.id, timepoint_id=baseline_id)
 
 
 def _check_new_lesion(lesion: NewLesion, order: Mapping[str, int]) -> None:
     subject = lesion_subject(lesion.id)
-    first = order.get(lesion.timepoint_id)
-    if first is None:
-        raise invalid(subject, "timepoint", f"unknown timepoint {quote(lesion.timepoint_id)}",
-                      lesion_id=lesion.id, timepoint_id=lesion.timepoint_id)
-    if first == 0:
-        # RECIST 1.1 section 4.3.5: a new lesion is one not present at baseline.
-        raise invalid(subject, "timepoint", "a new lesion cannot be first seen at baseline",
+    ids = list(order)  # in date order, baseline first
+    problem = new_lesion_timepoint_problem(ids, lesion.timepoint_id)
+    if problem is not None:
+        raise invalid(subject, "timepoint", problem,
                       lesion_id=lesion.id, timepoint_id=lesion.timepoint_id)
     if lesion.confirmed_at is not None:
-        confirmed = order.get(lesion.confirmed_at)
-        if confirmed is None:
-            raise invalid(subject, "confirmed_at",
-                          f"unknown timepoint {quote(lesion.confirmed_at)}",
-                          lesion_id=lesion.id, timepoint_id=lesion.confirmed_at)
-        if confirmed < first:
-            raise invalid(subject, "confirmed_at",
-                          f"{quote(lesion.confirmed_at)} is before the first sighting "
-                          f"{quote(lesion.timepoint_id)}",
+        problem = confirmation_problem(ids, lesion.timepoint_id, lesion.confirmed_at)
+        if problem is not None:
+            raise invalid(subject, "confirmed_at", problem,
                           lesion_id=lesion.id, timepoint_id=lesion.confirmed_at)
     _check_known(lesion.id, "measurements", lesion.measurements, order)
     for timepoint_id, reading in lesion.measurements.items():
-        if order[timepoint_id] < first:
-            raise invalid(subject, f"measurements[{quote(timepoint_id)}]",
-                          f"measured before the first sighting {quote(lesion.timepoint_id)}",
+        problem = before_first_sighting_problem(ids, lesion.timepoint_id, timepoint_id)
+        if problem is None and timepoint_id == lesion.timepoint_id:
+            problem = first_sighting_problem(reading)
+        if problem is not None:
+            raise invalid(subject, f"measurements[{quote(timepoint_id)}]", problem,
                           lesion_id=lesion.id, timepoint_id=timepoint_id)
-        if order[timepoint_id] == first:
-            _check_first_sighting_reading(lesion, timepoint_id, reading)
 
 
-def _check_first_sighting_reading(lesion: NewLesion, timepoint_id: str,
-                                  reading: NewLesionReading) -> None:
-    # RECIST 1.1 section 4.3.5: a new lesion is one found on the scan; 0 mm or "absent"
-    # there would be a lesion that is not seen. iRECIST Table 2: "increased" compares
-    # with an earlier assessment of the lesion, and at its first sighting there is none.
-    problem = None
-    if reading == 0:
-        problem = "a new lesion cannot measure 0 mm (disappeared) at its first sighting"
-    elif reading is NewLesionStatus.ABSENT:
-        problem = 'a new lesion cannot be "absent" at its first sighting'
-
-    elif reading is NewLesionStatus.INCREASED:
-        problem = ('a new lesion cannot be "increased" at its first sighting: there is '
-                   "nothing earlier to compare with (iRECIST Table 2)")
-    if problem is not None:
-        raise invalid(lesion_subject(lesion.id), f"measurements[{quote(timepoint_id)}]",
-                      problem, lesion_id=lesion.id, timepoint_id=timepoint_id)
+def _check_coalescence(targets: Sequence[TargetLesion]) -> None:
+    """RECIST 1.1 section 4.3.2: the merged diameter is recorded on another target
+    lesion, measured at the same timepoint (a length: the merged lesion is one lesion),
+    of the same kind (a node's short axis and a long axis do not add up)."""
+    by_id = {les.id: les for les in targets}
+    for les in targets:
+        for timepoint_id, reading in les.measurements.items():
+            if not isinstance(reading, CoalescedInto):
+                continue
+            into = by_id.get(reading.lesion_id)
+            merged = into.measurements.get(timepoint_id) if into is not None else None
+            problem = None
+            if reading.lesion_id == les.id:
+                problem = "a lesion cannot coalesce into itself"
+            elif into is None:
+                problem = f"{quote(reading.lesion_id)} is not a target lesion"
+            elif into.nodal != les.nodal:
+                problem = (f"{quote(into.id)} is {'a' if into.nodal else 'not a'} lymph "
+                           f"node and this lesion is {'a' if les.nodal else 'not a'} node")
+            elif type(merged) is not Decimal or merged == 0:
+                problem = (f"{quote(into.id)} must carry the merged lesion's diameter in mm "
+                           f"at {quote(timepoint_id)} (RECIST 1.1 section 4.3.2)")
+            if problem is not None:
+                raise invalid(lesion_subject(les.id),
+                              f"measurements[{quote(timepoint_id)}].coalesced_into", problem,
+                              lesion_id=les.id, timepoint_id=timepoint_id)

@@ -102,6 +102,7 @@ def _follow_up_row(inp: EvaluationInput, a: FollowUpAssessment, verdict: Verdict
         mixed_response=mixed_response(a, verdict.new_lesions_present),
         reasons=(*a.reasons, verdict.reason),
         markers=_markers(inp, a.timepoint) if inp.markers else (),
+        split_lesions=a.split, coalesced_lesions=a.coalesced,
     )
 
 

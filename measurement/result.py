@@ -76,6 +76,25 @@ class MarkerValue:
     upper_limit_normal: Decimal
 
 
+@dataclass(frozen=True)
+class SplitLesion:
+    """A target recorded as fragments at a timepoint (RECIST 1.1 section 4.3.2): its
+    diameter there is ``total_mm``, the sum of the fragments' longest diameters."""
+
+    lesion_id: str
+    fragments_mm: tuple[Decimal, ...]
+    total_mm: Decimal
+
+
+@dataclass(frozen=True)
+class CoalescedLesion:
+    """A target merged into ``into`` at a timepoint (RECIST 1.1 section 4.3.2): it counts
+    0 mm there, and ``into`` carries the merged lesion's diameter."""
+
+    lesion_id: str
+    into: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class TimepointResult:
     """The engine's verdict at one timepoint.
@@ -84,7 +103,8 @@ class TimepointResult:
     Sizes are exact mm; percentages are rounded to 0.1 % for display, while every
     decision was taken on exact values. ``reasons`` explains each category verdict in
     words, citing the rule applied. ``markers`` holds every tumour marker of the input
-    (at baseline too), in input order.
+    (at baseline too), in input order. ``split_lesions`` and ``coalesced_lesions`` say
+    which targets split or merged at this timepoint (in input order).
     """
 
     timepoint: Timepoint
@@ -101,6 +121,8 @@ class TimepointResult:
     mixed_response: bool | None = None
     reasons: tuple[str, ...] = ()
     markers: tuple[MarkerValue, ...] = ()
+    split_lesions: tuple[SplitLesion, ...] = ()
+    coalesced_lesions: tuple[CoalescedLesion, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

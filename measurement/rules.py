@@ -37,14 +37,16 @@ from decimal import Decimal
 from measurement.markers import Marker
 from measurement.model import (
     PROGRESSING_NON_TARGET,
+    CoalescedInto,
     EvaluationInput,
+    Fragments,
     NonTargetStatus,
     Timepoint,
     baseline_mm,
     reading_mm,
 )
 from measurement.new_lesions import NODE_PATHOLOGICAL_SHORT_AXIS_MM, NewLesionPlan
-from measurement.result import Response
+from measurement.result import CoalescedLesion, Response, SplitLesion
 
 __all__ = [
     "FollowUpAssessment",
@@ -113,7 +115,8 @@ class FollowUpAssessment:
     sizes of the iRECIST new-lesion targets measured here, ``new_non_target_sizes``
     those of the new-lesion non-targets measured in mm, ``increased_new_ids`` the
     new-lesion non-targets recorded ``increased``. ``shrunk_ids`` / ``grown_ids`` feed
-    the mixed-response flag.
+    the mixed-response flag. ``split`` and ``coalesced``: targets recorded as fragments or
+    merged into another here (RECIST 1.1 section 4.3.2).
     """
 
     index: int
@@ -133,6 +136,8 @@ class FollowUpAssessment:
     shrunk_ids: frozenset[str]
     grown_ids: frozenset[str]
     reasons: tuple[str, ...]
+    split: tuple[SplitLesion, ...] = ()
+    coalesced: tuple[CoalescedLesion, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -256,11 +261,14 @@ class _TargetHistory:
         # Smallest earlier size of each lesion, for the mixed-response flag.
         self.lesion_minimum: list[Decimal] = list(baseline_values)
 
-    def record(self, values: Sequence[Decimal | None], complete: bool, total: Decimal) -> None:
+    def record(self, values: Sequence[Decimal | None], complete: bool, total: Decimal,
+               merged: frozenset[int]) -> None:
         if complete:
             self.nadir = min(self.nadir, total)
         for position, value in enumerate(values):
-            if value is not None and value < self.lesion_minimum[position]:
+            # A lesion inside a merged one has no size of its own there (section 4.3.2).
+            if (value is not None and position not in merged
+                    and value < self.lesion_minimum[position]):
                 self.lesion_minimum[position] = value
 
 
@@ -312,16 +320,19 @@ def _target_response(values: Sequence[Decimal | None], total: Decimal, complete:
 
 
 def _mixed_parts(target_ids: Sequence[str], values: Sequence[Decimal | None],
-                 history: _TargetHistory) -> tuple[frozenset[str], frozenset[str]]:
+                 history: _TargetHistory,
+                 merged: frozenset[int]) -> tuple[frozenset[str], frozenset[str]]:
     """Nadir contract, mixed response: lesions >= 30 % below their own baseline size (S)
     and lesions >= 20 % and >= 5 mm above their own smallest earlier size (G).
-    Unevaluated lesions are left out; too_small counts 5 mm."""
+    Unevaluated lesions are left out; too_small counts 5 mm; so are lesions that
+    coalesced here, either side (``merged``): the 0 mm of one and the merged diameter of
+    the other are not the size of either lesion alone (RECIST 1.1 section 4.3.2)."""
     shrunk: set[str] = set()
     grown: set[str] = set()
-    for lesion_id, value, base, smallest in zip(
+    for position, (lesion_id, value, base, smallest) in enumerate(zip(
         target_ids, values, history.baseline_values, history.lesion_minimum, strict=True
-    ):
-        if value is None:
+    )):
+        if value is None or position in merged:
             continue
         if meets_partial_response(value, base):
             shrunk.add(lesion_id)
@@ -366,14 +377,16 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
     results: list[tuple[FollowUpAssessment, Verdict]] = []
     after_complete_response = False
     for index, tp in enumerate(inp.timepoints[1:], start=1):
-        values = tuple([reading_mm(r.get(tp.id)) for r in readings])
+        raw = [r.get(tp.id) for r in readings]
+        values = tuple([reading_mm(reading) for reading in raw])
+        split, coalesced, merged = _split_and_merged(target_ids, raw)
         measured = [value for value in values if value is not None]
         complete = len(measured) == len(values)
         total = sum(measured, _ZERO)
         if targets:
             target, target_reason = _target_response(values, total, complete, target_ids,
                                                       nodal, history, after_complete_response)
-            shrunk, grown = _mixed_parts(target_ids, values, history)
+            shrunk, grown = _mixed_parts(target_ids, values, history, merged)
         else:
             target, target_reason = Response.NA, "no target lesions (RECIST 1.1 Table 2)"
             shrunk = grown = _NO_IDS
@@ -395,11 +408,41 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
             increased_new_ids=new_lesions.increased(counting, tp.id),
             target_values=values, non_target_statuses=statuses,
             shrunk_ids=shrunk, grown_ids=grown,
-            reasons=(target_reason, non_target_reason),
+            reasons=(target_reason, non_target_reason, *_split_reasons(split, coalesced)),
+            split=split, coalesced=coalesced,
         )
         verdict = judge(assessment)
         results.append((assessment, verdict))
         after_complete_response = verdict.overall in _COMPLETE
         if targets:
-            history.record(values, complete, total)
+            history.record(values, complete, total, merged)
     return tuple(results)
+
+
+def _split_and_merged(target_ids: Sequence[str], raw: Sequence[object]) -> tuple[
+        tuple[SplitLesion, ...], tuple[CoalescedLesion, ...], frozenset[int]]:
+    """Targets recorded as fragments or coalesced at one timepoint, and the positions of
+    every target taking part in a coalescence (absorbed or absorbing)."""
+    split: list[SplitLesion] = []
+    coalesced: list[CoalescedLesion] = []
+    for lesion_id, reading in zip(target_ids, raw, strict=True):
+        if isinstance(reading, Fragments):
+            split.append(SplitLesion(lesion_id, reading.diameters_mm, reading.total_mm))
+        elif isinstance(reading, CoalescedInto):
+            coalesced.append(CoalescedLesion(lesion_id, reading.lesion_id))
+    involved = {c.lesion_id for c in coalesced} | {c.into for c in coalesced}
+    merged = frozenset(position for position, lesion_id in enumerate(target_ids)
+                       if lesion_id in involved)
+    return tuple(split), tuple(coalesced), merged
+
+
+def _split_reasons(split: Sequence[SplitLesion],
+                   coalesced: Sequence[CoalescedLesion]) -> tuple[str, ...]:
+    """RECIST 1.1 section 4.3.2, lesions that split or coalesce on treatment."""
+    reasons = [f"{s.lesion_id!r} split into {len(s.fragments_mm)} fragments: "
+               f"{' + '.join(map(str, s.fragments_mm))} = {s.total_mm} mm counted (RECIST 1.1 "
+               "section 4.3.2)" for s in split]
+    reasons.extend(f"{c.lesion_id!r} coalesced into {c.into!r}: counted 0 mm, its diameter "
+                   f"is in that of {c.into!r}; not disappeared (RECIST 1.1 section 4.3.2)"
+                   for c in coalesced)
+    return tuple(reasons)

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from measurement.model import Criteria, NewLesionStatus, NonTargetStatus, TargetStatus
 from measurement.organs import organ_key
+from measurement.readings import LesionKind
 from measurement.result import Response
 
 __all__ = [
@@ -29,14 +30,6 @@ __all__ = [
     "LABEL_PREFIX",
     "organ_key",
 ]
-
-
-class LesionKind(StrEnum):
-    """How a lesion is followed (RECIST 1.1 sections 3.1 and 4.3)."""
-
-    TARGET = "target"
-    NON_TARGET = "non_target"
-    NEW = "new"
 
 
 class LesionStatus(StrEnum):

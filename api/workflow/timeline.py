@@ -11,15 +11,11 @@ from measurement.model import (
     EvaluationInput,
     EvaluationOptions,
     NewLesion,
-    NewLesionReading,
-    NewLesionStatus,
     NonTargetLesion,
     TargetLesion,
-    TargetReading,
-    TargetStatus,
     Timepoint,
-    mm,
 )
+from measurement.readings import stored_new_lesion_reading, stored_target_reading
 from measurement.vocabulary import (
     NON_TARGET_STATUSES,
     Criteria,
@@ -33,7 +29,6 @@ from measurement.vocabulary import (
 DISAPPEARED_MM = 0.0
 
 CurrentMeasurements = dict[tuple[int, str], MeasurementVersion]
-_NEW_LESION_STATUSES = frozenset(status.value for status in NewLesionStatus)
 
 
 def stored_length_mm(status: str | None, length_mm: float | None) -> float | None:
@@ -64,21 +59,6 @@ def current_measurements(rows: Iterable[MeasurementVersion]) -> CurrentMeasureme
     return current
 
 
-def _reading(m: MeasurementVersion) -> TargetReading:
-    if m.status in (TargetStatus.TOO_SMALL, TargetStatus.NOT_EVALUABLE):
-        return TargetStatus(m.status)
-    length = stored_length_mm(m.status, m.length_mm)
-    return mm(length if length is not None else 0)
-
-
-def _new_lesion_reading(m: MeasurementVersion) -> NewLesionReading:
-    """iRECIST new-lesion non-target statuses (present, increased, absent), else as a
-    target's reading."""
-    if m.status in _NEW_LESION_STATUSES:
-        return NewLesionStatus(m.status)
-    return _reading(m)
-
-
 def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasurements,
                  markers: Sequence[PatientMarker] = (), *,
                  lesions: Sequence[Lesion] | None = None) -> EvaluationInput:
@@ -90,8 +70,10 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
     for les in case.active_lesions if lesions is None else lesions:
         mine = {tp: m for (lid, tp), m in current.items() if lid == les.id and tp in known}
         if les.kind == LesionKind.TARGET:
-            chosen.append(TargetLesion(id=les.label, organ=les.organ, nodal=les.nodal,
-                                        measurements={tp: _reading(m) for tp, m in mine.items()}))
+            chosen.append(TargetLesion(
+                id=les.label, organ=les.organ, nodal=les.nodal,
+                measurements={tp: stored_target_reading(m.status, m.length_mm)
+                              for tp, m in mine.items()}))
         elif les.kind == LesionKind.NON_TARGET:
             chosen.append(NonTargetLesion(
                 id=les.label, organ=les.organ, nodal=les.nodal,
@@ -102,7 +84,8 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
                 id=les.label, organ=les.organ, nodal=les.nodal,
                 timepoint_id=les.first_timepoint or "", equivocal=les.equivocal,
                 confirmed_at=les.confirmed_at if les.confirmed_at in known else None,
-                measurements={tp: _new_lesion_reading(m) for tp, m in mine.items()}))
+                measurements={tp: stored_new_lesion_reading(m.status, m.length_mm)
+                              for tp, m in mine.items()}))
     return EvaluationInput(
         criteria=Criteria(case.criteria),
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]

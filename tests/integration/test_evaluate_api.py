@@ -137,3 +137,57 @@ def test_openapi_describes_every_response_body_and_the_evaluate_request(api: Ser
             if not binary and (not json_schema or json_schema == {}):
                 untyped.append(f"{method.upper()} {path}")
     assert untyped == []
+
+
+def _split_body() -> dict[str, Any]:
+    """Issue 16: T1 split at FU1 (12 + 8 mm), T2 merged into T3 (35 mm on T3); NEW1 a new
+    lesion followed by status (an iRECIST new-lesion non-target)."""
+    body = copy.deepcopy(CONTRACT_EXAMPLE)
+    body["lesions"] = [
+        {"id": "T1", "kind": "target", "organ": "lung",
+         "measurements": {"BL": 32.0, "FU1": {"fragments": [12, 8]}}},
+        {"id": "T2", "kind": "target", "organ": "liver",
+         "measurements": {"BL": 20.0, "FU1": {"coalesced_into": "T3"}}},
+        {"id": "T3", "kind": "target", "organ": "liver",
+         "measurements": {"BL": 20.0, "FU1": 35.0}},
+    ]
+    return body
+
+
+@pytest.mark.parametrize("role", ["uploader", "radiologist", "specialist", "admin"])
+def test_split_and_coalesced_lesions_are_summed_and_reported(api: Service, role: str) -> None:
+    """RECIST 1.1 s.4.3.2: fragments add up (20 mm), the merged diameter counts once on T3
+    (35 mm) and T2 counts 0 mm: 55 mm against 72 at baseline."""
+    r = api.client.post("/api/v1/recist/evaluate", json=_split_body(), headers=api.headers(role))
+    assert r.status_code == 200, r.text
+    bl, fu = r.json()["timepoints"]
+    assert "split" not in bl
+    assert fu["sum_mm"] == 55.0
+    assert fu["split"] == [{"id": "T1", "fragments_mm": [12.0, 8.0], "sum_mm": 20.0}]
+    assert fu["coalesced"] == [{"id": "T2", "into": "T3"}]
+
+
+@pytest.mark.parametrize(("where", "value", "names"), [
+    (["lesions", 1, "measurements", "FU1"], {"coalesced_into": "T9"}, ["T2", "FU1", "T9"]),
+    (["lesions", 1, "measurements", "FU1"], {"coalesced_into": "T2"}, ["T2", "itself"]),
+    (["lesions", 0, "measurements", "FU1"], {"fragments": [12]}, ["T1", "FU1", "two"]),
+    (["lesions", 0, "measurements", "FU1"], {"fragments": [12, -1]}, ["T1", "fragments[1]"]),
+    (["lesions", 0, "measurements", "FU1"], {"fragments": [12, 8] * 5000},
+     ["T1", "at most 1000"]),
+    (["lesions", 0, "measurements", "FU1"], {"fragments": "12+8"}, ["T1", "fragments"]),
+    (["lesions", 0, "measurements", "FU1"], {"../../x": 1}, ["T1", "exactly one key"]),
+    (["lesions", 0, "measurements", "BL"], {"fragments": [20, 12]}, ["T1", "BL", "baseline"]),
+    (["lesions", 0, "measurements", "FU1"], "increased", ["T1", "FU1"]),
+])
+def test_bad_split_or_merge_is_422_naming_where(api: Service, where: list[Any], value: Any,
+                                                names: list[str]) -> None:
+    body = _split_body()
+    target: Any = body
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    r = api.client.post("/api/v1/recist/evaluate", json=body, headers=api.headers("specialist"))
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    for name in names:
+        assert name in detail, (name, detail)

@@ -298,8 +298,10 @@ def test_error_carries_structured_location() -> None:
         evaluate_request(_with("lesions.0.measurements.FU1", True))
     error = caught.value
     assert (error.lesion_id, error.timepoint_id, error.field) == ("T1", "FU1", "measurements")
+    # Issue 16: the choices now name the forms of split and coalesced lesions too.
     assert error.message == ('lesion "T1": measurements["FU1"]: must be a number of mm, '
-                             '"too_small", "not_evaluable" or "disappeared", got true')
+                             '"too_small", "not_evaluable", "disappeared", {"fragments": '
+                             '[mm, ...]} or {"coalesced_into": "<target id>"}, got true')
 
 
 @pytest.mark.parametrize(("path", "value", "where"), [
