@@ -62,6 +62,15 @@ from api.workflow.timeline import (
 )
 from measurement.errors import MeasurementError
 from measurement.model import EvaluationOptions
+from measurement.readings import (
+    baseline_problem,
+    before_first_sighting_problem,
+    confirmation_problem,
+    first_sighting_problem,
+    new_lesion_timepoint_problem,
+    stored_new_lesion_reading,
+    stored_target_reading,
+)
 from measurement.recist import evaluate
 from measurement.result import EvaluationResult
 from measurement.vocabulary import (
@@ -71,6 +80,7 @@ from measurement.vocabulary import (
     Criteria,
     LesionKind,
     LesionStatus,
+    NonTargetStatus,
 )
 
 #: The best-overall-response parameters a new case gets unless the request says otherwise.
@@ -293,11 +303,9 @@ class CaseService:
             if new.timepoint is None:
                 raise InvalidInput("timepoint: a new lesion needs the timepoint of its first "
                                    "sighting")
-            if new.timepoint not in tps:
-                raise InvalidInput(f"timepoint {new.timepoint!r} is not a timepoint of "
-                                   f"case {case.id}")
-            if new.timepoint == tps[0]:
-                raise InvalidInput("timepoint: a new lesion cannot be first seen at baseline")
+            problem = new_lesion_timepoint_problem(tps, new.timepoint)
+            if problem is not None:
+                raise InvalidInput(f"timepoint: {problem}")
             _check_confirmation(tps, new.timepoint, new.confirmed_at)
         elif new.timepoint is not None or new.confirmed_at is not None or new.equivocal:
             raise InvalidInput("timepoint, equivocal and confirmed_at apply to new lesions only")
@@ -407,16 +415,13 @@ class CaseService:
         reason = (given.amendment_reason or "").strip() or None
         if self.store_signoff(case, timepoint_id) is not None and reason is None:
             raise TimepointSignedOff(timepoint_id)
-        if lesion.kind == LesionKind.NEW and lesion.first_timepoint \
-                and timepoint_id != lesion.first_timepoint:
-            order = [st.study_instance_uid for st in timepoints]
-            if order.index(timepoint_id) < order.index(lesion.first_timepoint):
-                raise InvalidMeasurement("a new lesion cannot be measured before its first "
-                                         "sighting")
+        order = [st.study_instance_uid for st in timepoints]
+        if lesion.kind == LesionKind.NEW and lesion.first_timepoint:
+            problem = before_first_sighting_problem(order, lesion.first_timepoint, timepoint_id)
+            if problem is not None:
+                raise InvalidMeasurement(problem)
         values = self._measurement_values(lesion, timepoint_id, given)
-        _check_baseline_reading(lesion, values, is_baseline=timepoint_id == timepoints[0]
-                                .study_instance_uid)
-        _check_first_sighting(lesion, timepoint_id, values)
+        _check_reading(lesion, values, timepoint_id, order)
         try:
             m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
                                  latest=latest)
@@ -611,36 +616,29 @@ def _check_label_free(case: Case, label: str) -> None:
 
 
 def _check_confirmation(tps: list[str], first: str, confirmed_at: str | None) -> None:
-    if confirmed_at is None:
-        return
-    if confirmed_at not in tps:
-        raise InvalidInput(f"confirmed_at {confirmed_at!r} is not a timepoint of this case")
-    if tps.index(confirmed_at) < tps.index(first):
-        raise InvalidInput("confirmed_at is before the lesion's first sighting")
+    problem = None if confirmed_at is None else confirmation_problem(tps, first, confirmed_at)
+    if problem is not None:
+        raise InvalidInput(f"confirmed_at: {problem}")
 
 
-def _check_baseline_reading(lesion: Lesion, values: dict[str, Any], *, is_baseline: bool
-                            ) -> None:
-    """What a baseline cannot be (RECIST 1.1 s.3.1 and s.4.2): a target lesion is
-    measurable at baseline, so never 0 mm, too small or not evaluable; a non-target lesion
-    is recorded as present."""
-    if not is_baseline:
-        return
-    status = values.get("status")
-    if lesion.kind == LesionKind.TARGET and (status is not None or not values["length_mm"]):
-        raise InvalidMeasurement(
-            f"a target lesion must be measured at baseline (RECIST 1.1 s.4.2); "
-            f"{status or '0 mm'} is not a baseline measurement")
-    if lesion.kind == LesionKind.NON_TARGET and status != LesionStatus.PRESENT:
-        raise InvalidMeasurement(f"a non-target lesion is 'present' at baseline (RECIST 1.1 "
-                                 f"s.4.2), not {status!r}")
-
-
-def _check_first_sighting(lesion: Lesion, timepoint_id: str, values: dict[str, Any]) -> None:
-    """A new lesion is seen where it is first recorded: not disappeared there."""
-    if lesion.kind == LesionKind.NEW and timepoint_id == lesion.first_timepoint \
-            and values.get("status") == LesionStatus.DISAPPEARED:
-        raise InvalidMeasurement("a new lesion cannot have disappeared at its first sighting")
+def _check_reading(lesion: Lesion, values: dict[str, Any], timepoint_id: str,
+                   order: list[str]) -> None:
+    """The engine's own checks of one reading (measurement.readings): what a baseline
+    cannot be (RECIST 1.1 s.3.1.1, s.4.2) and what a new lesion cannot be where it is first
+    seen (s.4.3.5; iRECIST Table 2), with the engine's words."""
+    kind = LesionKind(lesion.kind)
+    status, length = values.get("status"), values.get("length_mm")
+    problem = None
+    if kind is LesionKind.NEW:
+        if timepoint_id == lesion.first_timepoint:
+            problem = first_sighting_problem(stored_new_lesion_reading(status, length))
+    elif timepoint_id == order[0]:
+        # A non-target lesion always takes a status (_measurement_values checked it).
+        reading = (NonTargetStatus(str(status)) if kind is LesionKind.NON_TARGET
+                   else stored_target_reading(status, length))
+        problem = baseline_problem(kind, reading)
+    if problem is not None:
+        raise InvalidMeasurement(problem)
 
 
 def _check_if_match(if_match: str | None, current: MeasurementVersion | None) -> None:

@@ -371,14 +371,18 @@ def test_baseline_readings_that_recist_forbids_are_refused(world: World) -> None
     t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
     nt = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NON_TARGET, "bone")).id
     bl, fu = uids["bl"][0], uids["fu"][0]
-    for status in ("too_small", "not_evaluable", "disappeared"):
-        with pytest.raises(InvalidMeasurement, match="must be measured at baseline"):
+    # Issue 16: the engine's checks and words (measurement.readings), not a copy of them.
+    for status, words in (("too_small", "cannot be too_small at baseline: it must be "
+                                        "measurable"),
+                          ("not_evaluable", "cannot be not_evaluable at baseline"),
+                          ("disappeared", r"cannot measure 0 mm \(disappeared\) at baseline")):
+        with pytest.raises(InvalidMeasurement, match=words):
             service.record_measurement(RADIOLOGIST, cid, t1, bl, MeasurementInput(status=status))
-    with pytest.raises(InvalidMeasurement, match="0 mm is not a baseline"):
+    with pytest.raises(InvalidMeasurement, match="cannot measure 0 mm"):
         service.record_measurement(RADIOLOGIST, cid, t1, bl, MeasurementInput(
             sop_instance_uid=uids["bl"][1], endpoints=[[3, 3], [3, 3]]))
     for status in ("absent", "not_evaluated", "unequivocal_progression"):
-        with pytest.raises(InvalidMeasurement, match="'present' at baseline"):
+        with pytest.raises(InvalidMeasurement, match='must be "present" at baseline, got'):
             service.record_measurement(RADIOLOGIST, cid, nt, bl, MeasurementInput(status=status))
     assert store.versions == []
     # At a follow-up the same readings are what RECIST expects.
@@ -386,9 +390,14 @@ def test_baseline_readings_that_recist_forbids_are_refused(world: World) -> None
     service.record_measurement(RADIOLOGIST, cid, nt, fu, MeasurementInput(
         status="unequivocal_further_increase"))
     new = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.NEW, "bone", timepoint=fu))
-    with pytest.raises(InvalidMeasurement, match="first sighting"):
-        service.record_measurement(RADIOLOGIST, cid, new.id, fu,
-                                   MeasurementInput(status="disappeared"))
+    # RECIST 1.1 s.4.3.5; iRECIST Table 2 (issue 16): not gone, nor grown, where first seen.
+    for status in ("disappeared", "absent", "increased"):
+        with pytest.raises(InvalidMeasurement, match="at its first sighting"):
+            service.record_measurement(RADIOLOGIST, cid, new.id, fu,
+                                       MeasurementInput(status=status))
+    service.record_measurement(RADIOLOGIST, cid, new.id, fu, MeasurementInput(status="present"))
+    with pytest.raises(InvalidMeasurement, match="not valid for a target lesion"):
+        service.record_measurement(RADIOLOGIST, cid, t1, fu, MeasurementInput(status="increased"))
 
 
 def test_markers_are_recorded_audited_and_reach_the_engine(world: World) -> None:
