@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from api.db.models import (
-    MARKER_WINDOW_DAYS,
     AuditEvent,
     Comparison,
     Lesion,
@@ -40,6 +39,7 @@ from api.workflow.comparisons import ComparisonView
 from api.workflow.registration import ComparisonRegistration, Proposal
 from api.workflow.service import DEFAULT_OPTIONS, CaseView
 from measurement.codec import result_to_json
+from measurement.markers import MARKER_WINDOW_DAYS
 
 LesionKindName = Literal["target", "non_target", "new"]
 CriteriaName = Literal["RECIST1.1", "iRECIST"]

@@ -20,11 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from measurement.markers import MARKER_WINDOW_DAYS
 from measurement.model import EvaluationOptions
 
 _ENGINE_DEFAULTS = EvaluationOptions()  # the engine's defaults are the case's defaults
-#: Nadir default: a marker drawn within two weeks of a scan belongs to that timepoint.
-MARKER_WINDOW_DAYS = 14
 
 
 def utcnow() -> dt.datetime:

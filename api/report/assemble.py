@@ -36,14 +36,10 @@ from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.service import CaseService
-from api.workflow.timeline import (
-    CurrentMeasurements,
-    chosen_marker_values,
-    marker_limit,
-    stored_length_mm,
-)
+from api.workflow.timeline import CurrentMeasurements, scans, stored_length_mm
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
+from measurement.markers import judging_limit, levels_at_timepoints
 from measurement.result import Response, TimepointResult
 from measurement.vocabulary import LesionKind, LesionStatus, organ_key
 from pacs.errors import PacsError
@@ -150,7 +146,7 @@ def _markers(values: list[PatientMarker], studies: list[Study], window_days: int
     assert first is not None and last is not None
     span = (first - dt.timedelta(days=window_days), last + dt.timedelta(days=window_days))
     series = []
-    by_marker = chosen_marker_values(values, studies, window_days)
+    by_marker = levels_at_timepoints(values, scans(studies), window_days)
     names = [name for name, _ in by_marker]
     for (name, unit), chosen in by_marker.items():
         if not chosen:
@@ -163,7 +159,7 @@ def _markers(values: list[PatientMarker], studies: list[Study], window_days: int
         series.append(MarkerSeries(
             # The same marker in two units is two series, told apart by the unit.
             name=name if names.count(name) == 1 else f"{name} ({unit or 'no unit'})",
-            unit=unit, upper_limit_normal=marker_limit(chosen, studies[0].study_instance_uid),
+            unit=unit, upper_limit_normal=judging_limit(chosen, studies[0].study_instance_uid),
             points=tuple(points)))
     return tuple(series)
 

@@ -19,7 +19,6 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from api.db.models import (
-    MARKER_WINDOW_DAYS,
     Case,
     Lesion,
     LesionChange,
@@ -61,6 +60,7 @@ from api.workflow.timeline import (
     engine_input,
 )
 from measurement.errors import MeasurementError
+from measurement.markers import MARKER_WINDOW_DAYS
 from measurement.model import EvaluationOptions
 from measurement.readings import (
     baseline_problem,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from api.db.models import Case, Lesion, MeasurementVersion, PatientMarker, Study
-from measurement.markers import Marker
+from measurement.markers import engine_markers
 from measurement.model import (
     EvaluationInput,
     EvaluationOptions,
@@ -91,7 +91,7 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
         timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]
                     for st in timepoints],
         lesions=chosen,
-        markers=timepoint_markers(markers, timepoints, case.marker_window_days),
+        markers=engine_markers(markers, scans(timepoints), case.marker_window_days),
         options=case_options(case),
     )
 
@@ -106,53 +106,7 @@ def case_options(case: Case) -> EvaluationOptions:
     )
 
 
-MarkerKey = tuple[str, str]  # (name, unit): the same name in another unit is another series
-
-
-def chosen_marker_values(values: Sequence[PatientMarker], timepoints: Sequence[Study],
-                         window_days: int) -> dict[MarkerKey, dict[str, PatientMarker]]:
-    """Each marker's value at each timepoint: the one drawn nearest the scan's date within
-    ``window_days`` (on a tie, the one drawn before the scan; then the latest recorded)."""
-    groups: dict[MarkerKey, list[PatientMarker]] = {}
-    for v in values:
-        groups.setdefault((v.name, v.unit), []).append(v)
-    chosen_by_marker: dict[MarkerKey, dict[str, PatientMarker]] = {}
-    for key, series in sorted(groups.items()):
-        chosen: dict[str, PatientMarker] = {}
-        for st in timepoints:
-            scan = st.study_date
-            assert scan is not None  # timepoints are dated studies
-            near = [v for v in series if abs((v.date - scan).days) <= window_days]
-            if near:
-                chosen[st.study_instance_uid] = min(
-                    near, key=lambda v: (abs((v.date - scan).days), v.date > scan, -v.id))
-        chosen_by_marker[key] = chosen
-    return chosen_by_marker
-
-
-def marker_limit(chosen: dict[str, PatientMarker], baseline_uid: str) -> float:
-    """The upper limit of normal a series is judged by: that of the baseline value (RECIST
-    1.1 s.4.3.3 asks whether a marker elevated at baseline is back within normal limits),
-    else of the latest value used."""
-    first = chosen.get(baseline_uid) or list(chosen.values())[-1]
-    return first.upper_limit_normal
-
-
-def timepoint_markers(values: Sequence[PatientMarker], timepoints: Sequence[Study],
-                      window_days: int) -> list[Marker]:
-    """The engine's markers: each series' level at each timepoint (see
-    :func:`chosen_marker_values`), judged by :func:`marker_limit`."""
-    markers = []
-    for (name, unit), chosen in chosen_marker_values(values, timepoints, window_days).items():
-        if not chosen:
-            continue
-        markers.append(Marker(
-            id=name, unit=unit,
-            upper_limit_normal=_decimal(marker_limit(chosen, timepoints[0].study_instance_uid)),
-            values={tp: _decimal(v.value) for tp, v in chosen.items()}))
-    return markers
-
-
-def _decimal(value: float) -> Decimal:
-    # repr() is the shortest text that reads back as the same float: 5.0 stays 5.0.
-    return Decimal(repr(value))
+def scans(timepoints: Sequence[Study]) -> list[tuple[str, dt.date]]:
+    """(timepoint id, scan date) of dated studies, as the marker rules take them."""
+    return [(st.study_instance_uid, st.study_date) for st in timepoints
+            if st.study_date is not None]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,13 @@ from hypothesis import strategies as st
 
 from measurement.codec import evaluate_request
 from measurement.errors import InvalidEvaluationInput
-from measurement.markers import Marker
+from measurement.markers import (
+    MARKER_WINDOW_DAYS,
+    Marker,
+    engine_markers,
+    judging_limit,
+    levels_at_timepoints,
+)
 from measurement.model import (
     Criteria,
     EvaluationInput,
@@ -165,3 +172,58 @@ def test_markers_never_make_or_remove_progression(series: list[list[float | None
                            strict=True):
         assert (row["overall_response"] in progression) == (
             marked["overall_response"] in progression)
+
+
+# --- which level a scan is judged with, and by which limit (issue 16: one home) --------------
+
+@dataclass(frozen=True)
+class _Level:
+    """A recorded level as plain values (measurement.markers.MarkerLevel)."""
+
+    id: int
+    date: datetime.date
+    value: float
+    upper_limit_normal: float = 5.0
+    name: str = "CEA"
+    unit: str = "ng/mL"
+
+
+_SCAN = datetime.date(2026, 3, 2)
+_BL_SCAN = datetime.date(2026, 1, 5)
+
+
+@pytest.mark.parametrize(("levels", "chosen"), [
+    ([_Level(1, _SCAN - datetime.timedelta(days=14), 7.0)], 1),  # the window is inclusive
+    ([_Level(1, _SCAN - datetime.timedelta(days=15), 7.0)], None),  # outside: none
+    ([_Level(1, _SCAN - datetime.timedelta(days=3), 7.0),
+      _Level(2, _SCAN + datetime.timedelta(days=2), 8.0)], 2),  # nearest wins
+    ([_Level(1, _SCAN - datetime.timedelta(days=2), 7.0),
+      _Level(2, _SCAN + datetime.timedelta(days=2), 8.0)], 1),  # tie: drawn before the scan
+    ([_Level(1, _SCAN, 7.0), _Level(2, _SCAN, 8.0)], 2),  # same day: latest recorded
+])
+def test_the_level_a_scan_is_judged_with(levels: list[_Level], chosen: int | None) -> None:
+    # Nadir contract (RECIST 1.1 section 3.2.2 sets no window): nearest within 14 days.
+    by_marker = levels_at_timepoints(levels, [("BL", _BL_SCAN), ("FU1", _SCAN)],
+                                     MARKER_WINDOW_DAYS)
+    picked = by_marker[("CEA", "ng/mL")].get("FU1")
+    assert (picked.id if picked else None) == chosen
+
+
+def test_the_same_name_in_another_unit_is_another_series() -> None:
+    levels = [_Level(1, _SCAN, 7.0), _Level(2, _SCAN, 70.0, unit="ug/L")]
+    by_marker = levels_at_timepoints(levels, [("FU1", _SCAN)], MARKER_WINDOW_DAYS)
+    assert sorted(by_marker) == [("CEA", "ng/mL"), ("CEA", "ug/L")]
+
+
+def test_a_series_is_judged_by_its_baseline_limit() -> None:
+    # RECIST 1.1 section 4.3.3: "normalisation" of a marker elevated at baseline, so the
+    # laboratory's limit at baseline; without a baseline level, that of the latest used.
+    levels = [_Level(1, _BL_SCAN, 9.0, upper_limit_normal=5.0),
+              _Level(2, _SCAN, 6.0, upper_limit_normal=7.0)]
+    scans = [("BL", _BL_SCAN), ("FU1", _SCAN)]
+    chosen = levels_at_timepoints(levels, scans, MARKER_WINDOW_DAYS)[("CEA", "ng/mL")]
+    assert judging_limit(chosen, "BL") == 5.0
+    assert judging_limit({"FU1": chosen["FU1"]}, "BL") == 7.0
+    (marker_,) = engine_markers(levels, scans, MARKER_WINDOW_DAYS)
+    assert marker_.upper_limit_normal == Decimal("5.0")
+    assert dict(marker_.values) == {"BL": Decimal("9.0"), "FU1": Decimal("6.0")}
