@@ -160,6 +160,9 @@ class ComparisonRequest(_Request):
     patient_id: PatientIdText
     baseline_study_uid: UidText | None = None
     followup_study_uid: UidText | None = None
+    new: bool = Field(default=False, description=(
+        "make a new comparison even when one of the same studies exists (otherwise that "
+        "one is returned, 200, while it still covers every series of the two studies)"))
 
 
 class PairIn(_Request):

@@ -16,11 +16,14 @@ from api.workflow.errors import StaleVersion
 router = APIRouter(prefix="/api/v1/comparisons", tags=["comparisons"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses={200: {
+    "description": "the existing comparison of the same studies", "model": ComparisonOut}})
 def create_comparison(body: ComparisonRequest, response: Response, who: Reader,
                       comparisons: Comparisons) -> ComparisonOut:
     view = comparisons.create(who, body.patient_id, body.baseline_study_uid,
-                              body.followup_study_uid)
+                              body.followup_study_uid, new=body.new)
+    if not view.created:
+        response.status_code = 200
     response.headers["ETag"] = view.etag
     return ComparisonOut.of(view)
 

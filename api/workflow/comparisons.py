@@ -11,6 +11,7 @@ from api.workflow.errors import InvalidInput, NotFound, StaleVersion
 from api.workflow.ports import CaseStore
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role
 from api.workflow.service import patient_studies
+from imaging.pairing import Pairing
 
 
 @dataclass(frozen=True)
@@ -18,10 +19,25 @@ class ComparisonView:
     comparison: Comparison
     baseline: Study
     followup: Study
+    #: False when an existing comparison of the same studies was returned.
+    created: bool = True
 
     @property
     def etag(self) -> str:
         return comparison_etag(self.comparison)
+
+
+def _still_covers(c: Comparison, pairing: Pairing) -> bool:
+    """Whether ``c`` still speaks of every series a fresh automatic pairing would (a series
+    indexed since then makes a new comparison), or a radiologist set its pairs."""
+    if any(p.source != "auto" for p in c.pairs):
+        return True
+    known = {uid for p in c.pairs for uid in (p.baseline_series_uid, p.followup_series_uid)}
+    known |= {str(e[0]) for e in c.excluded or []}
+    fresh = {uid for p in pairing.pairs for uid in (p.baseline_series_uid,
+                                                    p.followup_series_uid)}
+    fresh |= {uid for uid, _ in pairing.excluded}
+    return fresh <= known
 
 
 def comparison_etag(c: Comparison) -> str:
@@ -45,7 +61,9 @@ class ComparisonService:
             self._on_changed(view)
 
     def create(self, who: Principal, patient_id: str, baseline_uid: str | None,
-               followup_uid: str | None) -> ComparisonView:
+               followup_uid: str | None, *, new: bool = False) -> ComparisonView:
+        """The comparison of two studies: the existing one when it still covers every series
+        the pairing would consider (or a radiologist chose its pairs), unless ``new``."""
         check_role(who, READERS)
         studies = patient_studies(self.store, patient_id)
         if len(studies) < 2 and not (baseline_uid and followup_uid):
@@ -57,6 +75,12 @@ class ComparisonService:
         if baseline.id == followup.id:
             raise InvalidInput("baseline_study_uid and followup_study_uid are the same study")
         pairing = pair_studies(baseline, followup)
+        existing = None if new else self.store.newest_comparison(
+            patient_id, baseline.study_instance_uid, followup.study_instance_uid)
+        if existing is not None and _still_covers(existing, pairing):
+            self.store.audit(who, "read", f"comparisons/{existing.id}", patient_id)
+            self.store.commit()
+            return ComparisonView(existing, baseline, followup, created=False)
         c = Comparison(patient_id=patient_id, baseline_study_uid=baseline.study_instance_uid,
                        followup_study_uid=followup.study_instance_uid, created_by=who.name,
                        created_at=utcnow(), excluded=[list(e) for e in pairing.excluded])

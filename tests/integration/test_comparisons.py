@@ -126,6 +126,46 @@ def test_override_pairs_is_kept_and_checked(pushed: dict[str, Any]) -> None:
     assert stale.status_code == 412
 
 
+def test_the_same_studies_give_the_same_comparison_unless_a_new_one_is_asked(
+    pushed: dict[str, Any]
+) -> None:
+    """Every browser tab used to make a comparison of its own (and a registration with it):
+    the existing one is returned (200) while it covers every series; "new" makes another."""
+    service: Service = pushed["service"]
+    pid = pushed["demo"].baseline.patient.patient_id
+    post = {"patient_id": pid, "baseline_study_uid": pushed["bl"].study_instance_uid,
+            "followup_study_uid": pushed["fu"].study_instance_uid}
+    first = service.client.post("/api/v1/comparisons", json=post,
+                                headers=service.headers("specialist"))
+    assert first.status_code == 201, first.text
+    again = service.client.post("/api/v1/comparisons", json={"patient_id": pid},
+                                headers=service.headers("radiologist"))
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json() and again.headers["ETag"] == first.headers["ETag"]
+    fresh = service.client.post("/api/v1/comparisons", json={**post, "new": True},
+                                headers=service.headers("admin"))
+    assert fresh.status_code == 201 and fresh.json()["id"] != first.json()["id"]
+    # The newest one is returned from now on, its pairs as a radiologist set them.
+    bl, fu = pushed["bl"], pushed["fu"]
+    url = f"/api/v1/comparisons/{fresh.json()['id']}/pairs"
+    manual = {"pairs": [{"baseline_series_uid": bl.series_uid("lung_thin"),
+                         "followup_series_uid": fu.series_uid("soft_5mm")}]}
+    assert service.client.put(url, json=manual, headers={
+        **service.headers("radiologist"), "If-Match": "*"}).status_code == 200
+    kept = service.client.post("/api/v1/comparisons", json=post,
+                               headers=service.headers("specialist"))
+    assert kept.status_code == 200 and kept.json()["id"] == fresh.json()["id"]
+    assert [p["source"] for p in kept.json()["pairs"]] == ["manual"]
+    assert service.client.post("/api/v1/comparisons", json={**post, "new": "yes please"},
+                               headers=service.headers("admin")).status_code == 422
+    # Each reuse is an audited read of the patient's comparison.
+    events = service.client.get(f"/api/v1/audit?patient_id={pid}",
+                                headers=service.headers("admin")).json()["events"]
+    reads = [e for e in events if e["action"] == "read"
+             and e["resource"] == f"comparisons/{first.json()['id']}"]
+    assert reads
+
+
 def test_comparison_refusals(pushed: dict[str, Any]) -> None:
     service: Service = pushed["service"]
     pid = pushed["demo"].baseline.patient.patient_id
