@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from api import __version__
 from api.auth import Authenticator
@@ -33,18 +34,38 @@ from api.routes import (
     registration,
     upload,
 )
+from api.routes import (
+    case_events as case_events_routes,
+)
 from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
+from api.workflow.event_bus import LocalEventBus
+from api.workflow.events import CaseEventPublisher
 from api.workflow.image_reads import ImageReads
 from api.workflow.pacs_gateway import OrthancPacs
+from api.workflow.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
 from pacs.dicomweb import DicomWebGateway
 from pacs.dimse import DicomPeer
 from pacs.feed import ChangeFeedFollower
 from pacs.orthanc import OrthancClient
 
 log = logging.getLogger(__name__)
+#: How long start-up waits for the LISTEN connection of the case events (PostgreSQL).
+EVENT_LISTEN_WAIT_S = 5.0
+
+
+def case_events(engine: Engine) -> tuple[LocalEventBus, CaseEventPublisher,
+                                          PgEventListener | None]:
+    """The process's event bus, where the case service publishes, and (PostgreSQL) the
+    LISTEN thread that brings every process's changes onto the bus."""
+    bus = LocalEventBus()
+    if engine.dialect.name != "postgresql":
+        return bus, bus, None
+    channel = channel_of(engine)
+    return (bus, PgEventPublisher(engine, channel),
+            PgEventListener(conninfo_of(engine), channel, bus.publish))
 
 
 def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI:
@@ -64,15 +85,22 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                     leader_lock(engine, settings.data_dir))
     start_ingest = settings.ingest if run_ingest is None else run_ingest
     outbox = OutboxSender.from_settings(sessions, settings)
+    event_bus, event_publisher, event_listener = case_events(engine)
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if start_ingest:
             ingest.start()
         outbox.start()
+        if event_listener is not None:
+            event_listener.start()
+            # Streams opened once the app serves must hear every change from then on.
+            event_listener.listening.wait(EVENT_LISTEN_WAIT_S)
         try:
             yield
         finally:
+            if event_listener is not None:
+                event_listener.stop()
             outbox.stop()
             ingest.stop()
             await running.state.dicomweb.aclose()
@@ -106,8 +134,10 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.ingest = ingest
     state.sr_drafts = drafts
     state.authenticator = Authenticator(engine)
+    state.event_bus = event_bus
+    state.event_publisher = event_publisher
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   case_documents, case_report, dicomweb, registration):
+                   case_documents, case_report, case_events_routes, dicomweb, registration):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     install_body_guard(app, settings)  # inside the error handlers' middleware

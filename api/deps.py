@@ -18,6 +18,7 @@ from api.workflow.registration import (
     queue_comparison,
 )
 from api.workflow.registration_store import SqlRegistrationStore
+from api.workflow.roles import Principal
 from api.workflow.service import CaseService
 from api.workflow.sql_store import SqlCaseStore
 from imaging.registration import RegistrationSettings
@@ -34,10 +35,18 @@ SessionDep = Annotated[Session, Depends(db_session)]
 def case_service(request: Request, session: SessionDep) -> CaseService:
     state = request.app.state
     return CaseService(SqlCaseStore(session), state.pacs,
-                       on_case_created=state.sr_drafts.collect_existing)
+                       on_case_created=state.sr_drafts.collect_existing,
+                       events=state.event_publisher)
 
 
 Cases = Annotated[CaseService, Depends(case_service)]
+
+
+def watch_case(state: Any, who: Principal, case_id: int) -> None:
+    """Check and audit a reader opening a case's event stream, in a session of its own
+    (a stream must not hold a database connection while it is open)."""
+    with state.sessions() as session:
+        CaseService(SqlCaseStore(session), state.pacs).watch(who, case_id)
 
 
 def document_service(cases: Cases) -> DocumentService:

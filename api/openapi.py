@@ -48,6 +48,8 @@ class ErrorOut(BaseModel):
     limit_bytes: int | None = Field(default=None, description="the size limit passed")
     unsigned: list[str] | None = Field(default=None,
                                        description="timepoints that are not signed off yet")
+    existing_case_id: int | None = Field(default=None, description="the case that exists "
+                                         "already (a duplicate case refused)")
     missing: list[dict[str, Any]] | None = Field(
         default=None, description="lesions without a reading at the timepoint: "
         "{lesion_id, label, kind}")

@@ -94,6 +94,9 @@ class CaseCreate(_Request):
     min_icpd_confirmation_days: WholeNumber = Field(
         default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0, le=3650)
     marker_window_days: WholeNumber = Field(default=MARKER_WINDOW_DAYS, ge=0, le=365)
+    allow_duplicate: StrictBool = Field(default=False, description="create it even when "
+                                        "the patient has a case of this baseline and criteria "
+                                        "(409 with existing_case_id otherwise)")
 
 
 class MarkerIn(BaseModel):
@@ -154,6 +157,8 @@ class MeasurementPut(BaseModel):
     length_mm: float | int | None = Field(default=None, ge=0)
     status: Text | None = Field(default=None, max_length=64)
     amendment_reason: Text | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000, description="why this version "
+                                "is written, e.g. \"undo\" (kept in the history)")
 
 
 class ComparisonRequest(_Request):

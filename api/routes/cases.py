@@ -20,7 +20,7 @@ from api.schemas import (
     LesionOut,
     LesionPatch,
 )
-from api.workflow.errors import Conflict, NotEvaluable, TimepointSignedOff
+from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.service import NewCase, NewLesion
 from measurement.model import EvaluationOptions
@@ -29,7 +29,7 @@ from measurement.vocabulary import Criteria, LesionKind
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=answers(DuplicateCase))
 def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
     view = cases.create_case(who, NewCase(
         patient_id=body.patient_id, criteria=Criteria(body.criteria),
@@ -39,7 +39,7 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
             min_sd_duration_days=body.min_sd_duration_days,
             min_confirmation_interval_days=body.min_confirmation_interval_days,
             min_icpd_confirmation_days=body.min_icpd_confirmation_days),
-        marker_window_days=body.marker_window_days))
+        marker_window_days=body.marker_window_days, allow_duplicate=body.allow_duplicate))
     return CaseOut.of(view)
 
 

@@ -33,7 +33,8 @@ def put_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: Timepoin
     view = cases.record_measurement(who, case_id, lesion_id, timepoint_id, MeasurementInput(
         sop_instance_uid=body.sop_instance_uid, frame=body.frame, endpoints=body.endpoints,
         length_mm=None if body.length_mm is None else float(body.length_mm),
-        status=body.status, amendment_reason=body.amendment_reason, if_match=if_match))
+        status=body.status, amendment_reason=body.amendment_reason, if_match=if_match,
+        reason=body.reason))
     response.headers["ETag"] = view.etag
     return MeasurementOut.of(view.measurement, view.lesion)
 

@@ -69,6 +69,16 @@ class TimepointSignedOff(Conflict):
         self.timepoint_id = timepoint_id
 
 
+class DuplicateCase(Conflict):
+    """The patient has a case of this baseline and criteria already (``existing_case_id``)."""
+
+    def __init__(self, existing_case_id: int) -> None:
+        super().__init__(f"this patient has case {existing_case_id} with the same baseline "
+                         "and criteria; open it, or create another with allow_duplicate",
+                         extra={"existing_case_id": existing_case_id})
+        self.existing_case_id = existing_case_id
+
+
 class IncompleteTimepoint(Conflict):
     """A timepoint cannot be signed off while a lesion that exists there has no reading.
 

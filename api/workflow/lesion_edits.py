@@ -34,6 +34,14 @@ def reason_text(name: str, value: str | None, *, required: bool) -> str | None:
     return text
 
 
+def version_reason(reason: str | None, amendment_reason: str | None) -> str | None:
+    """The reason a measurement version keeps: why it was written ("undo"), and the
+    amendment reason when it changes a signed-off timepoint."""
+    if reason and amendment_reason:
+        return f"{reason}; amendment: {amendment_reason}"
+    return amendment_reason or reason
+
+
 @dataclass(frozen=True)
 class LesionDeletion:
     """Why a lesion is deleted; ``amendment_reason`` when a signed-off timepoint changes."""

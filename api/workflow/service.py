@@ -33,6 +33,7 @@ from api.workflow.case_response import CaseResponse, case_response, missing_read
 from api.workflow.errors import (
     CaseNotFound,
     Conflict,
+    DuplicateCase,
     IncompleteTimepoint,
     InvalidInput,
     InvalidMeasurement,
@@ -44,12 +45,15 @@ from api.workflow.errors import (
     TimepointNotFound,
     TimepointSignedOff,
 )
+from api.workflow.events import CaseEvent, CaseEventPublisher, ChangeKind, now_iso
 from api.workflow.lesion_edits import (
     LesionChanges,
     LesionDeletion,
     check_change,
     differences,
+    reason_text,
     signed_timepoints_read,
+    version_reason,
 )
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
@@ -96,6 +100,8 @@ class NewCase:
     baseline_study_uid: str | None = None
     options: EvaluationOptions = DEFAULT_OPTIONS
     marker_window_days: int = MARKER_WINDOW_DAYS
+    #: Create it even when the patient has a case of this baseline and criteria already.
+    allow_duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,8 @@ class MeasurementInput:
     status: str | None = None
     amendment_reason: str | None = None
     if_match: str | None = None
+    #: Why this version is written, e.g. "undo" (kept in the version history).
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,10 +200,20 @@ class CaseService:
     """Use cases of the case workflow for one unit of work."""
 
     def __init__(self, store: CaseStore, pacs: Pacs, *,
-                 on_case_created: Callable[[int, str], None] | None = None) -> None:
+                 on_case_created: Callable[[int, str], None] | None = None,
+                 events: CaseEventPublisher | None = None) -> None:
         self.store = store
         self.pacs = pacs
         self._on_case_created = on_case_created
+        self._events = events
+
+    def _announce(self, case: Case, kind: ChangeKind, who: Principal, *,
+                  lesion_id: int | None = None, timepoint_id: str | None = None,
+                  version: int | None = None) -> None:
+        """Tell the case's readers of a committed change (after the commit)."""
+        if self._events is not None:
+            self._events.publish(CaseEvent(case.id, kind, who.name, now_iso(), lesion_id,
+                                           timepoint_id, version))
 
     # -- loading -------------------------------------------------------------------------
 
@@ -256,6 +274,12 @@ class CaseService:
                 raise InvalidInput(f"baseline_study_uid {new.baseline_study_uid!r} is not a "
                                    "dated indexed study of this patient")
             baseline = matches[0]
+        if not new.allow_duplicate:
+            existing = next((c for c in self.store.cases(new.patient_id, limit=1000)
+                             if c.baseline_study_uid == baseline.study_instance_uid
+                             and c.criteria == new.criteria.value), None)
+            if existing is not None:
+                raise DuplicateCase(existing.id)
         case = Case(patient_id=new.patient_id, criteria=new.criteria.value,
                     baseline_study_uid=baseline.study_instance_uid, created_by=who.name,
                     created_at=utcnow(), lesions=[], signoffs=[],
@@ -318,6 +342,8 @@ class CaseService:
         self.store.add(lesion)
         self.store.audit(who, "create", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
+        self._announce(case, ChangeKind.LESION_ADDED, who, lesion_id=lesion.id,
+                       timepoint_id=lesion.first_timepoint)
         return lesion
 
     def list_lesions(self, who: Principal, case_id: int, *, include_deleted: bool = False
@@ -354,6 +380,7 @@ class CaseService:
         self.store.audit(who, "delete", f"cases/{case.id}/lesions/{lesion.id}",
                          case.patient_id)
         self._commit()
+        self._announce(case, ChangeKind.LESION_DELETED, who, lesion_id=lesion.id)
         return lesion
 
     def change_lesion(self, who: Principal, case_id: int, lesion_id: int,
@@ -389,6 +416,8 @@ class CaseService:
                 changes=changed, reason=changes.amendment_reason))
         self.store.audit(who, "update", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
+        if changed:
+            self._announce(case, ChangeKind.LESION_CHANGED, who, lesion_id=lesion.id)
         return lesion
 
     # -- measurements --------------------------------------------------------------------
@@ -412,9 +441,11 @@ class CaseService:
         latest = self.store.latest_version(lesion.id)
         current = self.current_of(lesion).get((lesion.id, timepoint_id))
         _check_if_match(given.if_match, current)
-        reason = (given.amendment_reason or "").strip() or None
-        if self.store_signoff(case, timepoint_id) is not None and reason is None:
+        amendment = reason_text("amendment_reason", given.amendment_reason, required=False)
+        if self.store_signoff(case, timepoint_id) is not None and amendment is None:
             raise TimepointSignedOff(timepoint_id)
+        reason = version_reason(reason_text("reason", given.reason, required=False),
+                                amendment)
         order = [st.study_instance_uid for st in timepoints]
         if lesion.kind == LesionKind.NEW and lesion.first_timepoint:
             problem = before_first_sighting_problem(order, lesion.first_timepoint, timepoint_id)
@@ -431,6 +462,8 @@ class CaseService:
         except StaleVersion:
             raise StaleVersion("another change to this lesion was saved at the same time; "
                                "read it again and retry") from None
+        self._announce(case, ChangeKind.MEASUREMENT, who, lesion_id=lesion.id,
+                       timepoint_id=timepoint_id, version=m.version)
         return MeasurementView(lesion, m)
 
     def _measurement_values(self, lesion: Lesion, timepoint_id: str,
@@ -528,7 +561,16 @@ class CaseService:
             self.store.audit(who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
                              case.patient_id)
             self._commit()
+            self._announce(case, ChangeKind.SIGNED_OFF, who, timepoint_id=timepoint_id)
         return existing
+
+    def watch(self, who: Principal, case_id: int) -> Case:
+        """A reader opens the case's live event stream (audited like a read)."""
+        check_role(who, READERS)
+        case = self.case(case_id)
+        self.store.audit(who, "watch", f"cases/{case.id}/events", case.patient_id)
+        self._commit()
+        return case
 
     # -- tumour markers ------------------------------------------------------------------
 

@@ -76,7 +76,8 @@ class LiveNadir:
 
     def new_case(self) -> dict[str, Any]:
         """A case of the demo patient with its two lesions as targets (nothing measured)."""
-        r = self.post("/api/v1/cases", {"patient_id": PID, "criteria": "RECIST1.1"})
+        r = self.post("/api/v1/cases", {"patient_id": PID, "criteria": "RECIST1.1",
+                                        "allow_duplicate": True})
         assert r.status_code == 201, r.text
         case = dict(r.json())
         lesions = {}

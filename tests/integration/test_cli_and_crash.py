@@ -32,7 +32,7 @@ def _env(database_url: str, orthanc: Any, data_dir: Path) -> dict[str, str]:
     )
 
 
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def _serve(env: dict[str, str], port: int, *, timeout: float = 30) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([*NADIR, "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -42,7 +42,7 @@ def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             return False
 
-    wait_until(up, timeout=30, interval=0.1)
+    wait_until(up, timeout=timeout, interval=0.1)
     return proc
 
 

@@ -214,7 +214,7 @@ def test_sr_export_validates_and_round_trips(measured: dict[str, Any], tmp_path:
     pid = measured["pacs"].demo.baseline.patient.patient_id
     other = service.client.post(
         "/api/v1/cases",
-        json={"patient_id": pid, "criteria": "RECIST1.1"},
+        json={"patient_id": pid, "criteria": "RECIST1.1", "allow_duplicate": True},
         headers=service.headers("radiologist"),
     ).json()
     imp = service.client.post(

@@ -248,3 +248,60 @@ def test_patch_kind_and_nodal_until_the_first_reading(service: Service,
         ("update", {"nodal": [False, True], "kind": ["target", "non_target"],
                     "label": ["T1", "NT1"]}, None),
         ("update", {"organ": ["mediastinum", "hilum"]}, "hilar, not mediastinal")]
+
+
+def test_a_second_case_of_the_same_baseline_and_criteria_is_refused(
+        service: Service, indexed: dict[str, Any]) -> None:
+    first = _case(service)
+    body = {"patient_id": first["patient_id"], "criteria": "RECIST1.1"}
+    post = service.client.post
+    for role, status in (("anonymous", 401), ("uploader", 403), ("specialist", 403)):
+        assert post("/api/v1/cases", json=body, headers=_h(service, role)).status_code == status
+    for role in ("radiologist", "admin"):
+        r = post("/api/v1/cases", json=body, headers=_h(service, role))
+        assert r.status_code == 409, r.text
+        assert r.json()["existing_case_id"] == first["id"]
+    explicit = post("/api/v1/cases", json={**body, "baseline_study_uid": first[
+        "baseline_study_uid"]}, headers=_h(service, "radiologist"))
+    assert explicit.status_code == 409
+    for bad in ("yes", 1, None):
+        r = post("/api/v1/cases", json={**body, "allow_duplicate": bad},
+                 headers=_h(service, "radiologist"))
+        assert r.status_code == 422, (bad, r.text)
+    # Another criteria or another baseline is another case; allow_duplicate makes one on purpose.
+    irecist = post("/api/v1/cases", json={**body, "criteria": "iRECIST"},
+                   headers=_h(service, "radiologist"))
+    later = post("/api/v1/cases", json={**body, "baseline_study_uid": first["timepoints"][1][
+        "id"]}, headers=_h(service, "radiologist"))
+    again = post("/api/v1/cases", json={**body, "allow_duplicate": True},
+                 headers=_h(service, "admin"))
+    assert [r.status_code for r in (irecist, later, again)] == [201, 201, 201]
+    assert again.json()["id"] not in (first["id"], irecist.json()["id"])
+    listed = _get(service, f"/api/v1/cases?patient_id={first['patient_id']}").json()
+    assert len(listed) == 4
+
+
+def test_a_measurement_carries_its_reason_into_the_history(
+        service: Service, indexed: dict[str, Any]) -> None:
+    case = _case(service)
+    cid, bl = case["id"], case["timepoints"][0]["id"]
+    t1 = _lesion(service, cid, kind="target", organ="lung")
+    assert _put(service, cid, t1, bl, _caliper(indexed["bl"][1], 50)).status_code == 200
+    assert _put(service, cid, t1, bl, _caliper(indexed["bl"][1], 30)).status_code == 200
+    for bad in ({"reason": "u" * 2001}, {"reason": 5}):
+        r = _put(service, cid, t1, bl, {**_caliper(indexed["bl"][1], 50), **bad})
+        assert r.status_code == 422, (bad, r.text)
+    r = _put(service, cid, t1, bl, {**_caliper(indexed["bl"][1], 50), "reason": "undo"},
+             **{"If-Match": f'"m{t1}-v2"'})
+    assert r.status_code == 200 and r.json()["reason"] == "undo" and r.json()["version"] == 3
+    assert _put(service, cid, t1, bl, {**_caliper(indexed["bl"][1], 50), "reason": "undo"},
+                role="specialist").status_code == 403
+    assert _sign(service, cid, bl).status_code == 200
+    r = _put(service, cid, t1, bl, {**_caliper(indexed["bl"][1], 30), "reason": "redo"})
+    assert r.status_code == 409
+    r = _put(service, cid, t1, bl, {**_caliper(indexed["bl"][1], 30), "reason": "redo",
+                                    "amendment_reason": "the larger axis"})
+    assert r.status_code == 200
+    history = _get(service, f"/api/v1/cases/{cid}/lesions/{t1}/history").json()
+    assert [v["reason"] for v in history["versions"]] == [
+        None, None, "undo", "redo; amendment: the larger axis"]

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from api.workflow.case_response import FIRST_STEP
-from api.workflow.errors import IncompleteTimepoint
+from api.workflow.errors import DuplicateCase, IncompleteTimepoint
 from api.workflow.roles import Principal, Role
 from api.workflow.service import CaseService, MeasurementInput, NewCase, NewLesion
 from measurement.vocabulary import Criteria, LesionKind
@@ -150,3 +150,16 @@ def test_sign_off_is_refused_while_a_lesion_has_no_reading(world: World) -> None
     assert service.sign_off(RAD, cid, tps[1][0]).timepoint_uid == tps[1][0]
     with pytest.raises(IncompleteTimepoint, match="T1, NT1, N1"):
         service.sign_off(RAD, cid, tps[2][0])
+
+
+def test_a_duplicate_case_names_the_existing_one(world: World) -> None:
+    service, cid, tps = world
+    with pytest.raises(DuplicateCase) as refused:
+        service.create_case(RAD, NewCase(PID, Criteria.RECIST_1_1))
+    assert refused.value.extra == {"existing_case_id": cid}
+    with pytest.raises(DuplicateCase):
+        service.create_case(RAD, NewCase(PID, Criteria.RECIST_1_1, baseline_study_uid=tps[0][0]))
+    other = service.create_case(RAD, NewCase(PID, Criteria.RECIST_1_1, allow_duplicate=True))
+    assert other.case.id != cid
+    assert service.create_case(RAD, NewCase(PID, Criteria.IRECIST)).case.id not in (
+        cid, other.case.id)

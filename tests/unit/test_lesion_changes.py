@@ -168,3 +168,22 @@ def test_a_change_to_a_signed_off_reading_needs_an_amendment(world: World) -> No
     _, _, changes = service.lesion_history(SPEC, cid, t1)
     assert [(c.changes, c.reason) for c in changes] == [
         ({"organ": ["liver", "lung"], "label": ["T1", "L1"]}, "the lesion is in the lung")]
+
+
+def test_an_undo_is_a_new_version_with_its_reason(world: World) -> None:
+    service, store, cid, tps = world
+    t1 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    _measure(service, cid, t1, tps[0], 40)
+    _measure(service, cid, t1, tps[0], 60, reason="  ")  # a blank reason is no reason
+    _measure(service, cid, t1, tps[0], 40, reason="undo")
+    service.record_measurement(RAD, cid, t1, tps[1][0], MeasurementInput(
+        status="not_evaluable", reason="redo"))
+    service.sign_off(RAD, cid, tps[0][0])
+    with pytest.raises(TimepointSignedOff):
+        _measure(service, cid, t1, tps[0], 60, reason="undo")
+    _measure(service, cid, t1, tps[0], 60, reason="undo", amendment_reason="wrong slice")
+    with pytest.raises(InvalidInput, match="reason"):
+        _measure(service, cid, t1, tps[1], 60, reason="u" * 2001)
+    _, versions, _ = service.lesion_history(SPEC, cid, t1)
+    assert [(v.version, v.reason) for v in versions] == [
+        (1, None), (2, None), (3, "undo"), (4, "redo"), (5, "undo; amendment: wrong slice")]
