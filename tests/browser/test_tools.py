@@ -19,6 +19,8 @@ from tests.browser.helpers import (
     hover,
     measurement,
     nodule_case,
+    press,
+    put_known,
     select,
     to_nodule,
 )
@@ -243,3 +245,56 @@ def test_a_reload_keeps_both_images_and_the_selected_lesion(page: Any, live: Liv
     for side in ("left", "right"):
         assert (attr(page, side, "timepoint-id"), attr(page, side, "series-uid"),
                 attr(page, side, "sop-instance-uid")) == shown[side], side
+
+
+CANVAS_PIXEL = ("(s) => { const e = document.querySelector(`[data-viewport=${s}] canvas`);"
+                " const d = e.getContext('2d').getImageData(e.width / 2, e.height / 2, 1, 1).data;"
+                " return [d[0], d[1], d[2]]; }")
+
+
+def test_the_window_overlay_shows_the_window_applied_after_scrolling(
+        page: Any, live: LiveNadir) -> None:
+    case = live.new_case()
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    hover(page, "left")
+    corner = page.locator('[data-viewport="left"] .overlay-corner.top-right')
+
+    def overlay() -> str:
+        return " ".join(corner.inner_text().split())
+
+    page.keyboard.press("2")  # mediastinum: W 400 L 40
+    wait_until(lambda: overlay() == "W 400 L 40", timeout=5)
+    press(page, "left", "ArrowDown")
+    page.wait_for_timeout(300)
+    assert overlay() == "W 400 L 40"
+    assert window(page, "left") == (400.0, 40.0)
+    # The image is drawn in that window: choosing it again changes no pixel.
+    drawn = page.evaluate(CANVAS_PIXEL, "left")
+    page.keyboard.press("2")
+    page.wait_for_timeout(300)
+    assert page.evaluate(CANVAS_PIXEL, "left") == drawn
+
+
+def test_the_amendment_dialog_names_the_timepoint_by_date_and_cancel_works(
+        page: Any, live: LiveNadir) -> None:
+    nodule = nodule_case(live, measured=True)
+    case, baseline = nodule.case, nodule.baseline
+    put_known(live, case, "Subcarinal node", baseline)
+    r = live.post(f"/api/v1/cases/{case['id']}/timepoints/{baseline}/sign-off", {})
+    assert r.status_code == 200, r.text
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    to_nodule(page, live, nodule, "caliper")
+    (r1, c1) = nodule.known.endpoints[1]
+    drag(page, "left", (r1, c1), (r1, c1 + 3.0 / live.demo.baseline.pixel_spacing_mm))
+    dialog = page.locator("dialog.modal")
+    dialog.wait_for()
+    text = dialog.inner_text()
+    assert "Baseline (15 Jan 2024) is signed off" in text
+    assert baseline not in text and "amendment_reason" not in text
+    dialog.locator("button[value=cancel]").click()
+    dialog.wait_for(state="detached", timeout=5_000)
+    page.wait_for_timeout(500)
+    assert len(history(live, case["id"], nodule.lesion["id"])) == 1
+    assert page.locator(".pending").count() == 0

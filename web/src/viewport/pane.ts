@@ -84,6 +84,8 @@ export class ReviewPane {
   private suppressEvents = 0;
   /** A button is down in this pane: camera changes now are the reader's (zoom, pan). */
   private interacting = false;
+  /** The window the reader chose (drag, preset, the other pane's); null: each image's own. */
+  private chosenWindow: { center: number; width: number } | null = null;
 
   constructor(
     readonly side: Side,
@@ -122,6 +124,7 @@ export class ReviewPane {
     element.addEventListener('pointerdown', () => (this.interacting = true), { capture: true });
     document.addEventListener('pointerup', () => (this.interacting = false), { capture: true });
     this.host.addEventListener(Enums.Events.VOI_MODIFIED, () => {
+      if (this.interacting) this.chosenWindow = this.getWindow();
       this.drawOverlay();
       // Likewise only the reader's windowing (presets are applied to both panes directly).
       if (!this.suppressEvents && this.interacting) this.windowListeners.forEach((f) => f(this));
@@ -205,6 +208,7 @@ export class ReviewPane {
   }
 
   setWindow(window: { center: number; width: number }): void {
+    this.chosenWindow = { center: window.center, width: window.width };
     this.viewport.setProperties({ voiRange: voiRangeOf(window) });
     this.viewport.render();
   }
@@ -341,6 +345,7 @@ export class ReviewPane {
     const image = this.image;
     if (!image || image.imageId === this.shownImageId) return;
     this.shownImageId = image.imageId;
+    this.keepChosenWindow();
     const el = this.element;
     el.dataset.sopInstanceUid = image.sopInstanceUid;
     el.dataset.slicePositionMm = image.positionMm.toFixed(3);
@@ -352,6 +357,21 @@ export class ReviewPane {
     this.placePins();
     this.listeners.forEach((f) => f(this));
     this.startPrefetch();
+  }
+
+  /**
+   * cornerstone's CPU path (headless and software-GL browsers) keeps drawing a new image in
+   * the window chosen before, but reports that image's own window from its properties: set
+   * the chosen window again so that what is drawn and what the overlay says are the same.
+   */
+  private keepChosenWindow(): void {
+    const chosen = this.chosenWindow;
+    const reported = this.getWindow();
+    if (!chosen || (reported && Math.abs(reported.center - chosen.center) < 0.5 && Math.abs(reported.width - chosen.width) < 0.5)) return;
+    this.quietly(() => {
+      this.viewport.setProperties({ voiRange: voiRangeOf(chosen) });
+      this.viewport.render();
+    });
   }
 
   startPrefetch(): void {
