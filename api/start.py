@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace, settings: Settings, data_dir: Path,
         if remove_standing_demo_peer(client):
             print(f"Removed the standing peer {DEMO_AET}@127.0.0.1 of earlier versions: "
                   "`nadir demo` registers it while it pushes")
-    token = _start_token(settings)
+    tokens = _start_tokens(settings)
     app = create_app(settings)
     # Bound here, not by uvicorn: the banner reports the listener the kernel has.
     web = _bind(args.host, args.port)
@@ -145,26 +145,37 @@ def _serve(args: argparse.Namespace, settings: Settings, data_dir: Path,
                                loopback_problem=orthanc.loopback_problem):
         print(line)
     print("Push a demo patient: .venv/bin/nadir demo")
-    print(f"Admin token:     {token}", flush=True)
+    if Role.RADIOLOGIST in tokens:  # the admin may not measure: say who may
+        print("Measuring needs a radiologist's token (more: .venv/bin/nadir users create "
+              "NAME --role radiologist)")
+        print(f"Radiologist token: {tokens[Role.RADIOLOGIST]}")
+    print(f"Admin token:     {tokens[Role.ADMIN]}", flush=True)
     # No access log: request URLs carry patient IDs.
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     server.run(sockets=[web])
     return 0
 
 
-def _start_token(settings: Settings) -> str:
+def _start_tokens(settings: Settings) -> dict[Role, str]:
+    """A new start token of "admin" and, made on the first start, of "radiologist" (the
+    admin cannot measure); the tokens of earlier starts are revoked."""
     engine = make_engine(settings.effective_database_url)
     migrate(engine)
+    tokens = {}
     with make_sessionmaker(engine).begin() as s:
-        admin = s.scalar(select(User).where(User.name == "admin"))
-        if admin is None:
-            admin = create_user(s, "admin", Role.ADMIN)
-        for old in s.scalars(select(ApiToken).where(ApiToken.user_id == admin.id,
-                                                     ApiToken.label == "start")):
-            old.revoked = True
-        token = issue_token(s, admin, label="start")
+        first_start = s.scalar(select(User).where(User.name == "admin")) is None
+        for name, role in (("admin", Role.ADMIN), ("radiologist", Role.RADIOLOGIST)):
+            user = s.scalar(select(User).where(User.name == name))
+            if user is None and (first_start or role is Role.ADMIN):
+                user = create_user(s, name, role)
+            if user is None or user.role != role.value:
+                continue
+            for old in s.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                         ApiToken.label == "start")):
+                old.revoked = True
+            tokens[role] = issue_token(s, user, label="start")
     engine.dispose()
-    return token
+    return tokens
 
 
 def _bind(host: str, port: int) -> socket.socket:
