@@ -20,7 +20,7 @@ from measurement.best_response import ScoredTimepoint, best_overall_response
 from measurement.irecist import IrecistJudge
 from measurement.model import Criteria, EvaluationInput, Timepoint, baseline_mm
 from measurement.new_lesions import plan_new_lesions
-from measurement.result import EvaluationResult, MarkerValue, TimepointResult
+from measurement.result import EvaluationResult, MarkerValue, Response, TimepointResult
 from measurement.rules import (
     FollowUpAssessment,
     Verdict,
@@ -37,6 +37,10 @@ _CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN)
 # Display precision of percentages (decisions never use the rounded value).
 _PCT_QUANTUM = Decimal("0.1")
 _HUNDRED = Decimal(100)
+# The responses of a timepoint whose lesions are all gone while a marker is still raised:
+# RECIST 1.1 Table 1 (target CR + non-target non-CR/non-PD: PR), Table 2 (non-CR/non-PD),
+# and their iRECIST forms. A new lesion, or an iUPD kept, is not the markers' doing.
+_HELD_BACK_RESPONSES = frozenset({Response.PR, Response.IPR, Response.NON_CR_NON_PD})
 
 
 def evaluate(inp: EvaluationInput) -> EvaluationResult:
@@ -103,6 +107,8 @@ def _follow_up_row(inp: EvaluationInput, a: FollowUpAssessment, verdict: Verdict
         reasons=(*a.reasons, verdict.reason),
         markers=_markers(inp, a.timepoint) if inp.markers else (),
         split_lesions=a.split, coalesced_lesions=a.coalesced,
+        markers_holding_back_cr=(a.markers_holding_back
+                                 if verdict.overall in _HELD_BACK_RESPONSES else ()),
     )
 
 

@@ -105,6 +105,11 @@ class TimepointResult:
     words, citing the rule applied. ``markers`` holds every tumour marker of the input
     (at baseline too), in input order. ``split_lesions`` and ``coalesced_lesions`` say
     which targets split or merged at this timepoint (in input order).
+    ``markers_holding_back_cr``: ids of the tumour markers that alone keep this
+    timepoint's response from being complete: every target and non-target lesion is gone
+    and no new lesion is there, but these markers, above their upper limit of normal at
+    baseline, are not back within it (or were not measured): RECIST 1.1 sections 3.2.2 and
+    4.3.3, and Table 1 (target CR with non-target non-CR/non-PD is PR).
     """
 
     timepoint: Timepoint
@@ -123,6 +128,7 @@ class TimepointResult:
     markers: tuple[MarkerValue, ...] = ()
     split_lesions: tuple[SplitLesion, ...] = ()
     coalesced_lesions: tuple[CoalescedLesion, ...] = ()
+    markers_holding_back_cr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

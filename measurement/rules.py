@@ -138,6 +138,10 @@ class FollowUpAssessment:
     reasons: tuple[str, ...]
     split: tuple[SplitLesion, ...] = ()
     coalesced: tuple[CoalescedLesion, ...] = ()
+    # Markers that alone keep the non-target category from CR here: every target and
+    # non-target lesion is gone, but these are not back within normal (RECIST 1.1
+    # sections 3.2.2, 4.3.3).
+    markers_holding_back: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,6 +251,13 @@ def markers_normal(elevated: Sequence[Marker], timepoint_id: str) -> bool | None
     if not elevated:
         return None
     return all(marker.above_normal(timepoint_id) is False for marker in elevated)
+
+
+def markers_not_normal(elevated: Sequence[Marker], timepoint_id: str) -> tuple[str, ...]:
+    """Ids of the markers elevated at baseline and not back within normal at the timepoint
+    (above it, or not measured there: Nadir contract), in input order."""
+    return tuple(marker.id for marker in elevated
+                 if marker.above_normal(timepoint_id) is not False)
 
 
 class _TargetHistory:
@@ -394,6 +405,8 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
         non_target, non_target_reason = non_target_response(
             statuses, markers_normal(elevated, tp.id), after_complete_response,
             non_target_nodal)
+        lesions_gone = (bool(targets or statuses) and target in (Response.CR, Response.NA)
+                        and all(status is NonTargetStatus.ABSENT for status in statuses))
         counting = new_lesions.counting(index)
         assessment = FollowUpAssessment(
             index=index, timepoint=tp,
@@ -410,6 +423,9 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
             shrunk_ids=shrunk, grown_ids=grown,
             reasons=(target_reason, non_target_reason, *_split_reasons(split, coalesced)),
             split=split, coalesced=coalesced,
+            markers_holding_back=(markers_not_normal(elevated, tp.id)
+                                  if lesions_gone and non_target is Response.NON_CR_NON_PD
+                                  else ()),
         )
         verdict = judge(assessment)
         results.append((assessment, verdict))

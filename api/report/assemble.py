@@ -127,7 +127,8 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         mixed_response=r.mixed_response if r else None,
         signed_off_by=so.signed_by if so else None,
         signed_off_at=so.signed_at if so else None,
-        missing=tuple(m.label for m in state.missing))
+        missing=tuple(m.label for m in state.missing),
+        markers_holding_back_cr=r.markers_holding_back_cr if r else ())
 
 
 def _code(value: Response | None) -> str | None:

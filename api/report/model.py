@@ -221,6 +221,9 @@ class TimepointRow:
     signed_off_at: datetime.datetime | None
     #: Labels of the lesions without a reading here yet: the row then has no figures.
     missing: tuple[str, ...] = ()
+    #: The engine's ids of the tumour markers that alone keep this response from being
+    #: complete (measurement.result.TimepointResult.markers_holding_back_cr).
+    markers_holding_back_cr: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)
@@ -239,6 +242,10 @@ class TimepointRow:
         for name in ("target_response", "non_target_response", "overall_response"):
             check.choice(name, RESPONSE_CODES, optional=True)
         check.flag("new_lesions", "mixed_response")
+        if not isinstance(self.markers_holding_back_cr, tuple) or not all(
+                isinstance(name, str) and name for name in self.markers_holding_back_cr):
+            raise check.fail("markers_holding_back_cr", f"must be a tuple of marker names, "
+                                                        f"got {self.markers_holding_back_cr!r}")
         check.optional_text("signed_off_by")
         check.moment("signed_off_at", optional=True)
 

@@ -34,7 +34,6 @@ NOTE_KINDS = frozenset({
 CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "not_measured",
                            "image", "protocol"})
 _UNASSESSED = frozenset({"not_evaluable", "not_evaluated"})
-_COMPLETE = frozenset({Response.CR, Response.ICR})
 
 _MEANINGS = MappingProxyType({
     Response.CR: (
@@ -345,30 +344,16 @@ def _tumour_markers(data: ReportData) -> list[Note]:
 
 def markers_blocking_complete_response(
         data: ReportData, row: TimepointRow) -> list[tuple[MarkerSeries, MarkerPoint]]:
-    """Markers above their upper limit at baseline and still above it at ``row``, when
-    every lesion is gone there: what keeps the response from being complete (RECIST 1.1
-    sections 3.2.2, 4.3.3; Table 1: target CR with non-target non-CR/non-PD is PR)."""
-    if not _lesions_gone(data, row) or row.overall_response in _COMPLETE:
-        return []
+    """The markers the engine says keep ``row``'s response from being complete (every
+    lesion gone, a marker above its upper limit at baseline not back within it: RECIST 1.1
+    sections 3.2.2, 4.3.3; Table 1), with their level there; a marker the engine names
+    that was not measured at ``row`` has no level to show and is left out."""
     found = []
     for marker in data.markers:
-        start, now = marker.at(data.baseline.id), marker.at(row.id)
-        if start is not None and now is not None and marker.above_normal(start) \
-                and marker.above_normal(now):
+        now = marker.at(row.id)
+        if marker.name in row.markers_holding_back_cr and now is not None:
             found.append((marker, now))
     return found
-
-
-def _lesions_gone(data: ReportData, row: TimepointRow) -> bool:
-    """Every target lesion gone (the engine's target CR) and every non-target absent, with
-    no new lesion, at a follow-up with lesions followed since baseline."""
-    non_targets = [les for les in data.lesions if les.kind == "non_target"]
-    if (not data.targets and not non_targets) or row.new_lesions:
-        return False
-    if data.targets and row.target_response != Response.CR:
-        return False
-    return all((cell := les.cell(row.id)) is not None and cell.status == "absent"
-               for les in non_targets)
 
 
 def _held_back(data: ReportData, row: TimepointRow,

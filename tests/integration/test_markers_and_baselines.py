@@ -50,6 +50,12 @@ def test_markers_keep_a_complete_response_partial_until_they_normalise(
     assert r.status_code == 201, r.text
     assert r.json()["recorded_by"] == "admin-user" and r.json()["value"] == 8.0
     assert overall() == "iPR"  # RECIST 1.1 s.4.3.3, with iRECIST's codes
+    # Issue 16: the report says so from the engine's own answer (markers_holding_back_cr).
+    held = service.client.get(f"/api/v1/cases/{cid}/report?format=json",
+                              headers=service.headers("specialist")).json()
+    (note,) = [n for n in held["notes"] if n["kind"] == "tumour_markers"]
+    assert "CEA 8 ng/mL (normal up to 5 ng/mL) is still above the normal limit" in note["text"]
+    assert "This is why the response there is partial rather than complete." in note["text"]
     assert _markers(service, {**CEA, "value": 4.0, "date": "2026-03-01"}).status_code == 201
     assert overall() == "iCR"
     # The report shows the trend with the limit, and says what markers can and cannot do.

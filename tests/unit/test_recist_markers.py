@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from measurement.codec import evaluate_request
+from measurement.codec import evaluate_request, parse_evaluation_request
 from measurement.errors import InvalidEvaluationInput
 from measurement.markers import (
     MARKER_WINDOW_DAYS,
@@ -38,7 +38,17 @@ from measurement.model import (
     TargetLesion,
     Timepoint,
 )
-from tests.unit.recist_factories import column, irecist, marker, non_target, request, run, target
+from measurement.recist import evaluate
+from tests.unit.recist_factories import (
+    column,
+    irecist,
+    marker,
+    new,
+    non_target,
+    request,
+    run,
+    target,
+)
 
 # Everything gone at FU1: target CR, the non-target absent.
 ALL_GONE = [target("T1", 20, 0), non_target("NT1", "present", "absent")]
@@ -227,3 +237,36 @@ def test_a_series_is_judged_by_its_baseline_limit() -> None:
     (marker_,) = engine_markers(levels, scans, MARKER_WINDOW_DAYS)
     assert marker_.upper_limit_normal == Decimal("5.0")
     assert dict(marker_.values) == {"BL": Decimal("9.0"), "FU1": Decimal("6.0")}
+
+
+# --- the engine says when a raised marker holds back a complete response (issue 16) --------
+
+@pytest.mark.parametrize(("lesions", "levels", "criteria", "overall", "held"), [
+    # RECIST 1.1 sections 3.2.2, 4.3.3; Table 1: target CR + non-target non-CR/non-PD = PR.
+    ([target("T1", 20, 0), non_target("NT1", "present", "absent")], (18.4, 7.3),
+     "RECIST1.1", "PR", ("CEA",)),
+    ([target("T1", 20, 0), non_target("NT1", "present", "absent")], (18.4, 5.0),
+     "RECIST1.1", "CR", ()),  # at the limit is within normal
+    ([target("T1", 20, 0), non_target("NT1", "present", "absent")], (18.4, None),
+     "RECIST1.1", "PR", ("CEA",)),  # Nadir contract: not measured is not normalised
+    ([target("T1", 20, 0), non_target("NT1", "present", "absent")], (4.0, 7.3),
+     "RECIST1.1", "CR", ()),  # normal at baseline: it cannot hold anything back
+    ([target("T1", 20, 0), non_target("NT1", "present", "present")], (18.4, 7.3),
+     "RECIST1.1", "PR", ()),  # a lesion remains: that, not the marker, is why
+    ([target("T1", 20, 10), non_target("NT1", "present", "absent")], (18.4, 7.3),
+     "RECIST1.1", "PR", ()),  # target PR
+    ([target("T1", 20, 0), new("N1", 1)], (18.4, 7.3), "RECIST1.1", "PD", ()),
+    ([non_target("NT1", "present", "absent")], (18.4, 7.3),
+     "RECIST1.1", "NON_CR_NON_PD", ("CEA",)),  # Table 2
+    ([target("T1", 20, 0), non_target("NT1", "present", "absent")], (18.4, 7.3),
+     "iRECIST", "iPR", ("CEA",)),
+])
+def test_the_result_names_the_markers_holding_back_a_complete_response(
+        lesions: list[dict[str, Any]], levels: tuple[float | None, ...], criteria: str,
+        overall: str, held: tuple[str, ...]) -> None:
+    body = request(lesions, criteria=criteria, markers=[marker("CEA", *levels)])
+    result = evaluate(parse_evaluation_request(body))
+    follow_up = result.timepoints[1]
+    assert follow_up.overall_response == overall
+    assert follow_up.markers_holding_back_cr == held
+    assert result.timepoints[0].markers_holding_back_cr == ()
