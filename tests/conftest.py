@@ -16,6 +16,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, settings
+
+# Properties are checked, not timed (timing goes in bench/): on a loaded machine one example
+# can take longer than hypothesis's default deadline of 200 ms, or its data longer than the
+# too_slow health check allows, and the test would fail without any property being broken.
+settings.register_profile("nadir", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nadir")
 
 PG_URL = os.environ.get(
     "NADIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
