@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,9 @@ from hypothesis import HealthCheck, settings
 # can take longer than hypothesis's default deadline of 200 ms, or its data longer than the
 # too_slow health check allows, and the test would fail without any property being broken.
 settings.register_profile("nadir", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The fast layer (`-m fast`, below) tries 20 examples per property where none is set; the
+# whole suite tries hypothesis's 100.
+settings.register_profile("nadir-fast", parent=settings.get_profile("nadir"), max_examples=20)
 settings.load_profile("nadir")
 
 PG_URL = os.environ.get(
@@ -197,3 +201,52 @@ def service_factory(
 @pytest.fixture
 def service(service_factory: Callable[..., Service], orthanc: Any) -> Service:
     return service_factory(orthanc)
+
+
+# --- the fast layer -----------------------------------------------------------------------
+# `pytest -m fast` runs the pure tests in seconds, to be run at every change. A module is in
+# it by its name (a pattern) below, so a test added to one of these modules is fast without
+# a marker of its own. A module belongs here when its tests start no process, open no port
+# or database, and build no synthetic study: the RECIST engine and its codec, the workflow
+# on fakes, pairing scores and features, geometry, the report's model and notes.
+FAST_MODULES = (
+    "unit/test_recist_*",  # the RECIST 1.1 / iRECIST engine, its codec and its properties
+    "unit/test_case_service",  # the case workflow on in-memory fakes (workflow_fakes.py)
+    "unit/test_registration_jobs",  # the registration scheduler on a fake computer
+    "unit/test_pairing",  # series scores, exclusions and features on hand-built descriptors
+    "unit/test_registration_maths",  # transforms, image planes, coarse volumes
+    "unit/test_vocabulary_and_errors",
+    "unit/test_report_factories",  # the report's model refuses what it cannot show
+    "unit/test_report_notes",
+    "unit/test_report_charts",
+    "unit/test_sr_codes",
+    "unit/test_upload",  # multipart parsing and member names
+    "unit/test_settings",
+)
+TESTS = Path(__file__).parent
+
+
+def _is_fast(path: Path) -> bool:
+    name = path.relative_to(TESTS).with_suffix("").as_posix()
+    return any(fnmatch(name, pattern) for pattern in FAST_MODULES)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.markexpr == "fast":
+        settings.load_profile("nadir-fast")
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With exactly `-m fast`, the other test modules are not even imported (importing them
+    took about as long as running the fast tests)."""
+    if config.option.markexpr == "fast" and collection_path.suffix == ".py" \
+            and collection_path.name.startswith("test_") and TESTS in collection_path.parents:
+        return not _is_fast(collection_path)
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith("test_") and TESTS in item.path.parents \
+                and _is_fast(item.path):
+            item.add_marker(pytest.mark.fast)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import shutil
 import subprocess
 from collections import defaultdict
@@ -14,6 +15,7 @@ import pytest
 from pydicom import Dataset, config, dcmread
 from scipy import ndimage
 
+from imaging import rigid
 from imaging.geometry import slice_normal
 from imaging.synthetic import (
     DemoPatient,
@@ -27,6 +29,7 @@ from imaging.synthetic import (
     uids_of,
     with_renamed_descriptions,
     with_shuffled_series,
+    without_series,
     write_study,
 )
 from imaging.synthetic.demo import FOLLOWUP_DIAMETERS_MM
@@ -396,3 +399,27 @@ def test_series_kinds_of_the_demo(demo: DemoPatient) -> None:
     kinds = {s.key: s.kind for s in demo.baseline.series}
     assert kinds["scout"] is SeriesKind.LOCALIZER
     assert kinds["dose_report"] is SeriesKind.DOSE_REPORT
+
+
+# -- the synthetic patient, turned -------------------------------------------------------
+
+
+def test_a_turned_phantom_shows_its_lesion_where_the_pose_puts_it() -> None:
+    marker = SyntheticLesion("M", "liver", (-60.0, 10.0, -200.0), 20.0, hu=2000.0)
+    base = demo_patient(matrix=64, thin_slice_count=300).followup
+    spec = dataclasses.replace(
+        without_series(base, "scout", "dose_report", "lung_thin"), lesions=(marker,),
+        body_rotation_deg=(4.0, -3.0, 5.0), lateral_offset_mm=-20.0)
+    datasets = generate_study(spec, seed=5)
+    volume = np.stack([d.pixel_array.astype(np.float32) - 1024 for d in datasets])
+    z = np.array([float(d.ImagePositionPatient[2]) for d in datasets])
+    x0, y0 = (float(v) for v in datasets[0].ImagePositionPatient[:2])
+    spacing = float(datasets[0].PixelSpacing[0])
+    k, i, j = np.nonzero(volume > 1500)
+    found = (x0 + j.mean() * spacing, y0 + i.mean() * spacing, float(z[k].mean()))
+    expected = spec.lesion_center_patient_mm("M")
+    assert math.dist(found, expected) < 3.0  # 5.9 mm pixels, 5 mm slices
+    assert spec.body_to_patient.shape == (4, 4)
+    assert np.allclose(rigid.apply(spec.body_to_patient, marker.center_mm), expected)
+    with pytest.raises(SyntheticSpecError):
+        dataclasses.replace(spec, body_rotation_deg=(50.0, 0.0, 0.0))
