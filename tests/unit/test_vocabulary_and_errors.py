@@ -70,3 +70,15 @@ def test_the_engine_counts_organs_by_the_same_key() -> None:
     a = TargetLesion(id="T1", organ="Lungs", measurements={"BL": mm(20)})
     b = TargetLesion(id="T2", organ="pulmonary ", measurements={"BL": mm(20)})
     assert engine_key(a) == engine_key(b) == organ_key("lung")
+
+
+def test_the_readme_tables_every_warning_code_with_its_rule() -> None:
+    """Issue 16: the README says what each warning means and which rule it comes from."""
+    from pathlib import Path
+
+    from measurement.result import WarningCode
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(" `") for line in readme.splitlines()
+            if line.startswith("| `")}
+    assert {code.value for code in WarningCode} <= rows
