@@ -397,6 +397,13 @@ class MeasurementOut(BaseModel):
                    at=_iso(m.at) or "", reason=m.reason, source=m.source)
 
 
+class CaseMeasurementsOut(BaseModel):
+    """Every current measurement of a case (one per lesion and timepoint that has one)."""
+
+    case_id: int
+    measurements: list[MeasurementOut]
+
+
 class VersionOut(BaseModel):
     version: int
     timepoint_id: str

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from api.auth import Measurer, Reader
 from api.deps import Cases
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, TimepointId
 from api.schemas import (
+    CaseMeasurementsOut,
     HistoryOut,
     LesionChangeOut,
     LesionOut,
@@ -45,6 +46,20 @@ def get_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: Timepoin
     view = cases.read_measurement(who, case_id, lesion_id, timepoint_id)
     response.headers["ETag"] = view.etag
     return MeasurementOut.of(view.measurement, view.lesion)
+
+
+@router.get("/measurements", response_model=CaseMeasurementsOut, responses={
+    304: {"description": "unchanged since the ETag sent in If-None-Match"}})
+def get_case_measurements(case_id: CaseId, request: Request, response: Response, who: Reader,
+                          cases: Cases) -> CaseMeasurementsOut | Response:
+    """Every current measurement of the case in one answer, with one ETag (the page asks
+    once instead of once per lesion and timepoint)."""
+    found = cases.read_measurements(who, case_id)
+    if request.headers.get("if-none-match", "").strip() == found.etag:
+        return Response(status_code=304, headers={"ETag": found.etag})
+    response.headers["ETag"] = found.etag
+    return CaseMeasurementsOut(case_id=found.case_id, measurements=[
+        MeasurementOut.of(m, lesion) for lesion, m in found.readings])
 
 
 @router.get("/lesions/{lesion_id}/history")

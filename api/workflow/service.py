@@ -11,6 +11,7 @@ of work that commits it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -190,6 +191,21 @@ class Evaluation:
     markers: list[PatientMarker]
     result: EvaluationResult | None = None
     error: str | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class CaseMeasurements:
+    """The current measurement of each (lesion, timepoint) of a case."""
+
+    case_id: int
+    readings: tuple[tuple[Lesion, MeasurementVersion], ...]
+
+    @property
+    def etag(self) -> str:
+        """Changes whenever any measurement of the case changes (a new version or lesion)."""
+        key = ",".join(f"{les.id}:{m.timepoint_uid}:{m.version}" for les, m in self.readings)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        return f'"case-{self.case_id}-measurements-{digest}"'
 
 
 def measurement_etag(m: MeasurementVersion | None) -> str | None:
@@ -527,6 +543,18 @@ class CaseService:
                          f"{timepoint_id}", case.patient_id)
         self._commit()
         return MeasurementView(lesion, current)
+
+    def read_measurements(self, who: Principal, case_id: int) -> CaseMeasurements:
+        """Every current measurement of the case's lesions, read (and audited) at once."""
+        check_role(who, READERS)
+        case = self.case(case_id)
+        lesions = {les.id: les for les in case.active_lesions}
+        current = self.current(case)
+        self.store.audit(who, "read", f"cases/{case.id}/measurements", case.patient_id)
+        self._commit()
+        return CaseMeasurements(case.id, tuple(
+            (lesions[lesion_id], m) for (lesion_id, _), m in sorted(current.items())
+            if lesion_id in lesions))
 
     def lesion_history(self, who: Principal, case_id: int, lesion_id: int
                        ) -> tuple[Lesion, list[MeasurementVersion], list[LesionChange]]:
