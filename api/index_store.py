@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -24,7 +25,7 @@ from api.db.models import (
 from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor
 from imaging.pairing import Pairing, pair_series
-from pacs.metadata import SeriesRecord
+from pacs.metadata import DATE_SOURCES, SeriesRecord
 
 CURSOR_KEY = "orthanc_changes"
 
@@ -129,7 +130,9 @@ class DatabaseIndex:
             s.add(study)
         study.patient_pk = patient.id
         study.orthanc_id = st.orthanc_id
-        study.study_date, study.study_time = st.study_date, st.study_time
+        study.study_date, study.date_source = better_date(
+            (study.study_date, study.date_source), (st.study_date, st.date_source))
+        study.study_time = st.study_time
         study.accession_number, study.description = st.accession_number, st.description
         s.flush()
         d = record.series
@@ -178,6 +181,18 @@ class DatabaseIndex:
                 row.orthanc_id = inst.orthanc_id
                 row.instance_number = inst.instance_number
                 row.position_mm = inst.position_mm
+
+
+def better_date(held: tuple[dt.date | None, str | None],
+                new: tuple[dt.date | None, str | None]) -> tuple[dt.date | None, str | None]:
+    """The study's date when one more of its series is indexed: a StudyDate wins (it is
+    the same in every series); otherwise the earliest date found, since a study begins
+    with its first series."""
+    if new[1] == DATE_SOURCES[0] or held[0] is None:
+        return new if new[0] is not None or held[0] is None else held
+    if held[1] == DATE_SOURCES[0] or new[0] is None:
+        return held
+    return new if new[0] < held[0] else held
 
 
 def _study_in_use(s: Session, study_uid: str) -> bool:

@@ -218,9 +218,16 @@ class SeriesOut(BaseModel):
             sop_class_uid=s.sop_class_uid)
 
 
+#: What ``date_source`` says.
+DATE_SOURCE_HELP = ("the attribute the date was read from: StudyDate, else the first of "
+                    "SeriesDate, AcquisitionDate, ContentDate; 'set for this case' when a "
+                    "radiologist dated a study whose DICOM has no date")
+
+
 class StudyOut(BaseModel):
     study_instance_uid: str
     study_date: str | None
+    date_source: str | None = Field(default=None, description=DATE_SOURCE_HELP)
     description: str | None
     accession_number: str | None
     series: list[SeriesOut]
@@ -230,7 +237,8 @@ class StudyOut(BaseModel):
         ordered = sorted(st.series, key=lambda s: (s.series_number is None,
                                                    s.series_number or 0, s.series_instance_uid))
         return cls(study_instance_uid=st.study_instance_uid, study_date=_iso(st.study_date),
-                   description=st.description, accession_number=st.accession_number,
+                   date_source=st.date_source, description=st.description,
+                   accession_number=st.accession_number,
                    series=[SeriesOut.of(s) for s in ordered])
 
 
@@ -270,9 +278,35 @@ class TimepointOut(BaseModel):
     id: str
     study_instance_uid: str
     date: str | None
+    date_source: str | None = Field(default=None, description=DATE_SOURCE_HELP)
     description: str | None
     signed_off_by: str | None
     signed_off_at: str | None
+
+
+class LeftOutStudyOut(BaseModel):
+    """A study of the patient that is not a timepoint of the case, and why."""
+
+    study_instance_uid: str
+    date: str | None
+    date_source: str | None
+    description: str | None
+    reason: str
+
+
+class StudyDateSetOut(BaseModel):
+    study_instance_uid: str
+    date: str
+    reason: str | None
+    set_by: str
+    set_at: str
+
+
+class StudyDateSet(BaseModel):
+    """The date of a study whose DICOM has none, for this case."""
+
+    date: str = Field(max_length=64, description="YYYY-MM-DD, not in the future")
+    reason: str | None = Field(default=None, max_length=1000)
 
 
 class LesionOut(BaseModel):
@@ -318,6 +352,10 @@ class CaseOut(BaseModel):
                                  "timepoint, was deleted from the PACS; the measurements stay")
     missing_images: list[str] = Field(description="SOP Instance UIDs measured on that are "
                                       "gone")
+    left_out: list[LeftOutStudyOut] = Field(default=[], description="the patient's studies "
+                                            "that are not timepoints, each with the reason")
+    study_dates_set: list[StudyDateSetOut] = Field(default=[], description="dates set by "
+                                                   "hand for undated studies, oldest first")
 
     @classmethod
     def of(cls, view: CaseView) -> CaseOut:
@@ -335,12 +373,20 @@ class CaseOut(BaseModel):
             timepoints=[_timepoint(st, signoffs.get(st.study_instance_uid))
                         for st in view.timepoints],
             lesions=[LesionOut.of(les) for les in case.active_lesions],
-            images_missing=view.images_missing, missing_images=list(view.missing_images))
+            images_missing=view.images_missing, missing_images=list(view.missing_images),
+            left_out=[LeftOutStudyOut(
+                study_instance_uid=lo.study.study_instance_uid, date=_iso(lo.study.study_date),
+                date_source=lo.study.date_source, description=lo.study.description,
+                reason=lo.reason) for lo in view.left_out],
+            study_dates_set=[StudyDateSetOut(
+                study_instance_uid=d.study_uid, date=d.date.isoformat(), reason=d.reason,
+                set_by=d.set_by, set_at=_iso(d.set_at) or "") for d in case.study_dates])
 
 
 def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:
     return TimepointOut(id=st.study_instance_uid, study_instance_uid=st.study_instance_uid,
-                        date=_iso(st.study_date), description=st.description,
+                        date=_iso(st.study_date), date_source=st.date_source,
+                        description=st.description,
                         signed_off_by=signoff.signed_by if signoff else None,
                         signed_off_at=_iso(signoff.signed_at) if signoff else None)
 

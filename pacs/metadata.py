@@ -30,6 +30,8 @@ class StudyRecord:
     orthanc_id: str
     study_date: dt.date | None
     study_time: str | None
+    #: The attribute ``study_date`` comes from (one of :data:`DATE_SOURCES`), or None.
+    date_source: str | None
     accession_number: str | None
     description: str | None
 
@@ -51,6 +53,25 @@ class SeriesRecord:
     series: SeriesDescriptor
     orthanc_id: str
     instances: tuple[InstanceRecord, ...]
+
+
+#: Where a study's date is looked for, in this order. De-identified studies often have an
+#: empty StudyDate (PS3.15 E.1 profiles blank it) while the series or images keep theirs;
+#: the first date found stands for the study (PS3.3 C.7.3.1: Series Date is the date the
+#: series started, Acquisition and Content Date those of the image).
+DATE_SOURCES = ("StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate")
+
+
+def study_date_of(*tag_sets: JsonObject) -> tuple[dt.date | None, str | None]:
+    """The study's date and the attribute it was read from: the first of
+    :data:`DATE_SOURCES` that holds a valid DA in any of ``tag_sets`` (study, series,
+    then instance tags); ``(None, None)`` when none does."""
+    for keyword in DATE_SOURCES:
+        for tags in tag_sets:
+            date = parse_da(tags.get(keyword))
+            if date is not None:
+                return date, keyword
+    return None, None
 
 
 def parse_da(value: object) -> dt.date | None:
@@ -144,8 +165,11 @@ def build_series_record(
             i.position_mm for i in instance_records if i.position_mm is not None
         ],
     )
+    study_date, date_source = study_date_of(st_tags, s_tags, tags)
     return SeriesRecord(
         patient=PatientRecord(
+            # Byte for byte as Orthanc keys its patients: 'id1 ' and 'id1' are two patients
+            # there, so they must not be merged here by trimming.
             patient_id=str(p_tags.get("PatientID", "")),
             patient_name=_text(p_tags, "PatientName"),
             birth_date=parse_da(p_tags.get("PatientBirthDate")),
@@ -154,7 +178,8 @@ def build_series_record(
         study=StudyRecord(
             study_instance_uid=descriptor.study_instance_uid,
             orthanc_id=str(study["ID"]),
-            study_date=parse_da(st_tags.get("StudyDate")),
+            study_date=study_date,
+            date_source=date_source,
             study_time=_text(st_tags, "StudyTime"),
             accession_number=_text(st_tags, "AccessionNumber"),
             description=_text(st_tags, "StudyDescription"),

@@ -89,6 +89,10 @@ class Study(Base):
     patient_pk: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     orthanc_id: Mapped[str] = mapped_column(String(64))
     study_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The attribute study_date was read from: StudyDate, or when that is empty the first
+    # of SeriesDate, AcquisitionDate, ContentDate (de-identified data often blanks
+    # StudyDate); None when the DICOM carries no date at all.
+    date_source: Mapped[str | None] = mapped_column(String(32))
     study_time: Mapped[str | None] = mapped_column(String(32))
     accession_number: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(256))
@@ -209,6 +213,9 @@ class Case(Base):
     signoffs: Mapped[list[TimepointSignoff]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
     )
+    study_dates: Mapped[list[CaseStudyDate]] = relationship(
+        order_by="CaseStudyDate.id", cascade="all, delete-orphan"
+    )
 
     @property
     def active_lesions(self) -> list[Lesion]:
@@ -286,6 +293,23 @@ class TimepointSignoff(Base):
     signed_by: Mapped[str] = mapped_column(String(128))
     signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     case: Mapped[Case] = relationship(back_populates="signoffs")
+
+
+class CaseStudyDate(Base):
+    """The date a radiologist gave, for one case, to a study whose DICOM has none.
+
+    A new row per change (the newest counts), so the case keeps who set which date when.
+    """
+
+    __tablename__ = "case_study_dates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
+                                         index=True)
+    study_uid: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(128))
+    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Publication(Base):

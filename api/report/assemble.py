@@ -36,7 +36,7 @@ from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.service import CaseService
-from api.workflow.timeline import CurrentMeasurements, scans, stored_length_mm
+from api.workflow.timeline import SET_FOR_CASE, CurrentMeasurements, scans, stored_length_mm
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.markers import judging_limit, levels_at_timepoints
@@ -115,7 +115,7 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
     st = state.study
     assert st.study_date is not None  # timepoints are dated studies
     return TimepointRow(
-        id=st.study_instance_uid, date=st.study_date, description=st.description or "",
+        id=st.study_instance_uid, date=st.study_date, description=_described(st),
         sum_mm=_f(r.sum_mm) if r else None, nadir_mm=_f(r.nadir_mm) if r else None,
         change_from_baseline_pct=_f(r.change_from_baseline_pct) if r else None,
         change_from_nadir_pct=_f(r.change_from_nadir_pct) if r else None,
@@ -129,6 +129,16 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         signed_off_at=so.signed_at if so else None,
         missing=tuple(m.label for m in state.missing),
         markers_holding_back_cr=r.markers_holding_back_cr if r else ())
+
+
+def _described(st: Study) -> str:
+    """The study's description, saying where its date came from when not its StudyDate
+    (the reader must know a date was inferred from a series or given by hand)."""
+    note = "" if st.date_source in (None, "StudyDate") else (
+        f"date {st.date_source}" if st.date_source == SET_FOR_CASE
+        else f"date from {st.date_source}")
+    return "; ".join(part for part in (st.description or "", f"({note})" if note else "")
+                     if part)
 
 
 def _code(value: Response | None) -> str | None:

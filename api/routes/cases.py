@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 from api.auth import CaseManager, Measurer, Reader
 from api.deps import Cases
 from api.openapi import answers
-from api.routes.params import CaseId, LesionId
+from api.routes.params import CaseId, LesionId, StudyUid
 from api.schemas import (
     CaseCreate,
     CaseOut,
@@ -19,10 +20,12 @@ from api.schemas import (
     LesionDelete,
     LesionOut,
     LesionPatch,
+    StudyDateSet,
 )
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.service import NewCase, NewLesion
+from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind
 
@@ -58,6 +61,14 @@ def list_cases(who: Reader, cases: Cases,
 @router.get("/{case_id}")
 def read_case(case_id: CaseId, who: Reader, cases: Cases) -> CaseOut:
     return CaseOut.of(cases.read_case(who, case_id))
+
+
+@router.put("/{case_id}/studies/{study_uid}/date", responses=answers(Conflict))
+def put_study_date(case_id: CaseId, study_uid: StudyUid, body: StudyDateSet, who: Measurer,
+                   cases: Cases) -> CaseOut:
+    """Date, for this case, a study whose DICOM has no date (radiologist; audited)."""
+    change = StudyDateChange.parse(body.date, body.reason, dt.datetime.now(dt.UTC).date())
+    return CaseOut.of(set_study_date(cases, who, case_id, study_uid, change))
 
 
 @router.post("/{case_id}/lesions", status_code=201)

@@ -60,9 +60,12 @@ from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.timeline import (
     CurrentMeasurements,
+    LeftOut,
     case_timepoints,
     current_measurements,
     engine_input,
+    left_out,
+    with_case_dates,
 )
 from measurement.errors import MeasurementError
 from measurement.markers import MARKER_WINDOW_DAYS
@@ -164,6 +167,8 @@ class CaseView:
     case: Case
     timepoints: list[Study]
     missing_images: tuple[str, ...] = ()
+    #: The patient's studies that are not timepoints, each with the reason.
+    left_out: tuple[LeftOut, ...] = ()
 
     @property
     def images_missing(self) -> bool:
@@ -251,8 +256,18 @@ class CaseService:
         return lesion
 
     def timepoints(self, case: Case) -> list[Study]:
-        studies = self.store.studies_of(case.patient_id) or []
-        return case_timepoints(studies, case.baseline_study_uid)
+        return case_timepoints(self.case_studies(case), case.baseline_study_uid)
+
+    def case_studies(self, case: Case) -> list[Study]:
+        """The patient's studies, dated as the case dates them (see with_case_dates)."""
+        return with_case_dates(self.store.studies_of(case.patient_id) or [], case.study_dates)
+
+    def view(self, case: Case) -> CaseView:
+        """The case with its timepoints, the images gone and the studies left out."""
+        studies = self.case_studies(case)
+        timepoints = case_timepoints(studies, case.baseline_study_uid)
+        return CaseView(case, timepoints, self.missing_images(case),
+                        tuple(left_out(studies, timepoints)))
 
     def timepoint(self, case: Case, timepoint_id: str) -> Study:
         for st in self.timepoints(case):
@@ -310,7 +325,7 @@ class CaseService:
         if self._on_case_created is not None:
             # SRs saved in a viewer before this case existed are offered as drafts too.
             self._on_case_created(case.id, case.patient_id)
-        return CaseView(case, self.timepoints(case))
+        return self.view(case)
 
     def list_cases(self, who: Principal, patient_id: str | None) -> list[Case]:
         """Cases, optionally of one patient, newest first."""
@@ -325,7 +340,7 @@ class CaseService:
         case = self.case(case_id)
         self.store.audit(who, "read", f"cases/{case.id}", case.patient_id)
         self._commit()
-        return CaseView(case, self.timepoints(case), self.missing_images(case))
+        return self.view(case)
 
     def missing_images(self, case: Case) -> tuple[str, ...]:
         """SOP Instance UIDs measured on (current versions) that the index no longer holds."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
-from api.db.models import Case, Lesion, MeasurementVersion, PatientMarker, Study
+from sqlalchemy.orm.attributes import set_committed_value
+
+from api.db.models import Case, CaseStudyDate, Lesion, MeasurementVersion, PatientMarker, Study
 from measurement.markers import engine_markers
 from measurement.model import (
     EvaluationInput,
@@ -42,13 +45,60 @@ def case_timepoints(studies: Sequence[Study], baseline_uid: str) -> list[Study]:
     """The patient's dated studies from the baseline on, oldest first.
 
     ``studies`` come oldest first. A study indexed after the case was created joins as a
-    new timepoint automatically. Undated studies cannot be placed in time: left out.
+    new timepoint automatically. Undated studies cannot be placed in time: left out, and
+    :func:`left_out` says so.
     """
-    dated = [st for st in studies if st.study_date is not None]
+    dated = sorted((st for st in studies if st.study_date is not None),
+                   key=lambda st: (st.study_date, st.study_time or "", st.study_instance_uid))
     for index, st in enumerate(dated):
         if st.study_instance_uid == baseline_uid:
             return dated[index:]
     return []
+
+
+#: ``date_source`` of a study dated by a radiologist for the case.
+SET_FOR_CASE = "set for this case"
+NO_DATE = ("date unknown: the DICOM has no StudyDate, SeriesDate, AcquisitionDate or "
+           "ContentDate; a radiologist can set the study's date for this case")
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A study of the patient that is not a timepoint of the case, and why."""
+
+    study: Study
+    reason: str
+
+
+def with_case_dates(studies: Sequence[Study], dates: Sequence[CaseStudyDate]
+                    ) -> list[Study]:
+    """The studies as the case sees them: a study whose DICOM has no date takes the date a
+    radiologist set for this case (the newest), with ``date_source`` :data:`SET_FOR_CASE`.
+
+    The date is put on the loaded row as if read from the database (never written back):
+    each use case reads one case, and the index keeps the DICOM's own (absent) date.
+    """
+    newest = {d.study_uid: d for d in sorted(dates, key=lambda d: d.id or 0)}
+    for st in studies:
+        if st.study_date is None or st.date_source == SET_FOR_CASE:
+            chosen = newest.get(st.study_instance_uid)
+            set_committed_value(st, "study_date", chosen.date if chosen else None)
+            set_committed_value(st, "date_source", SET_FOR_CASE if chosen else None)
+    return list(studies)
+
+
+def left_out(studies: Sequence[Study], timepoints: Sequence[Study]) -> list[LeftOut]:
+    """Every study of the patient that is not a timepoint, with the reason: no date, or a
+    date before the case's baseline."""
+    if not timepoints:
+        return [LeftOut(st, NO_DATE if st.study_date is None else "the case has no "
+                        "baseline among the indexed studies") for st in studies]
+    kept = {st.study_instance_uid for st in timepoints}
+    baseline = timepoints[0]
+    return [LeftOut(st, NO_DATE if st.study_date is None else
+                    f"dated {st.study_date.isoformat()}, before the case's baseline of "
+                    f"{baseline.study_date.isoformat() if baseline.study_date else '?'}")
+            for st in studies if st.study_instance_uid not in kept]
 
 
 def current_measurements(rows: Iterable[MeasurementVersion]) -> CurrentMeasurements:
