@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,39 @@ def _env(database_url: str, orthanc: Any, data_dir: Path) -> dict[str, str]:
     )
 
 
-def _serve(env: dict[str, str], port: int, *, timeout: float = 30) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([*NADIR, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _serve(env: dict[str, str], port: int, *, timeout: float = 240) -> subprocess.Popen[bytes]:
+    """Start `nadir serve`; return once it answers /healthz.
 
-    def up() -> bool:
+    It is waited for until it answers or exits, not for a time a quiet machine needs: with
+    ~9 test runs on two cores, importing the app alone took 27 s (2026-12-04), and a 30 s
+    limit failed four tests of a fresh-clone run. ``timeout`` only ends a start that hangs.
+    A start that fails is killed (it used to be left running) and its stderr is shown."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([*NADIR, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=log)
+
+        def up_or_exited() -> bool:
+            if proc.poll() is not None:
+                return True
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz",
+                                 timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
         try:
-            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=0.5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, timeout=timeout, interval=0.1)
+            wait_until(up_or_exited, timeout=timeout, interval=0.1)
+            if proc.poll() is not None:
+                raise AssertionError(f"exited with status {proc.returncode}")
+        except BaseException as exc:
+            proc.kill()
+            proc.wait(timeout=30)
+            log.seek(0)
+            stderr = log.read()[-3000:].decode(errors="replace")
+            if not isinstance(exc, Exception):  # pytest's own timeout, an interrupt
+                raise
+            raise AssertionError(f"nadir serve on port {port} did not start ({exc}):\n"
+                                 f"{stderr}") from None
     return proc
 
 
@@ -77,15 +100,20 @@ def test_service_killed_mid_ingest_then_restarted(
     headers = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
     [port] = free_ports(1)
     proc = _serve(env, port)
-    studies = [tiny_ct_series(4, patient_id="CRASH", study_date=f"2026010{i}") for i in (1, 2, 3)]
-    storescu(orthanc, write_all(studies[0], tmp_path / "s0"))
-    storescu(orthanc, write_all(studies[1], tmp_path / "s1"))
-    # Killed once the follower has read changes of these pushes (its cursor moved): ingest
-    # is under way, and most likely not done (series are stable 1 s after their last instance).
-    wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["ingest"]["cursor"],
-               timeout=10, interval=0.02)
-    proc.send_signal(signal.SIGKILL)  # no chance to save anything
-    proc.wait()
+    try:
+        studies = [tiny_ct_series(4, patient_id="CRASH", study_date=f"2026010{i}")
+                   for i in (1, 2, 3)]
+        storescu(orthanc, write_all(studies[0], tmp_path / "s0"))
+        storescu(orthanc, write_all(studies[1], tmp_path / "s1"))
+        # Killed once the follower has read changes of these pushes (its cursor moved): ingest
+        # is under way, and most likely not done (series are stable 1 s after their last
+        # instance).
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["ingest"]["cursor"],
+            timeout=10, interval=0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)  # no chance to save anything
+        proc.wait()
     storescu(orthanc, write_all(studies[2], tmp_path / "s2"))
     proc = _serve(env, port)
     try:

@@ -34,8 +34,10 @@ def test_a_revoked_token_is_refused_by_every_node_on_the_next_request(
     # SQLite is one node's database; PostgreSQL is shared by two.
     nodes = 2 if database_url.startswith("postgresql") else 1
     ports = free_ports(nodes)
-    procs = [_serve(env, port) for port in ports]
+    procs: list[subprocess.Popen[bytes]] = []
     try:
+        for port in ports:  # in the try: a node that did start is stopped if the next fails
+            procs.append(_serve(env, port))
         urls = [f"http://127.0.0.1:{port}/api/v1/me" for port in ports]
         for url in urls:
             for _ in range(3):
