@@ -131,10 +131,8 @@ def _frozen_readings(
         if not isinstance(timepoint_id, str):
             raise invalid(subject, f"{field_name}[{quote(timepoint_id)}]",
                           "timepoint id must be a string", lesion_id=lesion_id)
-        if isinstance(reading, kinds) or (
-            type(reading) is Decimal and reading.is_finite()
-            and MIN_LESION_MM <= reading <= MAX_LESION_MM
-        ):
+        if (type(reading) is Decimal and reading.is_finite()
+                and MIN_LESION_MM <= reading <= MAX_LESION_MM) or isinstance(reading, kinds):
             checked[timepoint_id] = reading  # already exact and valid: the common case
             continue
         checked[timepoint_id] = checked_size(
@@ -165,8 +163,8 @@ class TargetLesion:
             self, "measurements", _frozen_readings(
                 self.id, self.measurements, "measurements",
                 (TargetStatus, Fragments, CoalescedInto), _TARGET_CHOICES))
-        for timepoint_id, reading in self.measurements.items():
-            if isinstance(reading, Fragments) and self.nodal:
+        for timepoint_id, reading in (self.measurements.items() if self.nodal else ()):
+            if isinstance(reading, Fragments):
                 raise invalid(lesion_subject(self.id), f"measurements[{quote(timepoint_id)}]",
                               "a lymph node is measured by its short axis, not as fragments "
                               '(RECIST 1.1 section 4.3.2: "non-nodal lesions" fragment)',
@@ -439,7 +437,7 @@ def _check_coalescence(targets: Sequence[TargetLesion]) -> None:
     by_id = {les.id: les for les in targets}
     for les in targets:
         for timepoint_id, reading in les.measurements.items():
-            if not isinstance(reading, CoalescedInto):
+            if type(reading) is not CoalescedInto:  # type(): this loop runs on every reading
                 continue
             into = by_id.get(reading.lesion_id)
             merged = into.measurements.get(timepoint_id) if into is not None else None

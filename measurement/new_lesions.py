@@ -88,6 +88,8 @@ class NewLesionPlan:
 
     def increased(self, counting: frozenset[str], timepoint_id: str) -> frozenset[str]:
         """New-lesion non-targets recorded ``increased`` at the timepoint (iRECIST Table 2)."""
+        if not counting:
+            return counting
         return frozenset(les.id for les in self.lesions
                          if les.id in counting and les.id not in self.target_ids
                          and les.measurements.get(timepoint_id) is NewLesionStatus.INCREASED)
@@ -95,7 +97,7 @@ class NewLesionPlan:
     def _sizes(self, counting: frozenset[str], timepoint_id: str, *,
                targets: bool) -> Mapping[str, Decimal]:
         sizes: dict[str, Decimal] = {}
-        for les in self.lesions:
+        for les in self.lesions if counting else ():
             if (les.id in self.target_ids) is targets and les.id in counting:
                 size = reading_mm(les.measurements.get(timepoint_id))
                 if size is not None:

@@ -365,6 +365,9 @@ def mixed_response(assessment: FollowUpAssessment, new_lesions_present: bool) ->
 
 
 _NO_IDS: frozenset[str] = frozenset()
+_SPLIT_OR_MERGED = frozenset({Fragments, CoalescedInto})
+_NONE_SPLIT: tuple[tuple[SplitLesion, ...], tuple[CoalescedLesion, ...], frozenset[int]] = (
+    (), (), frozenset())
 
 
 def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
@@ -387,10 +390,14 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
     elevated = [m for m in inp.markers if m.above_normal(baseline_id)]
     results: list[tuple[FollowUpAssessment, Verdict]] = []
     after_complete_response = False
+    # Most evaluations have no split or merged lesion: skip that bookkeeping for them.
+    any_split_or_merged = any(type(reading) in _SPLIT_OR_MERGED
+                              for r in readings for reading in r.values())
     for index, tp in enumerate(inp.timepoints[1:], start=1):
         raw = [r.get(tp.id) for r in readings]
         values = tuple([reading_mm(reading) for reading in raw])
-        split, coalesced, merged = _split_and_merged(target_ids, raw)
+        split, coalesced, merged = (_split_and_merged(target_ids, raw) if any_split_or_merged
+                                    else _NONE_SPLIT)
         measured = [value for value in values if value is not None]
         complete = len(measured) == len(values)
         total = sum(measured, _ZERO)
@@ -405,7 +412,8 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
         non_target, non_target_reason = non_target_response(
             statuses, markers_normal(elevated, tp.id), after_complete_response,
             non_target_nodal)
-        lesions_gone = (bool(targets or statuses) and target in (Response.CR, Response.NA)
+        lesions_gone = (bool(elevated) and bool(targets or statuses)
+                        and target in (Response.CR, Response.NA)
                         and all(status is NonTargetStatus.ABSENT for status in statuses))
         counting = new_lesions.counting(index)
         assessment = FollowUpAssessment(
@@ -421,7 +429,8 @@ def assess_follow_ups(inp: EvaluationInput, new_lesions: NewLesionPlan,
             increased_new_ids=new_lesions.increased(counting, tp.id),
             target_values=values, non_target_statuses=statuses,
             shrunk_ids=shrunk, grown_ids=grown,
-            reasons=(target_reason, non_target_reason, *_split_reasons(split, coalesced)),
+            reasons=((target_reason, non_target_reason, *_split_reasons(split, coalesced))
+                     if any_split_or_merged else (target_reason, non_target_reason)),
             split=split, coalesced=coalesced,
             markers_holding_back=(markers_not_normal(elevated, tp.id)
                                   if lesions_gone and non_target is Response.NON_CR_NON_PD
