@@ -242,6 +242,53 @@ class StudyOut(BaseModel):
                    series=[SeriesOut.of(s) for s in ordered])
 
 
+class WorklistStudyOut(BaseModel):
+    study_instance_uid: str
+    study_date: str | None
+    description: str | None
+    accession_number: str | None
+
+
+class WorklistPatientOut(BaseModel):
+    patient_id: str
+    patient_name: str | None
+    studies: list[WorklistStudyOut]
+    case_ids: list[int]
+
+
+class LatestResponseOut(BaseModel):
+    timepoint_id: str
+    overall_response: str
+
+
+class WorklistCaseOut(BaseModel):
+    """One case and what it still needs; ``status`` says it in words."""
+
+    id: int
+    patient_id: str
+    criteria: str
+    baseline_study_uid: str
+    latest_timepoint_id: str | None
+    latest_timepoint_date: str | None
+    latest_response: LatestResponseOut | None = Field(
+        description="the newest complete timepoint's overall response; null until one is")
+    new_followup: bool = Field(description="a follow-up joined the case and is not read yet")
+    to_measure: int = Field(description="lesions without a reading at the latest timepoint")
+    unsigned_timepoints: list[str]
+    complete: bool
+    next_step: str | None
+    problem: str | None = Field(description="why the case has no response (data the "
+                                            "engine refuses), else null")
+    status: str
+
+
+class WorklistOut(BaseModel):
+    """The whole worklist in one answer: cases with work to do first."""
+
+    patients: list[WorklistPatientOut]
+    cases: list[WorklistCaseOut]
+
+
 class UploadedInstance(BaseModel):
     sop_instance_uid: str
     series_instance_uid: str
