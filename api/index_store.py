@@ -16,7 +16,6 @@ from api.db.models import (
     Instance,
     MeasurementVersion,
     Patient,
-    PatientMarker,
     PendingSeries,
     Series,
     Study,
@@ -78,8 +77,10 @@ class DatabaseIndex:
         A study that is a case's baseline, carries a case's measurement or sign-off, or is
         one side of a comparison stays as the record of that timepoint, with the series
         that remain (possibly none), so the case keeps every measurement and shows that
-        images are missing; its patient stays too, as does a patient with tumour markers.
-        If the images are sent again, they join these rows (upserts by UID).
+        images are missing; its patient stays too. A patient left without a study goes,
+        as it has from Orthanc; its tumour markers, kept by PatientID, are shown again
+        when its images come back. If the images are sent again, they join these rows
+        (upserts by UID).
         """
         if not series_ids:
             return
@@ -93,13 +94,9 @@ class DatabaseIndex:
             for study in s.scalars(select(Study).where(Study.id.in_(study_pks))):
                 if study.series or _study_in_use(s, study.study_instance_uid):
                     continue
-                patient_pk = study.patient_pk
                 s.delete(study)
-                s.flush()
-                patient = s.get(Patient, patient_pk)
-                if patient is not None and not patient.studies \
-                        and not _patient_in_use(s, patient.patient_id):
-                    s.delete(patient)
+            s.flush()
+            _drop_empty_patients(s)
 
     def record_series(self, record: SeriesRecord) -> None:
         """Upsert patient, study, series and its instances, keyed by their DICOM UIDs."""
@@ -128,6 +125,7 @@ class DatabaseIndex:
             study = Study(study_instance_uid=st.study_instance_uid, patient_pk=patient.id,
                           orthanc_id=st.orthanc_id)
             s.add(study)
+        moved = study.patient_pk is not None and study.patient_pk != patient.id
         study.patient_pk = patient.id
         study.orthanc_id = st.orthanc_id
         study.study_date, study.date_source = better_date(
@@ -135,6 +133,8 @@ class DatabaseIndex:
         study.study_time = st.study_time
         study.accession_number, study.description = st.accession_number, st.description
         s.flush()
+        if moved:  # the study now belongs to another PatientID: the former may be empty
+            _drop_empty_patients(s)
         d = record.series
         series = s.scalar(select(Series).where(Series.series_instance_uid == d.series_instance_uid))
         if series is None:
@@ -207,11 +207,11 @@ def _study_in_use(s: Session, study_uid: str) -> bool:
     return any(s.scalar(use.limit(1)) is not None for use in uses)
 
 
-def _patient_in_use(s: Session, patient_id: str) -> bool:
-    uses = (select(Case.id).where(Case.patient_id == patient_id),
-            select(Comparison.id).where(Comparison.patient_id == patient_id),
-            select(PatientMarker.id).where(PatientMarker.patient_id == patient_id))
-    return any(s.scalar(use.limit(1)) is not None for use in uses)
+def _drop_empty_patients(s: Session) -> None:
+    """Patients with no study left leave the index, as they leave Orthanc. (A patient
+    with a case keeps its baseline study, which is in use, see forget_series.)"""
+    s.execute(delete(Patient).where(~select(Study.id).where(
+        Study.patient_pk == Patient.id).exists()))
 
 
 def _join(values: tuple[float, ...] | None) -> str | None:
