@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from imaging.charset import charsets_of, decode_person_name, needs_decoding
 from imaging.errors import ImagingError
 from imaging.geometry import ImagePlane
 from imaging.metadata import describe_series, slice_position_mm
@@ -128,14 +129,32 @@ def fetch_series_record(client: OrthancClient, series_id: str) -> SeriesRecord:
     instances = client.series_instances(series_id)
     instances.sort(key=lambda i: (_int(i.get("MainDicomTags", {}).get("InstanceNumber")) or 0))
     tags: JsonObject = {}
+    name: str | None = None
     if instances:
-        tags = client.instance_tags(str(instances[len(instances) // 2]["ID"]))
-    return build_series_record(series, study, instances, tags)
+        middle = str(instances[len(instances) // 2]["ID"])
+        tags = client.instance_tags(middle)
+        name = _decoded_name(client, middle, tags)
+    return build_series_record(series, study, instances, tags, patient_name=name)
+
+
+def _decoded_name(client: OrthancClient, instance_id: str, tags: JsonObject) -> str | None:
+    """The patient's name decoded by pydicom from the file's bytes when its character set
+    is one Orthanc's JSON garbles (see :mod:`imaging.charset`); else None."""
+    if not needs_decoding(charsets_of(_text(tags, "SpecificCharacterSet"))):
+        return None
+    # The character set itself is read raw too: Orthanc's JSON shows its backslash as
+    # a yen sign under ISO 2022 IR 13.
+    charsets = charsets_of(client.instance_element(instance_id, 0x0008, 0x0005))
+    raw = client.instance_element(instance_id, 0x0010, 0x0010)
+    return decode_person_name(raw, charsets) if raw else None
 
 
 def build_series_record(
-    series: JsonObject, study: JsonObject, instances: list[JsonObject], tags: JsonObject
+    series: JsonObject, study: JsonObject, instances: list[JsonObject], tags: JsonObject,
+    *, patient_name: str | None = None,
 ) -> SeriesRecord:
+    """The index's records of a series from Orthanc's JSON; ``patient_name``, when given,
+    is the name decoded from the file (it replaces Orthanc's transcoded one)."""
     s_tags: JsonObject = series.get("MainDicomTags", {})
     st_tags: JsonObject = study.get("MainDicomTags", {})
     p_tags: JsonObject = study.get("PatientMainDicomTags", {})
@@ -171,7 +190,7 @@ def build_series_record(
             # Byte for byte as Orthanc keys its patients: 'id1 ' and 'id1' are two patients
             # there, so they must not be merged here by trimming.
             patient_id=str(p_tags.get("PatientID", "")),
-            patient_name=_text(p_tags, "PatientName"),
+            patient_name=patient_name or _text(p_tags, "PatientName"),
             birth_date=parse_da(p_tags.get("PatientBirthDate")),
             sex=_text(p_tags, "PatientSex"),
         ),

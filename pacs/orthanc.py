@@ -165,6 +165,15 @@ class OrthancClient:
         """All tags of one instance, simplified to keyword -> value (reads the file)."""
         return cast(JsonObject, self._json(f"/instances/{orthanc_id}/simplified-tags"))
 
+    def instance_element(self, orthanc_id: str, group: int, element: int) -> bytes | None:
+        """The raw bytes of one top-level element of an instance as stored (no transcoding),
+        or None when the instance has no such element."""
+        try:
+            return self._request(
+                "GET", f"/instances/{orthanc_id}/content/{group:04x}-{element:04x}").content
+        except OrthancNotFound:
+            return None
+
     def instance_file(self, orthanc_id: str) -> bytes:
         return self._request("GET", f"/instances/{orthanc_id}/file").content
 
