@@ -22,6 +22,8 @@ class ChangeKind(StrEnum):
     LESION_CHANGED = "lesion_changed"
     LESION_DELETED = "lesion_deleted"
     SIGNED_OFF = "signed_off"
+    SR_IMPORTED = "sr_imported"  # measurements of an SR (import or confirmed draft)
+    TIMEPOINT_DATED = "timepoint_dated"  # an undated study dated by hand joins the case
 
 
 @dataclass(frozen=True)

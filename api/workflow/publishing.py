@@ -21,6 +21,7 @@ from api.workflow.errors import (
     NotFound,
     StaleVersion,
 )
+from api.workflow.events import ChangeKind
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.service import CaseService
 from api.workflow.sr_export import (
@@ -81,6 +82,7 @@ class DocumentService:
         self.store.audit(who, "import_sr", f"cases/{case.id}/sr/{report.sop_instance_uid}",
                          case.patient_id)
         self._commit_import()
+        self.cases.announce(case, ChangeKind.SR_IMPORTED, who)
         return result
 
     def _commit_import(self) -> None:
@@ -123,6 +125,8 @@ class DocumentService:
         self.store.audit(who, f"{decision}_sr_draft", f"cases/{case.id}/sr-drafts/{draft.id}",
                          case.patient_id)
         self._commit_import()
+        if decision == "confirm":
+            self.cases.announce(case, ChangeKind.SR_IMPORTED, who)
         return draft, result
 
     def publish(self, who: Principal, case_id: int, now: dt.datetime,

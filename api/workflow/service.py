@@ -228,7 +228,7 @@ class CaseService:
         self._on_case_created = on_case_created
         self._events = events
 
-    def _announce(self, case: Case, kind: ChangeKind, who: Principal, *,
+    def announce(self, case: Case, kind: ChangeKind, who: Principal, *,
                   lesion_id: int | None = None, timepoint_id: str | None = None,
                   version: int | None = None) -> None:
         """Tell the case's readers of a committed change (after the commit)."""
@@ -373,7 +373,7 @@ class CaseService:
         self.store.add(lesion)
         self.store.audit(who, "create", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
-        self._announce(case, ChangeKind.LESION_ADDED, who, lesion_id=lesion.id,
+        self.announce(case, ChangeKind.LESION_ADDED, who, lesion_id=lesion.id,
                        timepoint_id=lesion.first_timepoint)
         return lesion
 
@@ -411,7 +411,7 @@ class CaseService:
         self.store.audit(who, "delete", f"cases/{case.id}/lesions/{lesion.id}",
                          case.patient_id)
         self._commit()
-        self._announce(case, ChangeKind.LESION_DELETED, who, lesion_id=lesion.id)
+        self.announce(case, ChangeKind.LESION_DELETED, who, lesion_id=lesion.id)
         return lesion
 
     def change_lesion(self, who: Principal, case_id: int, lesion_id: int,
@@ -448,7 +448,7 @@ class CaseService:
         self.store.audit(who, "update", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
         if changed:
-            self._announce(case, ChangeKind.LESION_CHANGED, who, lesion_id=lesion.id)
+            self.announce(case, ChangeKind.LESION_CHANGED, who, lesion_id=lesion.id)
         return lesion
 
     # -- measurements --------------------------------------------------------------------
@@ -493,7 +493,7 @@ class CaseService:
         except StaleVersion:
             raise StaleVersion("another change to this lesion was saved at the same time; "
                                "read it again and retry") from None
-        self._announce(case, ChangeKind.MEASUREMENT, who, lesion_id=lesion.id,
+        self.announce(case, ChangeKind.MEASUREMENT, who, lesion_id=lesion.id,
                        timepoint_id=timepoint_id, version=m.version)
         return MeasurementView(lesion, m)
 
@@ -604,7 +604,7 @@ class CaseService:
             self.store.audit(who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
                              case.patient_id)
             self._commit()
-            self._announce(case, ChangeKind.SIGNED_OFF, who, timepoint_id=timepoint_id)
+            self.announce(case, ChangeKind.SIGNED_OFF, who, timepoint_id=timepoint_id)
         return existing
 
     def watch(self, who: Principal, case_id: int) -> Case:

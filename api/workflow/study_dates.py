@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from api.db.models import CaseStudyDate, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotFound
+from api.workflow.events import ChangeKind
 from api.workflow.roles import MEASURERS, Principal, check_role
 from api.workflow.service import CaseService, CaseView
 from api.workflow.timeline import SET_FOR_CASE
@@ -78,4 +79,5 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
                       f"cases/{case.id}/studies/{study_uid}/date/{change.date.isoformat()}",
                       case.patient_id)
     cases.store.commit()
+    cases.announce(case, ChangeKind.TIMEPOINT_DATED, who, timepoint_id=study_uid)
     return cases.view(case)

@@ -13,6 +13,7 @@ from api.workflow.events import CaseEvent, ChangeKind
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.roles import Principal, Role
 from api.workflow.service import CaseService, MeasurementInput, NewCase, NewLesion
+from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
 
@@ -87,3 +88,16 @@ def test_the_bus_delivers_from_any_thread_to_the_case_s_streams_only() -> None:
     got, got_other, overflowed = asyncio.run(scenario())
     assert (got, got_other, overflowed) == ([0, 2], [1], True)
     assert bus.subscribers(1) == bus.subscribers(2) == 0
+
+
+def test_dating_a_study_by_hand_is_announced() -> None:
+    store = FakeCaseStore()
+    store.add_study("P", dt.date(2026, 1, 5))
+    undated, _ = store.add_study("P", None)
+    recorder = Recorder()
+    service = CaseService(store, FakePacs(), events=recorder)
+    cid = service.create_case(RAD, NewCase("P", Criteria.RECIST_1_1)).case.id
+    set_study_date(service, RAD, cid, undated.study_instance_uid,
+                   StudyDateChange(dt.date(2026, 3, 2), "from the requisition"))
+    assert [(e.kind, e.timepoint_id) for e in recorder.events] == [
+        (ChangeKind.TIMEPOINT_DATED, undated.study_instance_uid)]
