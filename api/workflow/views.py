@@ -79,7 +79,8 @@ def worklist(session: Session, who: Principal
                                     .order_by(Patient.patient_id)))
     studies_by_patient = {p.patient_id: sorted(p.studies, key=_study_order) for p in patients}
     cases = list(session.scalars(select(Case).options(selectinload(Case.lesions),
-                                                      selectinload(Case.signoffs))))
+                                                      selectinload(Case.signoffs),
+                                                      selectinload(Case.study_dates))))
     measurements = session.scalars(
         select(MeasurementVersion).join(Lesion, Lesion.id == MeasurementVersion.lesion_id)
         .where(Lesion.deleted_at.is_(None)).order_by(MeasurementVersion.version))

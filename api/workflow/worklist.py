@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from api.db.models import Case, MeasurementVersion, PatientMarker, Study
 from api.workflow.case_response import CaseResponse, TimepointState, case_response
-from api.workflow.timeline import case_timepoints, current_measurements
+from api.workflow.timeline import case_timepoints, current_measurements, with_case_dates
 from measurement.errors import MeasurementError
 from measurement.result import Response
 
@@ -88,8 +88,10 @@ def judge_cases(cases: Iterable[Case], studies_by_patient: Mapping[str, Sequence
     for case in cases:
         lesions = case.active_lesions
         current = current_measurements(m for les in lesions for m in by_lesion.get(les.id, []))
-        timepoints = case_timepoints(studies_by_patient.get(case.patient_id, ()),
-                                     case.baseline_study_uid)
+        # Dated as this case dates its undated studies (see with_case_dates).
+        timepoints = case_timepoints(
+            with_case_dates(studies_by_patient.get(case.patient_id, ()), case.study_dates),
+            case.baseline_study_uid)
         try:
             response = case_response(case, lesions, timepoints, current,
                                      markers_of.get(case.patient_id, []))

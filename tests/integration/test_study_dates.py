@@ -100,6 +100,10 @@ def test_a_set_date_is_used_audited_and_reported(service: Service,
                                 headers=service.headers("admin")).json()["events"]
     assert any(e["action"] == "set_study_date" and e["user"] == "radiologist-user"
                and studies["undated"] in e["resource"] for e in events)
+    worklist = service.client.get("/api/v1/worklist", headers=service.headers("specialist"))
+    (entry,) = [c for c in worklist.json()["cases"] if c["id"] == cid]
+    assert (entry["latest_timepoint_id"], entry["latest_timepoint_date"]) == (
+        studies["undated"], "2026-04-20")
     html = service.client.get(f"/api/v1/cases/{cid}/report?format=html",
                               headers=service.headers("specialist"))
     assert html.status_code == 200
