@@ -3,6 +3,7 @@ of queries whatever the number of cases."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -79,7 +80,10 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(
     statements: list[str] = []
 
     def count(*args: Any) -> None:
-        statements.append(str(args[2])[:60])
+        # Only the request's own statements: ingest, outbox and events run in threads of
+        # their own (named nadir-...), at their own pace.
+        if not threading.current_thread().name.startswith("nadir-"):
+            statements.append(str(args[2])[:120])
 
     def queries() -> int:
         statements.clear()
@@ -100,7 +104,8 @@ def test_the_number_of_queries_does_not_grow_with_the_cases(
         lesion = _lesion(service, other, kind="target", organ="liver")
         assert _put(service, other, lesion, bl[0].StudyInstanceUID,
                     _caliper(bl[0])).status_code == 200
-    assert queries() == one
+    many = queries()
+    assert many == one, statements
 
 
 def test_roles(service: Service) -> None:
