@@ -37,6 +37,7 @@ from api.routes import (
 from api.routes import (
     case_events as case_events_routes,
 )
+from api.routes.docs import install_docs
 from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.settings import Settings, load_settings
@@ -116,6 +117,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
             "never replaces, the interpretation of a qualified oncologist."
         ),
         lifespan=lifespan,
+        # /docs is served from installed files (api/routes/docs.py), not FastAPI's CDN page.
+        docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
     )
     state: Any = app.state
     state.settings = settings
@@ -140,6 +143,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                    case_documents, case_report, case_events_routes, dicomweb, registration):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
+    install_docs(app)
     install_body_guard(app, settings)  # inside the error handlers' middleware
     install_error_handlers(app)
     _document_request_schemas(app)
