@@ -40,6 +40,7 @@ from api.routes import (
 from api.routes.docs import install_docs
 from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
+from api.security_headers import SecurityHeaders
 from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
 from api.workflow.event_bus import LocalEventBus
@@ -146,6 +147,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     install_docs(app)
     install_body_guard(app, settings)  # inside the error handlers' middleware
     install_error_handlers(app)
+    # Added last, so the outermost: every answer gets the headers, errors included.
+    app.add_middleware(SecurityHeaders)
     _document_request_schemas(app)
     install_openapi(app)
     return app

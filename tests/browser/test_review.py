@@ -152,7 +152,7 @@ def test_sign_off_then_a_change_asks_for_an_amendment_reason(page: Any, live: Li
     lesion = case["by_label"]["RUL nodule"]
     known = live.demo.calipers["RUL nodule"]
     select(page, lesion["id"])
-    page.wait_for_function("document.querySelector('[data-viewport=left]').dataset"
+    page.wait_for_function("() => document.querySelector('[data-viewport=left]').dataset"
                            f".sopInstanceUid === '{known.sop_instance_uid}'", timeout=10_000)
     hover(page, "left")
     page.keyboard.press("c")
@@ -175,7 +175,7 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
     sign_in(page, live)
     open_case(page, live, case["id"])
     select(page, lesion["id"])
-    page.wait_for_function("document.querySelector('[data-viewport=left]').dataset"
+    page.wait_for_function("() => document.querySelector('[data-viewport=left]').dataset"
                            f".sopInstanceUid === '{known.sop_instance_uid}'", timeout=10_000)
     # Someone else shortens the caliper after the page read it.
     (r0, c0), (r1, c1) = known.endpoints

@@ -39,7 +39,7 @@ def window(page: Any, side: str) -> tuple[float, float]:
 
 
 def on_image(page: Any, side: str, sop_uid: str) -> None:
-    page.wait_for_function(f"document.querySelector('[data-viewport={side}]').dataset"
+    page.wait_for_function(f"() => document.querySelector('[data-viewport={side}]').dataset"
                            f".sopInstanceUid === '{sop_uid}'", timeout=10_000)
 
 

@@ -6,6 +6,7 @@ import { ApiError, api } from '../api/client';
 import type { Case, Timepoint } from '../api/types';
 import { notify } from '../panels/dialogs';
 import { ResponsePanel } from '../panels/response';
+import { showInSandbox } from './report-window';
 
 export interface SignOffHost {
   readonly caseId: number;
@@ -65,7 +66,10 @@ export class SignOffDesk {
     try {
       const blob = await api.report(this.host.caseId, format);
       const url = URL.createObjectURL(blob);
-      if (tab) tab.location.href = url;
+      // The HTML report is never a page of this origin (see showInSandbox).
+      if (format === 'html' && tab) showInSandbox(tab, url);
+      else if (format === 'html') notify('The browser blocked the report\'s window: allow pop-ups for Nadir.', 'error');
+      else if (tab) tab.location.href = url;
       else location.assign(url);
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (error) {
