@@ -212,6 +212,10 @@ def service(service_factory: Callable[..., Service], orthanc: Any) -> Service:
 FAST_MODULES = (
     "unit/test_recist_*",  # the RECIST 1.1 / iRECIST engine, its codec and its properties
     "unit/test_case_service",  # the case workflow on in-memory fakes (workflow_fakes.py)
+    "unit/test_case_response",
+    "unit/test_lesion_changes",
+    "unit/test_study_dates",
+    "unit/test_comparison_reuse",
     "unit/test_registration_jobs",  # the registration scheduler on a fake computer
     "unit/test_pairing",  # series scores, exclusions and features on hand-built descriptors
     "unit/test_registration_maths",  # transforms, image planes, coarse volumes
@@ -221,6 +225,7 @@ FAST_MODULES = (
     "unit/test_report_charts",
     "unit/test_sr_codes",
     "unit/test_upload",  # multipart parsing and member names
+    "unit/test_dicomweb_routes",  # the image proxy's allow-list
     "unit/test_settings",
 )
 TESTS = Path(__file__).parent
