@@ -42,9 +42,7 @@ def nodes(database_url: str, orthanc: Any, tmp_path: Path) -> Iterator[dict[str,
     procs = []
     try:
         for i, port in enumerate(ports):
-            # Start-up takes half a minute on a loaded two-core machine.
-            procs.append(_serve(_env(database_url, orthanc, tmp_path / f"n{i}"), port,
-                                timeout=120))
+            procs.append(_serve(_env(database_url, orthanc, tmp_path / f"n{i}"), port))
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         studies = [tiny_ct_series(2, patient_id=PID, study_date=day, size=32)
                    for day in ("20260105", "20260302")]
