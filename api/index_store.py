@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -27,6 +28,7 @@ from imaging.pairing import Pairing, pair_series
 from pacs.metadata import DATE_SOURCES, SeriesRecord
 
 CURSOR_KEY = "orthanc_changes"
+log = logging.getLogger(__name__)
 
 
 class DatabaseIndex:
@@ -113,6 +115,8 @@ class DatabaseIndex:
 
     def _upsert(self, s: Session, record: SeriesRecord) -> None:
         p = record.patient
+        if _held_by_another_patient(s, record):
+            return
         patient = s.scalar(select(Patient).where(Patient.patient_id == p.patient_id))
         if patient is None:
             patient = Patient(patient_id=p.patient_id)
@@ -125,7 +129,6 @@ class DatabaseIndex:
             study = Study(study_instance_uid=st.study_instance_uid, patient_pk=patient.id,
                           orthanc_id=st.orthanc_id)
             s.add(study)
-        moved = study.patient_pk is not None and study.patient_pk != patient.id
         study.patient_pk = patient.id
         study.orthanc_id = st.orthanc_id
         study.study_date, study.date_source = better_date(
@@ -133,8 +136,6 @@ class DatabaseIndex:
         study.study_time = st.study_time
         study.accession_number, study.description = st.accession_number, st.description
         s.flush()
-        if moved:  # the study now belongs to another PatientID: the former may be empty
-            _drop_empty_patients(s)
         d = record.series
         series = s.scalar(select(Series).where(Series.series_instance_uid == d.series_instance_uid))
         if series is None:
@@ -205,6 +206,29 @@ def _study_in_use(s: Session, study_uid: str) -> bool:
                                         Comparison.followup_study_uid == study_uid)),
     )
     return any(s.scalar(use.limit(1)) is not None for use in uses)
+
+
+def _held_by_another_patient(s: Session, record: SeriesRecord) -> bool:
+    """Whether the record's Study Instance UID is indexed under another PatientID.
+
+    Orthanc keys a study under its patient, so one UID sent under two PatientIDs (even
+    ``'id1 '`` and ``'id1'``) is two studies there; the index keys it by UID alone. The
+    study stays with the patient it came with first (a case may hang on it), and says
+    which other PatientIDs Orthanc also holds it under (``other_patient_ids``), rather
+    than moving between patients at each arrival.
+    """
+    study = s.scalar(select(Study).where(
+        Study.study_instance_uid == record.study.study_instance_uid))
+    if study is None or study.patient.patient_id == record.patient.patient_id:
+        return False
+    others = list(study.other_patient_ids or [])
+    if record.patient.patient_id not in others:
+        study.other_patient_ids = [*others, record.patient.patient_id]
+    # Orthanc identifiers only: PatientIDs are patient data.
+    log.warning("Orthanc study %s has the Study Instance UID of indexed study %s under "
+                "another PatientID: not indexed, flagged", record.study.orthanc_id,
+                study.orthanc_id)
+    return True
 
 
 def _drop_empty_patients(s: Session) -> None:

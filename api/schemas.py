@@ -231,6 +231,9 @@ class StudyOut(BaseModel):
     description: str | None
     accession_number: str | None
     series: list[SeriesOut]
+    other_patient_ids: list[str] = Field(default=[], description=(
+        "other PatientIDs the PACS also holds this Study Instance UID under; those copies "
+        "are not indexed (the study stays with the patient it came with first)"))
 
     @classmethod
     def of(cls, st: Study) -> StudyOut:
@@ -239,7 +242,8 @@ class StudyOut(BaseModel):
         return cls(study_instance_uid=st.study_instance_uid, study_date=_iso(st.study_date),
                    date_source=st.date_source, description=st.description,
                    accession_number=st.accession_number,
-                   series=[SeriesOut.of(s) for s in ordered])
+                   series=[SeriesOut.of(s) for s in ordered],
+                   other_patient_ids=[str(p) for p in st.other_patient_ids or []])
 
 
 class WorklistStudyOut(BaseModel):

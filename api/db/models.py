@@ -97,6 +97,8 @@ class Study(Base):
     accession_number: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(256))
     indexed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Other PatientIDs Orthanc also holds this Study Instance UID under (not indexed).
+    other_patient_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     patient: Mapped[Patient] = relationship(back_populates="studies")
     series: Mapped[list[Series]] = relationship(back_populates="study")
 

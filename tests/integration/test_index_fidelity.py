@@ -73,3 +73,34 @@ def test_a_patient_with_no_study_left_leaves_the_index(service: Service, orthanc
     r = service.client.get("/api/v1/patients/GONE-1/markers",
                            headers=service.headers("specialist"))
     assert r.status_code == 200 and [m["value"] for m in r.json()] == [9.0]
+
+
+TEST_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def test_one_study_uid_under_two_patient_ids_is_flagged(service: Service,
+                                                        orthanc: Any) -> None:
+    """pydicom's rtdose_1frame.dcm ('id11111 ' padded, implicit VR) and
+    rtdose_rle_1frame.dcm ('id11111 ' with VR UN) hold one Study Instance UID; Orthanc
+    keeps PatientID byte for byte, so they are two patients there. The index neither
+    trims the PatientID nor moves the study between patients: the first stays, and the
+    study names the other PatientID."""
+    with orthanc.client() as client:
+        client.store((TEST_FILES / "rtdose_1frame.dcm").read_bytes())
+        patients = {p["MainDicomTags"]["PatientID"] for p in client.resources("patients")}
+        assert patients == {"id11111"}
+        wait_until(lambda: "id11111" in _patients(service), timeout=30)
+        client.store((TEST_FILES / "rtdose_rle_1frame.dcm").read_bytes())
+        patients = {p["MainDicomTags"]["PatientID"] for p in client.resources("patients")}
+        assert patients == {"id11111", "id11111 "}
+
+    def flagged() -> list[Any]:
+        r = service.client.get("/api/v1/patients/id11111/studies",
+                               headers=service.headers("specialist"))
+        assert r.status_code == 200, r.text
+        return [st["other_patient_ids"] for st in r.json()]
+
+    wait_until(lambda: flagged() == [["id11111 "]], timeout=30)
+    # Still under the first patient; the padded PatientID is not merged into it.
+    assert "id11111" in _patients(service)
+    assert _patients(service)["id11111"]["studies_count"] == 1
