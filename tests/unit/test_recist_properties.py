@@ -315,9 +315,12 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**30, 10**30)
     | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=5)
     | st.sampled_from(["too_small", "not_evaluable", "disappeared", "present", "absent",
-                       "unequivocal_further_increase", "BL", "FU1", "2026-01-05"]),
+                       "unequivocal_further_increase", "increased", "BL", "FU1", "T1", "N1",
+                       "2026-01-05"]),
+    # Issue 16: the reading objects of split and coalesced targets, well and badly formed.
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["id", "BL", "FU1", "kind", "values", "x"]), inner, max_size=3),
+        st.sampled_from(["id", "BL", "FU1", "kind", "values", "x", "fragments",
+                         "coalesced_into"]), inner, max_size=3),
     max_leaves=6)
 
 
@@ -346,3 +349,26 @@ def test_any_value_anywhere_is_evaluated_or_refused_never_crashes(
         assert error.message
         return
     json.dumps(response, allow_nan=False)
+
+
+@given(requests(), st.data())
+def test_a_split_reading_answers_as_the_sum_of_its_fragments(
+        body: dict[str, Any], data: st.DataObject) -> None:
+    # Issue 16, RECIST 1.1 s.4.3.2: "the longest diameters of the fragmented portions
+    # should be added together". Any non-nodal follow-up reading of n tenths (n >= 2),
+    # recorded instead as two fragments adding up to it, gives the same response.
+    spots = [(les, tp) for les in body["lesions"] if les["kind"] == "target"
+             and not les["nodal"] for tp, value in les["measurements"].items()
+             if tp != "BL" and isinstance(value, float) and value >= 0.2]
+    if not spots:
+        return
+    lesion, tp = data.draw(st.sampled_from(spots))
+    whole = evaluate_request(copy.deepcopy(body))
+    tenths = round(lesion["measurements"][tp] * 10)
+    part = data.draw(st.integers(1, tenths - 1))
+    lesion["measurements"][tp] = {"fragments": [part / 10, (tenths - part) / 10]}
+    split = evaluate_request(body)
+    for row in split["timepoints"][1:]:
+        assert {"split", "coalesced"} <= set(row)
+        del row["split"], row["coalesced"]
+    assert split == whole
