@@ -11,11 +11,14 @@ from measurement.codec import evaluate_request, parse_evaluation_request, result
 from measurement.errors import InvalidEvaluationInput, MeasurementError
 from measurement.markers import Marker
 from measurement.model import (
+    CoalescedInto,
     Criteria,
     EvaluationInput,
     EvaluationOptions,
+    Fragments,
     Lesion,
     NewLesion,
+    NewLesionStatus,
     NonTargetLesion,
     NonTargetStatus,
     TargetLesion,
@@ -35,17 +38,20 @@ from measurement.result import (
 )
 
 __all__ = [
+    "CoalescedInto",
     "Criteria",
     "EvaluationInput",
     "EvaluationOptions",
     "EvaluationResult",
     "EvaluationWarning",
+    "Fragments",
     "InvalidEvaluationInput",
     "Lesion",
     "Marker",
     "MarkerValue",
     "MeasurementError",
     "NewLesion",
+    "NewLesionStatus",
     "NonTargetLesion",
     "NonTargetStatus",
     "Response",
