@@ -36,7 +36,14 @@ from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.service import CaseService
-from api.workflow.timeline import SET_FOR_CASE, CurrentMeasurements, scans, stored_length_mm
+from api.workflow.timeline import (
+    SET_FOR_CASE,
+    CurrentMeasurements,
+    case_timepoints,
+    left_out,
+    scans,
+    stored_length_mm,
+)
 from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.markers import judging_limit, levels_at_timepoints
@@ -106,6 +113,7 @@ def build_report_data(cases: CaseService, case: Case, *,
         lesions=_lesions(cases.store, cases.pacs, case, studies, cases.current(case)),
         markers=_markers(cases.store.markers_of(case.patient_id), studies,
                          case.marker_window_days),
+        left_out=_left_out(cases, case),
     )
     return data, response
 
@@ -129,6 +137,14 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         signed_off_at=so.signed_at if so else None,
         missing=tuple(m.label for m in state.missing),
         markers_holding_back_cr=r.markers_holding_back_cr if r else ())
+
+
+def _left_out(cases: CaseService, case: Case) -> tuple[tuple[str, str], ...]:
+    """The patient's studies that are not timepoints of the case, and why."""
+    known = cases.case_studies(case)
+    gone = left_out(known, case_timepoints(known, case.baseline_study_uid))
+    return tuple((f"{lo.study.description or 'study'} {lo.study.study_instance_uid}",
+                  lo.reason) for lo in gone)
 
 
 def _described(st: Study) -> str:

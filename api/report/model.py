@@ -361,6 +361,8 @@ class ReportData:
     pairs: tuple[SeriesPairView, ...]
     lesions: tuple[LesionRow, ...]
     markers: tuple[MarkerSeries, ...] = ()
+    #: The patient's studies that are not timepoints: (which study, why) pairs.
+    left_out: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)
@@ -403,11 +405,13 @@ class ReportData:
         return tuple(les for les in self.lesions if les.kind == "target")
 
     def _check_warnings(self, check: _Check) -> None:
-        for item in self.warnings if isinstance(self.warnings, tuple) else (None,):
-            if not (isinstance(item, tuple) and len(item) == 2
-                    and all(isinstance(part, str) and part.strip() for part in item)):
-                raise check.fail("warnings", "must be a tuple of (code, message) string pairs, "
-                                             f"got {item!r}")
+        for name, pair in (("warnings", "(code, message)"), ("left_out", "(study, reason)")):
+            items = getattr(self, name)
+            for item in items if isinstance(items, tuple) else (None,):
+                if not (isinstance(item, tuple) and len(item) == 2
+                        and all(isinstance(part, str) and part.strip() for part in item)):
+                    raise check.fail(name, f"must be a tuple of {pair} string pairs, "
+                                           f"got {item!r}")
 
     def _check_timepoints(self, check: _Check) -> None:
         if not self.timepoints:

@@ -28,11 +28,11 @@ DISCLAIMER = ("This is a computed reading to support, not replace, the interpret
 NOTE_KINDS = frozenset({
     "response", "stable_disease", "best_response", "mixed_response", "new_lesion",
     "incomplete", "not_measured", "image", "protocol", "tumour_markers", "context",
-    "disclaimer",
+    "disclaimer", "left_out",
 })
 # Notes that say what could change the reading: the report sets them apart.
 CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "not_measured",
-                           "image", "protocol"})
+                           "image", "protocol", "left_out"})
 _UNASSESSED = frozenset({"not_evaluable", "not_evaluated"})
 
 _MEANINGS = MappingProxyType({
@@ -156,6 +156,7 @@ def report_notes(data: ReportData) -> tuple[Note, ...]:
     notes += _new_lesions(data)
     notes += _incomplete(data)
     notes += _image_errors(data)
+    notes += _left_out(data)
     notes += [_protocol(code, message) for code, message in data.warnings]
     notes += _tumour_markers(data)
     notes.append(_context())
@@ -306,6 +307,18 @@ def _image_errors(data: ReportData) -> list[Note]:
     return [Note("image", "Some key images could not be shown",
                  f"{'; '.join(failures)}. The measurements do not depend on these pictures; "
                  "the original images remain in the hospital's image archive (PACS).")]
+
+
+def _left_out(data: ReportData) -> list[Note]:
+    """Studies of the patient the reading does not include, each with the reason (issue
+    20: a study is never left out without saying which and why)."""
+    if not data.left_out:
+        return []
+    listed = "; ".join(f"{study}: {reason}" for study, reason in data.left_out)
+    return [Note("left_out", "Scans not included in this reading",
+                 f"Some scans of this patient are not part of this reading ({listed}). A "
+                 "scan without a date cannot be placed in time; a radiologist can give it "
+                 "its date for this case, and it then joins the reading.")]
 
 
 def _protocol(code: str, message: str) -> Note:

@@ -76,6 +76,11 @@ def test_undated_follow_up_is_dated_from_its_series(service: Service,
     read = service.client.get(f"/api/v1/cases/{case['id']}",
                               headers=service.headers("specialist")).json()
     assert read["left_out"] == case["left_out"] and read["study_dates_set"] == []
+    # The report says it too.
+    report = service.client.get(f"/api/v1/cases/{case['id']}/report?format=json",
+                                headers=service.headers("specialist")).json()
+    (note,) = [n for n in report["notes"] if n["kind"] == "left_out"]
+    assert studies["undated"] in note["text"] and "date unknown" in note["text"]
 
 
 def test_a_set_date_is_used_audited_and_reported(service: Service,
@@ -109,6 +114,9 @@ def test_a_set_date_is_used_audited_and_reported(service: Service,
     assert html.status_code == 200
     assert "2026-04-20" in html.text and "date set for this case" in html.text
     assert "date from SeriesDate" in html.text
+    report = service.client.get(f"/api/v1/cases/{cid}/report?format=json",
+                                headers=service.headers("specialist")).json()
+    assert [n for n in report["notes"] if n["kind"] == "left_out"] == []
 
     # Moved before the baseline, the study leaves the timepoints and the case says why.
     r = _set(service, cid, studies["undated"], {"date": "2025-12-01"})
@@ -118,6 +126,10 @@ def test_a_set_date_is_used_audited_and_reported(service: Service,
     assert case["left_out"][0]["reason"] == ("dated 2025-12-01, before the case's baseline "
                                             "of 2026-01-05")
     assert len(case["study_dates_set"]) == 2
+    report = service.client.get(f"/api/v1/cases/{cid}/report?format=json",
+                                headers=service.headers("specialist")).json()
+    (note,) = [n for n in report["notes"] if n["kind"] == "left_out"]
+    assert "before the case's baseline" in note["text"]
 
 
 @pytest.mark.parametrize(("role", "status"), [

@@ -213,3 +213,15 @@ def test_a_note_needs_a_known_kind_and_text() -> None:
         Note("gossip", "t", "x")
     with pytest.raises(InvalidReportData, match="Note.text"):
         Note("context", "t", " ")
+
+
+def test_studies_left_out_are_named_with_their_reason() -> None:
+    data = latest("PR")
+    assert "left_out" not in kinds(report_notes(data))
+    gone = dataclasses.replace(data, left_out=(
+        ("study 1.2.3", "date unknown: the DICOM has no StudyDate"),))
+    (note,) = [n for n in report_notes(gone) if n.kind == "left_out"]
+    assert note.caution and "1.2.3: date unknown" in note.text
+    for bad in [(("1.2.3",),), (("", "why"),), ("1.2.3",)]:
+        with pytest.raises(InvalidReportData, match="left_out"):
+            dataclasses.replace(data, left_out=bad)  # type: ignore[arg-type]
