@@ -356,8 +356,8 @@ class StudyDateSetOut(BaseModel):
 class StudyDateSet(BaseModel):
     """The date of a study whose DICOM has none, for this case."""
 
-    date: str = Field(max_length=64, description="YYYY-MM-DD, not in the future")
-    reason: str | None = Field(default=None, max_length=1000)
+    date: Text = Field(max_length=64, description="YYYY-MM-DD, not in the future")
+    reason: Text | None = Field(default=None, max_length=1000)
 
 
 class LesionOut(BaseModel):

@@ -156,7 +156,8 @@ def test_bad_dates_and_studies_are_refused(service: Service, studies: dict[str, 
         assert r.status_code == 422, (bad, r.text)
         assert words in r.text, (bad, r.text)
     for body in [{}, {"date": 20260420}, {"date": None}, [],
-                 {"date": "2026-04-20", "reason": "x" * 1001}]:
+                 {"date": "2026-04-20", "reason": "x" * 1001},
+                 {"date": "2026-04-20", "reason": "a\x00b"}, {"date": "2026-04-20\x00"}]:
         assert _set(service, cid, studies["undated"], body).status_code == 422, body
     # A dated study keeps its DICOM date; an unknown study or case is not found.
     r = _set(service, cid, studies["fu"], {"date": "2026-04-20"})
