@@ -168,3 +168,43 @@ def test_bad_dates_and_studies_are_refused(service: Service, studies: dict[str, 
         assert _set(service, cid, uid, {"date": "2026-04-20"}).status_code in (404, 422), uid
     case = service.client.get(f"/api/v1/cases/{cid}", headers=service.headers("admin")).json()
     assert case["study_dates_set"] == [] and len(case["left_out"]) == 1
+
+
+def test_the_study_date_migrations_go_both_ways(database_url: str) -> None:
+    """0009 marks the dates already indexed as StudyDate ones (only StudyDate was read
+    before); 0009 and 0010 match the models and go back down."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.db.models import Base
+    from api.db.session import alembic_config
+
+    config = alembic_config(database_url)
+    command.upgrade(config, "0008")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO patients (id, patient_id) VALUES (1, 'P')"))
+        conn.execute(sa.text(
+            "INSERT INTO studies (id, study_instance_uid, patient_pk, orthanc_id, study_date, "
+            "indexed_at) VALUES (1, '1.1', 1, 'o1', '2026-01-05', CURRENT_TIMESTAMP), "
+            "(2, '1.2', 1, 'o2', NULL, CURRENT_TIMESTAMP)"))
+    command.upgrade(config, "head")
+    with engine.begin() as conn:
+        rows = conn.execute(sa.text(
+            "SELECT study_instance_uid, date_source, other_patient_ids FROM studies "
+            "ORDER BY id")).all()
+        assert [tuple(r) for r in rows] == [("1.1", "StudyDate", None), ("1.2", None, None)]
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = [d for d in diffs if "case_study_dates" in repr(d) or "date_source" in repr(d)
+            or "other_patient_ids" in repr(d)]
+    assert mine == []
+    command.downgrade(config, "0008")
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        columns = {c["name"] for c in inspector.get_columns("studies")}
+        assert not {"date_source", "other_patient_ids"} & columns
+        assert "case_study_dates" not in inspector.get_table_names()
+    command.upgrade(config, "head")
+    engine.dispose()
