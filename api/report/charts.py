@@ -538,11 +538,18 @@ def _shorten(label: str, limit: int = MAX_SERIES_LABEL_CHARS) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "\u2026"
 
 
+#: Ticks are printed to 6 decimals; a finer step would print the same number twice.
+TICK_RESOLUTION = 1e-6
+
+
 def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     """Round tick values (1, 2, 2.5 or 5 x 10^n apart) covering [low, high]."""
-    if high <= low:
-        high = low + 1.0
     raw = (high - low) / count
+    if not raw >= TICK_RESOLUTION:
+        # An empty span, or one finer than the ticks are printed (levels of 5e-324, sent
+        # by the fuzzer, made log10(0) below, or ticks all rounded to 0): a unit span.
+        high = low + 1.0
+        raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
     first = math.floor(low / step) * step

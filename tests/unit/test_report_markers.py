@@ -153,6 +153,17 @@ def test_a_marker_without_levels_says_so() -> None:
     root(svg)
 
 
+@pytest.mark.parametrize(("levels", "uln"), [((0.0, 0.0), 5e-324), ((5e-324,), 5e-324),
+                                            ((0.0,), 1e-300)])
+def test_levels_too_small_for_a_scale_still_draw(levels: tuple[float, ...], uln: float
+                                                 ) -> None:
+    """A limit of normal of 5e-324 (schemathesis sent one) made the scale's log10(0)
+    fail, and the HTML and PDF reports answered 500."""
+    data = two_follow_ups(cea(*levels, uln=uln))
+    root(marker_chart_svg(data, data.markers[0], "m"))
+    assert "CEA" in render_html(data)
+
+
 def test_marker_text_is_escaped_and_the_chart_is_deterministic() -> None:
     data = two_follow_ups(marker(MALICIOUS, [("BL", BASELINE_DATE, 3.0)], unit="<i>u</i>"))
     svg = marker_chart_svg(data, data.markers[0], "m")
