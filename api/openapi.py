@@ -6,14 +6,17 @@ that body for every status of 400 and above instead of FastAPI's ``HTTPValidatio
 
 The statuses every route shares are derived here from its dependencies and parameters, so
 a new route is documented without anyone remembering to: 401 where a bearer token is
-needed, 403 where a role is checked, 404 where the path names a resource, 422 where
-anything is parsed. A status only some routes answer (a conflict, a stale version, an
-unreachable PACS) is declared at the route with ``responses=answers(Conflict, ...)``, by
-the error's kind; ``api/errors.py`` alone knows which status each kind has.
+needed, 403 where a role is checked, 404 where the path names a resource, 400 where a
+JSON body is parsed, 422 where anything is validated, 412 where a write can lose a race
+with another (the database's optimistic locking). A status only some routes answer (a
+conflict, an unreachable PACS) is declared at the route with
+``responses=answers(Conflict, ...)``, by the error's kind; ``api/errors.py`` alone knows
+which status each kind has.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -25,8 +28,15 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import current_principal, require
+from api.deps import db_session
 from api.errors import status_for
-from api.workflow.errors import NotAllowed, NotAuthenticated, NotFound
+from api.workflow.errors import (
+    MalformedPayload,
+    NotAllowed,
+    NotAuthenticated,
+    NotFound,
+    StaleVersion,
+)
 
 ERROR_SCHEMA = "Error"
 BEARER = "bearer"
@@ -89,12 +99,16 @@ def shared_answers(route: RouteContext) -> dict[int, type[Exception]]:
         shared[status_for(NotAuthenticated)] = NotAuthenticated
     if any(getattr(call, "__qualname__", None) == _ROLE_CHECK for call in calls):
         shared[status_for(NotAllowed)] = NotAllowed
-    if route.dependant.path_params:
-        shared[status_for(NotFound)] = NotFound
     dependant = route.dependant
+    if dependant.path_params:
+        shared[status_for(NotFound)] = NotFound
+    if dependant.body_params:
+        shared[status_for(MalformedPayload)] = MalformedPayload  # a body that is not JSON
     if (dependant.path_params or dependant.query_params or dependant.header_params
             or dependant.cookie_params or dependant.body_params):
         shared[status_for(RequestValidationError)] = RequestValidationError
+    if db_session in calls and not (route.methods or set()) <= {"GET", "HEAD"}:
+        shared[status_for(StaleVersion)] = StaleVersion  # another write won the race
     return shared
 
 
@@ -138,4 +152,39 @@ def _complete(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = error
+    _link_created_resources(schema)
     return schema
+
+
+def _link_created_resources(schema: dict[str, Any]) -> None:
+    """OpenAPI links from each ``POST <collection>`` that answers 201 with an ``id`` to the
+    operations on ``<collection>/{x_id}...``: what a client (and schemathesis' stateful
+    phase) does next with what it created."""
+    paths: dict[str, dict[str, Any]] = schema["paths"]
+    for collection, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None or "id" not in _properties(schema, created):
+            continue
+        below = re.compile(re.escape(collection) + r"/\{(\w+)\}(/.*)?")
+        links: dict[str, Any] = {}
+        for path, operations in paths.items():
+            match = below.fullmatch(path)
+            if match is None:
+                continue
+            parameters = {name: f"$request.path.{name}"
+                          for name in re.findall(r"\{(\w+)\}", collection)}
+            parameters[match.group(1)] = "$response.body#/id"
+            for operation in operations.values():
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"], "parameters": parameters}
+        if links:
+            created["links"] = links
+
+
+def _properties(schema: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
+    body = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = body.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        body = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    properties: dict[str, Any] = body.get("properties", {})
+    return properties

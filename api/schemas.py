@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     Strict,
     StrictBool,
+    StrictFloat,
     StrictInt,
 )
 
@@ -99,6 +100,13 @@ class CaseCreate(_Request):
                                         "(409 with existing_case_id otherwise)")
 
 
+def _iso_date_text(value: object) -> object:
+    # An ISO date string only: pydantic would also take a number of seconds since 1970.
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO date string (YYYY-MM-DD)")
+    return value
+
+
 class MarkerIn(BaseModel):
     """A tumour marker level: ``{"name", "unit", "upper_limit_normal", "value", "date"}``."""
 
@@ -106,25 +114,25 @@ class MarkerIn(BaseModel):
 
     name: Annotated[Text, Field(min_length=1, max_length=64)]
     unit: Annotated[Text, Field(max_length=32)]
-    upper_limit_normal: float = Field(gt=0, le=1e9)
-    value: float = Field(ge=0, le=1e9)
-    date: dt.date
+    upper_limit_normal: StrictFloat = Field(gt=0, le=1e9)
+    value: StrictFloat = Field(ge=0, le=1e9)
+    date: Annotated[dt.date, BeforeValidator(_iso_date_text)]
 
 
 class LesionCreate(_Request):
     kind: LesionKindName
     organ: Text = Field(min_length=1, max_length=128)
-    nodal: bool = False
+    nodal: StrictBool = False
     label: Text | None = Field(default=None, min_length=1, max_length=64)
     timepoint: UidText | None = None
-    equivocal: bool = False
+    equivocal: StrictBool = False
     confirmed_at: UidText | None = None
 
 
 class LesionPatch(_Request):
     organ: Text | None = Field(default=None, min_length=1, max_length=128)
     label: Text | None = Field(default=None, min_length=1, max_length=64)
-    equivocal: bool | None = None
+    equivocal: StrictBool | None = None
     confirmed_at: UidText | None = None
     kind: Literal["target", "non_target"] | None = Field(
         default=None, description="only while the lesion has no reading")
@@ -153,8 +161,10 @@ class MeasurementPut(BaseModel):
     # The bounds before the validators: pydantic documents them as minimum/maximum only so.
     frame: Annotated[int, Field(ge=1, le=2**31 - 1), Strict(),
                      BeforeValidator(_whole_number)] | None = None
-    endpoints: list[list[float | int]] | None = None
-    length_mm: float | int | None = Field(default=None, ge=0)
+    #: Two image points, each [row, column]: what the schema says is all the caliper takes.
+    endpoints: Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]],
+                         Field(min_length=2, max_length=2)] | None = None
+    length_mm: Annotated[float, Field(ge=0)] | None = None
     status: Text | None = Field(default=None, max_length=64)
     amendment_reason: Text | None = Field(default=None, max_length=2000)
     reason: Text | None = Field(default=None, max_length=2000, description="why this version "
@@ -903,8 +913,9 @@ class EvaluateTimepoint(_Strict):
 class EvaluateLesion(_Strict):
     id: str = Field(min_length=1)
     kind: LesionKindName
-    organ: str = ""
-    nodal: bool = False
+    # null is read as the default here and below (the codec's lenient optional keys).
+    organ: str | None = ""
+    nodal: bool | None = False
     measurements: dict[str, TargetReadingIn | NewLesionStatusIn | FragmentsIn | CoalescedIn
                        ] | None = Field(
         default=None, description="target and new lesions: mm or a status, by timepoint id; "
@@ -914,7 +925,7 @@ class EvaluateLesion(_Strict):
         default=None, description="non-target lesions: a status by timepoint id")
     timepoint: str | None = Field(default=None,
                                   description="new lesions: the timepoint of first sighting")
-    equivocal: bool = False
+    equivocal: bool | None = False
     confirmed_at: str | None = None
 
 
@@ -924,20 +935,22 @@ class EvaluateMarker(_Strict):
     id: str = Field(min_length=1)
     unit: str = ""
     upper_limit_normal: float = Field(gt=0)
-    values: dict[str, Annotated[float, Field(ge=0)]]
+    values: dict[str, Annotated[float, Field(ge=0)]] | None = None
 
 
 class EvaluateRequest(_Strict):
     criteria: CriteriaName
     timepoints: list[EvaluateTimepoint]
     lesions: list[EvaluateLesion]
-    markers: list[EvaluateMarker] = []
-    confirmation_required: bool = DEFAULT_OPTIONS.confirmation_required
-    min_sd_duration_days: int = Field(default=DEFAULT_OPTIONS.min_sd_duration_days, ge=0)
-    min_confirmation_interval_days: int = Field(
-        default=DEFAULT_OPTIONS.min_confirmation_interval_days, ge=0)
-    min_icpd_confirmation_days: int = Field(
-        default=DEFAULT_OPTIONS.min_icpd_confirmation_days, ge=0)
+    markers: list[EvaluateMarker] | None = []
+    # The codec reads null as "the default" for these options.
+    confirmation_required: bool | None = DEFAULT_OPTIONS.confirmation_required
+    min_sd_duration_days: Annotated[int, Field(ge=0)] | None = \
+        DEFAULT_OPTIONS.min_sd_duration_days
+    min_confirmation_interval_days: Annotated[int, Field(ge=0)] | None = \
+        DEFAULT_OPTIONS.min_confirmation_interval_days
+    min_icpd_confirmation_days: Annotated[int, Field(ge=0)] | None = \
+        DEFAULT_OPTIONS.min_icpd_confirmation_days
 
 
 # -- publications and their sends (the outbox) -----------------------------------------------

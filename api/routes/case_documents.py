@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from api.auth import CaseManager, Measurer, Reader
 from api.deps import Documents
+from api.openapi import answers
 from api.report.assemble import report_pdf
 from api.routes.params import CaseId, DraftId, TimepointId
 from api.schemas import (
@@ -20,6 +21,9 @@ from api.schemas import (
     PublicationsOut,
     PublishOut,
 )
+from api.workflow.errors import Conflict, MalformedPayload
+from imaging.errors import ImagingError
+from pacs.errors import OrthancUnavailable, PacsError
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["documents"])
 DICOM = "application/dicom"
@@ -42,8 +46,9 @@ def get_timepoint_sr(case_id: CaseId, timepoint_id: TimepointId, who: Reader,
         "Content-Disposition": f'attachment; filename="case{case_id}-{timepoint_id}-sr.dcm"'})
 
 
-@router.post("/sr", openapi_extra={"requestBody": {"required": True, "content": {
-    DICOM: {"schema": {"type": "string", "format": "binary"}}}}})
+@router.post("/sr", responses=answers(MalformedPayload, ImagingError), openapi_extra={
+    "requestBody": {"required": True, "content": {
+        DICOM: {"schema": {"type": "string", "format": "binary"}}}}})
 def import_sr(case_id: CaseId, body: RawBody, who: Measurer, documents: Documents
               ) -> ImportOut:
     """Record the linear measurements of a TID 1500 report made elsewhere."""
@@ -55,7 +60,8 @@ def list_drafts(case_id: CaseId, who: Reader, documents: Documents) -> DraftsOut
     return DraftsOut(drafts=[DraftOut.of(d) for d in documents.drafts(who, case_id)])
 
 
-@router.post("/sr-drafts/{draft_id}/confirm")
+@router.post("/sr-drafts/{draft_id}/confirm",
+             responses=answers(Conflict, OrthancUnavailable, PacsError))
 def confirm_draft(case_id: CaseId, draft_id: DraftId, who: Measurer, documents: Documents
                   ) -> DraftDecisionOut:
     """Record the draft's measurements on the case."""
@@ -63,7 +69,7 @@ def confirm_draft(case_id: CaseId, draft_id: DraftId, who: Measurer, documents: 
     return DraftDecisionOut(draft=DraftOut.of(draft), **result)
 
 
-@router.post("/sr-drafts/{draft_id}/reject")
+@router.post("/sr-drafts/{draft_id}/reject", responses=answers(Conflict))
 def reject_draft(case_id: CaseId, draft_id: DraftId, who: Measurer, documents: Documents
                  ) -> DraftDecisionOut:
     """Discard the draft; nothing is recorded."""
@@ -72,7 +78,8 @@ def reject_draft(case_id: CaseId, draft_id: DraftId, who: Measurer, documents: D
 
 
 @router.post("/publish", status_code=201, response_model=PublishOut,
-             response_model_exclude_unset=True)
+             response_model_exclude_unset=True,
+             responses=answers(Conflict, OrthancUnavailable, PacsError))
 def publish(case_id: CaseId, who: CaseManager, documents: Documents) -> object:
     """Store each measured timepoint's SR, and the PDF report, into the PACS."""
     return documents.publish(who, case_id, dt.datetime.now(dt.UTC), report_pdf)

@@ -22,7 +22,7 @@ from api.schemas import (
     LesionPatch,
     StudyDateSet,
 )
-from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, TimepointSignedOff
+from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.service import NewCase, NewLesion
 from api.workflow.study_dates import StudyDateChange, set_study_date
@@ -32,7 +32,7 @@ from measurement.vocabulary import Criteria, LesionKind
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201, responses=answers(DuplicateCase))
+@router.post("", status_code=201, responses=answers(DuplicateCase, NotFound))
 def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
     view = cases.create_case(who, NewCase(
         patient_id=body.patient_id, criteria=Criteria(body.criteria),
@@ -71,7 +71,7 @@ def put_study_date(case_id: CaseId, study_uid: StudyUid, body: StudyDateSet, who
     return CaseOut.of(set_study_date(cases, who, case_id, study_uid, change))
 
 
-@router.post("/{case_id}/lesions", status_code=201)
+@router.post("/{case_id}/lesions", status_code=201, responses=answers(Conflict))
 def create_lesion(case_id: CaseId, body: LesionCreate, who: Measurer, cases: Cases
                   ) -> LesionOut:
     lesion = cases.add_lesion(who, case_id, NewLesion(

@@ -11,13 +11,14 @@ from api.deps import Comparisons
 from api.openapi import answers
 from api.routes.params import ComparisonId
 from api.schemas import ComparisonOut, ComparisonRequest, PairsOverride
-from api.workflow.errors import StaleVersion
+from api.workflow.errors import NotFound, StaleVersion
 
 router = APIRouter(prefix="/api/v1/comparisons", tags=["comparisons"])
 
 
 @router.post("", status_code=201, responses={200: {
-    "description": "the existing comparison of the same studies", "model": ComparisonOut}})
+    "description": "the existing comparison of the same studies", "model": ComparisonOut},
+    **answers(NotFound)})
 def create_comparison(body: ComparisonRequest, response: Response, who: Reader,
                       comparisons: Comparisons) -> ComparisonOut:
     view = comparisons.create(who, body.patient_id, body.baseline_study_uid,

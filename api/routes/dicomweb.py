@@ -15,10 +15,12 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Reader
+from api.openapi import answers
 from api.workflow.errors import NotFound
 from api.workflow.image_reads import ImageReads
 from pacs.dicomweb import DicomWebGateway
 from pacs.dicomweb_routes import DicomWebRoute, RouteRefused, parse
+from pacs.errors import OrthancUnavailable, PacsError
 
 router = APIRouter(tags=["images"])
 PREFIX = "/dicom-web/"
@@ -30,7 +32,7 @@ PREFIX = "/dicom-web/"
                      "(WADO-RS), as Orthanc's DICOMweb plugin answers",
                      "content": {"application/dicom+json": {}, "multipart/related": {}}},
                404: {"description": "not a DICOMweb resource the proxy serves, or a study "
-                     "Nadir does not know"}})
+                     "Nadir does not know"}, **answers(OrthancUnavailable, PacsError)})
 async def dicomweb(path: str, request: Request,
                    who: Reader) -> StreamingResponse:
     reads: ImageReads = request.app.state.image_reads

@@ -20,14 +20,16 @@ from api.schemas import (
     SignOffOut,
     VersionOut,
 )
-from api.workflow.errors import IncompleteTimepoint
+from api.workflow.errors import IncompleteTimepoint, TimepointSignedOff
 from api.workflow.service import MeasurementInput
+from pacs.errors import OrthancUnavailable, PacsError
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["measurements"])
 IfMatch = Annotated[str | None, Header()]
 
 
-@router.put("/lesions/{lesion_id}/measurements/{timepoint_id}")
+@router.put("/lesions/{lesion_id}/measurements/{timepoint_id}",
+            responses=answers(TimepointSignedOff, OrthancUnavailable, PacsError))
 def put_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: TimepointId,
                     body: MeasurementPut, response: Response, who: Measurer, cases: Cases,
                     if_match: IfMatch = None) -> MeasurementOut:

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import CurrentUser
+from api.openapi import answers
 from api.schemas import EvaluateRequest, EvaluationOut
 from api.workflow.errors import InvalidInput
 from measurement.codec import evaluate_request
+from measurement.errors import MeasurementError
 
 router = APIRouter(prefix="/api/v1/recist", tags=["recist"])
 
@@ -35,7 +37,8 @@ async def _json_body(request: Request) -> Any:
 
 @router.post(
     "/evaluate", response_class=JSONResponse,
-    responses={200: {"model": EvaluationOut, "description": "Responses per timepoint"}},
+    responses={200: {"model": EvaluationOut, "description": "Responses per timepoint"},
+               **answers(InvalidInput, MeasurementError)},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": f"#/components/schemas/{EvaluateRequest.__name__}"},
         "example": EXAMPLE}}}},

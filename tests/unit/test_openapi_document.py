@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auth import CurrentUser, Reader
+from api.auth import CaseManager, CurrentUser, Reader
+from api.deps import SessionDep
 from api.routes.params import CaseId
+from api.schemas import LesionPatch
 from api.settings import Settings
 
 ERROR_REF = "#/components/schemas/Error"
@@ -58,6 +61,11 @@ def test_shared_statuses_follow_from_each_route(app: FastAPI) -> None:
     assert statuses["GET", "/api/v1/patients"] == {"200", "401", "403"}
     assert statuses["GET", "/api/v1/cases/{case_id}"] == {"200", "401", "403", "404", "422"}
     assert {"412", "422"} <= statuses["PUT", "/api/v1/comparisons/{comparison_id}/pairs"]
+    # A JSON body can be unreadable (400); a write can lose a race with another (412); the
+    # patient named in the body may be unknown (404, declared at the route).
+    assert statuses["POST", "/api/v1/cases"] == {"201", "400", "401", "403", "404", "412", "422"}
+    assert {"406", "409"} <= statuses["GET", "/api/v1/cases/{case_id}/report"]
+    assert {"400", "413", "415", "502", "503"} <= statuses["POST", "/api/v1/dicom"]
     for method, path, operation in _operations(document):
         if path != "/healthz":
             assert operation["security"] == [{"bearer": []}], (method, path)
@@ -79,11 +87,29 @@ def test_a_route_added_later_is_documented_without_being_told(app: FastAPI) -> N
     def who_am_i(who: CurrentUser) -> dict[str, str]:
         return {"name": who.name}
 
+    @router.post("", status_code=201)
+    def create_later(body: LesionPatch, who: CaseManager, session: SessionDep) -> dict[str, int]:
+        return {"id": 1}
+
     app.include_router(router)
     paths = app.openapi()["paths"]
     assert set(paths["/api/v1/later/{case_id}"]["get"]["responses"]) == {
         "200", "401", "403", "404", "422"}
     assert set(paths["/api/v1/later"]["get"]["responses"]) == {"200", "401"}
+    assert set(paths["/api/v1/later"]["post"]["responses"]) == {
+        "201", "400", "401", "403", "412", "422"}
+
+
+def test_what_a_post_creates_is_linked_to_what_reads_it(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+    links = paths["/api/v1/cases"]["post"]["responses"]["201"]["links"]
+    read = paths["/api/v1/cases/{case_id}"]["get"]["operationId"]
+    assert links[read] == {"operationId": read, "parameters": {"case_id": "$response.body#/id"}}
+    lesion = paths["/api/v1/cases/{case_id}/lesions"]["post"]["responses"]["201"]["links"]
+    patch = paths["/api/v1/cases/{case_id}/lesions/{lesion_id}"]["patch"]["operationId"]
+    assert lesion[patch]["parameters"] == {"case_id": "$request.path.case_id",
+                                          "lesion_id": "$response.body#/id"}
+    assert "links" not in paths["/api/v1/cases/{case_id}/publish"]["post"]["responses"]["201"]
 
 
 def test_parameters_say_what_the_server_accepts(app: FastAPI) -> None:
@@ -144,3 +170,44 @@ def test_a_refused_method_is_told_every_method_of_the_path(
             assert r.status_code == 405, (method, path)
             assert r.headers["allow"] == allowed, (method, path)
             assert isinstance(r.json()["detail"], str)
+
+
+@pytest.mark.parametrize(("raw", "taken"), [
+    ("778", 778), ("778.0", 778), ("7.78e2", 778),
+    ("778.5", None), ('"778"', None), ("true", None), ("1e400", None),
+])
+def test_integers_take_whole_json_numbers_only(raw: str, taken: int | None) -> None:
+    """JSON Schema's "integer" admits 778.0, so the parser does; 778.5, strings and
+    booleans stay refused (a misread option would change a response silently)."""
+    from pydantic import ValidationError
+
+    from api.schemas import CaseCreate, MeasurementPut
+
+    case = f'{{"patient_id": "P", "criteria": "RECIST1.1", "min_sd_duration_days": {raw}}}'
+    frame = f'{{"frame": {raw}}}'
+    if taken is None:
+        with pytest.raises(ValidationError):
+            CaseCreate.model_validate_json(case)
+        with pytest.raises(ValidationError):
+            MeasurementPut.model_validate(json.loads(frame))
+    else:
+        assert CaseCreate.model_validate_json(case).min_sd_duration_days == taken
+        parsed = MeasurementPut.model_validate(json.loads(frame)).frame
+        assert parsed == taken and isinstance(parsed, int)
+
+
+@pytest.mark.parametrize("body", [
+    {"date": 0}, {"date": "20240102"}, {"value": False}, {"value": "1"},
+    {"upper_limit_normal": True},
+])
+def test_a_marker_takes_what_its_schema_says(body: dict[str, Any]) -> None:
+    """Pydantic's lax mode took a number as a date (seconds since 1970) and false as 0."""
+    from pydantic import ValidationError
+
+    from api.schemas import MarkerIn
+
+    good = {"name": "CEA", "unit": "ng/mL", "upper_limit_normal": 5, "value": 3.5,
+            "date": "2026-01-05"}
+    assert MarkerIn.model_validate(good).value == 3.5
+    with pytest.raises(ValidationError):
+        MarkerIn.model_validate({**good, **body})
