@@ -7,8 +7,9 @@ that body for every status of 400 and above instead of FastAPI's ``HTTPValidatio
 The statuses every route shares are derived here from its dependencies and parameters, so
 a new route is documented without anyone remembering to: 401 where a bearer token is
 needed, 403 where a role is checked, 404 where the path names a resource, 400 where a
-JSON body is parsed, 422 where anything is validated, 412 where a write can lose a race
-with another (the database's optimistic locking). A status only some routes answer (a
+JSON body is parsed, 413 where a body is taken (every body has a limit), 422 where anything
+is validated, 412 where a write can lose a race with another (the database's optimistic
+locking). A status only some routes answer (a
 conflict, an unreachable PACS) is declared at the route with
 ``responses=answers(Conflict, ...)``, by the error's kind; ``api/errors.py`` alone knows
 which status each kind has.
@@ -27,7 +28,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import current_principal, require
+from api.auth import Role, roles_admitted
 from api.deps import db_session
 from api.errors import status_for
 from api.workflow.errors import (
@@ -35,6 +36,7 @@ from api.workflow.errors import (
     NotAllowed,
     NotAuthenticated,
     NotFound,
+    PayloadTooLarge,
     StaleVersion,
 )
 
@@ -87,17 +89,14 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _calls(sub)
 
 
-#: The function ``require(...)`` returns, recognised by name, whatever roles it admits.
-_ROLE_CHECK = require().__qualname__
-
-
 def shared_answers(route: RouteContext) -> dict[int, type[Exception]]:
     """The statuses a route answers because of what it depends on and what it parses."""
     calls = list(_calls(route.dependant))
+    admitted = [roles for roles in map(roles_admitted, calls) if roles is not None]
     shared: dict[int, type[Exception]] = {}
-    if current_principal in calls:
+    if admitted:
         shared[status_for(NotAuthenticated)] = NotAuthenticated
-    if any(getattr(call, "__qualname__", None) == _ROLE_CHECK for call in calls):
+    if any(set(roles) != set(Role) for roles in admitted):
         shared[status_for(NotAllowed)] = NotAllowed
     dependant = route.dependant
     if dependant.path_params:
@@ -144,7 +143,10 @@ def _complete(app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
             if operation is None:
                 continue
             responses = operation.setdefault("responses", {})
-            for status, kind in shared.items():
+            answered = dict(shared)
+            if "requestBody" in operation:  # every body has a limit (api/body_guard.py)
+                answered[status_for(PayloadTooLarge)] = PayloadTooLarge
+            for status, kind in answered.items():
                 responses.setdefault(str(status), {}).setdefault(
                     "description", f"{HTTPStatus(status).phrase}; {_why(kind)}")
             if NotAuthenticated in shared.values():

@@ -17,7 +17,7 @@ from api.report.notes import DISCLAIMER, report_notes
 from api.routes.params import CaseId
 from api.schemas import CaseResponseOut, ReportOut
 from api.workflow.case_response import CaseResponse
-from api.workflow.errors import InvalidInput, NotAcceptable
+from api.workflow.errors import InvalidInput, NotAcceptable, NotEvaluable
 from imaging.render import png_data_uri
 
 router = APIRouter(prefix="/api/v1/cases", tags=["reports"])
@@ -43,7 +43,8 @@ def negotiate(format_: str | None, accept: str) -> str:
 
 @router.get("/{case_id}/report", response_model=None, responses={200: {
     "model": ReportOut, "description": "The report as JSON, HTML or PDF",
-    "content": {"text/html": {}, "application/pdf": {}}}, **answers(NotAcceptable)})
+    "content": {"text/html": {}, "application/pdf": {}}},
+    **answers(NotAcceptable, NotEvaluable)})
 def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
                format: Annotated[Format | None, Query(  # noqa: A002
                    description="the report's type; without it, the Accept header decides")

@@ -46,7 +46,7 @@ MAX_NAMED_REFUSALS = 50
                                   for m in ("application/dicom", "application/zip",
                                             "multipart/related")}}},
              responses=answers(MalformedPayload, Conflict, PayloadTooLarge,
-                               UnsupportedMediaType, OrthancUnavailable))
+                               UnsupportedMediaType, OrthancUnavailable, PacsError))
 async def upload_dicom(request: Request, who: Uploader) -> UploadOut:
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "")
