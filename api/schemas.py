@@ -366,7 +366,9 @@ class StudyDateSetOut(BaseModel):
 class StudyDateSet(BaseModel):
     """The date of a study whose DICOM has none, for this case."""
 
-    date: Text = Field(max_length=64, description="YYYY-MM-DD, not in the future")
+    # A string parsed by StudyDateChange (its own messages); documented as a date.
+    date: Text = Field(max_length=64, description="YYYY-MM-DD, not in the future",
+                       json_schema_extra={"format": "date"})
     reason: Text | None = Field(default=None, max_length=1000)
 
 

@@ -136,6 +136,9 @@ REFUSED_THOUGH_VALID: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
         "test_auth_health_upload and test_upload_limits")),
     ("GET", "/api/v1/cases/{case_id}/lesions/{lesion_id}/proposal"): (("422",), (
         "the timepoint must be one of the case's")),
+    ("PUT", "/api/v1/cases/{case_id}/studies/{study_uid}/date"): (("422",), (
+        "the date must lie between the earliest plausible one and today: a rule of "
+        "today's date, which a schema cannot state; and the study must be the case's")),
 }
 
 

@@ -62,9 +62,10 @@ def test_shared_statuses_follow_from_each_route(app: FastAPI) -> None:
     assert statuses["GET", "/api/v1/cases/{case_id}"] == {"200", "401", "403", "404", "422"}
     assert {"412", "422"} <= statuses["PUT", "/api/v1/comparisons/{comparison_id}/pairs"]
     # A JSON body can be unreadable (400) or too large (413); a write can lose a race with
-    # another (412); the patient named in the body may be unknown (404, at the route).
+    # another (412); the patient named in the body may be unknown (404) and the case a
+    # duplicate (409), both declared at the route.
     assert statuses["POST", "/api/v1/cases"] == {
-        "201", "400", "401", "403", "404", "412", "413", "422"}
+        "201", "400", "401", "403", "404", "409", "412", "413", "422"}
     assert {"406", "409"} <= statuses["GET", "/api/v1/cases/{case_id}/report"]
     assert {"400", "413", "415", "502", "503"} <= statuses["POST", "/api/v1/dicom"]
     for method, path, operation in _operations(document):
