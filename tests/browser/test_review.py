@@ -172,6 +172,9 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
     lesion = case["by_label"]["RUL nodule"]
     known = live.demo.calipers["RUL nodule"]
     put_known(live, case, "RUL nodule", baseline)
+    # Without the live stream (a proxy that drops it, say), the page learns of the other
+    # change only when its own save meets the 412.
+    page.route("**/events", lambda route: route.abort("connectionrefused"))
     sign_in(page, live)
     open_case(page, live, case["id"])
     select(page, lesion["id"])

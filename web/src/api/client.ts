@@ -6,12 +6,14 @@ import { currentToken, goToLogin, signOut } from './session';
 import type {
   Case,
   CaseCreate,
+  CaseResponse,
   CaseSummary,
   Comparison,
-  Evaluation,
   History,
   Lesion,
   LesionCreate,
+  LesionDelete,
+  LesionPatch,
   Me,
   Measurement,
   MeasurementPut,
@@ -28,6 +30,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly detail: string,
     readonly path: string,
+    /** The answer's JSON body, when it had one (a 409's `missing`, say). */
+    readonly body: Record<string, unknown> = {},
   ) {
     super(`${status}: ${detail}`);
   }
@@ -46,6 +50,11 @@ export class NetworkError extends Error {
 /** Whether an error may pass if the same request is sent again (no answer, or a 5xx). */
 export function isTransient(error: unknown): boolean {
   return error instanceof NetworkError || (error instanceof ApiError && error.status >= 500);
+}
+
+/** A 409 that a reason for the amendment of a signed-off timepoint would let through. */
+export function needsAmendment(error: unknown): error is ApiError {
+  return error instanceof ApiError && error.status === 409 && /signed off/.test(error.detail) && !Array.isArray(error.body.missing);
 }
 
 /** How long a change waits for the server's answer before it is reported as not saved. */
@@ -67,8 +76,10 @@ function authHeaders(): Record<string, string> {
 
 async function errorOf(response: Response, path: string): Promise<ApiError> {
   let detail = response.statusText;
+  let parsed: Record<string, unknown> = {};
   try {
     const body = await response.json();
+    if (body && typeof body === 'object' && !Array.isArray(body)) parsed = body;
     if (typeof body?.detail === 'string') detail = body.detail;
     else if (Array.isArray(body?.detail)) {
       // FastAPI's validation errors: [{loc, msg}, ...]
@@ -79,7 +90,7 @@ async function errorOf(response: Response, path: string): Promise<ApiError> {
   } catch {
     /* not JSON: keep the status text */
   }
-  return new ApiError(response.status, detail, path);
+  return new ApiError(response.status, detail, path, parsed);
 }
 
 export async function send(method: string, path: string, options: Options = {}): Promise<Response> {
@@ -140,7 +151,13 @@ export const api = {
   case: (caseId: number) => get<Case>(`/api/v1/cases/${caseId}`),
   createCase: (body: CaseCreate) => post<Case>('/api/v1/cases', body),
   addLesion: (caseId: number, body: LesionCreate) => post<Lesion>(`/api/v1/cases/${caseId}/lesions`, body),
-  response: (caseId: number) => get<Evaluation>(`/api/v1/cases/${caseId}/response`),
+  /** The case's responses; incomplete timepoints come with `complete: false` and what is missing. */
+  response: (caseId: number) => get<CaseResponse>(`/api/v1/cases/${caseId}/response`),
+  patchLesion: async (caseId: number, lesionId: number, body: LesionPatch) =>
+    (await call<Lesion>('PATCH', `/api/v1/cases/${caseId}/lesions/${lesionId}`, { body, timeoutMs: WRITE_TIMEOUT_MS })).value,
+  /** Soft delete: the lesion leaves the evaluation; its versions stay in the history. */
+  deleteLesion: async (caseId: number, lesionId: number, body: LesionDelete) =>
+    (await call<Lesion>('DELETE', `/api/v1/cases/${caseId}/lesions/${lesionId}`, { body, timeoutMs: WRITE_TIMEOUT_MS })).value,
   signOff: (caseId: number, timepointId: string) =>
     post<SignOff>(`/api/v1/cases/${caseId}/timepoints/${enc(timepointId)}/sign-off`, {}),
   history: (caseId: number, lesionId: number) =>

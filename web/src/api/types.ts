@@ -21,6 +21,12 @@ export type History = Schemas['HistoryOut'];
 export type SignOff = Schemas['SignOffOut'];
 export type Evaluation = Schemas['EvaluationOut'];
 export type TimepointResponse = Schemas['TimepointResponseOut'];
+/** GET /api/v1/cases/{id}/response: also for a case not complete yet (rows with `complete`, `missing`). */
+export type CaseResponse = Schemas['CaseResponseOut'];
+export type CaseTimepointResponse = Schemas['CaseTimepointResponseOut'];
+export type MissingLesion = Schemas['MissingLesionOut'];
+export type LesionPatch = Schemas['LesionPatch'];
+export type LesionDelete = Schemas['LesionDelete'];
 export type Comparison = Schemas['ComparisonOut'];
 export type SeriesPair = Schemas['PairOut'];
 export type LesionKind = Lesion['kind'];
@@ -35,6 +41,17 @@ export type Proposal = Schemas['ProposalOut'];
 export interface Me {
   name: string | null;
   role: 'radiologist' | 'specialist' | 'admin' | 'uploader' | 'unknown';
+}
+
+/** One change to a case, from GET /api/v1/cases/{id}/events (`event: change`). */
+export interface CaseChange {
+  case_id: number;
+  kind: 'measurement' | 'lesion_added' | 'lesion_changed' | 'lesion_deleted' | 'signed_off';
+  who: string;
+  at: string;
+  lesion_id: number | null;
+  timepoint_id: string | null;
+  version: number | null;
 }
 
 /** A stored measurement with the ETag to send back as If-Match when changing it. */

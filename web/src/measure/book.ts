@@ -23,6 +23,12 @@ export class MeasurementBook {
     this.listeners.forEach((f) => f());
   }
 
+  /** Forget a deleted lesion's measurements. */
+  dropLesion(lesionId: number): void {
+    for (const k of [...this.cells.keys()]) if (k.startsWith(`${lesionId}|`)) this.cells.delete(k);
+    this.listeners.forEach((f) => f());
+  }
+
   /** Every current measurement with a caliper on an image. */
   calipers(): Measurement[] {
     return [...this.cells.values()].map((c) => c.value).filter((m) => m.sop_instance_uid && m.endpoints?.length === 2);

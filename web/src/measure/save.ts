@@ -4,7 +4,7 @@
  * timepoint is signed off: a change needs an amendment reason), and no answer at all
  * (connection lost, time-out, 5xx): then the change stays "not saved", with Retry and Discard.
  */
-import { ApiError, NetworkError, api, isTransient } from '../api/client';
+import { ApiError, NetworkError, api, isTransient, needsAmendment } from '../api/client';
 import type { Lesion, Measurement, MeasurementPut, Versioned } from '../api/types';
 import type { MeasurementBook } from './book';
 import type { PendingSaves } from './pending';
@@ -75,7 +75,7 @@ async function refused(
   options: SaveOptions,
   error: unknown,
 ): Promise<SaveOutcome> {
-  if (error instanceof ApiError && error.status === 409 && !body.amendment_reason) {
+  if (needsAmendment(error) && !body.amendment_reason) {
     const reason = await host.askAmendment(error.detail, lesion, timepointId);
     if (reason) return saveMeasurement(host, lesion, timepointId, { ...body, amendment_reason: reason }, options);
     host.notify('Not saved: a signed-off timepoint changes only with a reason.');

@@ -6,7 +6,7 @@
  * case, the selected lesion, the active tool, and the place kept in the address.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, Lesion, Measurement, Me, Timepoint, Versioned } from '../api/types';
+import type { Case, CaseChange, Lesion, LesionPatch, Measurement, Me, Timepoint, Versioned } from '../api/types';
 import { MeasurementBook } from '../measure/book';
 import { CaliperTool, Calipers, axisOf, type CaliperHost } from '../measure/caliper';
 import { PendingSaves } from '../measure/pending';
@@ -17,7 +17,8 @@ import { LesionPanel } from '../panels/lesions';
 import { Pairing } from '../panels/pairing';
 import { COMPUTED_READING, CRITERIA_NAMES, mayMeasure } from '../panels/words';
 import { ChangeHistory, type HistoryHost } from '../review/history';
-import { addLesion, jumpTo } from '../review/lesions';
+import { addLesion, jumpTo, withAmendment } from '../review/lesions';
+import { CaseWatch } from '../review/live';
 import { formatPlace, type Place } from '../review/place';
 import { SignOffDesk } from '../review/signoff';
 import type { ReviewStart } from '../review/start';
@@ -53,6 +54,7 @@ class ReviewPage implements CaliperHost, HistoryHost {
   private calipers!: Calipers;
   private toolbar!: Toolbar;
   private opened = false;
+  private buttonsDown = false;
   private readonly lesionPanel: LesionPanel;
   private readonly signOffDesk: SignOffDesk;
   private readonly header = h('div', { class: 'header-slot' });
@@ -79,9 +81,11 @@ class ReviewPage implements CaliperHost, HistoryHost {
         if (!lesion) return;
         this.caseValue = { ...this.caseValue, lesions: [...this.caseValue.lesions, lesion] };
         await this.select(lesion);
-        void this.signOffDesk.refresh();
+        this.signOffDesk.refreshSoon();
       },
       setStatus: async (lesion, tp, status) => void (await saveMeasurement(this, lesion, tp, { status })),
+      changeLesion: (lesion, changes) => this.changeLesion(lesion, changes),
+      deleteLesion: (lesion) => this.deleteLesion(lesion),
       retry: (lesionId, tp) => this.retry(lesionId, tp),
       discard: (lesionId, tp) => this.discard(lesionId, tp),
       timepointLabel: (tp) => this.timepointLabel(tp),
@@ -96,7 +100,14 @@ class ReviewPage implements CaliperHost, HistoryHost {
         this.caseValue = c;
       },
       timepointLabel: (tp) => this.timepointLabel(tp),
+      timepointName: (id) => this.timepointName(id),
+      markNotEvaluable: async (lesionId, tp, status) => {
+        const lesion = this.lesion(lesionId);
+        return lesion ? (await saveMeasurement(this, lesion, tp, { status })) === 'saved' : false;
+      },
     });
+    // The lesion list, the response panel and its chart change together with the book.
+    this.book.onChange(() => this.signOffDesk.refreshSoon());
     this.tools.onChange(() => this.applyTool());
     this.history.onChange(() => this.toolbar?.showHistory(this.history.stack.canUndo, this.history.stack.canRedo, this.history.busy));
     this.pending.onChange(() => this.lesionPanel.render());
@@ -160,7 +171,6 @@ class ReviewPage implements CaliperHost, HistoryHost {
     const what = m.status ? m.status.replaceAll('_', ' ') : `${axisOf(lesion)} ${mm(m.length_mm)}`;
     const how = kind === 'change' ? 'saved' : kind === 'undo' ? 'restored (undo)' : 'restored (redo)';
     notify(`${lesion.label}: ${what} ${how} (version ${m.version}).`);
-    void this.signOffDesk.refresh();
   }
 
   retry(lesionId: number, timepointId: string): void {
@@ -202,6 +212,8 @@ class ReviewPage implements CaliperHost, HistoryHost {
     this.paneTools = new PaneTools(this.panes, engine.id, CaliperTool.toolName);
     this.calipers = new Calipers(this);
     for (const pane of this.panes) this.bindClicks(pane);
+    document.addEventListener('pointerdown', () => (this.buttonsDown = true), { capture: true });
+    document.addEventListener('pointerup', () => (this.buttonsDown = false), { capture: true });
     this.bindKeys();
     this.applyTool();
     this.exposeForTests();
@@ -230,6 +242,10 @@ class ReviewPage implements CaliperHost, HistoryHost {
     if (restored) this.selectOnly(restored);
     this.opened = true;
     this.savePlace();
+    new CaseWatch(this.caseId, {
+      change: (event) => void this.changed(event).catch(() => undefined),
+      resync: () => void this.reloadCase(),
+    }).start();
     void this.viewer.watchRegistration(!place.right.image);
   }
 
@@ -404,6 +420,88 @@ class ReviewPage implements CaliperHost, HistoryHost {
 
   private async refreshMeasurements(): Promise<void> {
     await this.book.load(this.caseValue.lesions, this.caseValue.timepoints);
-    void this.signOffDesk.refresh();
+  }
+
+  private async changeLesion(lesion: Lesion, changes: LesionPatch): Promise<void> {
+    const updated = await withAmendment(`${lesion.label} change`,
+      (amendment) => api.patchLesion(this.caseId, lesion.id, amendment ? { ...changes, amendment_reason: amendment } : changes),
+      () => this.askLesionAmendment(lesion, 'A change'));
+    if (!updated) return;
+    this.caseValue = { ...this.caseValue, lesions: this.caseValue.lesions.map((l) => (l.id === updated.id ? updated : l)) };
+    notify(`${lesion.label} changed${updated.label !== lesion.label ? ` to ${updated.label}` : ''}.`);
+    this.afterSelection();
+    this.signOffDesk.refreshSoon();
+  }
+
+  private async deleteLesion(lesion: Lesion): Promise<void> {
+    const reason = await askReason(`Delete ${lesion.label}?`, [
+      `${lesion.label} (${lesion.organ}) leaves the evaluation, the lesion list and the report. Its measurements and the deletion stay in the history and the audit log.`,
+    ], `Delete ${lesion.label}`);
+    if (!reason) return;
+    const deleted = await withAmendment(`Deleting ${lesion.label}`,
+      (amendment) => api.deleteLesion(this.caseId, lesion.id, amendment ? { reason, amendment_reason: amendment } : { reason }),
+      () => this.askLesionAmendment(lesion, 'Deleting it'));
+    if (!deleted) return;
+    this.forgetLesion(lesion.id);
+    notify(`${lesion.label} deleted; its history is kept.`);
+  }
+
+  private askLesionAmendment(lesion: Lesion, what: string): Promise<string | null> {
+    return askReason(`${lesion.label} was read on a signed-off timepoint`, [
+      `${what} changes a signed-off timepoint: it is kept with your reason, and the signed-off reading stays in the history.`,
+    ], 'Save the amendment');
+  }
+
+  /** A lesion is gone (deleted here or elsewhere): out of the list, the calipers and undo. */
+  private forgetLesion(lesionId: number): void {
+    this.caseValue = { ...this.caseValue, lesions: this.caseValue.lesions.filter((l) => l.id !== lesionId) };
+    for (const p of this.pending.ofLesion(lesionId)) this.pending.clear(p.lesionId, p.timepointId);
+    this.history.stack.forget(lesionId);
+    if (this.selectedLesion === lesionId) this.selectedLesion = null;
+    this.book.dropLesion(lesionId);
+    this.afterSelection();
+  }
+
+  // -- live changes -------------------------------------------------------------------------
+
+  /** Someone (here or on another node) changed the case: show what the server holds now. */
+  private async changed(event: CaseChange): Promise<void> {
+    const mine = this.me.name !== null && event.who === this.me.name;
+    if (event.kind === 'measurement' && event.lesion_id !== null && event.timepoint_id) {
+      const known = this.book.get(event.lesion_id, event.timepoint_id)?.value.version ?? 0;
+      if (event.version !== null && known >= event.version) return; // this page's own save
+      await this.whenIdle(() => this.book.reload(event.lesion_id!, event.timepoint_id!));
+      const lesion = this.lesion(event.lesion_id);
+      if (!mine && lesion) notify(`${event.who} changed ${lesion.label} at ${this.timepointName(event.timepoint_id)} (version ${event.version ?? '?'}).`);
+      return;
+    }
+    const before = this.lesion(event.lesion_id ?? 0);
+    // This page's own lesion changes are already shown (another tab's are not).
+    if ((event.kind === 'lesion_added' && before) || (event.kind === 'lesion_deleted' && !before)) return;
+    await this.whenIdle(() => this.reloadCase());
+    if (mine) return;
+    const what = { lesion_added: 'added', lesion_changed: 'changed', lesion_deleted: 'deleted', signed_off: 'signed off', measurement: 'changed' }[event.kind];
+    const subject = event.kind === 'signed_off' ? this.timepointName(event.timepoint_id ?? '') : (this.lesion(event.lesion_id ?? 0) ?? before)?.label ?? 'a lesion';
+    notify(`${event.who} ${what} ${subject}.`);
+  }
+
+  /** Read the case, its measurements and response again (a change elsewhere, a resync). */
+  private async reloadCase(): Promise<void> {
+    const c = await api.case(this.caseId).catch(() => null);
+    if (!c) return;
+    const gone = this.caseValue.lesions.filter((l) => !c.lesions.some((x) => x.id === l.id));
+    this.caseValue = c;
+    for (const l of gone) this.forgetLesion(l.id);
+    this.afterSelection();
+    await this.refreshMeasurements();
+    this.signOffDesk.refreshSoon();
+  }
+
+  /** Run `action` once no mouse button is down (a caliper being drawn is not redrawn under the reader). */
+  private whenIdle<T>(action: () => Promise<T>): Promise<T> {
+    if (!this.buttonsDown) return action();
+    return new Promise((resolve, reject) => {
+      document.addEventListener('pointerup', () => void action().then(resolve, reject), { once: true });
+    });
   }
 }

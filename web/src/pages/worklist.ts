@@ -3,7 +3,7 @@
  * response and the timepoints still waiting for sign-off; creating a case.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, CaseSummary, Evaluation, Me, Patient, Study } from '../api/types';
+import type { Case, CaseResponse, CaseSummary, Me, Patient, Study } from '../api/types';
 import { notify } from '../panels/dialogs';
 import { formatDate, h } from '../panels/dom';
 import { COMPUTED_READING, CRITERIA_NAMES, mayManageCases, responseLabel } from '../panels/words';
@@ -12,7 +12,7 @@ import { pageHeader } from './frame';
 interface CaseRow {
   summary: CaseSummary;
   detail: Case | null;
-  evaluation: Evaluation | null;
+  evaluation: CaseResponse | null;
 }
 
 export async function worklistPage(root: HTMLElement): Promise<void> {
@@ -62,12 +62,13 @@ async function caseRow(summary: CaseSummary): Promise<CaseRow> {
 
 function caseLine(row: CaseRow): HTMLElement {
   const { summary, detail, evaluation } = row;
-  const latest = evaluation?.timepoints[evaluation.timepoints.length - 1];
+  // The latest timepoint with a response: an incomplete one has none (never a partial sum).
+  const latest = [...(evaluation?.timepoints ?? [])].reverse().find((tp) => tp.overall_response);
   const unsigned = detail?.timepoints.filter((tp) => !tp.signed_off_by) ?? [];
   return h('tr', { dataset: { caseId: String(summary.id) } },
     h('td', {}, h('a', { href: `/cases/${summary.id}` }, `Case ${summary.id}`)),
     h('td', {}, CRITERIA_NAMES[summary.criteria] ?? summary.criteria),
-    h('td', {}, latest?.overall_response ? `${responseLabel(latest.overall_response)} (${formatDate(latest.date)})` : h('span', { class: 'muted' }, 'not yet computed')),
+    h('td', {}, latest?.overall_response ? `${responseLabel(latest.overall_response)} (${formatDate(latest.date)})` : h('span', { class: 'muted' }, evaluation && !evaluation.complete ? 'not yet measured' : 'not yet computed')),
     h('td', {}, unsigned.length ? unsigned.map((tp) => formatDate(tp.date)).join(', ') : h('span', { class: 'muted' }, 'none')),
     h('td', {}, h('a', { href: `/cases/${summary.id}`, class: 'button' }, 'Review')),
   );

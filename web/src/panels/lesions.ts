@@ -2,7 +2,7 @@
  * The lesion panel: each lesion with its kind, organ, label and its length or status at
  * each timepoint; selecting one (it is then drawn on); adding one; setting a status.
  */
-import type { Case, Lesion, LesionCreate, Timepoint } from '../api/types';
+import type { Case, Lesion, LesionCreate, LesionPatch, Timepoint } from '../api/types';
 import { axisOf } from '../measure/caliper';
 import type { MeasurementBook } from '../measure/book';
 import type { PendingSave, PendingSaves } from '../measure/pending';
@@ -18,6 +18,8 @@ export interface LesionPanelHost {
   select(lesion: Lesion): void;
   addLesion(body: LesionCreate): Promise<void>;
   setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void>;
+  changeLesion(lesion: Lesion, changes: LesionPatch): Promise<void>;
+  deleteLesion(lesion: Lesion): Promise<void>;
   retry(lesionId: number, timepointId: string): void;
   discard(lesionId: number, timepointId: string): void;
   timepointLabel(tp: Timepoint): string;
@@ -25,12 +27,33 @@ export interface LesionPanelHost {
 
 export class LesionPanel {
   readonly element = h('section', { class: 'panel lesions', 'aria-label': 'Lesions' });
+  private deferred = false;
 
   constructor(private readonly host: LesionPanelHost) {
     host.book.onChange(() => this.render());
   }
 
+  /** Render again; while the reader types in one of the panel's forms, once they leave it. */
   render(): void {
+    const focused = document.activeElement;
+    if (focused && this.element.contains(focused) && focused.matches('input, textarea, select')) {
+      if (!this.deferred) {
+        this.deferred = true;
+        focused.addEventListener('focusout', () => {
+          this.deferred = false;
+          // After the focus has moved (a click on Save, say), so the click still lands.
+          setTimeout(() => this.render(), 0);
+        }, { once: true });
+      }
+      return;
+    }
+    // Unfolded forms stay unfolded.
+    const open = new Set([...this.element.querySelectorAll('details[open]')].map((d) => d.className));
+    this.draw();
+    for (const d of this.element.querySelectorAll('details')) if (open.has(d.className)) d.open = true;
+  }
+
+  private draw(): void {
     const c = this.host.caseData();
     const selected = this.host.selectedId();
     const list = h(
@@ -49,6 +72,7 @@ export class LesionPanel {
       empty,
       this.host.canMeasure ? this.drawHint(selectedLesion) : h('p', { class: 'hint' }, 'Read-only: your role views measurements but does not record them.'),
       this.host.canMeasure && selectedLesion ? this.statusForm(selectedLesion, c.timepoints) : null,
+      this.host.canMeasure && selectedLesion ? this.editForm(selectedLesion) : null,
       this.host.canMeasure ? this.addForm(c.timepoints) : null,
     );
   }
@@ -123,6 +147,35 @@ export class LesionPanel {
         void this.host.setStatus(lesion, tp.value, status.value);
       },
     }, h('label', {}, `Status of ${lesion.label} at `), tp, status, h('button', { type: 'submit' }, 'Set status'));
+  }
+
+  /** Relabel, change organ, kind or nodal flag (PATCH), or delete (with a reason). */
+  private editForm(lesion: Lesion): HTMLElement {
+    const label = h('input', { name: 'label', value: lesion.label, maxlength: 64, required: true, 'aria-label': 'Label' });
+    const organ = h('input', { name: 'organ', value: lesion.organ, maxlength: 128, required: true, 'aria-label': 'Organ' });
+    const kinds = lesion.kind === 'new' ? ['new'] : ['target', 'non_target'];
+    const kind = h('select', { name: 'kind', 'aria-label': 'Kind', disabled: lesion.kind === 'new' },
+      kinds.map((k) => h('option', { value: k }, KIND_NAMES[k] ?? k)));
+    kind.value = lesion.kind;
+    const nodal = h('input', { type: 'checkbox', name: 'nodal', checked: lesion.nodal });
+    return h('details', { class: 'edit-lesion' },
+      h('summary', {}, `Change or delete ${lesion.label}`),
+      h('form', {
+        onsubmit: (e: Event) => {
+          e.preventDefault();
+          const changes: LesionPatch = {};
+          if (label.value.trim() !== lesion.label) changes.label = label.value.trim();
+          if (organ.value.trim() !== lesion.organ) changes.organ = organ.value.trim();
+          if (kind.value !== lesion.kind) changes.kind = kind.value as LesionPatch['kind'];
+          if (nodal.checked !== lesion.nodal) changes.nodal = nodal.checked;
+          if (Object.keys(changes).length) void this.host.changeLesion(lesion, changes);
+        },
+      },
+      label, organ, kind,
+      h('label', { class: 'check' }, nodal, ' Lymph node (short axis)'),
+      h('div', { class: 'edit-buttons' },
+        h('button', { type: 'submit', class: 'save-lesion' }, 'Save changes'),
+        h('button', { type: 'button', class: 'delete-lesion danger', onclick: () => void this.host.deleteLesion(lesion) }, `Delete ${lesion.label}…`))));
   }
 
   private addForm(timepoints: Timepoint[]): HTMLElement {

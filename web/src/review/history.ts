@@ -69,8 +69,8 @@ export class ChangeHistory {
     this.running = true;
     this.changed();
     try {
-      // The reason ("undo", "redo") goes with the version once the API takes one (caseapi).
-      const body = valueOf(value);
+      // Kept with the new version in the history: "undo" or "redo".
+      const body: MeasurementPut = { ...valueOf(value), reason: kind };
       return (await saveMeasurement(this.host, lesion, change.timepointId, body, { kind })) === 'saved';
     } finally {
       this.running = false;

@@ -1,11 +1,12 @@
 /**
  * The lesions' side of the review: moving both panes to a lesion (its measured image, else
- * where the registration expects it), adding a lesion.
+ * where the registration expects it), adding, changing and deleting a lesion.
  */
-import { ApiError, api } from '../api/client';
+import { ApiError, api, needsAmendment } from '../api/client';
 import type { Lesion, LesionCreate } from '../api/types';
 import type { MeasurementBook } from '../measure/book';
 import { axisOf } from '../measure/caliper';
+import { problemOf } from '../measure/save';
 import { notify } from '../panels/dialogs';
 import type { ReviewPane } from '../viewport/pane';
 import type { Viewer } from './viewer';
@@ -41,6 +42,36 @@ export async function addLesion(caseId: number, body: LesionCreate): Promise<Les
     return lesion;
   } catch (error) {
     notify(`The lesion was not added: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
+    return null;
+  }
+}
+
+/**
+ * Send a lesion change or deletion; a signed-off timepoint's 409 asks for the amendment
+ * reason and sends it again with it. null when it was not done (the reader was told why).
+ */
+export async function withAmendment<T>(
+  what: string,
+  send: (amendment: string | null) => Promise<T>,
+  askAmendment: (detail: string) => Promise<string | null>,
+): Promise<T | null> {
+  try {
+    return await send(null);
+  } catch (error) {
+    if (needsAmendment(error)) {
+      const reason = await askAmendment(error.detail);
+      if (!reason) {
+        notify(`${what}: not done; a signed-off timepoint changes only with a reason.`);
+        return null;
+      }
+      try {
+        return await send(reason);
+      } catch (again) {
+        notify(`${what}: not done: ${problemOf(again)}`, 'error');
+        return null;
+      }
+    }
+    notify(`${what}: not done: ${problemOf(error)}`, 'error');
     return null;
   }
 }

@@ -3,9 +3,10 @@
  * change, signing off a timepoint, and the report.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, Timepoint } from '../api/types';
-import { notify } from '../panels/dialogs';
+import type { Case, CaseResponse, MissingLesion, Timepoint } from '../api/types';
+import { ask, notify } from '../panels/dialogs';
 import { ResponsePanel } from '../panels/response';
+import { statusesFor } from '../panels/words';
 import { showInSandbox } from './report-window';
 
 export interface SignOffHost {
@@ -14,11 +15,21 @@ export interface SignOffHost {
   caseData(): Case;
   setCase(c: Case): void;
   timepointLabel(tp: Timepoint): string;
+  /** "Follow-up 1 (8 Apr 2024)" */
+  timepointName(timepointId: string): string;
+  /** Record the lesion's status "not evaluable" there (a new version); true when stored. */
+  markNotEvaluable(lesionId: number, timepointId: string, status: string): Promise<boolean>;
+}
+
+/** The status that says a lesion could not be assessed, in its kind's vocabulary. */
+export function notEvaluableStatus(kind: string): string | null {
+  return statusesFor(kind).find((s) => s === 'not_evaluable' || s === 'not_evaluated') ?? null;
 }
 
 export class SignOffDesk {
   readonly panel: ResponsePanel;
   private generation = 0;
+  private scheduled = false;
 
   constructor(private readonly host: SignOffHost) {
     const desk = this;
@@ -28,23 +39,45 @@ export class SignOffDesk {
       },
       caseData: () => host.caseData(),
       timepointLabel: (tp) => host.timepointLabel(tp),
-      signOff: (tp) => this.signOff(tp),
+      signOff: (tp) => desk.signOff(tp),
       openReport: (format) => desk.openReport(format),
     });
   }
 
+  /** The case changed: read the response again soon (several changes at once: one read). */
+  refreshSoon(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      void this.refresh();
+    });
+  }
+
   /** Read the response again; an older answer arriving late never replaces a newer one. */
-  async refresh(): Promise<void> {
+  async refresh(): Promise<CaseResponse | null> {
     const generation = ++this.generation;
     try {
-      const evaluation = await api.response(this.host.caseId);
-      if (generation === this.generation) this.panel.render(evaluation, null);
+      const response = await api.response(this.host.caseId);
+      if (generation === this.generation) this.panel.render(response, null);
+      return response;
     } catch (error) {
       if (generation === this.generation) this.panel.render(null, error);
+      return null;
     }
   }
 
-  private async signOff(tp: Timepoint): Promise<void> {
+  /**
+   * Sign off; a timepoint with lesions not read yet (as the panel shows, or as the server's
+   * 409 names them) is not sent: the reader is offered to mark each not evaluable.
+   */
+  async signOff(tp: Timepoint): Promise<void> {
+    // What the server holds now, not what the panel showed a moment ago.
+    const missing = (await this.refresh())?.timepoints.find((r) => r.id === tp.id)?.missing ?? [];
+    if (missing.length) {
+      await this.offerNotEvaluable(tp, missing);
+      return;
+    }
     try {
       const done = await api.signOff(this.host.caseId, tp.id);
       const c = this.host.caseData();
@@ -54,12 +87,33 @@ export class SignOffDesk {
       });
       notify(`${this.host.timepointLabel(tp)} signed off. Later changes to it need a reason.`);
     } catch (error) {
-      notify(`Not signed off: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
+      const named = error instanceof ApiError && error.status === 409 ? missingOf(error.body) : [];
+      await this.refresh();
+      if (named.length) await this.offerNotEvaluable(tp, named);
+      else notify(`Not signed off: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
+      return;
     }
     await this.refresh();
   }
 
-  private async openReport(format: 'html' | 'pdf'): Promise<void> {
+  /** Name the lesions without a reading; mark one not evaluable in one step, then sign off again. */
+  private async offerNotEvaluable(tp: Timepoint, missing: MissingLesion[]): Promise<void> {
+    const where = this.host.timepointName(tp.id);
+    const markable = missing.filter((m) => notEvaluableStatus(m.kind));
+    const answer = await ask(`${where} is not complete`, [
+      `No reading yet of ${missing.map((m) => m.label).join(', ')}.`,
+      'A timepoint is signed off once every lesion that exists there has a reading: measure it, or, where it cannot be assessed on these images, mark it not evaluable (a new version, kept in the history). Sign-off continues once none is missing.',
+    ], [
+      { label: 'Cancel', value: 'cancel', cancel: true },
+      ...markable.map((m) => ({ label: `Mark ${m.label} not evaluable`, value: `lesion-${m.lesion_id}`, primary: markable.length === 1 })),
+    ]);
+    const lesion = markable.find((m) => answer === `lesion-${m.lesion_id}`);
+    if (!lesion) return;
+    if (!(await this.host.markNotEvaluable(lesion.lesion_id, tp.id, notEvaluableStatus(lesion.kind)!))) return;
+    await this.signOff(tp);
+  }
+
+  async openReport(format: 'html' | 'pdf'): Promise<void> {
     // Opened now, while the click still counts as the reader's: filled once the report is in.
     const tab = window.open('', '_blank');
     if (tab) tab.document.body.textContent = 'Preparing the report…';
@@ -77,4 +131,11 @@ export class SignOffDesk {
       notify(`The report could not be made: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
     }
   }
+}
+
+function missingOf(body: Record<string, unknown>): MissingLesion[] {
+  const list = body.missing;
+  if (!Array.isArray(list)) return [];
+  return list.filter((m): m is MissingLesion =>
+    typeof m === 'object' && m !== null && typeof m.lesion_id === 'number' && typeof m.label === 'string' && typeof m.kind === 'string');
 }
