@@ -183,3 +183,20 @@ def test_a_change_made_elsewhere_appears_on_the_page(page: Any, live: LiveNadir)
                    headers=live.headers("radiologist"), timeout=30)
     assert r.status_code == 201, r.text
     page.locator(f'[data-lesion-id="{r.json()["id"]}"]').wait_for(timeout=5_000)
+
+
+def test_creating_a_case_the_patient_has_already_opens_the_existing_one(
+        page: Any, live: LiveNadir) -> None:
+    existing = live.new_case()  # the demo patient's baseline (first study), RECIST 1.1
+    before = len(live.get(f"/api/v1/cases?patient_id={PID}").json())
+    sign_in(page, live)
+    form = page.locator(f'section.patient[data-patient-id="{PID}"] form.create-case')
+    form.wait_for()
+    form.locator("select[name=criteria]").select_option("RECIST1.1")
+    form.locator("select[name=baseline]").select_option(existing["baseline_study_uid"])
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{live.url}/cases/*", timeout=10_000)
+    opened = live.get("/api/v1/cases/" + page.url.split("/cases/")[1].split("?")[0]).json()
+    assert (opened["patient_id"], opened["baseline_study_uid"], opened["criteria"]) == (
+        PID, existing["baseline_study_uid"], "RECIST1.1")
+    assert len([c for c in live.get(f"/api/v1/cases?patient_id={PID}").json()]) == before

@@ -91,6 +91,13 @@ function createCaseForm(patient: Patient, studies: Study[]): HTMLElement {
         });
         location.assign(`/cases/${created.id}`);
       } catch (error) {
+        // The patient has this case already (same baseline and criteria): open that one.
+        const existing = error instanceof ApiError && error.status === 409 ? error.body.existing_case_id : undefined;
+        if (typeof existing === 'number' && Number.isInteger(existing) && existing > 0) {
+          notify(`This patient already has case ${existing} with this baseline and criteria: opening it.`);
+          location.assign(`/cases/${existing}`);
+          return;
+        }
         notify(`The case was not created: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
       }
     },
