@@ -9,22 +9,26 @@ reader reloads the case. A comment line every 15 s keeps proxies from closing th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import Reader
+from api.auth import Authenticator, Reader, principal_of
 from api.deps import watch_case
 from api.routes.params import CaseId
+from api.workflow.errors import NotAuthenticated
 from api.workflow.event_bus import LocalEventBus, Subscription
+from api.workflow.roles import READERS
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 KEEPALIVE_S = 15.0
 #: The browser's EventSource reconnects after this many ms (fetch readers may follow it).
 RETRY_MS = 2000
 EVENT_STREAM = "text/event-stream"
+#: The last message of a stream whose token was revoked (or lost its reading role).
+REVOKED = "event: revoked\ndata: {}\n\n"
 
 
 @router.get("/{case_id}/events", response_class=StreamingResponse, responses={200: {
@@ -37,12 +41,30 @@ async def case_events(case_id: CaseId, request: Request, who: Reader) -> Streami
     await run_in_threadpool(watch_case, state, who, case_id)
     bus: LocalEventBus = state.event_bus
     sub = bus.subscribe(case_id)
-    return StreamingResponse(_stream(request, bus, sub), media_type=EVENT_STREAM,
+    still_allowed = _token_check(request)
+    return StreamingResponse(_stream(request, bus, sub, still_allowed), media_type=EVENT_STREAM,
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def _stream(request: Request, bus: LocalEventBus, sub: Subscription
-                  ) -> AsyncIterator[str]:
+def _token_check(request: Request) -> Callable[[], Awaitable[bool]]:
+    """Whether the stream's token is still valid and still a reader's, asked again before
+    every event and keep-alive: a token revoked while its stream is open receives nothing
+    more (issue 15: revocation takes effect at once)."""
+    auth: Authenticator = request.app.state.authenticator
+    header = request.headers.get("authorization", "")
+
+    async def check() -> bool:
+        try:
+            who = await run_in_threadpool(principal_of, header, auth)
+        except NotAuthenticated:
+            return False
+        return who.role in READERS
+
+    return check
+
+
+async def _stream(request: Request, bus: LocalEventBus, sub: Subscription,
+                  still_allowed: Callable[[], Awaitable[bool]]) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MS}\n: connected\n\n"
         sent = 0
@@ -52,8 +74,14 @@ async def _stream(request: Request, bus: LocalEventBus, sub: Subscription
             except TimeoutError:
                 if await request.is_disconnected():
                     return
+                if not await still_allowed():
+                    yield REVOKED
+                    return
                 yield ": keep-alive\n\n"
                 continue
+            if not await still_allowed():
+                yield REVOKED
+                return
             if sub.overflowed:
                 sub.overflowed = False
                 yield "event: resync\ndata: {}\n\n"

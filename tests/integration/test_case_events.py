@@ -148,3 +148,32 @@ def test_changes_through_any_node_reach_the_stream(nodes: dict[str, Any]) -> Non
         for stream in streams.values():
             stream.close()
 
+
+
+def test_a_token_revoked_while_its_stream_is_open_receives_nothing_more(
+    nodes: dict[str, Any], database_url: str, orthanc: Any, tmp_path: Path
+) -> None:
+    """Revocation takes effect at once (issue 15), for open streams too: the next change
+    is not sent to the revoked token's stream, which ends with `event: revoked`."""
+    urls, tokens = nodes["urls"], nodes["tokens"]
+    rad = tokens["radiologist"]
+    case = httpx.post(f"{urls[0]}/api/v1/cases", headers=rad,
+                      json={"patient_id": PID, "criteria": "RECIST1.1"}).json()
+    path = f"/api/v1/cases/{case['id']}/events"
+    revoked, kept = Stream(urls[0] + path, tokens["specialist"]), Stream(urls[0] + path,
+                                                                         tokens["admin"])
+    try:
+        env = _env(database_url, orthanc, tmp_path / "n0")
+        subprocess.run([*NADIR, "users", "revoke", "specialist-user"], env=env, check=True,
+                       capture_output=True, text=True)
+        httpx.post(f"{urls[-1]}/api/v1/cases/{case['id']}/lesions", headers=rad,
+                   json={"kind": "target", "organ": "lung"}).raise_for_status()
+        assert kept.next()[1]["kind"] == "lesion_added"
+        kind, _ = revoked.next()
+        assert kind == "revoked"
+        with pytest.raises(queue.Empty):
+            revoked.events.get(timeout=2)
+        assert httpx.get(urls[0] + path, headers=tokens["specialist"]).status_code == 401
+    finally:
+        revoked.close()
+        kept.close()
