@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -27,6 +28,16 @@ settings.register_profile("nadir", deadline=None, suppress_health_check=[HealthC
 # whole suite tries hypothesis's 100.
 settings.register_profile("nadir-fast", parent=settings.get_profile("nadir"), max_examples=20)
 settings.load_profile("nadir")
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+# A run ended with SIGTERM (`timeout`, `kill`) stops as after Ctrl-C: fixtures are torn down,
+# so the Orthanc and `nadir serve` processes it started do not outlive it (they are started
+# in sessions of their own; a killed run left an Orthanc running).
+signal.signal(signal.SIGTERM, _interrupt)
 
 PG_URL = os.environ.get(
     "NADIR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
