@@ -57,6 +57,8 @@ class DemoPair:
     compressed_sop: str  # a JPEG-LS follow-up image
     compressed_z: float  # its position (mm)
     compressed_pixels: Any  # its decoded modality values (numpy, rows x columns)
+    #: Study Instance UID -> {Series Instance UID: number of instances}, as pushed.
+    pushed: dict[str, dict[str, int]]
 
 
 @dataclass
@@ -126,6 +128,10 @@ def push_demo_pair(orthanc: Any) -> DemoPair:
     pixels = sample.pixel_array * float(sample.RescaleSlope) + float(sample.RescaleIntercept)
     peer = DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, PYNETDICOM_AET)
     store(peer, bl + fu)
+    pushed: dict[str, dict[str, int]] = {}
+    for ds in bl + fu:
+        series = pushed.setdefault(str(ds.StudyInstanceUID), {})
+        series[str(ds.SeriesInstanceUID)] = series.get(str(ds.SeriesInstanceUID), 0) + 1
     return DemoPair(
         baseline=baseline, followup=followup,
         calipers={c.label: c for c in lesion_calipers(baseline, bl)},
@@ -134,7 +140,8 @@ def push_demo_pair(orthanc: Any) -> DemoPair:
             "followup": str(fu_thin[0].SeriesInstanceUID)},
         slice_thickness_mm=thin.slice_thickness_mm,
         compressed_sop=str(sample.SOPInstanceUID),
-        compressed_z=float(sample.ImagePositionPatient[2]), compressed_pixels=pixels)
+        compressed_z=float(sample.ImagePositionPatient[2]), compressed_pixels=pixels,
+        pushed=pushed)
 
 
 @pytest.fixture(scope="module")
@@ -176,9 +183,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
         nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=demo)
 
         def indexed() -> bool:
+            # Every series pushed, whole: a study is listed as soon as its first series is
+            # stable, and a test that starts before the rest would see a half study.
             r = nadir.get(f"/api/v1/patients/{PID}/studies", "admin")
-            return r.status_code == 200 and len(r.json()) == 2 and all(
-                s["instances"] > 0 for st in r.json() for s in st["series"])
+            return r.status_code == 200 and {
+                st["study_instance_uid"]: {s["series_instance_uid"]: s["instances"]
+                                           for s in st["series"]}
+                for st in r.json()} == demo.pushed
 
         wait_until(indexed, timeout=60, interval=0.2)
         yield nadir

@@ -265,15 +265,33 @@ def test_the_window_overlay_shows_the_window_applied_after_scrolling(
 
     page.keyboard.press("2")  # mediastinum: W 400 L 40
     wait_until(lambda: overlay() == "W 400 L 40", timeout=5)
+    shown = attr(page, "left", "sop-instance-uid")
     press(page, "left", "ArrowDown")
-    page.wait_for_timeout(300)
-    assert overlay() == "W 400 L 40"
+    # The next image is shown (on a loaded machine that can take a while), and its overlay
+    # says the window it is drawn in (it said W 1500 L -600 for good before the fix).
+    wait_until(lambda: attr(page, "left", "sop-instance-uid") != shown, timeout=15)
+    wait_until(lambda: overlay() == "W 400 L 40", timeout=5)
     assert window(page, "left") == (400.0, 40.0)
     # The image is drawn in that window: choosing it again changes no pixel.
-    drawn = page.evaluate(CANVAS_PIXEL, "left")
+    drawn = _settled_pixel(page, "left")
     page.keyboard.press("2")
     page.wait_for_timeout(300)
-    assert page.evaluate(CANVAS_PIXEL, "left") == drawn
+    assert _settled_pixel(page, "left") == drawn
+
+
+def _settled_pixel(page: Any, side: str) -> list[int]:
+    """The centre pixel once two reads 200 ms apart agree (the canvas has been drawn)."""
+    last: list[list[int]] = [page.evaluate(CANVAS_PIXEL, side)]
+
+    def settled() -> bool:
+        page.wait_for_timeout(200)
+        now = page.evaluate(CANVAS_PIXEL, side)
+        same = now == last[-1]
+        last.append(now)
+        return same
+
+    wait_until(settled, timeout=10)
+    return last[-1]
 
 
 def test_the_amendment_dialog_names_the_timepoint_by_date_and_cancel_works(
