@@ -427,6 +427,10 @@ def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
 ) -> None:
     """The outbox: queued with the publication, retried with back-off, kept across a
     restart of Nadir, delivered exactly once when the hospital PACS is back."""
+    # The fixture's own service shares the database, and so the outbox, with the two built
+    # here; its sender, with the default back-off (5 s doubling), would push the rows' next
+    # attempt minutes ahead while the hospital is down. One retry policy per deployment.
+    measured["service"].app.state.outbox.stop()
     hospital = start_orthanc(tmp_path / "hospital", username="h", password="h", aet="HOSPITAL")
     try:
         with hospital.client() as client:  # the hospital PACS accepts Nadir as a peer
