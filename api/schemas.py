@@ -154,6 +154,12 @@ class LesionDelete(_Request):
         "is signed off")
 
 
+#: An image point [row, column] in sub-pixel coordinates ((0, 0): the top-left corner).
+ImagePoint = Annotated[list[float], Field(min_length=2, max_length=2)]
+#: Two image points: a caliper.
+ImageSegment = Annotated[list[ImagePoint], Field(min_length=2, max_length=2)]
+
+
 class MeasurementPut(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, strict=True, extra="forbid")
 
@@ -162,8 +168,15 @@ class MeasurementPut(BaseModel):
     frame: Annotated[int, Field(ge=1, le=2**31 - 1), Strict(),
                      BeforeValidator(_whole_number)] | None = None
     #: Two image points, each [row, column]: what the schema says is all the caliper takes.
-    endpoints: Annotated[list[Annotated[list[float], Field(min_length=2, max_length=2)]],
-                         Field(min_length=2, max_length=2)] | None = None
+    endpoints: ImageSegment | None = Field(default=None, description=(
+        "the caliper, or the long axis of a bidirectional measurement; for a node given "
+        "no short_axis_endpoints, its short axis"))
+    short_axis_endpoints: ImageSegment | None = Field(default=None, description=(
+        "the short axis of a bidirectional measurement: within 10 degrees of perpendicular "
+        "to endpoints and not longer; a node may be given it alone"))
+    point: ImagePoint | None = Field(default=None, description=(
+        "where a non-target or new lesion read by status lies, [row, column] on "
+        "sop_instance_uid (and frame)"))
     length_mm: Annotated[float, Field(ge=0)] | None = None
     status: Text | None = Field(default=None, max_length=64)
     amendment_reason: Text | None = Field(default=None, max_length=2000)
@@ -491,11 +504,17 @@ class MeasurementOut(BaseModel):
     series_instance_uid: str | None
     frame: int | None
     endpoints: list[list[float]] | None
-    length_mm: float | None
+    length_mm: float | None = Field(description="the diameter that counts: the long axis, "
+                                    "or the short axis of a node (RECIST 1.1 s.4.2)")
     author: str
     at: str
     reason: str | None
     source: str
+    short_axis_endpoints: list[list[float]] | None = None
+    long_axis_mm: float | None = Field(default=None, description="null when not drawn")
+    short_axis_mm: float | None = Field(default=None, description="null when not drawn")
+    point: list[float] | None = Field(default=None, description=(
+        "where a non-target or new lesion read by status lies, [row, column]"))
 
     @classmethod
     def of(cls, m: MeasurementVersion, lesion: Lesion) -> MeasurementOut:
@@ -503,7 +522,9 @@ class MeasurementOut(BaseModel):
                    status=m.status, sop_instance_uid=m.sop_instance_uid,
                    series_instance_uid=m.series_instance_uid, frame=m.frame,
                    endpoints=m.endpoints, length_mm=m.length_mm, author=m.author,
-                   at=_iso(m.at) or "", reason=m.reason, source=m.source)
+                   at=_iso(m.at) or "", reason=m.reason, source=m.source,
+                   short_axis_endpoints=m.short_axis_endpoints, long_axis_mm=m.long_axis_mm,
+                   short_axis_mm=m.short_axis_mm, point=m.point)
 
 
 class CaseMeasurementsOut(BaseModel):

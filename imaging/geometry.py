@@ -52,6 +52,29 @@ def caliper_length_mm(
     return math.hypot(d_row, d_col)
 
 
+
+def axes_angle_deg(
+    long_axis: tuple[tuple[float, float], tuple[float, float]],
+    short_axis: tuple[tuple[float, float], tuple[float, float]],
+    pixel_spacing: Sequence[float],
+) -> float:
+    """Angle in degrees (0 to 90) between two calipers, measured in millimetres.
+
+    The angle is taken after scaling rows and columns by PixelSpacing (PS3.3 C.7.6.2.1.1),
+    so that on an image with non-square pixels "perpendicular" means perpendicular in the
+    patient, as the bidirectional measurement of WHO and of a node's short axis (RECIST 1.1
+    s.4.2, Schwartz 2009) requires. A caliper of zero length has no direction (ImagingError).
+    """
+    caliper_length_mm(*long_axis, pixel_spacing)  # checks the spacing
+    row_mm, col_mm = float(pixel_spacing[0]), float(pixel_spacing[1])
+    vectors = [((b[0] - a[0]) * row_mm, (b[1] - a[1]) * col_mm) for a, b in (long_axis, short_axis)]
+    (r1, c1), (r2, c2) = vectors
+    norms = math.hypot(r1, c1) * math.hypot(r2, c2)
+    if norms == 0:
+        raise ImagingError("a caliper of zero length has no direction")
+    cosine = min(1.0, abs(r1 * r2 + c1 * c2) / norms)
+    return math.degrees(math.acos(cosine))
+
 # A plane is called axial, coronal or sagittal when its normal lies within ~37 degrees
 # of that axis (|cos| >= 0.8): gantry tilts and oblique reformats stay in their class.
 _PLANE_COSINE = 0.8

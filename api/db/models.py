@@ -284,6 +284,13 @@ class MeasurementVersion(Base):
     endpoints: Mapped[list[Any] | None] = mapped_column(JSON)
     length_mm: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(32), default="manual")
+    #: Bidirectional measurement: the short axis as drawn, and both diameters (null when
+    #: that axis was not drawn). ``length_mm`` stays the diameter that counts.
+    short_axis_endpoints: Mapped[list[Any] | None] = mapped_column(JSON)
+    long_axis_mm: Mapped[float | None] = mapped_column(Float)
+    short_axis_mm: Mapped[float | None] = mapped_column(Float)
+    #: Where a non-target or new lesion read by status lies: [row, column] on the image.
+    point: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class TimepointSignoff(Base):

@@ -37,7 +37,7 @@ def put_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: Timepoin
         sop_instance_uid=body.sop_instance_uid, frame=body.frame, endpoints=body.endpoints,
         length_mm=None if body.length_mm is None else float(body.length_mm),
         status=body.status, amendment_reason=body.amendment_reason, if_match=if_match,
-        reason=body.reason))
+        reason=body.reason, short_axis_endpoints=body.short_axis_endpoints, point=body.point))
     response.headers["ETag"] = view.etag
     return MeasurementOut.of(view.measurement, view.lesion)
 

@@ -29,7 +29,7 @@ from api.db.models import (
     TimepointSignoff,
     utcnow,
 )
-from api.workflow.caliper import caliper_on_image
+from api.workflow.caliper import axes_on_image, image_points, point_on_image
 from api.workflow.case_response import CaseResponse, case_response, missing_readings
 from api.workflow.errors import (
     CaseNotFound,
@@ -150,6 +150,10 @@ class MeasurementInput:
     endpoints: Sequence[Sequence[float]] | None = None
     length_mm: float | None = None
     status: str | None = None
+    #: The short axis of a bidirectional measurement (two [row, column] points).
+    short_axis_endpoints: Sequence[Sequence[float]] | None = None
+    #: Where a non-target or new lesion read by status lies: [row, column] on the image.
+    point: Sequence[float] | None = None
     amendment_reason: str | None = None
     if_match: str | None = None
     #: Why this version is written, e.g. "undo" (kept in the version history).
@@ -500,30 +504,61 @@ class CaseService:
     def _measurement_values(self, lesion: Lesion, timepoint_id: str,
                             given: MeasurementInput) -> dict[str, Any]:
         if given.status is not None:
-            if given.sop_instance_uid or given.endpoints or given.length_mm is not None:
-                raise InvalidMeasurement("give either a status or sop_instance_uid with "
-                                         "endpoints")
-            allowed = STATUSES_BY_KIND[LesionKind(lesion.kind)]
-            if given.status not in allowed:
-                raise InvalidMeasurement(
-                    f"status {given.status!r} is not valid for a {lesion.kind} lesion; "
-                    f"one of: {', '.join(allowed)}")
-            status = LesionStatus(given.status)
-            return {"status": status.value,
-                    "length_mm": 0.0 if status is LesionStatus.DISAPPEARED else None}
+            return self._status_values(lesion, timepoint_id, given)
+        if given.point is not None:
+            raise InvalidMeasurement("a point goes with a status (a non-target or new "
+                                     "lesion); a caliper is given by endpoints")
         if lesion.kind == LesionKind.NON_TARGET:
             raise InvalidMeasurement("a non-target lesion takes a status: "
                                      + ", ".join(NON_TARGET_STATUSES))
-        if given.sop_instance_uid is None or given.endpoints is None:
+        if given.sop_instance_uid is None or (given.endpoints is None
+                                              and given.short_axis_endpoints is None):
             raise InvalidMeasurement("give sop_instance_uid and endpoints, or a status")
-        start, end = _endpoints(given.endpoints)
+        long_axis, short_axis = (
+            None if raw is None else image_points(raw, name, 2)
+            for name, raw in (("endpoints", given.endpoints),
+                              ("short_axis_endpoints", given.short_axis_endpoints)))
         located = self.store.locate_instance(given.sop_instance_uid)
-        length = caliper_on_image(self.pacs, located, timepoint_id, given.sop_instance_uid,
-                                  given.frame, start, end, given.length_mm)
-        assert located is not None  # caliper_on_image refuses an unknown instance
+        values = axes_on_image(
+            self.pacs, located, timepoint_id, given.sop_instance_uid, given.frame,
+            nodal=lesion.nodal, endpoints=_segment(long_axis), short_axis=_segment(short_axis),
+            claimed_length_mm=given.length_mm)
+        assert located is not None  # axes_on_image refuses an unknown instance
         return {"sop_instance_uid": given.sop_instance_uid,
                 "series_instance_uid": located.series_instance_uid, "frame": given.frame,
-                "endpoints": [list(start), list(end)], "length_mm": length}
+                **values}
+
+    def _status_values(self, lesion: Lesion, timepoint_id: str,
+                       given: MeasurementInput) -> dict[str, Any]:
+        """A status reading, with the point where the lesion lies when one is given."""
+        if given.endpoints or given.short_axis_endpoints or given.length_mm is not None:
+            raise InvalidMeasurement("give either a status or sop_instance_uid with "
+                                     "endpoints")
+        allowed = STATUSES_BY_KIND[LesionKind(lesion.kind)]
+        if given.status not in allowed:
+            raise InvalidMeasurement(
+                f"status {given.status!r} is not valid for a {lesion.kind} lesion; "
+                f"one of: {', '.join(allowed)}")
+        status = LesionStatus(given.status)
+        values: dict[str, Any] = {
+            "status": status.value,
+            "length_mm": 0.0 if status is LesionStatus.DISAPPEARED else None}
+        if given.sop_instance_uid is None and given.point is None:
+            return values
+        if lesion.kind == LesionKind.TARGET:
+            raise InvalidMeasurement("a point marks a non-target or new lesion; a target "
+                                     "lesion is measured with endpoints")
+        if given.sop_instance_uid is None or given.point is None:
+            raise InvalidMeasurement("a point needs its sop_instance_uid, and "
+                                     "sop_instance_uid with a status needs the point")
+        (point,) = image_points([given.point], "point", 1)
+        located = self.store.locate_instance(given.sop_instance_uid)
+        point_on_image(self.pacs, located, timepoint_id, given.sop_instance_uid, given.frame,
+                       point)
+        assert located is not None  # point_on_image refuses an unknown instance
+        return {**values, "sop_instance_uid": given.sop_instance_uid,
+                "series_instance_uid": located.series_instance_uid, "frame": given.frame,
+                "point": list(point)}
 
     def add_version(self, case: Case, lesion: Lesion, timepoint_uid: str, author: str,
                     values: dict[str, Any], *, reason: str | None, source: str = "manual",
@@ -736,11 +771,6 @@ def _check_if_match(if_match: str | None, current: MeasurementVersion | None) ->
                        f"current {measurement_etag(current) or 'none'}); nothing was changed")
 
 
-def _endpoints(raw: Sequence[Sequence[float]]) -> tuple[tuple[float, float], tuple[float, float]]:
-    if len(raw) != 2 or any(len(p) != 2 for p in raw):
-        raise InvalidMeasurement("endpoints must be two [row, column] points")
-    (r1, c1), (r2, c2) = raw
-    values = [float(v) for v in (r1, c1, r2, c2)]
-    if not all(math.isfinite(v) for v in values):
-        raise InvalidMeasurement("endpoints must be finite numbers")
-    return (values[0], values[1]), (values[2], values[3])
+def _segment(points: tuple[tuple[float, float], ...] | None
+             ) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    return None if points is None else (points[0], points[1])

@@ -453,3 +453,29 @@ def test_marker_values_that_cannot_be_right(field: str, value: object) -> None:
 def _marker(value: float, date: dt.date) -> NewMarkerValue:
     return NewMarkerValue(name="CEA", unit="ng/mL", upper_limit_normal=5.0, value=value,
                           date=date)
+
+
+def test_bidirectional_axes_and_which_one_counts(world: World) -> None:
+    """Both diameters are kept; the long axis counts for a lesion and the short axis for a
+    node (RECIST 1.1 s.4.2); perpendicular is judged in mm, not in pixels."""
+    service, store, uids = world
+    cid = _case(service)
+    liver = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    node = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "node",
+                                                          nodal=True)).id
+    bl, img = uids["bl"][0], uids["bl"][1]
+    long_axis, short_axis = [[20, 10], [20, 40]], [[8, 25], [40, 25]]  # 24 mm, 16 mm
+    for lesion, counted in ((liver, 24.0), (node, 16.0)):
+        m = service.record_measurement(RADIOLOGIST, cid, lesion, bl, MeasurementInput(
+            sop_instance_uid=img, endpoints=long_axis,
+            short_axis_endpoints=short_axis)).measurement
+        assert (m.long_axis_mm, m.short_axis_mm, m.length_mm) == (24.0, 16.0, counted)
+    # 20 rows (10 mm) against 20 columns (16 mm) are perpendicular in pixels only.
+    with pytest.raises(InvalidMeasurement, match=r"from perpendicular .* meet at 64\.0"):
+        service.record_measurement(RADIOLOGIST, cid, liver, bl, MeasurementInput(
+            sop_instance_uid=img, endpoints=[[10, 10], [30, 30]],
+            short_axis_endpoints=[[10, 30], [30, 10]]))
+    with pytest.raises(InvalidMeasurement, match=r"\(16\.00 mm\) is longer than .* \(8\.00"):
+        service.record_measurement(RADIOLOGIST, cid, liver, bl, MeasurementInput(
+            sop_instance_uid=img, endpoints=[[20, 20], [20, 30]], short_axis_endpoints=short_axis))
+    assert len(store.versions) == 2
