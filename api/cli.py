@@ -17,6 +17,7 @@ from api.db.models import ApiToken, User
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.demo import DEMO_AET
 from api.settings import Settings, load_settings
+from imaging.synthetic import DEFAULT_TIMEPOINTS, MAX_TIMEPOINTS
 
 
 def _sessions(settings: Settings) -> Any:
@@ -133,7 +134,8 @@ def _port_in_use(port: int) -> bool:
 def cmd_demo(args: argparse.Namespace) -> int:
     from api.demo import push_demo
 
-    return push_demo(load_settings(), calling_aet=args.aet, rows=args.rows, slices=args.slices)
+    return push_demo(load_settings(), calling_aet=args.aet, rows=args.rows, slices=args.slices,
+                     timepoints=args.timepoints)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--aet", default=DEMO_AET, help="calling AE title (a registered peer)")
     demo.add_argument("--rows", type=int, default=256, help="image matrix size")
     demo.add_argument("--slices", type=int, default=300, help="slices of the thin series")
+    demo.add_argument("--timepoints", type=int, default=DEFAULT_TIMEPOINTS,
+                      help=f"baseline and follow-ups (2-{MAX_TIMEPOINTS}): 2 is a partial "
+                           "response, 3 adds progression by a new lesion with the targets "
+                           "near their nadir")
     demo.set_defaults(func=cmd_demo)
 
     peers = sub.add_parser("peers", help="DICOM peers allowed to store").add_subparsers(

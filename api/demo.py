@@ -1,4 +1,4 @@
-"""`nadir demo`: push a synthetic demo patient (baseline + follow-up) into Orthanc by C-STORE."""
+"""`nadir demo`: push a synthetic demo patient (baseline + follow-ups) into Orthanc by C-STORE."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from contextlib import contextmanager
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, XRayRadiationDoseSRStorage
 
 from api.settings import Settings
-from imaging.synthetic import DemoPatient, SyntheticSpecError, demo_patient, iter_study
+from imaging.synthetic import (
+    DEFAULT_TIMEPOINTS,
+    DemoPatient,
+    SyntheticSpecError,
+    demo_patient,
+    iter_study,
+)
 from pacs.dimse import DicomPeer, store
 from pacs.errors import AssociationRejected, PacsError
 from pacs.orthanc import OrthancClient
@@ -21,13 +27,12 @@ DEMO_HOST = "127.0.0.1"
 DEMO_PORT = 104
 DEMO_CONTEXTS = ((CTImageStorage, ExplicitVRLittleEndian),
                  (XRayRadiationDoseSRStorage, ExplicitVRLittleEndian))
-BASELINE_SEED = 1
-FOLLOWUP_SEED = 2
 
 
-def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int) -> int:
+def push_demo(settings: Settings, *, calling_aet: str, rows: int, slices: int,
+              timepoints: int = DEFAULT_TIMEPOINTS) -> int:
     try:
-        demo = demo_patient(matrix=rows, thin_slice_count=slices)
+        demo = demo_patient(matrix=rows, thin_slice_count=slices, timepoints=timepoints)
     except SyntheticSpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -80,8 +85,8 @@ def _push(settings: Settings, demo: DemoPatient, calling_aet: str) -> int:
                      settings.orthanc_aet, calling_aet)
     started = time.monotonic()
     total = 0
-    for label, spec, seed in (("baseline", demo.baseline, BASELINE_SEED),
-                              ("follow-up", demo.followup, FOLLOWUP_SEED)):
+    for index, (spec, seed) in enumerate(demo.seeded()):
+        label = f"follow-up {index}" if index else "baseline"
         # Generated lazily: a refused peer fails on the first object, not after generating all.
         datasets = iter_study(spec, seed=seed)
         try:

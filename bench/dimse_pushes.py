@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from api.demo import BASELINE_SEED, DEMO_CONTEXTS, FOLLOWUP_SEED
+from api.demo import DEMO_CONTEXTS
 from bench.common import orthanc
 from imaging.synthetic import demo_patient, iter_study
 from pacs.dimse import DicomPeer, PushStats, store
@@ -30,7 +30,7 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=10)
     parser.add_argument("--matrix", type=int, default=512)
     args = parser.parse_args()
-    demo = demo_patient(matrix=args.matrix, thin_slice_count=300)
+    demo = demo_patient(matrix=args.matrix, thin_slice_count=300, timepoints=2)
     failures: list[str] = []
     stats = PushStats()
     sent = 0
@@ -44,8 +44,7 @@ def main() -> int:
             for i in range(args.pushes):
                 started = time.perf_counter()
                 try:
-                    for spec, seed in ((demo.baseline, BASELINE_SEED),
-                                       (demo.followup, FOLLOWUP_SEED)):
+                    for spec, seed in demo.seeded():
                         sent += len(store(peer, iter_study(spec, seed=seed),
                                           contexts=DEMO_CONTEXTS, stats=stats))
                 except PacsError as exc:

@@ -6,7 +6,9 @@
 
 from imaging.synthetic.demo import (
     ALTERNATIVE_DESCRIPTIONS,
+    DEFAULT_TIMEPOINTS,
     DEMO_PATIENT,
+    MAX_TIMEPOINTS,
     DemoPatient,
     demo_patient,
     distractor_series,
@@ -30,7 +32,9 @@ from imaging.synthetic.study import generate_study, iter_study, uids_of, write_s
 
 __all__ = [
     "ALTERNATIVE_DESCRIPTIONS",
+    "DEFAULT_TIMEPOINTS",
     "DEMO_PATIENT",
+    "MAX_TIMEPOINTS",
     "DemoPatient",
     "PatientSpec",
     "SeriesKind",

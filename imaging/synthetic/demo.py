@@ -1,7 +1,12 @@
-"""The demo patient: one CT study at baseline and one at follow-up, and spec variations.
+"""The demo patient: a CT study at baseline and at each follow-up, and spec variations.
 
-The four target lesions shrink from a sum of diameters of 90 mm to 60 mm (-33 %), a
-partial response under RECIST 1.1 section 4.3.1 (at least 30 % decrease). The lymph node's
+At the first follow-up the four target lesions shrink from a sum of diameters of 90 mm to
+60 mm (-33 %), a partial response under RECIST 1.1 section 4.3.1 (at least 30 % decrease).
+At the second the targets stay near that nadir (62 mm, +3 %: neither the 20 % nor the 5 mm
+of progression) while a new lung nodule appears: progressive disease by a new lesion
+(section 4.3.2: "the appearance of one or more new lesions is also considered
+progression"), so the nadir, the best overall response and the new-lesion rule all show.
+Later follow-ups keep the targets there and let the new lesion grow. The lymph node's
 diameter is its short axis (RECIST 1.1 section 3.1.2: a spherical node's axes are equal).
 """
 
@@ -50,6 +55,28 @@ FOLLOWUP_DIAMETERS_MM = {
     "LLL nodule": 10.0,
     "Liver segment VIII": 24.0,
 }
+# From the second follow-up on: a sum of 62 mm, 2 mm above the nadir of 60 mm (RECIST 1.1
+# section 4.3.1: progression needs +20 % of the nadir and at least +5 mm).
+LATER_DIAMETERS_MM = {
+    "RUL nodule": 15.0,
+    "Subcarinal node": 12.0,
+    "LLL nodule": 10.0,
+    "Liver segment VIII": 25.0,
+}
+# Appears at the second follow-up, in the left upper lobe, on a slice of both the 1.25 mm
+# and the 5 mm reconstructions; grows by NEW_LESION_GROWTH_MM at each later follow-up.
+NEW_LESION = SyntheticLesion("LUL nodule (new)", "lung", (75.0, -20.0, -90.0), 12.0)
+NEW_LESION_GROWTH_MM = 4.0
+
+#: ``nadir demo`` pushes a baseline and two follow-ups unless told otherwise.
+DEFAULT_TIMEPOINTS = 3
+MAX_TIMEPOINTS = 6
+# Restaging every 12 weeks, as trial protocols commonly schedule it.
+FOLLOWUP_INTERVAL = datetime.timedelta(weeks=12)
+# How the patient lies on the table at each follow-up after the first (height, position
+# along the table, lateral offset in mm): a little differently every time, as in life.
+LATER_POSES = ((152.0, -146.25, -2.0), (147.0, -152.5, 1.5), (155.0, -141.25, -3.5),
+               (149.0, -148.75, 2.5))
 
 # Another site's or technologist's names for the same reconstructions.
 ALTERNATIVE_DESCRIPTIONS = {
@@ -66,10 +93,27 @@ ALTERNATIVE_DESCRIPTIONS = {
 
 @dataclass(frozen=True)
 class DemoPatient:
-    """Baseline and follow-up examinations of the same patient."""
+    """Baseline and follow-up examinations of the same patient, oldest first."""
 
     baseline: StudySpec
-    followup: StudySpec
+    followups: tuple[StudySpec, ...]
+
+    def __post_init__(self) -> None:
+        if not self.followups:
+            raise SyntheticSpecError("a demo patient needs at least one follow-up")
+
+    @property
+    def followup(self) -> StudySpec:
+        """The first follow-up (the partial response)."""
+        return self.followups[0]
+
+    @property
+    def studies(self) -> tuple[StudySpec, ...]:
+        return (self.baseline, *self.followups)
+
+    def seeded(self) -> tuple[tuple[StudySpec, int], ...]:
+        """Each study with the seed ``nadir demo`` generates it with: 1, 2, 3, ..."""
+        return tuple((spec, index + 1) for index, spec in enumerate(self.studies))
 
 
 def standard_series(thin_slice_count: int | None = None) -> tuple[SeriesSpec, ...]:
@@ -175,12 +219,18 @@ def demo_patient(
     distractors: bool = False,
     rename_followup: bool = False,
     shuffle_followup: bool = False,
+    timepoints: int = DEFAULT_TIMEPOINTS,
 ) -> DemoPatient:
-    """The demo patient's baseline and follow-up (partial response, -33 %).
+    """The demo patient's baseline and ``timepoints - 1`` follow-ups (see the module).
 
     ``thin_slice_count`` sets the scan length: the 1.25 mm series has that many slices and
     every other axial series covers the same range. It must reach the lowest lesion.
+    ``rename_followup`` and ``shuffle_followup`` vary the first follow-up only.
     """
+    if not 2 <= timepoints <= MAX_TIMEPOINTS:
+        raise SyntheticSpecError(
+            f"timepoints must be within 2-{MAX_TIMEPOINTS}, got {timepoints}"
+        )
     scan_length = (thin_slice_count - 1) * THIN_SLICE_MM
     lowest = min(les.center_mm[2] - les.radius_mm for les in BASELINE_LESIONS)
     needed = math.ceil((DEFAULT_SCAN_TOP_MM - lowest) / THIN_SLICE_MM) + 1
@@ -218,7 +268,28 @@ def demo_patient(
         followup = with_renamed_descriptions(followup)
     if shuffle_followup:
         followup = with_shuffled_series(followup, seed=7)
-    return DemoPatient(baseline, followup)
+    later = tuple(_later_followup(baseline, number) for number in range(2, timepoints))
+    return DemoPatient(baseline, (followup, *later))
+
+
+def _later_followup(baseline: StudySpec, number: int) -> StudySpec:
+    """Follow-up ``number`` (2, 3, ...): targets near their nadir, the new lesion growing."""
+    new_lesion = dataclasses.replace(
+        NEW_LESION, diameter_mm=NEW_LESION.diameter_mm + (number - 2) * NEW_LESION_GROWTH_MM)
+    resized = with_lesion_diameters(baseline, LATER_DIAMETERS_MM)
+    height, position, offset = LATER_POSES[(number - 2) % len(LATER_POSES)]
+    date = baseline.study_date + number * FOLLOWUP_INTERVAL
+    return dataclasses.replace(
+        resized,
+        lesions=(*resized.lesions, new_lesion),
+        study_date=date,
+        study_time=datetime.time(10 + number, 20, 15),
+        accession_number=f"NDR{date:%y%m%d}{number:02d}",
+        study_id=str(1187 + 100 * (number - 1)),
+        table_height_mm=height,
+        table_position_mm=position,
+        lateral_offset_mm=offset,
+    )
 
 
 def with_lesion_diameters(spec: StudySpec, diameters_mm: Mapping[str, float]) -> StudySpec:

@@ -184,21 +184,34 @@ def test_comparison_refusals(pushed: dict[str, Any]) -> None:
     assert service.client.get("/api/v1/comparisons/999999", headers=h).status_code == 404
 
 
-def test_nadir_demo_pushes_a_pair_over_c_store(orthanc: Any) -> None:
+def _demo_studies(orthanc: Any) -> dict[str, int]:
+    """Study Instance UID -> number of series, of every study Orthanc holds."""
+    with orthanc.client() as client:
+        return {client.study(s["ID"])["MainDicomTags"]["StudyInstanceUID"]:
+                len(client.study(s["ID"])["Series"]) for s in client.resources("studies")}
+
+
+def test_nadir_demo_pushes_three_timepoints_or_the_pair_over_c_store(orthanc: Any) -> None:
     env = dict(os.environ, NADIR_ORTHANC_DICOM_PORT=str(orthanc.config.dicom_port),
                NADIR_ORTHANC_AET=orthanc.config.aet, NADIR_DATA_DIR="/nonexistent")
-    out = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", PYNETDICOM_AET,
-                          "--rows", "64", "--slices", str(SLICES)],
-                         env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
     demo = demo_patient(matrix=64, thin_slice_count=SLICES)
-    expected = {uids_of(demo.baseline, 1).study_instance_uid: len(demo.baseline.series),
-                uids_of(demo.followup, 2).study_instance_uid: len(demo.followup.series)}
-    with orthanc.client() as client:
-        studies = {client.study(s["ID"])["MainDicomTags"]["StudyInstanceUID"]:
-                   len(client.study(s["ID"])["Series"])
-                   for s in client.resources("studies")}
-    assert studies == expected
+    expected = {uids_of(spec, seed).study_instance_uid: len(spec.series)
+                for spec, seed in demo.seeded()}
+    assert len(expected) == 3
+    command = [sys.executable, "-m", "api.cli", "demo", "--aet", PYNETDICOM_AET,
+               "--rows", "64", "--slices", str(SLICES)]
+    pair = subprocess.run([*command, "--timepoints", "2"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert pair.returncode == 0, pair.stderr
+    first_two = dict(list(expected.items())[:2])
+    assert _demo_studies(orthanc) == first_two
+    out = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "follow-up 2: study of 2024-07-01 sent" in out.stdout
+    assert _demo_studies(orthanc) == expected
+    too_many = subprocess.run([*command, "--timepoints", "7"], env=env, capture_output=True,
+                              text=True, timeout=300)
+    assert too_many.returncode == 2 and "timepoints must be within 2-6" in too_many.stderr
     bad = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--aet", "UNKNOWNAE",
                           "--rows", "64", "--slices", str(SLICES)],
                          env=env, capture_output=True, text=True, timeout=300)

@@ -248,7 +248,8 @@ def test_demo_registers_its_peer_only_while_it_pushes(orthanc: Any, tmp_path: Pa
                NADIR_ORTHANC_AET=orthanc.config.aet)
     with orthanc.client() as client:
         before = set(client.modalities())
-        demo = subprocess.run([*NADIR, "demo", "--rows", "32", "--slices", "203"], env=env,
+        demo = subprocess.run([*NADIR, "demo", "--rows", "32", "--slices", "203",
+                               "--timepoints", "2"], env=env,
                               capture_output=True, text=True, timeout=600)
         assert demo.returncode == 0, demo.stderr
         assert "NADIRDEMO@127.0.0.1 registered for this push" in demo.stdout

@@ -32,7 +32,8 @@ from imaging.synthetic import (
     without_series,
     write_study,
 )
-from imaging.synthetic.demo import FOLLOWUP_DIAMETERS_MM
+from imaging.synthetic.demo import FOLLOWUP_DIAMETERS_MM, MAX_TIMEPOINTS, NEW_LESION
+from measurement.codec import evaluate_request
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
@@ -332,6 +333,65 @@ def test_followup_lesions_have_the_followup_sizes(demo: DemoPatient) -> None:
     assert (before - after) * 100 >= 30 * before
 
 
+def _evaluation(demo: DemoPatient) -> dict[str, object]:
+    """The engine's verdict on the demo's true diameters: the baseline's lesions as targets,
+    every lesion that appears later as a new lesion (RECIST 1.1 section 4.3.2)."""
+    ids = [f"TP{index}" for index in range(len(demo.studies))]
+    sizes = [{les.label: les.diameter_mm for les in spec.lesions} for spec in demo.studies]
+    targets = [{"id": les.label, "kind": "target", "organ": les.organ,
+                "nodal": les.organ == "lymph node",
+                "measurements": {tp: size[les.label] for tp, size in zip(ids, sizes, strict=True)}}
+               for les in demo.baseline.lesions]
+    first_seen = {label: tp for tp, size in reversed(list(zip(ids, sizes, strict=True)))
+                  for label in size}
+    new = [{"id": label, "kind": "new", "organ": "lung", "timepoint": tp, "equivocal": False}
+           for label, tp in first_seen.items() if tp != ids[0]]
+    return evaluate_request({
+        "criteria": "RECIST1.1", "confirmation_required": False,
+        "timepoints": [{"id": tp, "date": spec.study_date.isoformat()}
+                       for tp, spec in zip(ids, demo.studies, strict=True)],
+        "lesions": targets + new})
+
+
+@pytest.mark.parametrize("timepoints", [2, 3, MAX_TIMEPOINTS])
+def test_the_demo_responds_then_progresses_by_a_new_lesion(timepoints: int) -> None:
+    demo = demo_patient(matrix=64, timepoints=timepoints)
+    assert len(demo.studies) == timepoints
+    dates = [spec.study_date for spec in demo.studies]
+    assert dates == sorted(dates) and len(set(dates)) == timepoints
+    assert len({spec.accession_number for spec in demo.studies}) == timepoints
+    result = _evaluation(demo)
+    rows = result["timepoints"]
+    assert isinstance(rows, list)
+    assert [row.get("overall_response") for row in rows] == \
+        [None, "PR"] + ["PD"] * (timepoints - 2)
+    for row in rows[2:]:
+        # Progression by the new lesion alone: the targets stay 2 mm above their nadir (the
+        # first follow-up's 60 mm), short of RECIST 1.1 section 4.3.1's 20 % and 5 mm, and
+        # still at least 30 % below the baseline.
+        assert (row["target_response"], row["new_lesions"], row["nadir_mm"],
+                row["change_from_nadir_mm"]) == ("PR", True, 60.0, 2.0)
+    assert result["best_overall_response"] == "PR"
+
+
+def test_the_new_lesion_appears_at_the_second_followup_with_its_size() -> None:
+    demo = demo_patient(matrix=128, timepoints=3)
+    lesion = demo.followups[1].lesion(NEW_LESION.label)
+    assert NEW_LESION.label not in {les.label for les in demo.followup.lesions}
+    seen = []
+    for seed, spec in ((2, demo.followup), (3, demo.followups[1])):
+        series = _by_key(without_series(spec, "scout", "lung_thin", "dose_report"), seed)
+        centre = spec.to_patient_mm(lesion.center_mm)
+        ds = _slice_at(series["soft_5mm"], centre[2])
+        assert float(ds.ImagePositionPatient[2]) == pytest.approx(centre[2])
+        seen.append(float(_hu(ds)[_pixel_of(ds, centre)]))
+        if spec is demo.followups[1]:
+            for measured in _measured_diameters(ds, lesion, centre):
+                assert abs(measured - lesion.diameter_mm) <= 2 * float(ds.PixelSpacing[1])
+    # Lung at the first follow-up, solid tissue at the second (noise: 7 HU SD).
+    assert seen[0] < -700 and abs(seen[1] - lesion.hu) < 40
+
+
 def test_lung_nodule_is_visible_on_the_thin_lung_series(
     demo: DemoPatient, baseline: dict[str, list[Dataset]]
 ) -> None:
@@ -383,12 +443,15 @@ def test_iter_study_is_lazy() -> None:
     [
         lambda: SyntheticLesion("x", "lung", (0.0, 0.0, 0.0), 0.0),
         lambda: demo_patient(thin_slice_count=40),
+        lambda: demo_patient(matrix=32, timepoints=1),
+        lambda: demo_patient(matrix=32, timepoints=MAX_TIMEPOINTS + 1),
         lambda: dataclasses.replace(
             demo_patient(matrix=32).baseline,
             series=demo_patient(matrix=32).baseline.series * 2,
         ),
     ],
-    ids=["zero diameter", "lesions outside the scan", "duplicate series"],
+    ids=["zero diameter", "lesions outside the scan", "one timepoint", "too many timepoints",
+         "duplicate series"],
 )
 def test_invalid_specifications_are_refused(build: object) -> None:
     with pytest.raises(SyntheticSpecError):
