@@ -30,6 +30,7 @@ from api.routes import (
     health,
     measurements,
     patients,
+    priors,
     recist,
     registration,
     upload,
@@ -43,11 +44,13 @@ from api.schemas import EvaluateRequest
 from api.security_headers import SecurityHeaders
 from api.settings import Settings, load_settings
 from api.sr_drafts import SrDraftCollector
+from api.workers.priors import PriorFetcher
 from api.workflow.event_bus import LocalEventBus
 from api.workflow.events import CaseEventPublisher
 from api.workflow.image_reads import ImageReads
 from api.workflow.pacs_gateway import OrthancPacs
 from api.workflow.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
+from api.workflow.priors import HospitalPacs
 from pacs.dicomweb import DicomWebGateway
 from pacs.dimse import DicomPeer
 from pacs.feed import ChangeFeedFollower
@@ -87,6 +90,14 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                     leader_lock(engine, settings.data_dir))
     start_ingest = settings.ingest if run_ingest is None else run_ingest
     outbox = OutboxSender.from_settings(sessions, settings)
+    prior_fetcher = PriorFetcher(
+        sessions, OrthancClient(settings.orthanc_url, settings.orthanc_username,
+                                settings.orthanc_password),
+        HospitalPacs(settings.remote_ae_title, settings.remote_ae_host,
+                     settings.remote_ae_port) if settings.remote_ae_host else None,
+        target_aet=settings.orthanc_aet, policy=outbox.policy,
+        automatic=settings.fetch_priors)
+    follower.observers.append(prior_fetcher)
     event_bus, event_publisher, event_listener = case_events(engine)
 
     @asynccontextmanager
@@ -94,6 +105,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         if start_ingest:
             ingest.start()
         outbox.start()
+        prior_fetcher.start()
         if event_listener is not None:
             event_listener.start()
             # Streams opened once the app serves must hear every change from then on.
@@ -104,6 +116,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
             if event_listener is not None:
                 event_listener.stop()
             outbox.stop()
+            prior_fetcher.close()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -131,6 +144,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         if settings.remote_ae_host else None
     state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
     state.outbox = outbox
+    state.priors = prior_fetcher
     public = urlsplit(settings.public_url)
     state.dicomweb = DicomWebGateway(settings.orthanc_url, *settings.orthanc_reader,
                                      public_host=public.netloc, public_proto=public.scheme)
@@ -141,7 +155,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.event_bus = event_bus
     state.event_publisher = event_publisher
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
-                   case_documents, case_report, case_events_routes, dicomweb, registration):
+                   case_documents, case_report, case_events_routes, dicomweb, registration,
+                   priors):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     install_docs(app)

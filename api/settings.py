@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     remote_ae_title: str = "HOSPITAL"
     remote_ae_host: str | None = None
     remote_ae_port: int = 104
+    # With a hospital PACS: the arrival of a patient's first study of a modality starts a
+    # fetch of that patient's earlier studies of it (C-FIND, then C-MOVE to Orthanc).
+    fetch_priors: bool = False
     # The outbox's exponential back-off (base * 2^(n-1), at most max) and its attempts.
     outbox_retry_base_s: float = Field(default=5.0, gt=0)
     outbox_retry_max_s: float = Field(default=900.0, gt=0)

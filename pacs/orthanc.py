@@ -6,6 +6,7 @@ Only this module talks httpx; every transport or HTTP failure is translated into
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -241,6 +242,34 @@ class OrthancClient:
             "AllowGet": False,
         }
         self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
+
+    def put_remote_pacs(self, name: str, *, aet: str, host: str, port: int) -> None:
+        """Register a PACS that Orthanc queries (C-FIND) and moves from (C-MOVE): the PACS
+        sends the moved images back by C-STORE as this AET from this host, so it may store;
+        it may not query or move from Orthanc."""
+        body = {"AET": aet, "Host": host, "Port": port, "AllowEcho": True,
+                "AllowStore": True, "AllowFind": False, "AllowMove": False, "AllowGet": False}
+        self._request("PUT", f"/modalities/{name}", content=json.dumps(body).encode())
+
+    def remote_find(self, name: str, level: str, query: Mapping[str, str]) -> list[JsonObject]:
+        """C-FIND on a registered modality (``POST /modalities/{name}/query``); its
+        answers, each as keyword -> value."""
+        body = {"Level": level, "Query": dict(query)}
+        found = self._request("POST", f"/modalities/{name}/query",
+                              content=json.dumps(body).encode()).json()
+        answers = self._json(f"/queries/{found['ID']}/answers", expand="", simplify="")
+        with contextlib.suppress(OrthancRequestError):  # Orthanc also forgets them itself
+            self._request("DELETE", f"/queries/{found['ID']}")
+        return cast(list[JsonObject], answers)
+
+    def remote_move(self, name: str, level: str, resource: Mapping[str, str], *,
+                    target_aet: str, timeout_s: float) -> None:
+        """C-MOVE of one resource from a registered modality to ``target_aet``
+        (``POST /modalities/{name}/move``, synchronous: it returns once the move ended)."""
+        body = {"Level": level, "Resources": [dict(resource)], "TargetAet": target_aet,
+                "Synchronous": True, "Timeout": int(timeout_s)}
+        self._request("POST", f"/modalities/{name}/move", content=json.dumps(body).encode(),
+                      timeout=timeout_s + 30)
 
     def modalities(self) -> dict[str, JsonObject]:
         """The registered peers by name, each with its AET, Host and Port."""

@@ -136,6 +136,8 @@ REFUSED_THOUGH_VALID: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
         "test_auth_health_upload and test_upload_limits")),
     ("GET", "/api/v1/cases/{case_id}/lesions/{lesion_id}/proposal"): (("422",), (
         "the timepoint must be one of the case's")),
+    ("POST", "/api/v1/patients/{patient_id}/priors"): (("422",), (
+        "date_from must not be after date_to, a relation between two fields")),
     ("PUT", "/api/v1/cases/{case_id}/studies/{study_uid}/date"): (("422",), (
         "the date must lie between the earliest plausible one and today: a rule of "
         "today's date, which a schema cannot state; and the study must be the case's")),

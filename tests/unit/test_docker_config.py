@@ -79,3 +79,56 @@ def test_compose_gives_the_image_proxy_its_read_only_orthanc_user() -> None:
     assert lua == reader_filter_lua("nadir-images")
     compose = (DOCKER / "docker-compose.yml").read_text()
     assert compose.count("NADIR_ORTHANC_READER_USERNAME: nadir-images") == 2
+
+
+def _stages(dockerfile: str) -> list[list[str]]:
+    """The Dockerfile's instructions (continuation lines joined), cut at each FROM."""
+    joined = dockerfile.replace("\\\n", " ")
+    stages: list[list[str]] = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            stages.append([])
+        stages[-1].append(" ".join(line.split()))
+    return stages
+
+
+def test_the_image_builds_the_workstation_in_a_node_stage_and_serves_it() -> None:
+    web, service = _stages((DOCKER / "Dockerfile").read_text())
+    assert web[0].startswith("FROM node:") and web[0].endswith(" AS web")
+    assert "RUN npm ci --no-audit --no-fund" in web
+    assert "RUN npm run build" in web  # types from openapi.json, tsc, then vite
+    # The lock file is copied before the sources, so the npm ci layer is reused.
+    assert web.index("COPY web/package.json web/package-lock.json ./") < web.index("COPY web/ ./")
+    assert service[0].startswith("FROM python:")
+    assert "COPY --from=web /web/dist /app/web/dist" in service
+    # Installed into site-packages, api/routes/web.py's default path is not web/dist.
+    assert "ENV NADIR_WEB_DIST=/app/web/dist" in service
+    assert service[-1].startswith("CMD ")
+
+
+def test_the_image_copies_every_python_package_it_installs() -> None:
+    pyproject = (DOCKER.parent / "pyproject.toml").read_text()
+    include = pyproject.split("[tool.setuptools.packages.find]")[1].split("\n\n")[0]
+    packages = [name.strip(' "*') for name in include.split("[", 1)[1].split("]")[0].split(",")]
+    service = _stages((DOCKER / "Dockerfile").read_text())[-1]
+    for package in packages:
+        assert f"COPY {package} ./{package}" in service, package
+
+
+def test_the_node_stage_needs_nothing_outside_web() -> None:
+    """The web stage copies only web/: every relative import of the workstation resolves
+    inside it, and the build context leaves node_modules, web/dist and local data out."""
+    web = DOCKER.parent / "web"
+    for source in (web / "src").rglob("*.ts"):
+        for line in source.read_text().splitlines():
+            if " from '." not in line and not line.startswith("import '."):
+                continue
+            target = line.split("'")[1]
+            resolved = (source.parent / target).resolve()
+            assert resolved.is_relative_to(web), f"{source}: {line}"
+    ignored = (DOCKER.parent / ".dockerignore").read_text().split()
+    for path in ("web/node_modules", "web/dist", "var", ".venv", ".git"):
+        assert path in ignored, path
