@@ -1,7 +1,7 @@
 """prior fetches (issue 20): studies brought from the hospital PACS by C-FIND/C-MOVE
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0015
+Revises: 0011
 Create Date: 2026-12-04 21:15:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0015'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
