@@ -1,15 +1,98 @@
 /**
- * The lesions' side of the review: moving both panes to a lesion (its measured image, else
- * where the registration expects it), adding, changing and deleting a lesion.
+ * The lesions' side of the review: selecting a lesion and moving both panes to it (its
+ * measured image, else where the registration expects it), adding, changing (label, organ,
+ * kind, nodal) and deleting a lesion, with the amendment reason a signed-off timepoint needs.
  */
 import { ApiError, api, needsAmendment } from '../api/client';
-import type { Lesion, LesionCreate } from '../api/types';
+import type { Lesion, LesionCreate, LesionPatch } from '../api/types';
 import type { MeasurementBook } from '../measure/book';
 import { axisOf } from '../measure/caliper';
 import { problemOf } from '../measure/save';
-import { notify } from '../panels/dialogs';
+import { askReason, notify } from '../panels/dialogs';
 import type { ReviewPane } from '../viewport/pane';
+import type { MeasureDesk } from './measuring';
+import type { ReviewState } from './state';
 import type { Viewer } from './viewer';
+
+export interface LesionHooks {
+  viewer(): Viewer;
+  /** The selection or the lesions changed: tools, lesion panel and address follow. */
+  selectionChanged(): void;
+  /** The lesions changed: read the response again. */
+  lesionsChanged(): void;
+}
+
+/** The selected lesion and the lesion changes made from the lesion panel. */
+export class LesionDesk {
+  constructor(
+    private readonly state: ReviewState,
+    private readonly measure: MeasureDesk,
+    private readonly hooks: LesionHooks,
+  ) {}
+
+  /** Select a lesion and move both panes to it. */
+  async select(lesion: Lesion): Promise<void> {
+    this.selectOnly(lesion);
+    await jumpTo(this.hooks.viewer(), this.measure.book, this.state.caseId, lesion);
+  }
+
+  /** Select without moving the panes (a click on its caliper, a restored place). */
+  selectOnly(lesion: Lesion): void {
+    this.state.selectedId = lesion.id;
+    this.hooks.selectionChanged();
+  }
+
+  deselect(): void {
+    if (this.state.selectedId === null) return;
+    this.state.selectedId = null;
+    this.hooks.selectionChanged();
+  }
+
+  async add(body: LesionCreate): Promise<void> {
+    const lesion = await addLesion(this.state.caseId, body);
+    if (!lesion) return;
+    this.state.putLesion(lesion);
+    await this.select(lesion);
+    this.hooks.lesionsChanged();
+  }
+
+  async change(lesion: Lesion, changes: LesionPatch): Promise<void> {
+    const updated = await withAmendment(`${lesion.label} change`,
+      (amendment) => api.patchLesion(this.state.caseId, lesion.id, amendment ? { ...changes, amendment_reason: amendment } : changes),
+      () => this.askAmendment(lesion, 'A change'));
+    if (!updated) return;
+    this.state.putLesion(updated);
+    notify(`${lesion.label} changed${updated.label !== lesion.label ? ` to ${updated.label}` : ''}.`);
+    this.hooks.selectionChanged();
+    this.hooks.lesionsChanged();
+  }
+
+  async delete(lesion: Lesion): Promise<void> {
+    const reason = await askReason(`Delete ${lesion.label}?`, [
+      `${lesion.label} (${lesion.organ}) leaves the evaluation, the lesion list and the report. Its measurements and the deletion stay in the history and the audit log.`,
+    ], `Delete ${lesion.label}`);
+    if (!reason) return;
+    const deleted = await withAmendment(`Deleting ${lesion.label}`,
+      (amendment) => api.deleteLesion(this.state.caseId, lesion.id, amendment ? { reason, amendment_reason: amendment } : { reason }),
+      () => this.askAmendment(lesion, 'Deleting it'));
+    if (!deleted) return;
+    this.forget(lesion.id);
+    notify(`${lesion.label} deleted; its history is kept.`);
+  }
+
+  /** A lesion is gone (deleted here or elsewhere): out of the list, the calipers and undo. */
+  forget(lesionId: number): void {
+    this.state.dropLesion(lesionId);
+    this.measure.forget(lesionId);
+    this.hooks.selectionChanged();
+  }
+
+  private askAmendment(lesion: Lesion, what: string): Promise<string | null> {
+    return askReason(`${lesion.label} was read on a signed-off timepoint`, [
+      `${what} changes a signed-off timepoint: it is kept with your reason, and the signed-off reading stays in the history.`,
+    ], 'Save the amendment');
+  }
+}
 
 /** Move each pane to the lesion's measured image there, else to the registration's proposal. */
 export async function jumpTo(viewer: Viewer, book: MeasurementBook, caseId: number, lesion: Lesion): Promise<void> {

@@ -1,0 +1,59 @@
+/**
+ * The review's keyboard shortcuts (the toolbar's "Controls" and the README's table say the
+ * same): W, C, Z, P choose the tool; Esc goes back to window/level and deselects; Ctrl+Z
+ * undoes, Ctrl+Shift+Z or Ctrl+Y redoes; arrows and Page Up/Down scroll the pane under the
+ * pointer; 1-5 are the window presets. Keys typed into a field or a dialog are left alone.
+ */
+import { PRESETS } from '../viewport/presets';
+import type { ReviewPane } from '../viewport/pane';
+import { toolForKey, type ToolName } from './toolstate';
+
+const SCROLL_KEYS: Record<string, number> = { ArrowDown: 1, ArrowUp: -1, PageDown: 1, PageUp: -1 };
+
+export interface KeyHost {
+  /** The pane under the pointer, if any. */
+  hovered(): ReviewPane | null;
+  panes(): ReviewPane[];
+  scroll(pane: ReviewPane, delta: number): void;
+  applyPreset(key: string, pane: ReviewPane): void;
+  chooseTool(tool: ToolName): void;
+  undo(): void;
+  redo(): void;
+  /** Esc: back to window/level, no lesion selected. */
+  escape(): void;
+}
+
+export function bindKeys(host: KeyHost): void {
+  document.addEventListener('keydown', (e) => {
+    const target = e.target as HTMLElement | null;
+    if (target?.closest('input, textarea, dialog')) return;
+    if ((e.ctrlKey || e.metaKey) && !e.altKey) {
+      const key = e.key.toLowerCase();
+      if (key === 'z' || key === 'y') {
+        e.preventDefault();
+        if (key === 'y' || e.shiftKey) host.redo();
+        else host.undo();
+      }
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const hovered = host.hovered();
+    // A picker keeps the focus after a choice: with the pointer over a pane, the keys
+    // scroll that pane rather than change the series again.
+    if (target?.closest('select') && !hovered) return;
+    const pane = hovered ?? host.panes()[0];
+    const tool = toolForKey(e.key);
+    if (e.key in SCROLL_KEYS) {
+      e.preventDefault();
+      host.scroll(pane, SCROLL_KEYS[e.key]);
+    } else if (PRESETS.some((p) => p.key === e.key)) {
+      e.preventDefault();
+      host.applyPreset(e.key, pane);
+    } else if (tool) {
+      e.preventDefault();
+      host.chooseTool(tool);
+    } else if (e.key === 'Escape') {
+      host.escape();
+    }
+  });
+}

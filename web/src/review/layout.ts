@@ -1,0 +1,48 @@
+/**
+ * The review's layout (OHIF's mode layout: header, toolbar over the viewports, side panels):
+ * where each part's element goes, the header's patient and case, and the page shown when
+ * the case cannot be opened. Parts bring their own elements; nothing here has state.
+ */
+import { ApiError, api } from '../api/client';
+import type { Case } from '../api/types';
+import { h } from '../panels/dom';
+import { CRITERIA_NAMES, COMPUTED_READING } from '../panels/words';
+import { pageHeader } from '../pages/frame';
+import { displayName } from '../pages/worklist';
+
+export interface LayoutParts {
+  /** The header's slot, filled once the case is loaded (headerContent). */
+  header: HTMLElement;
+  toolbar: HTMLElement;
+  /** What the active tool needs before it acts ("Select a lesion…"). */
+  advice: HTMLElement;
+  /** The two panes' columns, left then right. */
+  panes: HTMLElement[];
+  /** The side panels, top to bottom (lesions, response). */
+  side: HTMLElement[];
+}
+
+export function reviewLayout(parts: LayoutParts): HTMLElement {
+  return h('div', { class: 'review' },
+    h('div', { class: 'top-slot' }, pageHeader([parts.header], [h('a', { href: '/', class: 'button' }, 'Worklist')])),
+    h('p', { class: 'disclaimer banner' }, COMPUTED_READING),
+    h('div', { class: 'review-body' },
+      h('div', { class: 'viewer' }, parts.toolbar, parts.advice, h('div', { class: 'panes' }, parts.panes)),
+      h('aside', { class: 'side' }, parts.side)));
+}
+
+/** The patient (named once the patient list answers), the id, the case and its criteria. */
+export function headerContent(c: Case): Node[] {
+  const name = h('span', { class: 'patient-name' }, c.patient_id);
+  void api.patients().then((all) => {
+    const p = all.find((x) => x.patient_id === c.patient_id);
+    if (p) name.textContent = displayName(p.patient_name);
+  }).catch(() => undefined);
+  return [name, h('span', { class: 'pid' }, c.patient_id), h('span', { class: 'case-id' }, `Case ${c.id} · ${CRITERIA_NAMES[c.criteria] ?? c.criteria}`)];
+}
+
+/** The case could not be opened: say why, and the way back. */
+export function problemPage(caseId: number, error: unknown): HTMLElement[] {
+  const why = error instanceof ApiError && error.status === 404 ? `There is no case ${caseId}.` : `The case could not be opened: ${String(error)}`;
+  return [pageHeader(['Review']), h('main', { class: 'problem-page' }, h('p', { class: 'problem' }, why), h('a', { href: '/' }, 'Back to the worklist'))];
+}
