@@ -7,6 +7,7 @@ body a client can receive. Times are ISO 8601 strings, as the API has always sen
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -40,6 +41,7 @@ from api.workflow.case_response import CaseResponse
 from api.workflow.comparisons import ComparisonView
 from api.workflow.registration import ComparisonRegistration, Proposal
 from api.workflow.service import DEFAULT_OPTIONS, CaseView
+from api.workflow.split_lesions import MAX_FRAGMENTS
 from measurement.codec import result_to_json
 from measurement.markers import MARKER_WINDOW_DAYS
 
@@ -159,9 +161,29 @@ class LesionDelete(_Request):
 ImagePoint = Annotated[list[float], Field(min_length=2, max_length=2)]
 #: Two image points: a caliper.
 ImageSegment = Annotated[list[ImagePoint], Field(min_length=2, max_length=2)]
+#: An image frame, 1 for the first (a JSON number without fraction).
+FrameNumber = Annotated[int, Field(ge=1, le=2**31 - 1), Strict(), BeforeValidator(_whole_number)]
+
+
+class FragmentIn(BaseModel):
+    """One fragment of a split lesion: a caliper on an image of the timepoint."""
+
+    model_config = ConfigDict(allow_inf_nan=False, strict=True, extra="forbid")
+
+    sop_instance_uid: Text = Field(min_length=1, max_length=64)
+    frame: FrameNumber | None = None
+    endpoints: ImageSegment
+    length_mm: Annotated[float, Field(ge=0)] | None = Field(
+        default=None, description="the client's length: refused when it differs from the "
+        "server's by more than 0.5 mm")
 
 
 class MeasurementPut(BaseModel):
+    """One of: a caliper (``sop_instance_uid``, ``endpoints``), a ``status``,
+    ``fragments`` (a target lesion that split, RECIST 1.1 s4.3.2: its diameter is the sum
+    of the fragments' longest diameters, computed by the server) or ``coalesced_into`` (the
+    id of the lesion of this case it merged into: it counts 0 mm, not disappeared)."""
+
     model_config = ConfigDict(allow_inf_nan=False, strict=True, extra="forbid")
 
     sop_instance_uid: Text | None = Field(default=None, min_length=1, max_length=64)
@@ -183,6 +205,13 @@ class MeasurementPut(BaseModel):
     amendment_reason: Text | None = Field(default=None, max_length=2000)
     reason: Text | None = Field(default=None, max_length=2000, description="why this version "
                                 "is written, e.g. \"undo\" (kept in the history)")
+    fragments: list[FragmentIn] | None = Field(
+        default=None, min_length=2, max_length=MAX_FRAGMENTS, description="a target lesion "
+        "that split: one caliper per fragment (RECIST 1.1 s4.3.2)")
+    coalesced_into: Annotated[int, Field(ge=1, le=2**31 - 1), Strict(),
+                              BeforeValidator(_whole_number)] | None = Field(
+        default=None, description="the id of the target lesion of this case it merged into "
+        "(RECIST 1.1 s4.3.2); that lesion carries the merged diameter")
 
 
 class ComparisonRequest(_Request):
@@ -496,7 +525,18 @@ class CaseSummary(BaseModel):
     created_at: str
 
 
+class FragmentOut(BaseModel):
+    sop_instance_uid: str
+    series_instance_uid: str
+    frame: int | None
+    endpoints: list[list[float]]
+    length_mm: float
+
+
 class MeasurementOut(BaseModel):
+    """A measurement version. A split lesion has ``fragments`` (its ``length_mm`` is their
+    sum); a coalesced one ``coalesced_into`` (its ``length_mm`` is 0)."""
+
     lesion_id: int
     timepoint_id: str
     version: int
@@ -516,6 +556,9 @@ class MeasurementOut(BaseModel):
     short_axis_mm: float | None = Field(default=None, description="null when not drawn")
     point: list[float] | None = Field(default=None, description=(
         "where a non-target or new lesion read by status lies, [row, column]"))
+    fragments: list[FragmentOut] = Field(default_factory=list, description="the calipers of "
+                                         "a split lesion's fragments (empty otherwise)")
+    coalesced_into: int | None = Field(default=None, description="the lesion it merged into")
 
     @classmethod
     def of(cls, m: MeasurementVersion, lesion: Lesion) -> MeasurementOut:
@@ -525,7 +568,12 @@ class MeasurementOut(BaseModel):
                    endpoints=m.endpoints, length_mm=m.length_mm, author=m.author,
                    at=_iso(m.at) or "", reason=m.reason, source=m.source,
                    short_axis_endpoints=m.short_axis_endpoints, long_axis_mm=m.long_axis_mm,
-                   short_axis_mm=m.short_axis_mm, point=m.point)
+                   short_axis_mm=m.short_axis_mm, point=m.point,
+                   fragments=[FragmentOut(
+                       sop_instance_uid=f.sop_instance_uid,
+                       series_instance_uid=f.series_instance_uid, frame=f.frame,
+                       endpoints=f.endpoints, length_mm=f.length_mm) for f in m.fragments],
+                   coalesced_into=m.coalesced_into)
 
 
 class CaseMeasurementsOut(BaseModel):
@@ -619,11 +667,11 @@ class TimepointResponseOut(BaseModel):
     new_lesions: bool | None = None
     overall_response: str | None = None
     mixed_response: bool | None = None
-    split: list[SplitOut] | None = Field(
+    split: Sequence[SplitOut] | None = Field(
         default=None, description="sent on every follow-up once a target split or "
         "coalesced at any timepoint: "
         "the targets recorded as fragments here (RECIST 1.1 s.4.3.2)")
-    coalesced: list[CoalescedOut] | None = Field(
+    coalesced: Sequence[CoalescedOut] | None = Field(
         default=None, description="sent with split: the targets merged into another here")
 
 
@@ -644,8 +692,28 @@ class MissingLesionOut(BaseModel):
     kind: LesionKindName
 
 
+class CaseSplitOut(SplitOut):
+    """A case's target recorded as fragments here: ``id`` is its label."""
+
+    lesion_id: int
+
+
+class CaseCoalescedOut(CoalescedOut):
+    """A case's target merged into another here: ``id`` and ``into`` are their labels."""
+
+    lesion_id: int
+    into_lesion_id: int
+
+
 class CaseTimepointResponseOut(TimepointResponseOut):
     """A case's timepoint row; an incomplete one has every sum and response null."""
+
+    split: list[CaseSplitOut] | None = Field(
+        default=None, description="sent on every follow-up once a target split or "
+        "coalesced at any timepoint: the targets recorded as fragments here (RECIST 1.1 "
+        "s.4.3.2)")
+    coalesced: list[CaseCoalescedOut] | None = Field(
+        default=None, description="sent with split: the targets merged into another here")
 
     complete: bool = Field(description="every lesion that exists at this timepoint has a "
                            "reading there")
@@ -678,7 +746,13 @@ class CaseResponseOut(BaseModel):
             rows = [{"id": s.timepoint_uid, "date": _iso(s.study.study_date), "sum_mm": None}
                     for s in resp.states]
             warnings = []
+        ids = {les.label: les.id for les in resp.case.active_lesions}
         for row, state in zip(rows, resp.states, strict=True):
+            # The engine names lesions by label; the case's clients also get their ids.
+            for split in row.get("split", ()):
+                split["lesion_id"] = ids[split["id"]]
+            for merged in row.get("coalesced", ()):
+                merged.update(lesion_id=ids[merged["id"]], into_lesion_id=ids[merged["into"]])
             row.update(complete=state.complete, signed_off=state.signed_off, missing=[
                 {"lesion_id": m.lesion_id, "label": m.label, "kind": m.kind}
                 for m in state.missing])

@@ -46,11 +46,14 @@ from measurement.readings import (
     baseline_problem,
     before_first_sighting_problem,
     checked_size,
+    coalescence_problem,
     confirmation_problem,
     first_sighting_problem,
+    merged_diameter_problem,
     mm,
     new_lesion_timepoint_problem,
     reading_mm,
+    split_problem,
 )
 
 # The reading types are defined in measurement.readings and used from here too.
@@ -163,12 +166,11 @@ class TargetLesion:
             self, "measurements", _frozen_readings(
                 self.id, self.measurements, "measurements",
                 (TargetStatus, Fragments, CoalescedInto), _TARGET_CHOICES))
-        for timepoint_id, reading in (self.measurements.items() if self.nodal else ()):
-            if isinstance(reading, Fragments):
+        problem = split_problem(self.nodal)
+        for timepoint_id, reading in (self.measurements.items() if problem else ()):
+            if problem and isinstance(reading, Fragments):
                 raise invalid(lesion_subject(self.id), f"measurements[{quote(timepoint_id)}]",
-                              "a lymph node is measured by its short axis, not as fragments "
-                              '(RECIST 1.1 section 4.3.2: "non-nodal lesions" fragment)',
-                              lesion_id=self.id, timepoint_id=timepoint_id)
+                              problem, lesion_id=self.id, timepoint_id=timepoint_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -440,18 +442,12 @@ def _check_coalescence(targets: Sequence[TargetLesion]) -> None:
             if type(reading) is not CoalescedInto:  # type(): this loop runs on every reading
                 continue
             into = by_id.get(reading.lesion_id)
-            merged = into.measurements.get(timepoint_id) if into is not None else None
-            problem = None
-            if reading.lesion_id == les.id:
-                problem = "a lesion cannot coalesce into itself"
-            elif into is None:
-                problem = f"{quote(reading.lesion_id)} is not a target lesion"
-            elif into.nodal != les.nodal:
-                problem = (f"{quote(into.id)} is {'a' if into.nodal else 'not a'} lymph "
-                           f"node and this lesion is {'a' if les.nodal else 'not a'} node")
-            elif type(merged) is not Decimal or merged == 0:
-                problem = (f"{quote(into.id)} must carry the merged lesion's diameter in mm "
-                           f"at {quote(timepoint_id)} (RECIST 1.1 section 4.3.2)")
+            problem = coalescence_problem(
+                les.id, les.nodal, reading.lesion_id, into_is_target=into is not None,
+                into_nodal=into is not None and into.nodal)
+            if problem is None and into is not None:
+                problem = merged_diameter_problem(into.id, timepoint_id,
+                                                  into.measurements.get(timepoint_id))
             if problem is not None:
                 raise invalid(lesion_subject(les.id),
                               f"measurements[{quote(timepoint_id)}].coalesced_into", problem,

@@ -293,6 +293,47 @@ def baseline_problem(kind: LesionKind, reading: AnyReading | None) -> str | None
     return None
 
 
+def split_problem(nodal: bool) -> str | None:
+    """Why a lesion cannot be recorded as fragments, or ``None`` if it can.
+
+    RECIST 1.1 section 4.3.2: "when non-nodal lesions 'fragment', the longest diameters of
+    the fragmented portions should be added together": a lymph node is measured by its
+    short axis, one node, never as fragments.
+    """
+    if nodal:
+        return ("a lymph node is measured by its short axis, not as fragments "
+                '(RECIST 1.1 section 4.3.2: "non-nodal lesions" fragment)')
+    return None
+
+
+def coalescence_problem(lesion_id: str, nodal: bool, into_id: str, *,
+                        into_is_target: bool, into_nodal: bool) -> str | None:
+    """Why lesion ``lesion_id`` cannot be recorded as coalesced into ``into_id``, or
+    ``None``. RECIST 1.1 section 4.3.2: target lesions that coalesce become one lesion,
+    whose longest diameter is recorded on one of them: another target lesion of the same
+    kind (a node's short axis and a long axis do not add up)."""
+    if into_id == lesion_id:
+        return "a lesion cannot coalesce into itself"
+    if not into_is_target:
+        return f"{quote(into_id)} is not a target lesion"
+    if into_nodal != nodal:
+        return (f"{quote(into_id)} is {'a' if into_nodal else 'not a'} lymph node and this "
+                f"lesion is {'a' if nodal else 'not a'} node")
+    return None
+
+
+def merged_diameter_problem(into_id: str, timepoint_id: str,
+                            merged: AnyReading | None) -> str | None:
+    """Why ``merged``, the reading of the lesion others coalesced into at
+    ``timepoint_id``, cannot carry the merged lesion's diameter, or ``None``. RECIST 1.1
+    section 4.3.2: "the vector of the longest diameter in this instance should be the
+    maximal longest diameter for the 'coalesced lesion'": a length in mm, more than 0."""
+    if type(merged) is not Decimal or merged == 0:
+        return (f"{quote(into_id)} must carry the merged lesion's diameter in mm "
+                f"at {quote(timepoint_id)} (RECIST 1.1 section 4.3.2)")
+    return None
+
+
 def first_sighting_problem(reading: NewLesionReading) -> str | None:
     """Why a new lesion cannot be recorded ``reading`` where it is first seen, or ``None``.
 

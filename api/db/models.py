@@ -291,6 +291,31 @@ class MeasurementVersion(Base):
     short_axis_mm: Mapped[float | None] = mapped_column(Float)
     #: Where a non-target or new lesion read by status lies: [row, column] on the image.
     point: Mapped[list[Any] | None] = mapped_column(JSON)
+    # RECIST 1.1 s4.3.2, lesions that coalesce: the lesion this one merged into at this
+    # timepoint (that one carries the merged diameter; this one counts 0 mm).
+    coalesced_into: Mapped[int | None] = mapped_column(
+        ForeignKey("lesions.id", name="fk_measurement_versions_coalesced_into_lesions"))
+    # RECIST 1.1 s4.3.2, lesions that split: the calipers of the fragments, whose longest
+    # diameters add up to ``length_mm``. Each version keeps its own (an undo restores them).
+    fragments: Mapped[list[MeasurementFragment]] = relationship(
+        order_by="MeasurementFragment.position", cascade="all, delete-orphan",
+        lazy="selectin")
+
+
+class MeasurementFragment(Base):
+    """One caliper of a split lesion, part of one measurement version; never updated."""
+
+    __tablename__ = "measurement_fragments"
+    __table_args__ = (UniqueConstraint("measurement_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurement_versions.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+    series_instance_uid: Mapped[str] = mapped_column(String(64))
+    frame: Mapped[int | None] = mapped_column(Integer)
+    endpoints: Mapped[list[Any]] = mapped_column(JSON)
+    length_mm: Mapped[float] = mapped_column(Float)
 
 
 class TimepointSignoff(Base):

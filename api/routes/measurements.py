@@ -22,6 +22,7 @@ from api.schemas import (
 )
 from api.workflow.errors import IncompleteTimepoint, TimepointSignedOff
 from api.workflow.service import MeasurementInput
+from api.workflow.split_lesions import FragmentInput
 from pacs.errors import OrthancUnavailable, PacsError
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["measurements"])
@@ -37,7 +38,11 @@ def put_measurement(case_id: CaseId, lesion_id: LesionId, timepoint_id: Timepoin
         sop_instance_uid=body.sop_instance_uid, frame=body.frame, endpoints=body.endpoints,
         length_mm=None if body.length_mm is None else float(body.length_mm),
         status=body.status, amendment_reason=body.amendment_reason, if_match=if_match,
-        reason=body.reason, short_axis_endpoints=body.short_axis_endpoints, point=body.point))
+        reason=body.reason, short_axis_endpoints=body.short_axis_endpoints, point=body.point,
+        coalesced_into=body.coalesced_into,
+        fragments=None if body.fragments is None else [FragmentInput(
+            sop_instance_uid=f.sop_instance_uid, frame=f.frame, endpoints=f.endpoints,
+            length_mm=f.length_mm) for f in body.fragments]))
     response.headers["ETag"] = view.etag
     return MeasurementOut.of(view.measurement, view.lesion)
 

@@ -58,6 +58,14 @@ from api.workflow.lesion_edits import (
 )
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
+from api.workflow.split_lesions import (
+    FragmentInput,
+    check_absorbing,
+    check_coalescence,
+    check_not_absorbing,
+    fragment_rows,
+    values_reading,
+)
 from api.workflow.timeline import (
     CurrentMeasurements,
     LeftOut,
@@ -77,7 +85,6 @@ from measurement.readings import (
     first_sighting_problem,
     new_lesion_timepoint_problem,
     stored_new_lesion_reading,
-    stored_target_reading,
 )
 from measurement.recist import evaluate
 from measurement.result import EvaluationResult
@@ -158,6 +165,10 @@ class MeasurementInput:
     if_match: str | None = None
     #: Why this version is written, e.g. "undo" (kept in the version history).
     reason: str | None = None
+    #: A target lesion that split: one caliper per fragment (RECIST 1.1 s4.3.2).
+    fragments: Sequence[FragmentInput] | None = None
+    #: A target lesion merged into this other lesion of the case (RECIST 1.1 s4.3.2).
+    coalesced_into: int | None = None
 
 
 @dataclass(frozen=True)
@@ -348,8 +359,9 @@ class CaseService:
 
     def missing_images(self, case: Case) -> tuple[str, ...]:
         """SOP Instance UIDs measured on (current versions) that the index no longer holds."""
-        measured = {m.sop_instance_uid for m in self.current(case).values()
-                    if m.sop_instance_uid}
+        measured = {uid for m in self.current(case).values()
+                    for uid in (m.sop_instance_uid, *(f.sop_instance_uid for f in m.fragments))
+                    if uid}
         return tuple(sorted(measured - self.store.indexed_instances(measured)))
 
     # -- lesions -------------------------------------------------------------------------
@@ -401,6 +413,7 @@ class CaseService:
         case = self.case(case_id)
         lesion = self.lesion(case, lesion_id)
         read_at = {tp for (_, tp) in self.current_of(lesion)}
+        check_not_absorbing(lesion, case.active_lesions, self.current(case), "deleting")
         signed = sorted(s.timepoint_uid for s in case.signoffs if s.timepoint_uid in read_at)
         if signed and deletion.amendment_reason is None:
             raise TimepointSignedOff(signed[0])
@@ -431,6 +444,9 @@ class CaseService:
             # T1 that becomes a non-target lesion is renamed NT1 (the next free label).
             changed["label"] = [lesion.label, next_label(case, changed["kind"][1])]
         read_at = [tp for (_, tp) in self.current_of(lesion)]
+        if {"kind", "nodal"} & changed.keys():
+            check_not_absorbing(lesion, case.active_lesions, self.current(case),
+                                "changing the kind of")
         check_change(lesion, changed, len(read_at),
                      signed_timepoints_read(read_at, (s.timepoint_uid for s in case.signoffs)),
                      changes.amendment_reason)
@@ -488,6 +504,7 @@ class CaseService:
                 raise InvalidMeasurement(problem)
         values = self._measurement_values(lesion, timepoint_id, given)
         _check_reading(lesion, values, timepoint_id, order)
+        self._check_split_or_merged(case, lesion, timepoint_id, values)
         try:
             m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
                                  latest=latest)
@@ -501,8 +518,36 @@ class CaseService:
                        timepoint_id=timepoint_id, version=m.version)
         return MeasurementView(lesion, m)
 
+    def _check_split_or_merged(self, case: Case, lesion: Lesion, timepoint_id: str,
+                               values: dict[str, Any]) -> None:
+        """RECIST 1.1 s4.3.2: what a coalesced reading may merge into, and the reading of
+        a lesion others merged into (it carries the merged diameter)."""
+        current = self.current(case)
+        into = values.get("coalesced_into")
+        if into is not None:
+            check_coalescence(lesion, self.store.lesion(into), into, timepoint_id, current)
+        check_absorbing(lesion, timepoint_id, values_reading(values),
+                        case.active_lesions, current)
+
     def _measurement_values(self, lesion: Lesion, timepoint_id: str,
                             given: MeasurementInput) -> dict[str, Any]:
+        caliper = bool(given.sop_instance_uid or given.endpoints or given.short_axis_endpoints
+                       or given.point or given.length_mm is not None)
+        forms = [name for name, used in (
+            ("a status", given.status is not None), ("a caliper", caliper),
+            ("fragments", given.fragments is not None),
+            ("coalesced_into", given.coalesced_into is not None)) if used]
+        if len(forms) > 1 and (given.fragments is not None or given.coalesced_into is not None):
+            raise InvalidMeasurement("give one of a status, a caliper (sop_instance_uid with "
+                                     "endpoints), fragments or coalesced_into; got "
+                                     + " and ".join(forms))
+        if given.fragments is not None:
+            rows, total = fragment_rows(self.pacs, self.store, lesion, timepoint_id,
+                                        given.fragments)
+            return {"fragments": rows, "length_mm": total}
+        if given.coalesced_into is not None:
+            # RECIST 1.1 s4.3.2: it counts 0 mm; the merged diameter is on the other lesion.
+            return {"coalesced_into": given.coalesced_into, "length_mm": 0.0}
         if given.status is not None:
             return self._status_values(lesion, timepoint_id, given)
         if given.point is not None:
@@ -755,7 +800,7 @@ def _check_reading(lesion: Lesion, values: dict[str, Any], timepoint_id: str,
     elif timepoint_id == order[0]:
         # A non-target lesion always takes a status (_measurement_values checked it).
         reading = (NonTargetStatus(str(status)) if kind is LesionKind.NON_TARGET
-                   else stored_target_reading(status, length))
+                   else values_reading(values))
         problem = baseline_problem(kind, reading)
     if problem is not None:
         raise InvalidMeasurement(problem)

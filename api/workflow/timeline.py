@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm.attributes import set_committed_value
 
 from api.db.models import Case, CaseStudyDate, Lesion, MeasurementVersion, PatientMarker, Study
+from api.workflow.split_lesions import target_reading
 from measurement.markers import engine_markers
 from measurement.model import (
     EvaluationInput,
@@ -18,7 +19,7 @@ from measurement.model import (
     TargetLesion,
     Timepoint,
 )
-from measurement.readings import stored_new_lesion_reading, stored_target_reading
+from measurement.readings import CoalescedInto, TargetReading, stored_new_lesion_reading
 from measurement.vocabulary import (
     NON_TARGET_STATUSES,
     Criteria,
@@ -117,13 +118,15 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
     ``lesions`` are those to evaluate (by default the case's lesions not deleted)."""
     known = {st.study_instance_uid for st in timepoints}
     chosen: list[TargetLesion | NonTargetLesion | NewLesion] = []
+    labels = {les.id: les.label for les in case.lesions}
     for les in case.active_lesions if lesions is None else lesions:
         mine = {tp: m for (lid, tp), m in current.items() if lid == les.id and tp in known}
         if les.kind == LesionKind.TARGET:
             chosen.append(TargetLesion(
                 id=les.label, organ=les.organ, nodal=les.nodal,
-                measurements={tp: stored_target_reading(m.status, m.length_mm)
-                              for tp, m in mine.items()}))
+                measurements={tp: _target_reading(m, labels, current)
+                              for tp, m in mine.items()
+                              if not _merged_into_unmeasured(m, current)}))
         elif les.kind == LesionKind.NON_TARGET:
             chosen.append(NonTargetLesion(
                 id=les.label, organ=les.organ, nodal=les.nodal,
@@ -144,6 +147,22 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
         markers=engine_markers(markers, scans(timepoints), case.marker_window_days),
         options=case_options(case),
     )
+
+
+def _target_reading(m: MeasurementVersion, labels: dict[int, str],
+                    current: CurrentMeasurements) -> TargetReading:
+    """RECIST 1.1 s4.3.2: fragments add up; a coalesced lesion names the lesion it merged
+    into by that lesion's label (the engine's lesion id)."""
+    if m.coalesced_into is not None:
+        return CoalescedInto(labels.get(m.coalesced_into, str(m.coalesced_into)))
+    return target_reading(m.status, m.length_mm, m.fragments)
+
+
+def _merged_into_unmeasured(m: MeasurementVersion, current: CurrentMeasurements) -> bool:
+    """A lesion recorded as coalesced into one not measured there yet: that timepoint is
+    incomplete (the merged lesion's reading is missing), so its row is blank; the engine
+    sees the coalesced lesion as not yet read there rather than refusing the case."""
+    return m.coalesced_into is not None and (m.coalesced_into, m.timepoint_uid) not in current
 
 
 def case_options(case: Case) -> EvaluationOptions:
