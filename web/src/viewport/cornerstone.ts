@@ -25,8 +25,22 @@ export interface RenderingInfo {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ToolClass = Parameters<typeof addTool>[0];
 
+/**
+ * cornerstone3D's `loadAndCacheImage` hands the image's promise to its cache without
+ * handling the cache's copy of it, so every failed image load (an HTTP error, a dropped
+ * connection) also rejects a promise nobody can reach, with the XMLHttpRequest as reason.
+ * The failure itself is handled where the image was asked for (the pane says so; a prefetch
+ * tries again later); this drops only that unreachable copy, nothing else.
+ */
+function ignoreUnreachableImageLoadRejections(): void {
+  window.addEventListener('unhandledrejection', (event) => {
+    if (event.reason instanceof XMLHttpRequest) event.preventDefault();
+  });
+}
+
 export function startCornerstone(extraTools: ToolClass[] = []): RenderingEngine {
   if (engine) return engine;
+  ignoreUnreachableImageLoadRejections();
   const gpu = getRenderingCapabilities();
   // No WebGL (headless browsers), or only a software rasteriser (SwiftShader, llvmpipe): the
   // CPU path draws a stack image faster than software WebGL and its copy back to a canvas.
