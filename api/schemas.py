@@ -907,6 +907,11 @@ class ReportCell(BaseModel):
     timepoint_id: str
     length_mm: float | None
     status: str | None
+    fragments_mm: list[float] = Field(default_factory=list, description="a lesion split "
+                                      "here: its fragments' longest diameters, summed in "
+                                      "length_mm (RECIST 1.1 s4.3.2)")
+    coalesced_into: str | None = Field(default=None, description="the label of the lesion "
+                                       "it merged into here (it counts 0 mm)")
 
 
 class ReportKeyImage(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -136,7 +137,9 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         signed_off_by=so.signed_by if so else None,
         signed_off_at=so.signed_at if so else None,
         missing=tuple(m.label for m in state.missing),
-        markers_holding_back_cr=r.markers_holding_back_cr if r else ())
+        markers_holding_back_cr=r.markers_holding_back_cr if r else (),
+        split=tuple(s.lesion_id for s in r.split_lesions) if r else (),
+        coalesced=tuple((c.lesion_id, c.into) for c in r.coalesced_lesions) if r else ())
 
 
 def _left_out(cases: CaseService, case: Case) -> tuple[tuple[str, str], ...]:
@@ -219,7 +222,13 @@ def _series_name(s: Series) -> str:
 TOO_SMALL_MM = 5.0
 
 
-def _cell(tp: str, m: MeasurementVersion) -> LesionCell:
+def _cell(tp: str, m: MeasurementVersion, labels: dict[int, str]) -> LesionCell:
+    if m.coalesced_into is not None:  # RECIST 1.1 s4.3.2: 0 mm, inside the other lesion
+        return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None,
+                          coalesced_into=labels.get(m.coalesced_into, "another lesion"))
+    if m.fragments:  # RECIST 1.1 s4.3.2: the sum of the fragments' longest diameters
+        return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None,
+                          fragments_mm=tuple(f.length_mm for f in m.fragments))
     if m.status is not None:
         value = TOO_SMALL_MM if m.status == LesionStatus.TOO_SMALL \
             else stored_length_mm(m.status, m.length_mm)
@@ -231,18 +240,19 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
              current: CurrentMeasurements) -> tuple[LesionRow, ...]:
     order = [st.study_instance_uid for st in studies]
     dates = {st.study_instance_uid: st.study_date for st in studies}
-    jobs: list[tuple[int, str, MeasurementVersion, float, Window | None, str | None]] = []
+    jobs: list[tuple[int, str, Caliper, float, Window | None, str | None]] = []
     cells: dict[int, list[LesionCell]] = {}
+    labels = {les.id: les.label for les in case.lesions}
     for les in case.active_lesions:
         mine = sorted(((tp, m) for (lid, tp), m in current.items() if lid == les.id
                        and tp in dates), key=lambda item: order.index(item[0]))
-        cells[les.id] = [_cell(tp, m) for tp, m in mine]
+        cells[les.id] = [_cell(tp, m, labels) for tp, m in mine]
         sizes = [m.length_mm for _, m in mine if m.length_mm]
         crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
         if les.kind != LesionKind.NON_TARGET:
-            jobs += [(les.id, tp, m, crop, _window_for(les.organ),
-                      _orthanc_id(store, m.sop_instance_uid)) for tp, m in mine
-                     if m.sop_instance_uid and m.endpoints]
+            jobs += [(les.id, tp, caliper, crop, _window_for(les.organ),
+                      _orthanc_id(store, caliper.sop_instance_uid)) for tp, m in mine
+                     for caliper in _calipers(m)]
     # Fetching and rendering run in threads; the database session stays in this one.
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
         views = list(pool.map(lambda job: _key_image(pacs, job, dates), jobs))
@@ -258,20 +268,40 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
     return tuple(rows)
 
 
+@dataclass(frozen=True)
+class Caliper:
+    """One caliper drawn on an image: a measurement's, or one fragment's of a split lesion."""
+
+    sop_instance_uid: str
+    frame: int | None
+    endpoints: list[Any]
+    length_mm: float | None
+
+
+def _calipers(m: MeasurementVersion) -> list[Caliper]:
+    """The calipers of a reading: its own, or each fragment's (RECIST 1.1 s4.3.2)."""
+    if m.fragments:
+        return [Caliper(f.sop_instance_uid, f.frame, f.endpoints, f.length_mm)
+                for f in m.fragments]
+    if m.sop_instance_uid and m.endpoints:
+        return [Caliper(m.sop_instance_uid, m.frame, m.endpoints, m.length_mm)]
+    return []
+
+
 def _change(cells: list[LesionCell], baseline: str) -> float | None:
     first = next((c for c in cells if c.timepoint_id == baseline), None)
     last = cells[-1] if cells else None
     if first is None or last is None or last is first or not first.value_mm \
-            or last.value_mm is None:
+            or last.value_mm is None or last.coalesced_into is not None:
+        # A lesion merged into another has not shrunk: its size is in the other's.
         return None
     return round(100 * (last.value_mm - first.value_mm) / first.value_mm, 1)
 
 
 def _key_image(pacs: Pacs,
-               job: tuple[int, str, MeasurementVersion, float, Window | None, str | None],
+               job: tuple[int, str, Caliper, float, Window | None, str | None],
                dates: dict[str, Any]) -> KeyImageView:
     _, tp, m, crop_mm, window, orthanc_id = job
-    assert m.sop_instance_uid is not None and m.endpoints is not None
     base = {"timepoint_id": tp, "timepoint_date": dates[tp], "sop_instance_uid":
             m.sop_instance_uid, "length_mm": m.length_mm}
     try:

@@ -564,7 +564,9 @@ def _nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
 
 
 def _size_mm(cell: LesionCell | None) -> Decimal | None:
-    if cell is None:
+    # A lesion merged into another (RECIST 1.1 s4.3.2) has no size of its own there: its
+    # 0 mm in the sum is not a shrinking, so its line stops rather than falling to -100 %.
+    if cell is None or cell.coalesced_into is not None:
         return None
     if cell.value_mm is not None:
         return _exact(cell.value_mm)

@@ -157,12 +157,24 @@ class LesionCell:
     timepoint_id: str
     value_mm: float | None
     status: str | None
+    #: A lesion that split here (RECIST 1.1 s4.3.2): its fragments' longest diameters,
+    #: whose sum is ``value_mm``.
+    fragments_mm: tuple[float, ...] = ()
+    #: The label of the lesion this one coalesced into here (it counts 0 mm).
+    coalesced_into: str | None = None
 
     def __post_init__(self) -> None:
         check = _Check(self)
         check.text("timepoint_id")
         check.number("value_mm", minimum=0.0)
         check.choice("status", CELL_STATUSES, optional=True)
+        check.optional_text("coalesced_into")
+        if not isinstance(self.fragments_mm, tuple) or len(self.fragments_mm) == 1 or not all(
+                isinstance(size, float | int) and size > 0 for size in self.fragments_mm):
+            raise check.fail("fragments_mm", f"must be a tuple of two or more sizes > 0 mm, "
+                                             f"got {self.fragments_mm!r}")
+        if self.fragments_mm and self.coalesced_into is not None:
+            raise check.fail("coalesced_into", "a lesion is split or coalesced, not both")
 
 
 @dataclass(frozen=True)
@@ -224,6 +236,10 @@ class TimepointRow:
     #: The engine's ids of the tumour markers that alone keep this response from being
     #: complete (measurement.result.TimepointResult.markers_holding_back_cr).
     markers_holding_back_cr: tuple[str, ...] = ()
+    #: RECIST 1.1 s4.3.2: labels of the targets recorded as fragments here, and (label,
+    #: label merged into) of those that coalesced here.
+    split: tuple[str, ...] = ()
+    coalesced: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)

@@ -28,7 +28,7 @@ DISCLAIMER = ("This is a computed reading to support, not replace, the interpret
 NOTE_KINDS = frozenset({
     "response", "stable_disease", "best_response", "mixed_response", "new_lesion",
     "incomplete", "not_measured", "image", "protocol", "tumour_markers", "context",
-    "disclaimer", "left_out",
+    "disclaimer", "left_out", "split_or_merged",
 })
 # Notes that say what could change the reading: the report sets them apart.
 CAUTION_KINDS = frozenset({"mixed_response", "new_lesion", "incomplete", "not_measured",
@@ -154,6 +154,7 @@ def report_notes(data: ReportData) -> tuple[Note, ...]:
     notes += _best_response(data)
     notes += _mixed_response(data)
     notes += _new_lesions(data)
+    notes += _split_or_merged(data)
     notes += _incomplete(data)
     notes += _image_errors(data)
     notes += _left_out(data)
@@ -261,6 +262,22 @@ def _new_lesions(data: ReportData) -> list[Note]:
                  f"A new lesion was recorded {where}{named}. {rule}Not every new spot is "
                  "cancer: inflammation, infection or scarring can look alike, and a doubtful "
                  "finding is usually checked on the next scan before it counts.")]
+
+
+def _split_or_merged(data: ReportData) -> list[Note]:
+    """RECIST 1.1 section 4.3.2, lesions that split or coalesce on treatment."""
+    events = [f"{_day(row.date)}: " + "; ".join(
+        [f"{label} split into pieces" for label in row.split]
+        + [f"{label} merged into {into}" for label, into in row.coalesced])
+        for row in data.timepoints if row.split or row.coalesced]
+    if not events:
+        return []
+    return [Note("split_or_merged", "Lesions that split or merged",
+                 f"Some tumours changed shape between scans ({' | '.join(events)}). A tumour "
+                 "that broke into pieces is counted as the sum of the pieces' longest "
+                 "diameters; tumours that grew into one another are measured as one, and the "
+                 "one absorbed counts 0 mm without having disappeared (RECIST 1.1 section "
+                 "4.3.2).")]
 
 
 def _incomplete(data: ReportData) -> list[Note]:

@@ -216,7 +216,16 @@ def cell_text(cell: LesionCell) -> str:
 
 
 def status_text(cell: LesionCell | None) -> str:
-    return "" if cell is None or cell.status is None else STATUS_MEANINGS[cell.status]
+    """What a cell's number does not say: its status, or that the lesion split into
+    fragments or merged into another one there (RECIST 1.1 s4.3.2)."""
+    if cell is None:
+        return ""
+    if cell.fragments_mm:
+        return (f"split: {' + '.join(f'{size:.1f}' for size in cell.fragments_mm)} mm "
+                "(fragments)")
+    if cell.coalesced_into is not None:
+        return f"merged into {cell.coalesced_into}"
+    return "" if cell.status is None else STATUS_MEANINGS[cell.status]
 
 
 def fmt_mm(value: float | None) -> str:

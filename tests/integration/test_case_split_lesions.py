@@ -86,6 +86,19 @@ def test_split_and_coalesced_lesions_end_to_end(service: Service,
                                  "into_lesion_id": t2}]
     assert row["target_response"] == "SD"  # 54 against 60 mm: -10 %
 
+    # The report, in each of its forms, says the same (key images from the real PACS).
+    report = _get(service, f"/api/v1/cases/{cid}/report?format=json").json()
+    cells = {les["label"]: les["measurements"][1] for les in report["lesions"]}
+    assert (cells["T1"]["fragments_mm"], cells["T3"]["coalesced_into"]) == ([16.0, 8.0], "T2")
+    t1_images = next(les["key_images"] for les in report["lesions"] if les["label"] == "T1")
+    assert [(im["sop_instance_uid"], im["error"]) for im in t1_images
+            if im["timepoint_id"] == fu] == [(fu_imgs[0], None), (fu_imgs[1], None)]
+    assert report["timepoints"][1]["coalesced"][0]["into"] == "T2"
+    html = _get(service, f"/api/v1/cases/{cid}/report?format=html").text
+    assert "split: 16.0 + 8.0 mm (fragments)" in html and "T3 merged into T2" in html
+    pdf = _get(service, f"/api/v1/cases/{cid}/report?format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
     # Undo: the previous version's fragments come back as a new version.
     assert _put(service, cid, t1, fu, _fragment(fu_imgs[0], 30)).status_code == 200
     again = _put(service, cid, t1, fu, {"fragments": [_fragment(fu_imgs[0], 20),

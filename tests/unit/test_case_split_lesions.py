@@ -229,3 +229,54 @@ def test_only_a_radiologist_splits_or_merges(world: World) -> None:
             fragments=world.fragments(10, 12).fragments, if_match='"m1-v9"'))
     world.put(t1, world.fu, MeasurementInput(fragments=world.fragments(10, 12).fragments,
                                              if_match=etag))
+
+
+def _split_and_merged_case(world: World) -> tuple[int, int, int]:
+    t1, t2, t3 = world.lesion(), world.lesion(), world.lesion()
+    for lesion in (t1, t2, t3):
+        world.caliper(lesion, world.bl, 25)  # 20 mm each
+    world.put(t1, world.fu, world.fragments(20, 10))  # 16 + 8 mm
+    world.put(t3, world.fu, MeasurementInput(coalesced_into=t2))
+    world.caliper(t2, world.fu, 37.5)  # 30 mm for T2 and T3 merged
+    return t1, t2, t3
+
+
+def test_report_says_which_lesions_split_or_merged(world: World) -> None:
+    """The report's timepoint rows name the lesions that split or merged there (RECIST 1.1
+    s4.3.2), its lesion cells show the fragments and the lesion merged into, a note says
+    what that means, and the JSON carries both."""
+    from api.report.assemble import build_report_data
+    from api.report.notes import report_notes
+    from api.report.render import render_html
+    from api.routes.case_report import report_json
+
+    _split_and_merged_case(world)
+    case = world.service.case(world.case)
+    data, response = build_report_data(world.service, case,
+                                       now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
+    follow_up = data.timepoints[1]
+    assert (follow_up.split, follow_up.coalesced, follow_up.sum_mm) == (
+        ("T1",), (("T3", "T2"),), 54.0)
+    cells = {les.label: les.cell(world.fu) for les in data.lesions}
+    assert cells["T1"] is not None and cells["T1"].fragments_mm == (16.0, 8.0)
+    assert cells["T1"].value_mm == 24.0
+    assert cells["T3"] is not None and (cells["T3"].coalesced_into, cells["T3"].value_mm) == (
+        "T2", 0.0)
+    # Each fragment has its key image (here named as not shown: the fake PACS has no file).
+    t1_images = next(les.images for les in data.lesions if les.label == "T1")
+    assert [im.sop_instance_uid for im in t1_images if im.timepoint_id == world.fu] == \
+        world.fu_imgs[:2]
+    html = render_html(data)
+    assert "split: 16.0 + 8.0 mm (fragments)" in html
+    assert "merged into T2" in html
+    assert "T1 split; T3 merged into T2" in html
+    note = next(n for n in report_notes(data) if n.kind == "split_or_merged")
+    assert "T1 split into pieces; T3 merged into T2" in note.text and "4.3.2" in note.text
+    body = report_json(data, response)
+    measured = {les["label"]: les["measurements"][1] for les in body["lesions"]}
+    assert (measured["T1"]["fragments_mm"], measured["T1"]["length_mm"]) == ([16.0, 8.0], 24.0)
+    assert (measured["T3"]["coalesced_into"], measured["T3"]["length_mm"]) == ("T2", 0.0)
+    assert measured["T2"]["fragments_mm"] == [] and measured["T2"]["coalesced_into"] is None
+    row = body["timepoints"][1]
+    assert [s["id"] for s in row["split"]] == ["T1"]
+    assert [(c["id"], c["into"]) for c in row["coalesced"]] == [("T3", "T2")]
