@@ -12,15 +12,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import __version__
+from api.adapters.index_store import DatabaseIndex
+from api.adapters.pacs_gateway import OrthancPacs
 from api.auth import Authenticator
 from api.body_guard import install_body_guard
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.errors import install_error_handlers
-from api.index_store import DatabaseIndex
-from api.ingest import Ingest, leader_lock
 from api.log_privacy import withhold_library_values
 from api.openapi import install_openapi
-from api.outbox import OutboxSender
 from api.routes import (
     case_documents,
     case_report,
@@ -43,12 +42,13 @@ from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.security_headers import SecurityHeaders
 from api.settings import Settings, load_settings
-from api.sr_drafts import SrDraftCollector
+from api.workers.ingest import Ingest, leader_lock
+from api.workers.outbox import OutboxSender
 from api.workers.priors import PriorFetcher
+from api.workers.sr_drafts import SrDraftCollector
 from api.workflow.event_bus import LocalEventBus
 from api.workflow.events import CaseEventPublisher
 from api.workflow.image_reads import ImageReads
-from api.workflow.pacs_gateway import OrthancPacs
 from api.workflow.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
 from api.workflow.priors import HospitalPacs
 from pacs.dicomweb import DicomWebGateway

@@ -17,7 +17,7 @@ from api.db.models import ApiToken, User
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.demo import DEMO_AET
 from api.settings import Settings, load_settings
-from imaging.synthetic import DEFAULT_TIMEPOINTS, MAX_TIMEPOINTS
+from synthetic import DEFAULT_TIMEPOINTS, MAX_TIMEPOINTS
 
 
 def _sessions(settings: Settings) -> Any:

@@ -10,16 +10,16 @@ from contextlib import contextmanager
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, XRayRadiationDoseSRStorage
 
 from api.settings import Settings
-from imaging.synthetic import (
+from pacs.dimse import DicomPeer, store
+from pacs.errors import AssociationRejected, PacsError
+from pacs.orthanc import OrthancClient
+from synthetic import (
     DEFAULT_TIMEPOINTS,
     DemoPatient,
     SyntheticSpecError,
     demo_patient,
     iter_study,
 )
-from pacs.dimse import DicomPeer, store
-from pacs.errors import AssociationRejected, PacsError
-from pacs.orthanc import OrthancClient
 
 #: The calling AE title of `nadir demo`, a peer of Orthanc only while the demo pushes.
 DEMO_AET = "NADIRDEMO"

@@ -9,6 +9,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.adapters.registration_store import SqlRegistrationStore
+from api.adapters.sql_store import SqlCaseStore
+from api.workflow.cases import CaseService
 from api.workflow.comparisons import ComparisonService
 from api.workflow.publishing import DocumentService
 from api.workflow.registration import (
@@ -17,10 +20,7 @@ from api.workflow.registration import (
     RegistrationService,
     queue_comparison,
 )
-from api.workflow.registration_store import SqlRegistrationStore
 from api.workflow.roles import Principal
-from api.workflow.service import CaseService
-from api.workflow.sql_store import SqlCaseStore
 from imaging.registration import RegistrationSettings
 
 

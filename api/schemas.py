@@ -22,6 +22,7 @@ from pydantic import (
     StrictInt,
 )
 
+from api.adapters.index_store import split_floats
 from api.db.models import (
     AuditEvent,
     Comparison,
@@ -36,11 +37,10 @@ from api.db.models import (
 )
 from api.db.outbox import OutboxItem
 from api.db.priors import PriorFetch
-from api.index_store import split_floats
 from api.workflow.case_response import CaseResponse
+from api.workflow.cases import DEFAULT_OPTIONS, CaseView
 from api.workflow.comparisons import ComparisonView
 from api.workflow.registration import ComparisonRegistration, Proposal
-from api.workflow.service import DEFAULT_OPTIONS, CaseView
 from api.workflow.split_lesions import MAX_FRAGMENTS
 from measurement.codec import result_to_json
 from measurement.markers import MARKER_WINDOW_DAYS

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from api.demo import DEMO_CONTEXTS
 from bench.common import orthanc
-from imaging.synthetic import demo_patient, iter_study
 from pacs.dimse import DicomPeer, PushStats, store
 from pacs.errors import PacsError
+from synthetic import demo_patient, iter_study
 
 AET = "BENCHSCU"
 

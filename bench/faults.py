@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 from bench.common import free_ports, nadir_env, orthanc
-from imaging.synthetic import demo_patient, generate_study, write_study
+from synthetic import demo_patient, generate_study, write_study
 from tests.faults import IndexCheck, PrivatePostgres, index_against_orthanc
 
 SCENARIOS = ("orthanc-kill", "nadir-kill", "postgres-restart", "twice-at-once")

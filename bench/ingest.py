@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import create_token, nadir_env, nadir_serve, orthanc
-from imaging.synthetic import demo_patient, generate_study, write_study
+from synthetic import demo_patient, generate_study, write_study
 
 
 def push(pacs: object, files: list[Path]) -> float:

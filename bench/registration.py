@@ -39,11 +39,11 @@ from bench.common import create_token, nadir_env, nadir_serve, orthanc
 from imaging import rigid
 from imaging.geometry import ImagePlane, caliper_midpoint
 from imaging.registration import RegistrationSettings, register
-from imaging.synthetic import StudySpec, demo_patient, generate_study, without_series, write_study
-from imaging.synthetic.calipers import KnownCaliper, lesion_calipers
 from imaging.volume import Volume, assemble, block_mean, downsample_factor
 from pacs.orthanc import OrthancClient
 from pacs.voxels import SliceRef, read_volume
+from synthetic import StudySpec, demo_patient, generate_study, without_series, write_study
+from synthetic.calipers import KnownCaliper, lesion_calipers
 
 OTHER_SERIES = ("scout", "dose_report")
 

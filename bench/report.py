@@ -20,9 +20,9 @@ from pathlib import Path
 import httpx
 
 from bench.common import create_token, nadir_env, nadir_serve, orthanc
-from imaging.synthetic import SyntheticLesion, demo_patient, generate_study, write_study
-from imaging.synthetic.calipers import KnownCaliper, lesion_calipers
 from pacs.process import OrthancProcess
+from synthetic import SyntheticLesion, demo_patient, generate_study, write_study
+from synthetic.calipers import KnownCaliper, lesion_calipers
 
 REPEAT = 5
 # A fifth target so that the report has 5 lesions; placed in the liver like the fourth.

@@ -11,7 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from imaging.synthetic import StudySpec, demo_patient, iter_study, write_study
+from synthetic import StudySpec, demo_patient, iter_study, write_study
 
 SLICES = 300
 MATRIX = 512

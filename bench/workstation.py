@@ -26,9 +26,9 @@ from typing import Any
 import httpx
 
 from bench.common import create_token, nadir_env, nadir_serve, orthanc
-from imaging.synthetic import demo_patient, generate_study
-from imaging.synthetic.calipers import KnownCaliper, lesion_calipers
 from pacs.dimse import DicomPeer, store
+from synthetic import demo_patient, generate_study
+from synthetic.calipers import KnownCaliper, lesion_calipers
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

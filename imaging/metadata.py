@@ -1,6 +1,6 @@
 """The one builder of :class:`~imaging.model.SeriesDescriptor`, from plain attribute values.
 
-Ingest (:mod:`pacs.metadata`, from Orthanc's JSON) and the index (``api.index_store``, from
+Ingest (:mod:`pacs.metadata`, from Orthanc's JSON) and the index (``api.adapters.index_store``, from
 stored rows) both go through :func:`describe_series`, so the pairing scorer sees the same
 description of a series whichever way it arrives. Attributes come from General Series
 (PS3.3 C.7.3.1), Frame of Reference (C.7.4.1), General Image (C.7.6.1), Image Plane

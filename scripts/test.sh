@@ -13,6 +13,6 @@ fi
 export TCP_NODELAY=1
 # The suite runs on SQLite and on PostgreSQL: an unreachable server fails the run, not skips.
 export NADIR_REQUIRE_POSTGRES=1
-.venv/bin/ruff check imaging pacs measurement api tests bench web/scripts
+.venv/bin/ruff check imaging synthetic pacs measurement api tests bench web/scripts
 .venv/bin/mypy
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"

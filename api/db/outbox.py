@@ -1,7 +1,7 @@
 """The outbox: every DICOM object Nadir sends to another system, one row per object and
 destination, written in the same transaction as what caused the send (a publication).
 
-A background sender (api/outbox.py) delivers the due rows and keeps them: ``pending``
+A background sender (api/workers/outbox.py) delivers the due rows and keeps them: ``pending``
 (waiting for its next attempt), ``sent``, or ``failed`` (refused by the destination, or
 out of attempts). Changes go through Alembic migrations in api/migrations.
 """

@@ -13,6 +13,7 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
+from api.adapters.index_store import pair_studies
 from api.db.models import (
     Case,
     MeasurementVersion,
@@ -21,7 +22,6 @@ from api.db.models import (
     Study,
     TimepointSignoff,
 )
-from api.index_store import pair_studies
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -33,10 +33,10 @@ from api.report.model import (
     TimepointRow,
 )
 from api.workflow.case_response import CaseResponse, TimepointState
+from api.workflow.cases import CaseService
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
-from api.workflow.service import CaseService
 from api.workflow.timeline import (
     SET_FOR_CASE,
     CurrentMeasurements,

@@ -22,9 +22,9 @@ from api.schemas import (
     LesionPatch,
     StudyDateSet,
 )
+from api.workflow.cases import NewCase, NewLesion
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
-from api.workflow.service import NewCase, NewLesion
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Path
 
-from api.workflow.sql_store import MAX_ID
+from api.adapters.sql_store import MAX_ID
 
 
 def _id(what: str) -> object:

@@ -23,7 +23,7 @@ from api.schemas import (
     WorklistStudyOut,
 )
 from api.workflow import views
-from api.workflow.service import NewMarkerValue
+from api.workflow.cases import NewMarkerValue
 from api.workflow.worklist import WorklistCase
 
 PatientIdPath = Annotated[str, Path(max_length=128)]

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from api.adapters.sql_store import SqlCaseStore
 from api.auth import Uploader
 from api.openapi import answers
 from api.schemas import UploadOut
@@ -23,7 +24,6 @@ from api.workflow.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from api.workflow.sql_store import SqlCaseStore
 from imaging.dicomfile import (
     InstanceIdentity,
     InvalidDicomFile,

@@ -1,7 +1,7 @@
 """Run the prior fetches (api/db/priors.py) in a background thread, and start the
 automatic ones (``NADIR_FETCH_PRIORS``) as studies are indexed.
 
-Like the outbox (api/outbox.py), the rows are the truth and every process may run a
+Like the outbox (api/workers/outbox.py), the rows are the truth and every process may run a
 fetcher: a row is claimed before it runs (an UPDATE that moves its next attempt a lease
 ahead and succeeds for one claimer only). A failure (the PACS down, a refused move) keeps
 the row pending with its reason and waits as the outbox waits (``RetryPolicy``: base x
@@ -31,7 +31,7 @@ from api.db.priors import (
     TO_RETRIEVE,
     PriorFetch,
 )
-from api.outbox import RetryPolicy
+from api.workers.outbox import RetryPolicy
 from api.workflow.priors import HospitalPacs, automatic_fetch
 from pacs.errors import OrthancNotFound, PacsError
 from pacs.metadata import SeriesRecord

@@ -1,1 +1,1 @@
-"""The application layer: the case workflow behind ports (see ``service.py``)."""
+"""The application layer: the case workflow behind ports (see ``cases.py``)."""

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from api.adapters.sql_store import SqlCaseStore
 from api.db.models import Patient, Study
 from api.workflow.errors import NotFound
 from api.workflow.roles import READERS, Principal, check_role
-from api.workflow.sql_store import SqlCaseStore
 
 AUDIT_WINDOW_S = 3600.0
 

@@ -1,6 +1,6 @@
 """What the case service needs from the world, as Protocols.
 
-``CaseStore`` is the unit of work over the database (``api.workflow.sql_store`` is the
+``CaseStore`` is the unit of work over the database (``api.adapters.sql_store`` is the
 SQLAlchemy implementation; the unit tests use an in-memory fake). ``Pacs`` is the image
 archive (the Orthanc client, plus the hospital PACS that reports are sent to). The
 stored entities are the ORM classes of ``api.db.models``, used as plain objects.

@@ -14,6 +14,7 @@ from pydicom.uid import generate_uid
 from api import __version__
 from api.db.models import Case, Publication, SrDraft, Study, utcnow
 from api.db.outbox import PENDING, OutboxItem
+from api.workflow.cases import CaseService
 from api.workflow.errors import (
     Conflict,
     InvalidInput,
@@ -23,7 +24,6 @@ from api.workflow.errors import (
 )
 from api.workflow.events import ChangeKind
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
-from api.workflow.service import CaseService
 from api.workflow.sr_export import (
     PDF_SERIES_NUMBER,
     measured_timepoints,

@@ -28,13 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from api.adapters.index_store import pair_studies, split_floats
 from api.db.models import Comparison, ComparisonPair, MeasurementVersion, Series, Study
-from api.index_store import pair_studies, split_floats
+from api.workflow.cases import CaseService, patient_studies
 from api.workflow.comparisons import ComparisonView
 from api.workflow.errors import Conflict, NotFound
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role
-from api.workflow.service import CaseService, patient_studies
 from imaging import rigid
 from imaging.errors import ImagingError
 from imaging.geometry import ImagePlane, caliper_midpoint, nearest_slice, plane_name

@@ -9,8 +9,8 @@ from pydicom.uid import generate_uid
 
 from api.db.models import Case, Lesion, utcnow
 from api.workflow.caliper import caliper_on_image
+from api.workflow.cases import CaseService
 from api.workflow.errors import InvalidMeasurement
-from api.workflow.service import CaseService
 from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
 from measurement.vocabulary import LABEL_PREFIX, LesionKind
 

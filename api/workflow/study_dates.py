@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 
 from api.db.models import CaseStudyDate, utcnow
+from api.workflow.cases import CaseService, CaseView
 from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.events import ChangeKind
 from api.workflow.roles import MEASURERS, Principal, check_role
-from api.workflow.service import CaseService, CaseView
 from api.workflow.timeline import SET_FOR_CASE
 
 #: Nadir contract: no image-based follow-up predates 1900 (a typo such as 0224 for 2024

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from api.adapters.sql_store import SqlCaseStore
 from api.db.models import (
     AuditEvent,
     Case,
@@ -18,10 +19,9 @@ from api.db.models import (
     PatientMarker,
     Study,
 )
+from api.workflow.cases import patient_studies
 from api.workflow.errors import InvalidInput
 from api.workflow.roles import READERS, Principal, Role, check_role
-from api.workflow.service import patient_studies
-from api.workflow.sql_store import SqlCaseStore
 from api.workflow.worklist import WorklistCase, WorklistPatient, judge_cases
 
 MAX_AUDIT_EVENTS = 10_000

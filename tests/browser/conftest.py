@@ -95,7 +95,7 @@ class LiveNadir:
 
 def small_demo_pair() -> tuple[Any, Any]:
     """The demo patient cut to the chest: 60 thin slices covering two lesions."""
-    from imaging.synthetic import demo_patient
+    from synthetic import demo_patient
 
     demo = demo_patient(matrix=256)
     keep = {"RUL nodule", "Subcarinal node"}
@@ -113,9 +113,9 @@ def small_demo_pair() -> tuple[Any, Any]:
 def push_demo_pair(orthanc: Any) -> DemoPair:
     from pydicom.uid import JPEGLSLossless
 
-    from imaging.synthetic import generate_study
-    from imaging.synthetic.calipers import lesion_calipers
     from pacs.dimse import DicomPeer, store
+    from synthetic import generate_study
+    from synthetic.calipers import lesion_calipers
 
     baseline, followup = small_demo_pair()
     bl = generate_study(baseline, seed=1)

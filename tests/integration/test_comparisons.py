@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from imaging.synthetic import demo_patient, generate_study, uids_of, write_study
+from synthetic import demo_patient, generate_study, uids_of, write_study
 from tests.conftest import PYNETDICOM_AET, Service, start_orthanc, storescu, wait_until
 
 pytestmark = pytest.mark.integration

@@ -19,13 +19,13 @@ import pytest
 from pydicom.uid import RLELossless
 from sqlalchemy import update
 
+from api.adapters.registration_store import SqlRegistrationStore
 from api.db.models import SeriesRegistration
 from api.db.session import make_engine, make_sessionmaker, migrate
 from api.workflow.registration import DONE, FAILED, Outcome, RegistrationJobs, SeriesPair
-from api.workflow.registration_store import SqlRegistrationStore
 from imaging import rigid
-from imaging.synthetic import demo_patient, generate_study, uids_of, without_series, write_study
-from imaging.synthetic.calipers import lesion_calipers
+from synthetic import demo_patient, generate_study, uids_of, without_series, write_study
+from synthetic.calipers import lesion_calipers
 from tests.conftest import STORESCU_AET, Service, start_orthanc, storescu, wait_until
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,8 @@ from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGLSLossless, generate_uid
 
 from imaging.sr import read_encapsulated_pdf, read_measurement_report
-from imaging.synthetic import demo_patient, generate_study, write_study
-from imaging.synthetic.calipers import lesion_calipers
+from synthetic import demo_patient, generate_study, write_study
+from synthetic.calipers import lesion_calipers
 from tests.conftest import STORESCU_AET, Service, start_orthanc, storescu, wait_until
 from tests.factories import to_bytes
 

@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
+from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.event_bus import QUEUE_SIZE, LocalEventBus
 from api.workflow.events import CaseEvent, ChangeKind
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.roles import Principal, Role
-from api.workflow.service import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 
 from api.workflow.case_response import FIRST_STEP
+from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.errors import DuplicateCase, IncompleteTimepoint
 from api.workflow.roles import Principal, Role
-from api.workflow.service import CaseService, MeasurementInput, NewCase, NewLesion
 from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
 

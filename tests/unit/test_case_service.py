@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from api.outbox import RetryPolicy
+from api.workers.outbox import RetryPolicy
+from api.workflow.cases import (
+    CaseService,
+    MeasurementInput,
+    NewCase,
+    NewLesion,
+    NewMarkerValue,
+)
 from api.workflow.comparisons import ComparisonService
 from api.workflow.errors import (
     CaseNotFound,
@@ -27,13 +34,6 @@ from api.workflow.errors import (
 from api.workflow.lesion_edits import LesionChanges
 from api.workflow.publishing import DocumentService
 from api.workflow.roles import Principal, Role
-from api.workflow.service import (
-    CaseService,
-    MeasurementInput,
-    NewCase,
-    NewLesion,
-    NewMarkerValue,
-)
 from measurement.model import EvaluationOptions
 from measurement.result import EvaluationResult
 from measurement.vocabulary import Criteria, LesionKind

@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import pytest
 
+from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.errors import Conflict, InvalidMeasurement, NotAllowed, StaleVersion
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.roles import Principal, Role
-from api.workflow.service import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.split_lesions import MAX_FRAGMENTS, FragmentInput
 from measurement.result import CoalescedLesion, Response, SplitLesion
 from measurement.vocabulary import Criteria, LesionKind

@@ -6,6 +6,12 @@ import datetime as dt
 
 import pytest
 
+from api.workflow.cases import (
+    CaseService,
+    MeasurementInput,
+    NewCase,
+    NewLesion,
+)
 from api.workflow.errors import (
     Conflict,
     InvalidInput,
@@ -15,12 +21,6 @@ from api.workflow.errors import (
 )
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.roles import Principal, Role
-from api.workflow.service import (
-    CaseService,
-    MeasurementInput,
-    NewCase,
-    NewLesion,
-)
 from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
 

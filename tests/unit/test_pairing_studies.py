@@ -14,7 +14,8 @@ from pydicom.multival import MultiValue
 from imaging.metadata import describe_series, slice_position_mm
 from imaging.model import SeriesDescriptor
 from imaging.pairing import DEFAULT_MIN_SCORE, Pairing, pair_series
-from imaging.synthetic import (
+from pacs.metadata import build_series_record
+from synthetic import (
     StudySpec,
     demo_patient,
     iter_study,
@@ -24,7 +25,6 @@ from imaging.synthetic import (
     with_shuffled_series,
     without_series,
 )
-from pacs.metadata import build_series_record
 
 # Descriptors need no realistic pixels; the smallest matrix keeps generation quick.
 MATRIX = 32

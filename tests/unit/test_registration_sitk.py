@@ -12,8 +12,8 @@ from pydicom import Dataset
 
 from imaging import rigid
 from imaging.registration import RegistrationError, RegistrationSettings, register
-from imaging.synthetic import StudySpec, demo_patient, generate_study, without_series
 from imaging.volume import Volume, assemble, block_mean, downsample_factor
+from synthetic import StudySpec, demo_patient, generate_study, without_series
 
 AXIAL = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from api.adapters.index_store import better_date
 from api.db.models import CaseStudyDate, Study
-from api.index_store import better_date
 from api.workflow.errors import InvalidInput
 from api.workflow.study_dates import StudyDateChange
 from api.workflow.timeline import NO_DATE, SET_FOR_CASE, case_timepoints, left_out, with_case_dates

@@ -17,7 +17,8 @@ from scipy import ndimage
 
 from imaging import rigid
 from imaging.geometry import slice_normal
-from imaging.synthetic import (
+from measurement.codec import evaluate_request
+from synthetic import (
     DemoPatient,
     SeriesKind,
     StudySpec,
@@ -32,8 +33,7 @@ from imaging.synthetic import (
     without_series,
     write_study,
 )
-from imaging.synthetic.demo import FOLLOWUP_DIAMETERS_MM, MAX_TIMEPOINTS, NEW_LESION
-from measurement.codec import evaluate_request
+from synthetic.demo import FOLLOWUP_DIAMETERS_MM, MAX_TIMEPOINTS, NEW_LESION
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"

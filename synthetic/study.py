@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pydicom import Dataset
 
-from imaging.synthetic.ct import SeriesContext, axial_series, coronal_mpr_series, localizer_series
-from imaging.synthetic.dose_sr import dose_report_series
-from imaging.synthetic.modules import StudyUIDs, study_uids
-from imaging.synthetic.secondary import dose_screen_series
-from imaging.synthetic.spec import SeriesKind, StudySpec, SyntheticSpecError
+from synthetic.ct import SeriesContext, axial_series, coronal_mpr_series, localizer_series
+from synthetic.dose_sr import dose_report_series
+from synthetic.modules import StudyUIDs, study_uids
+from synthetic.secondary import dose_screen_series
+from synthetic.spec import SeriesKind, StudySpec, SyntheticSpecError
 
 _BUILDERS: dict[SeriesKind, Callable[[SeriesContext], Iterator[Dataset]]] = {
     SeriesKind.LOCALIZER: localizer_series,

@@ -23,7 +23,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from imaging.rigid import Matrix
-from imaging.synthetic.spec import (
+from synthetic.spec import (
     BODY_HALF_DEPTH_MM,
     TABLE_PAD_MM,
     SyntheticLesion,

@@ -19,7 +19,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from imaging.synthetic.spec import (
+from synthetic.spec import (
     DEFAULT_SCAN_TOP_MM,
     PatientSpec,
     SeriesKind,

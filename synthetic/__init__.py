@@ -4,7 +4,7 @@
 >>> datasets = generate_study(demo.baseline, seed=1)  # doctest: +SKIP
 """
 
-from imaging.synthetic.demo import (
+from synthetic.demo import (
     ALTERNATIVE_DESCRIPTIONS,
     DEFAULT_TIMEPOINTS,
     DEMO_PATIENT,
@@ -19,8 +19,8 @@ from imaging.synthetic.demo import (
     with_shuffled_series,
     without_series,
 )
-from imaging.synthetic.modules import StudyUIDs
-from imaging.synthetic.spec import (
+from synthetic.modules import StudyUIDs
+from synthetic.spec import (
     PatientSpec,
     SeriesKind,
     SeriesSpec,
@@ -28,7 +28,7 @@ from imaging.synthetic.spec import (
     SyntheticLesion,
     SyntheticSpecError,
 )
-from imaging.synthetic.study import generate_study, iter_study, uids_of, write_study
+from synthetic.study import generate_study, iter_study, uids_of, write_study
 
 __all__ = [
     "ALTERNATIVE_DESCRIPTIONS",

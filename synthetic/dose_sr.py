@@ -24,8 +24,8 @@ from pydicom import Dataset
 from pydicom.dataelem import DataElement
 from pydicom.sequence import Sequence as DicomSequence
 
-from imaging.synthetic.ct import CTDI_VOL_MGY, SeriesContext
-from imaging.synthetic.modules import (
+from synthetic.ct import CTDI_VOL_MGY, SeriesContext
+from synthetic.modules import (
     XRAY_RADIATION_DOSE_SR_STORAGE,
     apply,
     da,
@@ -37,7 +37,7 @@ from imaging.synthetic.modules import (
     series_datetime,
     tm,
 )
-from imaging.synthetic.spec import SeriesKind, SeriesSpec
+from synthetic.spec import SeriesKind, SeriesSpec
 
 CONTAINS = RelationshipTypeValues.CONTAINS
 HAS_CONCEPT_MOD = RelationshipTypeValues.HAS_CONCEPT_MOD

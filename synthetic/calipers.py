@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from pydicom import Dataset
 
-from imaging.synthetic.spec import StudySpec, SyntheticSpecError
+from synthetic.spec import StudySpec, SyntheticSpecError
 
 Point = tuple[float, float]
 

@@ -21,7 +21,7 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
-from imaging.synthetic.spec import SeriesKind, SeriesSpec, StudySpec, SyntheticSpecError
+from synthetic.spec import SeriesKind, SeriesSpec, StudySpec, SyntheticSpecError
 
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 SECONDARY_CAPTURE_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.7"

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import numpy as np
 from pydicom import Dataset
 
-from imaging.synthetic.ct import SeriesContext
-from imaging.synthetic.modules import (
+from synthetic.ct import SeriesContext
+from synthetic.modules import (
     SECONDARY_CAPTURE_IMAGE_STORAGE,
     apply,
     da,

@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from pydicom import Dataset
 
-from imaging.synthetic.anatomy import HUArray, NoiseBank, Phantom, PlaneGrid
-from imaging.synthetic.modules import (
+from synthetic.anatomy import HUArray, NoiseBank, Phantom, PlaneGrid
+from synthetic.modules import (
     CT_IMAGE_STORAGE,
     HeaderTemplate,
     StudyUIDs,
@@ -34,7 +34,7 @@ from imaging.synthetic.modules import (
     series_datetime,
     tm,
 )
-from imaging.synthetic.spec import BODY_HALF_DEPTH_MM, SeriesSpec, StudySpec
+from synthetic.spec import BODY_HALF_DEPTH_MM, SeriesSpec, StudySpec
 
 RESCALE_INTERCEPT = -1024  # stored 0 is -1024 HU, so stored values are never negative
 BITS_STORED = 12
