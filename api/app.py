@@ -41,6 +41,7 @@ from api.routes.docs import install_docs
 from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.security_headers import SecurityHeaders
+from api.series_metadata import MetadataFiller, SeriesMetadataStore
 from api.settings import Settings, load_settings
 from api.workers.ingest import Ingest, leader_lock
 from api.workers.outbox import OutboxSender
@@ -86,6 +87,10 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     ), sink=DatabaseIndex(sessions))
     drafts = SrDraftCollector(sessions, orthanc)
     follower.observers.append(drafts)
+    metadata = SeriesMetadataStore(sessions)
+    metadata_filler = MetadataFiller(metadata, lambda: OrthancClient(
+        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password))
+    follower.observers.append(metadata_filler.observe)
     ingest = Ingest(follower, settings.ingest_interval_s,
                     leader_lock(engine, settings.data_dir))
     start_ingest = settings.ingest if run_ingest is None else run_ingest
@@ -106,6 +111,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
             ingest.start()
         outbox.start()
         prior_fetcher.start()
+        metadata_filler.start()
         if event_listener is not None:
             event_listener.start()
             # Streams opened once the app serves must hear every change from then on.
@@ -117,6 +123,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                 event_listener.stop()
             outbox.stop()
             prior_fetcher.close()
+            metadata_filler.stop()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -149,6 +156,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.dicomweb = DicomWebGateway(settings.orthanc_url, *settings.orthanc_reader,
                                      public_host=public.netloc, public_proto=public.scheme)
     state.image_reads = ImageReads(sessions)
+    state.series_metadata = metadata
+    state.metadata_filler = metadata_filler
     state.ingest = ingest
     state.sr_drafts = drafts
     state.authenticator = Authenticator(engine)

@@ -178,6 +178,14 @@ class OrthancClient:
     def instance_file(self, orthanc_id: str) -> bytes:
         return self._request("GET", f"/instances/{orthanc_id}/file").content
 
+    def series_dicom_json(self, study_uid: str, series_uid: str) -> bytes:
+        """The series' metadata from Orthanc's DICOMweb plugin (WADO-RS, DICOM JSON), raw.
+
+        UIDs only (callers check them against the UID grammar): they go into the path."""
+        return self._request(
+            "GET", f"/dicom-web/studies/{study_uid}/series/{series_uid}/metadata",
+            headers={"Accept": "application/dicom+json"}).content
+
     def instance_metadata(self, orthanc_id: str, name: str) -> str | None:
         """One metadata item Orthanc keeps on an instance (e.g. "TransferSyntax")."""
         try:

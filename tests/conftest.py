@@ -237,6 +237,7 @@ FAST_MODULES = (
     "unit/test_sr_codes",
     "unit/test_upload",  # multipart parsing and member names
     "unit/test_dicomweb_routes",  # the image proxy's allow-list
+    "unit/test_dicomjson",  # cutting series metadata into instances, as raw text
     "unit/test_settings",
 )
 TESTS = Path(__file__).parent

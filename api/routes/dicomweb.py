@@ -10,20 +10,25 @@ user per hour.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Reader
 from api.openapi import answers
+from api.series_metadata import MetadataFiller, SeriesMetadata, SeriesMetadataStore
 from api.workflow.errors import NotFound
 from api.workflow.image_reads import ImageReads
 from pacs.dicomweb import DicomWebGateway
-from pacs.dicomweb_routes import DicomWebRoute, RouteRefused, parse
+from pacs.dicomweb_routes import DicomWebRoute, Kind, RouteRefused, parse
 from pacs.errors import OrthancUnavailable, PacsError
 
 router = APIRouter(tags=["images"])
 PREFIX = "/dicom-web/"
+#: Media ranges of an Accept header that a DICOM JSON answer satisfies (PS3.18 8.7.3.5).
+_JSON_RANGES = frozenset({"*/*", "application/*", "application/json", "application/dicom+json"})
+#: Revalidated at every use: the entity tag changes when the series does.
+_METADATA_CACHE = "private, no-cache"
 
 
 @router.get(
@@ -34,10 +39,17 @@ PREFIX = "/dicom-web/"
                404: {"description": "not a DICOMweb resource the proxy serves, or a study "
                      "Nadir does not know"}, **answers(OrthancUnavailable, PacsError)})
 async def dicomweb(path: str, request: Request,
-                   who: Reader) -> StreamingResponse:
+                   who: Reader) -> Response:
     reads: ImageReads = request.app.state.image_reads
     route = await _route_of(request, who, reads)
     await run_in_threadpool(reads.admit, who, route.study, dict(route.query).get("PatientID"))
+    if route.study and route.series and _series_metadata_in_json(route, request):
+        stored: SeriesMetadataStore = request.app.state.series_metadata
+        found = await run_in_threadpool(stored.answer, route.study, route.series)
+        if found is not None:
+            return _metadata_answer(found, request.headers.get("if-none-match"))
+        filler: MetadataFiller = request.app.state.metadata_filler
+        filler.want(route.study, route.series)
     gateway: DicomWebGateway = request.app.state.dicomweb
     upstream = await gateway.get(route, request.headers)
     return StreamingResponse(upstream.body(), status_code=upstream.status,
@@ -59,3 +71,21 @@ async def _route_of(request: Request, who: Reader, reads: ImageReads) -> DicomWe
         raise NotFound(f"not served: {refused}. The image proxy passes on DICOMweb reads "
                        "only: studies, studies/{study}/series/{series}/instances/{instance}, "
                        "their metadata, frames, rendered, thumbnail and bulk data") from None
+
+
+def _series_metadata_in_json(route: DicomWebRoute, request: Request) -> bool:
+    """A series' metadata asked for in DICOM JSON, with no parameter: the index answers it."""
+    if (route.kind is not Kind.RETRIEVE or route.view != "metadata" or route.instance
+            or route.frames or route.bulk or route.query):
+        return False
+    accept = request.headers.get("accept", "").strip()
+    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    return not accept or bool(ranges & _JSON_RANGES)
+
+
+def _metadata_answer(found: SeriesMetadata, if_none_match: str | None) -> Response:
+    headers = {"ETag": found.etag, "Cache-Control": _METADATA_CACHE}
+    tags = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
+    if "*" in tags or found.etag in tags:
+        return Response(status_code=304, headers=headers)
+    return Response(found.body, media_type="application/dicom+json", headers=headers)
