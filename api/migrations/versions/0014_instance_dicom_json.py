@@ -1,7 +1,7 @@
 """each instance's DICOM JSON without bulk data (issue 22): series metadata from the index
 
 Revision ID: 0014
-Revises: 0015
+Revises: 0012
 Create Date: 2026-12-04 21:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0015'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
