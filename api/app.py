@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from api import __version__
 from api.adapters.index_store import DatabaseIndex
 from api.adapters.pacs_gateway import OrthancPacs
+from api.adapters.series_metadata import SeriesMetadataStore
 from api.auth import Authenticator
 from api.body_guard import install_body_guard
 from api.db.session import make_engine, make_sessionmaker, migrate
@@ -41,11 +42,11 @@ from api.routes.docs import install_docs
 from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.security_headers import SecurityHeaders
-from api.series_metadata import MetadataFiller, SeriesMetadataStore
 from api.settings import Settings, load_settings
 from api.workers.ingest import Ingest, leader_lock
 from api.workers.outbox import OutboxSender
 from api.workers.priors import PriorFetcher
+from api.workers.series_metadata import MetadataFiller
 from api.workers.sr_drafts import SrDraftCollector
 from api.workflow.event_bus import LocalEventBus
 from api.workflow.events import CaseEventPublisher

@@ -137,7 +137,7 @@ class Instance(Base):
     instance_number: Mapped[int | None] = mapped_column(Integer)
     position_mm: Mapped[float | None] = mapped_column(Float)
     #: The instance's DICOM JSON without bulk data, as Orthanc's DICOMweb plugin wrote it
-    #: (pacs/dicomjson.py); null until filled after ingest (api/series_metadata.py).
+    #: (pacs/dicomjson.py); null until filled after ingest (api/workers/series_metadata.py).
     #: Deferred: only the metadata answer reads it.
     dicom_json: Mapped[str | None] = mapped_column(Text, deferred=True)
 

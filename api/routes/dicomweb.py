@@ -14,9 +14,10 @@ from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from api.adapters.series_metadata import SeriesMetadata, SeriesMetadataStore
 from api.auth import Reader
 from api.openapi import answers
-from api.series_metadata import MetadataFiller, SeriesMetadata, SeriesMetadataStore
+from api.workers.series_metadata import MetadataFiller
 from api.workflow.errors import NotFound
 from api.workflow.image_reads import ImageReads
 from pacs.dicomweb import DicomWebGateway

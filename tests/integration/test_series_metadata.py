@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pydicom.data import get_testdata_file
 
-from imaging.synthetic.demo import demo_patient
-from imaging.synthetic.study import iter_study
 from pacs.dicomjson import PIXEL_BULK, RETRIEVE_URL
+from synthetic.demo import demo_patient
+from synthetic.study import iter_study
 from tests.conftest import Service, storescu, wait_until
 from tests.factories import tiny_ct_series, to_bytes, write_all
 
