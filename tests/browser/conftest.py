@@ -144,6 +144,39 @@ def push_demo_pair(orthanc: Any) -> DemoPair:
         pushed=pushed)
 
 
+def wait_indexed(nadir: LiveNadir) -> None:
+    """Wait until Nadir lists every series pushed, whole: a study is listed as soon as its
+    first series is stable, and a test that starts before the rest would see a half study."""
+
+    def indexed() -> bool:
+        r = nadir.get(f"/api/v1/patients/{PID}/studies", "admin")
+        return r.status_code == 200 and {
+            st["study_instance_uid"]: {s["series_instance_uid"]: s["instances"]
+                                       for s in st["series"]}
+            for st in r.json()} == nadir.demo.pushed
+
+    wait_until(indexed, timeout=60, interval=0.2)
+
+
+def orthanc_for_demo(root: Path) -> Any:
+    """A real Orthanc that accepts the demo pair from pynetdicom; skips without Orthanc."""
+    from pacs.process import find_orthanc_executable
+
+    if not (WEB_DIST / "index.html").is_file():
+        pytest.fail("web/dist is not built: run bash scripts/setup.sh (npm ci && npm run build)")
+    if find_orthanc_executable() is None:
+        pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
+    pacs = start_orthanc(root / "orthanc", username="nadir-test", password=uuid.uuid4().hex,
+                         stable_age_s=1)
+    try:
+        with pacs.client() as client:
+            client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)
+    except BaseException:
+        pacs.stop(kill=True)
+        raise
+    return pacs
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
     """A real Orthanc and Nadir on free ports, with the demo pair indexed."""
@@ -151,21 +184,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
 
     from api.app import create_app
     from api.settings import Settings
-    from pacs.process import find_orthanc_executable
     from tests.conftest import free_ports
 
-    if not (WEB_DIST / "index.html").is_file():
-        pytest.fail("web/dist is not built: run bash scripts/setup.sh (npm ci && npm run build)")
-    if find_orthanc_executable() is None:
-        pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
     root = tmp_path_factory.mktemp("browser")
-    pacs = start_orthanc(root / "orthanc", username="nadir-test", password=uuid.uuid4().hex,
-                         stable_age_s=1)
+    pacs = orthanc_for_demo(root)
     server: Any = None
     thread: threading.Thread | None = None
     try:
-        with pacs.client() as client:
-            client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)
         settings = Settings(
             data_dir=root / "data", database_url=f"sqlite:///{root / 'nadir.db'}",
             orthanc_url=pacs.config.url, orthanc_username=pacs.config.username,
@@ -179,19 +204,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
         thread = threading.Thread(target=server.run, name="nadir-browser-tests", daemon=True)
         thread.start()
         wait_until(lambda: server.started, timeout=30)
-        demo = push_demo_pair(pacs)
-        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=demo)
-
-        def indexed() -> bool:
-            # Every series pushed, whole: a study is listed as soon as its first series is
-            # stable, and a test that starts before the rest would see a half study.
-            r = nadir.get(f"/api/v1/patients/{PID}/studies", "admin")
-            return r.status_code == 200 and {
-                st["study_instance_uid"]: {s["series_instance_uid"]: s["instances"]
-                                           for s in st["series"]}
-                for st in r.json()} == demo.pushed
-
-        wait_until(indexed, timeout=60, interval=0.2)
+        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens,
+                          demo=push_demo_pair(pacs))
+        wait_indexed(nadir)
         yield nadir
     finally:
         if server is not None:

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from tests.browser.conftest import LiveNadir
+from tests.conftest import wait_until
 
 
 def attr(page: Any, side: str, name: str) -> str:
@@ -124,3 +125,21 @@ def to_nodule(page: Any, live: LiveNadir, nodule: NoduleCase, tool: str | None =
         choose_tool(page, tool)
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", nodule.known.sop_instance_uid, z)
+
+
+def expected_sums(live: LiveNadir, case_id: int) -> list[str]:
+    """What the panel's sum row must say, from the server's response."""
+    r = live.get(f"/api/v1/cases/{case_id}/response")
+    assert r.status_code == 200, r.text
+    return ["not yet measured" if not tp["complete"]
+            else "—" if tp["sum_mm"] is None else f"{tp['sum_mm']:.1f} mm"
+            for tp in r.json()["timepoints"]]
+
+
+def shown_sums(page: Any) -> list[str]:
+    return [str(t).strip() for t in
+            page.locator('.response tr[data-row="sum"] td').all_inner_texts()]
+
+
+def panel_matches_server(page: Any, live: LiveNadir, case_id: int) -> None:
+    wait_until(lambda: shown_sums(page) == expected_sums(live, case_id), timeout=10)

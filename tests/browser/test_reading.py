@@ -18,30 +18,14 @@ from tests.browser.helpers import (
     httpx_put,
     measurement,
     nodule_case,
+    panel_matches_server,
     put_known,
+    shown_sums,
     to_nodule,
 )
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def expected_sums(live: LiveNadir, case_id: int) -> list[str]:
-    """What the panel's sum row must say, from the server's response."""
-    r = live.get(f"/api/v1/cases/{case_id}/response")
-    assert r.status_code == 200, r.text
-    return ["not yet measured" if not tp["complete"]
-            else "—" if tp["sum_mm"] is None else f"{tp['sum_mm']:.1f} mm"
-            for tp in r.json()["timepoints"]]
-
-
-def shown_sums(page: Any) -> list[str]:
-    return [str(t).strip() for t in
-            page.locator('.response tr[data-row="sum"] td').all_inner_texts()]
-
-
-def panel_matches_server(page: Any, live: LiveNadir, case_id: int) -> None:
-    wait_until(lambda: shown_sums(page) == expected_sums(live, case_id), timeout=10)
 
 
 def test_an_empty_case_says_what_to_do_and_the_worklist_logs_no_error(
@@ -173,7 +157,7 @@ def test_a_change_made_elsewhere_appears_on_the_page(page: Any, live: LiveNadir)
     case, lesion = nodule.case, nodule.lesion
     sign_in(page, live)
     open_case(page, live, case["id"])
-    page.wait_for_timeout(500)  # the page has opened its event stream
+    page.wait_for_selector('body[data-live="on"]')  # the page's event stream is open
     stored = put_known(live, case, "RUL nodule", nodule.baseline)
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
     wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=5)

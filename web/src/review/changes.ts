@@ -41,6 +41,8 @@ export class CaseFollower {
     new CaseWatch(this.state.caseId, {
       change: (event) => void this.changed(event).catch(() => undefined),
       resync: () => void this.reloadCase(),
+      // For automation: changes made elsewhere are shown from now on.
+      connected: (open) => (document.body.dataset.live = open ? 'on' : 'off'),
     }).start();
   }
 

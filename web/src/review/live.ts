@@ -53,6 +53,8 @@ export interface LiveHandlers {
   change(event: CaseChange): void;
   /** Events may have been missed (a gap, a reconnection): read the case again. */
   resync(): void;
+  /** The stream is open (true) or broken (false, until it reconnects). */
+  connected?(open: boolean): void;
 }
 
 const RECONNECT_MS = 2000;
@@ -83,6 +85,7 @@ export class CaseWatch {
       } catch {
         /* the stream broke: reconnect below */
       }
+      this.handlers.connected?.(false);
       first = false;
       if (!this.stopped) await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
     }
@@ -100,6 +103,7 @@ export class CaseWatch {
       return;
     }
     if (!response.ok || !response.body) return;
+    this.handlers.connected?.(true);
     if (!first) this.handlers.resync();
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
