@@ -13,6 +13,7 @@ from api.workflow.ports import CaseStore
 from api.workflow.timeline import CurrentMeasurements
 from imaging.sr import (
     DocumentReference,
+    Fragment,
     LinearMeasurement,
     PatientInfo,
     SignOff,
@@ -57,18 +58,55 @@ def _status(m: MeasurementVersion) -> LesionStatus | None:
     return LesionStatus(m.status) if m.status else None
 
 
+def _source(store: CaseStore, sop_instance_uid: str, frame: int | None
+            ) -> SourceImage | None:
+    located = store.locate_instance(sop_instance_uid)
+    if located is None:
+        return None
+    return SourceImage(sop_class_uid=located.sop_class_uid,
+                       sop_instance_uid=located.sop_instance_uid,
+                       study_instance_uid=located.study_instance_uid,
+                       series_instance_uid=located.series_instance_uid, frame=frame)
+
+
+def _split_or_merged(store: CaseStore, lesion: Lesion, m: MeasurementVersion
+                     ) -> LinearMeasurement | None:
+    """RECIST 1.1 s4.3.2: a split lesion's fragments, each with its caliper, or the
+    Tracking UID of the lesion a coalesced one merged into; None for other readings, and
+    for fragments whose images are no longer indexed (a partial sum would be wrong)."""
+    if m.coalesced_into is not None:
+        into = store.lesion(m.coalesced_into)
+        if into is None:
+            return None
+        return LinearMeasurement(tracking_uid=lesion.tracking_uid, tracking_id=lesion.label,
+                                 length_mm=None, source=None, polyline=None,
+                                 finding_site=lesion.organ or None,
+                                 coalesced_into=into.tracking_uid)
+    fragments = []
+    for f in m.fragments:
+        source = _source(store, f.sop_instance_uid, f.frame)
+        if source is None:
+            return None
+        (r1, c1), (r2, c2) = f.endpoints
+        fragments.append(Fragment(length_mm=f.length_mm, source=source,
+                                  polyline=scoord_from_row_col(((r1, c1), (r2, c2)))))
+    return LinearMeasurement(
+        tracking_uid=lesion.tracking_uid, tracking_id=lesion.label,
+        length_mm=sum(f.length_mm for f in fragments), source=None, polyline=None,
+        finding_site=lesion.organ or None, fragments=tuple(fragments))
+
+
 def linear_measurement(
     store: CaseStore, lesion: Lesion, m: MeasurementVersion
 ) -> LinearMeasurement:
+    if m.fragments or m.coalesced_into is not None:
+        split = _split_or_merged(store, lesion, m)
+        if split is not None:
+            return split
     source = polyline = None
     if m.sop_instance_uid and m.endpoints:
-        located = store.locate_instance(m.sop_instance_uid)
-        if located is not None:
-            source = SourceImage(sop_class_uid=located.sop_class_uid,
-                                 sop_instance_uid=located.sop_instance_uid,
-                                 study_instance_uid=located.study_instance_uid,
-                                 series_instance_uid=located.series_instance_uid,
-                                 frame=m.frame)
+        source = _source(store, m.sop_instance_uid, m.frame)
+        if source is not None:
             (r1, c1), (r2, c2) = m.endpoints
             polyline = scoord_from_row_col(((r1, c1), (r2, c2)))
     status = _status(m)

@@ -11,6 +11,13 @@ from api.db.models import Case, Lesion, utcnow
 from api.workflow.caliper import caliper_on_image
 from api.workflow.cases import CaseService
 from api.workflow.errors import InvalidMeasurement
+from api.workflow.split_lesions import (
+    FragmentInput,
+    check_absorbing,
+    check_coalescence,
+    fragment_rows,
+    values_reading,
+)
 from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
 from measurement.vocabulary import LABEL_PREFIX, LesionKind
 
@@ -55,6 +62,11 @@ def import_report(
         for d in dropped:
             not_mapped.append({"what": _what(d), "why": "other axis of a bidirectional "
                                "measurement; RECIST 1.1 records one axis per lesion"})
+        if chosen.fragments or chosen.coalesced_into is not None:
+            outcome = _import_split_or_merged(cases, case, lesion, chosen, report, author,
+                                              source, by_uid)
+            (imported if "lesion_id" in outcome else not_mapped).append(outcome)
+            continue
         why = _unusable(cases, chosen, timepoints)
         if why:
             not_mapped.append({"what": _what(chosen), "why": why})
@@ -92,6 +104,49 @@ def import_report(
             reason=f"imported from SR {report.sop_instance_uid}", source=source)
         imported.append({"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": length})
     return {"imported": imported, "not_mapped": not_mapped}
+
+
+def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | None,
+                            m: ImportedMeasurement, report: ImportedReport, author: str,
+                            source: str, by_uid: dict[str, Lesion]) -> dict[str, Any]:
+    """RECIST 1.1 s4.3.2: a split lesion's fragments (each caliper checked on its image,
+    the sum computed here) or a lesion coalesced into another lesion of the case, at the
+    timepoint of the report's study, checked as a reading typed in by hand would be.
+    Returns what was imported, or what was not and why."""
+    what = _what(m)
+    tp = report.study_instance_uid
+    if lesion is None:
+        return {"what": what, "why": "no lesion of this case has this Tracking UID or label: "
+                "add the lesion first"}
+    order = [st.study_instance_uid for st in cases.timepoints(case)]
+    if tp not in order:
+        return {"what": what, "why": f"the report's study {tp} is not a timepoint of this case"}
+    if tp == order[0]:
+        return {"what": what, "why": "a lesion splits or coalesces on treatment, not at "
+                "baseline (RECIST 1.1 sections 4.2, 4.3.2)"}
+    if cases.store_signoff(case, tp) is not None:
+        return {"what": what, "why": "timepoint is signed off; amend it by hand with a reason"}
+    current = cases.current(case)
+    try:
+        if m.coalesced_into is not None:
+            into = by_uid.get(m.coalesced_into)
+            if into is None:
+                raise InvalidMeasurement("the lesion it coalesced into is not a lesion of "
+                                         "this case")
+            check_coalescence(lesion, into, into.id, tp, current)
+            values: dict[str, Any] = {"coalesced_into": into.id, "length_mm": 0.0}
+        else:
+            rows, total = fragment_rows(cases.pacs, cases.store, lesion, tp, [FragmentInput(
+                sop_instance_uid=f.source.sop_instance_uid, frame=f.source.frame,
+                endpoints=[list(p) for p in f.polyline_rc], length_mm=f.length_mm)
+                for f in m.fragments])
+            values = {"fragments": rows, "length_mm": total}
+        check_absorbing(lesion, tp, values_reading(values), case.active_lesions, current)
+    except InvalidMeasurement as exc:
+        return {"what": what, "why": exc.message}
+    cases.add_version(case, lesion, tp, author, values,
+                      reason=f"imported from SR {report.sop_instance_uid}", source=source)
+    return {"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": values["length_mm"]}
 
 
 def _what(m: ImportedMeasurement) -> str:

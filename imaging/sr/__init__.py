@@ -21,6 +21,7 @@ from imaging.sr.errors import (
 from imaging.sr.model import (
     Criteria,
     DocumentReference,
+    Fragment,
     LesionKind,
     LesionStatus,
     LinearMeasurement,
@@ -37,6 +38,7 @@ from imaging.sr.model import (
 from imaging.sr.pdf import SourceInstance, build_encapsulated_pdf, read_encapsulated_pdf
 from imaging.sr.reader import (
     ImageReference,
+    ImportedFragment,
     ImportedMeasurement,
     ImportedReport,
     LengthConcept,
@@ -49,7 +51,9 @@ __all__ = [
     "Criteria",
     "DocumentError",
     "DocumentReference",
+    "Fragment",
     "ImageReference",
+    "ImportedFragment",
     "ImportedMeasurement",
     "ImportedReport",
     "InvalidDocumentInput",

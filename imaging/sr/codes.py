@@ -138,6 +138,14 @@ LESION_STATUS_CODES = MappingProxyType({
     "increased": nadir("INCREASED", "Increased"),
 })
 
+# RECIST 1.1 s4.3.2, lesions that split or coalesce on treatment: written as the lesion's
+# status (PS3.16 has no concept for either). A split lesion's group holds one length per
+# fragment, each with its own SCOORD; a coalesced one names, by its Tracking Unique
+# Identifier, the lesion it merged into (that one carries the merged diameter).
+SPLIT = nadir("SPLIT", "Split into fragments")
+COALESCED = nadir("COALESCED", "Coalesced into another lesion")
+COALESCED_INTO = nadir("COALESCED_INTO", "Coalesced into lesion")
+
 # --- Finding sites (SNOMED CT body structures, CID 7151 / CID 4) -------------------------
 ORGAN_CODES = MappingProxyType({
     "lung": Code("39607008", "SCT", "Lung"),

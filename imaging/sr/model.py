@@ -206,6 +206,31 @@ def _check_polyline(label: str, polyline: object) -> tuple[Point, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Fragment:
+    """One fragment of a lesion that split (RECIST 1.1 s4.3.2): its longest diameter, and
+    the caliper (SCOORD (column, row) polyline) it was measured with on ``source``."""
+
+    length_mm: float
+    source: SourceImage
+    polyline: tuple[Point, ...]
+
+    def __post_init__(self) -> None:
+        v = self.length_mm
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or v <= 0:
+            raise _fail("fragment.length_mm", f"must be a finite number > 0, got {v!r}")
+        object.__setattr__(self, "length_mm", float(v))
+        if not isinstance(self.source, SourceImage):
+            raise _fail("fragment.source", f"must be a SourceImage, got {self.source!r}")
+        object.__setattr__(self, "polyline", _check_polyline("fragment", self.polyline))
+
+    @property
+    def polyline_rc(self) -> tuple[Point, ...]:
+        """The caliper endpoints as Nadir's (row, column) points."""
+        return row_col_from_scoord(self.polyline)
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearMeasurement:
     """One lesion at one timepoint: its caliper and length, or a status, or both.
 
@@ -215,6 +240,11 @@ class LinearMeasurement:
     Nadir's (row, column) endpoints with :func:`scoord_from_row_col`. A measured lesion
     has ``length_mm``, ``source`` and ``polyline``; a lesion with a ``status`` may lack
     them (a disappeared lesion has no caliper; a not-evaluable one has no length).
+
+    RECIST 1.1 s4.3.2: a target lesion that split has ``fragments`` (two or more, each
+    with its caliper) instead of a caliper, and ``length_mm`` their sum; one that coalesced
+    has ``coalesced_into``, the Tracking UID of the lesion that carries the merged
+    diameter, and no caliper nor length of its own.
     """
 
     tracking_uid: str
@@ -226,6 +256,15 @@ class LinearMeasurement:
     lesion_kind: LesionKind = LesionKind.TARGET
     nodal: bool = False
     status: LesionStatus | None = None
+    fragments: tuple[Fragment, ...] = ()
+    coalesced_into: str | None = None
+
+    @property
+    def sources(self) -> tuple[SourceImage, ...]:
+        """Every image the reading was measured on: its caliper's, or its fragments'."""
+        if self.fragments:
+            return tuple(f.source for f in self.fragments)
+        return () if self.source is None else (self.source,)
 
     @property
     def polyline_rc(self) -> tuple[Point, ...] | None:
@@ -252,7 +291,37 @@ class LinearMeasurement:
         if self.finding_site is not None:
             check_text(f"{label}.finding_site", self.finding_site, max_len=_MAX_LO,
                        required=True)
+        self._check_split_or_merged(label)
         self._check_completeness(label)
+
+    def _check_split_or_merged(self, label: str) -> None:
+        if not isinstance(self.fragments, tuple) or not all(
+                isinstance(f, Fragment) for f in self.fragments):
+            raise _fail(f"{label}.fragments", f"must be a tuple of Fragment, got "
+                                              f"{self.fragments!r}")
+        if not self.fragments and self.coalesced_into is None:
+            return
+        if self.status is not None or self.polyline is not None or self.source is not None:
+            raise _fail(label, "a split or coalesced lesion has no status and no caliper of "
+                               "its own (RECIST 1.1 s4.3.2)")
+        if self.lesion_kind is not LesionKind.TARGET or self.nodal:
+            raise _fail(label, "only a non-nodal target lesion splits; only a target lesion "
+                               "coalesces (RECIST 1.1 s4.3.2)")
+        if self.coalesced_into is not None:
+            check_uid(f"{label}.coalesced_into", self.coalesced_into)
+            if self.fragments or self.length_mm is not None:
+                raise _fail(label, "a coalesced lesion has no fragments and no length: the "
+                                   "lesion it merged into carries the merged diameter")
+            if self.coalesced_into == self.tracking_uid:
+                raise _fail(f"{label}.coalesced_into", "a lesion cannot coalesce into itself")
+            return
+        if len(self.fragments) < 2:
+            raise _fail(f"{label}.fragments", f"a split lesion has at least 2 fragments, "
+                                              f"got {len(self.fragments)}")
+        total = sum(f.length_mm for f in self.fragments)
+        if self.length_mm is None or abs(self.length_mm - total) > 0.01:
+            raise _fail(f"{label}.length_mm", f"must be the sum of the fragments, {total:g} "
+                                              f"mm, got {self.length_mm!r}")
 
     def _check_kind_and_status(self, label: str) -> None:
         if not isinstance(self.lesion_kind, LesionKind):
@@ -272,6 +341,8 @@ class LinearMeasurement:
                                            f"{sorted(s.value for s in allowed)}")
 
     def _check_completeness(self, label: str) -> None:
+        if self.fragments or self.coalesced_into is not None:
+            return
         if self.status is None:
             if self.length_mm is None or self.polyline is None:
                 raise _fail(label, "a measurement without a status needs length_mm, "
@@ -403,8 +474,9 @@ class TimepointReport:
             seen_uids.add(m.tracking_uid)
             seen_ids.add(m.tracking_id)
             study_uid = self.study.study_instance_uid
-            if m.source is not None and m.source.study_instance_uid != study_uid:
-                raise _fail(f"measurements[{i}].source", f"image {m.source.sop_instance_uid} "
-                            f"belongs to study {m.source.study_instance_uid}, not to the "
-                            f"timepoint's study {study_uid}")
+            for source in m.sources:
+                if source.study_instance_uid != study_uid:
+                    raise _fail(f"measurements[{i}].source", f"image {source.sop_instance_uid} "
+                                f"belongs to study {source.study_instance_uid}, not to the "
+                                f"timepoint's study {study_uid}")
         return tuple(self.measurements)

@@ -23,7 +23,7 @@ An object that is not an SR Measurement Report raises :class:`SRReadError`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeVar
@@ -108,6 +108,19 @@ class ImageReference:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImportedFragment:
+    """One fragment of a split lesion (RECIST 1.1 s4.3.2) found in a report."""
+
+    length_mm: float
+    source: ImageReference
+    polyline: tuple[Point, ...]
+
+    @property
+    def polyline_rc(self) -> tuple[Point, ...]:
+        return row_col_from_scoord(self.polyline)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ImportedMeasurement:
     """One lesion reading found in a report. ``polyline`` is in SCOORD (column, row) order."""
 
@@ -122,6 +135,10 @@ class ImportedMeasurement:
     finding: str | None = None
     lesion_kind: LesionKind | None = None
     status: LesionStatus | None = None
+    #: RECIST 1.1 s4.3.2: a split lesion's fragments (``length_mm`` is their sum), or the
+    #: Tracking UID of the lesion a coalesced one merged into.
+    fragments: tuple[ImportedFragment, ...] = ()
+    coalesced_into: str | None = None
 
     @property
     def polyline_rc(self) -> tuple[Point, ...] | None:
@@ -376,9 +393,12 @@ class _Group:
     def read(self, found: list[ImportedMeasurement], not_mapped: list[NotMapped]) -> None:
         nums = [i for i in self.items if i.get("ValueType") == "NUM"]
         kind = _lookup(self._coded(codes.BASELINE_CATEGORY), codes.LESION_KIND_CODES, LesionKind)
-        status = _lookup(self._coded(codes.LESION_STATUS), codes.LESION_STATUS_CODES,
-                         LesionStatus)
+        state = self._coded(codes.LESION_STATUS)
+        status = _lookup(state, codes.LESION_STATUS_CODES, LesionStatus)
         self._report_unknown_items(not_mapped)
+        if state is not None and state in (codes.SPLIT, codes.COALESCED):
+            found.extend(self._split_or_merged(state, nums, kind, not_mapped))
+            return
         lengths: list[tuple[Dataset, LengthConcept]] = []
         for num in nums:
             concept = _length_concept(code_of(num))
@@ -404,13 +424,45 @@ class _Group:
             name = code_of(item)
             if item.get("ValueType") == "NUM" or _is_one_of(name, _GROUP_CONTEXT):
                 continue
-            if name == codes.BASELINE_CATEGORY or name == codes.LESION_STATUS:
+            if name in (codes.BASELINE_CATEGORY, codes.LESION_STATUS, codes.COALESCED_INTO):
                 continue
             not_mapped.append(NotMapped(f"{self.label}: {describe(item)}", "Nadir records "
                                         "linear measurements and its own lesion statuses only"))
         for extra in self.site_items[1:]:
             not_mapped.append(NotMapped(f"{self.label}: {describe(extra)}",
                                         "only the first finding site is recorded"))
+
+    def _split_or_merged(self, state: Code, nums: list[Dataset], kind: LesionKind | None,
+                         not_mapped: list[NotMapped]) -> list[ImportedMeasurement]:
+        """RECIST 1.1 s4.3.2 as Nadir writes it: a split lesion's fragments, each a length
+        with its own caliper, or the Tracking UID of the lesion a coalesced one merged
+        into. A fragment that cannot be read leaves the lesion unread (a partial sum would
+        be a wrong diameter)."""
+        if state == codes.COALESCED:
+            into = [i for i in self.items if code_of(i) == codes.COALESCED_INTO
+                    and i.get("UID")]
+            if len(into) != 1:
+                not_mapped.append(NotMapped(self.label, "coalesced, but the lesion it merged "
+                                            "into is not named once by its Tracking UID"))
+                return []
+            return [replace(self._imported(None, None, None, None, kind, None),
+                            coalesced_into=str(into[0].UID))]
+        fragments = []
+        for num in nums:
+            m = self._measurement(num, LengthConcept.LONG_AXIS, None, kind, None, not_mapped)
+            if m is None or m.source is None or m.polyline is None or m.length_mm is None:
+                not_mapped.append(NotMapped(self.label, "split, but a fragment has no "
+                                            "caliper on an image: the lesion is left out"))
+                return []
+            fragments.append(ImportedFragment(length_mm=m.length_mm, source=m.source,
+                                              polyline=m.polyline))
+        if len(fragments) < 2:
+            not_mapped.append(NotMapped(self.label, f"split, but {len(fragments)} fragment(s) "
+                                        "found; a split lesion has at least 2"))
+            return []
+        total = float(sum(Decimal(str(f.length_mm)) for f in fragments))
+        return [replace(self._imported(total, LengthConcept.LONG_AXIS, None, None, kind, None),
+                        fragments=tuple(fragments))]
 
     def _shared_region(self, lengths: list[tuple[Dataset, LengthConcept]]) -> Dataset | None:
         """The group's Image Region, when exactly one length has no coordinates of its own."""

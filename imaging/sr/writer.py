@@ -14,6 +14,11 @@ Shape of the document (a Comprehensive SR, PS3.3 A.35.3):
   measurement method, the length as "Long Axis" or, for lymph nodes, "Short Axis"
   (RECIST 1.1 s.3.1.1) in UCUM mm (TID 1419/300), and the lesion's category and status
   as qualitative evaluations;
+* a lesion that split (RECIST 1.1 s4.3.2) is a TID 1501 group with one length per
+  fragment, each with its own SCOORD (INFERRED FROM) on its source image, and the status
+  "Split into fragments"; one that coalesced is a TID 1501 group with the status
+  "Coalesced into another lesion" and, as a UIDREF, the Tracking Unique Identifier of the
+  lesion it merged into (that lesion's group carries the merged diameter);
 * "Qualitative Evaluations" (UMLS C0034375, TID 1500) holds the responses.
 
 See :mod:`imaging.sr.codes` for every code and where it was checked. highdicom stamps
@@ -37,6 +42,7 @@ from highdicom.sr import (
     CodeContentItem,
     ComprehensiveSR,
     ContainerContentItem,
+    CoordinatesForMeasurement,
     FindingSite,
     ImageRegion,
     Measurement,
@@ -52,6 +58,7 @@ from highdicom.sr import (
     SourceImageForRegion,
     TimePointContext,
     TrackingIdentifier,
+    UIDRefContentItem,
 )
 from pydicom import Dataset
 from pydicom.sequence import Sequence as DicomSequence
@@ -155,8 +162,8 @@ def _check_new_uids(report: TimepointReport, sop_uid: str, series_uid: str) -> N
     check_uid("series_instance_uid", series_uid)
     taken = {report.study.study_instance_uid}
     for m in report.measurements:
-        if m.source is not None:
-            taken |= {m.source.sop_instance_uid, m.source.series_instance_uid}
+        for source in m.sources:
+            taken |= {source.sop_instance_uid, source.series_instance_uid}
     if report.replaces is not None:
         taken |= {report.replaces.sop_instance_uid, report.replaces.series_instance_uid}
     for name, uid in (("sop_instance_uid", sop_uid), ("series_instance_uid", series_uid)):
@@ -184,8 +191,8 @@ def _evidence_stand_ins(
     report: TimepointReport, evidence: Sequence[Dataset] | None
 ) -> list[Dataset]:
     """Stand-ins first (highdicom copies patient and study from ``evidence[0]``)."""
-    sources = {m.source.sop_instance_uid: m.source for m in report.measurements
-               if m.source is not None}
+    sources = {source.sop_instance_uid: source for m in report.measurements
+               for source in m.sources}
     stand_ins = [_stand_in(report, s) for s in sources.values()]
     extra: list[Dataset] = []
     for i, ds in enumerate(evidence or ()):
@@ -269,10 +276,8 @@ def _person_observer(name: str, organization: str | None) -> ObserverContext:
 def _procedures(report: TimepointReport) -> list[Code]:
     """CID 100 procedure codes for the modalities of the measured images."""
     found: list[Code] = []
-    for m in report.measurements:
-        if m.source is None:
-            continue
-        cls = m.source.sop_class_uid
+    for source in (source for m in report.measurements for source in m.sources):
+        cls = source.sop_class_uid
         if cls in (CTImageStorage, EnhancedCTImageStorage):
             code = codes.CT_PROCEDURE
         elif cls in _MR_CLASSES:
@@ -306,6 +311,8 @@ def _group(report: TimepointReport, m: LinearMeasurement) -> AnyGroup:
             finding_sites=_finding_sites(m), measurements=_length(m),
             qualitative_evaluations=_lesion_evaluations(m),
         )
+    if m.fragments or m.coalesced_into is not None:
+        return _split_or_merged_group(m, tracking, time_point)
     source_images = None
     if m.source is not None:
         source_images = [SourceImageForMeasurementGroup(
@@ -319,6 +326,34 @@ def _group(report: TimepointReport, m: LinearMeasurement) -> AnyGroup:
         finding_sites=_finding_sites(m), measurements=_length(m),
         qualitative_evaluations=_lesion_evaluations(m), source_images=source_images,
     )
+
+
+def _split_or_merged_group(m: LinearMeasurement, tracking: TrackingIdentifier,
+                           time_point: TimePointContext) -> AnyGroup:
+    """RECIST 1.1 s4.3.2: the fragments' lengths, each on its caliper (TID 300 INFERRED
+    FROM a SCOORD), or the lesion this one coalesced into."""
+    lengths = [Measurement(
+        name=codes.LONG_AXIS, value=f.length_mm, unit=codes.MILLIMETRE,
+        referenced_coordinates=[CoordinatesForMeasurement(
+            graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
+            graphic_data=np.array(f.polyline, dtype=float),
+            source_image=SourceImageForRegion(
+                referenced_sop_class_uid=f.source.sop_class_uid,
+                referenced_sop_instance_uid=f.source.sop_instance_uid,
+                referenced_frame_numbers=_frames(f.source)))])
+        for f in m.fragments]
+    state = codes.SPLIT if m.fragments else codes.COALESCED
+    group = MeasurementsAndQualitativeEvaluations(
+        tracking_identifier=tracking, time_point_context=time_point,
+        finding_type=codes.LESION, method=codes.RECIST_1_1,
+        finding_sites=_finding_sites(m), measurements=lengths or None,
+        qualitative_evaluations=[*_lesion_evaluations(m), QualitativeEvaluation(
+            name=codes.LESION_STATUS, value=state)])
+    if m.coalesced_into is not None:
+        group[0].ContentSequence.append(UIDRefContentItem(
+            name=codes.COALESCED_INTO, value=m.coalesced_into,
+            relationship_type=RelationshipTypeValues.CONTAINS))
+    return group
 
 
 def _frames(source: SourceImage) -> list[int] | None:

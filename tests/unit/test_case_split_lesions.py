@@ -12,7 +12,9 @@ longest diameter in this instance should be the maximal longest diameter for the
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -280,3 +282,66 @@ def test_report_says_which_lesions_split_or_merged(world: World) -> None:
     row = body["timepoints"][1]
     assert [s["id"] for s in row["split"]] == ["T1"]
     assert [(c["id"], c["into"]) for c in row["coalesced"]] == [("T3", "T2")]
+
+
+def test_the_case_sr_carries_fragments_and_merges_and_imports_them_back(
+        world: World, tmp_path: Path) -> None:
+    """A timepoint's TID 1500 report names the fragments of a split lesion (each length
+    with its SCOORD) and the lesion a coalesced one merged into; read back and imported,
+    it records the same readings, checked as a reading typed in by hand."""
+    from api.workflow.sr_export import timepoint_sr
+    from api.workflow.sr_import import import_report
+    from imaging.sr import read_measurement_report
+    from tests.unit.test_sr_factories import dciodvfy, reread
+
+    t1, t2, t3 = _split_and_merged_case(world)
+    case = world.service.case(world.case)
+    study = world.service.timepoint(case, world.fu)
+    ds = timepoint_sr(world.store, case, study, world.service.current(case), None,
+                      now=dt.datetime(2026, 3, 3, 12, 0, tzinfo=dt.UTC))
+    assert ds is not None
+    errors = [line for line in dciodvfy(ds, tmp_path) if line.startswith("Error")]
+    assert errors == []
+    report = read_measurement_report(reread(ds))
+    by_label = {m.tracking_id: m for m in report.measurements}
+    assert [f.length_mm for f in by_label["T1"].fragments] == [16.0, 8.0]
+    assert by_label["T3"].coalesced_into == world.store.lesions[t2].tracking_uid
+    # The reader changed their mind; importing the report brings the SR's readings back.
+    world.caliper(t1, world.fu, 30)
+    world.caliper(t3, world.fu, 10)
+    outcome = import_report(world.service, case, "rad", report, source="sr")
+    assert {(i["lesion_id"], i["length_mm"]) for i in outcome["imported"]} >= {
+        (t1, 24.0), (t3, 0.0)}, outcome
+    current = world.service.current(case)
+    assert [f.length_mm for f in current[(t1, world.fu)].fragments] == [16.0, 8.0]
+    assert [f.sop_instance_uid for f in current[(t1, world.fu)].fragments] == \
+        world.fu_imgs[:2]
+    assert current[(t3, world.fu)].coalesced_into == t2
+    assert current[(t3, world.fu)].reason == f"imported from SR {report.sop_instance_uid}"
+
+
+def test_an_imported_merge_is_checked_like_one_typed_in(world: World) -> None:
+    from api.workflow.sr_export import timepoint_sr
+    from api.workflow.sr_import import import_report
+    from imaging.sr import read_measurement_report
+    from tests.unit.test_sr_factories import reread
+
+    t1, t2, t3 = _split_and_merged_case(world)
+    case = world.service.case(world.case)
+    ds = timepoint_sr(world.store, case, world.service.timepoint(case, world.fu),
+                      world.service.current(case), None,
+                      now=dt.datetime(2026, 3, 3, 12, 0, tzinfo=dt.UTC))
+    assert ds is not None
+    read = read_measurement_report(reread(ds))
+    # Without T2's own reading in it, the report cannot make T2 the merged lesion's
+    # carrier again: T2 is "not evaluable" here now, so T3 cannot coalesce into it.
+    report = replace(read, measurements=tuple(m for m in read.measurements
+                                              if m.tracking_id != "T2"))
+    world.caliper(t3, world.fu, 10)
+    world.put(t2, world.fu, MeasurementInput(status="not_evaluable"))
+    before = len(world.store.versions)
+    outcome = import_report(world.service, case, "rad", report, source="sr")
+    refused = [n for n in outcome["not_mapped"] if "T3" in n["what"]]
+    assert refused and "must carry the merged lesion's diameter" in refused[0]["why"]
+    assert all(i["lesion_id"] != t3 for i in outcome["imported"])
+    assert len(world.store.versions) == before + len(outcome["imported"])
