@@ -6,6 +6,7 @@ import { currentToken, goToLogin, signOut } from './session';
 import type {
   Case,
   CaseCreate,
+  CaseMeasurements,
   CaseResponse,
   CaseSummary,
   Comparison,
@@ -23,6 +24,7 @@ import type {
   SignOff,
   Study,
   Versioned,
+  Worklist,
 } from './types';
 
 export class ApiError extends Error {
@@ -162,6 +164,12 @@ export const api = {
     post<SignOff>(`/api/v1/cases/${caseId}/timepoints/${enc(timepointId)}/sign-off`, {}),
   history: (caseId: number, lesionId: number) =>
     get<History>(`/api/v1/cases/${caseId}/lesions/${lesionId}/history`),
+
+  /** The whole worklist in one request. */
+  worklist: () => get<Worklist>('/api/v1/worklist'),
+
+  /** Every current measurement of the case in one request (one audit event). */
+  measurements: (caseId: number) => get<CaseMeasurements>(`/api/v1/cases/${caseId}/measurements`),
 
   measurement: (caseId: number, lesionId: number, timepointId: string) =>
     maybe<Measurement>('GET', `/api/v1/cases/${caseId}/lesions/${lesionId}/measurements/${enc(timepointId)}`),

@@ -11,6 +11,13 @@ export type Study = Schemas['StudyOut'];
 export type Series = Schemas['SeriesOut'];
 export type Case = Schemas['CaseOut'];
 export type CaseSummary = Schemas['CaseSummary'];
+/** GET /api/v1/worklist: patients, their studies and cases, cases with work first. */
+export type Worklist = Schemas['WorklistOut'];
+export type WorklistPatient = Schemas['WorklistPatientOut'];
+export type WorklistStudy = Schemas['WorklistStudyOut'];
+export type WorklistCase = Schemas['WorklistCaseOut'];
+/** GET /api/v1/cases/{id}/measurements: every current measurement of a case. */
+export type CaseMeasurements = Schemas['CaseMeasurementsOut'];
 export type CaseCreate = Schemas['CaseCreate'];
 export type Timepoint = Schemas['TimepointOut'];
 export type Lesion = Schemas['LesionOut'];

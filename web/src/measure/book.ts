@@ -7,6 +7,15 @@ import type { Lesion, Measurement, Timepoint, Versioned } from '../api/types';
 
 const key = (lesionId: number, timepointId: string) => `${lesionId}|${timepointId}`;
 
+/**
+ * The ETag of one measurement, as GET and PUT .../measurements/{timepoint} send it: the
+ * lesion and the version (api/workflow/cases.py, measurement_etag). The case's list has
+ * one ETag for the whole list; a change names the version it replaces with this one.
+ */
+export function measurementEtag(m: Measurement): string {
+  return `"m${m.lesion_id}-v${m.version}"`;
+}
+
 export class MeasurementBook {
   private readonly cells = new Map<string, Versioned<Measurement>>();
   private readonly listeners: (() => void)[] = [];
@@ -38,15 +47,15 @@ export class MeasurementBook {
     this.listeners.push(listener);
   }
 
-  /** Read the current measurements (one request per lesion and timepoint, in parallel). */
+  /** Read the current measurements of the lesions shown at the timepoints shown, all in
+   * one request (GET /api/v1/cases/{id}/measurements). */
   async load(lesions: Lesion[], timepoints: Timepoint[]): Promise<void> {
-    const reads = lesions.flatMap((lesion) =>
-      timepoints.map(async (tp) => [lesion.id, tp.id, await api.measurement(this.caseId, lesion.id, tp.id)] as const),
-    );
-    const results = await Promise.all(reads);
+    const { measurements } = await api.measurements(this.caseId);
+    const shown = new Set(lesions.flatMap((l) => timepoints.map((tp) => key(l.id, tp.id))));
     this.cells.clear();
-    for (const [lesionId, timepointId, current] of results) {
-      if (current) this.cells.set(key(lesionId, timepointId), current);
+    for (const m of measurements) {
+      const k = key(m.lesion_id, m.timepoint_id);
+      if (shown.has(k)) this.cells.set(k, { value: m, etag: measurementEtag(m) });
     }
     this.listeners.forEach((f) => f());
   }

@@ -3,17 +3,11 @@
  * response and the timepoints still waiting for sign-off; creating a case.
  */
 import { ApiError, api } from '../api/client';
-import type { Case, CaseResponse, CaseSummary, Me, Patient, Study } from '../api/types';
+import type { Case, Me, Worklist, WorklistCase, WorklistPatient, WorklistStudy } from '../api/types';
 import { notify } from '../panels/dialogs';
 import { formatDate, h } from '../panels/dom';
 import { COMPUTED_READING, CRITERIA_NAMES, mayManageCases, responseLabel } from '../panels/words';
 import { pageHeader } from './frame';
-
-interface CaseRow {
-  summary: CaseSummary;
-  detail: Case | null;
-  evaluation: CaseResponse | null;
-}
 
 export async function worklistPage(root: HTMLElement): Promise<void> {
   const list = h('div', { class: 'worklist', 'aria-busy': 'true' }, h('p', { class: 'hint' }, 'Loading patients…'));
@@ -23,58 +17,57 @@ export async function worklistPage(root: HTMLElement): Promise<void> {
       h('p', { class: 'disclaimer' }, COMPUTED_READING),
       list),
   );
-  const [me, patients] = await Promise.all([api.me(), api.patients()]);
-  const sections = await Promise.all(patients.map((p) => patientSection(p, me)));
+  // The whole worklist in one request (GET /api/v1/worklist), whatever the number of cases.
+  const [me, worklist] = await Promise.all([api.me(), api.worklist()]);
+  const sections = worklist.patients.map((p) => patientSection(p, casesOf(worklist, p), me));
   list.replaceChildren(
     ...(sections.length ? sections : [h('p', { class: 'hint' }, 'No patient yet. Studies appear here a few seconds after they reach the PACS.')]),
   );
   list.removeAttribute('aria-busy');
 }
 
-async function patientSection(patient: Patient, me: Me): Promise<HTMLElement> {
-  const [studies, summaries] = await Promise.all([api.studies(patient.patient_id), api.cases(patient.patient_id)]);
-  const rows = await Promise.all(summaries.map(caseRow));
+/** The patient's cases, in the worklist's order (cases with work to do first). */
+function casesOf(worklist: Worklist, patient: WorklistPatient): WorklistCase[] {
+  const ids = new Set(patient.case_ids);
+  return worklist.cases.filter((c) => ids.has(c.id));
+}
+
+function patientSection(patient: WorklistPatient, cases: WorklistCase[], me: Me): HTMLElement {
+  const dates = new Map(patient.studies.map((st) => [st.study_instance_uid, st.study_date]));
   return h('section', { class: 'patient', dataset: { patientId: patient.patient_id } },
     h('h2', {}, displayName(patient.patient_name), h('span', { class: 'pid' }, patient.patient_id)),
     h('div', { class: 'studies' },
       h('h3', {}, 'Studies'),
-      h('ul', {}, studies.map((st) => h('li', {},
+      h('ul', {}, patient.studies.map((st) => h('li', {},
         h('strong', {}, formatDate(st.study_date)), ' ', st.description ?? '',
-        h('span', { class: 'muted' }, ` · ${st.series.length} series`))))),
+        st.accession_number ? h('span', { class: 'muted' }, ` · ${st.accession_number}`) : null)))),
     h('div', { class: 'cases' },
       h('h3', {}, 'Cases'),
-      rows.length
+      cases.length
         ? h('table', { class: 'cases-table' },
           h('thead', {}, h('tr', {}, ['Case', 'Criteria', 'Latest response', 'Waiting for sign-off', ''].map((t) => h('th', {}, t)))),
-          h('tbody', {}, rows.map(caseLine)))
+          h('tbody', {}, cases.map((c) => caseLine(c, dates))))
         : h('p', { class: 'hint' }, 'No case yet.'),
-      mayManageCases(me) ? createCaseForm(patient, studies) : null),
+      mayManageCases(me) ? createCaseForm(patient, patient.studies) : null),
   );
 }
 
-async function caseRow(summary: CaseSummary): Promise<CaseRow> {
-  const [detail, evaluation] = await Promise.all([
-    api.case(summary.id).catch(() => null),
-    api.response(summary.id).catch(() => null),
-  ]);
-  return { summary, detail, evaluation };
-}
-
-function caseLine(row: CaseRow): HTMLElement {
-  const { summary, detail, evaluation } = row;
-  // The latest timepoint with a response: an incomplete one has none (never a partial sum).
-  const latest = [...(evaluation?.timepoints ?? [])].reverse().find((tp) => tp.overall_response);
-  const unsigned = detail?.timepoints.filter((tp) => !tp.signed_off_by) ?? [];
-  return h('tr', { dataset: { caseId: String(summary.id) } },
-    h('td', {}, h('a', { href: `/cases/${summary.id}` }, `Case ${summary.id}`)),
-    h('td', {}, CRITERIA_NAMES[summary.criteria] ?? summary.criteria),
-    h('td', {}, latest?.overall_response ? `${responseLabel(latest.overall_response)} (${formatDate(latest.date)})` : h('span', { class: 'muted' }, evaluation && !evaluation.complete ? 'not yet measured' : 'not yet computed')),
-    h('td', {}, unsigned.length ? unsigned.map((tp) => formatDate(tp.date)).join(', ') : h('span', { class: 'muted' }, 'none')),
-    h('td', {}, h('a', { href: `/cases/${summary.id}`, class: 'button' }, 'Review')),
+function caseLine(c: WorklistCase, dates: Map<string, string | null>): HTMLElement {
+  // The newest complete timepoint's response: an incomplete one has none (never a partial sum).
+  const latest = c.latest_response;
+  const unsigned = c.unsigned_timepoints;
+  return h('tr', { dataset: { caseId: String(c.id) } },
+    h('td', {}, h('a', { href: `/cases/${c.id}` }, `Case ${c.id}`)),
+    h('td', {}, CRITERIA_NAMES[c.criteria] ?? c.criteria),
+    h('td', {}, latest
+      ? `${responseLabel(latest.overall_response)} (${formatDate(dates.get(latest.timepoint_id) ?? null)})`
+      : h('span', { class: 'muted' }, c.problem ? 'not computed' : 'not yet measured')),
+    h('td', {}, unsigned.length ? unsigned.map((tp) => formatDate(dates.get(tp) ?? null)).join(', ') : h('span', { class: 'muted' }, 'none')),
+    h('td', {}, h('a', { href: `/cases/${c.id}`, class: 'button' }, 'Review')),
   );
 }
 
-function createCaseForm(patient: Patient, studies: Study[]): HTMLElement {
+function createCaseForm(patient: WorklistPatient, studies: WorklistStudy[]): HTMLElement {
   const criteria = h('select', { name: 'criteria', 'aria-label': 'Criteria' },
     Object.entries(CRITERIA_NAMES).map(([value, name]) => h('option', { value }, name)));
   const baseline = h('select', { name: 'baseline', 'aria-label': 'Baseline study' },
