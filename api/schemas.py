@@ -1157,6 +1157,11 @@ class ProposalOut(BaseModel):
     inside_image: bool
     registration_status: Literal["pending", "done", "failed"]
     registration_reason: str | None
+    frame: int | None = Field(None, description="the frame (1-based) of a multi-frame "
+                                                "image the point lies on; null for a "
+                                                "single-frame image")
+    from_frame: int | None = Field(None, description="the measured frame of a multi-frame "
+                                                     "image")
 
     @classmethod
     def of(cls, p: Proposal) -> ProposalOut:
@@ -1170,7 +1175,8 @@ class ProposalOut(BaseModel):
                    from_position_mm=list(p.from_position_mm),
                    slice_distance_mm=p.slice_distance_mm, inside_image=p.inside_image,
                    registration_status=p.registration.status,  # type: ignore[arg-type]
-                   registration_reason=p.registration.reason)
+                   registration_reason=p.registration.reason,
+                   frame=p.frame, from_frame=p.from_frame)
 
 
 # -- priors from the hospital PACS -------------------------------------------------------

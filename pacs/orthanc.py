@@ -197,11 +197,12 @@ class OrthancClient:
         """The frame's pixel data as stored: uncompressed only for native transfer syntaxes."""
         return self._request("GET", f"/instances/{orthanc_id}/frames/{frame}/raw").content
 
-    def instance_numpy(self, orthanc_id: str) -> bytes:
+    def instance_numpy(self, orthanc_id: str, frame: int | None = None) -> bytes:
         """The decoded pixels as a .npy file (Orthanc >= 1.10), stored values (no rescale),
-        shape (frames, rows, columns, samples); any transfer syntax Orthanc decodes."""
-        return self._request("GET", f"/instances/{orthanc_id}/numpy",
-                             params={"rescale": "0"}).content
+        shape (frames, rows, columns, samples), or of one frame (0-based) only; any
+        transfer syntax Orthanc decodes."""
+        path = f"/instances/{orthanc_id}" + (f"/frames/{frame}" if frame is not None else "")
+        return self._request("GET", f"{path}/numpy", params={"rescale": "0"}).content
 
     def lookup(self, uid: str) -> list[JsonObject]:
         """Orthanc resources whose DICOM UID or identifier equals ``uid``."""

@@ -27,6 +27,7 @@ from imaging.errors import ImagingError
 from imaging.geometry import slice_normal
 from imaging.volume import TARGET_VOXEL_MM, Volume, assemble, block_mean, downsample_factor
 from pacs.errors import PacsError
+from pacs.metadata import frame_tags
 from pacs.orthanc import JsonObject, OrthancClient
 
 #: Concurrent requests while reading one series: enough to keep Orthanc's two decoding
@@ -40,15 +41,17 @@ Pixels = npt.NDArray[Any]
 
 
 class PixelDataError(PacsError):
-    """A series' pixels cannot be read as a volume (multi-frame, colour, malformed)."""
+    """A series' pixels cannot be read as a volume (colour, malformed, too few slices)."""
 
 
 @dataclass(frozen=True)
 class SliceRef:
-    """An indexed instance: its Orthanc id and its position along the slice normal."""
+    """An indexed image: its instance's Orthanc id, its position along the slice normal,
+    and for a frame of a multi-frame instance its number (1-based, as DICOM counts)."""
 
     orthanc_id: str
     position_mm: float
+    frame: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class PixelLayout:
 
     @classmethod
     def of(cls, tags: JsonObject, transfer_syntax: str | None) -> PixelLayout:
+        """The layout of one image; a multi-frame image's frame gives the tags that hold
+        for it (:func:`pacs.metadata.frame_tags`: rescale from its Pixel Value
+        Transformation group)."""
         def number(keyword: str, default: float) -> float:
             value = tags.get(keyword)
             if isinstance(value, list):
@@ -73,8 +79,6 @@ class PixelLayout:
             except ValueError:
                 return default
 
-        if int(number("NumberOfFrames", 1)) != 1:
-            raise PixelDataError("multi-frame instances are not read as a volume")
         if int(number("SamplesPerPixel", 1)) != 1:
             raise PixelDataError("colour images are not read as a volume")
         bits = int(number("BitsAllocated", 16))
@@ -91,36 +95,42 @@ class PixelLayout:
         return self.rows * self.columns * np.dtype(self.dtype).itemsize
 
 
-def read_stored_pixels(client: OrthancClient, orthanc_id: str, layout: PixelLayout) -> Pixels:
-    """One instance's stored pixel values, (rows, columns)."""
+def read_stored_pixels(client: OrthancClient, orthanc_id: str, layout: PixelLayout,
+                       frame: int | None = None) -> Pixels:
+    """One image's stored pixel values, (rows, columns): the instance's, or one frame's
+    (1-based) of a multi-frame instance."""
+    index = (frame or 1) - 1  # Orthanc counts frames from 0
     if layout.native:
-        raw = client.instance_raw_frame(orthanc_id)
+        raw = client.instance_raw_frame(orthanc_id, index)
         if len(raw) == layout.frame_bytes:
             return np.frombuffer(raw, dtype=layout.dtype).reshape(layout.rows, layout.columns)
         # Another transfer syntax than the reference instance's: let Orthanc decode it.
-    payload = client.instance_numpy(orthanc_id)
+    payload = client.instance_numpy(orthanc_id, None if frame is None else index)
     try:
         array = np.load(io.BytesIO(payload), allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise PixelDataError(f"Orthanc's numpy answer could not be read ({exc})") from None
-    if array.ndim != 4 or array.shape[0] != 1 or array.shape[3] != 1:
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]  # a whole instance: (frames, rows, columns, samples)
+    if array.ndim != 3 or array.shape[2] != 1:
         raise PixelDataError(f"expected one grayscale frame, got an array of {array.shape}")
-    pixels: Pixels = array[0, :, :, 0]
+    pixels: Pixels = array[:, :, 0]
     return pixels
 
 
-def read_slices(client: OrthancClient, orthanc_ids: Sequence[str], layout: PixelLayout,
+def read_slices(client: OrthancClient, images: Sequence[SliceRef], layout: PixelLayout,
                 convert: Callable[[Pixels], T], *, workers: int = READ_WORKERS) -> list[T]:
-    """``convert`` of each instance's stored pixels, in the order given, read in parallel."""
-    if not orthanc_ids:
+    """``convert`` of each image's stored pixels (frames included), in the order given,
+    read in parallel."""
+    if not images:
         return []
 
-    def one(orthanc_id: str) -> T:
-        return convert(read_stored_pixels(client, orthanc_id, layout))
+    def one(image: SliceRef) -> T:
+        return convert(read_stored_pixels(client, image.orthanc_id, layout, image.frame))
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(orthanc_ids))),
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(images))),
                             thread_name_prefix="nadir-voxels") as pool:
-        return list(pool.map(one, orthanc_ids))
+        return list(pool.map(one, images))
 
 
 def read_volume(client: OrthancClient, slices: Sequence[SliceRef], *, modality: str,
@@ -130,13 +140,15 @@ def read_volume(client: OrthancClient, slices: Sequence[SliceRef], *, modality: 
     Geometry comes from the middle slice's header (orientation, pixel spacing, position,
     rescale) and the index's slice positions: a stack of parallel slices that share their
     in-plane position, as reconstructed axial (and MPR) series are. Two header requests,
-    then one request per slice.
+    then one request per slice. The slices may be frames of multi-frame instances
+    (enhanced or legacy-converted CT and MR): the middle frame's functional groups then
+    give the geometry and the rescale, and each frame is one request.
     """
     if len(slices) < 2:
         raise PixelDataError(f"a volume needs 2 or more slices, the series has {len(slices)}")
     ordered = sorted(slices, key=lambda s: s.position_mm)
     reference = ordered[len(ordered) // 2]
-    tags = client.instance_tags(reference.orthanc_id)
+    tags = frame_tags(client.instance_tags(reference.orthanc_id), reference.frame or 1)
     layout = PixelLayout.of(tags, client.instance_metadata(reference.orthanc_id,
                                                            "TransferSyntax"))
     position = _numbers(tags.get("ImagePositionPatient"), 3, "ImagePositionPatient")
@@ -157,8 +169,7 @@ def read_volume(client: OrthancClient, slices: Sequence[SliceRef], *, modality: 
             values += intercept
         return block_mean(values, factor)
 
-    blocks = read_slices(client, [s.orthanc_id for s in ordered], layout, convert,
-                         workers=workers)
+    blocks = read_slices(client, ordered, layout, convert, workers=workers)
     shift = ordered[0].position_mm - reference.position_mm
     first = [position[i] + shift * normal[i] for i in range(3)]
     try:

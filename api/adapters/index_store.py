@@ -25,7 +25,7 @@ from api.db.models import (
 from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor
 from imaging.pairing import Pairing, pair_series
-from pacs.metadata import DATE_SOURCES, SeriesRecord
+from pacs.metadata import DATE_SOURCES, InstanceRecord, SeriesRecord
 
 CURSOR_KEY = "orthanc_changes"
 log = logging.getLogger(__name__)
@@ -177,11 +177,21 @@ class DatabaseIndex:
             if row is None:
                 s.add(Instance(sop_instance_uid=inst.sop_instance_uid, series_pk=series.id,
                                orthanc_id=inst.orthanc_id, instance_number=inst.instance_number,
-                               position_mm=inst.position_mm))
+                               position_mm=inst.position_mm, frames=_frames(inst)))
             else:
                 row.orthanc_id = inst.orthanc_id
                 row.instance_number = inst.instance_number
                 row.position_mm = inst.position_mm
+                row.frames = _frames(inst)
+
+
+def _frames(inst: InstanceRecord) -> list[Any] | None:
+    """The stored form of a multi-frame image's frames (see ``Instance.frames``)."""
+    if not inst.frames:
+        return None
+    return [{"frame": f.frame, "position_mm": f.position_mm,
+             "image_position": list(f.image_position) if f.image_position else None}
+            for f in inst.frames]
 
 
 def better_date(held: tuple[dt.date | None, str | None],

@@ -94,15 +94,25 @@ class SqlRegistrationStore:
             if series is None:
                 return None
             rows = s.execute(select(Instance.sop_instance_uid, Instance.orthanc_id,
-                                    Instance.position_mm)
+                                    Instance.position_mm, Instance.frames)
                              .where(Instance.series_pk == series.id)).all()
             orientation = split_floats(series.orientation)
             return IndexedSeries(
                 series_instance_uid=series_uid, modality=series.modality,
                 orientation=tuple(orientation) if orientation and len(orientation) == 6
                 else None,
-                slices=tuple(IndexedSlice(sop, oid, float(z)) for sop, oid, z in rows
-                             if z is not None))
+                slices=tuple(one for sop, oid, z, frames in rows
+                             for one in _slices(sop, oid, z, frames)))
+
+
+def _slices(sop: str, orthanc_id: str, position_mm: float | None,
+            frames: list[Any] | None) -> list[IndexedSlice]:
+    """The images of one indexed instance: itself, or each frame of a multi-frame one."""
+    if frames:
+        return [IndexedSlice(sop, orthanc_id, float(f["position_mm"]), int(f["frame"]))
+                for f in frames if f.get("position_mm") is not None]
+    return [IndexedSlice(sop, orthanc_id, float(position_mm))] if position_mm is not None \
+        else []
 
 
 def _claim(row: SeriesRegistration) -> StoredClaim:

@@ -140,6 +140,10 @@ class Instance(Base):
     #: (pacs/dicomjson.py); null until filled after ingest (api/workers/series_metadata.py).
     #: Deferred: only the metadata answer reads it.
     dicom_json: Mapped[str | None] = mapped_column(Text, deferred=True)
+    # A multi-frame image's frames, each ``{"frame": n, "position_mm": z along the slice
+    # normal, "image_position": [x, y, z]}`` (from its Plane Position functional groups,
+    # PS3.3 C.7.6.16.2.3); None for a single-frame image.
+    frames: Mapped[list[Any] | None] = mapped_column(JSON)
 
 
 class Comparison(Base):

@@ -33,10 +33,18 @@ def _image(pacs: Pacs, located: LocatedInstance | None, timepoint_uid: str,
     if located is None or located.study_instance_uid != timepoint_uid:
         raise InvalidMeasurement(f"sop_instance_uid {sop_instance_uid!r} is not an instance "
                                  f"of timepoint {timepoint_uid!r}")
-    geometry = pixel_geometry(pacs.instance_tags(located.orthanc_id))
+    # A multi-frame image's frame takes its matrix and Pixel Spacing from its functional
+    # groups (pacs.metadata.frame_tags).
+    geometry = pixel_geometry(pacs.instance_tags(located.orthanc_id), frame or 1)
     if (frame or 1) > geometry.frames:
         raise InvalidMeasurement(f"frame {frame} is beyond the instance's {geometry.frames} "
                                  "frame(s)")
+    if frame is None and geometry.frames > 1:
+        # A caliper lies on one frame (PS3.3 C.10.4: the SR names it): guessing one of a
+        # multi-frame image's frames would put the measurement on another slice.
+        raise InvalidMeasurement(f"instance {sop_instance_uid!r} has {geometry.frames} "
+                                 "frames: frame (1-based) must say which one the caliper "
+                                 "is on")
     return geometry
 
 
@@ -70,8 +78,8 @@ def caliper_on_image(
     """Length in mm (2 decimals) of a caliper on an image of the timepoint.
 
     Refuses (InvalidMeasurement, naming what is wrong) an instance outside the
-    timepoint's study, no Pixel Spacing, a frame or endpoint outside the image, or a
-    claimed length more than 0.5 mm from the computed one.
+    timepoint's study, no Pixel Spacing, a frame or endpoint outside the image, no frame
+    on a multi-frame image, or a claimed length more than 0.5 mm from the computed one.
     """
     geometry = _image(pacs, located, timepoint_uid, sop_instance_uid, frame)
     spacing = _spacing(geometry, sop_instance_uid)

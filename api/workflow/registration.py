@@ -125,9 +125,12 @@ class RegistrationStore(Protocol):
 
 @dataclass(frozen=True)
 class IndexedSlice:
+    """One image of a series: an instance, or one frame (1-based) of a multi-frame one."""
+
     sop_instance_uid: str
     orthanc_id: str
     position_mm: float
+    frame: int | None = None
 
 
 @dataclass(frozen=True)
@@ -301,7 +304,8 @@ class RegistrationComputer:
                            counts=counts)
         try:
             volumes = [read_volume(self._orthanc,
-                                   [SliceRef(s.orthanc_id, s.position_mm) for s in one.slices],
+                                   [SliceRef(s.orthanc_id, s.position_mm, s.frame)
+                                    for s in one.slices],
                                    modality=one.modality) for one in (baseline, followup)]
             read_s = time.perf_counter() - started
             result = register(volumes[0], volumes[1], self._settings)
@@ -391,6 +395,8 @@ class Proposal:
     slice_distance_mm: float
     inside_image: bool
     registration: RegistrationState
+    frame: int | None = None  # of a multi-frame image (1-based)
+    from_frame: int | None = None
 
 
 class RegistrationService:
@@ -438,7 +444,7 @@ class RegistrationService:
                          f"{timepoint_id}", case.patient_id)
         self.store.commit()
         state = self.jobs.obtain(pair, PROPOSAL_WAIT_S)
-        start = self._plane(measured.sop_instance_uid or "")
+        start = self._plane(measured.sop_instance_uid or "", measured.frame)
         endpoints = measured.endpoints or []
         from_point = start.to_patient(*caliper_midpoint(endpoints[0], endpoints[1]))
         if state.status == DONE and state.matrix is not None:
@@ -452,7 +458,7 @@ class RegistrationService:
             raise Conflict(f"series {pair.followup_series_uid!r} has no indexed slices")
         chosen, _ = nearest_slice([(s, s.position_mm) for s in target_series.slices],
                                   target_series.orientation, position)
-        plane = self._plane(chosen.sop_instance_uid)
+        plane = self._plane(chosen.sop_instance_uid, chosen.frame)
         row, column, off_plane = plane.to_image(position)
         return Proposal(
             timepoint_id=timepoint_id, series_instance_uid=pair.followup_series_uid,
@@ -463,7 +469,8 @@ class RegistrationService:
             from_sop_instance_uid=measured.sop_instance_uid or "",
             from_position_mm=_rounded(from_point),
             slice_distance_mm=round(off_plane, 2),
-            inside_image=plane.contains(row, column), registration=state)
+            inside_image=plane.contains(row, column), registration=state,
+            frame=chosen.frame, from_frame=measured.frame)
 
     def _pair_for(self, patient_id: str, source: Study, target: Study, series_uid: str
                   ) -> SeriesPair:
@@ -480,11 +487,12 @@ class RegistrationService:
         raise Conflict(f"the measured series {series_uid!r} has no paired series in timepoint "
                        f"{target.study_instance_uid!r}; pair it in a comparison first")
 
-    def _plane(self, sop_instance_uid: str) -> ImagePlane:
+    def _plane(self, sop_instance_uid: str, frame: int | None) -> ImagePlane:
+        """Where the image (the frame of a multi-frame one) lies in patient space."""
         located = self.store.locate_instance(sop_instance_uid)
         if located is None:
             raise Conflict(f"instance {sop_instance_uid!r} is no longer indexed")
-        plane = image_plane(self.pacs.instance_tags(located.orthanc_id))
+        plane = image_plane(self.pacs.instance_tags(located.orthanc_id), frame or 1)
         if plane is None:
             raise Conflict(f"instance {sop_instance_uid!r} has no usable Image Plane "
                            "attributes (position, orientation, pixel spacing)")
