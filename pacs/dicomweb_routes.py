@@ -130,8 +130,13 @@ class DicomWebRoute:
 
     @property
     def upstream_query(self) -> str:
-        """The query string passed on: only the parameters parsed, re-encoded."""
-        return urlencode(self.query, quote_via=quote)
+        """The query string passed on: only the parameters parsed, re-encoded.
+
+        Commas stay commas: they separate the values of ``viewport``, ``window`` and
+        ``includefield`` (PS3.18 8.3.4, 8.3.5.1), and Orthanc's DICOMweb plugin (1.7) does
+        not decode ``%2C`` there (``viewport=64%2C64`` is answered 400). A comma is a
+        sub-delimiter (RFC 3986 3.4): it cannot end a parameter or start another."""
+        return urlencode(self.query, safe=",", quote_via=quote)
 
 
 def is_uid(text: str) -> bool:

@@ -28,7 +28,7 @@ def _target(uid: str, path: str) -> str:
 def test_escapes_are_404_audited_and_leave_orthanc_unchanged(
     service: Service, orthanc: Any, study: Any  # noqa: F811
 ) -> None:
-    uid = study[0].StudyInstanceUID
+    uid, series = study[0].StudyInstanceUID, study[0].SeriesInstanceUID
     with orthanc.client() as client:
         before = client.statistics()
         patient = client.lookup(PID)[0]["ID"]
@@ -40,6 +40,16 @@ def test_escapes_are_404_audited_and_leave_orthanc_unchanged(
         (f"studies/{uid}/..%252f..%252fpatients%252f{patient}", "_method=DELETE"),
         (f"studies/{uid}/series", "expand"),
         ("studies", "PatientID=" + PID + "&_method=DELETE"),
+        # The rendered resources the workstation's thumbnails use take their own parameters
+        # only, each of its grammar (an encoded & inside a value stays refused).
+        (f"studies/{uid}/series/{series}/rendered", "viewport=64,64&_method=DELETE"),
+        (f"studies/{uid}/series/{series}/rendered", "viewport=64,64%26_method%3DDELETE"),
+        (f"studies/{uid}/series/{series}/rendered", "window=40,400,linear,_method=DELETE"),
+        (f"studies/{uid}/series/{series}/rendered", "quality=80;_method=DELETE"),
+        (f"studies/{uid}/series/{series}/rendered", "viewport=../../patients"),
+        (f"studies/{uid}/series/{series}/rendered", "limit=1"),
+        (f"studies/{uid}/series/{series}/rendered/%2e%2e/%2e%2e", "viewport=64,64"),
+        (f"studies/{uid}/series/{series}/rendered.jpg", ""),
     ]
     for role in ("specialist", "radiologist", "admin"):
         for path, query in attempts:

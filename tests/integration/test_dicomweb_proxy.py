@@ -127,3 +127,38 @@ def test_pages_are_served_or_say_how_to_build_them(service: Service) -> None:
         assert r.status_code in (200, 503)
         assert r.headers["content-type"].startswith("text/html")
     assert service.client.get("/assets/does-not-exist.js").status_code == 404
+
+
+def test_rendered_images_for_series_thumbnails_come_through_the_proxy(
+    service: Service, study: Any
+) -> None:
+    """The workstation's series thumbnails: one rendered image of a series' middle instance
+    (PS3.18 10.4.1, Retrieve Rendered Transaction), scaled by `viewport`, from Orthanc's
+    DICOMweb plugin through the allow-list."""
+    import io
+
+    from PIL import Image
+
+    uid, series_uid = study[0].StudyInstanceUID, study[0].SeriesInstanceUID
+    instance = study[1].SOPInstanceUID
+    path = (f"/dicom-web/studies/{uid}/series/{series_uid}/instances/{instance}/rendered"
+            "?viewport=64,64&quality=80&window=40,400,linear")
+    assert service.client.get(path, headers={"Accept": "image/jpeg"}).status_code == 401
+    assert service.client.get(path, headers={**service.headers("uploader"),
+                                             "Accept": "image/jpeg"}).status_code == 403
+    for role in ("radiologist", "specialist", "admin"):
+        r = service.client.get(path, headers={**service.headers(role), "Accept": "image/jpeg"})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/jpeg"
+        image = Image.open(io.BytesIO(r.content))
+        assert image.format == "JPEG" and max(image.size) <= 64
+    # The series' own rendered resource, as Orthanc's plugin 1.7 serves it (its
+    # `thumbnail` resources come with plugin 1.19: 404 here).
+    r = service.client.get(f"/dicom-web/studies/{uid}/series/{series_uid}/rendered"
+                           "?viewport=8,8", headers={**service.headers("specialist"),
+                                                     "Accept": "image/jpeg"})
+    # Scaled down from the 16 x 16 images: `viewport` reached Orthanc as two numbers.
+    assert r.status_code == 200 and Image.open(io.BytesIO(r.content)).size == (8, 8)
+    # A parameter the standard does not define for rendered resources is refused, unsent.
+    r = service.client.get(path + "&_method=DELETE", headers=service.headers("admin"))
+    assert r.status_code == 404

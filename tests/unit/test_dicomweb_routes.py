@@ -17,7 +17,7 @@ S, SE, IN = "1.2.840.113619.2.1", "1.2.840.113619.2.1.2", "1.2.840.113619.2.1.2.
 @pytest.mark.parametrize(("path", "query", "kind", "upstream", "upstream_query"), [
     ("studies", "PatientID=P1&limit=10", Kind.SEARCH, "studies", "PatientID=P1&limit=10"),
     ("studies", "00100020=P1&includefield=00081030,StudyDescription", Kind.SEARCH, "studies",
-     "00100020=P1&includefield=00081030%2CStudyDescription"),
+     "00100020=P1&includefield=00081030,StudyDescription"),
     (f"studies/{S}", "", Kind.RETRIEVE, f"studies/{S}", ""),
     (f"studies/{S}/metadata", "", Kind.RETRIEVE, f"studies/{S}/metadata", ""),
     (f"studies/{S}/series", "Modality=CT", Kind.SEARCH, f"studies/{S}/series", "Modality=CT"),
@@ -28,7 +28,7 @@ S, SE, IN = "1.2.840.113619.2.1", "1.2.840.113619.2.1.2", "1.2.840.113619.2.1.2.
     (f"studies/{S}/series/{SE}/rendered", "quality=80", Kind.RENDERED,
      f"studies/{S}/series/{SE}/rendered", "quality=80"),
     (f"studies/{S}/series/{SE}/thumbnail", "viewport=64,64", Kind.RENDERED,
-     f"studies/{S}/series/{SE}/thumbnail", "viewport=64%2C64"),
+     f"studies/{S}/series/{SE}/thumbnail", "viewport=64,64"),
     (f"studies/{S}/series/{SE}/instances", "offset=0&limit=100", Kind.SEARCH,
      f"studies/{S}/series/{SE}/instances", "offset=0&limit=100"),
     (f"studies/{S}/series/{SE}/instances/{IN}", "", Kind.RETRIEVE,
@@ -39,7 +39,7 @@ S, SE, IN = "1.2.840.113619.2.1", "1.2.840.113619.2.1.2", "1.2.840.113619.2.1.2.
      f"studies/{S}/series/{SE}/instances/{IN}/frames/1,2,3", ""),
     (f"studies/{S}/series/{SE}/instances/{IN}/frames/7/rendered", "window=40,400,linear",
      Kind.RENDERED, f"studies/{S}/series/{SE}/instances/{IN}/frames/7/rendered",
-     "window=40%2C400%2Clinear"),
+     "window=40,400,linear"),
     (f"studies/{S}/series/{SE}/instances/{IN}/bulk/7fe00010", "", Kind.RETRIEVE,
      f"studies/{S}/series/{SE}/instances/{IN}/bulk/7fe00010", ""),
     (f"studies/{S}/series/{SE}/instances/{IN}/bulk/00540016/0/00181072", "", Kind.RETRIEVE,
@@ -136,3 +136,13 @@ def test_match_values_are_re_encoded_not_passed_raw() -> None:
     route = parse(b"studies", b"PatientName=Doe%5E*&PatientID=a%26_method%3DDELETE")
     assert route.query == (("PatientName", "Doe^*"), ("PatientID", "a&_method=DELETE"))
     assert route.upstream_query == "PatientName=Doe%5E%2A&PatientID=a%26_method%3DDELETE"
+
+
+def test_commas_pass_as_commas_and_nothing_else_is_left_raw() -> None:
+    """Orthanc's DICOMweb plugin reads `viewport=64%2C64` as one number (400): commas, a
+    sub-delimiter that cannot start another parameter, go unescaped; & = % # do not."""
+    route = parse(f"studies/{S}/series/{SE}/rendered".encode(),
+                  b"viewport=64%2C64&window=40,400,linear")
+    assert route.upstream_query == "viewport=64,64&window=40,400,linear"
+    route = parse(b"studies", b"PatientName=Doe,J%26_method%3DDELETE%23x%25")
+    assert route.upstream_query == "PatientName=Doe,J%26_method%3DDELETE%23x%25"
