@@ -59,6 +59,10 @@ class DemoPair:
     compressed_pixels: Any  # its decoded modality values (numpy, rows x columns)
     #: Study Instance UID -> {Series Instance UID: number of instances}, as pushed.
     pushed: dict[str, dict[str, int]]
+    #: Every pushed study, oldest first (more than two in modules that set DEMO_TIMEPOINTS).
+    studies: tuple[Any, ...] = ()
+    #: Per study: lesion label -> KnownCaliper on its thin series.
+    calipers_at: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass
@@ -93,12 +97,14 @@ class LiveNadir:
         return case
 
 
-def small_demo_pair() -> tuple[Any, Any]:
-    """The demo patient cut to the chest: 60 thin slices covering two lesions."""
+def small_demo(timepoints: int = 2) -> tuple[Any, ...]:
+    """The demo patient's studies cut to the chest: 60 thin slices covering two lesions (and
+    the new nodule of the second follow-up, when there is one)."""
     from synthetic import demo_patient
+    from synthetic.demo import NEW_LESION
 
-    demo = demo_patient(matrix=256)
-    keep = {"RUL nodule", "Subcarinal node"}
+    demo = demo_patient(matrix=256, timepoints=timepoints)
+    keep = {"RUL nodule", "Subcarinal node", NEW_LESION.label}
 
     def cut(spec: Any) -> Any:
         series = tuple(dataclasses.replace(s, slice_count=THIN_SLICES) if s.key == "lung_thin"
@@ -107,19 +113,21 @@ def small_demo_pair() -> tuple[Any, Any]:
             spec, lesions=tuple(les for les in spec.lesions if les.label in keep),
             scan_top_mm=-20.0, scan_length_mm=(THIN_SLICES - 1) * 1.25, series=series)
 
-    return cut(demo.baseline), cut(demo.followup)
+    return tuple(cut(spec) for spec in demo.studies)
 
 
-def push_demo_pair(orthanc: Any) -> DemoPair:
+def push_demo_pair(orthanc: Any, timepoints: int = 2) -> DemoPair:
+    """Push :func:`small_demo`'s studies (the first follow-up's thin series as JPEG-LS)."""
     from pydicom.uid import JPEGLSLossless
 
     from pacs.dimse import DicomPeer, store
     from synthetic import generate_study
     from synthetic.calipers import lesion_calipers
 
-    baseline, followup = small_demo_pair()
-    bl = generate_study(baseline, seed=1)
-    fu = generate_study(followup, seed=2)
+    studies = small_demo(timepoints)
+    baseline, followup = studies[:2]
+    generated = [generate_study(spec, seed=index + 1) for index, spec in enumerate(studies)]
+    bl, fu = generated[:2]
     thin = baseline.series_by_key("lung_thin")
     fu_thin = [ds for ds in fu if int(ds.SeriesNumber) == thin.series_number]
     for ds in fu_thin:
@@ -127,9 +135,10 @@ def push_demo_pair(orthanc: Any) -> DemoPair:
     sample = fu_thin[len(fu_thin) // 2]
     pixels = sample.pixel_array * float(sample.RescaleSlope) + float(sample.RescaleIntercept)
     peer = DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, PYNETDICOM_AET)
-    store(peer, bl + fu)
+    everything = [ds for datasets in generated for ds in datasets]
+    store(peer, everything)
     pushed: dict[str, dict[str, int]] = {}
-    for ds in bl + fu:
+    for ds in everything:
         series = pushed.setdefault(str(ds.StudyInstanceUID), {})
         series[str(ds.SeriesInstanceUID)] = series.get(str(ds.SeriesInstanceUID), 0) + 1
     return DemoPair(
@@ -141,7 +150,9 @@ def push_demo_pair(orthanc: Any) -> DemoPair:
         slice_thickness_mm=thin.slice_thickness_mm,
         compressed_sop=str(sample.SOPInstanceUID),
         compressed_z=float(sample.ImagePositionPatient[2]), compressed_pixels=pixels,
-        pushed=pushed)
+        pushed=pushed, studies=studies,
+        calipers_at=tuple({c.label: c for c in lesion_calipers(spec, datasets)}
+                          for spec, datasets in zip(studies, generated, strict=True)))
 
 
 def wait_indexed(nadir: LiveNadir) -> None:
@@ -178,8 +189,10 @@ def orthanc_for_demo(root: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
-    """A real Orthanc and Nadir on free ports, with the demo pair indexed."""
+def live(tmp_path_factory: pytest.TempPathFactory,
+         request: pytest.FixtureRequest) -> Iterator[LiveNadir]:
+    """A real Orthanc and Nadir on free ports, with the demo pair indexed (or the module's
+    ``DEMO_TIMEPOINTS`` studies of the demo patient)."""
     import uvicorn
 
     from api.app import create_app
@@ -205,7 +218,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNadir]:
         thread.start()
         wait_until(lambda: server.started, timeout=30)
         nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens,
-                          demo=push_demo_pair(pacs))
+                          demo=push_demo_pair(pacs, getattr(request.module, "DEMO_TIMEPOINTS", 2)))
         wait_indexed(nadir)
         yield nadir
     finally:

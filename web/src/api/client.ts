@@ -16,6 +16,7 @@ import type {
   LesionDelete,
   LesionPatch,
   Me,
+  MeOut,
   Measurement,
   MeasurementPut,
   Patient,
@@ -211,22 +212,18 @@ export const api = {
   me,
 };
 
+let signedIn: Promise<Me> | null = null;
+
 /**
- * Who is signed in. GET /api/v1/me answers when the API has it. Until then the role is
- * found without changing anything: an empty body is refused with 403 by a route whose
- * role list excludes the user, and with 422 (invalid body) by one that admits them,
- * before anything is written. Creating cases admits radiologists and admins, the audit
- * log admins only.
+ * Who is signed in (GET /api/v1/me), asked once per page: the header and the page share
+ * the answer. A failed request is asked again next time.
  */
-async function me(): Promise<Me> {
-  const direct = await maybe<{ name?: string; role?: string }>('GET', '/api/v1/me');
-  if (direct) return { name: direct.value.name ?? null, role: (direct.value.role as Me['role']) ?? 'unknown' };
-  const probe = await send('POST', '/api/v1/cases', { body: {} });
-  if (probe.status === 403) {
-    const patients = await send('GET', '/api/v1/patients');
-    return { name: null, role: patients.ok ? 'specialist' : 'uploader' };
+function me(): Promise<Me> {
+  if (!signedIn) {
+    signedIn = get<MeOut>('/api/v1/me').then((who) => ({ name: who.name, role: who.role }));
+    signedIn.catch(() => {
+      signedIn = null;
+    });
   }
-  if (probe.status !== 422) return { name: null, role: 'unknown' };
-  const audit = await send('GET', '/api/v1/audit?limit=1');
-  return { name: null, role: audit.ok ? 'admin' : 'radiologist' };
+  return signedIn;
 }

@@ -44,10 +44,11 @@ export type Registration = Schemas['RegistrationOut'];
 /** GET /api/v1/cases/{id}/lesions/{lesion_id}/proposal?timepoint= */
 export type Proposal = Schemas['ProposalOut'];
 
-/** Who is signed in: GET /api/v1/me when the API has it, else found by probing (client.ts). */
+export type MeOut = Schemas['MeOut'];
+/** Who is signed in (GET /api/v1/me); `unknown` until the answer came. */
 export interface Me {
   name: string | null;
-  role: 'radiologist' | 'specialist' | 'admin' | 'uploader' | 'unknown';
+  role: MeOut['role'] | 'unknown';
 }
 
 /** One change to a case, from GET /api/v1/cases/{id}/events (`event: change`). */

@@ -1,5 +1,7 @@
-/** The header every signed-in page shares: where you are, and signing out. */
+/** The header every signed-in page shares: where you are, who is signed in, signing out. */
+import { api } from '../api/client';
 import { signOut } from '../api/session';
+import type { Me } from '../api/types';
 import { h } from '../panels/dom';
 
 export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = []): HTMLElement {
@@ -7,6 +9,7 @@ export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = 
     h('a', { href: '/', class: 'brand' }, 'Nadir'),
     h('div', { class: 'title' }, title),
     h('nav', {}, extra,
+      signedInAs(),
       h('button', {
         type: 'button',
         class: 'sign-out',
@@ -16,4 +19,21 @@ export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = 
         },
       }, 'Sign out')),
   );
+}
+
+/** "Signed in as NAME, ROLE", from GET /api/v1/me; `data-user-name` and `data-user-role` for automation. */
+function signedInAs(): HTMLElement {
+  const who = h('span', { class: 'signed-in', 'aria-live': 'polite' }, 'Signed in as …');
+  api.me().then(
+    (me: Me) => {
+      who.dataset.userName = me.name ?? '';
+      who.dataset.userRole = me.role;
+      who.title = `Signed in as ${me.name ?? 'unknown'} with the role ${me.role}`;
+      who.replaceChildren(h('span', { class: 'user-name' }, me.name ?? '—'), h('span', { class: 'user-role' }, me.role));
+    },
+    () => {
+      who.textContent = 'Signed in as (unknown)';
+    },
+  );
+  return who;
 }
