@@ -43,6 +43,7 @@ from api.routes.web import WEB_DIST, install_web
 from api.schemas import EvaluateRequest
 from api.security_headers import SecurityHeaders
 from api.settings import Settings, load_settings
+from api.workers.image_checks import ImageChecker
 from api.workers.ingest import Ingest, leader_lock
 from api.workers.outbox import OutboxSender
 from api.workers.priors import PriorFetcher
@@ -104,12 +105,18 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         target_aet=settings.orthanc_aet, policy=outbox.policy,
         automatic=settings.fetch_priors)
     follower.observers.append(prior_fetcher)
+    image_checker = ImageChecker(sessions, OrthancClient(
+        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
+        is_leader=lambda: ingest.leader)
+    follower.observers.append(image_checker)
+    follower.metadata_observers.append(image_checker.on_metadata)
     event_bus, event_publisher, event_listener = case_events(engine)
 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         if start_ingest:
             ingest.start()
+            image_checker.start()
         outbox.start()
         prior_fetcher.start()
         metadata_filler.start()
@@ -125,6 +132,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
             outbox.stop()
             prior_fetcher.close()
             metadata_filler.stop()
+            image_checker.close()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -153,6 +161,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
     state.outbox = outbox
     state.priors = prior_fetcher
+    state.image_checks = image_checker
     public = urlsplit(settings.public_url)
     state.dicomweb = DicomWebGateway(settings.orthanc_url, *settings.orthanc_reader,
                                      public_host=public.netloc, public_proto=public.scheme)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from api.adapters.index_store import split_floats
+from api.db.image_checks import ImageCheck
 from api.db.models import (
     AuditEvent,
     Comparison,
@@ -287,16 +288,22 @@ class StudyOut(BaseModel):
     other_patient_ids: list[str] = Field(default=[], description=(
         "other PatientIDs the PACS also holds this Study Instance UID under; those copies "
         "are not indexed (the study stays with the patient it came with first)"))
+    images_flagged: list[ImageFlagOut] = Field(default=[], description=(
+        "images of the study that came by C-STORE and that the upload would refuse, or "
+        "that were sent again with other content"))
 
     @classmethod
-    def of(cls, st: Study) -> StudyOut:
+    def of(cls, st: Study, flagged: list[ImageCheck] | None = None) -> StudyOut:
         ordered = sorted(st.series, key=lambda s: (s.series_number is None,
                                                    s.series_number or 0, s.series_instance_uid))
         return cls(study_instance_uid=st.study_instance_uid, study_date=_iso(st.study_date),
                    date_source=st.date_source, description=st.description,
                    accession_number=st.accession_number,
                    series=[SeriesOut.of(s) for s in ordered],
-                   other_patient_ids=[str(p) for p in st.other_patient_ids or []])
+                   other_patient_ids=[str(p) for p in st.other_patient_ids or []],
+                   images_flagged=ImageFlagOut.of_checks(
+                       [c for c in flagged or [] if c.study_instance_uid ==
+                        st.study_instance_uid]))
 
 
 class WorklistStudyOut(BaseModel):
@@ -398,6 +405,43 @@ class LeftOutStudyOut(BaseModel):
     reason: str
 
 
+class ImageFlagOut(BaseModel):
+    """An image that came by C-STORE and that the upload would have refused, or that was
+    sent again with other content (Orthanc keeps the first version)."""
+
+    sop_instance_uid: str
+    series_instance_uid: str | None
+    study_instance_uid: str | None
+    kind: Literal["refused_by_upload_rule", "resent_with_other_content"]
+    reason: str
+    attributes: list[str] = Field(default=[], description="for a re-sent instance, the "
+                                  "attributes the copy differed in")
+
+    @classmethod
+    def of_checks(cls, checks: list[ImageCheck]) -> list[ImageFlagOut]:
+        flags: list[ImageFlagOut] = []
+        for c in checks:
+            if c.refused_reason is not None:
+                flags.append(cls._of(c, "refused_by_upload_rule", (
+                    f"came by {c.origin or 'C-STORE'} and would be refused by upload: "
+                    f"{c.refused_reason}"), []))
+            if c.resent_attributes:
+                by = f" by {c.resent_by}" if c.resent_by else ""
+                flags.append(cls._of(c, "resent_with_other_content", (
+                    f"sent again{by} with other content ({', '.join(c.resent_attributes)} "
+                    f"differ); the PACS keeps the first version"), list(c.resent_attributes)))
+        return flags
+
+    @classmethod
+    def _of(cls, c: ImageCheck, kind: Literal["refused_by_upload_rule",
+                                              "resent_with_other_content"],
+            reason: str, attributes: list[str]) -> ImageFlagOut:
+        return cls(sop_instance_uid=c.sop_instance_uid,
+                   series_instance_uid=c.series_instance_uid,
+                   study_instance_uid=c.study_instance_uid, kind=kind, reason=reason,
+                   attributes=attributes)
+
+
 class StudyDateSetOut(BaseModel):
     study_instance_uid: str
     date: str
@@ -462,9 +506,12 @@ class CaseOut(BaseModel):
                                             "that are not timepoints, each with the reason")
     study_dates_set: list[StudyDateSetOut] = Field(default=[], description="dates set by "
                                                    "hand for undated studies, oldest first")
+    images_flagged: list[ImageFlagOut] = Field(default=[], description=(
+        "images of the patient's studies that came by C-STORE and that the upload would "
+        "refuse, or that were sent again with other content"))
 
     @classmethod
-    def of(cls, view: CaseView) -> CaseOut:
+    def of(cls, view: CaseView, flagged: list[ImageCheck] | None = None) -> CaseOut:
         case = view.case
         signoffs = {s.timepoint_uid: s for s in case.signoffs}
         return cls(
@@ -486,7 +533,8 @@ class CaseOut(BaseModel):
                 reason=lo.reason) for lo in view.left_out],
             study_dates_set=[StudyDateSetOut(
                 study_instance_uid=d.study_uid, date=d.date.isoformat(), reason=d.reason,
-                set_by=d.set_by, set_at=_iso(d.set_at) or "") for d in case.study_dates])
+                set_by=d.set_by, set_at=_iso(d.set_at) or "") for d in case.study_dates],
+            images_flagged=ImageFlagOut.of_checks(flagged or []))
 
 
 def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:

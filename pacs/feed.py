@@ -62,6 +62,12 @@ class SeriesObserver(Protocol):
     def __call__(self, record: SeriesRecord) -> None: ...
 
 
+class InstanceMetadataObserver(Protocol):
+    """Told the Orthanc id of an instance whose metadata changed (``UpdatedMetadata``)."""
+
+    def __call__(self, instance_id: str) -> None: ...
+
+
 @dataclass
 class FeedStatus:
     cursor: int = 0
@@ -76,6 +82,7 @@ class ChangeFeedFollower:
     client: OrthancClient
     sink: IndexSink
     observers: list[SeriesObserver] = field(default_factory=list)
+    metadata_observers: list[InstanceMetadataObserver] = field(default_factory=list)
     status: FeedStatus = field(default_factory=FeedStatus)
 
     def step(self) -> int:
@@ -98,6 +105,14 @@ class ChangeFeedFollower:
     def _apply(self, change: Change) -> None:
         if change.change_type == "StableSeries":
             self.index_series(change.orthanc_id)
+        elif change.change_type == "UpdatedMetadata" and change.resource_type == "Instance":
+            for observer in self.metadata_observers:
+                try:
+                    observer(change.orthanc_id)
+                except PacsError:
+                    raise  # Orthanc unreachable: the page is read again
+                except Exception as exc:  # an observer must not stop ingest
+                    log.error("instance observer failed (%s)", type(exc).__name__)
 
     def index_series(self, series_id: str) -> bool:
         try:

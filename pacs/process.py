@@ -27,6 +27,7 @@ from pacs.errors import BindShimUnavailable, OrthancPortInUse, OrthancProcessErr
 from pacs.listeners import Listener, listening
 from pacs.orthanc import OrthancClient
 from pacs.reader_user import reader_credentials, reader_filter_lua
+from pacs.resent import resent_watch_lua
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
@@ -185,7 +186,9 @@ class OrthancProcess:
         merged.update(self.config.runtime_settings())
         lua = self.config_dir / "reader-filter.lua"
         lua.write_text(reader_filter_lua(self.config.reader[0]))
-        merged["LuaScripts"] = [str(lua)]
+        resent = self.config_dir / "resent-watch.lua"
+        resent.write_text(resent_watch_lua())
+        merged["LuaScripts"] = [str(lua), str(resent)]
         path = self.config_dir / "orthanc.json"
         path.touch(mode=0o600)
         # The file holds Orthanc's password: readable by the owner only.

@@ -6,9 +6,10 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from api.auth import CaseManager, Measurer, Reader
-from api.deps import Cases
+from api.deps import Cases, SessionDep
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, StudyUid
 from api.schemas import (
@@ -22,7 +23,8 @@ from api.schemas import (
     LesionPatch,
     StudyDateSet,
 )
-from api.workflow.cases import NewCase, NewLesion
+from api.workflow import views
+from api.workflow.cases import CaseView, NewCase, NewLesion
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.study_dates import StudyDateChange, set_study_date
@@ -33,7 +35,8 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
 @router.post("", status_code=201, responses=answers(DuplicateCase, NotFound))
-def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
+def create_case(body: CaseCreate, who: CaseManager, cases: Cases, session: SessionDep
+                ) -> CaseOut:
     view = cases.create_case(who, NewCase(
         patient_id=body.patient_id, criteria=Criteria(body.criteria),
         baseline_study_uid=body.baseline_study_uid,
@@ -43,7 +46,14 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases) -> CaseOut:
             min_confirmation_interval_days=body.min_confirmation_interval_days,
             min_icpd_confirmation_days=body.min_icpd_confirmation_days),
         marker_window_days=body.marker_window_days, allow_duplicate=body.allow_duplicate))
-    return CaseOut.of(view)
+    return _case_out(view, session)
+
+
+def _case_out(view: CaseView, session: Session) -> CaseOut:
+    """The case with the flagged images of the patient's studies, timepoints or not."""
+    uids = [st.study_instance_uid for st in view.timepoints] + \
+        [lo.study.study_instance_uid for lo in view.left_out]
+    return CaseOut.of(view, views.images_flagged(session, uids))
 
 
 @router.get("")
@@ -59,16 +69,16 @@ def list_cases(who: Reader, cases: Cases,
 
 
 @router.get("/{case_id}")
-def read_case(case_id: CaseId, who: Reader, cases: Cases) -> CaseOut:
-    return CaseOut.of(cases.read_case(who, case_id))
+def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep) -> CaseOut:
+    return _case_out(cases.read_case(who, case_id), session)
 
 
 @router.put("/{case_id}/studies/{study_uid}/date", responses=answers(Conflict))
 def put_study_date(case_id: CaseId, study_uid: StudyUid, body: StudyDateSet, who: Measurer,
-                   cases: Cases) -> CaseOut:
+                   cases: Cases, session: SessionDep) -> CaseOut:
     """Date, for this case, a study whose DICOM has no date (radiologist; audited)."""
     change = StudyDateChange.parse(body.date, body.reason, dt.datetime.now(dt.UTC).date())
-    return CaseOut.of(set_study_date(cases, who, case_id, study_uid, change))
+    return _case_out(set_study_date(cases, who, case_id, study_uid, change), session)
 
 
 @router.post("/{case_id}/lesions", status_code=201, responses=answers(Conflict))

@@ -93,7 +93,9 @@ def _iso(day: dt.date | None) -> str | None:
 @router.get("/patients/{patient_id:path}/studies", tags=["index"])
 def list_studies(patient_id: PatientIdPath, who: Reader,
                  session: SessionDep) -> list[StudyOut]:
-    return [StudyOut.of(st) for st in views.studies(session, who, patient_id)]
+    found = views.studies(session, who, patient_id)
+    flagged = views.images_flagged(session, [st.study_instance_uid for st in found])
+    return [StudyOut.of(st, flagged) for st in found]
 
 
 @router.post("/patients/{patient_id:path}/markers", status_code=201, tags=["markers"])

@@ -6,10 +6,11 @@ do; each still leaves its audit event.
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.adapters.sql_store import SqlCaseStore
+from api.db.image_checks import ImageCheck
 from api.db.models import (
     AuditEvent,
     Case,
@@ -91,6 +92,18 @@ def worklist(session: Session, who: Principal
     store.commit()
     return [WorklistPatient(p.patient_id, p.patient_name, tuple(studies_by_patient[p.patient_id]))
             for p in patients], judged
+
+
+def images_flagged(session: Session, study_uids: list[str]) -> list[ImageCheck]:
+    """The flagged images of these studies (came by C-STORE and would be refused by the
+    upload, or sent again with other attributes; see api/workers/image_checks.py)."""
+    if not study_uids:
+        return []
+    return list(session.scalars(select(ImageCheck).where(
+        ImageCheck.study_instance_uid.in_(study_uids),
+        or_(ImageCheck.refused_reason.is_not(None), ImageCheck.resent_attributes.is_not(None)))
+        .order_by(ImageCheck.study_instance_uid, ImageCheck.series_instance_uid,
+                  ImageCheck.sop_instance_uid)))
 
 
 def _study_order(st: Study) -> tuple[bool, object, str, str]:
