@@ -49,7 +49,7 @@ from imaging.errors import ImagingError
 from imaging.render import BONE, LIVER, LUNG, MEDIASTINUM, Window, render_key_image
 from measurement.markers import judging_limit, levels_at_timepoints
 from measurement.result import Response, TimepointResult
-from measurement.vocabulary import LesionKind, LesionStatus, organ_key
+from measurement.vocabulary import LesionStatus, organ_key
 from pacs.errors import PacsError
 
 log = logging.getLogger(__name__)
@@ -233,7 +233,8 @@ def _cell(tp: str, m: MeasurementVersion, labels: dict[int, str]) -> LesionCell:
         value = TOO_SMALL_MM if m.status == LesionStatus.TOO_SMALL \
             else stored_length_mm(m.status, m.length_mm)
         return LesionCell(timepoint_id=tp, value_mm=value, status=m.status)
-    return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None)
+    return LesionCell(timepoint_id=tp, value_mm=m.length_mm, status=None,
+                      long_axis_mm=m.long_axis_mm, short_axis_mm=m.short_axis_mm)
 
 
 def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
@@ -249,10 +250,10 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
         cells[les.id] = [_cell(tp, m, labels) for tp, m in mine]
         sizes = [m.length_mm for _, m in mine if m.length_mm]
         crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
-        if les.kind != LesionKind.NON_TARGET:
-            jobs += [(les.id, tp, caliper, crop, _window_for(les.organ),
-                      _orthanc_id(store, caliper.sop_instance_uid)) for tp, m in mine
-                     for caliper in _calipers(m)]
+        # Calipers' images, or where a non-target or new lesion was pointed at.
+        jobs += [(les.id, tp, caliper, crop, _window_for(les.organ),
+                  _orthanc_id(store, caliper.sop_instance_uid)) for tp, m in mine
+                 for caliper in _calipers(m)]
     # Fetching and rendering run in threads; the database session stays in this one.
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
         views = list(pool.map(lambda job: _key_image(pacs, job, dates), jobs))
@@ -274,8 +275,12 @@ class Caliper:
 
     sop_instance_uid: str
     frame: int | None
-    endpoints: list[Any]
+    endpoints: list[Any] | None
     length_mm: float | None
+    #: A bidirectional measurement's short axis, drawn too.
+    short_axis_endpoints: list[Any] | None = None
+    #: Where a non-target or new lesion read by status lies (no caliper).
+    point: list[Any] | None = None
 
 
 def _calipers(m: MeasurementVersion) -> list[Caliper]:
@@ -283,8 +288,11 @@ def _calipers(m: MeasurementVersion) -> list[Caliper]:
     if m.fragments:
         return [Caliper(f.sop_instance_uid, f.frame, f.endpoints, f.length_mm)
                 for f in m.fragments]
-    if m.sop_instance_uid and m.endpoints:
-        return [Caliper(m.sop_instance_uid, m.frame, m.endpoints, m.length_mm)]
+    if m.sop_instance_uid and (m.endpoints or m.point):
+        # A node measured by its short axis alone has it as endpoints too: one line.
+        short_axis = m.short_axis_endpoints if m.long_axis_mm is not None else None
+        return [Caliper(m.sop_instance_uid, m.frame, m.endpoints, m.length_mm, short_axis,
+                        m.point)]
     return []
 
 
@@ -308,9 +316,11 @@ def _key_image(pacs: Pacs,
         if orthanc_id is None:
             raise KeyError(f"instance {m.sop_instance_uid} is no longer indexed")
         ds = dcmread(BytesIO(pacs.instance_file(orthanc_id)))
-        (r1, c1), (r2, c2) = m.endpoints
-        key = render_key_image(ds, frame=m.frame or 1, endpoints=((r1, c1), (r2, c2)),
-                               length_mm=m.length_mm, window=window, crop_mm=crop_mm)
+        marker = (float(m.point[0]), float(m.point[1])) if m.point else None
+        key = render_key_image(ds, frame=m.frame or 1, endpoints=_line(m.endpoints),
+                               length_mm=m.length_mm if m.endpoints else None, window=window,
+                               crop_mm=crop_mm if m.endpoints else None,
+                               short_axis=_line(m.short_axis_endpoints), marker=marker)
     except (ImagingError, PacsError, OSError, ValueError, KeyError) as exc:
         # One undecodable image must not sink the report: it is named instead.
         return KeyImageView(**base, crop_png=None, thumbnail_png=None, window_name="",
@@ -319,6 +329,13 @@ def _key_image(pacs: Pacs,
     return KeyImageView(**base, crop_png=key.crop_png, thumbnail_png=key.thumbnail_png,
                         window_name=key.window.name or "image window",
                         scale_bar_mm=key.crop_scale_bar_mm, error=None)
+
+
+def _line(points: list[Any] | None) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    if not points:
+        return None
+    (r1, c1), (r2, c2) = points
+    return (float(r1), float(c1)), (float(r2), float(c2))
 
 
 def _orthanc_id(store: CaseStore, sop_instance_uid: str | None) -> str | None:

@@ -162,11 +162,15 @@ class LesionCell:
     fragments_mm: tuple[float, ...] = ()
     #: The label of the lesion this one coalesced into here (it counts 0 mm).
     coalesced_into: str | None = None
+    #: Both diameters of a bidirectional measurement (None when that axis was not drawn);
+    #: ``value_mm`` is the one that counts (RECIST 1.1 s.4.2).
+    long_axis_mm: float | None = None
+    short_axis_mm: float | None = None
 
     def __post_init__(self) -> None:
         check = _Check(self)
         check.text("timepoint_id")
-        check.number("value_mm", minimum=0.0)
+        check.number("value_mm", "long_axis_mm", "short_axis_mm", minimum=0.0)
         check.choice("status", CELL_STATUSES, optional=True)
         check.optional_text("coalesced_into")
         if not isinstance(self.fragments_mm, tuple) or len(self.fragments_mm) == 1 or not all(

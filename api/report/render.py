@@ -210,6 +210,8 @@ def display_name(name: str) -> str:
 def cell_text(cell: LesionCell) -> str:
     """A lesion's size at a timepoint as the table shows it: "32.0 mm", nothing when only a
     status was recorded, an em dash when neither was."""
+    if cell.value_mm is not None and cell.long_axis_mm and cell.short_axis_mm:
+        return f"{cell.value_mm:.1f} mm ({cell.long_axis_mm:.1f} × {cell.short_axis_mm:.1f})"
     if cell.value_mm is not None:
         return f"{cell.value_mm:.1f} mm"
     return "" if cell.status else "—"

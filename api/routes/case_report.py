@@ -89,7 +89,9 @@ def report_json(data: ReportData, case_response: CaseResponse) -> dict[str, Any]
             "change_from_baseline_pct": les.change_from_baseline_pct,
             "measurements": [{"timepoint_id": c.timepoint_id, "length_mm": c.value_mm,
                               "status": c.status, "fragments_mm": list(c.fragments_mm),
-                              "coalesced_into": c.coalesced_into} for c in les.cells],
+                              "coalesced_into": c.coalesced_into,
+                              "long_axis_mm": c.long_axis_mm,
+                              "short_axis_mm": c.short_axis_mm} for c in les.cells],
             "key_images": [{
                 "timepoint_id": im.timepoint_id, "sop_instance_uid": im.sop_instance_uid,
                 "length_mm": im.length_mm, "window": im.window_name,

@@ -107,9 +107,11 @@ def axes_on_image(
     ``endpoints`` is the long axis; for a node given no ``short_axis`` it is the node's
     short axis, as a node has always been measured with one caliper. A node may also be
     given ``short_axis`` alone. ``length_mm`` is the diameter that counts (RECIST 1.1
-    s.3.1.1: the longest diameter, the short axis for a node). Refused (InvalidMeasurement):
-    what :func:`caliper_on_image` refuses, axes more than 10 degrees from perpendicular, a
-    short axis longer than the long axis, a non-nodal lesion without its long axis.
+    s.3.1.1: the longest diameter, the short axis for a node). Refused (InvalidMeasurement,
+    naming what is wrong): an instance outside the timepoint's study, no Pixel Spacing, a
+    frame or endpoint outside the image, a claimed length more than 0.5 mm from the
+    computed one, axes more than 10 degrees from perpendicular, a short axis longer than
+    the long axis, a non-nodal lesion without its long axis.
     """
     geometry = _image(pacs, located, timepoint_uid, sop_instance_uid, frame)
     spacing = _spacing(geometry, sop_instance_uid)

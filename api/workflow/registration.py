@@ -445,8 +445,7 @@ class RegistrationService:
         self.store.commit()
         state = self.jobs.obtain(pair, PROPOSAL_WAIT_S)
         start = self._plane(measured.sop_instance_uid or "", measured.frame)
-        endpoints = measured.endpoints or []
-        from_point = start.to_patient(*caliper_midpoint(endpoints[0], endpoints[1]))
+        from_point = start.to_patient(*_where(measured))
         if state.status == DONE and state.matrix is not None:
             position, source = rigid.apply(rigid.as_matrix(state.matrix), from_point), \
                 "registration"
@@ -518,12 +517,22 @@ def comparison_pair(store: CaseStore, c: Comparison) -> SeriesPair:
 
 def last_caliper(current: Iterable[MeasurementVersion], lesion_id: int,
                  timepoints: Sequence[str]) -> MeasurementVersion | None:
-    """The lesion's caliper measurement at the latest of ``timepoints`` that has one."""
+    """The lesion's caliper measurement, or point (a non-target or new lesion clicked on
+    the image), at the latest of ``timepoints`` that has one."""
     rank = {tp: i for i, tp in enumerate(timepoints)}
     calipers = [m for m in current if m.lesion_id == lesion_id and m.timepoint_uid in rank
-                and m.sop_instance_uid and m.endpoints and len(m.endpoints) == 2
-                and m.series_instance_uid]
+                and m.sop_instance_uid and m.series_instance_uid
+                and ((m.endpoints and len(m.endpoints) == 2)
+                     or (m.point and len(m.point) == 2))]
     return max(calipers, key=lambda m: rank[m.timepoint_uid], default=None)
+
+
+def _where(m: MeasurementVersion) -> tuple[float, float]:
+    """The image point a proposal starts from: the caliper's middle, or the lesion's point."""
+    if m.endpoints and len(m.endpoints) == 2:
+        return caliper_midpoint(m.endpoints[0], m.endpoints[1])
+    assert m.point is not None  # last_caliper keeps only a caliper or a point
+    return float(m.point[0]), float(m.point[1])
 
 
 def _rounded(p: Sequence[float]) -> tuple[float, float, float]:

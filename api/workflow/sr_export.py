@@ -103,12 +103,17 @@ def linear_measurement(
         split = _split_or_merged(store, lesion, m)
         if split is not None:
             return split
-    source = polyline = None
-    if m.sop_instance_uid and m.endpoints:
+    source = polyline = short_axis = point = None
+    if m.sop_instance_uid and (m.endpoints or m.point):
         source = _source(store, m.sop_instance_uid, m.frame)
         if source is not None:
-            (r1, c1), (r2, c2) = m.endpoints
-            polyline = scoord_from_row_col(((r1, c1), (r2, c2)))
+            if m.endpoints:
+                polyline = scoord_from_row_col(m.endpoints)
+            if m.point:
+                (point,) = scoord_from_row_col([m.point])
+            # Both diameters drawn: the short axis goes with its own polyline.
+            if m.short_axis_endpoints and m.long_axis_mm is not None:
+                short_axis = scoord_from_row_col(m.short_axis_endpoints)
     status = _status(m)
     length = m.length_mm
     # Only a caliper carries a length: a status (too small, not evaluable) or a non-target
@@ -121,6 +126,9 @@ def linear_measurement(
         length_mm=length if source is not None or status is not None else None,
         source=source, polyline=polyline, finding_site=lesion.organ or None,
         lesion_kind=LesionKind(lesion.kind), nodal=lesion.nodal, status=status,
+        short_axis=short_axis, point=point,
+        long_axis_mm=m.long_axis_mm if short_axis else None,
+        short_axis_mm=m.short_axis_mm if short_axis else None,
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from api.db.models import Case, Lesion, utcnow
-from api.workflow.caliper import caliper_on_image
+from api.workflow.caliper import Segment, axes_on_image
 from api.workflow.cases import CaseService
 from api.workflow.errors import InvalidMeasurement
 from api.workflow.split_lesions import (
@@ -26,8 +26,9 @@ UNSPECIFIED_ORGAN = "unspecified"
 
 def _choose(lesion: Lesion | None, readings: list[ImportedMeasurement]
             ) -> tuple[ImportedMeasurement, list[ImportedMeasurement]]:
-    """From a bidirectional reading keep the axis RECIST measures (1.1, section 3.1.1):
-    the short axis for a lymph node, the long axis otherwise."""
+    """From a bidirectional reading the axis RECIST measures (1.1, section 3.1.1): the
+    short axis for a lymph node, the long axis otherwise. The other axis is kept with it
+    when both were drawn on the same image (see :func:`_other_axis`)."""
     if len(readings) == 1:
         return readings[0], []
     site = (readings[0].finding_site or "").lower()
@@ -35,6 +36,20 @@ def _choose(lesion: Lesion | None, readings: list[ImportedMeasurement]
     wanted = LengthConcept.SHORT_AXIS if nodal else LengthConcept.LONG_AXIS
     chosen = next((r for r in readings if r.concept is wanted), readings[0])
     return chosen, [r for r in readings if r is not chosen]
+
+
+def _other_axis(chosen: ImportedMeasurement, dropped: list[ImportedMeasurement]
+                ) -> ImportedMeasurement | None:
+    """The other diameter of a bidirectional measurement, when it lies on the same image
+    and frame as the chosen one and both are long and short axes."""
+    axes = {LengthConcept.LONG_AXIS, LengthConcept.SHORT_AXIS}
+    if len(dropped) != 1 or {chosen.concept, dropped[0].concept} != axes:
+        return None
+    other = dropped[0]
+    same = (other.source is not None and chosen.source is not None
+            and other.source.sop_instance_uid == chosen.source.sop_instance_uid
+            and other.source.frame == chosen.source.frame)
+    return other if same and other.polyline_rc is not None else None
 
 
 def import_report(
@@ -59,6 +74,8 @@ def import_report(
         first = readings[0]
         lesion = by_uid.get(first.tracking_uid or "") or by_label.get(first.tracking_id or "")
         chosen, dropped = _choose(lesion, readings)
+        other = _other_axis(chosen, dropped)
+        dropped = [d for d in dropped if d is not other]
         for d in dropped:
             not_mapped.append({"what": _what(d), "why": "other axis of a bidirectional "
                                "measurement; RECIST 1.1 records one axis per lesion"})
@@ -87,11 +104,12 @@ def import_report(
             not_mapped.append({"what": _what(chosen), "why": "timepoint is signed off; "
                                "amend it by hand with a reason"})
             continue
-        (r1, c1), (r2, c2) = chosen.polyline_rc
+        axes = _segments(chosen, other)
         try:
-            length = caliper_on_image(
+            values = axes_on_image(
                 cases.pacs, located, tp, located.sop_instance_uid, chosen.source.frame,
-                (r1, c1), (r2, c2), chosen.length_mm)
+                nodal=lesion.nodal, endpoints=axes[0], short_axis=axes[1],
+                claimed_length_mm=chosen.length_mm)
         except InvalidMeasurement as exc:
             not_mapped.append({"what": _what(chosen), "why": exc.message})
             continue
@@ -99,10 +117,10 @@ def import_report(
             case, lesion, tp, author,
             {"sop_instance_uid": located.sop_instance_uid,
              "series_instance_uid": located.series_instance_uid,
-             "frame": chosen.source.frame, "endpoints": [[r1, c1], [r2, c2]],
-             "length_mm": length},
+             "frame": chosen.source.frame, **values},
             reason=f"imported from SR {report.sop_instance_uid}", source=source)
-        imported.append({"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": length})
+        imported.append({"lesion_id": lesion.id, "timepoint_id": tp,
+                         "length_mm": values["length_mm"]})
     return {"imported": imported, "not_mapped": not_mapped}
 
 
@@ -147,6 +165,20 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
     cases.add_version(case, lesion, tp, author, values,
                       reason=f"imported from SR {report.sop_instance_uid}", source=source)
     return {"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": values["length_mm"]}
+
+
+def _segments(chosen: ImportedMeasurement, other: ImportedMeasurement | None
+              ) -> tuple[Segment | None, Segment | None]:
+    """(long axis, short axis) as axes_on_image takes them: a lone caliper is the first."""
+    def segment(m: ImportedMeasurement) -> Segment:
+        assert m.polyline_rc is not None
+        (r1, c1), (r2, c2) = m.polyline_rc
+        return (r1, c1), (r2, c2)
+    if other is None:
+        return segment(chosen), None
+    long_axis, short_axis = ((chosen, other) if chosen.concept is LengthConcept.LONG_AXIS
+                             else (other, chosen))
+    return segment(long_axis), segment(short_axis)
 
 
 def _what(m: ImportedMeasurement) -> str:

@@ -47,6 +47,10 @@ class Overlay:
     scale_bar_text: str
     top_left: tuple[str, ...]
     bottom_left: tuple[str, ...]
+    #: The short axis of a bidirectional measurement, drawn like the caliper.
+    short_axis: tuple[Point, Point] | None = None
+    #: Where a lesion read by status lies (a non-target or new lesion): a ring around it.
+    marker: Point | None = None
 
 
 def resample_region(
@@ -93,6 +97,10 @@ def annotated_png(gray: npt.NDArray[np.uint8], overlay: Overlay) -> bytes:
     font = _font(_font_px(size))
     if overlay.crop_frame is not None:
         _crop_frame(draw, overlay.crop_frame, size)
+    if overlay.short_axis is not None:
+        _caliper(draw, overlay.short_axis, size)
+    if overlay.marker is not None:
+        _marker(draw, overlay.marker, size)
     if overlay.caliper is not None:
         _caliper(draw, overlay.caliper, size)
         if overlay.length_text:
@@ -144,6 +152,14 @@ def _caliper(draw: ImageDraw.ImageDraw, caliper: tuple[Point, Point], size: int)
     for x, y in ((xa, ya), (xb, yb)):
         draw.line([_pixel((x - nx, y - ny)), _pixel((x + nx, y + ny))], fill=CALIPER_RGB,
                   width=max(1, width - 1))
+
+
+def _marker(draw: ImageDraw.ImageDraw, point: Point, size: int) -> None:
+    # A ring, open at its centre so that the lesion under it stays visible.
+    x, y = _pixel(point)
+    radius, width = max(6, size // 24), _line_width(size) + 1
+    draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=CALIPER_RGB,
+                 width=width)
 
 
 def _length_text(

@@ -113,6 +113,8 @@ def render_key_image(
     crop_px: int = DEFAULT_CROP_PX,
     thumbnail_px: int = DEFAULT_THUMBNAIL_PX,
     label: str | None = None,
+    short_axis: Endpoints | None = None,
+    marker: tuple[float, float] | None = None,
 ) -> KeyImage:
     """Render the crop around a caliper and the full-slice thumbnail of one frame.
 
@@ -125,6 +127,10 @@ def render_key_image(
     length, at least MIN_CROP_MM (the whole field of view without a caliper). Pass the same
     ``crop_mm`` for every timepoint of a lesion to show them at the same scale.
 
+    ``short_axis`` (a bidirectional measurement's second line) is drawn like the caliper;
+    ``marker`` (row, column) rings a lesion read by status, and centres the crop without a
+    caliper.
+
     Raises ImageDecodeError when the pixel data cannot be decoded and RenderError for other
     reasons the image cannot be shown (no PixelSpacing, endpoints outside the image).
     """
@@ -132,8 +138,9 @@ def render_key_image(
     values = decode_frame(ds, frame)
     rows, cols = values.shape
     spacing = pixel_spacing(ds, frame)
-    if endpoints is not None:
-        _check_endpoints(endpoints, rows, cols, sop_instance_uid(ds))
+    for given in (endpoints, short_axis, None if marker is None else (marker, marker)):
+        if given is not None:
+            _check_endpoints(given, rows, cols, sop_instance_uid(ds))
     caliper_mm = caliper_length_mm(*endpoints, spacing) if endpoints is not None else None
     shown_mm = length_mm if length_mm is not None else caliper_mm
     chosen = window or window_from_dataset(ds, frame) or _fallback_window(ds, values)
@@ -143,9 +150,10 @@ def render_key_image(
         display=display, spacing=spacing, endpoints=endpoints,
         length_text=None if shown_mm is None else f"{shown_mm:.1f} mm",
         letters=_letters(ds, frame), window=chosen,
-        label=tuple(label.splitlines()) if label else (),
+        label=tuple(label.splitlines()) if label else (), short_axis=short_axis,
+        marker=marker,
     )
-    box = crop_box(values.shape, spacing, endpoints, crop_mm)
+    box = crop_box(values.shape, spacing, endpoints, crop_mm, marker)
     crop_png, crop_pixel_mm, crop_bar_mm = _render_crop(scene, box, crop_px)
     thumbnail_png, thumbnail_pixel_mm, thumbnail_bar_mm = _render_thumbnail(
         scene, box, thumbnail_px
@@ -167,12 +175,15 @@ def png_data_uri(png: bytes) -> str:
 
 def crop_box(
     shape: tuple[int, ...], spacing: tuple[float, float], endpoints: Endpoints | None,
-    crop_mm: float | None,
+    crop_mm: float | None, marker: tuple[float, float] | None = None,
 ) -> CropBox:
-    """The square crop in mm centred on the caliper's midpoint (the slice centre without one)."""
+    """The square crop in mm centred on the caliper's midpoint, else on the marker (at least
+    MIN_CROP_MM wide), else the slice centre."""
     rows, cols = shape[0], shape[1]
     row_mm, col_mm = spacing
-    if endpoints is not None:
+    if endpoints is None and marker is not None:
+        center, automatic = marker, MIN_CROP_MM
+    elif endpoints is not None:
         (r1, c1), (r2, c2) = endpoints
         center = ((r1 + r2) / 2, (c1 + c2) / 2)
         automatic = max(MIN_CROP_MM, CROP_TO_LESION * caliper_length_mm(*endpoints, spacing))
@@ -204,6 +215,8 @@ class _Scene:
     letters: EdgeLetters | None
     window: Window
     label: tuple[str, ...]
+    short_axis: Endpoints | None = None
+    marker: tuple[float, float] | None = None
 
     def window_lines(self) -> tuple[str, ...]:
         numbers = f"W {self.window.width:g}  L {self.window.center:g}"
@@ -227,6 +240,9 @@ class _Scene:
             letters=self.letters, scale_bar_px=max(1, round(bar_mm / pixel_mm)),
             scale_bar_text=f"{bar_mm:g} mm", top_left=self.label,
             bottom_left=self.window_lines(),
+            short_axis=None if self.short_axis is None else (
+                to_output.point(*self.short_axis[0]), to_output.point(*self.short_axis[1])),
+            marker=None if self.marker is None else to_output.point(*self.marker),
         )
         return overlay, bar_mm
 

@@ -184,25 +184,29 @@ class DocumentReference:
             check_uid(f"replaces.{name}", getattr(self, name))
 
 
-def _check_polyline(label: str, polyline: object) -> tuple[Point, ...]:
-    if not isinstance(polyline, (tuple, list)) or len(polyline) != 2:
-        raise _fail(f"{label}.polyline", f"a caliper needs exactly 2 points, got {polyline!r}")
+def _check_points(name: str, given: Iterable[object]) -> tuple[Point, ...]:
     points: list[Point] = []
-    for point in polyline:
+    for point in given:
         if not isinstance(point, (tuple, list)) or len(point) != 2:
-            raise _fail(f"{label}.polyline", f"each point is (column, row), got {point!r}")
+            raise _fail(name, f"each point is (column, row), got {point!r}")
         col, row = point
         for v in (col, row):
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise _fail(f"{label}.polyline", f"coordinates must be finite numbers, "
-                                                 f"got {point!r}")
+                raise _fail(name, f"coordinates must be finite numbers, got {point!r}")
             if v < 0:
-                raise _fail(f"{label}.polyline", f"coordinates must be >= 0 (PS3.3 "
-                                                 f"C.18.6.1.1), got {point!r}")
+                raise _fail(name, f"coordinates must be >= 0 (PS3.3 C.18.6.1.1), got {point!r}")
         points.append((float(col), float(row)))
-    if points[0] == points[1]:
-        raise _fail(f"{label}.polyline", f"the two points must differ, got {polyline!r}")
     return tuple(points)
+
+
+def _check_polyline(label: str, polyline: object) -> tuple[Point, ...]:
+    name = label if label.endswith("short_axis") else f"{label}.polyline"
+    if not isinstance(polyline, (tuple, list)) or len(polyline) != 2:
+        raise _fail(name, f"a caliper needs exactly 2 points, got {polyline!r}")
+    points = _check_points(name, polyline)
+    if points[0] == points[1]:
+        raise _fail(name, f"the two points must differ, got {polyline!r}")
+    return points
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -265,6 +269,13 @@ class LinearMeasurement:
         if self.fragments:
             return tuple(f.source for f in self.fragments)
         return () if self.source is None else (self.source,)
+    #: A bidirectional measurement: the short axis's own polyline (SCOORD order) and both
+    #: diameters; ``polyline`` is then the long axis, ``length_mm`` the one that counts.
+    short_axis: tuple[Point, ...] | None = None
+    long_axis_mm: float | None = None
+    short_axis_mm: float | None = None
+    #: Where a lesion read by status lies on ``source``: one SCOORD (column, row) point.
+    point: Point | None = None
 
     @property
     def polyline_rc(self) -> tuple[Point, ...] | None:
@@ -293,6 +304,35 @@ class LinearMeasurement:
                        required=True)
         self._check_split_or_merged(label)
         self._check_completeness(label)
+        self._check_axes(label)
+        self._check_point(label)
+
+    def _check_axes(self, label: str) -> None:
+        for name in ("long_axis_mm", "short_axis_mm"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                  or not math.isfinite(v) or v <= 0):
+                raise _fail(f"{label}.{name}", f"must be a finite number > 0, got {v!r}")
+        if self.short_axis is None:
+            return
+        object.__setattr__(self, "short_axis",
+                           _check_polyline(f"{label}.short_axis", self.short_axis))
+        if self.polyline is None or self.long_axis_mm is None or self.short_axis_mm is None:
+            raise _fail(f"{label}.short_axis", "a short axis goes with the long axis "
+                                               "(polyline) and both diameters")
+        # RECIST 1.1 s.4.2: a node counts by its short axis, other lesions by the long one.
+        counted = self.short_axis_mm if self.nodal else self.long_axis_mm
+        if self.length_mm != counted:
+            raise _fail(f"{label}.length_mm", f"must be the counted diameter {counted}, "
+                                              f"got {self.length_mm}")
+
+    def _check_point(self, label: str) -> None:
+        if self.point is None:
+            return
+        (point,) = _check_points(f"{label}.point", (self.point,))
+        object.__setattr__(self, "point", point)
+        if self.source is None or self.polyline is not None:
+            raise _fail(f"{label}.point", "a point needs its source image and no caliper")
 
     def _check_split_or_merged(self, label: str) -> None:
         if not isinstance(self.fragments, tuple) or not all(

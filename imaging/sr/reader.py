@@ -139,6 +139,14 @@ class ImportedMeasurement:
     #: Tracking UID of the lesion a coalesced one merged into.
     fragments: tuple[ImportedFragment, ...] = ()
     coalesced_into: str | None = None
+    #: Where a lesion read by status lies on ``source`` (an Image Region SCOORD POINT),
+    #: in SCOORD (column, row) order.
+    point: Point | None = None
+
+    @property
+    def point_rc(self) -> Point | None:
+        """The point as Nadir's (row, column)."""
+        return None if self.point is None else row_col_from_scoord([self.point])[0]
 
     @property
     def polyline_rc(self) -> tuple[Point, ...] | None:
@@ -414,10 +422,23 @@ class _Group:
             if m is not None:
                 found.append(m)
         if not lengths and status is not None:
-            found.append(self._imported(None, None, None, self._source(Dataset()), kind,
-                                        status))
+            point, source = self._point()
+            found.append(replace(self._imported(None, None, None, source, kind, status),
+                                 point=point))
         elif not nums and status is None:
             not_mapped.append(NotMapped(self.label, "the group has no measurement"))
+
+    def _point(self) -> tuple[Point | None, ImageReference | None]:
+        """The lesion's point (a lone Image Region SCOORD POINT) and its image, else the
+        group's source image without a point."""
+        if len(self.region_items) == 1:
+            region = self.region_items[0]
+            data = [float(v) for v in region.get("GraphicData", [])]
+            source = self._source(region)
+            if region.get("ValueType") == "SCOORD" and region.get("GraphicType") == "POINT" \
+                    and len(data) == 2 and source is not None:
+                return (data[0], data[1]), source
+        return None, self._source(Dataset())
 
     def _report_unknown_items(self, not_mapped: list[NotMapped]) -> None:
         for item in self.items:

@@ -80,6 +80,7 @@ from imaging.sr.errors import SRWriteError
 from imaging.sr.model import (
     Criteria,
     LinearMeasurement,
+    Point,
     SourceImage,
     TimepointReport,
     TimepointResponse,
@@ -294,16 +295,22 @@ def _procedures(report: TimepointReport) -> list[Code]:
 def _group(report: TimepointReport, m: LinearMeasurement) -> AnyGroup:
     tracking = TrackingIdentifier(uid=m.tracking_uid, identifier=m.tracking_id)
     time_point = TimePointContext(time_point=report.timepoint_id)
-    if m.polyline is not None and m.source is not None:
-        region = ImageRegion(
-            graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
-            graphic_data=np.array(m.polyline, dtype=float),
-            source_image=SourceImageForRegion(
-                referenced_sop_class_uid=m.source.sop_class_uid,
-                referenced_sop_instance_uid=m.source.sop_instance_uid,
-                referenced_frame_numbers=_frames(m.source),
-            ),
-        )
+    shape = (hd.sr.GraphicTypeValues.POLYLINE, m.polyline) if m.polyline is not None else (
+        hd.sr.GraphicTypeValues.POINT, None if m.point is None else (m.point,))
+    if m.short_axis is not None and m.source is not None:
+        # Bidirectional: TID 1501 whose two TID 300 rows each carry their own polyline
+        # (INFERRED FROM SCOORD), as OHIF's bidirectional tool writes it; TID 1410 has
+        # one Image Region for the whole group and no coordinates per measurement.
+        return MeasurementsAndQualitativeEvaluations(
+            tracking_identifier=tracking, time_point_context=time_point,
+            finding_type=codes.LESION, method=codes.RECIST_1_1,
+            finding_sites=_finding_sites(m), measurements=_axes(m, m.source, m.short_axis),
+            qualitative_evaluations=_lesion_evaluations(m))
+    if shape[1] is not None and m.source is not None:
+        # A caliper is a two-point POLYLINE; a lesion read by status, clicked on the image
+        # (a non-target or new lesion), is a POINT (PS3.3 C.18.6.1.2).
+        region = ImageRegion(graphic_type=shape[0], graphic_data=np.array(shape[1], dtype=float),
+                             source_image=_region_source(m.source))
         return PlanarROIMeasurementsAndQualitativeEvaluations(
             tracking_identifier=tracking, referenced_region=region,
             time_point_context=time_point, finding_type=codes.LESION,
@@ -337,10 +344,7 @@ def _split_or_merged_group(m: LinearMeasurement, tracking: TrackingIdentifier,
         referenced_coordinates=[CoordinatesForMeasurement(
             graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
             graphic_data=np.array(f.polyline, dtype=float),
-            source_image=SourceImageForRegion(
-                referenced_sop_class_uid=f.source.sop_class_uid,
-                referenced_sop_instance_uid=f.source.sop_instance_uid,
-                referenced_frame_numbers=_frames(f.source)))])
+            source_image=_region_source(f.source))])
         for f in m.fragments]
     state = codes.SPLIT if m.fragments else codes.COALESCED
     group = MeasurementsAndQualitativeEvaluations(
@@ -354,6 +358,13 @@ def _split_or_merged_group(m: LinearMeasurement, tracking: TrackingIdentifier,
             name=codes.COALESCED_INTO, value=m.coalesced_into,
             relationship_type=RelationshipTypeValues.CONTAINS))
     return group
+
+
+def _region_source(source: SourceImage) -> SourceImageForRegion:
+    return SourceImageForRegion(
+        referenced_sop_class_uid=source.sop_class_uid,
+        referenced_sop_instance_uid=source.sop_instance_uid,
+        referenced_frame_numbers=_frames(source))
 
 
 def _frames(source: SourceImage) -> list[int] | None:
@@ -372,6 +383,21 @@ def _length(m: LinearMeasurement) -> list[Measurement] | None:
     # RECIST 1.1 s.3.1.1: lymph nodes are measured in their short axis, others long axis.
     concept = codes.SHORT_AXIS if m.nodal else codes.LONG_AXIS
     return [Measurement(name=concept, value=m.length_mm, unit=codes.MILLIMETRE)]
+
+
+def _axes(m: LinearMeasurement, source: SourceImage, short_axis: tuple[Point, ...]
+          ) -> list[Measurement]:
+    """Long axis and short axis (SCT 103339001, 103340004; RECIST 1.1 s.3.1.1), each with
+    its line on the source image."""
+    assert m.polyline is not None and m.long_axis_mm is not None \
+        and m.short_axis_mm is not None  # LinearMeasurement checked them
+    rows = ((codes.LONG_AXIS, m.long_axis_mm, m.polyline),
+            (codes.SHORT_AXIS, m.short_axis_mm, short_axis))
+    return [Measurement(name=name, value=value, unit=codes.MILLIMETRE, referenced_coordinates=[
+        CoordinatesForMeasurement(graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
+                                  graphic_data=np.array(line, dtype=float),
+                                  source_image=_region_source(source))])
+            for name, value, line in rows]
 
 
 def _lesion_evaluations(m: LinearMeasurement) -> list[QualitativeEvaluation]:

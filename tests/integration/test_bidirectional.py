@@ -276,3 +276,113 @@ def test_the_bidirectional_migration_goes_both_ways(database_url: str) -> None:
 def json_of(value: Any) -> Any:
     import json
     return json.loads(value) if isinstance(value, str) else value
+
+
+def test_sr_carries_both_axes_and_the_point_and_imports_them(
+        service: Service, indexed: dict[str, Any], tmp_path: Any) -> None:  # noqa: F811
+    import shutil
+    import subprocess
+    from io import BytesIO
+
+    import highdicom as hd
+    import pydicom
+
+    from imaging.sr import LengthConcept, read_measurement_report
+
+    case = _case(service)
+    cid, bl = case["id"], case["timepoints"][0]["id"]
+    img, nt_img = indexed["bl"][0].SOPInstanceUID, indexed["bl"][2].SOPInstanceUID
+    liver = _lesion(service, cid, kind="target", organ="liver")
+    node = _lesion(service, cid, kind="target", organ="lymph node", nodal=True)
+    bone = _lesion(service, cid, kind="non_target", organ="bone")
+    for lesion in (liver, node):
+        assert _put(service, cid, lesion, bl, {"sop_instance_uid": img, "endpoints": LONG,
+                                               "short_axis_endpoints": SHORT}).status_code == 200
+    assert _put(service, cid, bone, bl, {"status": "present", "sop_instance_uid": nt_img,
+                                         "point": [12.5, 30.25]}).status_code == 200
+    r = service.client.get(f"/api/v1/cases/{cid}/timepoints/{bl}/sr",
+                           headers=service.headers("specialist"))
+    assert r.status_code == 200, r.text
+    assert shutil.which("dciodvfy"), "dciodvfy missing: bash scripts/setup.sh dev installs it"
+    (tmp_path / "sr.dcm").write_bytes(r.content)
+    run = subprocess.run(["dciodvfy", str(tmp_path / "sr.dcm")], capture_output=True,
+                         text=True, timeout=60)
+    assert [ln for ln in (run.stdout + run.stderr).splitlines() if ln.startswith("Error")] == []
+    content = hd.sr.srread(BytesIO(r.content)).content
+    groups = content.get_image_measurement_groups()
+    assert sorted(sorted((m.name.meaning, m.value) for m in g.get_measurements())
+                  for g in groups) == [[("Long axis", 24.0), ("Short axis", 16.0)]] * 2
+    point = [g for g in content.get_planar_roi_measurement_groups()
+             if g.roi is not None and g.roi.GraphicType == "POINT"]
+    assert [list(map(float, g.roi.GraphicData)) for g in point] == [[30.25, 12.5]]
+    report = read_measurement_report(pydicom.dcmread(BytesIO(r.content)))
+    points = [m for m in report.measurements if m.point is not None]
+    assert [(m.point_rc, m.source.sop_instance_uid if m.source else None) for m in points] \
+        == [((12.5, 30.25), nt_img)]
+    assert sorted((m.tracking_id, m.concept) for m in report.measurements if m.concept) == [
+        ("T1", LengthConcept.LONG_AXIS), ("T1", LengthConcept.SHORT_AXIS),
+        ("T2", LengthConcept.LONG_AXIS), ("T2", LengthConcept.SHORT_AXIS)]
+    # Imported into a fresh case, both axes come back and the node counts by its short axis.
+    other = service.client.post("/api/v1/cases", json={
+        "patient_id": "CASE-1", "criteria": "RECIST1.1", "allow_duplicate": True},
+        headers=service.headers("radiologist")).json()
+    imp = service.client.post(f"/api/v1/cases/{other['id']}/sr", content=r.content, headers={
+        **service.headers("radiologist"), "Content-Type": "application/dicom"})
+    assert imp.status_code == 200, imp.text
+    assert sorted(i["length_mm"] for i in imp.json()["imported"]) == [16.0, 24.0]
+    every = service.client.get(f"/api/v1/cases/{other['id']}/measurements",
+                               headers=service.headers("radiologist")).json()["measurements"]
+    assert sorted((m["long_axis_mm"], m["short_axis_mm"], m["length_mm"], m["endpoints"],
+                   m["short_axis_endpoints"]) for m in every) == [
+        (24.0, 16.0, 16.0, LONG, SHORT), (24.0, 16.0, 24.0, LONG, SHORT)]
+
+
+def test_report_shows_both_diameters_and_the_non_target_key_image(
+        service: Service, indexed: dict[str, Any]) -> None:  # noqa: F811
+    case = _case(service)
+    cid, bl = case["id"], case["timepoints"][0]["id"]
+    img = indexed["bl"][0].SOPInstanceUID
+    liver = _lesion(service, cid, kind="target", organ="liver")
+    bone = _lesion(service, cid, kind="non_target", organ="bone")
+    assert _put(service, cid, liver, bl, {"sop_instance_uid": img, "endpoints": LONG,
+                                          "short_axis_endpoints": SHORT}).status_code == 200
+    assert _put(service, cid, bone, bl, {"status": "present", "sop_instance_uid": img,
+                                         "point": [30, 30]}).status_code == 200
+    h = service.headers("specialist")
+    report = service.client.get(f"/api/v1/cases/{cid}/report?format=json", headers=h).json()
+    rows = {les["label"]: les for les in report["lesions"]}
+    (cell,) = rows["T1"]["measurements"]
+    assert (cell["length_mm"], cell["long_axis_mm"], cell["short_axis_mm"]) == (24.0, 24.0, 16.0)
+    (key,) = rows["NT1"]["key_images"]
+    assert key["error"] is None and key["crop"].startswith("data:image/png;base64,")
+    assert key["sop_instance_uid"] == img
+    html = service.client.get(f"/api/v1/cases/{cid}/report?format=html", headers=h)
+    assert html.status_code == 200 and "24.0 mm (24.0 × 16.0)" in html.text
+
+
+def test_a_non_target_point_is_proposed_on_the_next_timepoint(
+        service: Service, indexed: dict[str, Any]) -> None:  # noqa: F811
+    case = _case(service)
+    cid, (bl, fu) = case["id"], (t["id"] for t in case["timepoints"])
+    bone = _lesion(service, cid, kind="non_target", organ="bone")
+    assert _put(service, cid, bone, bl, {"status": "present", "point": [12.5, 30.25],
+                                         "sop_instance_uid": indexed["bl"][1].SOPInstanceUID}
+                ).status_code == 200
+    rad = service.headers("radiologist")
+    made = service.client.post("/api/v1/comparisons", headers=rad, json={
+        "patient_id": "CASE-1", "baseline_study_uid": bl, "followup_study_uid": fu})
+    comparison = made.json()
+    paired = service.client.put(f"/api/v1/comparisons/{comparison['id']}/pairs",
+                                headers={**rad, "If-Match": made.headers["ETag"]},
+                                json={"pairs": [{
+                                    "baseline_series_uid": indexed["bl"][0].SeriesInstanceUID,
+                                    "followup_series_uid": indexed["fu"][0].SeriesInstanceUID}]})
+    assert paired.status_code == 200, paired.text
+    r = service.client.get(f"/api/v1/cases/{cid}/lesions/{bone}/proposal?timepoint={fu}",
+                           headers=service.headers("radiologist"))
+    assert r.status_code == 200, r.text
+    proposal = r.json()
+    assert proposal["sop_instance_uid"] in {ds.SOPInstanceUID for ds in indexed["fu"]}
+    assert proposal["from_sop_instance_uid"] == indexed["bl"][1].SOPInstanceUID
+    if proposal["source"] == "position":  # same geometry at both timepoints
+        assert proposal["point"] == pytest.approx([12.5, 30.25], abs=0.01)

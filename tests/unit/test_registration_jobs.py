@@ -227,3 +227,13 @@ def test_last_caliper_is_the_latest_earlier_one_with_endpoints(
     found = last_caliper(current, 1, [*earlier, "tp2b"])
     assert (found.timepoint_uid if found else None) == expected
     assert last_caliper(current, 2, ["tp1"]) is None
+
+
+def test_a_lesion_point_is_proposed_like_a_caliper() -> None:
+    """A non-target or new lesion clicked on the image (issue 19) is found at other
+    timepoints from its point, as a caliper is from its middle."""
+    point = {"sop_instance_uid": "1.9", "series_instance_uid": "1.8", "status": "present",
+             "point": [5.0, 6.0]}
+    current = [_m("tp1", 1, **point), _m("tp2", 2, status="present")]
+    found = last_caliper(current, 1, ["tp1", "tp2"])
+    assert found is not None and found.timepoint_uid == "tp1" and found.point == [5.0, 6.0]
