@@ -5,6 +5,7 @@ appear. Assertions are on what the server stored."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import httpx
@@ -48,6 +49,11 @@ def test_an_empty_case_says_what_to_do_and_the_worklist_logs_no_error(
     assert "Add the target lesions on the baseline" in step.inner_text()
     assert page.locator(".response .problem").count() == 0
     assert "0.0 mm" not in page.locator(".response").inner_text()
+    # Nothing to sign off: no button offers it; each timepoint says nothing is read yet.
+    assert page.locator(".response button.sign-off").count() == 0
+    cells = page.locator(".response .signoff-row td").all_inner_texts()
+    assert cells and all(c.strip() == "nothing read yet" for c in cells)
+    page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/empty-case.png")
 
 
 def test_the_response_panel_equals_the_server_after_save_undo_and_a_412(

@@ -4,6 +4,7 @@ server stored."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -83,23 +84,52 @@ def test_a_windowing_drag_on_a_selected_lesion_changes_no_measurement(
     assert page.locator('[data-lesion-id][aria-selected="true"]').count() == 0
 
 
+def cursor(page: Any, side: str) -> str:
+    return str(page.evaluate("(s) => getComputedStyle(document.querySelector("
+                             "`[data-viewport=${s}] .viewport-canvas`)).cursor", side))
+
+
 def test_the_caliper_without_a_lesion_says_what_to_do_and_draws_nothing(
         page: Any, live: LiveNadir) -> None:
-    case = live.new_case()
+    nodule = nodule_case(live)
+    case, lesion, known = nodule.case, nodule.lesion, nodule.known
     writes: list[str] = []
     page.on("request", lambda req: writes.append(req.url) if req.method == "PUT" else None)
     sign_in(page, live)
     open_case(page, live, case["id"])
+    assert cursor(page, "left") != "crosshair"  # window/level
     choose_tool(page, "caliper")
     advice = page.locator(".tool-advice")
     assert advice.is_visible() and "Select a lesion" in advice.inner_text()
-    drag(page, "left", (100, 100), (140, 150))
-    page.wait_for_timeout(800)
-    assert writes == []
-    # Selecting a lesion makes the caliper draw; the advice goes.
-    select(page, case["by_label"]["RUL nodule"]["id"])
+    # Nothing to draw for: no crosshair, and a drag draws and stores nothing.
+    assert cursor(page, "left") != "crosshair"
+    z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
+    go_to_image(page, "left", known.sop_instance_uid, z)
+    drag(page, "left", *known.endpoints)
+    page.locator("#notes .note", has_text="Select a lesion").first.wait_for(timeout=5_000)
+    assert page.locator(".pending").count() == 0
+    page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/caliper-no-lesion.png")
+    # A non-target lesion has no caliper either.
+    nt = live.post(f"/api/v1/cases/{case['id']}/lesions",
+                   {"kind": "non_target", "organ": "pleura", "nodal": False})
+    assert nt.status_code == 201, nt.text
+    page.locator(f'[data-lesion-id="{nt.json()["id"]}"]').wait_for(timeout=10_000)
+    select(page, nt.json()["id"])
+    assert "non-target" in advice.inner_text() and cursor(page, "left") != "crosshair"
+    # Selecting a target makes the caliper draw, with a crosshair; the advice goes. The
+    # same drag now stores the lesion's first version, and it is the only write: the drag
+    # made without a lesion wrote nothing (requests are seen in order).
+    select(page, lesion["id"])
     assert not advice.is_visible()
-    assert pressed_tool(page) == "caliper"
+    assert pressed_tool(page) == "caliper" and cursor(page, "left") == "crosshair"
+    on_image(page, "left", known.sop_instance_uid)
+    drag(page, "left", *known.endpoints)
+    wait_until(lambda: len(history(live, case["id"], lesion["id"])) == 1, timeout=10)
+    # Playwright hands events over while the page is called: call it until the write is in.
+    wait_until(lambda: page.evaluate("true") and writes, timeout=10)
+    assert len(writes) == 1 and f"/lesions/{lesion['id']}/" in writes[0]
+    other = case["by_label"]["Subcarinal node"]["id"]
+    assert history(live, case["id"], other) == []
 
 
 def test_clicking_a_caliper_selects_its_lesion(page: Any, live: LiveNadir) -> None:

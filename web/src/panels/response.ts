@@ -88,6 +88,8 @@ export class ResponsePanel {
       return h('span', { class: 'signed', title: formatDateTime(tp.signed_off_at) }, `✓ ${tp.signed_off_by}`);
     }
     if (!this.host.canSignOff) return h('span', { class: 'unsigned' }, 'not signed off');
+    // Nothing to sign off: the next step above says what to do first.
+    if (this.host.caseData().lesions.length === 0) return h('span', { class: 'unsigned nothing-yet' }, 'nothing read yet');
     return h('button', {
       type: 'button',
       class: 'sign-off',

@@ -59,7 +59,7 @@ export class LesionDesk {
   async change(lesion: Lesion, changes: LesionPatch): Promise<void> {
     const updated = await withAmendment(`${lesion.label} change`,
       (amendment) => api.patchLesion(this.state.caseId, lesion.id, amendment ? { ...changes, amendment_reason: amendment } : changes),
-      () => this.askAmendment(lesion, 'A change'));
+      (detail) => this.askAmendment(lesion, 'This change', detail));
     if (!updated) return;
     this.state.putLesion(updated);
     notify(`${lesion.label} changed${updated.label !== lesion.label ? ` to ${updated.label}` : ''}.`);
@@ -74,7 +74,7 @@ export class LesionDesk {
     if (!reason) return;
     const deleted = await withAmendment(`Deleting ${lesion.label}`,
       (amendment) => api.deleteLesion(this.state.caseId, lesion.id, amendment ? { reason, amendment_reason: amendment } : { reason }),
-      () => this.askAmendment(lesion, 'Deleting it'));
+      (detail) => this.askAmendment(lesion, 'Deleting it', detail));
     if (!deleted) return;
     this.forget(lesion.id);
     notify(`${lesion.label} deleted; its history is kept.`);
@@ -87,9 +87,12 @@ export class LesionDesk {
     this.hooks.selectionChanged();
   }
 
-  private askAmendment(lesion: Lesion, what: string): Promise<string | null> {
-    return askReason(`${lesion.label} was read on a signed-off timepoint`, [
-      `${what} changes a signed-off timepoint: it is kept with your reason, and the signed-off reading stays in the history.`,
+  /** The 409's detail names the timepoint by its UID; the reader sees its name and date. */
+  private askAmendment(lesion: Lesion, what: string, detail: string): Promise<string | null> {
+    const uid = /timepoint '([0-9.]+)'/.exec(detail)?.[1];
+    const where = uid ? this.state.timepointName(uid) : 'a signed-off timepoint';
+    return askReason(`${lesion.label} was read at ${where}, which is signed off`, [
+      `${what} alters a signed-off timepoint: it is kept with your reason, and the signed-off reading stays in the history.`,
     ], 'Save the amendment');
   }
 }
