@@ -16,7 +16,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,11 @@ def small_demo(timepoints: int = 2) -> tuple[Any, ...]:
     return tuple(cut(spec) for spec in demo.studies)
 
 
-def push_demo_pair(orthanc: Any, timepoints: int = 2) -> DemoPair:
-    """Push :func:`small_demo`'s studies (the first follow-up's thin series as JPEG-LS)."""
+def push_demo_pair(orthanc: Any, timepoints: int = 2, *,
+                   baseline_thin: Callable[[list[Any]], list[Any]] | None = None) -> DemoPair:
+    """Push :func:`small_demo`'s studies (the first follow-up's thin series as JPEG-LS);
+    ``baseline_thin``, when given, replaces the baseline's thin series by what it makes of
+    its slices (a multi-frame conversion). The calipers stay on the single-frame slices."""
     from pydicom.uid import JPEGLSLossless
 
     from pacs.dimse import DicomPeer, store
@@ -135,7 +139,12 @@ def push_demo_pair(orthanc: Any, timepoints: int = 2) -> DemoPair:
     sample = fu_thin[len(fu_thin) // 2]
     pixels = sample.pixel_array * float(sample.RescaleSlope) + float(sample.RescaleIntercept)
     peer = DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, PYNETDICOM_AET)
-    everything = [ds for datasets in generated for ds in datasets]
+    stored = list(generated)
+    if baseline_thin is not None:
+        slices = [ds for ds in bl if int(ds.SeriesNumber) == thin.series_number]
+        stored[0] = [ds for ds in bl if int(ds.SeriesNumber) != thin.series_number] \
+            + baseline_thin(slices)
+    everything = [ds for datasets in stored for ds in datasets]
     store(peer, everything)
     pushed: dict[str, dict[str, int]] = {}
     for ds in everything:
@@ -144,8 +153,9 @@ def push_demo_pair(orthanc: Any, timepoints: int = 2) -> DemoPair:
     return DemoPair(
         baseline=baseline, followup=followup,
         calipers={c.label: c for c in lesion_calipers(baseline, bl)},
-        thin_series={"baseline": str(bl[next(i for i, d in enumerate(bl) if int(
-            d.SeriesNumber) == thin.series_number)].SeriesInstanceUID),
+        thin_series={"baseline": str(stored[0][-1].SeriesInstanceUID) if baseline_thin
+                     else str(bl[next(i for i, d in enumerate(bl) if int(
+                         d.SeriesNumber) == thin.series_number)].SeriesInstanceUID),
             "followup": str(fu_thin[0].SeriesInstanceUID)},
         slice_thickness_mm=thin.slice_thickness_mm,
         compressed_sop=str(sample.SOPInstanceUID),
@@ -193,13 +203,22 @@ def live(tmp_path_factory: pytest.TempPathFactory,
          request: pytest.FixtureRequest) -> Iterator[LiveNadir]:
     """A real Orthanc and Nadir on free ports, with the demo pair indexed (or the module's
     ``DEMO_TIMEPOINTS`` studies of the demo patient)."""
+    timepoints = getattr(request.module, "DEMO_TIMEPOINTS", 2)
+    with serving(tmp_path_factory.mktemp("browser"),
+                 lambda pacs: push_demo_pair(pacs, timepoints)) as nadir:
+        yield nadir
+
+
+@contextmanager
+def serving(root: Path, push: Callable[[Any], DemoPair]) -> Iterator[LiveNadir]:
+    """A real Orthanc and Nadir (uvicorn in a thread) on free ports, with what ``push``
+    stored into the Orthanc indexed."""
     import uvicorn
 
     from api.app import create_app
     from api.settings import Settings
     from tests.conftest import free_ports
 
-    root = tmp_path_factory.mktemp("browser")
     pacs = orthanc_for_demo(root)
     server: Any = None
     thread: threading.Thread | None = None
@@ -217,8 +236,7 @@ def live(tmp_path_factory: pytest.TempPathFactory,
         thread = threading.Thread(target=server.run, name="nadir-browser-tests", daemon=True)
         thread.start()
         wait_until(lambda: server.started, timeout=30)
-        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens,
-                          demo=push_demo_pair(pacs, getattr(request.module, "DEMO_TIMEPOINTS", 2)))
+        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=push(pacs))
         wait_indexed(nadir)
         yield nadir
     finally:

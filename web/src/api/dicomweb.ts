@@ -56,6 +56,40 @@ export function numbers(ds: DicomJson, tag: string): number[] {
   return values(ds, tag).map((v) => Number(v));
 }
 
+/** The two functional group sequences of an enhanced multi-frame object (PS3.3 C.7.6.16). */
+const SHARED_GROUPS = '52009229';
+const PER_FRAME_GROUPS = '52009230';
+
+/** Number of Frames (PS3.3 C.7.6.6), 1 when absent. */
+export function frameCount(ds: DicomJson): number {
+  const n = Number(value(ds, '00280008') ?? 1);
+  return Number.isInteger(n) && n > 1 ? n : 1;
+}
+
+/**
+ * The attributes that hold for one frame (1-based) of an instance: an enhanced or
+ * legacy-converted multi-frame object keeps each frame's position, orientation, pixel
+ * spacing, rescale and window in functional group macros, one item shared by all frames and
+ * one per frame. Their attributes are laid over the top-level ones, the shared groups first,
+ * then the frame's own (as the image loader and the server's index do). A single-frame
+ * image's metadata is returned as it is.
+ */
+export function frameMetadata(ds: DicomJson, frame: number): DicomJson {
+  const shared = ds[SHARED_GROUPS]?.Value?.[0] as DicomJson | undefined;
+  const own = ds[PER_FRAME_GROUPS]?.Value?.[frame - 1] as DicomJson | undefined;
+  if (!shared && !own) return ds;
+  const flat: DicomJson = { ...ds };
+  delete flat[SHARED_GROUPS];
+  delete flat[PER_FRAME_GROUPS];
+  for (const item of [shared, own]) {
+    for (const macro of Object.values(item ?? {})) {
+      const inner = macro.Value?.[0];
+      if (inner && typeof inner === 'object') Object.assign(flat, inner as DicomJson);
+    }
+  }
+  return flat;
+}
+
 export const Tag = {
   SOPInstanceUID: '00080018',
   StudyDate: '00080020',

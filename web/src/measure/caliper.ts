@@ -9,7 +9,7 @@
 import { utilities as csUtils, type Types } from '@cornerstonejs/core';
 import { LengthTool, annotation as annotations, utilities as toolUtilities, type Types as ToolTypes } from '@cornerstonejs/tools';
 import type { Lesion, Measurement } from '../api/types';
-import type { ReviewPane } from '../viewport/pane';
+import { isImage, type ReviewPane } from '../viewport/pane';
 import type { PendingSave } from './pending';
 import { saveMeasurement, type SaveHost } from './save';
 
@@ -70,6 +70,7 @@ interface Shown {
   lesion: Lesion;
   timepointId: string;
   sopInstanceUid: string;
+  frame: number | null;
   endpoints: number[][];
   label: string;
   pending: PendingSave | null;
@@ -97,7 +98,7 @@ export class Calipers {
       pendingKeys.add(`${p.lesionId}|${p.timepointId}`);
       const drawn = p.drawn === null ? '' : ` ${p.drawn.toFixed(1)} mm drawn`;
       out.push({
-        lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, endpoints: p.body.endpoints,
+        lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, frame: p.body.frame ?? null, endpoints: p.body.endpoints,
         label: p.state === 'saving' ? `${lesion.label} ${axisOf(lesion)}${drawn}: saving…` : `${lesion.label} ${axisOf(lesion)}${drawn}: not saved`,
         pending: p, version: null,
       });
@@ -105,7 +106,7 @@ export class Calipers {
     for (const m of this.host.book.calipers()) {
       const lesion = this.host.lesion(m.lesion_id);
       if (!lesion || !m.endpoints || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
-      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version });
+      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', frame: m.frame ?? null, endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version });
     }
     return out;
   }
@@ -127,7 +128,7 @@ export class Calipers {
       if (!stack || !pane.timepointId) continue;
       for (const c of this.shown()) {
         if (c.timepointId !== pane.timepointId) continue;
-        const index = stack.indexOfSop(c.sopInstanceUid);
+        const index = stack.indexOfSop(c.sopInstanceUid, c.frame);
         if (index < 0) continue;
         const points = c.endpoints.map(([r, col]) => stack.imageToPatient(index, r, col) as Types.Point3);
         const reference = pane.viewport.getViewReference({ sliceIndex: index });
@@ -151,7 +152,7 @@ export class Calipers {
         }
         if (c.pending?.state === 'failed') {
           const [r, col] = c.endpoints[1];
-          pane.pin({ sopInstanceUid: c.sopInstanceUid, row: r, column: col }, this.failedBadge(c.lesion, c.timepointId, c.pending));
+          pane.pin({ sopInstanceUid: c.sopInstanceUid, frame: c.frame, row: r, column: col }, this.failedBadge(c.lesion, c.timepointId, c.pending));
         }
       }
     }
@@ -189,7 +190,7 @@ export class Calipers {
     if (!image || !pane.timepointId) return null;
     let best: { id: number; d: number } | null = null;
     for (const c of this.shown()) {
-      if (c.timepointId !== pane.timepointId || c.sopInstanceUid !== image.sopInstanceUid) continue;
+      if (c.timepointId !== pane.timepointId || !isImage(image, c)) continue;
       const [a, b] = c.endpoints.map(([r, col]) => pane.imageToClient(r, col));
       if (!a || !b) continue;
       const d = distanceToSegment([clientX, clientY], a, b);
@@ -216,10 +217,11 @@ export class Calipers {
       this.redraw();
       return;
     }
-    const at = pane.stack.indexOfSop(image.sopInstanceUid);
+    const at = pane.stack.indexOfSop(image.sopInstanceUid, image.frame);
     const endpoints = points.map((p) => pane.stack!.patientToImage(at, p));
     // No length is sent: the server measures the endpoints, and its length is the one shown.
-    const body = { sop_instance_uid: image.sopInstanceUid, endpoints };
+    // A frame of a multi-frame image is named (the server refuses a caliper without it there).
+    const body = { sop_instance_uid: image.sopInstanceUid, ...(image.frame ? { frame: image.frame } : {}), endpoints };
     // Saved, refused or failed, the book or the pending changes redraw every caliper.
     if ((await saveMeasurement(this.host, lesion, timepointId, body, { drawn: drawnLength(annotation) })) === 'refused') this.redraw();
   }

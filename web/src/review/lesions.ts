@@ -102,15 +102,15 @@ export async function jumpTo(viewer: Viewer, book: MeasurementBook, caseId: numb
   const moved = new Set<ReviewPane>();
   for (const pane of viewer.panes) {
     const m = pane.timepointId ? book.get(lesion.id, pane.timepointId)?.value : null;
-    if (m?.sop_instance_uid && (await viewer.showImage(pane, m.series_instance_uid, m.sop_instance_uid))) moved.add(pane);
+    if (m?.sop_instance_uid && (await viewer.showImage(pane, m.series_instance_uid, m.sop_instance_uid, m.frame))) moved.add(pane);
   }
   for (const pane of viewer.panes) {
     if (moved.has(pane) || !pane.timepointId) continue;
     const proposal = await api.proposal(caseId, lesion.id, pane.timepointId).catch(() => null);
-    if (proposal && (await viewer.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid))) {
+    if (proposal && (await viewer.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid, proposal.frame))) {
       moved.add(pane);
       const how = proposal.source === 'registration' ? 'found by registration' : 'same patient position (registration not ready)';
-      pane.setMarker({ sopInstanceUid: proposal.sop_instance_uid, row: proposal.point[0], column: proposal.point[1], text: `${lesion.label} expected here: ${how}` });
+      pane.setMarker({ sopInstanceUid: proposal.sop_instance_uid, frame: proposal.frame, row: proposal.point[0], column: proposal.point[1], text: `${lesion.label} expected here: ${how}` });
     }
   }
   for (const pane of viewer.panes) {

@@ -8,6 +8,8 @@ export interface PanePlace {
   timepoint?: string;
   series?: string;
   image?: string;
+  /** The frame (1-based) of a multi-frame image. */
+  frame?: number;
 }
 
 export interface Place {
@@ -26,10 +28,12 @@ export function parsePlace(search: string): Place {
   const q = new URLSearchParams(search);
   const pane = (side: 'left' | 'right'): PanePlace => {
     const place: PanePlace = {};
-    for (const [field, key] of Object.entries(KEYS) as [keyof PanePlace, string][]) {
+    for (const [field, key] of Object.entries(KEYS) as [keyof typeof KEYS, string][]) {
       const value = uid(q.get(`${side}_${key}`));
       if (value) place[field] = value;
     }
+    const frame = q.get(`${side}_frame`);
+    if (place.image && frame && /^[1-9][0-9]{0,8}$/.test(frame)) place.frame = Number(frame);
     return place;
   };
   const lesionText = q.get('lesion');
@@ -41,10 +45,12 @@ export function parsePlace(search: string): Place {
 export function formatPlace(place: Place): string {
   const q = new URLSearchParams();
   for (const side of ['left', 'right'] as const) {
-    for (const [field, key] of Object.entries(KEYS) as [keyof PanePlace, string][]) {
+    for (const [field, key] of Object.entries(KEYS) as [keyof typeof KEYS, string][]) {
       const value = place[side][field];
       if (value) q.set(`${side}_${key}`, value);
     }
+    const frame = place[side].frame;
+    if (place[side].image && frame) q.set(`${side}_frame`, String(frame));
   }
   if (place.lesion) q.set('lesion', String(place.lesion));
   const text = q.toString();

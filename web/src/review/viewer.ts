@@ -84,6 +84,7 @@ export class Viewer {
       timepoint: p.timepointId ?? undefined,
       series: p.stack?.seriesUid,
       image: p.image?.sopInstanceUid,
+      frame: p.image?.frame ?? undefined,
     });
     return { left: of(this.panes[0]), right: of(this.panes[1]) };
   }
@@ -124,13 +125,13 @@ export class Viewer {
     ]);
     if (!leftSeries) this.panes[0].setMessage('No image series at this timepoint.');
     if (!rightSeries) this.panes[1].setMessage('No image series at this timepoint.');
-    const wanted = (stack: SeriesStack | null, sop: string | undefined) => {
-      const i = stack && sop ? stack.indexOfSop(sop) : -1;
+    const wanted = (stack: SeriesStack | null, at: PanePlace | undefined) => {
+      const i = stack && at?.image ? stack.indexOfSop(at.image, at.frame ?? null) : -1;
       return i >= 0 ? i : undefined;
     };
-    const start = wanted(l, place?.left.image) ?? (l ? Math.floor(l.images.length / 2) : 0);
+    const start = wanted(l, place?.left) ?? (l ? Math.floor(l.images.length / 2) : 0);
     // The right pane opens where the link will keep it: no second draw.
-    const rightStart = wanted(r, place?.right.image) ?? (l && r ? this.link.indexFor('left', l.images[start], r) : undefined);
+    const rightStart = wanted(r, place?.right) ?? (l && r ? this.link.indexFor('left', l.images[start], r) : undefined);
     performance.mark('nadir:metadata');
     await Promise.all([
       l ? this.panes[0].show(l, left.id, this.paneLabel(left), start) : null,
@@ -190,12 +191,12 @@ export class Viewer {
   }
 
   /** Show an image of the pane's timepoint, switching series when needed; false when it is not there. */
-  async showImage(pane: ReviewPane, seriesUid: string | null, sopUid: string): Promise<boolean> {
+  async showImage(pane: ReviewPane, seriesUid: string | null, sopUid: string, frame: number | null = null): Promise<boolean> {
     if (seriesUid && pane.stack?.seriesUid !== seriesUid && pane.timepointId) {
       if (!this.pairing.study(pane.timepointId)?.series.some((s) => s.series_instance_uid === seriesUid)) return false;
       await this.switchSeries(pane, seriesUid, false);
     }
-    const index = pane.stack?.indexOfSop(sopUid) ?? -1;
+    const index = pane.stack?.indexOfSop(sopUid, frame) ?? -1;
     if (index < 0) return false;
     await pane.setIndex(index);
     return true;

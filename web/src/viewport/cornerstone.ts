@@ -70,6 +70,9 @@ export function renderingInfo(): RenderingInfo {
 /** Hand the images' DICOM JSON to the loader's metadata providers before they are shown. */
 export function registerImages(images: StackImage[]): void {
   for (const image of images) {
+    // A multi-frame instance is registered once, under its first frame's id: the loader
+    // derives every other frame's metadata from it (its functional groups, frame by frame).
+    if (image.frame !== null && image.frame !== 1) continue;
     wadors.metaDataManager.add(image.imageId, image.metadata as never);
   }
 }

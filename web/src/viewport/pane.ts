@@ -29,6 +29,8 @@ export interface PaneLabel {
 /** A point to look at on one image: where the registration proposes a lesion is. */
 export interface ImageMarker {
   sopInstanceUid: string;
+  /** The frame of a multi-frame image (1-based); null or absent for a single-frame one. */
+  frame?: number | null;
   row: number;
   column: number;
   text: string;
@@ -37,6 +39,7 @@ export interface ImageMarker {
 /** A place on one image, for something pinned there (a caliper's Retry and Discard). */
 export interface ImagePoint {
   sopInstanceUid: string;
+  frame?: number | null;
   row: number;
   column: number;
 }
@@ -284,7 +287,7 @@ export class ReviewPane {
     const m = this.marker;
     const el = this.markerElement;
     const image = this.image;
-    if (!m || !image || !this.stack || image.sopInstanceUid !== m.sopInstanceUid) {
+    if (!m || !image || !this.stack || !isImage(image, m)) {
       el.hidden = true;
       return;
     }
@@ -314,7 +317,7 @@ export class ReviewPane {
   private placePins(): void {
     const image = this.image;
     for (const { at, element } of this.pins) {
-      if (!image || !this.stack || image.sopInstanceUid !== at.sopInstanceUid) {
+      if (!image || !this.stack || !isImage(image, at)) {
         element.hidden = true;
         continue;
       }
@@ -348,6 +351,9 @@ export class ReviewPane {
     this.keepChosenWindow();
     const el = this.element;
     el.dataset.sopInstanceUid = image.sopInstanceUid;
+    // The frame of a multi-frame image (1-based), absent for a single-frame one.
+    if (image.frame) el.dataset.frame = String(image.frame);
+    else delete el.dataset.frame;
     el.dataset.slicePositionMm = image.positionMm.toFixed(3);
     el.dataset.imageIndex = String(this.index);
     if (el.dataset.ready !== 'true') performance.mark(`nadir:first-image-${this.side}`);
@@ -460,4 +466,9 @@ function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (error && typeof error === 'object' && 'status' in error) return `HTTP ${(error as { status: number }).status}`;
   return String(error);
+}
+
+/** Whether a place (a marker, a pin, a caliper) is on this image: same instance and frame (a single-frame image is frame 1). */
+export function isImage(image: StackImage, at: { sopInstanceUid: string; frame?: number | null }): boolean {
+  return image.sopInstanceUid === at.sopInstanceUid && (image.frame ?? 1) === (at.frame ?? 1);
 }

@@ -2,18 +2,25 @@
  * A series as the viewer scrolls it: its images ordered along the series normal, head
  * first for axial slices (as scanners acquire them), with each image's position in mm.
  */
-import { Tag, frameImageId, numbers, seriesMetadata, value, type DicomJson } from '../api/dicomweb';
+import { Tag, frameCount, frameImageId, frameMetadata, numbers, seriesMetadata, value, type DicomJson } from '../api/dicomweb';
 import { imageToPatient, patientToImage, positionAlong, sliceNormal, type PlaneGeometry, type Vec3 } from './geometry';
 
 export interface StackImage {
   imageId: string;
   sopInstanceUid: string;
+  /** The frame (1-based) of a multi-frame instance; null for a single-frame image. */
+  frame: number | null;
   instanceNumber: number | null;
   geometry: PlaneGeometry;
   /** Position along the series normal (mm): the number shown and synchronised on. */
   positionMm: number;
+  /** The instance's DICOM JSON, as the image loader takes it (a multi-frame one's whole). */
   metadata: DicomJson;
 }
+
+/** The key of an image in a stack: its SOP Instance UID, and its frame when it has one. */
+export const imageKey = (sopInstanceUid: string, frame: number | null | undefined): string =>
+  frame ? `${sopInstanceUid}#${frame}` : sopInstanceUid;
 
 export class SeriesStack {
   readonly normal: Vec3;
@@ -29,7 +36,11 @@ export class SeriesStack {
   ) {
     if (images.length === 0) throw new Error(`series ${seriesUid} has no image`);
     this.normal = sliceNormal(images[0].geometry);
-    this.bySop = new Map(images.map((im, i) => [im.sopInstanceUid, i]));
+    this.bySop = new Map();
+    images.forEach((im, i) => {
+      this.bySop.set(imageKey(im.sopInstanceUid, im.frame), i);
+      if (!this.bySop.has(im.sopInstanceUid)) this.bySop.set(im.sopInstanceUid, i);
+    });
     this.byImageId = new Map(images.map((im, i) => [im.imageId, i]));
   }
 
@@ -41,8 +52,9 @@ export class SeriesStack {
     return this.images.map((im) => im.positionMm);
   }
 
-  indexOfSop(sopInstanceUid: string): number {
-    return this.bySop.get(sopInstanceUid) ?? -1;
+  /** The image of an instance, or of one frame (1-based) of a multi-frame instance (its first without a frame). */
+  indexOfSop(sopInstanceUid: string, frame: number | null = null): number {
+    return this.bySop.get(imageKey(sopInstanceUid, frame)) ?? -1;
   }
 
   indexOfImageId(imageId: string): number {
@@ -83,20 +95,27 @@ export class SeriesStack {
   }
 
   static fromMetadata(studyUid: string, seriesUid: string, metadata: DicomJson[]): SeriesStack {
-    const withPixels = metadata.filter((ds) => value(ds, Tag.Rows) !== undefined && numbers(ds, Tag.ImagePositionPatient).length === 3);
-    const images = withPixels.map((ds) => stackImage(studyUid, seriesUid, ds));
+    // A multi-frame instance (enhanced CT/MR, legacy-converted) is one image per frame, each
+    // placed by its own functional groups.
+    const frames = metadata.flatMap((ds) =>
+      frameCount(ds) > 1
+        ? Array.from({ length: frameCount(ds) }, (_, k) => ({ ds, frame: k + 1 as number | null, flat: frameMetadata(ds, k + 1) }))
+        : [{ ds, frame: null as number | null, flat: ds }],
+    );
+    const withPixels = frames.filter(({ flat }) => value(flat, Tag.Rows) !== undefined && numbers(flat, Tag.ImagePositionPatient).length === 3);
+    const images = withPixels.map(({ ds, frame, flat }) => stackImage(studyUid, seriesUid, ds, flat, frame));
     const normal = images.length ? sliceNormal(images[0].geometry) : ([0, 0, 1] as Vec3);
     for (const im of images) im.positionMm = positionAlong(im.geometry.position, normal);
-    // Head first (descending along the normal); instance number breaks ties.
-    images.sort((a, b) => b.positionMm - a.positionMm || (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));
-    const first = withPixels[0];
+    // Head first (descending along the normal); instance and frame numbers break ties.
+    images.sort((a, b) => b.positionMm - a.positionMm || (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0) || (a.frame ?? 0) - (b.frame ?? 0));
+    const first = withPixels[0]?.flat;
     const description = first ? String(value(first, Tag.SeriesDescription) ?? '') : '';
     const thickness = first ? Number(value(first, Tag.SliceThickness) ?? NaN) : NaN;
     return new SeriesStack(studyUid, seriesUid, images, description, Number.isFinite(thickness) ? thickness : null);
   }
 }
 
-function stackImage(studyUid: string, seriesUid: string, ds: DicomJson): StackImage {
+function stackImage(studyUid: string, seriesUid: string, instance: DicomJson, ds: DicomJson, frame: number | null): StackImage {
   const sop = String(value(ds, Tag.SOPInstanceUID));
   const orientation = numbers(ds, Tag.ImageOrientationPatient);
   const iop = orientation.length === 6 ? orientation : [1, 0, 0, 0, 1, 0];
@@ -111,11 +130,12 @@ function stackImage(studyUid: string, seriesUid: string, ds: DicomJson): StackIm
   };
   const instanceNumber = value<number>(ds, Tag.InstanceNumber);
   return {
-    imageId: frameImageId(studyUid, seriesUid, sop),
+    imageId: frameImageId(studyUid, seriesUid, sop, frame ?? 1),
     sopInstanceUid: sop,
+    frame,
     instanceNumber: instanceNumber === undefined ? null : Number(instanceNumber),
     geometry,
     positionMm: 0,
-    metadata: ds,
+    metadata: instance,
   };
 }
