@@ -37,7 +37,7 @@ export class PanePickers {
         value: s.series_instance_uid,
         disabled: Boolean(why) || !s.orientation,
         title: why ?? (pair ? pair.reasons.join('; ') : 'not paired'),
-      }, `${s.series_number ?? ''} ${s.description ?? 'Series'} · ${s.instances} images${score}${why ? ` (left out: ${why})` : ''}`);
+      }, `${s.series_number ?? ''} ${s.description ?? 'Series'} · ${imagesOf(s)}${score}${why ? ` (left out: ${why})` : ''}`);
     }));
     if (selected) this.series.value = selected;
   }
@@ -52,4 +52,15 @@ export class PanePickers {
       this.pairing.replaceChildren(h('details', {}, h('summary', {}, `Paired series: ${score}`), h('ul', {}, pair.reasons.map((r) => h('li', {}, r)))));
     }
   }
+}
+
+/** Enhanced and legacy-converted CT, MR and PET (PS3.4 B.5): one instance holds many frames. */
+const MULTI_FRAME_CLASSES = new Set([
+  '1.2.840.10008.5.1.4.1.1.2.1', '1.2.840.10008.5.1.4.1.1.2.2', '1.2.840.10008.5.1.4.1.1.4.1',
+  '1.2.840.10008.5.1.4.1.1.4.4', '1.2.840.10008.5.1.4.1.1.130', '1.2.840.10008.5.1.4.1.1.128.1',
+]);
+
+function imagesOf(s: { instances: number; sop_class_uid: string | null }): string {
+  const multi = s.sop_class_uid !== null && MULTI_FRAME_CLASSES.has(s.sop_class_uid) ? 'multi-frame ' : '';
+  return `${s.instances} ${multi}${s.instances === 1 ? 'image' : 'images'}`;
 }
