@@ -25,6 +25,7 @@ import type {
   SignOff,
   Study,
   Versioned,
+  StudyDateSet,
   Worklist,
 } from './types';
 
@@ -168,6 +169,9 @@ export const api = {
 
   /** The whole worklist in one request. */
   worklist: () => get<Worklist>('/api/v1/worklist'),
+  /** Date, for this case, a study whose DICOM has no date (radiologists; audited). */
+  setStudyDate: async (caseId: number, studyUid: string, body: StudyDateSet) =>
+    (await call<Case>('PUT', `/api/v1/cases/${caseId}/studies/${enc(studyUid)}/date`, { body, timeoutMs: WRITE_TIMEOUT_MS })).value,
 
   /** Every current measurement of the case in one request (one audit event). */
   measurements: (caseId: number) => get<CaseMeasurements>(`/api/v1/cases/${caseId}/measurements`),

@@ -16,6 +16,11 @@ export type Worklist = Schemas['WorklistOut'];
 export type WorklistPatient = Schemas['WorklistPatientOut'];
 export type WorklistStudy = Schemas['WorklistStudyOut'];
 export type WorklistCase = Schemas['WorklistCaseOut'];
+/** A study of the patient that is not a timepoint of the case, and why. */
+export type LeftOutStudy = Schemas['LeftOutStudyOut'];
+/** An image that came by C-STORE and that the upload would refuse, or re-sent with other content. */
+export type ImageFlag = Schemas['ImageFlagOut'];
+export type StudyDateSet = Schemas['StudyDateSet'];
 /** GET /api/v1/cases/{id}/measurements: every current measurement of a case. */
 export type CaseMeasurements = Schemas['CaseMeasurementsOut'];
 export type CaseCreate = Schemas['CaseCreate'];

@@ -9,6 +9,7 @@
  *   review/lesions.ts    the selected lesion; adding, changing and deleting lesions
  *   review/signoff.ts    the response panel, sign-off and the report
  *   review/changes.ts    changes made elsewhere, as the case's event stream reports them
+ *   review/studies.ts    the studies left out of the reading and the images flagged on arrival
  *   review/state.ts      what they share: the case, the reader, the selected lesion
  * This module only builds them, connects them, and keeps the place in the address.
  */
@@ -27,6 +28,7 @@ import { formatPlace, type Place } from '../review/place';
 import { SignOffDesk } from '../review/signoff';
 import type { ReviewStart } from '../review/start';
 import { ReviewState } from '../review/state';
+import { StudiesPanel } from '../review/studies';
 import { Toolbar } from '../review/toolbar';
 import { ToolDesk } from '../review/tools';
 import { Viewer } from '../review/viewer';
@@ -43,6 +45,7 @@ class ReviewPage {
   private readonly lesions: LesionDesk;
   private readonly lesionPanel: LesionPanel;
   private readonly signOff: SignOffDesk;
+  private readonly studies: StudiesPanel;
   private readonly follower: CaseFollower;
   private viewer!: Viewer;
   private tools!: ToolDesk;
@@ -94,6 +97,12 @@ class ReviewPage {
         return lesion ? this.measure.setStatus(lesion, tp, status) : false;
       },
     });
+    this.studies = new StudiesPanel({
+      caseData: () => state.case,
+      canSetDate: () => state.canMeasure(),
+      // The study becomes a timepoint: open the case again, as the server now dates it.
+      dated: () => location.reload(),
+    });
     this.follower = new CaseFollower(state, this.measure, {
       forget: (lesionId) => this.lesions.forget(lesionId),
       selectionChanged: () => this.selectionChanged(),
@@ -133,7 +142,7 @@ class ReviewPage {
       toolbar: toolbar.element,
       advice: toolbar.advice,
       panes: [this.viewer.column('left'), this.viewer.column('right')],
-      side: [this.lesionPanel.element, this.signOff.panel.element],
+      side: [this.lesionPanel.element, this.signOff.panel.element, this.studies.element],
     }));
     this.calipers = new Calipers(this.measure);
     this.tools.attach(this.viewer.panes, engine.id, this.calipers);
@@ -170,6 +179,7 @@ class ReviewPage {
     this.tools.apply();
     if (!state.canMeasure()) notify('Read-only: your role views this case but does not measure or sign off.');
     this.lesionPanel.render();
+    this.studies.render();
     void this.signOff.refresh();
     await this.measure.reload();
     const restored = place.lesion ? state.lesion(place.lesion) : undefined;

@@ -21,9 +21,31 @@ export async function worklistPage(root: HTMLElement): Promise<void> {
   const [me, worklist] = await Promise.all([api.me(), api.worklist()]);
   const sections = worklist.patients.map((p) => patientSection(p, casesOf(worklist, p), me));
   list.replaceChildren(
+    workToDo(worklist),
     ...(sections.length ? sections : [h('p', { class: 'hint' }, 'No patient yet. Studies appear here a few seconds after they reach the PACS.')]),
   );
   list.removeAttribute('aria-busy');
+}
+
+/**
+ * Every case in the server's order, work first: a new follow-up to read, then the most
+ * lesions to measure, then timepoints to sign off (the order and the words are the
+ * server's, GET /api/v1/worklist).
+ */
+function workToDo(worklist: Worklist): HTMLElement {
+  const names = new Map(worklist.patients.map((p) => [p.patient_id, p.patient_name]));
+  const rows = worklist.cases.map((c) => h('li', {
+    class: c.new_followup ? 'work new-followup' : 'work',
+    dataset: { caseId: String(c.id), newFollowup: String(c.new_followup), toMeasure: String(c.to_measure) },
+  },
+  h('a', { href: `/cases/${c.id}` }, `Case ${c.id}`),
+  ` · ${displayName(names.get(c.patient_id))} (${c.patient_id}) · ${CRITERIA_NAMES[c.criteria] ?? c.criteria} · `,
+  c.new_followup ? h('strong', { class: 'badge' }, 'new follow-up to read') : null,
+  c.new_followup ? ' · ' : null,
+  h('span', { class: 'status' }, c.new_followup ? `${c.to_measure} lesions to measure` : c.status)));
+  return h('section', { class: 'work-to-do', 'aria-label': 'Cases, work first' },
+    h('h2', {}, 'Cases, work first'),
+    rows.length ? h('ol', { class: 'work-list' }, rows) : h('p', { class: 'hint' }, 'No case yet.'));
 }
 
 /** The patient's cases, in the worklist's order (cases with work to do first). */
