@@ -168,6 +168,20 @@ def test_enhanced_ct_is_paired_measured_registered_and_reported(
             range(1, 76))
         assert sorted(f["position_mm"] for f in instance.frames) == pytest.approx(positions)
 
+    # The viewer's series metadata, answered from the index once filled, keeps each
+    # frame's functional groups (PerFrameFunctionalGroupsSequence, 5200,9230).
+    study_uid = str(enhanced.StudyInstanceUID)
+    wait_until(lambda: service.app.state.series_metadata.answer(
+        study_uid, mf_series["series_instance_uid"]) is not None, timeout=30, interval=0.1)
+    r = service.client.get(f"/dicom-web/studies/{study_uid}/series/"
+                           f"{mf_series['series_instance_uid']}/metadata", headers=rad)
+    assert r.status_code == 200, r.text
+    [meta] = r.json()
+    per_frame = meta["52009230"]["Value"]
+    assert len(per_frame) == 75 and meta["00280008"]["Value"] == [75]
+    assert sorted(float(f["00209113"]["Value"][0]["00200032"]["Value"][2])
+                  for f in per_frame) == pytest.approx(positions)
+
     # Pairing: the converted series pairs with the follow-up's single-frame 5 mm series,
     # scored as the single-frame one is (its description says "enhanced conversion").
     pairings = {}
