@@ -84,7 +84,8 @@ def _date_range(start: dt.date | None, end: dt.date | None) -> str:
     return f"{start.strftime('%Y%m%d') if start else ''}-{end.strftime('%Y%m%d') if end else ''}"
 
 
-def _answer(tags: JsonObject) -> StudyAnswer | None:
+def parse_answer(tags: JsonObject) -> StudyAnswer | None:
+    """One C-FIND answer (Orthanc's simplified tags) as a study; None without a UID."""
     uid = str(tags.get("StudyInstanceUID") or "").strip()
     if not uid:
         return None
@@ -110,7 +111,7 @@ def find_studies(client: OrthancClient, pacs: str, query: PriorQuery) -> list[St
         raise RemoteQueryFailed(f"C-FIND on the hospital PACS failed: {_why(exc)}") from None
     found: dict[str, StudyAnswer] = {}
     for tags in answers:
-        answer = _answer(tags)
+        answer = parse_answer(tags)
         if answer is None or str(tags.get("PatientID", "")) != query.patient_id:
             continue
         if query.modality and answer.modalities and query.modality not in answer.modalities:

@@ -239,6 +239,7 @@ FAST_MODULES = (
     "unit/test_dicomweb_routes",  # the image proxy's allow-list
     "unit/test_dicomjson",  # cutting series metadata into instances, as raw text
     "unit/test_settings",
+    "unit/test_query_retrieve",  # the C-FIND identifier, answers, re-sent copies compared
 )
 TESTS = Path(__file__).parent
 
