@@ -14,7 +14,6 @@ A copy sent again under a stored SOP Instance UID is noted by Orthanc's Lua filt
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.image_checks import ImageCheck
 from api.db.models import Instance, Series, Study, utcnow
+from api.workers.loop import BackgroundLoop
 from imaging.dicomfile import InvalidDicomFile, inspect_part10
 from pacs.errors import OrthancNotFound
 from pacs.metadata import SeriesRecord
@@ -36,48 +36,29 @@ BATCH = 50
 UPLOADED = "RestApi"
 
 
-class ImageChecker:
+class ImageChecker(BackgroundLoop):
     """Checks indexed instances in a thread of its own (only while ``is_leader``)."""
+
+    thread_name = "nadir-image-checks"
 
     def __init__(self, sessions: sessionmaker[Any], orthanc: OrthancClient, *,
                  is_leader: Callable[[], bool], poll_s: float = 2.0) -> None:
+        super().__init__(poll_s)
         self._sessions = sessions
         self._orthanc = orthanc
         self._is_leader = is_leader
-        self._poll_s = poll_s
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- the thread ----------------------------------------------------------------------
 
     def __call__(self, record: SeriesRecord) -> None:
         """A series was indexed (a change-feed observer): check its instances soon."""
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nadir-image-checks",
-                                        daemon=True)
-        self._thread.start()
+        self.wake()
 
     def close(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self.stop()
         self._orthanc.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                while self._is_leader() and self.check_due() and not self._stop.is_set():
-                    pass
-            except Exception as exc:  # Orthanc or the database briefly down: next round
-                log.warning("image checks round failed (%s)", type(exc).__name__)
-            self._wake.wait(self._poll_s)
+    def round(self) -> None:
+        while self._is_leader() and self.check_due() and not self.stopping:
+            pass
 
     # -- the acceptance rule on arrivals ------------------------------------------------------
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
 from sqlalchemy import select, update
@@ -31,6 +30,7 @@ from api.db.priors import (
     TO_RETRIEVE,
     PriorFetch,
 )
+from api.workers.loop import BackgroundLoop
 from api.workers.outbox import RetryPolicy
 from api.workflow.priors import HospitalPacs, automatic_fetch
 from pacs.errors import OrthancNotFound, PacsError
@@ -44,57 +44,36 @@ LEASE_S = 900.0
 MAX_ERROR_CHARS = 2000
 
 
-class PriorFetcher:
+class PriorFetcher(BackgroundLoop):
     """Runs due fetches; :meth:`wake` after adding one."""
+
+    thread_name = "nadir-priors"
 
     def __init__(self, sessions: sessionmaker[Any], orthanc: OrthancClient,
                  hospital: HospitalPacs | None, *, target_aet: str, policy: RetryPolicy,
                  poll_s: float = 1.0, automatic: bool = False) -> None:
+        super().__init__(poll_s)
         self._sessions = sessions
         self._orthanc = orthanc
         self.hospital = hospital
         self._target_aet = target_aet
         self.policy = policy
-        self._poll_s = poll_s
         self._automatic = automatic
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # -- the thread ----------------------------------------------------------------------
-
-    def wake(self) -> None:
-        self._wake.set()
 
     def start(self) -> None:
-        if self.hospital is None:
-            return  # nothing can be fetched: no thread
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="nadir-priors", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        if self.hospital is not None:  # else nothing can be fetched: no thread
+            super().start()
 
     def close(self) -> None:
         self.stop()
         self._orthanc.close()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                while self.run_due() and not self._stop.is_set():
-                    pass
-            except Exception as exc:  # the database may be briefly down; keep going
-                log.error("prior fetch round failed (%s)", type(exc).__name__)
-            self._wake.wait(self._until_next_due())
+    def round(self) -> None:
+        while self.run_due() and not self.stopping:
+            pass
 
-    def _until_next_due(self) -> float:
+    def pause(self) -> float:
+        """Until the next fetch is due, at most the poll interval."""
         with self._sessions() as s:
             due: dt.datetime | None = s.scalar(
                 select(PriorFetch.next_attempt_at).where(PriorFetch.state.in_((PENDING,
