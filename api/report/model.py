@@ -118,7 +118,7 @@ class KeyImageView:
 
     timepoint_id: str
     timepoint_date: datetime.date
-    sop_instance_uid: str | None
+    sop_instance_uid: str
     crop_png: bytes | None
     thumbnail_png: bytes | None
     length_mm: float | None
@@ -130,7 +130,8 @@ class KeyImageView:
         check = _Check(self)
         check.text("timepoint_id")
         check.text("window_name", empty=True)  # empty when the image could not be rendered
-        check.optional_text("sop_instance_uid", "error")
+        check.text("sop_instance_uid")
+        check.optional_text("error")
         check.date("timepoint_date")
         check.png("crop_png")
         check.png("thumbnail_png")

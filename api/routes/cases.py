@@ -23,6 +23,7 @@ from api.schemas import (
     LesionPatch,
     StudyDateSet,
 )
+from api.schemas.common import criteria_name
 from api.workflow import views
 from api.workflow.cases import CaseView, NewCase, NewLesion
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
@@ -62,7 +63,7 @@ def list_cases(who: Reader, cases: Cases,
                ) -> list[CaseSummary]:
     """Cases, optionally of one patient, newest first (without their timepoints)."""
     return [CaseSummary(id=c.id, patient_id=c.patient_id,
-                        criteria=c.criteria,  # type: ignore[arg-type]
+                        criteria=criteria_name(c.criteria),
                         baseline_study_uid=c.baseline_study_uid, created_by=c.created_by,
                         created_at=c.created_at.isoformat())
             for c in cases.list_cases(who, patient_id)]

@@ -1,0 +1,114 @@
+"""Documents: SR import, SR drafts, publishing and the sends of each publication."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from api.db.models import Publication, SrDraft
+from api.db.outbox import OutboxItem
+from api.schemas.common import iso_text
+
+
+class ImportedOut(BaseModel):
+    lesion_id: int
+    timepoint_id: str
+    length_mm: float
+
+
+class NotMappedOut(BaseModel):
+    what: str
+    why: str
+
+
+class ImportOut(BaseModel):
+    imported: list[ImportedOut]
+    not_mapped: list[NotMappedOut]
+
+
+class DraftOut(BaseModel):
+    id: int
+    sop_instance_uid: str
+    status: Literal["pending", "confirmed", "rejected"]
+    received_at: str
+    summary: dict[str, Any]
+    decided_by: str | None
+
+    @classmethod
+    def of(cls, d: SrDraft) -> DraftOut:
+        return cls(id=d.id, sop_instance_uid=d.sop_instance_uid,
+                   status=d.status,  # type: ignore[arg-type]
+                   received_at=iso_text(d.received_at) or "", summary=d.summary,
+                   decided_by=d.decided_by)
+
+
+class DraftsOut(BaseModel):
+    drafts: list[DraftOut]
+
+
+class DraftDecisionOut(ImportOut):
+    draft: DraftOut
+
+
+class PublishedObject(BaseModel):
+    sop_instance_uid: str
+    study_instance_uid: str
+    kind: Literal["sr", "pdf"]
+    replaces: str | None
+
+
+class RemoteSend(BaseModel):
+    """The hospital PACS: each object is queued in the outbox and sent in the background
+    (``GET /api/v1/cases/{id}/publications`` shows how each send went)."""
+
+    configured: bool
+    destination: str | None = Field(default=None, description="AE title@host:port")
+    queued: int = 0
+
+
+class PublishOut(BaseModel):
+    objects: list[PublishedObject]
+    remote: RemoteSend
+
+
+class PublicationSendOut(BaseModel):
+    """One object's delivery to one destination: ``pending`` until it is acknowledged
+    (``sent``), or ``failed`` when refused or out of attempts (``last_error`` says why)."""
+
+    destination: str = Field(description="AE title@host:port")
+    state: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    next_attempt_at: str | None = Field(description="when a pending send is tried again")
+    sent_at: str | None
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> PublicationSendOut:
+        return cls(destination=item.destination,
+                   state=item.state,  # type: ignore[arg-type]
+                   attempts=item.attempts, last_error=item.last_error,
+                   next_attempt_at=iso_text(item.next_attempt_at) if item.state == "pending"
+                   else None, sent_at=iso_text(item.sent_at))
+
+
+class PublicationOut(BaseModel):
+    sop_instance_uid: str
+    study_instance_uid: str
+    kind: Literal["sr", "pdf"]
+    timepoint_id: str
+    published_by: str
+    published_at: str
+    sends: list[PublicationSendOut]
+
+    @classmethod
+    def of(cls, p: Publication, sends: list[OutboxItem]) -> PublicationOut:
+        return cls(sop_instance_uid=p.sop_instance_uid, study_instance_uid=p.study_instance_uid,
+                   kind=p.kind,  # type: ignore[arg-type]
+                   timepoint_id=p.timepoint_uid, published_by=p.published_by,
+                   published_at=iso_text(p.published_at) or "",
+                   sends=[PublicationSendOut.of(item) for item in sends])
+
+
+class PublicationsOut(BaseModel):
+    publications: list[PublicationOut]
