@@ -111,6 +111,7 @@ def test_sign_off_lists_the_lesion_not_read_and_marking_it_not_evaluable_lets_it
     dialog = page.locator("dialog.modal")
     dialog.wait_for()
     assert node["label"] in dialog.inner_text() and "not complete" in dialog.inner_text()
+    page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/sign-off-missing.png")
     assert live.get(f"/api/v1/cases/{case['id']}").json()["timepoints"][1]["signed_off_by"] is None
     dialog.locator(f'button[value="lesion-{node["id"]}"]').click()
     signed = wait_until(lambda: live.get(f"/api/v1/cases/{case['id']}").json()

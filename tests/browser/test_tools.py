@@ -183,6 +183,7 @@ def test_a_save_without_an_answer_shows_not_saved_and_retry_stores_it(
     # Retry from the caliper: a server error, still not saved.
     badge.locator("button[data-action=retry]").click()
     wait_until(lambda: "server error 503" in row.inner_text(), timeout=10)
+    page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/not-saved.png")
     # Retry from the lesion row: no answer at all; after the time-out it is not saved again.
     row.locator("button[data-action=retry]").click()
     page.locator(f'[data-lesion-id="{lesion["id"]}"] .pending.saving').wait_for(timeout=5_000)
