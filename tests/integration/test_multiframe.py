@@ -37,6 +37,7 @@ MATRIX = 128
 KEY = "soft_5mm"  # 75 slices of 128 x 128, converted into 75 frames
 DISTRACTOR = "soft_plain"  # another 5 mm series, without contrast: pairing must not take it
 CONTROL, MULTI = "NADIR-MF-CONTROL", "NADIR-MF-001"
+MULTI_FOLLOWUP = "NADIR-MF-002"  # the follow-up's 5 mm series converted instead
 ROTATION = (-3.0, 4.0, -5.0)
 SHIFT = (-35.0, 25.0, 38.0)
 ENHANCED_SERIES_NUMBER = 103
@@ -60,19 +61,26 @@ def mf_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
         scan_top_mm=0.0, scan_length_mm=270.0)
     specs: dict[str, tuple[Any, Any]] = {}
     pushed = []
-    for pid in (CONTROL, MULTI):
+    number = baseline.series_by_key(KEY).series_number
+
+    def convert(data: list[Any]) -> tuple[list[Any], Any, list[Any]]:
+        slices = [ds for ds in data if int(ds.SeriesNumber) == number]
+        enhanced = enhanced_ct(slices, series_number=ENHANCED_SERIES_NUMBER)
+        return [ds for ds in data if int(ds.SeriesNumber) != number] + [enhanced], enhanced, \
+            slices
+
+    for pid in (CONTROL, MULTI, MULTI_FOLLOWUP):
         bl, fu = with_patient_id(baseline, pid), with_patient_id(followup, pid)
         specs[pid] = (bl, fu)
         bl_data, fu_data = generate_study(bl, seed=1), generate_study(fu, seed=2)
-        number = bl.series_by_key(KEY).series_number
-        slices = [ds for ds in bl_data if int(ds.SeriesNumber) == number]
         if pid == CONTROL:
-            proc.control_slices = slices
+            proc.control_slices = [ds for ds in bl_data if int(ds.SeriesNumber) == number]
+            proc.control_followup = [ds for ds in fu_data if int(ds.SeriesNumber) == number]
+        elif pid == MULTI:
+            bl_data, proc.enhanced, proc.single_frame = convert(bl_data)
         else:
-            enhanced = enhanced_ct(slices, series_number=ENHANCED_SERIES_NUMBER)
-            proc.enhanced = enhanced
-            proc.single_frame = slices
-            bl_data = [ds for ds in bl_data if int(ds.SeriesNumber) != number] + [enhanced]
+            proc.followup_baseline = [ds for ds in bl_data if int(ds.SeriesNumber) == number]
+            fu_data, proc.enhanced_followup, proc.followup_frames = convert(fu_data)
         pushed += bl_data + fu_data
     store(DicomPeer("127.0.0.1", proc.config.dicom_port, proc.config.aet, PYNETDICOM_AET),
           pushed)
@@ -80,7 +88,7 @@ def mf_pacs(tmp_path_factory: pytest.TempPathFactory) -> Any:
     proc.counts = {pid: sorted(
         sum(1 for ds in pushed if ds.PatientID == pid and ds.StudyInstanceUID == uid)
         for uid in {str(ds.StudyInstanceUID) for ds in pushed if ds.PatientID == pid})
-        for pid in (CONTROL, MULTI)}
+        for pid in specs}
     yield proc
     proc.stop(kill=True)
 
@@ -185,7 +193,7 @@ def test_enhanced_ct_is_paired_measured_registered_and_reported(
     # Pairing: the converted series pairs with the follow-up's single-frame 5 mm series,
     # scored as the single-frame one is (its description says "enhanced conversion").
     pairings = {}
-    for pid in mf_pacs.specs:
+    for pid in (CONTROL, MULTI):
         r = service.client.post("/api/v1/comparisons", json={"patient_id": pid}, headers=rad)
         assert r.status_code == 201, r.text
         pairings[pid] = r.json()
@@ -271,3 +279,42 @@ def test_enhanced_ct_is_paired_measured_registered_and_reported(
                            params={"format": "json"}, headers=rad)
     assert r.status_code == 200, r.text
     assert "could not" not in r.text.lower()
+
+
+def test_a_proposal_lands_on_the_frame_of_a_multi_frame_follow_up(
+    service_factory: Any, mf_pacs: Any
+) -> None:
+    """Both directions of the same registration: the proposal from a single-frame baseline
+    onto the converted follow-up names the frame converted from the slice the control's
+    proposal lands on, at the same point."""
+    service: Service = service_factory(mf_pacs)
+    _indexed(service, mf_pacs)
+    control_bl, _ = mf_pacs.specs[CONTROL]
+    calipers = lesion_calipers(control_bl, mf_pacs.control_slices, series_key=KEY)
+    control_case, control_lesions = _case(service, CONTROL, calipers)
+    multi_case, multi_lesions = _case(service, MULTI_FOLLOWUP, calipers)
+    own = {int(ds.InstanceNumber): str(ds.SOPInstanceUID) for ds in mf_pacs.followup_baseline}
+    by_sop = {str(ds.SOPInstanceUID): int(ds.InstanceNumber) for ds in mf_pacs.control_slices}
+    control_fu = {str(ds.SOPInstanceUID): int(ds.InstanceNumber)
+                  for ds in mf_pacs.control_followup}
+    converted_from = {str(ds.SOPInstanceUID): int(ds.InstanceNumber)
+                      for ds in mf_pacs.followup_frames}
+    enhanced = mf_pacs.enhanced_followup
+    for cal in calipers:
+        endpoints = [list(p) for p in cal.endpoints]
+        for case, lesions, sop in ((control_case, control_lesions, cal.sop_instance_uid),
+                                   (multi_case, multi_lesions,
+                                    own[by_sop[cal.sop_instance_uid]])):
+            r = _put(service, case, lesions[cal.label], {"sop_instance_uid": sop,
+                                                         "endpoints": endpoints})
+            assert r.status_code == 200, r.text
+        sf = _proposal(service, control_case, control_lesions[cal.label])
+        mf = _proposal(service, multi_case, multi_lesions[cal.label])
+        assert sf["source"] == mf["source"] == "registration", (sf, mf)
+        assert mf["sop_instance_uid"] == str(enhanced.SOPInstanceUID) and mf["from_frame"] is None
+        source = next(uid for uid, n in converted_from.items()
+                      if n == control_fu[sf["sop_instance_uid"]])
+        assert mf["frame"] == frame_of(enhanced, source), (sf, mf)
+        assert math.dist(mf["position_mm"], sf["position_mm"]) < 1.0, (sf, mf)
+        assert math.dist(mf["point"], sf["point"]) < 1.0 and mf["inside_image"]
+        assert abs(mf["slice_distance_mm"] - sf["slice_distance_mm"]) < 1.0
