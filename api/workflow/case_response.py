@@ -112,7 +112,8 @@ def case_response(case: Case, lesions: Sequence[Lesion], timepoints: Sequence[St
     result = evaluate(engine_input(case, timepoints, current, markers, lesions=lesions))
     incomplete = {s.timepoint_uid for s in states if not s.complete}
     if not incomplete:
-        return CaseResponse(case, states, result, result.best_overall_response, step)
+        return CaseResponse(case, states, result, _best(result.best_overall_response, states),
+                            step)
     masked = replace(result, timepoints=tuple(
         _blank(row) if row.timepoint.id in incomplete else row for row in result.timepoints))
     return CaseResponse(case, states, masked,
@@ -131,6 +132,8 @@ def _best_before_gap(case: Case, lesions: Sequence[Lesion], states: Sequence[Tim
                      ) -> Response | None:
     """Best overall response over the timepoints before the first incomplete one."""
     first_gap = next(i for i, s in enumerate(states) if not s.complete)
+    if first_gap < 2:  # no follow-up read in full yet: nothing to judge
+        return None
     kept = [s.study for s in states[:first_gap]]
     known = {st.study_instance_uid for st in kept}
     # A new lesion first seen at or after the gap does not exist yet in this span.
@@ -140,6 +143,13 @@ def _best_before_gap(case: Case, lesions: Sequence[Lesion], states: Sequence[Tim
                                      lesions=seen)).best_overall_response
     except MeasurementError:
         return None
+
+
+def _best(best: Response | None, states: Sequence[TimepointState]) -> Response | None:
+    """No best overall response before a follow-up has been read: the baseline alone is no
+    assessment (RECIST 1.1 s4.4: best response is recorded from the start of treatment), and
+    "not evaluable" would say a follow-up was assessed and could not be judged."""
+    return best if len(states) >= 2 else None
 
 
 def next_step(lesions: Sequence[Lesion], states: Sequence[TimepointState]) -> str | None:
@@ -159,4 +169,6 @@ def next_step(lesions: Sequence[Lesion], states: Sequence[TimepointState]) -> st
 
 
 def _day(study: Study) -> str:
-    return study.study_date.isoformat() if study.study_date else "undated"
+    """The date as the workstation writes it: 8 Apr 2024."""
+    day = study.study_date
+    return f"{day.day} {day.strftime('%b %Y')}" if day else "undated"

@@ -80,7 +80,7 @@ def test_an_unmeasured_follow_up_has_no_sum_and_names_its_lesions(world: World) 
         assert row.target_response is None and row.change_from_baseline_pct is None
         assert row.nadir_mm is None and row.new_lesions is None
     assert not resp.complete
-    assert resp.next_step is not None and "T2, NT1 on follow-up 1 (2026-03-02)" in resp.next_step
+    assert resp.next_step is not None and "T2, NT1 on follow-up 1 (2 Mar 2026)" in resp.next_step
 
 
 def test_best_response_is_judged_before_the_first_gap(world: World) -> None:
@@ -163,3 +163,20 @@ def test_a_duplicate_case_names_the_existing_one(world: World) -> None:
     assert other.case.id != cid
     assert service.create_case(RAD, NewCase(PID, Criteria.IRECIST)).case.id not in (
         cid, other.case.id)
+
+
+def test_no_best_response_until_a_follow_up_is_read_in_full(world: World) -> None:
+    """The baseline alone is no assessment: best response stays unknown ("not yet
+    measured"), not NE, which would say a follow-up was assessed and could not be judged."""
+    service, cid, tps = world
+    t1 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    t2 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "lung")).id
+    _measure(service, cid, t1, tps[0], 40)
+    _measure(service, cid, t2, tps[0], 30)
+    resp = service.response(SPEC, cid)
+    assert resp.states[0].complete and resp.best_overall_response is None
+    _measure(service, cid, t1, tps[1], 20)  # follow-up 1 half read
+    assert service.response(SPEC, cid).best_overall_response is None
+    _measure(service, cid, t2, tps[1], 15)  # now in full: -50 %, PR
+    best = service.response(SPEC, cid).best_overall_response
+    assert best is not None and best.value == "PR"
