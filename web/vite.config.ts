@@ -18,6 +18,9 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
     sourcemap: false,
+    // dist/.vite/manifest.json: which chunks the review page needs, for Nadir to preload
+    // them on /cases/{id} only (api/routes/web.py); login and worklist never load them.
+    manifest: true,
   },
   worker: { format: 'es' },
   optimizeDeps: {

@@ -1,0 +1,101 @@
+"""How the workstation loads (issue 22), in Chromium: sign-in and worklist never fetch the
+viewer's code or codecs, the worklist is one API request, the review page preloads its
+chunks, every asset comes compressed with a long-lived immutable cache, a second visit
+takes them from the browser's cache, and the case page reads its measurements in one
+request and its series metadata from Nadir's index."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.routes.web import IMMUTABLE, review_chunks
+from tests.browser.conftest import WEB_DIST, LiveNadir, open_case, sign_in
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+#: What only the review needs: its chunks, the image loader's workers, the codecs.
+VIEWER = re.compile(r"/assets/(review-|decodeImageFrameWorker|computeWorker)|\.wasm$")
+
+
+def _record(page: Any) -> list[Any]:
+    responses: list[Any] = []
+    page.on("response", lambda r: responses.append(r))
+    return responses
+
+
+def _until(page: Any, predicate: Any, timeout_ms: int = 30_000) -> None:
+    """Wait while the page runs: Playwright's events come in only during its own calls."""
+    waited = 0
+    while not predicate():
+        assert waited < timeout_ms, "condition not met"
+        page.wait_for_timeout(100)
+        waited += 100
+
+
+def _api(responses: list[Any]) -> list[str]:
+    return [r.url.split("?")[0] for r in responses
+            if "/api/" in r.url or "/dicom-web/" in r.url]
+
+
+def test_sign_in_and_worklist_do_not_load_the_viewer(page: Any, live: LiveNadir) -> None:
+    responses = _record(page)
+    sign_in(page, live)  # the sign-in page checks the token with GET /api/v1/patients
+    page.locator("section.patient").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    urls = [r.url for r in responses]
+    responses.clear()
+    page.goto(f"{live.url}/")
+    page.locator("section.patient").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in urls if VIEWER.search(u)], urls
+    assert "modulepreload" not in page.content()
+    # The worklist: one request for the list (and /me for the role), whatever the cases.
+    assert sorted(set(_api(responses))) == [f"{live.url}/api/v1/me", f"{live.url}/api/v1/worklist"]
+    assert _api(responses).count(f"{live.url}/api/v1/worklist") == 1
+
+
+def test_the_review_preloads_its_chunks_and_assets_are_cached_for_good(
+        page: Any, live: LiveNadir) -> None:
+    case = live.new_case()
+    paths = [f"/dicom-web/studies/{study}/series/{uid}/metadata"
+             for study, series in live.demo.pushed.items() for uid in series]
+    # Filled from Orthanc once, after ingest.
+    wait_until(lambda: all(live.get(p).headers.get("etag", "").startswith('"md-')
+                           for p in paths), timeout=60, interval=0.5)
+    sign_in(page, live)
+    responses = _record(page)
+    open_case(page, live, case["id"])
+    measurements = f"{live.url}/api/v1/cases/{case['id']}/measurements"
+    _until(page, lambda: measurements in _api(responses))
+    chunks = review_chunks(Path(WEB_DIST))
+    assert chunks and all(f'href="/assets/{name}"' in page.content() for name in chunks)
+    assets = [r for r in responses if "/assets/" in r.url]
+    assert any(VIEWER.search(r.url) for r in assets)
+    for r in assets:
+        headers = r.all_headers()
+        assert headers["cache-control"] == IMMUTABLE, r.url
+        if r.url.endswith((".js", ".css", ".wasm")):
+            assert headers.get("content-encoding") in ("br", "gzip"), r.url
+    # The case page: its measurements in one request, never one per lesion and timepoint.
+    api = _api(responses)
+    assert api.count(measurements) == 1
+    assert not [u for u in api if re.search(r"/lesions/\d+/measurements/", u)], api
+    # Both series' metadata came from Nadir's index (its ETag), not from Orthanc.
+    metadata = [r for r in responses if r.url.endswith("/metadata")]
+    assert len(metadata) == 2
+    assert all(r.all_headers().get("etag", "").startswith('"md-') for r in metadata)
+
+    # A second visit: every asset from the browser's cache (no bytes transferred).
+    asked_before = len(_api(responses))
+    open_case(page, live, case["id"])
+    _until(page, lambda: _api(responses).count(measurements) == 2)
+    assert len(_api(responses)) > asked_before
+    loads = page.evaluate("performance.getEntriesByType('resource')"
+                          ".filter(e => e.name.includes('/assets/'))"
+                          ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
+    assert loads and all(size > 0 for _, _, size in loads), loads
+    assert [name for name, transferred, _ in loads if transferred != 0] == [], loads
