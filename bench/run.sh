@@ -10,6 +10,8 @@ echo "== evaluate endpoint under load (wrk)"
 .venv/bin/python -m bench.load_evaluate
 echo "== ingest: storescu -> Orthanc alone vs. indexed by Nadir"
 .venv/bin/python -m bench.ingest --repeat 5
+echo "== series metadata: Orthanc's DICOMweb plugin vs Nadir's index, 300-slice 512x512 series"
+.venv/bin/python -m bench.series_metadata --repeat 7
 echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
 .venv/bin/python -m bench.report
 

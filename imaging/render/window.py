@@ -125,10 +125,26 @@ def voi_display(values: npt.NDArray[np.floating[Any]], window: Window) -> Displa
     VOI LUT module of its own, so that the window may come from anywhere (a preset, the
     image, the frame's range).
     """
+    if window.function.value == "LINEAR" and window.width > 1:
+        return _linear_float32(np.asarray(values), window)
     # SIGMOID far below the centre: exp() overflows to inf and y tends to ymin, as it should.
     with np.errstate(over="ignore"):
         display = apply_windowing(np.asarray(values), _voi_lut_module(window))
     return np.asarray(display, dtype=np.float32)
+
+
+def _linear_float32(values: npt.NDArray[Any], window: Window) -> DisplayArray:
+    """LINEAR (PS3.3 C.11.2.1.2.1) in float32, ymin 0 and ymax 255: the three branches of
+    the standard are one line clipped to [0, 255] (at x = c - 0.5 - (w-1)/2 the line is 0,
+    past c - 0.5 + (w-1)/2 above 255). pydicom's own computes in float64 (4.5 ms per 512²
+    slice here); this gives the same 8-bit values, to within one grey level
+    (tests/unit/test_render.py)."""
+    x = values.astype(np.float32, copy=False)
+    scale = np.float32(Y_MAX / (window.width - 1))
+    offset = np.float32(0.5 * Y_MAX - (window.center - 0.5) * Y_MAX / (window.width - 1))
+    display = x * scale
+    display += offset
+    return np.clip(display, np.float32(0), np.float32(Y_MAX), out=display)
 
 
 def _voi_lut_module(window: Window) -> Dataset:

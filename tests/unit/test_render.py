@@ -642,3 +642,26 @@ def test_encapsulated_data_without_transfer_syntax_is_named() -> None:
     with pytest.raises(ImageDecodeError, match="without a Transfer Syntax UID") as caught:
         decode_frame(ds)
     assert caught.value.sop_instance_uid == ds.SOPInstanceUID
+
+
+@pytest.mark.parametrize("center, width", [
+    (40.0, 400.0), (-600.0, 1500.0), (400.0, 1800.0), (50.0, 2.0), (0.5, 1.5),
+    (-1024.0, 4096.0), (35.25, 80.5), (3000.0, 10.0),
+])
+def test_the_float32_linear_window_gives_pydicoms_grey_levels(center: float,
+                                                              width: float) -> None:
+    """LINEAR in float32 against pydicom's own (float64): within one grey level, and at
+    most a rounding tie apart (PS3.3 C.11.2.1.2.1)."""
+    from pydicom.pixels.processing import apply_windowing
+
+    from imaging.render.window import _voi_lut_module
+
+    rng = np.random.default_rng(22)
+    values = np.concatenate([rng.uniform(-3000, 4000, 200_000),
+                             np.arange(-1100, 3100, 0.25)]).astype(np.float32)
+    window = Window(center=center, width=width)
+    ours = voi_to_8bit(values, window)
+    theirs = np.rint(apply_windowing(values.astype(np.float64), _voi_lut_module(window)))
+    difference = np.abs(ours.astype(np.int16) - theirs.astype(np.int16))
+    assert difference.max() <= 1
+    assert np.count_nonzero(difference) <= values.size // 10_000
