@@ -3,7 +3,7 @@
  * the ETag each was read with (sent back as If-Match when the reader changes it).
  */
 import { api } from '../api/client';
-import type { Lesion, Measurement, Timepoint, Versioned } from '../api/types';
+import type { Lesion, Measurement, MeasurementPut, Timepoint, Versioned } from '../api/types';
 
 const key = (lesionId: number, timepointId: string) => `${lesionId}|${timepointId}`;
 
@@ -43,6 +43,11 @@ export class MeasurementBook {
     return [...this.cells.values()].map((c) => c.value).filter((m) => m.sop_instance_uid && m.endpoints?.length === 2);
   }
 
+  /** Every current measurement of a lesion that split: its fragments are its calipers. */
+  split(): Measurement[] {
+    return [...this.cells.values()].map((c) => c.value).filter((m) => (m.fragments?.length ?? 0) > 0);
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -66,4 +71,16 @@ export class MeasurementBook {
     this.set(lesionId, timepointId, current);
     return current;
   }
+}
+
+/** A split lesion's fragments as the PUT takes them back (the server measures them again). */
+export function fragmentsOf(m: Measurement): NonNullable<MeasurementPut['fragments']> {
+  if (m.fragments?.length) {
+    return m.fragments.map((f) => ({ sop_instance_uid: f.sop_instance_uid, frame: f.frame ?? null, endpoints: f.endpoints }));
+  }
+  // One caliper so far: it becomes the first fragment.
+  if (m.sop_instance_uid && m.endpoints?.length === 2 && !m.status) {
+    return [{ sop_instance_uid: m.sop_instance_uid, frame: m.frame ?? null, endpoints: m.endpoints }];
+  }
+  return [];
 }

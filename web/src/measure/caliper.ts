@@ -8,8 +8,9 @@
  */
 import { utilities as csUtils, type Types } from '@cornerstonejs/core';
 import { LengthTool, annotation as annotations, utilities as toolUtilities, type Types as ToolTypes } from '@cornerstonejs/tools';
-import type { Lesion, Measurement } from '../api/types';
+import type { Lesion, Measurement, MeasurementPut } from '../api/types';
 import { isImage, type ReviewPane } from '../viewport/pane';
+import { fragmentsOf } from './book';
 import type { PendingSave } from './pending';
 import { saveMeasurement, type SaveHost } from './save';
 
@@ -61,6 +62,8 @@ export interface CaliperHost extends SaveHost {
   canMeasure(): boolean;
   /** Whether a left drag draws now (the caliper tool, a measurable lesion selected). */
   drawing(): boolean;
+  /** "Add fragment" is on: a new caliper is one more fragment of the selected lesion. */
+  fragmentMode(): boolean;
   retry(lesionId: number, timepointId: string): void;
   discard(lesionId: number, timepointId: string): void;
 }
@@ -75,6 +78,8 @@ interface Shown {
   label: string;
   pending: PendingSave | null;
   version: number | null;
+  /** One fragment of a split lesion: shown, never dragged (its sum is the server's). */
+  fragment: boolean;
 }
 
 const COLOURS = { plain: 'rgb(64, 224, 255)', selected: 'rgb(255, 214, 0)', failed: 'rgb(255, 107, 107)' };
@@ -100,13 +105,22 @@ export class Calipers {
       out.push({
         lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, frame: p.body.frame ?? null, endpoints: p.body.endpoints,
         label: p.state === 'saving' ? `${lesion.label} ${axisOf(lesion)}${drawn}: saving…` : `${lesion.label} ${axisOf(lesion)}${drawn}: not saved`,
-        pending: p, version: null,
+        pending: p, version: null, fragment: false,
       });
+    }
+    for (const m of this.host.book.split()) {
+      const lesion = this.host.lesion(m.lesion_id);
+      if (!lesion || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
+      (m.fragments ?? []).forEach((f, i) => out.push({
+        lesion, timepointId: m.timepoint_id, sopInstanceUid: f.sop_instance_uid, frame: f.frame ?? null, endpoints: f.endpoints,
+        label: `${lesion.label} fragment ${i + 1}: ${f.length_mm.toFixed(1)} mm (${m.length_mm?.toFixed(1) ?? '?'} mm in all)`,
+        pending: null, version: m.version, fragment: true,
+      }));
     }
     for (const m of this.host.book.calipers()) {
       const lesion = this.host.lesion(m.lesion_id);
       if (!lesion || !m.endpoints || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
-      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', frame: m.frame ?? null, endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version });
+      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', frame: m.frame ?? null, endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version, fragment: false });
     }
     return out;
   }
@@ -137,7 +151,7 @@ export class Calipers {
           highlighted: false,
           invalidated: true,
           // Only the selected lesion's stored caliper moves, and only with the caliper tool.
-          isLocked: !(drawing && selected && c.pending === null),
+          isLocked: !(drawing && selected && c.pending === null && !c.fragment),
           metadata: { ...reference, toolName: CaliperTool.toolName, nadir: { lesionId: c.lesion.id, timepointId: c.timepointId, version: c.version ?? 0 } },
           data: { handles: { points }, label: c.label },
         }) as Annotation;
@@ -202,6 +216,7 @@ export class Calipers {
   private async released(annotation: Annotation, element: HTMLDivElement): Promise<void> {
     const pane = this.host.panes.find((p) => p.canvasElement === element);
     const tag = (annotation.metadata as { nadir?: CaliperTag }).nadir;
+    const addFragment = !tag && this.host.fragmentMode();
     const lesion = tag ? this.host.lesion(tag.lesionId) : this.host.selected();
     // Belt and braces: the tools draw only while drawing() holds, and only on the selection.
     if (!pane || !pane.stack || !pane.timepointId || !lesion || !this.host.drawing() || lesion.id !== this.host.selected()?.id) {
@@ -221,7 +236,12 @@ export class Calipers {
     const endpoints = points.map((p) => pane.stack!.patientToImage(at, p));
     // No length is sent: the server measures the endpoints, and its length is the one shown.
     // A frame of a multi-frame image is named (the server refuses a caliper without it there).
-    const body = { sop_instance_uid: image.sopInstanceUid, ...(image.frame ? { frame: image.frame } : {}), endpoints };
+    const drawn = { sop_instance_uid: image.sopInstanceUid, ...(image.frame ? { frame: image.frame } : {}), endpoints };
+    const before = this.host.book.get(lesion.id, timepointId)?.value;
+    // "Add fragment": the new caliper joins the lesion's calipers here, and the server adds
+    // up the fragments' longest diameters (RECIST 1.1 s4.3.2).
+    const earlier = addFragment && before ? fragmentsOf(before) : [];
+    const body: MeasurementPut = earlier.length ? { fragments: [...earlier, drawn] } : drawn;
     // Saved, refused or failed, the book or the pending changes redraw every caliper.
     if ((await saveMeasurement(this.host, lesion, timepointId, body, { drawn: drawnLength(annotation) })) === 'refused') this.redraw();
   }

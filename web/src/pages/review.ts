@@ -51,6 +51,7 @@ class ReviewPage {
   private tools!: ToolDesk;
   private toolbar: Toolbar | null = null;
   private calipers: Calipers | null = null;
+  private fragmentsOf: number | null = null;
   private opened = false;
   private readonly header = h('div', { class: 'header-slot' });
 
@@ -77,6 +78,12 @@ class ReviewPage {
       select: (lesion) => void this.lesions.select(lesion),
       addLesion: (body) => this.lesions.add(body),
       setStatus: async (lesion, tp, status) => void (await this.measure.setStatus(lesion, tp, status)),
+      fragmentMode: () => state.fragmentMode,
+      setFragmentMode: (on) => {
+        state.fragmentMode = on;
+        this.lesionPanel.render();
+      },
+      mergeInto: async (lesion, tp, into) => void (await this.measure.mergeInto(lesion, tp, into)),
       changeLesion: (lesion, changes) => this.lesions.change(lesion, changes),
       deleteLesion: (lesion) => this.lesions.delete(lesion),
       retry: (lesionId, tp) => this.measure.retry(lesionId, tp),
@@ -192,6 +199,9 @@ class ReviewPage {
 
   /** The selection or the lesions changed: the tools, the lesion panel and the address follow. */
   private selectionChanged(): void {
+    // "Add fragment" belongs to the lesion it was turned on for.
+    if (this.state.selectedId !== this.fragmentsOf) this.state.fragmentMode = false;
+    this.fragmentsOf = this.state.selectedId;
     this.tools?.selectionChanged();
     this.lesionPanel.render();
     this.savePlace();

@@ -18,6 +18,11 @@ export interface LesionPanelHost {
   select(lesion: Lesion): void;
   addLesion(body: LesionCreate): Promise<void>;
   setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void>;
+  /** "Add fragment" (RECIST 1.1 s4.3.2): whether a new caliper joins the lesion's others. */
+  fragmentMode(): boolean;
+  setFragmentMode(on: boolean): void;
+  /** RECIST 1.1 s4.3.2: the lesion has merged into `into` at the timepoint. */
+  mergeInto(lesion: Lesion, timepointId: string, into: Lesion): Promise<void>;
   changeLesion(lesion: Lesion, changes: LesionPatch): Promise<void>;
   deleteLesion(lesion: Lesion): Promise<void>;
   retry(lesionId: number, timepointId: string): void;
@@ -72,6 +77,7 @@ export class LesionPanel {
       empty,
       this.host.canMeasure ? this.drawHint(selectedLesion) : h('p', { class: 'hint' }, 'Read-only: your role views measurements but does not record them.'),
       this.host.canMeasure && selectedLesion ? this.statusForm(selectedLesion, c.timepoints) : null,
+      this.host.canMeasure && selectedLesion ? this.splitForm(selectedLesion, c) : null,
       this.host.canMeasure && selectedLesion ? this.editForm(selectedLesion) : null,
       this.host.canMeasure ? this.addForm(c.timepoints) : null,
     );
@@ -81,7 +87,10 @@ export class LesionPanel {
     const cells = timepoints.map((tp) => {
       const current = this.host.book.get(lesion.id, tp.id)?.value;
       let text = '—';
-      if (current?.length_mm !== null && current?.length_mm !== undefined && current.status === null) text = mm(current.length_mm);
+      const into = current?.coalesced_into ? this.host.caseData().lesions.find((l) => l.id === current.coalesced_into) : undefined;
+      if (current?.coalesced_into) text = `merged into ${into?.label ?? 'another lesion'}`;
+      else if (current?.fragments?.length) text = `${mm(current.length_mm)} (${current.fragments.map((f) => f.length_mm.toFixed(1)).join(' + ')})`;
+      else if (current?.length_mm !== null && current?.length_mm !== undefined && current.status === null) text = mm(current.length_mm);
       else if (current?.status) text = statusWords(current.status) + (current.length_mm ? ` (${mm(current.length_mm)})` : '');
       return h('div', { class: 'cell', title: current ? `version ${current.version} by ${current.author}` : 'not measured' },
         h('span', { class: 'tp' }, this.host.timepointLabel(tp)), h('span', { class: 'value' }, text));
@@ -117,7 +126,10 @@ export class LesionPanel {
   private pendingLine(lesion: Lesion, p: PendingSave, timepoints: Timepoint[]): HTMLElement {
     const tp = timepoints.find((t) => t.id === p.timepointId);
     const where = tp ? this.host.timepointLabel(tp) : '';
-    const what = p.body.status ? statusWords(p.body.status) : p.drawn !== null ? `${mm(p.drawn)} drawn` : 'caliper';
+    const what = p.body.status ? statusWords(p.body.status)
+      : p.body.coalesced_into ? 'merge'
+        : p.body.fragments ? `${p.body.fragments.length} fragments`
+          : p.drawn !== null ? `${mm(p.drawn)} drawn` : 'caliper';
     const stop = (e: Event) => e.stopPropagation();
     if (p.state === 'saving') {
       return h('div', { class: 'pending saving', dataset: { timepointId: p.timepointId } }, `${where}: ${what}, saving…`);
@@ -147,6 +159,48 @@ export class LesionPanel {
         void this.host.setStatus(lesion, tp.value, status.value);
       },
     }, h('label', {}, `Status of ${lesion.label} at `), tp, status, h('button', { type: 'submit' }, 'Set status'));
+  }
+
+  /**
+   * RECIST 1.1 s4.3.2, lesions that split or coalesce on treatment: "Add fragment" makes the
+   * next calipers drawn on this lesion at a timepoint its fragments (the server adds up their
+   * longest diameters); "Merged into" records that it coalesced into another target lesion
+   * there (it counts 0 mm; the other carries the merged diameter). Target lesions only; a
+   * lymph node does not fragment.
+   */
+  private splitForm(lesion: Lesion, c: Case): HTMLElement | null {
+    if (lesion.kind !== 'target') return null;
+    const on = this.host.fragmentMode();
+    const fragment = lesion.nodal ? null : h('button', {
+      type: 'button', class: on ? 'add-fragment active' : 'add-fragment', dataset: { action: 'add-fragment' },
+      'aria-pressed': on ? 'true' : 'false',
+      title: 'While on, each caliper you draw on this lesion is one more fragment of it at that timepoint; the server adds them up (RECIST 1.1 s4.3.2).',
+      onclick: () => this.host.setFragmentMode(!on),
+    }, on ? 'Adding fragments: on' : 'Add fragment');
+    const followUps = c.timepoints.filter((t) => t.id !== c.baseline_study_uid);
+    const others = c.lesions.filter((l) => l.kind === 'target' && l.id !== lesion.id && l.nodal === lesion.nodal);
+    const merge = followUps.length && others.length ? this.mergeForm(lesion, followUps, others) : null;
+    return h('div', { class: 'split-form' },
+      fragment,
+      on && fragment ? h('p', { class: 'hint strong' }, `Fragments of ${lesion.label}: draw one caliper per fragment; the sum is the lesion's diameter.`) : null,
+      merge);
+  }
+
+  private mergeForm(lesion: Lesion, followUps: Timepoint[], others: Lesion[]): HTMLElement {
+    const tp = h('select', { name: 'merge-timepoint', 'aria-label': 'Merged at' },
+      followUps.map((t) => h('option', { value: t.id }, this.host.timepointLabel(t))));
+    tp.value = followUps[followUps.length - 1]?.id ?? '';
+    const into = h('select', { name: 'merge-into', 'aria-label': 'Merged into' },
+      others.map((l) => h('option', { value: String(l.id) }, l.label)));
+    return h('form', {
+      class: 'merge-form',
+      onsubmit: (e: Event) => {
+        e.preventDefault();
+        const target = others.find((l) => String(l.id) === into.value);
+        if (target) void this.host.mergeInto(lesion, tp.value, target);
+      },
+    }, h('label', {}, `${lesion.label} merged at `), tp, h('label', {}, ' into '), into,
+    h('button', { type: 'submit', dataset: { action: 'merge' } }, 'Mark merged'));
   }
 
   /** Relabel, change organ, kind or nodal flag (PATCH), or delete (with a reason). */

@@ -5,6 +5,7 @@
  * someone else is shown, not overwritten. The server's history keeps every version.
  */
 import type { Lesion, Measurement, MeasurementPut } from '../api/types';
+import { fragmentsOf } from '../measure/book';
 import { saveMeasurement, type SaveHost } from '../measure/save';
 import { UndoStack, type Change } from './undo';
 
@@ -15,6 +16,8 @@ export interface HistoryHost extends SaveHost {
 
 /** What to write back to give a lesion this value again (the server measures the endpoints again). */
 export function valueOf(m: Measurement): MeasurementPut {
+  if (m.coalesced_into) return { coalesced_into: m.coalesced_into };
+  if (m.fragments?.length) return { fragments: fragmentsOf(m) };
   if (m.status) return { status: m.status };
   if (m.endpoints && m.sop_instance_uid) return { sop_instance_uid: m.sop_instance_uid, frame: m.frame ?? null, endpoints: m.endpoints };
   return { sop_instance_uid: m.sop_instance_uid ?? null, frame: m.frame ?? null, length_mm: m.length_mm };

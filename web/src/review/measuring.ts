@@ -21,6 +21,13 @@ export interface MeasureHooks {
   drawing(): boolean;
 }
 
+/** A stored reading in words: a status, a merge, the sum of fragments or one length. */
+export function describe(lesion: Lesion, m: Measurement, labelOf: (id: number) => string): string {
+  if (m.coalesced_into) return `merged into ${labelOf(m.coalesced_into)}`;
+  if (m.fragments?.length) return `${m.fragments.length} fragments, ${axisOf(lesion)} ${mm(m.length_mm)} in all`;
+  return m.status ? m.status.replaceAll('_', ' ') : `${axisOf(lesion)} ${mm(m.length_mm)}`;
+}
+
 export class MeasureDesk implements CaliperHost, HistoryHost {
   readonly book: MeasurementBook;
   readonly pending = new PendingSaves();
@@ -56,6 +63,16 @@ export class MeasureDesk implements CaliperHost, HistoryHost {
 
   drawing(): boolean {
     return this.hooks.drawing();
+  }
+
+  fragmentMode(): boolean {
+    return this.state.fragmentMode;
+  }
+
+  /** RECIST 1.1 s4.3.2: the lesion has merged into `into` at the timepoint (it counts 0 mm,
+   * `into` carries the merged diameter); true when stored. */
+  async mergeInto(lesion: Lesion, timepointId: string, into: Lesion): Promise<boolean> {
+    return (await saveMeasurement(this, lesion, timepointId, { coalesced_into: into.id })) === 'saved';
   }
 
   notify(text: string, kind: 'info' | 'error' = 'info'): void {
@@ -100,7 +117,7 @@ export class MeasureDesk implements CaliperHost, HistoryHost {
   saved(lesion: Lesion, timepointId: string, m: Measurement, before: Versioned<Measurement> | null, kind: SaveKind): void {
     this.panes.filter((p) => p.timepointId === timepointId).forEach((p) => p.setMarker(null));
     if (kind === 'change') this.history.record(lesion.id, timepointId, before?.value ?? null, m);
-    const what = m.status ? m.status.replaceAll('_', ' ') : `${axisOf(lesion)} ${mm(m.length_mm)}`;
+    const what = describe(lesion, m, (id) => this.lesion(id)?.label ?? 'another lesion');
     const how = kind === 'change' ? 'saved' : kind === 'undo' ? 'restored (undo)' : 'restored (redo)';
     notify(`${lesion.label}: ${what} ${how} (version ${m.version}).`);
   }

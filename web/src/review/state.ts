@@ -12,6 +12,9 @@ export class ReviewState {
   case!: Case;
   me: Me = { name: null, role: 'unknown' };
   selectedId: number | null = null;
+  /** "Add fragment" is on: a caliper drawn on the selected lesion is one more fragment of
+   * it at that timepoint (RECIST 1.1 s4.3.2: a split lesion counts the sum), not a new reading. */
+  fragmentMode = false;
 
   constructor(readonly caseId: number) {}
 
