@@ -32,7 +32,6 @@ RADIOLOGIST = Principal(1, "rad", Role.RADIOLOGIST)
 SPECIALIST = Principal(2, "spec", Role.SPECIALIST)
 ADMIN = Principal(3, "admin", Role.ADMIN)
 
-pytestmark = pytest.mark.fast
 
 
 class World:
