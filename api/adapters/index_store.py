@@ -11,16 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import (
-    Case,
     Comparison,
     FeedState,
     Instance,
-    MeasurementVersion,
     Patient,
     PendingSeries,
     Series,
     Study,
-    TimepointSignoff,
+    cases_table,
+    measurement_versions_table,
+    timepoint_signoffs_table,
 )
 from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor
@@ -209,9 +209,11 @@ def better_date(held: tuple[dt.date | None, str | None],
 def _study_in_use(s: Session, study_uid: str) -> bool:
     """Whether a case or a comparison refers to the study (see forget_series)."""
     uses = (
-        select(Case.id).where(Case.baseline_study_uid == study_uid),
-        select(MeasurementVersion.id).where(MeasurementVersion.timepoint_uid == study_uid),
-        select(TimepointSignoff.id).where(TimepointSignoff.timepoint_uid == study_uid),
+        select(cases_table.c.id).where(cases_table.c.baseline_study_uid == study_uid),
+        select(measurement_versions_table.c.id).where(
+            measurement_versions_table.c.timepoint_uid == study_uid),
+        select(timepoint_signoffs_table.c.id).where(
+            timepoint_signoffs_table.c.timepoint_uid == study_uid),
         select(Comparison.id).where(or_(Comparison.baseline_study_uid == study_uid,
                                         Comparison.followup_study_uid == study_uid)),
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from api.db.image_checks import ImageCheck
 from api.db.models import (
     AuditEvent,
     Case,
@@ -24,16 +26,31 @@ from api.db.models import (
     Series,
     SrDraft,
     Study,
+    cases_table,
+    lesion_changes_table,
+    lesions_table,
+    measurement_versions_table,
 )
 from api.db.outbox import OutboxItem
 from api.workflow.errors import StaleVersion
-from api.workflow.ports import Entity, LocatedInstance
+from api.workflow.ports import Entity, LocatedInstance, WorklistRows
 from api.workflow.roles import Principal
 
 #: Primary keys are 32-bit integers on every database Nadir runs on: an id beyond that
 #: range names nothing (and must not reach the database driver, which would fail).
 MAX_ID = 2**31 - 1
+# The case aggregate's classes are plain dataclasses: queries name the tables' columns.
+_cases = cases_table.c
+_versions = measurement_versions_table.c
+_changes = lesion_changes_table.c
 CONCURRENT_WRITE = "another change was saved at the same time; read it again and retry"
+
+
+def _relation(entity: type[object], name: str) -> QueryableAttribute[Any]:
+    """A relationship of a mapped domain class, for loader options (the dataclass itself
+    declares it as a plain list)."""
+    attribute: QueryableAttribute[Any] = getattr(entity, name)
+    return attribute
 
 
 def _valid_id(value: int) -> bool:
@@ -84,13 +101,13 @@ class SqlCaseStore:
         return self.session.get(Case, case_id) if _valid_id(case_id) else None
 
     def cases(self, patient_id: str | None, limit: int) -> list[Case]:
-        query = select(Case).order_by(Case.id.desc())
+        query = select(Case).order_by(_cases.id.desc())
         if patient_id is not None:
-            query = query.where(Case.patient_id == patient_id)
+            query = query.where(_cases.patient_id == patient_id)
         return list(self.session.scalars(query.limit(limit)))
 
     def case_ids_of(self, patient_id: str) -> list[int]:
-        return list(self.session.scalars(select(Case.id).where(Case.patient_id == patient_id)))
+        return list(self.session.scalars(select(_cases.id).where(_cases.patient_id == patient_id)))
 
     def lesion(self, lesion_id: int) -> Lesion | None:
         return self.session.get(Lesion, lesion_id) if _valid_id(lesion_id) else None
@@ -100,16 +117,16 @@ class SqlCaseStore:
         if not ids:
             return []
         return list(self.session.scalars(
-            select(MeasurementVersion).where(MeasurementVersion.lesion_id.in_(ids))
-            .order_by(MeasurementVersion.version)))
+            select(MeasurementVersion).where(_versions.lesion_id.in_(ids))
+            .order_by(_versions.version)))
 
     def latest_version(self, lesion_id: int) -> int:
-        return self.session.scalar(select(func.max(MeasurementVersion.version))
-                                   .where(MeasurementVersion.lesion_id == lesion_id)) or 0
+        return self.session.scalar(select(func.max(_versions.version))
+                                   .where(_versions.lesion_id == lesion_id)) or 0
 
     def lesion_changes(self, lesion_id: int) -> list[LesionChange]:
         return list(self.session.scalars(select(LesionChange).where(
-            LesionChange.lesion_id == lesion_id).order_by(LesionChange.id)))
+            _changes.lesion_id == lesion_id).order_by(_changes.id)))
 
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None:
@@ -166,6 +183,48 @@ class SqlCaseStore:
 
     def draft(self, draft_id: int) -> SrDraft | None:
         return self.session.get(SrDraft, draft_id) if _valid_id(draft_id) else None
+
+    # -- the read-only views (ViewStore) ----------------------------------------------------
+
+    def patient_counts(self) -> list[tuple[str, str | None, int]]:
+        rows = self.session.execute(
+            select(Patient.patient_id, Patient.patient_name, func.count(Study.id))
+            .outerjoin(Study, Study.patient_pk == Patient.id)
+            .group_by(Patient.id)
+            .order_by(Patient.patient_id)
+        ).all()
+        return [(pid, name, count) for pid, name, count in rows]
+
+    def audit_events(self, patient_id: str | None, user: str | None, limit: int
+                     ) -> list[AuditEvent]:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if patient_id is not None:
+            query = query.where(AuditEvent.patient_id == patient_id)
+        if user is not None:
+            query = query.where(AuditEvent.user_name == user)
+        return list(self.session.scalars(query.limit(limit)))
+
+    def worklist_rows(self) -> WorklistRows:
+        patients = list(self.session.scalars(
+            select(Patient).options(selectinload(Patient.studies))
+            .order_by(Patient.patient_id)))
+        cases = list(self.session.scalars(select(Case).options(
+            selectinload(_relation(Case, "lesions")), selectinload(_relation(Case, "signoffs")),
+            selectinload(_relation(Case, "study_dates")))))
+        measurements = self.session.scalars(
+            select(MeasurementVersion)
+            .join(lesions_table, lesions_table.c.id == _versions.lesion_id)
+            .where(lesions_table.c.deleted_at.is_(None)).order_by(_versions.version))
+        return WorklistRows(patients, cases, measurements,
+                            self.session.scalars(select(PatientMarker)))
+
+    def images_flagged(self, study_uids: Sequence[str]) -> list[ImageCheck]:
+        return list(self.session.scalars(select(ImageCheck).where(
+            ImageCheck.study_instance_uid.in_(list(study_uids)),
+            or_(ImageCheck.refused_reason.is_not(None),
+                ImageCheck.resent_attributes.is_not(None)))
+            .order_by(ImageCheck.study_instance_uid, ImageCheck.series_instance_uid,
+                      ImageCheck.sop_instance_uid)))
 
     def audit(self, who: Principal, action: str, resource: str,
               patient_id: str | None) -> None:

@@ -3,31 +3,58 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     Date,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The case aggregate's domain types, mapped below; imported from here by the adapters.
+from api.workflow.domain import (  # noqa: I001
+    Case as Case,
+)
+from api.workflow.domain import (
+    CaseStudyDate as CaseStudyDate,
+)
+from api.workflow.domain import (
+    Lesion as Lesion,
+)
+from api.workflow.domain import (
+    LesionChange as LesionChange,
+)
+from api.workflow.domain import (
+    MeasurementFragment as MeasurementFragment,
+)
+from api.workflow.domain import (
+    MeasurementVersion as MeasurementVersion,
+)
+from api.workflow.domain import (
+    TimepointSignoff as TimepointSignoff,
+)
+from api.workflow.domain import (
+    utcnow as utcnow,
+)
 from measurement.markers import MARKER_WINDOW_DAYS
 from measurement.model import EvaluationOptions
+from measurement.vocabulary import Criteria, LesionKind, LesionStatus
 
 _ENGINE_DEFAULTS = EvaluationOptions()  # the engine's defaults are the case's defaults
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -192,166 +219,162 @@ class AuditEvent(Base):
     patient_id: Mapped[str | None] = mapped_column(String(128), index=True)
 
 
-class Case(Base):
-    """Lesion tracking for one patient under one set of response criteria."""
+# -- the case aggregate: plain domain types (api/workflow/domain.py) mapped onto tables ------
+# SQLAlchemy's imperative mapping (cosmicpython's adapters/orm.py): the workflow's classes
+# know nothing of these tables, and the unit tests' in-memory store needs no database class.
 
-    __tablename__ = "cases"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(128), index=True)
-    criteria: Mapped[str] = mapped_column(String(16))
-    baseline_study_uid: Mapped[str] = mapped_column(String(64))
+class _Vocabulary(TypeDecorator[str]):
+    """A word of the vocabulary (a ``StrEnum``) stored as its text: the domain reads the
+    enum back, and a word outside the vocabulary is refused on the way in."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, vocabulary: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.vocabulary = vocabulary
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else self.vocabulary(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self.vocabulary(value)
+
+
+cases_table = Table(
+    "cases", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(128), nullable=False, index=True),
+    Column("criteria", _Vocabulary(Criteria, 16), nullable=False),
+    Column("baseline_study_uid", String(64), nullable=False),
     # Trial parameters of the best-overall-response rules (RECIST 1.1 sections 4.4, 4.6).
-    confirmation_required: Mapped[bool] = mapped_column(Boolean, default=False,
-                                                        server_default=false())
-    min_sd_duration_days: Mapped[int] = mapped_column(
-        Integer, default=_ENGINE_DEFAULTS.min_sd_duration_days,
-        server_default=str(_ENGINE_DEFAULTS.min_sd_duration_days))
-    min_confirmation_interval_days: Mapped[int] = mapped_column(
-        Integer, default=_ENGINE_DEFAULTS.min_confirmation_interval_days,
-        server_default=str(_ENGINE_DEFAULTS.min_confirmation_interval_days))
-    min_icpd_confirmation_days: Mapped[int] = mapped_column(
-        Integer, default=_ENGINE_DEFAULTS.min_icpd_confirmation_days,
-        server_default=str(_ENGINE_DEFAULTS.min_icpd_confirmation_days))
-    # A tumour marker value counts for a timepoint when drawn within this many days of it.
-    marker_window_days: Mapped[int] = mapped_column(
-        Integer, default=MARKER_WINDOW_DAYS, server_default=str(MARKER_WINDOW_DAYS))
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    lesions: Mapped[list[Lesion]] = relationship(
-        back_populates="case", order_by="Lesion.id", cascade="all, delete-orphan"
-    )
-    signoffs: Mapped[list[TimepointSignoff]] = relationship(
-        back_populates="case", cascade="all, delete-orphan"
-    )
-    study_dates: Mapped[list[CaseStudyDate]] = relationship(
-        order_by="CaseStudyDate.id", cascade="all, delete-orphan"
-    )
+    Column("confirmation_required", Boolean, nullable=False, default=False,
+           server_default=false()),
+    Column("min_sd_duration_days", Integer, nullable=False,
+           default=_ENGINE_DEFAULTS.min_sd_duration_days,
+           server_default=str(_ENGINE_DEFAULTS.min_sd_duration_days)),
+    Column("min_confirmation_interval_days", Integer, nullable=False,
+           default=_ENGINE_DEFAULTS.min_confirmation_interval_days,
+           server_default=str(_ENGINE_DEFAULTS.min_confirmation_interval_days)),
+    Column("min_icpd_confirmation_days", Integer, nullable=False,
+           default=_ENGINE_DEFAULTS.min_icpd_confirmation_days,
+           server_default=str(_ENGINE_DEFAULTS.min_icpd_confirmation_days)),
+    Column("marker_window_days", Integer, nullable=False, default=MARKER_WINDOW_DAYS,
+           server_default=str(MARKER_WINDOW_DAYS)),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+)
 
-    @property
-    def active_lesions(self) -> list[Lesion]:
-        """The lesions that count: those not deleted."""
-        return [les for les in self.lesions if les.deleted_at is None]
+lesions_table = Table(
+    "lesions", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", _Vocabulary(LesionKind, 16), nullable=False),
+    Column("organ", String(128), nullable=False),
+    Column("nodal", Boolean, nullable=False, default=False),
+    Column("label", String(64), nullable=False),
+    Column("first_timepoint", String(64)),
+    Column("equivocal", Boolean, nullable=False, default=False),
+    Column("confirmed_at", String(64)),
+    Column("tracking_uid", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("deleted_at", DateTime(timezone=True)),
+    Column("deleted_by", String(128)),
+    Column("deletion_reason", Text),
+    Column("deletion_amendment_reason", Text),
+)
 
+lesion_changes_table = Table(
+    "lesion_changes", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lesion_id", Integer, ForeignKey("lesions.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("author", String(128), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("changes", JSON, nullable=False, default=dict),
+    Column("reason", Text),
+)
 
-class Lesion(Base):
-    __tablename__ = "lesions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    organ: Mapped[str] = mapped_column(String(128))
-    nodal: Mapped[bool] = mapped_column(Boolean, default=False)
-    label: Mapped[str] = mapped_column(String(64))
-    first_timepoint: Mapped[str | None] = mapped_column(String(64))
-    equivocal: Mapped[bool] = mapped_column(Boolean, default=False)
-    confirmed_at: Mapped[str | None] = mapped_column(String(64))
-    tracking_uid: Mapped[str] = mapped_column(String(64))
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Soft delete: a deleted lesion leaves the evaluation; its versions stay.
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    deleted_by: Mapped[str | None] = mapped_column(String(128))
-    deletion_reason: Mapped[str | None] = mapped_column(Text)
-    deletion_amendment_reason: Mapped[str | None] = mapped_column(Text)
-    case: Mapped[Case] = relationship(back_populates="lesions")
+measurement_versions_table = Table(
+    "measurement_versions", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("lesion_id", Integer, ForeignKey("lesions.id", ondelete="CASCADE"),
+           nullable=False, index=True),
+    Column("timepoint_uid", String(64), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("reason", Text),
+    Column("status", _Vocabulary(LesionStatus, 32)),
+    Column("sop_instance_uid", String(64)),
+    Column("series_instance_uid", String(64)),
+    Column("frame", Integer),
+    Column("endpoints", JSON),
+    Column("length_mm", Float),
+    Column("source", String(32), nullable=False, default="manual"),
+    Column("short_axis_endpoints", JSON),
+    Column("long_axis_mm", Float),
+    Column("short_axis_mm", Float),
+    Column("point", JSON),
+    Column("coalesced_into", Integer, ForeignKey(
+        "lesions.id", name="fk_measurement_versions_coalesced_into_lesions")),
+    UniqueConstraint("lesion_id", "version"),
+)
 
+measurement_fragments_table = Table(
+    "measurement_fragments", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("measurement_id", Integer,
+           ForeignKey("measurement_versions.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("position", Integer, nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False),
+    Column("series_instance_uid", String(64), nullable=False),
+    Column("frame", Integer),
+    Column("endpoints", JSON, nullable=False),
+    Column("length_mm", Float, nullable=False),
+    UniqueConstraint("measurement_id", "position"),
+)
 
-class LesionChange(Base):
-    """A change to a lesion itself (relabel, organ, kind, deletion): never updated.
+timepoint_signoffs_table = Table(
+    "timepoint_signoffs", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("timepoint_uid", String(64), nullable=False),
+    Column("signed_by", String(128), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    UniqueConstraint("case_id", "timepoint_uid"),
+)
 
-    ``changes`` maps each changed field to ``[old, new]``; ``reason`` is the amendment
-    reason (or the deletion's reason)."""
+case_study_dates_table = Table(
+    "case_study_dates", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("study_uid", String(64), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("reason", Text),
+    Column("set_by", String(128), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False, default=utcnow),
+)
 
-    __tablename__ = "lesion_changes"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    lesion_id: Mapped[int] = mapped_column(ForeignKey("lesions.id", ondelete="CASCADE"),
-                                           index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    author: Mapped[str] = mapped_column(String(128))
-    action: Mapped[str] = mapped_column(String(16))
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    reason: Mapped[str | None] = mapped_column(Text)
-
-
-class MeasurementVersion(Base):
-    """One recorded measurement; never updated. The highest version per timepoint is current."""
-
-    __tablename__ = "measurement_versions"
-    __table_args__ = (UniqueConstraint("lesion_id", "version"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    lesion_id: Mapped[int] = mapped_column(ForeignKey("lesions.id", ondelete="CASCADE"),
-                                           index=True)
-    timepoint_uid: Mapped[str] = mapped_column(String(64))
-    version: Mapped[int] = mapped_column(Integer)
-    author: Mapped[str] = mapped_column(String(128))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    reason: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(String(32))
-    sop_instance_uid: Mapped[str | None] = mapped_column(String(64))
-    series_instance_uid: Mapped[str | None] = mapped_column(String(64))
-    frame: Mapped[int | None] = mapped_column(Integer)
-    endpoints: Mapped[list[Any] | None] = mapped_column(JSON)
-    length_mm: Mapped[float | None] = mapped_column(Float)
-    source: Mapped[str] = mapped_column(String(32), default="manual")
-    #: Bidirectional measurement: the short axis as drawn, and both diameters (null when
-    #: that axis was not drawn). ``length_mm`` stays the diameter that counts.
-    short_axis_endpoints: Mapped[list[Any] | None] = mapped_column(JSON)
-    long_axis_mm: Mapped[float | None] = mapped_column(Float)
-    short_axis_mm: Mapped[float | None] = mapped_column(Float)
-    #: Where a non-target or new lesion read by status lies: [row, column] on the image.
-    point: Mapped[list[Any] | None] = mapped_column(JSON)
-    # RECIST 1.1 s4.3.2, lesions that coalesce: the lesion this one merged into at this
-    # timepoint (that one carries the merged diameter; this one counts 0 mm).
-    coalesced_into: Mapped[int | None] = mapped_column(
-        ForeignKey("lesions.id", name="fk_measurement_versions_coalesced_into_lesions"))
-    # RECIST 1.1 s4.3.2, lesions that split: the calipers of the fragments, whose longest
-    # diameters add up to ``length_mm``. Each version keeps its own (an undo restores them).
-    fragments: Mapped[list[MeasurementFragment]] = relationship(
-        order_by="MeasurementFragment.position", cascade="all, delete-orphan",
-        lazy="selectin")
-
-
-class MeasurementFragment(Base):
-    """One caliper of a split lesion, part of one measurement version; never updated."""
-
-    __tablename__ = "measurement_fragments"
-    __table_args__ = (UniqueConstraint("measurement_id", "position"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    measurement_id: Mapped[int] = mapped_column(
-        ForeignKey("measurement_versions.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
-    sop_instance_uid: Mapped[str] = mapped_column(String(64))
-    series_instance_uid: Mapped[str] = mapped_column(String(64))
-    frame: Mapped[int | None] = mapped_column(Integer)
-    endpoints: Mapped[list[Any]] = mapped_column(JSON)
-    length_mm: Mapped[float] = mapped_column(Float)
-
-
-class TimepointSignoff(Base):
-    __tablename__ = "timepoint_signoffs"
-    __table_args__ = (UniqueConstraint("case_id", "timepoint_uid"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    timepoint_uid: Mapped[str] = mapped_column(String(64))
-    signed_by: Mapped[str] = mapped_column(String(128))
-    signed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    case: Mapped[Case] = relationship(back_populates="signoffs")
-
-
-class CaseStudyDate(Base):
-    """The date a radiologist gave, for one case, to a study whose DICOM has none.
-
-    A new row per change (the newest counts), so the case keeps who set which date when.
-    """
-
-    __tablename__ = "case_study_dates"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"),
-                                         index=True)
-    study_uid: Mapped[str] = mapped_column(String(64))
-    date: Mapped[dt.date] = mapped_column(Date)
-    reason: Mapped[str | None] = mapped_column(Text)
-    set_by: Mapped[str] = mapped_column(String(128))
-    set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+_map = Base.registry.map_imperatively
+_map(Lesion, lesions_table)
+_map(LesionChange, lesion_changes_table)
+_map(MeasurementFragment, measurement_fragments_table)
+_map(MeasurementVersion, measurement_versions_table, properties={
+    "fragments": relationship(MeasurementFragment, order_by=measurement_fragments_table.c.position,
+                              cascade="all, delete-orphan", lazy="selectin")})
+_map(TimepointSignoff, timepoint_signoffs_table)
+_map(CaseStudyDate, case_study_dates_table)
+_map(Case, cases_table, properties={
+    "lesions": relationship(Lesion, order_by=lesions_table.c.id, cascade="all, delete-orphan"),
+    "signoffs": relationship(TimepointSignoff, cascade="all, delete-orphan"),
+    "study_dates": relationship(CaseStudyDate, order_by=case_study_dates_table.c.id,
+                                cascade="all, delete-orphan")})
 
 
 class Publication(Base):

@@ -14,14 +14,7 @@ from pydicom import dcmread
 
 from api import __version__
 from api.adapters.index_store import pair_studies
-from api.db.models import (
-    Case,
-    MeasurementVersion,
-    PatientMarker,
-    Series,
-    Study,
-    TimepointSignoff,
-)
+from api.db.models import PatientMarker, Series, Study
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -34,6 +27,7 @@ from api.report.model import (
 )
 from api.workflow.case_response import CaseResponse, TimepointState
 from api.workflow.cases import CaseService
+from api.workflow.domain import Case, MeasurementVersion, TimepointSignoff
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 
+from api.adapters.sql_store import SqlCaseStore
 from api.auth import CaseManager, Measurer, Reader
 from api.deps import Cases, SessionDep
 from api.openapi import answers
@@ -54,7 +55,7 @@ def _case_out(view: CaseView, session: Session) -> CaseOut:
     """The case with the flagged images of the patient's studies, timepoints or not."""
     uids = [st.study_instance_uid for st in view.timepoints] + \
         [lo.study.study_instance_uid for lo in view.left_out]
-    return CaseOut.of(view, views.images_flagged(session, uids))
+    return CaseOut.of(view, views.images_flagged(SqlCaseStore(session), uids))
 
 
 @router.get("")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from api.adapters.sql_store import SqlCaseStore
 from api.auth import Admin, CaseManager, Reader
 from api.deps import Cases, SessionDep
 from api.schemas import (
@@ -34,14 +35,14 @@ router = APIRouter(prefix="/api/v1")
 @router.get("/patients", tags=["index"])
 def list_patients(who: Reader, session: SessionDep) -> list[PatientOut]:
     return [PatientOut(patient_id=pid, patient_name=name, studies_count=count)
-            for pid, name, count in views.patients(session, who)]
+            for pid, name, count in views.patients(SqlCaseStore(session), who)]
 
 
 @router.get("/worklist", tags=["index"])
 def worklist(who: Reader, session: SessionDep) -> WorklistOut:
     """Patients, studies, cases, each case's latest response and what is left to read, in
     one answer (cases with work to do first)."""
-    patients, cases = views.worklist(session, who)
+    patients, cases = views.worklist(SqlCaseStore(session), who)
     ids: dict[str, list[int]] = {}
     for entry in cases:
         ids.setdefault(entry.case.patient_id, []).append(entry.case.id)
@@ -93,8 +94,9 @@ def _iso(day: dt.date | None) -> str | None:
 @router.get("/patients/{patient_id:path}/studies", tags=["index"])
 def list_studies(patient_id: PatientIdPath, who: Reader,
                  session: SessionDep) -> list[StudyOut]:
-    found = views.studies(session, who, patient_id)
-    flagged = views.images_flagged(session, [st.study_instance_uid for st in found])
+    store = SqlCaseStore(session)
+    found = views.studies(store, who, patient_id)
+    flagged = views.images_flagged(store, [st.study_instance_uid for st in found])
     return [StudyOut.of(st, flagged) for st in found]
 
 
@@ -119,5 +121,6 @@ def audit_log(who: Admin, session: SessionDep,
               user: Annotated[str | None, Query(max_length=128)] = None,
               limit: Annotated[int, Query(ge=1, le=views.MAX_AUDIT_EVENTS)] = 1000
               ) -> AuditOut:
-    events = views.audit_log(session, who, patient_id=patient_id, user=user, limit=limit)
+    events = views.audit_log(SqlCaseStore(session), who, patient_id=patient_id, user=user,
+                             limit=limit)
     return AuditOut(events=[AuditEventOut.of(e) for e in events])

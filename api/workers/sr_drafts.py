@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.db.models import Case, Instance, Patient, Publication, Series, SrDraft, Study
+from api.db.models import Instance, Patient, Publication, Series, SrDraft, Study, cases_table
 from imaging.errors import ImagingError
 from imaging.sr import read_measurement_report
 from pacs.errors import PacsError
@@ -39,8 +39,8 @@ class SrDraftCollector:
         if record.series.modality != SR_MODALITY:
             return
         with self._sessions() as s:
-            cases = list(s.scalars(select(Case.id).where(
-                Case.patient_id == record.patient.patient_id)))
+            cases = list(s.scalars(select(cases_table.c.id).where(
+                cases_table.c.patient_id == record.patient.patient_id)))
             ours = set(s.scalars(select(Publication.sop_instance_uid).where(
                 Publication.sop_instance_uid.in_([i.sop_instance_uid
                                                   for i in record.instances]))))

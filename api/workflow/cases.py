@@ -19,18 +19,17 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.db.models import (
+from api.db.models import PatientMarker, Study
+from api.workflow.caliper import axes_on_image, image_points, point_on_image
+from api.workflow.case_response import CaseResponse, case_response, missing_readings
+from api.workflow.domain import (
     Case,
     Lesion,
     LesionChange,
     MeasurementVersion,
-    PatientMarker,
-    Study,
     TimepointSignoff,
     utcnow,
 )
-from api.workflow.caliper import axes_on_image, image_points, point_on_image
-from api.workflow.case_response import CaseResponse, case_response, missing_readings
 from api.workflow.errors import (
     CaseNotFound,
     Conflict,
@@ -326,7 +325,7 @@ class CaseService:
                              and c.criteria == new.criteria.value), None)
             if existing is not None:
                 raise DuplicateCase(existing.id)
-        case = Case(patient_id=new.patient_id, criteria=new.criteria.value,
+        case = Case(patient_id=new.patient_id, criteria=new.criteria,
                     baseline_study_uid=baseline.study_instance_uid, created_by=who.name,
                     created_at=utcnow(), lesions=[], signoffs=[],
                     confirmation_required=new.options.confirmation_required,
@@ -382,10 +381,11 @@ class CaseService:
             raise InvalidInput("timepoint, equivocal and confirmed_at apply to new lesions only")
         label = new.label or next_label(case, new.kind)
         _check_label_free(case, label)
-        lesion = Lesion(case=case, kind=new.kind.value, organ=new.organ.strip(),
+        lesion = Lesion(case_id=case.id, kind=new.kind, organ=new.organ.strip(),
                         nodal=new.nodal, label=label, first_timepoint=new.timepoint,
                         equivocal=new.equivocal, confirmed_at=new.confirmed_at,
                         tracking_uid=generate_uid(), created_by=who.name, created_at=utcnow())
+        case.lesions.append(lesion)
         self.store.add(lesion)
         self.store.audit(who, "create", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
         self._commit()
@@ -678,8 +678,9 @@ class CaseService:
             if missing:
                 raise IncompleteTimepoint(timepoint_id, [(m.lesion_id, m.label, m.kind)
                                                          for m in missing])
-            existing = TimepointSignoff(case=case, timepoint_uid=timepoint_id,
+            existing = TimepointSignoff(case_id=case.id, timepoint_uid=timepoint_id,
                                         signed_by=who.name, signed_at=utcnow())
+            case.signoffs.append(existing)
             self.store.add(existing)
             self.store.audit(who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
                              case.patient_id)

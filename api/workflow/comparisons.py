@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from api.adapters.index_store import pair_studies
-from api.db.models import Comparison, ComparisonPair, Study, utcnow
+from api.db.models import Comparison, ComparisonPair, Study
 from api.workflow.cases import patient_studies
+from api.workflow.domain import utcnow
 from api.workflow.errors import InvalidInput, NotFound, StaleVersion
 from api.workflow.ports import CaseStore
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.db.models import Lesion
+from api.workflow.domain import Lesion
 from api.workflow.errors import Conflict, InvalidInput, TimepointSignedOff
 from measurement.vocabulary import LesionKind
 

@@ -12,21 +12,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from api.db.image_checks import ImageCheck
 from api.db.models import (
-    Case,
+    AuditEvent,
     Comparison,
     ComparisonPair,
-    Lesion,
-    LesionChange,
-    MeasurementVersion,
     Patient,
     PatientMarker,
     Publication,
     SrDraft,
     Study,
-    TimepointSignoff,
 )
 from api.db.outbox import OutboxItem
+from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, TimepointSignoff
 from api.workflow.roles import Principal
 from pacs.dimse import DicomPeer
 
@@ -105,3 +103,28 @@ class Pacs(Protocol):
     def store(self, dicom_file: bytes) -> Any: ...
     def outbox_changed(self) -> None:
         """New outbox rows are committed: send them now rather than at the next poll."""
+
+
+@dataclass(frozen=True)
+class WorklistRows:
+    """What the worklist is judged from, read in a fixed number of queries: every patient
+    with their studies (loaded), every case with its lesions, sign-offs and dates, the
+    measurements of lesions not deleted (oldest version first) and every marker value."""
+
+    patients: Sequence[Patient]
+    cases: Sequence[Case]
+    measurements: Iterable[MeasurementVersion]
+    markers: Iterable[PatientMarker]
+
+
+class ViewStore(CaseStore, Protocol):
+    """The read-only views (``api.workflow.views``): lists that need no domain rule."""
+
+    def patient_counts(self) -> list[tuple[str, str | None, int]]:
+        """(patient_id, name, number of studies) of every indexed patient, by patient id."""
+    def audit_events(self, patient_id: str | None, user: str | None, limit: int
+                     ) -> list[AuditEvent]:
+        """The audit trail, oldest first, optionally of one patient or one user."""
+    def worklist_rows(self) -> WorklistRows: ...
+    def images_flagged(self, study_uids: Sequence[str]) -> list[ImageCheck]:
+        """The flagged images of these studies, by study, series and instance."""

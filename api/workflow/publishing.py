@@ -12,9 +12,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.db.models import Case, Publication, SrDraft, Study, utcnow
+from api.db.models import Publication, SrDraft, Study
 from api.db.outbox import PENDING, OutboxItem
 from api.workflow.cases import CaseService
+from api.workflow.domain import Case, utcnow
 from api.workflow.errors import (
     Conflict,
     InvalidInput,

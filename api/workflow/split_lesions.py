@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.db.models import Lesion, MeasurementFragment, MeasurementVersion
 from api.workflow.caliper import caliper_on_image, image_points
+from api.workflow.domain import Lesion, MeasurementFragment, MeasurementVersion
 from api.workflow.errors import Conflict, InvalidMeasurement
 from api.workflow.ports import CaseStore, Pacs
 from measurement.errors import InvalidEvaluationInput

@@ -8,7 +8,8 @@ from pydicom import Dataset
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.db.models import Case, Lesion, MeasurementVersion, Publication, Study
+from api.db.models import Publication, Study
+from api.workflow.domain import Case, Lesion, MeasurementVersion
 from api.workflow.ports import CaseStore
 from api.workflow.timeline import CurrentMeasurements
 from imaging.sr import (

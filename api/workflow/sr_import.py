@@ -7,9 +7,9 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.db.models import Case, Lesion, utcnow
 from api.workflow.caliper import Segment, axes_on_image
 from api.workflow.cases import CaseService
+from api.workflow.domain import Case, Lesion, utcnow
 from api.workflow.errors import InvalidMeasurement
 from api.workflow.split_lesions import (
     FragmentInput,
@@ -212,10 +212,11 @@ def _new_target(cases: CaseService, case: Case, m: ImportedMeasurement, author: 
         while f"{prefix}{n}" in by_label:
             n += 1
         label = f"{prefix}{n}"
-    lesion = Lesion(case=case, kind=LesionKind.TARGET.value,
+    lesion = Lesion(case_id=case.id, kind=LesionKind.TARGET,
                     organ=(m.finding_site or UNSPECIFIED_ORGAN)[:128],
                     nodal=m.concept is LengthConcept.SHORT_AXIS, label=label,
                     tracking_uid=m.tracking_uid or generate_uid(), created_by=author,
                     created_at=utcnow())
+    case.lesions.append(lesion)
     cases.store.add(lesion)
     return lesion

@@ -12,8 +12,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from api.db.models import CaseStudyDate, utcnow
 from api.workflow.cases import CaseService, CaseView
+from api.workflow.domain import CaseStudyDate, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.events import ChangeKind
 from api.workflow.roles import MEASURERS, Principal, check_role
@@ -73,7 +73,7 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
         raise InvalidInput(f"date: {change.date.isoformat()} is before the patient's birth "
                            f"date {patient.birth_date.isoformat()}")
     case.study_dates.append(CaseStudyDate(
-        case_id=case.id, study_uid=study_uid, date=change.date, reason=change.reason,
+        study_uid=study_uid, date=change.date, reason=change.reason,
         set_by=who.name, set_at=utcnow()))
     cases.store.audit(who, "set_study_date",
                       f"cases/{case.id}/studies/{study_uid}/date/{change.date.isoformat()}",

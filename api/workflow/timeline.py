@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from api.db.models import Case, CaseStudyDate, Lesion, MeasurementVersion, PatientMarker, Study
+from api.db.models import PatientMarker, Study
+from api.workflow.domain import Case, CaseStudyDate, Lesion, MeasurementVersion
 from api.workflow.split_lesions import target_reading
 from measurement.markers import engine_markers
 from measurement.model import (

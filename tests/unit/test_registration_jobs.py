@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from api.db.models import ComparisonPair, MeasurementVersion, Series
+from api.db.models import ComparisonPair, Series
+from api.workflow.domain import MeasurementVersion
 from api.workflow.registration import (
     DONE,
     FAILED,

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from api.db.models import MeasurementVersion
+from api.workflow.domain import MeasurementVersion
 from api.workflow.sr_export import measurers, person_name
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def _by(author: str, minutes: int) -> MeasurementVersion:
-    return MeasurementVersion(author=author, at=T0 + dt.timedelta(minutes=minutes))
+    return MeasurementVersion(lesion_id=1, timepoint_uid="1.2", version=minutes + 1,
+                              author=author, at=T0 + dt.timedelta(minutes=minutes))
 
 
 def test_each_author_once_latest_measurement_first() -> None:

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 
 from api.adapters.index_store import better_date
-from api.db.models import CaseStudyDate, Study
+from api.db.models import Study
+from api.workflow.domain import CaseStudyDate
 from api.workflow.errors import InvalidInput
 from api.workflow.study_dates import StudyDateChange
 from api.workflow.timeline import NO_DATE, SET_FOR_CASE, case_timepoints, left_out, with_case_dates
@@ -63,9 +64,8 @@ def test_undated_studies_are_listed_until_dated_for_the_case() -> None:
     assert [(lo.study.study_instance_uid, lo.reason) for lo in out] == [
         ("1.3", NO_DATE), ("1.0", "dated 2025-01-01, before the case's baseline of 2026-01-05")]
 
-    dates = [CaseStudyDate(id=1, study_uid="1.3", date=D(2026, 2, 1), set_by="a"),
-             CaseStudyDate(id=2, study_uid="1.3", date=D(2026, 4, 1), set_by="b"),
-             CaseStudyDate(id=3, study_uid="1.2", date=D(2020, 1, 1), set_by="c")]
+    dates = [_dated(1, "1.3", D(2026, 2, 1), "a"), _dated(2, "1.3", D(2026, 4, 1), "b"),
+             _dated(3, "1.2", D(2020, 1, 1), "c")]
     tps = case_timepoints(with_case_dates(studies, dates), "1.1")
     # The newest date counts; a study dated by its DICOM keeps that date.
     assert [(st.study_instance_uid, st.study_date, st.date_source) for st in tps] == [
@@ -96,3 +96,10 @@ def test_a_good_date_and_reason() -> None:
     assert StudyDateChange.parse("1900-01-01", "  ", TODAY).reason is None
     with pytest.raises(InvalidInput, match="reason"):
         StudyDateChange(D(2026, 1, 1), "x" * 1001)
+
+
+def _dated(id_: int, study_uid: str, date: dt.date, by: str) -> CaseStudyDate:
+    """A date set by hand, as the store returns it (with its id)."""
+    row = CaseStudyDate(study_uid=study_uid, date=date, set_by=by)
+    row.id = id_
+    return row

@@ -14,21 +14,17 @@ from typing import Any
 from pydicom.uid import CTImageStorage, generate_uid
 
 from api.db.models import (
-    Case,
     Comparison,
     ComparisonPair,
-    Lesion,
-    LesionChange,
-    MeasurementVersion,
     Patient,
     PatientMarker,
     Publication,
     Series,
     SrDraft,
     Study,
-    TimepointSignoff,
 )
 from api.db.outbox import OutboxItem
+from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance
 from api.workflow.roles import Principal
@@ -102,10 +98,7 @@ class FakeCaseStore:
         if isinstance(entity, Case):
             self.cases_by_id[entity.id] = entity
         elif isinstance(entity, Lesion):
-            entity.case_id = entity.case.id
             self.lesions[entity.id] = entity
-        elif isinstance(entity, TimepointSignoff):
-            entity.case_id = entity.case.id
         elif isinstance(entity, Publication):
             self.published.append(entity)
         elif isinstance(entity, OutboxItem):

@@ -1,0 +1,166 @@
+"""The case aggregate as plain domain types (cosmicpython's ``domain/model.py``).
+
+A case, its lesions, their measurement versions (with the fragments of a split lesion),
+the changes to a lesion, sign-offs and the dates a radiologist gave to undated studies.
+Kinds, criteria and statuses are the vocabulary's enums (:mod:`measurement.vocabulary`).
+These classes know nothing of the database: ``api.db.models`` maps them onto its tables
+(SQLAlchemy's imperative mapping), and the unit tests' in-memory store keeps them in dicts.
+
+They are mutable, compared by identity (``eq=False``), like the rows they are stored as:
+the workflow changes a lesion's label in place and the unit of work saves it. ``id`` is
+set by the store when the entity is added.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from measurement.markers import MARKER_WINDOW_DAYS
+from measurement.model import EvaluationOptions
+from measurement.vocabulary import Criteria, LesionKind, LesionStatus
+
+_ENGINE_DEFAULTS = EvaluationOptions()  # the engine's defaults are the case's defaults
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(kw_only=True, eq=False)
+class MeasurementFragment:
+    """One caliper of a split lesion, part of one measurement version (RECIST 1.1 s4.3.2);
+    never updated."""
+
+    id: int = field(init=False)
+    measurement_id: int = field(init=False)
+    position: int
+    sop_instance_uid: str
+    series_instance_uid: str
+    frame: int | None = None
+    endpoints: list[Any]
+    length_mm: float
+
+
+@dataclass(kw_only=True, eq=False)
+class MeasurementVersion:
+    """One recorded measurement; never updated. The highest version per timepoint is
+    current."""
+
+    id: int = field(init=False)
+    lesion_id: int
+    timepoint_uid: str
+    version: int
+    author: str
+    at: dt.datetime = field(default_factory=utcnow)
+    reason: str | None = None
+    status: LesionStatus | None = None
+    sop_instance_uid: str | None = None
+    series_instance_uid: str | None = None
+    frame: int | None = None
+    endpoints: list[Any] | None = None
+    length_mm: float | None = None
+    source: str = "manual"
+    #: Bidirectional measurement: the short axis as drawn, and both diameters (None when
+    #: that axis was not drawn). ``length_mm`` stays the diameter that counts.
+    short_axis_endpoints: list[Any] | None = None
+    long_axis_mm: float | None = None
+    short_axis_mm: float | None = None
+    #: Where a non-target or new lesion read by status lies: [row, column] on the image.
+    point: list[Any] | None = None
+    #: RECIST 1.1 s4.3.2, lesions that coalesce: the lesion this one merged into at this
+    #: timepoint (that one carries the merged diameter; this one counts 0 mm).
+    coalesced_into: int | None = None
+    #: RECIST 1.1 s4.3.2, lesions that split: the fragments' calipers, whose longest
+    #: diameters add up to ``length_mm``. Each version keeps its own (an undo restores them).
+    fragments: list[MeasurementFragment] = field(default_factory=list)
+
+
+@dataclass(kw_only=True, eq=False)
+class Lesion:
+    id: int = field(init=False)
+    case_id: int
+    kind: LesionKind
+    organ: str
+    nodal: bool = False
+    label: str
+    first_timepoint: str | None = None
+    equivocal: bool = False
+    confirmed_at: str | None = None
+    tracking_uid: str
+    created_by: str
+    created_at: dt.datetime = field(default_factory=utcnow)
+    # Soft delete: a deleted lesion leaves the evaluation; its versions stay.
+    deleted_at: dt.datetime | None = None
+    deleted_by: str | None = None
+    deletion_reason: str | None = None
+    deletion_amendment_reason: str | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class LesionChange:
+    """A change to a lesion itself (relabel, organ, kind, deletion): never updated.
+
+    ``changes`` maps each changed field to ``[old, new]``; ``reason`` is the amendment
+    reason (or the deletion's reason)."""
+
+    id: int = field(init=False)
+    lesion_id: int
+    at: dt.datetime = field(default_factory=utcnow)
+    author: str
+    action: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class TimepointSignoff:
+    id: int = field(init=False)
+    case_id: int
+    timepoint_uid: str
+    signed_by: str
+    signed_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True, eq=False)
+class CaseStudyDate:
+    """The date a radiologist gave, for one case, to a study whose DICOM has none.
+
+    A new one per change (the newest counts), so the case keeps who set which date when.
+    """
+
+    id: int = field(init=False)
+    case_id: int = field(init=False)
+    study_uid: str
+    date: dt.date
+    reason: str | None = None
+    set_by: str
+    set_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True, eq=False)
+class Case:
+    """Lesion tracking for one patient under one set of response criteria."""
+
+    id: int = field(init=False)
+    patient_id: str
+    criteria: Criteria
+    baseline_study_uid: str
+    # Trial parameters of the best-overall-response rules (RECIST 1.1 sections 4.4, 4.6).
+    confirmation_required: bool = _ENGINE_DEFAULTS.confirmation_required
+    min_sd_duration_days: int = _ENGINE_DEFAULTS.min_sd_duration_days
+    min_confirmation_interval_days: int = _ENGINE_DEFAULTS.min_confirmation_interval_days
+    min_icpd_confirmation_days: int = _ENGINE_DEFAULTS.min_icpd_confirmation_days
+    # A tumour marker value counts for a timepoint when drawn within this many days of it.
+    marker_window_days: int = MARKER_WINDOW_DAYS
+    created_by: str
+    created_at: dt.datetime = field(default_factory=utcnow)
+    lesions: list[Lesion] = field(default_factory=list, repr=False)
+    signoffs: list[TimepointSignoff] = field(default_factory=list, repr=False)
+    study_dates: list[CaseStudyDate] = field(default_factory=list, repr=False)
+
+    @property
+    def active_lesions(self) -> list[Lesion]:
+        """The lesions that count: those not deleted."""
+        return [les for les in self.lesions if les.deleted_at is None]
