@@ -491,6 +491,6 @@ class CaseResponseOut(BaseModel):
                 for m in state.missing])
         best = resp.best_overall_response
         return cls.model_validate({
-            "criteria": resp.case.criteria, "complete": resp.complete,
+            "criteria": criteria_name(resp.case.criteria), "complete": resp.complete,
             "next_step": resp.next_step, "timepoints": rows, "warnings": warnings,
             "best_overall_response": None if best is None else best.value})

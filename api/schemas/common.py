@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
 
@@ -14,6 +14,7 @@ from measurement.vocabulary import Criteria, LesionKind
 
 LesionKindName = Literal["target", "non_target", "new"]
 CriteriaName = Literal["RECIST1.1", "iRECIST"]
+W = TypeVar("W", bound=str)
 
 #: The vocabulary's enums by their wire names (the literals above keep /openapi.json's
 #: inline enums); an unknown word raises ValueError, as a bad row should.
@@ -31,6 +32,15 @@ def kind_name(kind: str) -> LesionKindName:
 def criteria_name(criteria: str) -> CriteriaName:
     """The criteria (``Criteria`` or its value) as the API spells them."""
     return _CRITERIA_NAMES[Criteria(criteria)]
+
+
+def one_of(value: str, words: tuple[W, ...]) -> W:
+    """``value`` as one of the wire's words (a ``Literal`` of the response model); a stored
+    word outside them raises ValueError, as a bad row should."""
+    for word in words:
+        if word == value:
+            return word
+    raise ValueError(f"{value!r} is not one of {', '.join(words)}")
 
 
 def _no_nul(value: str) -> str:

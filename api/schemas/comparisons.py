@@ -7,8 +7,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.db.models import Comparison
-from api.schemas.common import PatientIdText, RequestModel, UidText
+from api.schemas.common import PatientIdText, RequestModel, UidText, one_of
 from api.workflow.comparisons import ComparisonView
+
+PairSource = Literal["auto", "manual"]
+PAIR_SOURCES: tuple[PairSource, ...] = ("auto", "manual")
 
 
 class ComparisonRequest(RequestModel):
@@ -34,7 +37,7 @@ class PairOut(BaseModel):
     followup_series_uid: str
     score: float | None
     reasons: list[str]
-    source: Literal["auto", "manual"]
+    source: PairSource
 
 
 class ExcludedOut(BaseModel):
@@ -68,7 +71,7 @@ class ComparisonOut(BaseModel):
             pairs=[PairOut(baseline_series_uid=p.baseline_series_uid,
                            followup_series_uid=p.followup_series_uid, score=p.score,
                            reasons=list(p.reasons),
-                           source=p.source)  # type: ignore[arg-type]
+                           source=one_of(p.source, PAIR_SOURCES))
                    for p in c.pairs],
             unpaired_baseline=sorted(s.series_instance_uid for s in view.baseline.series
                                      if s.series_instance_uid not in paired_b),

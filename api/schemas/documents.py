@@ -8,7 +8,14 @@ from pydantic import BaseModel, Field
 
 from api.db.models import Publication, SrDraft
 from api.db.outbox import OutboxItem
-from api.schemas.common import iso_text
+from api.schemas.common import iso_text, one_of
+
+DraftState = Literal["pending", "confirmed", "rejected"]
+DRAFT_STATES: tuple[DraftState, ...] = ("pending", "confirmed", "rejected")
+PublicationKind = Literal["sr", "pdf"]
+PUBLICATION_KINDS: tuple[PublicationKind, ...] = ("sr", "pdf")
+SendState = Literal["pending", "sent", "failed"]
+SEND_STATES: tuple[SendState, ...] = ("pending", "sent", "failed")
 
 
 class ImportedOut(BaseModel):
@@ -30,7 +37,7 @@ class ImportOut(BaseModel):
 class DraftOut(BaseModel):
     id: int
     sop_instance_uid: str
-    status: Literal["pending", "confirmed", "rejected"]
+    status: DraftState
     received_at: str
     summary: dict[str, Any]
     decided_by: str | None
@@ -38,7 +45,7 @@ class DraftOut(BaseModel):
     @classmethod
     def of(cls, d: SrDraft) -> DraftOut:
         return cls(id=d.id, sop_instance_uid=d.sop_instance_uid,
-                   status=d.status,  # type: ignore[arg-type]
+                   status=one_of(d.status, DRAFT_STATES),
                    received_at=iso_text(d.received_at) or "", summary=d.summary,
                    decided_by=d.decided_by)
 
@@ -54,7 +61,7 @@ class DraftDecisionOut(ImportOut):
 class PublishedObject(BaseModel):
     sop_instance_uid: str
     study_instance_uid: str
-    kind: Literal["sr", "pdf"]
+    kind: PublicationKind
     replaces: str | None
 
 
@@ -77,7 +84,7 @@ class PublicationSendOut(BaseModel):
     (``sent``), or ``failed`` when refused or out of attempts (``last_error`` says why)."""
 
     destination: str = Field(description="AE title@host:port")
-    state: Literal["pending", "sent", "failed"]
+    state: SendState
     attempts: int
     last_error: str | None
     next_attempt_at: str | None = Field(description="when a pending send is tried again")
@@ -86,7 +93,7 @@ class PublicationSendOut(BaseModel):
     @classmethod
     def of(cls, item: OutboxItem) -> PublicationSendOut:
         return cls(destination=item.destination,
-                   state=item.state,  # type: ignore[arg-type]
+                   state=one_of(item.state, SEND_STATES),
                    attempts=item.attempts, last_error=item.last_error,
                    next_attempt_at=iso_text(item.next_attempt_at) if item.state == "pending"
                    else None, sent_at=iso_text(item.sent_at))
@@ -95,7 +102,7 @@ class PublicationSendOut(BaseModel):
 class PublicationOut(BaseModel):
     sop_instance_uid: str
     study_instance_uid: str
-    kind: Literal["sr", "pdf"]
+    kind: PublicationKind
     timepoint_id: str
     published_by: str
     published_at: str
@@ -104,7 +111,7 @@ class PublicationOut(BaseModel):
     @classmethod
     def of(cls, p: Publication, sends: list[OutboxItem]) -> PublicationOut:
         return cls(sop_instance_uid=p.sop_instance_uid, study_instance_uid=p.study_instance_uid,
-                   kind=p.kind,  # type: ignore[arg-type]
+                   kind=one_of(p.kind, PUBLICATION_KINDS),
                    timepoint_id=p.timepoint_uid, published_by=p.published_by,
                    published_at=iso_text(p.published_at) or "",
                    sends=[PublicationSendOut.of(item) for item in sends])

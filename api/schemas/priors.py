@@ -8,13 +8,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 
 from api.db.priors import PriorFetch
-from api.schemas.common import RequestModel, iso_date_text, iso_text
+from api.schemas.common import RequestModel, iso_date_text, iso_text, one_of
 
 #: PS3.5 6.2: a Modality is a code string (upper-case letters, digits, space, underscore).
 ModalityText = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9_ ]+$")]
-
-
 IsoDate = Annotated[dt.date, BeforeValidator(iso_date_text)]
+
+FetchTrigger = Literal["request", "automatic"]
+FETCH_TRIGGERS: tuple[FetchTrigger, ...] = ("request", "automatic")
+FetchState = Literal["pending", "running", "done", "failed"]
+FETCH_STATES: tuple[FetchState, ...] = ("pending", "running", "done", "failed")
 
 
 class PriorFetchIn(RequestModel):
@@ -49,10 +52,10 @@ class PriorFetchOut(BaseModel):
     modality: str | None
     date_from: str | None
     date_to: str | None
-    trigger: Literal["request", "automatic"]
+    trigger: FetchTrigger
     requested_by: str | None
     source: str = Field(description="the hospital PACS asked, AET@host:port")
-    state: Literal["pending", "running", "done", "failed"]
+    state: FetchState
     progress: PriorProgressOut
     studies: list[PriorStudyOut]
     attempts: int = Field(description="failed attempts so far")
@@ -70,9 +73,9 @@ class PriorFetchOut(BaseModel):
         waiting = row.state in ("pending", "running")
         return cls(id=row.id, patient_id=row.patient_id, modality=row.modality,
                    date_from=iso_text(row.date_from), date_to=iso_text(row.date_to),
-                   trigger=row.trigger,  # type: ignore[arg-type]
+                   trigger=one_of(row.trigger, FETCH_TRIGGERS),
                    requested_by=row.requested_by, source=row.source,
-                   state=row.state,  # type: ignore[arg-type]
+                   state=one_of(row.state, FETCH_STATES),
                    progress=PriorProgressOut(
                        found=len(studies), held=count["held"], retrieved=count["retrieved"],
                        to_retrieve=count["to_retrieve"] + count["failed"]),

@@ -6,7 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import one_of
 from api.workflow.registration import ComparisonRegistration, Proposal
+
+RegistrationState = Literal["pending", "done", "failed"]
+REGISTRATION_STATES: tuple[RegistrationState, ...] = ("pending", "done", "failed")
+ProposalSource = Literal["registration", "position"]
+PROPOSAL_SOURCES: tuple[ProposalSource, ...] = ("registration", "position")
 
 
 class RegistrationOut(BaseModel):
@@ -15,7 +21,7 @@ class RegistrationOut(BaseModel):
     anatomy; it, ``metric`` and ``elapsed_s`` are null while pending."""
 
     comparison_id: int
-    status: Literal["pending", "done", "failed"]
+    status: RegistrationState
     baseline_series_uid: str
     followup_series_uid: str
     matrix: list[list[float]] | None
@@ -34,7 +40,7 @@ class RegistrationOut(BaseModel):
     def of(cls, view: ComparisonRegistration) -> RegistrationOut:
         s = view.state
         return cls(comparison_id=view.comparison_id,
-                   status=s.status,  # type: ignore[arg-type]
+                   status=one_of(s.status, REGISTRATION_STATES),
                    baseline_series_uid=s.pair.baseline_series_uid,
                    followup_series_uid=s.pair.followup_series_uid, matrix=s.matrix,
                    metric=s.metric, elapsed_s=s.elapsed_s, read_s=s.read_s, reason=s.reason,
@@ -54,7 +60,7 @@ class ProposalOut(BaseModel):
     sop_instance_uid: str
     point: list[float]
     position_mm: list[float]
-    source: Literal["registration", "position"]
+    source: ProposalSource
     from_timepoint_id: str
     from_series_instance_uid: str
     from_sop_instance_uid: str
@@ -62,7 +68,7 @@ class ProposalOut(BaseModel):
     slice_distance_mm: float = Field(description="from position_mm to the proposed image's "
                                                  "plane")
     inside_image: bool
-    registration_status: Literal["pending", "done", "failed"]
+    registration_status: RegistrationState
     registration_reason: str | None
     frame: int | None = Field(None, description="the frame (1-based) of a multi-frame "
                                                 "image the point lies on; null for a "
@@ -75,12 +81,12 @@ class ProposalOut(BaseModel):
         return cls(timepoint_id=p.timepoint_id, series_instance_uid=p.series_instance_uid,
                    sop_instance_uid=p.sop_instance_uid, point=list(p.point),
                    position_mm=list(p.position_mm),
-                   source=p.source,  # type: ignore[arg-type]
+                   source=one_of(p.source, PROPOSAL_SOURCES),
                    from_timepoint_id=p.from_timepoint_id,
                    from_series_instance_uid=p.from_series_instance_uid,
                    from_sop_instance_uid=p.from_sop_instance_uid,
                    from_position_mm=list(p.from_position_mm),
                    slice_distance_mm=p.slice_distance_mm, inside_image=p.inside_image,
-                   registration_status=p.registration.status,  # type: ignore[arg-type]
+                   registration_status=one_of(p.registration.status, REGISTRATION_STATES),
                    registration_reason=p.registration.reason,
                    frame=p.frame, from_frame=p.from_frame)

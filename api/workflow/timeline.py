@@ -10,6 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from api.db.models import PatientMarker, Study
 from api.workflow.domain import Case, CaseStudyDate, Lesion, MeasurementVersion
+from api.workflow.errors import InvalidInput
 from api.workflow.split_lesions import target_reading
 from measurement.markers import engine_markers
 from measurement.model import (
@@ -142,8 +143,7 @@ def engine_input(case: Case, timepoints: Sequence[Study], current: CurrentMeasur
                               for tp, m in mine.items()}))
     return EvaluationInput(
         criteria=Criteria(case.criteria),
-        timepoints=[Timepoint(id=st.study_instance_uid, date=st.study_date)  # type: ignore[arg-type]
-                    for st in timepoints],
+        timepoints=[Timepoint(id=st.study_instance_uid, date=_date_of(st)) for st in timepoints],
         lesions=chosen,
         markers=engine_markers(markers, scans(timepoints), case.marker_window_days),
         options=case_options(case),
@@ -180,3 +180,11 @@ def scans(timepoints: Sequence[Study]) -> list[tuple[str, dt.date]]:
     """(timepoint id, scan date) of dated studies, as the marker rules take them."""
     return [(st.study_instance_uid, st.study_date) for st in timepoints
             if st.study_date is not None]
+
+
+def _date_of(timepoint: Study) -> dt.date:
+    # case_timepoints keeps dated studies only: an undated one cannot be placed in time.
+    if timepoint.study_date is None:
+        raise InvalidInput(f"study {timepoint.study_instance_uid} has no date and cannot be "
+                           "a timepoint")
+    return timepoint.study_date
