@@ -14,7 +14,9 @@ from sqlalchemy import Engine
 from api import __version__
 from api.adapters.index_store import DatabaseIndex
 from api.adapters.pacs_gateway import OrthancPacs
+from api.adapters.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
 from api.adapters.series_metadata import SeriesMetadataStore
+from api.adapters.sql_store import unit_of_work
 from api.auth import Authenticator
 from api.body_guard import install_body_guard
 from api.db.session import make_engine, make_sessionmaker, migrate
@@ -52,7 +54,6 @@ from api.workers.sr_drafts import SrDraftCollector
 from api.workflow.event_bus import LocalEventBus
 from api.workflow.events import CaseEventPublisher
 from api.workflow.image_reads import ImageReads
-from api.workflow.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
 from api.workflow.priors import HospitalPacs
 from pacs.dicomweb import DicomWebGateway
 from pacs.dimse import DicomPeer
@@ -165,7 +166,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     public = urlsplit(settings.public_url)
     state.dicomweb = DicomWebGateway(settings.orthanc_url, *settings.orthanc_reader,
                                      public_host=public.netloc, public_proto=public.scheme)
-    state.image_reads = ImageReads(sessions)
+    state.image_reads = ImageReads(lambda: unit_of_work(sessions))
     state.series_metadata = metadata
     state.metadata_filler = metadata_filler
     state.ingest = ingest

@@ -240,6 +240,7 @@ FAST_MODULES = (
     "unit/test_dicomjson",  # cutting series metadata into instances, as raw text
     "unit/test_settings",
     "unit/test_query_retrieve",  # the C-FIND identifier, answers, re-sent copies compared
+    "unit/test_layers",  # workflow modules import no database, adapter or pacs module
 )
 TESTS = Path(__file__).parent
 

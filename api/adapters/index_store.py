@@ -22,9 +22,6 @@ from api.db.models import (
     measurement_versions_table,
     timepoint_signoffs_table,
 )
-from imaging.metadata import describe_series
-from imaging.model import SeriesDescriptor
-from imaging.pairing import Pairing, pair_series
 from pacs.metadata import DATE_SOURCES, InstanceRecord, SeriesRecord
 
 CURSOR_KEY = "orthanc_changes"
@@ -252,41 +249,3 @@ def _drop_empty_patients(s: Session) -> None:
 
 def _join(values: tuple[float, ...] | None) -> str | None:
     return "\\".join(repr(v) for v in values) if values else None
-
-
-def split_floats(text: str | None) -> list[float] | None:
-    """Inverse of the backslash-joined numbers stored for multi-valued attributes."""
-    return [float(v) for v in text.split("\\")] if text else None
-
-
-def series_descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
-    """The pairing scorer's view of an indexed series row (:func:`describe_series`)."""
-    return describe_series(
-        series_instance_uid=s.series_instance_uid,
-        study_instance_uid=study_uid,
-        modality=s.modality,
-        instance_count=s.instance_count,
-        # The row keeps the two ends of the slice positions that ingest measured.
-        slice_positions_mm=(s.z_min_mm, s.z_max_mm)
-        if s.z_min_mm is not None and s.z_max_mm is not None else (),
-        sop_class_uid=s.sop_class_uid,
-        body_part=s.body_part,
-        description=s.description,
-        protocol=s.protocol,
-        series_number=s.series_number,
-        image_type=(s.image_type or "").split("\\"),
-        convolution_kernel=s.convolution_kernel,
-        slice_thickness_mm=s.slice_thickness_mm,
-        pixel_spacing_mm=split_floats(s.pixel_spacing),
-        orientation=split_floats(s.orientation),
-        frame_of_reference_uid=s.frame_of_reference_uid,
-        contrast_agent=s.contrast_agent,
-    )
-
-
-def pair_studies(baseline: Study, followup: Study) -> Pairing:
-    """The automatic pairing of two indexed studies' series (imaging.pairing)."""
-    return pair_series(
-        [series_descriptor(s, baseline.study_instance_uid) for s in baseline.series],
-        [series_descriptor(s, followup.study_instance_uid) for s in followup.series],
-    )

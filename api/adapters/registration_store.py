@@ -13,8 +13,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.adapters.index_store import split_floats
 from api.db.models import Instance, Series, SeriesRegistration
+from api.workflow.comparisons import split_floats
 from api.workflow.registration import (
     PENDING,
     IndexedSeries,

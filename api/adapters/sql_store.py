@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import QueryableAttribute, Session, selectinload
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from api.db.image_checks import ImageCheck
@@ -57,6 +58,13 @@ def _valid_id(value: int) -> bool:
     return 0 < value <= MAX_ID
 
 
+@contextmanager
+def unit_of_work(sessions: sessionmaker[Session]) -> Iterator[SqlCaseStore]:
+    """A store on a new session, closed on exit (what is not committed is dropped)."""
+    with sessions() as session:
+        yield SqlCaseStore(session)
+
+
 class SqlCaseStore:
     """A unit of work on one SQLAlchemy session."""
 
@@ -88,6 +96,11 @@ class SqlCaseStore:
         if row is None:
             return None
         return LocatedInstance(sop_instance_uid, row[1] or "", row[2], row[3], row[0])
+
+    def patient_of_study(self, study_uid: str) -> str | None:
+        return self.session.scalar(
+            select(Patient.patient_id).join(Study, Study.patient_pk == Patient.id)
+            .where(Study.study_instance_uid == study_uid))
 
     def add(self, entity: Entity) -> None:
         self.session.add(entity)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from api.adapters.index_store import pair_studies
-from api.db.models import Comparison, ComparisonPair, Study
+from api.db.models import Comparison, ComparisonPair, Series, Study
 from api.workflow.cases import patient_studies
 from api.workflow.domain import utcnow
 from api.workflow.errors import InvalidInput, NotFound, StaleVersion
 from api.workflow.ports import CaseStore
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role
-from imaging.pairing import Pairing
+from imaging.metadata import describe_series
+from imaging.model import SeriesDescriptor
+from imaging.pairing import Pairing, pair_series
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,43 @@ def _pick_study(studies: list[Study], uid: str | None, role: str,
         if st.study_instance_uid == uid:
             return st
     raise InvalidInput(f"{role}_study_uid {uid!r} is not an indexed study of this patient")
+
+
+# -- automatic pairing of two indexed studies ----------------------------------------------
+
+def split_floats(text: str | None) -> list[float] | None:
+    """Inverse of the backslash-joined numbers stored for multi-valued attributes."""
+    return [float(v) for v in text.split("\\")] if text else None
+
+
+def series_descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
+    """The pairing scorer's view of an indexed series row (:func:`describe_series`)."""
+    return describe_series(
+        series_instance_uid=s.series_instance_uid,
+        study_instance_uid=study_uid,
+        modality=s.modality,
+        instance_count=s.instance_count,
+        # The row keeps the two ends of the slice positions that ingest measured.
+        slice_positions_mm=(s.z_min_mm, s.z_max_mm)
+        if s.z_min_mm is not None and s.z_max_mm is not None else (),
+        sop_class_uid=s.sop_class_uid,
+        body_part=s.body_part,
+        description=s.description,
+        protocol=s.protocol,
+        series_number=s.series_number,
+        image_type=(s.image_type or "").split("\\"),
+        convolution_kernel=s.convolution_kernel,
+        slice_thickness_mm=s.slice_thickness_mm,
+        pixel_spacing_mm=split_floats(s.pixel_spacing),
+        orientation=split_floats(s.orientation),
+        frame_of_reference_uid=s.frame_of_reference_uid,
+        contrast_agent=s.contrast_agent,
+    )
+
+
+def pair_studies(baseline: Study, followup: Study) -> Pairing:
+    """The automatic pairing of two indexed studies' series (imaging.pairing)."""
+    return pair_series(
+        [series_descriptor(s, baseline.study_instance_uid) for s in baseline.series],
+        [series_descriptor(s, followup.study_instance_uid) for s in followup.series],
+    )

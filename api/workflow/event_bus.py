@@ -2,7 +2,7 @@
 
 Publishing is thread-safe (the case service runs in worker threads); each subscriber is
 an asyncio queue on the event loop of its stream. With SQLite the case service publishes
-here directly; with PostgreSQL the LISTEN thread of :mod:`api.workflow.pg_events` does,
+here directly; with PostgreSQL the LISTEN thread of :mod:`api.adapters.pg_events` does,
 so that changes made through other Nadir processes arrive too.
 """
 

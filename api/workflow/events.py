@@ -4,7 +4,7 @@ The case service publishes one :class:`CaseEvent` after each committed change (a
 measurement, a lesion added, changed or deleted, a sign-off) to a
 :class:`CaseEventPublisher`; the event stream of ``GET /cases/{id}/events`` delivers it
 to every reader of the case, whichever Nadir process made the change
-(:mod:`api.workflow.event_bus`, :mod:`api.workflow.pg_events`).
+(:mod:`api.workflow.event_bus`, :mod:`api.adapters.pg_events`).
 """
 
 from __future__ import annotations

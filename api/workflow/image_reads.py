@@ -11,23 +11,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from contextlib import AbstractContextManager
 
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
-
-from api.adapters.sql_store import SqlCaseStore
-from api.db.models import Patient, Study
 from api.workflow.errors import NotFound
+from api.workflow.ports import CaseStore
 from api.workflow.roles import READERS, Principal, check_role
 
 AUDIT_WINDOW_S = 3600.0
 
 
 class ImageReads:
-    def __init__(self, sessions: sessionmaker[Any], *, window_s: float = AUDIT_WINDOW_S,
+    def __init__(self, units: Callable[[], AbstractContextManager[CaseStore]], *,
+                 window_s: float = AUDIT_WINDOW_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._sessions = sessions
+        """``units`` opens a unit of work (a store on a new session) per use."""
+        self._units = units
         self._window_s = window_s
         self._clock = clock
         self._seen: dict[tuple[str, str], float] = {}
@@ -47,10 +45,8 @@ class ImageReads:
             # Seen (and so known to the index) within the window: a frame read costs no
             # database round trip. Deletions reach the index only after Orthanc's.
             return
-        with self._sessions() as s:
-            patient = s.scalar(select(Patient.patient_id).join(Study, Study.patient_pk ==
-                                                               Patient.id)
-                               .where(Study.study_instance_uid == study_uid))
+        with self._units() as store:
+            patient = store.patient_of_study(study_uid)
         if patient is None:
             raise NotFound(f"unknown study {study_uid!r}")
         now = self._clock()
@@ -68,7 +64,6 @@ class ImageReads:
         self._audit(who, "refused_images", target[:512], None)
 
     def _audit(self, who: Principal, action: str, resource: str, patient: str | None) -> None:
-        with self._sessions() as s:
-            store = SqlCaseStore(s)
+        with self._units() as store:
             store.audit(who, action, resource, patient)
             store.commit()

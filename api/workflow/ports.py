@@ -52,6 +52,8 @@ class CaseStore(Protocol):
         """The patient's studies with their series, oldest first (undated last); None
         when the patient is unknown."""
     def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None: ...
+    def patient_of_study(self, study_uid: str) -> str | None:
+        """The Patient ID of an indexed study; None when the index does not hold it."""
 
     # Cases and what hangs on them.
     def add(self, entity: Entity) -> None:

@@ -28,10 +28,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from api.adapters.index_store import pair_studies, split_floats
 from api.db.models import Comparison, ComparisonPair, Series, Study
 from api.workflow.cases import CaseService, patient_studies
-from api.workflow.comparisons import ComparisonView
+from api.workflow.comparisons import ComparisonView, pair_studies, split_floats
 from api.workflow.domain import MeasurementVersion
 from api.workflow.errors import Conflict, NotFound
 from api.workflow.ports import CaseStore, Pacs

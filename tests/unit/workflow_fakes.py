@@ -85,6 +85,10 @@ class FakeCaseStore:
     def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None:
         return self.instances.get(sop_instance_uid)
 
+    def patient_of_study(self, study_uid: str) -> str | None:
+        return next((pid for pid, studies in self.studies.items()
+                     for st in studies if st.study_instance_uid == study_uid), None)
+
     def add(self, entity: Entity) -> None:
         if self.collide_next_write:
             self.collide_next_write = False

@@ -1,0 +1,73 @@
+"""The layers on disk hold: ``api/workflow`` (use cases, ports, domain types) reaches the
+database and Orthanc only through its ports (issue 17).
+
+The test reads every module's imports (``ast``, so nothing is imported) and fails when a
+workflow module imports SQLAlchemy, ``api.db``, an adapter (the SQL stores, the index
+store, the PACS gateway) or ``pacs`` directly. ``STILL_TO_MOVE`` lists what the workflow
+still imports today, module by module: it may only shrink (a module that no longer
+imports what is listed fails too, so the list is kept exact).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+WORKFLOW = Path(__file__).resolve().parents[2] / "api" / "workflow"
+FORBIDDEN = ("sqlalchemy", "api.db", "api.adapters", "pacs")
+
+#: What each workflow module still imports from the forbidden layers (to be moved behind a
+#: port). Empty it, never extend it.
+STILL_TO_MOVE: dict[str, set[str]] = {
+    "caliper": {"pacs.metadata"},
+    "case_response": {"api.db.models"},
+    "cases": {"api.db.models"},
+    "comparisons": {"api.db.models"},
+    "ports": {"api.db.models", "api.db.outbox", "pacs.dimse"},
+    "priors": {"api.db.models", "api.db.priors", "pacs.errors", "pacs.query_retrieve",
+               "sqlalchemy", "sqlalchemy.orm"},
+    "publishing": {"api.db.models", "api.db.outbox", "pacs.dimse"},
+    "registration": {"api.db.models", "pacs.errors", "pacs.metadata", "pacs.orthanc",
+                     "pacs.voxels"},
+    "sr_export": {"api.db.models"},
+    "timeline": {"api.db.models", "sqlalchemy.orm.attributes"},
+    "views": {"api.db.models"},
+    "worklist": {"api.db.models"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _forbidden(path: Path) -> set[str]:
+    return {name for name in _imports(path)
+            if any(name == root or name.startswith(root + ".") for root in FORBIDDEN)}
+
+
+MODULES = sorted(WORKFLOW.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+def test_workflow_reaches_the_database_and_orthanc_only_through_ports(path: Path) -> None:
+    assert _forbidden(path) == STILL_TO_MOVE.get(path.stem, set()), (
+        f"api/workflow/{path.name} imports {sorted(_forbidden(path))}: a database or "
+        "Orthanc call belongs in api/adapters, behind a port of api/workflow/ports.py")
+
+
+def test_the_list_of_what_is_still_to_move_names_existing_modules() -> None:
+    assert set(STILL_TO_MOVE) <= {p.stem for p in MODULES}
+
+
+def test_the_walk_finds_a_forbidden_import(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("from sqlalchemy import select\nimport pacs.orthanc\nfrom . import x\n")
+    assert _forbidden(module) == {"sqlalchemy", "pacs.orthanc"}
