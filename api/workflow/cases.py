@@ -493,7 +493,7 @@ class CaseService:
         current = self.current_of(lesion).get((lesion.id, timepoint_id))
         _check_if_match(given.if_match, current)
         amendment = reason_text("amendment_reason", given.amendment_reason, required=False)
-        if self.store_signoff(case, timepoint_id) is not None and amendment is None:
+        if case.signoff(timepoint_id) is not None and amendment is None:
             raise TimepointSignedOff(timepoint_id)
         reason = version_reason(reason_text("reason", given.reason, required=False),
                                 amendment)
@@ -622,9 +622,6 @@ class CaseService:
         self.store.add(m)
         return m
 
-    def store_signoff(self, case: Case, timepoint_uid: str) -> TimepointSignoff | None:
-        return next((s for s in case.signoffs if s.timepoint_uid == timepoint_uid), None)
-
     def read_measurement(self, who: Principal, case_id: int, lesion_id: int,
                          timepoint_id: str) -> MeasurementView:
         check_role(who, READERS)
@@ -671,7 +668,7 @@ class CaseService:
         check_role(who, MEASURERS)
         case = self.case(case_id)
         self.timepoint(case, timepoint_id)
-        existing = self.store_signoff(case, timepoint_id)
+        existing = case.signoff(timepoint_id)
         if existing is None:
             missing = missing_readings(case.active_lesions, self.timepoints(case),
                                        self.current(case))[timepoint_id]

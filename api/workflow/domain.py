@@ -164,3 +164,7 @@ class Case:
     def active_lesions(self) -> list[Lesion]:
         """The lesions that count: those not deleted."""
         return [les for les in self.lesions if les.deleted_at is None]
+
+    def signoff(self, timepoint_uid: str) -> TimepointSignoff | None:
+        """The timepoint's sign-off; None while it is not signed off."""
+        return next((s for s in self.signoffs if s.timepoint_uid == timepoint_uid), None)

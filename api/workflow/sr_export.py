@@ -158,8 +158,7 @@ def timepoint_sr(
     if not shown:
         return None
     measured = [linear_measurement(store, lesions[lid], m) for lid, m in shown]
-    signoff = next((s for s in case.signoffs if s.timepoint_uid == study.study_instance_uid),
-                   None)
+    signoff = case.signoff(study.study_instance_uid)
     report = TimepointReport(
         patient=patient_info(store, case), study=study_info(study),
         timepoint_id=study.study_instance_uid, measurements=tuple(measured),

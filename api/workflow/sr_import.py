@@ -100,7 +100,7 @@ def import_report(
             not_mapped.append({"what": _what(chosen), "why": f"lesion {lesion.label} is a "
                                "non-target lesion, followed by status, not by length"})
             continue
-        if cases.store_signoff(case, tp) is not None:
+        if case.signoff(tp) is not None:
             not_mapped.append({"what": _what(chosen), "why": "timepoint is signed off; "
                                "amend it by hand with a reason"})
             continue
@@ -142,7 +142,7 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
     if tp == order[0]:
         return {"what": what, "why": "a lesion splits or coalesces on treatment, not at "
                 "baseline (RECIST 1.1 sections 4.2, 4.3.2)"}
-    if cases.store_signoff(case, tp) is not None:
+    if case.signoff(tp) is not None:
         return {"what": what, "why": "timepoint is signed off; amend it by hand with a reason"}
     current = cases.current(case)
     try:
