@@ -9,17 +9,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from api.adapters.registration_computer import RegistrationComputer
 from api.adapters.registration_store import SqlRegistrationStore
 from api.adapters.sql_store import SqlCaseStore
 from api.workflow.cases import CaseService
 from api.workflow.comparisons import ComparisonService
 from api.workflow.publishing import DocumentService
-from api.workflow.registration import (
-    RegistrationComputer,
-    RegistrationJobs,
-    RegistrationService,
-    queue_comparison,
-)
+from api.workflow.registration import RegistrationService, queue_comparison
+from api.workflow.registration_jobs import RegistrationJobs
 from api.workflow.roles import Principal
 from imaging.registration import RegistrationSettings
 

@@ -15,16 +15,16 @@ from sqlalchemy.orm import sessionmaker
 
 from api.db.models import Instance, Series, SeriesRegistration
 from api.workflow.comparisons import split_floats
-from api.workflow.registration import (
+from api.workflow.ports import (
     PENDING,
     IndexedSeries,
     IndexedSlice,
     Outcome,
+    RegistrationPair,
     RegistrationState,
-    SeriesPair,
     StoredClaim,
-    may_claim,
 )
+from api.workflow.registration_jobs import may_claim
 
 
 class SqlRegistrationStore:
@@ -32,16 +32,16 @@ class SqlRegistrationStore:
         self._sessions = sessions
 
     @staticmethod
-    def _where(pair: SeriesPair) -> Any:
+    def _where(pair: RegistrationPair) -> Any:
         return (SeriesRegistration.baseline_series_uid == pair.baseline_series_uid,
                 SeriesRegistration.followup_series_uid == pair.followup_series_uid)
 
-    def get(self, pair: SeriesPair) -> RegistrationState | None:
+    def get(self, pair: RegistrationPair) -> RegistrationState | None:
         with self._sessions() as s:
             row = s.scalar(select(SeriesRegistration).where(*self._where(pair)))
             return None if row is None else _state(pair, row)
 
-    def claim(self, pair: SeriesPair, claimant: str, now: dt.datetime,
+    def claim(self, pair: RegistrationPair, claimant: str, now: dt.datetime,
               counts: tuple[int | None, int | None]) -> int | None:
         with self._sessions() as s:
             row = s.scalar(select(SeriesRegistration).where(*self._where(pair)))
@@ -68,7 +68,7 @@ class SqlRegistrationStore:
             s.commit()
             return seen + 1 if result.rowcount == 1 else None
 
-    def finish(self, pair: SeriesPair, attempt: int, outcome: Outcome,
+    def finish(self, pair: RegistrationPair, attempt: int, outcome: Outcome,
                now: dt.datetime) -> None:
         with self._sessions.begin() as s:
             s.execute(
@@ -80,7 +80,7 @@ class SqlRegistrationStore:
                         retryable=outcome.retryable, baseline_instances=outcome.counts[0],
                         followup_instances=outcome.counts[1], details=outcome.details))
 
-    def instance_counts(self, pair: SeriesPair) -> tuple[int | None, int | None]:
+    def instance_counts(self, pair: RegistrationPair) -> tuple[int | None, int | None]:
         uids = [pair.baseline_series_uid, pair.followup_series_uid]
         with self._sessions() as s:
             rows = s.execute(select(Series.series_instance_uid, Series.instance_count)
@@ -121,7 +121,7 @@ def _claim(row: SeriesRegistration) -> StoredClaim:
                        counts=(row.baseline_instances, row.followup_instances))
 
 
-def _state(pair: SeriesPair, row: SeriesRegistration) -> RegistrationState:
+def _state(pair: RegistrationPair, row: SeriesRegistration) -> RegistrationState:
     return RegistrationState(
         pair=pair, status=row.status, matrix=row.matrix, metric=row.metric,
         elapsed_s=row.elapsed_s, read_s=row.read_s, reason=row.reason,

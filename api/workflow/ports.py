@@ -8,8 +8,9 @@ stored entities are the ORM classes of ``api.db.models``, used as plain objects.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from api.db.image_checks import ImageCheck
@@ -130,3 +131,94 @@ class ViewStore(CaseStore, Protocol):
     def worklist_rows(self) -> WorklistRows: ...
     def images_flagged(self, study_uids: Sequence[str]) -> list[ImageCheck]:
         """The flagged images of these studies, by study, series and instance."""
+
+
+# -- registration of paired series ------------------------------------------------------------
+# The states of a stored registration.
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True, order=True)
+class RegistrationPair:
+    """The two series a registration maps: a baseline series onto a follow-up series (not
+    to be confused with :class:`imaging.pairing.SeriesPair`, a scored pairing)."""
+
+    baseline_series_uid: str
+    followup_series_uid: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one computation found (written into the pair's row)."""
+
+    status: str  # DONE or FAILED
+    matrix: list[list[float]] | None = None
+    metric: float | None = None
+    elapsed_s: float | None = None
+    read_s: float | None = None
+    reason: str | None = None
+    retryable: bool = False
+    counts: tuple[int | None, int | None] = (None, None)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegistrationState:
+    """A pair's registration as stored (or pending, before any row exists)."""
+
+    pair: RegistrationPair
+    status: str
+    matrix: list[list[float]] | None = None
+    metric: float | None = None
+    elapsed_s: float | None = None
+    read_s: float | None = None
+    reason: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    claim: StoredClaim | None = None  # what decides a new claim; None before any row
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    """The fields of a stored row that decide whether it may be claimed again."""
+
+    status: str
+    attempt: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    retryable: bool
+    counts: tuple[int | None, int | None]
+
+
+class RegistrationStore(Protocol):
+    """Where registrations are kept, and the index reads they need."""
+
+    def get(self, pair: RegistrationPair) -> RegistrationState | None: ...
+    def claim(self, pair: RegistrationPair, claimant: str, now: dt.datetime,
+              counts: tuple[int | None, int | None]) -> int | None:
+        """Mark the pair pending for ``claimant``; the claim's attempt number, or None
+        when the pair is computed, or being computed, elsewhere (:func:`may_claim`)."""
+    def finish(self, pair: RegistrationPair, attempt: int, outcome: Outcome,
+               now: dt.datetime) -> None:
+        """Store the outcome unless a later claim superseded ``attempt``."""
+    def instance_counts(self, pair: RegistrationPair) -> tuple[int | None, int | None]: ...
+    def series_slices(self, series_uid: str) -> IndexedSeries | None: ...
+
+
+@dataclass(frozen=True)
+class IndexedSlice:
+    """One image of a series: an instance, or one frame (1-based) of a multi-frame one."""
+
+    sop_instance_uid: str
+    orthanc_id: str
+    position_mm: float
+    frame: int | None = None
+
+
+@dataclass(frozen=True)
+class IndexedSeries:
+    series_instance_uid: str
+    modality: str
+    orientation: tuple[float, ...] | None
+    slices: tuple[IndexedSlice, ...]

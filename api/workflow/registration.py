@@ -1,342 +1,47 @@
-"""Registration of paired series, and where a measured lesion should be at a later scan.
+"""Registration per request: a comparison's registration, and where a lesion measured at
+an earlier timepoint should be at a later one (the proposal).
 
-Two parts:
-
-* :class:`RegistrationJobs`, one per process: computes the registration of a
-  (baseline series, follow-up series) pair once and keeps it in the database. A pair is
-  claimed before it is computed: a row with status ``pending`` (the database's unique key
-  and a compare-and-set on ``attempt`` keep two processes apart) plus a process-local
-  lock and event (which keep two threads apart). A comparison's pair is queued for a
-  background thread when the comparison is created; any other pair is computed on first
-  need, in the thread that needs it, so a request waits for the registration itself and
-  never for a queue. A request that needs a pair another thread or process is computing
-  waits for that one instead of computing it again.
-* :class:`RegistrationService`, per request: the registration of a comparison, and the
-  proposal of where a lesion measured at an earlier timepoint lies at a later one.
+The value types and the store's Protocol are in :mod:`api.workflow.ports`, the scheduler
+that computes each pair once in :mod:`api.workflow.registration_jobs`, the computer
+(Orthanc and SimpleITK) in :mod:`api.adapters.registration_computer`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import logging
-import os
-import queue
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from api.db.models import Comparison, ComparisonPair, Series, Study
 from api.workflow.cases import CaseService, patient_studies
 from api.workflow.comparisons import ComparisonView, pair_studies, split_floats
 from api.workflow.domain import MeasurementVersion
 from api.workflow.errors import Conflict, NotFound
-from api.workflow.ports import CaseStore, Pacs
+from api.workflow.ports import (
+    DONE,
+    CaseStore,
+    Pacs,
+    RegistrationPair,
+    RegistrationState,
+    RegistrationStore,
+)
+from api.workflow.registration_jobs import RegistrationJobs
 from api.workflow.roles import READERS, Principal, check_role
 from imaging import rigid
 from imaging.errors import ImagingError
 from imaging.geometry import ImagePlane, caliper_midpoint, nearest_slice, plane_name
-from imaging.registration import RegistrationSettings, register
-from pacs.errors import OrthancUnavailable, PacsError
 from pacs.metadata import image_plane
-from pacs.orthanc import OrthancClient
-from pacs.voxels import SliceRef, read_volume
 
-log = logging.getLogger(__name__)
-
-PENDING, DONE, FAILED = "pending", "done", "failed"
-#: A claim older than this belongs to a process that died: the pair may be claimed again.
-STALE_CLAIM_S = 300.0
-#: A failure that may pass (the PACS was unreachable) is tried again after this.
-RETRY_AFTER_S = 60.0
 #: How long a proposal waits for a registration that another thread or process computes.
 PROPOSAL_WAIT_S = 60.0
 #: Series at most this thick count as thin (preferred for registration).
 THIN_SLICE_MM = 2.5
-_POLL_S = 0.2
-
-
-@dataclass(frozen=True, order=True)
-class SeriesPair:
-    baseline_series_uid: str
-    followup_series_uid: str
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one computation found (written into the pair's row)."""
-
-    status: str  # DONE or FAILED
-    matrix: list[list[float]] | None = None
-    metric: float | None = None
-    elapsed_s: float | None = None
-    read_s: float | None = None
-    reason: str | None = None
-    retryable: bool = False
-    counts: tuple[int | None, int | None] = (None, None)
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RegistrationState:
-    """A pair's registration as stored (or pending, before any row exists)."""
-
-    pair: SeriesPair
-    status: str
-    matrix: list[list[float]] | None = None
-    metric: float | None = None
-    elapsed_s: float | None = None
-    read_s: float | None = None
-    reason: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    started_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    claim: StoredClaim | None = None  # what decides a new claim; None before any row
-
-
-@dataclass(frozen=True)
-class StoredClaim:
-    """The fields of a stored row that decide whether it may be claimed again."""
-
-    status: str
-    attempt: int
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    retryable: bool
-    counts: tuple[int | None, int | None]
-
-
-class RegistrationStore(Protocol):
-    """Where registrations are kept, and the index reads they need."""
-
-    def get(self, pair: SeriesPair) -> RegistrationState | None: ...
-    def claim(self, pair: SeriesPair, claimant: str, now: dt.datetime,
-              counts: tuple[int | None, int | None]) -> int | None:
-        """Mark the pair pending for ``claimant``; the claim's attempt number, or None
-        when the pair is computed, or being computed, elsewhere (:func:`may_claim`)."""
-    def finish(self, pair: SeriesPair, attempt: int, outcome: Outcome,
-               now: dt.datetime) -> None:
-        """Store the outcome unless a later claim superseded ``attempt``."""
-    def instance_counts(self, pair: SeriesPair) -> tuple[int | None, int | None]: ...
-    def series_slices(self, series_uid: str) -> IndexedSeries | None: ...
-
-
-@dataclass(frozen=True)
-class IndexedSlice:
-    """One image of a series: an instance, or one frame (1-based) of a multi-frame one."""
-
-    sop_instance_uid: str
-    orthanc_id: str
-    position_mm: float
-    frame: int | None = None
-
-
-@dataclass(frozen=True)
-class IndexedSeries:
-    series_instance_uid: str
-    modality: str
-    orientation: tuple[float, ...] | None
-    slices: tuple[IndexedSlice, ...]
-
-
-def aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes for timezone columns: they were written in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
-def may_claim(row: StoredClaim | None, now: dt.datetime,
-              counts: tuple[int | None, int | None]) -> bool:
-    """Whether a stored registration may be (re)computed now.
-
-    Yes when there is none; when a claim was abandoned (pending longer than
-    :data:`STALE_CLAIM_S`); when a failure may pass and :data:`RETRY_AFTER_S` went by; and
-    when a series gained or lost instances since (the result was computed on other data).
-    """
-    if row is None:
-        return True
-    age = (now - aware(row.started_at)).total_seconds()
-    if row.status == PENDING:
-        return age > STALE_CLAIM_S
-    if row.status == FAILED and row.retryable:
-        finished = aware(row.finished_at or row.started_at)
-        if (now - finished).total_seconds() > RETRY_AFTER_S:
-            return True
-    return all(c is not None for c in counts) and row.counts != counts
-
-
-def default_claimant() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class RegistrationJobs:
-    """Computes each pair's registration once, in the background or on first need."""
-
-    def __init__(self, store: RegistrationStore, compute: Callable[[SeriesPair], Outcome], *,
-                 claimant: str | None = None,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
-        self._store = store
-        self._compute = compute
-        self._claimant = claimant or default_claimant()
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._running: dict[SeriesPair, threading.Event] = {}
-        self._attempts: dict[SeriesPair, int] = {}
-        self._queue: queue.Queue[SeriesPair] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self.computed = 0  # how many registrations this process computed (tests, logs)
-
-    # -- the three ways in ----------------------------------------------------------------
-
-    def submit(self, pair: SeriesPair) -> None:
-        """Compute the pair in the background thread (nothing happens if it is known)."""
-        with self._lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._work, name="nadir-registration",
-                                                daemon=True)
-                self._worker.start()
-        self._queue.put(pair)
-
-    def state(self, pair: SeriesPair) -> RegistrationState:
-        """The pair's registration now, never waiting; one to be (re)computed is queued."""
-        stored = self._store.get(pair)
-        with self._lock:
-            running = pair in self._running
-        if running:
-            return stored if stored is not None and stored.status == PENDING \
-                else RegistrationState(pair, PENDING)
-        if stored is None or may_claim(stored.claim, self._clock(),
-                                       self._store.instance_counts(pair)):
-            self.submit(pair)
-            return RegistrationState(pair, PENDING)
-        return stored
-
-    def obtain(self, pair: SeriesPair, wait_s: float) -> RegistrationState:
-        """The pair's registration, computed here and now if nobody has: the caller waits
-        for the registration itself, or up to ``wait_s`` for one computed elsewhere."""
-        event, owned = self._try_claim(pair)
-        if owned and event is not None:
-            self._run(pair, event)
-        elif event is not None:
-            event.wait(timeout=wait_s)
-        else:
-            deadline = time.monotonic() + wait_s
-            while True:
-                stored = self._store.get(pair)
-                if stored is not None and stored.status != PENDING:
-                    break
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(_POLL_S)
-        return self._store.get(pair) or RegistrationState(pair, PENDING)
-
-    # -- claims -----------------------------------------------------------------------------
-
-    def _try_claim(self, pair: SeriesPair) -> tuple[threading.Event | None, bool]:
-        """(event to wait on, whether this thread owns the computation)."""
-        with self._lock:
-            event = self._running.get(pair)
-            if event is not None:
-                return event, False
-            attempt = self._store.claim(pair, self._claimant, self._clock(),
-                                        self._store.instance_counts(pair))
-            if attempt is None:
-                return None, False
-            event = threading.Event()
-            self._running[pair] = event
-            self._attempts[pair] = attempt
-            return event, True
-
-    def _run(self, pair: SeriesPair, event: threading.Event) -> None:
-        attempt = self._attempts[pair]
-        try:
-            outcome = self._compute(pair)
-        except Exception as exc:  # a bug must not leave the pair pending for ever
-            log.error("registration failed unexpectedly (%s)", type(exc).__name__)
-            outcome = Outcome(FAILED, reason=f"internal error ({type(exc).__name__})",
-                              retryable=True)
-        try:
-            self._store.finish(pair, attempt, outcome, self._clock())
-        finally:
-            with self._lock:
-                self.computed += 1
-                self._running.pop(pair, None)
-                self._attempts.pop(pair, None)
-            event.set()
-
-    def _work(self) -> None:
-        while True:
-            pair = self._queue.get()
-            try:
-                event, owned = self._try_claim(pair)
-                if owned and event is not None:
-                    self._run(pair, event)
-            except Exception as exc:  # the background thread must survive a database hiccup
-                log.error("background registration failed (%s)", type(exc).__name__)
-            finally:
-                self._queue.task_done()
-
-    def join(self) -> None:
-        """Wait until the queued pairs are done (tests and benchmarks)."""
-        self._queue.join()
-
-
-# -- computing one pair ----------------------------------------------------------------------
-
-
-class RegistrationComputer:
-    """Reads both series from Orthanc and registers them (the jobs' ``compute``)."""
-
-    def __init__(self, store: RegistrationStore, orthanc: OrthancClient,
-                 settings: RegistrationSettings | None = None) -> None:
-        self._store = store
-        self._orthanc = orthanc
-        self._settings = settings or RegistrationSettings()
-
-    def __call__(self, pair: SeriesPair) -> Outcome:
-        started = time.perf_counter()
-        baseline = self._store.series_slices(pair.baseline_series_uid)
-        followup = self._store.series_slices(pair.followup_series_uid)
-        counts = self._store.instance_counts(pair)
-        if baseline is None or followup is None:
-            return Outcome(FAILED, reason="a series of the pair is not indexed", retryable=True,
-                           counts=counts)
-        try:
-            volumes = [read_volume(self._orthanc,
-                                   [SliceRef(s.orthanc_id, s.position_mm, s.frame)
-                                    for s in one.slices],
-                                   modality=one.modality) for one in (baseline, followup)]
-            read_s = time.perf_counter() - started
-            result = register(volumes[0], volumes[1], self._settings)
-        except OrthancUnavailable:
-            return Outcome(FAILED, reason="the PACS (Orthanc) was unreachable", retryable=True,
-                           counts=counts, elapsed_s=time.perf_counter() - started)
-        except (PacsError, ImagingError) as exc:
-            return Outcome(FAILED, reason=str(exc), counts=counts,
-                           elapsed_s=time.perf_counter() - started)
-        p = result.plausibility
-        details = {"method": result.method, "rotation_deg": _round(p.rotation_deg, 3),
-                   "translation_mm": _round(p.translation_mm, 2),
-                   "overlap": _round(result.overlap, 3), "iterations": result.iterations,
-                   "register_s": _round(result.elapsed_s, 3),
-                   "voxel_mm": [list(v.spacing) for v in volumes]}
-        return Outcome(DONE if p.plausible else FAILED, matrix=rigid.as_rows(result.matrix),
-                       metric=round(result.metric, 4),
-                       elapsed_s=round(time.perf_counter() - started, 3),
-                       read_s=round(read_s, 3), reason=p.reason, counts=counts,
-                       details=details)
-
-
-def _round(value: float, digits: int) -> float | None:
-    return round(value, digits) if value == value else None  # NaN -> None
 
 
 # -- which pair to register ------------------------------------------------------------------
 
 
 def preferred_pair(pairs: Sequence[ComparisonPair], series: Iterable[Series]
-                   ) -> SeriesPair | None:
+                   ) -> RegistrationPair | None:
     """The pair a comparison is registered on: thin axial CT first, then the best score.
 
     A radiologist's pair (no score) counts as certain. Pairs of other modalities or
@@ -356,7 +61,7 @@ def preferred_pair(pairs: Sequence[ComparisonPair], series: Iterable[Series]
     if not pairs:
         return None
     best = min(pairs, key=rank)
-    return SeriesPair(best.baseline_series_uid, best.followup_series_uid)
+    return RegistrationPair(best.baseline_series_uid, best.followup_series_uid)
 
 
 def _plane(s: Series) -> str | None:
@@ -472,7 +177,7 @@ class RegistrationService:
             frame=chosen.frame, from_frame=measured.frame)
 
     def _pair_for(self, patient_id: str, source: Study, target: Study, series_uid: str
-                  ) -> SeriesPair:
+                  ) -> RegistrationPair:
         comparison = self.store.newest_comparison(patient_id, source.study_instance_uid,
                                                   target.study_instance_uid)
         if comparison is not None:
@@ -482,7 +187,7 @@ class RegistrationService:
                      for p in pair_studies(source, target).pairs]
         for b, f in pairs:
             if b == series_uid:
-                return SeriesPair(b, f)
+                return RegistrationPair(b, f)
         raise Conflict(f"the measured series {series_uid!r} has no paired series in timepoint "
                        f"{target.study_instance_uid!r}; pair it in a comparison first")
 
@@ -505,7 +210,7 @@ def queue_comparison(jobs: RegistrationJobs, view: ComparisonView) -> None:
         jobs.submit(pair)
 
 
-def comparison_pair(store: CaseStore, c: Comparison) -> SeriesPair:
+def comparison_pair(store: CaseStore, c: Comparison) -> RegistrationPair:
     studies = {st.study_instance_uid: st for st in patient_studies(store, c.patient_id)}
     series = [s for uid in (c.baseline_study_uid, c.followup_study_uid) if uid in studies
               for s in studies[uid].series]

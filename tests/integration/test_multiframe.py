@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from api.db.models import Instance, Series
-from api.workflow.registration import SeriesPair
+from api.workflow.ports import RegistrationPair
 from imaging.sr.reader import read_measurement_report
 from synthetic import demo_patient, generate_study, uids_of, without_series
 from synthetic.calipers import lesion_calipers
@@ -249,7 +249,8 @@ def test_enhanced_ct_is_paired_measured_registered_and_reported(
         assert math.dist(mf["position_mm"], truth) < 3.0
     # The two registrations agree: the converted volume is the single-frame one.
     jobs = service.app.state.registrations
-    matrices = [np.array(jobs.state(SeriesPair(bl_uid, fu_uid)).matrix) for bl_uid, fu_uid in (
+    matrices = [np.array(jobs.state(RegistrationPair(bl_uid, fu_uid)).matrix)
+                for bl_uid, fu_uid in (
         (sf_series["series_instance_uid"], uids_of(mf_pacs.specs[CONTROL][1], 2).series_uid(KEY)),
         (str(enhanced.SeriesInstanceUID), mf_fu_uid))]
     assert np.allclose(matrices[0][:3, :3], matrices[1][:3, :3], atol=1e-3)

@@ -22,7 +22,8 @@ from sqlalchemy import update
 from api.adapters.registration_store import SqlRegistrationStore
 from api.db.models import SeriesRegistration
 from api.db.session import make_engine, make_sessionmaker, migrate
-from api.workflow.registration import DONE, FAILED, Outcome, RegistrationJobs, SeriesPair
+from api.workflow.ports import DONE, FAILED, Outcome, RegistrationPair
+from api.workflow.registration_jobs import RegistrationJobs
 from imaging import rigid
 from synthetic import demo_patient, generate_study, uids_of, without_series, write_study
 from synthetic.calipers import lesion_calipers
@@ -79,7 +80,7 @@ def test_proposal_follows_the_turned_patient_and_comparisons_reuse_it(
     service: Service = service_factory(pair_pacs)
     pid = baseline.patient.patient_id
     bl_uids, fu_uids = uids_of(baseline, 1), uids_of(followup, 2)
-    pair = SeriesPair(bl_uids.series_uid(KEY), fu_uids.series_uid(KEY))
+    pair = RegistrationPair(bl_uids.series_uid(KEY), fu_uids.series_uid(KEY))
     fu_count = len(followup.slice_positions_mm(followup.series_by_key(KEY)))
     _indexed(service, pid, [75, fu_count])
     rad = service.headers("radiologist")
@@ -192,7 +193,7 @@ def test_a_pair_is_computed_once_across_threads_and_processes(
     calls: list[str] = []
     lock = threading.Lock()
 
-    def compute(pair: SeriesPair) -> Outcome:
+    def compute(pair: RegistrationPair) -> Outcome:
         with lock:
             calls.append(pair.baseline_series_uid)
         time.sleep(0.5)
@@ -200,7 +201,7 @@ def test_a_pair_is_computed_once_across_threads_and_processes(
                                      [0, 0, 0, 1.0]], metric=-1.0, elapsed_s=0.5)
 
     runners = [RegistrationJobs(store, compute, claimant=f"process-{i}") for i in range(2)]
-    pair = SeriesPair("1.2.3.1", "1.2.3.2")
+    pair = RegistrationPair("1.2.3.1", "1.2.3.2")
     results: list[str] = []
 
     def ask(k: int) -> None:

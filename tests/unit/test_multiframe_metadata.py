@@ -17,7 +17,7 @@ from pydicom.dataelem import DataElement
 from pydicom.multival import MultiValue
 
 from api.adapters.registration_store import _slices
-from api.workflow.registration import IndexedSlice
+from api.workflow.ports import IndexedSlice
 from pacs.metadata import (
     build_series_record,
     frame_count,

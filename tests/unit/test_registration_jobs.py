@@ -11,24 +11,20 @@ import pytest
 
 from api.db.models import ComparisonPair, Series
 from api.workflow.domain import MeasurementVersion
-from api.workflow.registration import (
+from api.workflow.ports import (
     DONE,
     FAILED,
     PENDING,
-    RETRY_AFTER_S,
-    STALE_CLAIM_S,
     IndexedSeries,
     Outcome,
-    RegistrationJobs,
+    RegistrationPair,
     RegistrationState,
-    SeriesPair,
     StoredClaim,
-    last_caliper,
-    may_claim,
-    preferred_pair,
 )
+from api.workflow.registration import last_caliper, preferred_pair
+from api.workflow.registration_jobs import RETRY_AFTER_S, STALE_CLAIM_S, RegistrationJobs, may_claim
 
-PAIR = SeriesPair("1.2.1", "1.2.2")
+PAIR = RegistrationPair("1.2.1", "1.2.2")
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 IDENTITY = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0],
             [0.0, 0.0, 0.0, 1.0]]
@@ -38,11 +34,11 @@ class FakeStore:
     """The RegistrationStore protocol over a dict; one lock stands for the database."""
 
     def __init__(self) -> None:
-        self.rows: dict[SeriesPair, dict[str, Any]] = {}
+        self.rows: dict[RegistrationPair, dict[str, Any]] = {}
         self.counts: tuple[int | None, int | None] = (10, 10)
         self._lock = threading.Lock()
 
-    def get(self, pair: SeriesPair) -> RegistrationState | None:
+    def get(self, pair: RegistrationPair) -> RegistrationState | None:
         with self._lock:
             row = self.rows.get(pair)
             if row is None:
@@ -56,7 +52,7 @@ class FakeStore:
                            row.get("finished_at"), row.get("retryable", False),
                            row.get("counts", (None, None)))
 
-    def claim(self, pair: SeriesPair, claimant: str, now: dt.datetime,
+    def claim(self, pair: RegistrationPair, claimant: str, now: dt.datetime,
               counts: tuple[int | None, int | None]) -> int | None:
         with self._lock:
             row = self.rows.get(pair)
@@ -67,7 +63,7 @@ class FakeStore:
                                "claimed_by": claimant}
             return attempt
 
-    def finish(self, pair: SeriesPair, attempt: int, outcome: Outcome,
+    def finish(self, pair: RegistrationPair, attempt: int, outcome: Outcome,
                now: dt.datetime) -> None:
         with self._lock:
             row = self.rows[pair]
@@ -76,7 +72,7 @@ class FakeStore:
                            retryable=outcome.retryable, counts=outcome.counts,
                            finished_at=now)
 
-    def instance_counts(self, pair: SeriesPair) -> tuple[int | None, int | None]:
+    def instance_counts(self, pair: RegistrationPair) -> tuple[int | None, int | None]:
         return self.counts
 
     def series_slices(self, series_uid: str) -> IndexedSeries | None:
@@ -91,7 +87,7 @@ class Clock:
         return self.now
 
 
-def done(pair: SeriesPair) -> Outcome:
+def done(pair: RegistrationPair) -> Outcome:
     return Outcome(DONE, matrix=IDENTITY, metric=-1.0, counts=(10, 10))
 
 
@@ -100,7 +96,7 @@ def test_many_threads_and_the_background_compute_a_pair_once() -> None:
     running = []
     calls = []
 
-    def slow(pair: SeriesPair) -> Outcome:
+    def slow(pair: RegistrationPair) -> Outcome:
         running.append(pair)
         calls.append(pair)
         assert len(running) == 1  # never two at once
@@ -126,7 +122,7 @@ def test_state_never_waits_and_queues_an_unknown_pair() -> None:
     store = FakeStore()
     release = threading.Event()
 
-    def gated(pair: SeriesPair) -> Outcome:
+    def gated(pair: RegistrationPair) -> Outcome:
         release.wait()
         return done(pair)
 
@@ -147,7 +143,7 @@ def test_state_never_waits_and_queues_an_unknown_pair() -> None:
 
 
 def test_a_crashing_computation_fails_the_pair_instead_of_leaving_it_pending() -> None:
-    def broken(pair: SeriesPair) -> Outcome:
+    def broken(pair: RegistrationPair) -> Outcome:
         raise ValueError("bug")
 
     jobs = RegistrationJobs(FakeStore(), broken)
@@ -202,12 +198,12 @@ def test_preferred_pair_is_thin_axial_ct_then_the_best_score() -> None:
               _series("b-mr", 1.0, "MR"), _series("f-mr", 1.0, "MR")]
     pairs = [_pair("b-5", "f-5", 0.99), _pair("b-thin", "f-thin", 0.8),
              _pair("b-cor", "f-cor", 1.0), _pair("b-mr", "f-mr", 1.0)]
-    assert preferred_pair(pairs, series) == SeriesPair("b-thin", "f-thin")
-    assert preferred_pair(pairs[:1] + pairs[2:], series) == SeriesPair("b-5", "f-5")
-    assert preferred_pair(pairs[2:], series) in (SeriesPair("b-cor", "f-cor"),
-                                                 SeriesPair("b-mr", "f-mr"))
+    assert preferred_pair(pairs, series) == RegistrationPair("b-thin", "f-thin")
+    assert preferred_pair(pairs[:1] + pairs[2:], series) == RegistrationPair("b-5", "f-5")
+    assert preferred_pair(pairs[2:], series) in (RegistrationPair("b-cor", "f-cor"),
+                                                 RegistrationPair("b-mr", "f-mr"))
     manual = [_pair("b-5", "f-5", 0.7), _pair("b-thin", "f-5", None)]
-    assert preferred_pair(manual, series) == SeriesPair("b-thin", "f-5")
+    assert preferred_pair(manual, series) == RegistrationPair("b-thin", "f-5")
     assert preferred_pair([], series) is None
 
 
