@@ -14,6 +14,7 @@ from api.adapters.registration_store import SqlRegistrationStore
 from api.adapters.sql_store import SqlCaseStore
 from api.workflow.cases import CaseService
 from api.workflow.comparisons import ComparisonService
+from api.workflow.markers import MarkerService
 from api.workflow.publishing import DocumentService
 from api.workflow.registration import RegistrationService, queue_comparison
 from api.workflow.registration_jobs import RegistrationJobs
@@ -37,6 +38,13 @@ def case_service(request: Request, session: SessionDep) -> CaseService:
 
 
 Cases = Annotated[CaseService, Depends(case_service)]
+
+
+def marker_service(session: SessionDep) -> MarkerService:
+    return MarkerService(SqlCaseStore(session))
+
+
+Markers = Annotated[MarkerService, Depends(marker_service)]
 
 
 def watch_case(state: Any, who: Principal, case_id: int) -> None:

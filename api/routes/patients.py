@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.adapters.sql_store import SqlCaseStore
 from api.auth import Admin, CaseManager, Reader
-from api.deps import Cases, SessionDep
+from api.deps import Markers, SessionDep
 from api.schemas import (
     AuditEventOut,
     AuditOut,
@@ -24,7 +24,7 @@ from api.schemas import (
     WorklistStudyOut,
 )
 from api.workflow import views
-from api.workflow.cases import NewMarkerValue
+from api.workflow.markers import NewMarkerValue
 from api.workflow.worklist import WorklistCase
 
 PatientIdPath = Annotated[str, Path(max_length=128)]
@@ -101,18 +101,18 @@ def list_studies(patient_id: PatientIdPath, who: Reader,
 
 
 @router.post("/patients/{patient_id:path}/markers", status_code=201, tags=["markers"])
-def record_marker(patient_id: PatientIdPath, body: MarkerIn, who: CaseManager, cases: Cases
-                  ) -> MarkerOut:
+def record_marker(patient_id: PatientIdPath, body: MarkerIn, who: CaseManager,
+                  markers: Markers) -> MarkerOut:
     """Record a tumour marker level (e.g. CEA, CA-125, PSA) of an indexed patient."""
-    return MarkerOut.of(cases.record_marker(who, patient_id, NewMarkerValue(
+    return MarkerOut.of(markers.record_marker(who, patient_id, NewMarkerValue(
         name=body.name, unit=body.unit, upper_limit_normal=body.upper_limit_normal,
         value=body.value, date=body.date)))
 
 
 @router.get("/patients/{patient_id:path}/markers", tags=["markers"])
-def list_markers(patient_id: PatientIdPath, who: Reader, cases: Cases) -> list[MarkerOut]:
+def list_markers(patient_id: PatientIdPath, who: Reader, markers: Markers) -> list[MarkerOut]:
     """The patient's tumour marker levels, oldest first."""
-    return [MarkerOut.of(m) for m in cases.markers(who, patient_id)]
+    return [MarkerOut.of(m) for m in markers.markers(who, patient_id)]
 
 
 @router.get("/audit", tags=["audit"])

@@ -10,9 +10,7 @@ of work that commits it.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,8 +97,6 @@ from measurement.vocabulary import (
 
 #: The best-overall-response parameters a new case gets unless the request says otherwise.
 DEFAULT_OPTIONS = EvaluationOptions()
-#: Nadir contract: no serum marker is reported above 10^9 of any unit.
-MAX_MARKER_LEVEL = 1e9
 
 
 @dataclass(frozen=True)
@@ -112,28 +108,6 @@ class NewCase:
     marker_window_days: int = MARKER_WINDOW_DAYS
     #: Create it even when the patient has a case of this baseline and criteria already.
     allow_duplicate: bool = False
-
-
-@dataclass(frozen=True)
-class NewMarkerValue:
-    """One tumour marker level from the lab (RECIST 1.1 s.3.2.2)."""
-
-    name: str
-    unit: str
-    upper_limit_normal: float
-    value: float
-    date: dt.date
-
-    def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise InvalidInput("name: must not be empty")
-        for field_name in ("upper_limit_normal", "value"):
-            number = getattr(self, field_name)
-            if not math.isfinite(number) or number < 0 or number > MAX_MARKER_LEVEL:
-                raise InvalidInput(f"{field_name}: must be a finite number from 0 to "
-                                   f"{MAX_MARKER_LEVEL:g}, got {number!r}")
-        if self.upper_limit_normal <= 0:
-            raise InvalidInput("upper_limit_normal: must be greater than 0")
 
 
 @dataclass(frozen=True)
@@ -692,31 +666,6 @@ class CaseService:
         self.store.audit(who, "watch", f"cases/{case.id}/events", case.patient_id)
         self._commit()
         return case
-
-    # -- tumour markers ------------------------------------------------------------------
-
-    def record_marker(self, who: Principal, patient_id: str, new: NewMarkerValue
-                      ) -> PatientMarker:
-        """Record a tumour marker level of an indexed patient (radiologist or admin)."""
-        check_role(who, CASE_MANAGERS)
-        self.studies_of(patient_id)  # the patient must be known
-        marker = PatientMarker(patient_id=patient_id, name=new.name.strip(),
-                               unit=new.unit.strip(),
-                               upper_limit_normal=new.upper_limit_normal, value=new.value,
-                               date=new.date, recorded_by=who.name, recorded_at=utcnow())
-        self.store.add(marker)
-        self.store.audit(who, "record_marker", f"patients/{patient_id}/markers/{marker.id}",
-                         patient_id)
-        self._commit()
-        return marker
-
-    def markers(self, who: Principal, patient_id: str) -> list[PatientMarker]:
-        check_role(who, READERS)
-        self.studies_of(patient_id)
-        found = self.store.markers_of(patient_id)
-        self.store.audit(who, "read", f"patients/{patient_id}/markers", patient_id)
-        self._commit()
-        return found
 
     # -- response ------------------------------------------------------------------------
 

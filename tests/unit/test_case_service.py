@@ -14,7 +14,6 @@ from api.workflow.cases import (
     MeasurementInput,
     NewCase,
     NewLesion,
-    NewMarkerValue,
 )
 from api.workflow.comparisons import ComparisonService
 from api.workflow.errors import (
@@ -32,6 +31,7 @@ from api.workflow.errors import (
     TimepointSignedOff,
 )
 from api.workflow.lesion_edits import LesionChanges
+from api.workflow.markers import MarkerService, NewMarkerValue
 from api.workflow.publishing import DocumentService
 from api.workflow.roles import Principal, Role
 from measurement.model import EvaluationOptions
@@ -411,20 +411,21 @@ def test_markers_are_recorded_audited_and_reach_the_engine(world: World) -> None
                                MeasurementInput(status="disappeared"))
     assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
     # Baseline scan 2026-01-05, follow-up 2026-03-02.
-    service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 2)))
-    service.record_marker(ADMIN, PID, _marker(9.5, dt.date(2026, 3, 10)))
+    MarkerService(store).record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 2)))
+    MarkerService(store).record_marker(ADMIN, PID, _marker(9.5, dt.date(2026, 3, 10)))
     result = _result(service, cid)
     assert result.timepoints[-1].non_target_response.value == "NON_CR_NON_PD"  # type: ignore[union-attr]
     assert result.timepoints[-1].overall_response.value == "PR"  # type: ignore[union-attr]
     # A normal value drawn nearer the follow-up than the high one restores CR.
-    service.record_marker(RADIOLOGIST, PID, _marker(3.1, dt.date(2026, 3, 1)))
+    MarkerService(store).record_marker(RADIOLOGIST, PID, _marker(3.1, dt.date(2026, 3, 1)))
     assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
-    assert [m.value for m in service.markers(SPECIALIST, PID)] == [12.0, 3.1, 9.5]
+    assert [m.value for m in MarkerService(store).markers(SPECIALIST, PID)] == [12.0, 3.1, 9.5]
     assert ("rad", "record_marker") in {(e[0], e[1]) for e in store.audit_events}
     with pytest.raises(NotAllowed):
-        service.record_marker(SPECIALIST, PID, _marker(1.0, dt.date(2026, 3, 1)))
+        MarkerService(store).record_marker(SPECIALIST, PID, _marker(1.0, dt.date(2026, 3, 1)))
     with pytest.raises(PatientNotFound):
-        service.record_marker(RADIOLOGIST, "nobody", _marker(1.0, dt.date(2026, 3, 1)))
+        MarkerService(store).record_marker(RADIOLOGIST, "nobody",
+                                           _marker(1.0, dt.date(2026, 3, 1)))
 
 
 def test_a_marker_outside_the_window_is_not_used(world: World) -> None:
@@ -436,7 +437,8 @@ def test_a_marker_outside_the_window_is_not_used(world: World) -> None:
     service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
     service.record_measurement(RADIOLOGIST, cid, t1, uids["fu"][0],
                                MeasurementInput(status="disappeared"))
-    service.record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 1)))  # 4 days off
+    # 4 days off
+    MarkerService(store).record_marker(RADIOLOGIST, PID, _marker(12.0, dt.date(2026, 1, 1)))
     assert _result(service, cid).timepoints[-1].overall_response.value == "CR"  # type: ignore[union-attr]
 
 

@@ -25,14 +25,15 @@ STILL_TO_MOVE: dict[str, set[str]] = {
     "case_response": {"api.db.models"},
     "cases": {"api.db.models"},
     "comparisons": {"api.db.models"},
-    "ports": {"api.db.models", "api.db.outbox", "pacs.dimse"},
+    "markers": {"api.db.models"},
+    "ports": {"api.db.image_checks", "api.db.models", "api.db.outbox", "pacs.dimse"},
     "priors": {"api.db.models", "api.db.priors", "pacs.errors", "pacs.query_retrieve",
                "sqlalchemy", "sqlalchemy.orm"},
     "publishing": {"api.db.models", "api.db.outbox", "pacs.dimse"},
     "registration": {"api.db.models", "pacs.metadata"},
     "sr_export": {"api.db.models"},
     "timeline": {"api.db.models", "sqlalchemy.orm.attributes"},
-    "views": {"api.db.models"},
+    "views": {"api.db.image_checks", "api.db.models"},
     "worklist": {"api.db.models"},
 }
 
