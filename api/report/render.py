@@ -180,7 +180,8 @@ def _figures_at(lesion: LesionRow, timepoint_id: str, day: datetime.date,
     if images:
         return [_figure(image, image_source) for image in images]
     cell = lesion.cell(timepoint_id)
-    why = status_text(cell) if cell is not None and cell.status else "no image recorded"
+    # A status, or a lesion merged into another there (RECIST 1.1 s4.3.2), says why.
+    why = status_text(cell) or "no image recorded"
     return [Figure(timepoint_id, day, None, None, None, f"No key image: {why}.")]
 
 

@@ -271,6 +271,7 @@ def test_report_says_which_lesions_split_or_merged(world: World) -> None:
     assert "split: 16.0 + 8.0 mm (fragments)" in html
     assert "merged into T2" in html
     assert "T1 split; T3 merged into T2" in html
+    assert "No key image: merged into T2." in html  # T3 has no caliper of its own there
     note = next(n for n in report_notes(data) if n.kind == "split_or_merged")
     assert "T1 split into pieces; T3 merged into T2" in note.text and "4.3.2" in note.text
     body = report_json(data, response)
