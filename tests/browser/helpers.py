@@ -26,22 +26,26 @@ def hover(page: Any, side: str) -> None:
 
 
 def press(page: Any, side: str, key: str) -> None:
-    """Press a key over a pane and wait until it shows another image."""
-    before = attr(page, side, "sop-instance-uid")
+    """Press a key over a pane and wait until it shows another image (another instance, or
+    another frame of a multi-frame one)."""
+    before = attr(page, side, "image-index")
     page.keyboard.press(key)
     page.wait_for_function(
         "([side, before]) => document.querySelector(`[data-viewport=${side}]`)"
-        ".dataset.sopInstanceUid !== before", arg=[side, before], timeout=10_000)
+        ".dataset.imageIndex !== before", arg=[side, before], timeout=10_000)
 
 
-def go_to_image(page: Any, side: str, sop_uid: str, z_mm: float) -> None:
-    """Scroll a pane with the arrow keys to the image `sop_uid` (at about `z_mm`)."""
+def go_to_image(page: Any, side: str, sop_uid: str, z_mm: float, frame: int | None = None
+                ) -> None:
+    """Scroll a pane with the arrow keys to the image `sop_uid` (its `frame`, for a
+    multi-frame image), at about `z_mm`."""
     hover(page, side)
     for _ in range(200):
-        if attr(page, side, "sop-instance-uid") == sop_uid:
+        if attr(page, side, "sop-instance-uid") == sop_uid and (
+                frame is None or attr(page, side, "frame") == str(frame)):
             return
         press(page, side, "ArrowDown" if position(page, side) > z_mm else "ArrowUp")
-    raise AssertionError(f"image {sop_uid} not reached on the {side} pane")
+    raise AssertionError(f"image {sop_uid} (frame {frame}) not reached on the {side} pane")
 
 
 def client_point(page: Any, side: str, row: float, column: float) -> tuple[float, float]:

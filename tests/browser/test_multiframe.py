@@ -14,7 +14,17 @@ import pytest
 
 from imaging.geometry import caliper_length_mm
 from tests.browser.conftest import LiveNadir, push_demo_pair, serving, sign_in
-from tests.browser.helpers import attr, choose_tool, drag, hover, measurement, position, select
+from tests.browser.helpers import (
+    attr,
+    choose_tool,
+    drag,
+    go_to_image,
+    hover,
+    measurement,
+    position,
+    press,
+    select,
+)
 from tests.conftest import wait_until
 from tests.multiframe_data import enhanced_ct, frame_of
 
@@ -44,24 +54,6 @@ def open_thin(page: Any, live: LiveNadir, case_id: int, enhanced: Any) -> None:
         page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]', timeout=30_000)
 
 
-def press_frame(page: Any, side: str, key: str) -> None:
-    """Press a key over a pane and wait until it shows another image (frame or instance)."""
-    before = attr(page, side, "image-index")
-    page.keyboard.press(key)
-    page.wait_for_function(
-        "([side, before]) => document.querySelector(`[data-viewport=${side}]`)"
-        ".dataset.imageIndex !== before", arg=[side, before], timeout=10_000)
-
-
-def go_to_frame(page: Any, side: str, frame: int, z_mm: float) -> None:
-    hover(page, side)
-    for _ in range(200):
-        if attr(page, side, "frame") == str(frame):
-            return
-        press_frame(page, side, "ArrowDown" if position(page, side) > z_mm else "ArrowUp")
-    raise AssertionError(f"frame {frame} not reached on the {side} pane")
-
-
 def test_an_enhanced_ct_scrolls_frame_by_frame_linked_to_the_single_frame_follow_up(
         page: Any, mf_live: tuple[LiveNadir, Any]) -> None:
     live, made = mf_live
@@ -77,7 +69,7 @@ def test_an_enhanced_ct_scrolls_frame_by_frame_linked_to_the_single_frame_follow
     seen = {attr(page, "left", "frame")}
     for key in ["ArrowDown"] * 4 + ["ArrowUp"]:
         before = position(page, "left")
-        press_frame(page, "left", key)
+        press(page, "left", key)
         assert attr(page, "left", "sop-instance-uid") == str(enhanced.SOPInstanceUID)
         assert abs(abs(position(page, "left") - before) - thickness) < 0.01, key
         seen.add(attr(page, "left", "frame"))
@@ -95,7 +87,8 @@ def test_an_enhanced_ct_scrolls_frame_by_frame_linked_to_the_single_frame_follow
     known = live.demo.calipers["RUL nodule"]
     frame = frame_of(enhanced, known.sop_instance_uid)
     source = next(ds for ds in made["slices"] if ds.SOPInstanceUID == known.sop_instance_uid)
-    go_to_frame(page, "left", frame, float(source.ImagePositionPatient[2]))
+    go_to_image(page, "left", str(enhanced.SOPInstanceUID), float(source.ImagePositionPatient[2]),
+                frame)
     expected = source.pixel_array * float(source.RescaleSlope) + float(source.RescaleIntercept)
     for row, column in ((128, 128), (121, 70), (10, 10), (200, 40)):
         shown = page.evaluate("([r, c]) => window.nadirReview.pixel('left', r, c)", [row, column])
@@ -116,7 +109,8 @@ def test_a_caliper_on_a_frame_names_it_and_measures_as_on_the_single_frame_slice
     open_thin(page, live, case["id"], enhanced)
     select(page, lesion["id"])
     choose_tool(page, "caliper")
-    go_to_frame(page, "left", frame, float(source.ImagePositionPatient[2]))
+    go_to_image(page, "left", str(enhanced.SOPInstanceUID), float(source.ImagePositionPatient[2]),
+                frame)
     drag(page, "left", known.endpoints[0], known.endpoints[1])
     stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=10)
     assert stored["sop_instance_uid"] == str(enhanced.SOPInstanceUID)
