@@ -20,6 +20,7 @@ import { fill, h } from '../panels/dom';
 import { LesionPanel } from '../panels/lesions';
 import { Pairing } from '../panels/pairing';
 import { CaseFollower } from '../review/changes';
+import { KeyHelp } from '../review/help';
 import { bindKeys } from '../review/keys';
 import { headerContent, problemPage, reviewLayout } from '../review/layout';
 import { LesionDesk } from '../review/lesions';
@@ -136,8 +137,10 @@ class ReviewPage {
       notifyError: (text) => notify(text, 'error'),
     });
     const undo = this.measure.history;
+    const keyHelp = new KeyHelp();
     const toolbar = (this.toolbar = new Toolbar({
       chooseTool: (tool) => this.tools.tools.set(tool),
+      showKeys: () => keyHelp.open(),
       undo: () => void undo.undo(),
       redo: () => void undo.redo(),
       applyPreset: (key) => this.viewer.applyPreset(key),
@@ -157,6 +160,9 @@ class ReviewPage {
       hovered: () => this.viewer.hovered,
       panes: () => this.viewer.panes,
       scroll: (pane, delta) => void this.viewer.scroll(pane, delta),
+      goTo: (pane, index) => void this.viewer.goTo(pane, index),
+      toggleCine: (pane) => this.viewer.cine(pane).toggle(),
+      help: () => keyHelp.toggle(),
       applyPreset: (key, pane) => this.viewer.applyPreset(key, pane),
       chooseTool: (tool) => this.tools.tools.set(tool),
       undo: () => void undo.undo(),

@@ -117,7 +117,7 @@ export class LesionPanel {
         h('span', { class: 'organ' }, lesion.organ),
         lesion.kind !== 'non_target' ? h('span', { class: 'axis' }, axisOf(lesion)) : null,
       ),
-      h('div', { class: 'cells' }, cells),
+      h('div', { class: 'cells', style: `--timepoints: ${timepoints.length}` }, cells),
       this.host.pending.ofLesion(lesion.id).map((p) => this.pendingLine(lesion, p, timepoints)),
     );
   }

@@ -23,12 +23,25 @@ export interface LayoutParts {
 }
 
 export function reviewLayout(parts: LayoutParts): HTMLElement {
-  return h('div', { class: 'review' },
-    h('div', { class: 'top-slot' }, pageHeader([parts.header], [h('a', { href: '/', class: 'button' }, 'Worklist')])),
+  // Below 1100 px wide the side panels fold into a drawer (styles.css); this opens it.
+  const drawer = h('button', {
+    type: 'button',
+    class: 'drawer-toggle',
+    'aria-expanded': 'false',
+    'aria-controls': 'review-side',
+    dataset: { drawerToggle: '' },
+  }, 'Lesions & response');
+  const review = h('div', { class: 'review' },
+    h('div', { class: 'top-slot' }, pageHeader([parts.header], [drawer, h('a', { href: '/', class: 'button' }, 'Worklist')])),
     h('p', { class: 'disclaimer banner' }, COMPUTED_READING),
     h('div', { class: 'review-body' },
       h('div', { class: 'viewer' }, parts.toolbar, parts.advice, h('div', { class: 'panes' }, parts.panes)),
-      h('aside', { class: 'side' }, parts.side)));
+      h('aside', { class: 'side', id: 'review-side', 'aria-label': 'Lesions and response' }, parts.side)));
+  drawer.addEventListener('click', () => {
+    const open = review.classList.toggle('drawer-open');
+    drawer.setAttribute('aria-expanded', String(open));
+  });
+  return review;
 }
 
 /** The patient (named once the patient list answers), the id, the case and its criteria. */

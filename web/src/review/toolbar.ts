@@ -9,6 +9,8 @@ import { TOOLS, type ToolName } from './toolstate';
 
 export interface ToolbarHost {
   chooseTool(tool: ToolName): void;
+  /** Every key and mouse action (`?`). */
+  showKeys(): void;
   undo(): void;
   redo(): void;
   applyPreset(key: string): void;
@@ -19,7 +21,7 @@ export interface ToolbarHost {
 export const CONTROLS_HELP =
   'W window/level · C caliper · Z zoom · P pan (left drag). Shift-drag: window; right drag: zoom; middle or ctrl-drag: pan, whatever the tool. ' +
   'Wheel, arrow keys, Page Up/Down: scroll. 1-5: window presets. Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo. ' +
-  'Esc: back to window/level and deselect. Click a caliper to select its lesion.';
+  'Esc: back to window/level and deselect. Click a caliper to select its lesion. ?: every key.';
 
 export class Toolbar {
   readonly element: HTMLElement;
@@ -48,7 +50,7 @@ export class Toolbar {
       sync,
       h('span', { class: 'presets' }, presets),
       h('button', { type: 'button', onclick: () => host.resetView() }, 'Reset view'),
-      h('span', { class: 'help', title: CONTROLS_HELP }, 'Controls'));
+      h('button', { type: 'button', class: 'help', title: CONTROLS_HELP, 'aria-keyshortcuts': '?', dataset: { action: 'keys' }, onclick: () => host.showKeys() }, 'Keys ', h('kbd', {}, '?')));
   }
 
   showTool(tool: ToolName): void {

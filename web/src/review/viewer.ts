@@ -13,8 +13,11 @@ import { PRESETS } from '../viewport/presets';
 import { SeriesStack } from '../viewport/stack';
 import { PaneLink } from '../viewport/sync';
 import type { RenderingEngine } from '@cornerstonejs/core';
+import { Cine } from './cine';
 import type { PanePlace } from './place';
+import { SliceScrollbar } from './scrollbar';
 import { seriesOf } from './start';
+import { SeriesStrip } from './thumbnails';
 
 export interface ViewerHost {
   timepointLabel(tp: Timepoint): string;
@@ -32,6 +35,9 @@ export class Viewer {
   pairing = new Pairing(null, []);
   hovered: ReviewPane | null = null;
   private readonly controls = new Map<Side, PanePickers>();
+  private readonly scrollbars = new Map<Side, SliceScrollbar>();
+  private readonly cines = new Map<Side, Cine>();
+  private readonly strips = new Map<Side, SeriesStrip>();
   private readonly stackLoads = new Map<string, Promise<SeriesStack>>();
   readonly syncButton = h('button', { type: 'button', class: 'link-toggle', 'aria-pressed': 'true' });
   readonly syncNote = h('span', { class: 'sync-note' });
@@ -46,6 +52,9 @@ export class Viewer {
       pane.setMessage('Loading images…');
       this.bindPane(pane);
       pane.onImageChange(() => this.host.shown());
+      this.scrollbars.set(pane.side, new SliceScrollbar(pane, (index) => void this.goTo(pane, index)));
+      this.cines.set(pane.side, new Cine(pane, (index) => this.goTo(pane, index)));
+      this.strips.set(pane.side, new SeriesStrip(pane.side, (uid) => void this.seriesChosen(pane.side, uid)));
     }
     this.link = new PaneLink(this.panes[0], this.panes[1]);
     this.link.onSourceChange((source) => {
@@ -62,11 +71,19 @@ export class Viewer {
     return side === 'left' ? this.panes[0] : this.panes[1];
   }
 
-  /** The column of one pane: its pickers, the image, the pairing's reasons. */
+  /** The column of one pane: its pickers, the image and its scrollbar, cine and the series' thumbnails, the pairing's reasons. */
   column(side: Side): HTMLElement {
     const pickers = new PanePickers(side, () => void this.timepointChanged(), () => void this.seriesChanged(side));
     this.controls.set(side, pickers);
-    return h('div', { class: `pane pane-${side}` }, h('div', { class: 'pane-bar' }, pickers.timepoint, pickers.series), this.frames[side], pickers.pairing);
+    return h('div', { class: `pane pane-${side}` },
+      h('div', { class: 'pane-bar' }, pickers.timepoint, pickers.series),
+      h('div', { class: 'pane-stage' }, this.frames[side], this.scrollbars.get(side)!.element),
+      h('div', { class: 'pane-foot' }, this.cines.get(side)!.element, this.strips.get(side)!.element),
+      pickers.pairing);
+  }
+
+  cine(pane: ReviewPane): Cine {
+    return this.cines.get(pane.side)!;
   }
 
   /** Open the two timepoints, on the place's series and images when they exist. */
@@ -95,7 +112,12 @@ export class Viewer {
   }
 
   private showPairs(): void {
-    for (const pane of this.panes) this.controls.get(pane.side)!.showPair(this.pairing, pane.stack?.seriesUid ?? null);
+    for (const pane of this.panes) {
+      const shown = pane.stack?.seriesUid ?? null;
+      this.controls.get(pane.side)!.showPair(this.pairing, shown);
+      if (pane.timepointId) this.strips.get(pane.side)!.show(this.pairing, pane.timepointId, shown);
+      this.scrollbars.get(pane.side)!.update();
+    }
   }
 
   pairingFailed(error: unknown): void {
@@ -114,6 +136,7 @@ export class Viewer {
 
   /** Show a pair of series of two timepoints (the place's, else the pairing's), the right pane following the left. */
   private async showPair(left: Timepoint, right: Timepoint, place?: { left: PanePlace; right: PanePlace }): Promise<void> {
+    this.cines.forEach((c) => c.stop());
     const [defaultLeft, defaultRight] = this.pairing.defaultSeries(left, right);
     const leftSeries = seriesOf(this.pairing, left, place?.left.series, defaultLeft);
     const rightSeries = seriesOf(this.pairing, right, place?.right.series, defaultRight);
@@ -163,6 +186,14 @@ export class Viewer {
     void this.watchRegistration();
   }
 
+  /** A thumbnail was chosen: as if from the pane's series picker. */
+  private async seriesChosen(side: Side, seriesUid: string): Promise<void> {
+    const picker = this.controls.get(side)!.series;
+    if (picker.value === seriesUid && this.pane(side).stack?.seriesUid === seriesUid) return;
+    picker.value = seriesUid;
+    await this.seriesChanged(side);
+  }
+
   private async seriesChanged(side: Side): Promise<void> {
     const pane = this.pane(side);
     const other = this.pane(side === 'left' ? 'right' : 'left');
@@ -181,6 +212,7 @@ export class Viewer {
     const timepointId = pane.timepointId;
     if (!timepointId) return;
     const before = pane.image;
+    this.cines.get(pane.side)!.stop();
     const stack = await this.loadStack(timepointId, seriesUid).catch((e) => this.failed(pane, e));
     if (!stack) return;
     const index = before && keepPosition ? stack.nearestTo(before.positionMm) : undefined;
@@ -239,6 +271,12 @@ export class Viewer {
 
   async scroll(pane: ReviewPane, delta: number): Promise<void> {
     await pane.scrollBy(delta);
+    await this.link.follow(pane);
+  }
+
+  /** Show image `index` (0-based) of the pane's series (the scrollbar, cine, Home and End); the link follows. */
+  async goTo(pane: ReviewPane, index: number): Promise<void> {
+    await pane.setIndex(index);
     await this.link.follow(pane);
   }
 

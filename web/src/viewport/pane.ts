@@ -99,6 +99,12 @@ export class ReviewPane {
     this.viewportId = `nadir-${side}`;
     element.dataset.viewport = side;
     element.classList.add('viewport');
+    // Focusable, so that the keys reach a pane without the pointer over it (Tab, or a click).
+    element.id = `viewport-${side}`;
+    element.tabIndex = 0;
+    element.setAttribute('role', 'application');
+    element.setAttribute('aria-roledescription', 'image pane');
+    element.setAttribute('aria-label', `${side === 'left' ? 'Left' : 'Right'} image pane: arrow keys scroll, ? lists every key`);
     this.host = document.createElement('div');
     this.host.className = 'viewport-canvas';
     this.host.addEventListener('contextmenu', (e) => e.preventDefault());
@@ -124,7 +130,11 @@ export class ReviewPane {
       // series or a resize must not move the other pane's image.
       if (!this.suppressEvents && this.interacting) this.cameraListeners.forEach((f) => f(this));
     });
-    element.addEventListener('pointerdown', () => (this.interacting = true), { capture: true });
+    element.addEventListener('pointerdown', () => {
+      this.interacting = true;
+      // cornerstone's tools cancel the default, which would have focused the pane.
+      element.focus({ preventScroll: true });
+    }, { capture: true });
     document.addEventListener('pointerup', () => (this.interacting = false), { capture: true });
     this.host.addEventListener(Enums.Events.VOI_MODIFIED, () => {
       if (this.interacting) this.chosenWindow = this.getWindow();
@@ -397,7 +407,9 @@ export class ReviewPane {
       corner('top-right', window ? [`W ${Math.round(window.width)}  L ${Math.round(window.center)}`] : []),
       corner('bottom-left', [
         `Image ${this.index + 1} / ${stack.images.length}`,
-        `Position ${image.positionMm.toFixed(1)} mm${thickness ? `  ·  ${thickness} mm slices` : ''}`,
+        // Two short lines rather than one long one that would reach the "P" below.
+        `Position ${image.positionMm.toFixed(1)} mm`,
+        thickness ? `${thickness} mm slices` : '',
       ]),
       edge('left', letters.left),
       edge('right', letters.right),
