@@ -31,6 +31,7 @@ from api.db.models import (
     lesion_changes_table,
     lesions_table,
     measurement_versions_table,
+    patient_markers_table,
 )
 from api.db.outbox import OutboxItem
 from api.workflow.errors import StaleVersion
@@ -44,6 +45,7 @@ MAX_ID = 2**31 - 1
 _cases = cases_table.c
 _versions = measurement_versions_table.c
 _changes = lesion_changes_table.c
+_markers = patient_markers_table.c
 CONCURRENT_WRITE = "another change was saved at the same time; read it again and retry"
 
 
@@ -191,8 +193,8 @@ class SqlCaseStore:
 
     def markers_of(self, patient_id: str) -> list[PatientMarker]:
         return list(self.session.scalars(
-            select(PatientMarker).where(PatientMarker.patient_id == patient_id)
-            .order_by(PatientMarker.date, PatientMarker.id)))
+            select(PatientMarker).where(_markers.patient_id == patient_id)
+            .order_by(_markers.date, _markers.id)))
 
     def draft(self, draft_id: int) -> SrDraft | None:
         return self.session.get(SrDraft, draft_id) if _valid_id(draft_id) else None

@@ -45,6 +45,9 @@ from api.workflow.domain import (
     MeasurementVersion as MeasurementVersion,
 )
 from api.workflow.domain import (
+    PatientMarker as PatientMarker,
+)
+from api.workflow.domain import (
     TimepointSignoff as TimepointSignoff,
 )
 from api.workflow.domain import (
@@ -411,19 +414,19 @@ class SrDraft(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class PatientMarker(Base):
-    """One tumour marker level of a patient (a lab value), as a radiologist recorded it."""
-
-    __tablename__ = "patient_markers"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(128), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    unit: Mapped[str] = mapped_column(String(32))
-    upper_limit_normal: Mapped[float] = mapped_column(Float)
-    value: Mapped[float] = mapped_column(Float)
-    date: Mapped[dt.date] = mapped_column(Date)
-    recorded_by: Mapped[str] = mapped_column(String(128))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+patient_markers_table = Table(
+    "patient_markers", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(128), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("upper_limit_normal", Float, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, default=utcnow),
+)
+Base.registry.map_imperatively(PatientMarker, patient_markers_table)
 
 
 class SeriesRegistration(Base):

@@ -13,7 +13,7 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
-from api.db.models import PatientMarker, Series, Study
+from api.db.models import Series, Study
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -27,7 +27,7 @@ from api.report.model import (
 from api.workflow.case_response import CaseResponse, TimepointState
 from api.workflow.cases import CaseService
 from api.workflow.comparisons import pair_studies
-from api.workflow.domain import Case, MeasurementVersion, TimepointSignoff
+from api.workflow.domain import Case, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs
 from api.workflow.roles import READERS, Principal, check_role

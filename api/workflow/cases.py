@@ -17,7 +17,7 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.db.models import PatientMarker, Study
+from api.db.models import Study
 from api.workflow.caliper import axes_on_image, image_points, point_on_image
 from api.workflow.case_response import CaseResponse, case_response, missing_readings
 from api.workflow.domain import (
@@ -25,6 +25,7 @@ from api.workflow.domain import (
     Lesion,
     LesionChange,
     MeasurementVersion,
+    PatientMarker,
     TimepointSignoff,
     utcnow,
 )

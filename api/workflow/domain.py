@@ -1,7 +1,8 @@
 """The case aggregate as plain domain types (cosmicpython's ``domain/model.py``).
 
 A case, its lesions, their measurement versions (with the fragments of a split lesion),
-the changes to a lesion, sign-offs and the dates a radiologist gave to undated studies.
+the changes to a lesion, sign-offs, the dates a radiologist gave to undated studies,
+and the patient's tumour marker levels.
 Kinds, criteria and statuses are the vocabulary's enums (:mod:`measurement.vocabulary`).
 These classes know nothing of the database: ``api.db.models`` maps them onto its tables
 (SQLAlchemy's imperative mapping), and the unit tests' in-memory store keeps them in dicts.
@@ -168,3 +169,19 @@ class Case:
     def signoff(self, timepoint_uid: str) -> TimepointSignoff | None:
         """The timepoint's sign-off; None while it is not signed off."""
         return next((s for s in self.signoffs if s.timepoint_uid == timepoint_uid), None)
+
+
+@dataclass(kw_only=True, eq=False)
+class PatientMarker:
+    """One tumour marker level of a patient (a lab value), as a radiologist recorded it
+    (RECIST 1.1 s3.2.2)."""
+
+    id: int = field(init=False)
+    patient_id: str
+    name: str
+    unit: str
+    upper_limit_normal: float
+    value: float
+    date: dt.date
+    recorded_by: str
+    recorded_at: dt.datetime = field(default_factory=utcnow)

@@ -10,9 +10,8 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from api.db.models import PatientMarker
 from api.workflow.cases import patient_studies
-from api.workflow.domain import utcnow
+from api.workflow.domain import PatientMarker, utcnow
 from api.workflow.errors import InvalidInput, StaleVersion
 from api.workflow.ports import CaseStore
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role

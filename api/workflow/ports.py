@@ -19,13 +19,19 @@ from api.db.models import (
     Comparison,
     ComparisonPair,
     Patient,
-    PatientMarker,
     Publication,
     SrDraft,
     Study,
 )
 from api.db.outbox import OutboxItem
-from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, TimepointSignoff
+from api.workflow.domain import (
+    Case,
+    Lesion,
+    LesionChange,
+    MeasurementVersion,
+    PatientMarker,
+    TimepointSignoff,
+)
 from api.workflow.roles import Principal
 from pacs.dimse import DicomPeer
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm.attributes import set_committed_value
 
-from api.db.models import PatientMarker, Study
-from api.workflow.domain import Case, CaseStudyDate, Lesion, MeasurementVersion
+from api.db.models import Study
+from api.workflow.domain import Case, CaseStudyDate, Lesion, MeasurementVersion, PatientMarker
 from api.workflow.errors import InvalidInput
 from api.workflow.split_lesions import target_reading
 from measurement.markers import engine_markers

@@ -25,7 +25,6 @@ STILL_TO_MOVE: dict[str, set[str]] = {
     "case_response": {"api.db.models"},
     "cases": {"api.db.models"},
     "comparisons": {"api.db.models"},
-    "markers": {"api.db.models"},
     "ports": {"api.db.image_checks", "api.db.models", "api.db.outbox", "pacs.dimse"},
     "priors": {"api.db.models", "api.db.priors", "pacs.errors", "pacs.query_retrieve",
                "sqlalchemy", "sqlalchemy.orm"},

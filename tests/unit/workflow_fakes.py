@@ -13,18 +13,9 @@ from typing import Any
 
 from pydicom.uid import CTImageStorage, generate_uid
 
-from api.db.models import (
-    Comparison,
-    ComparisonPair,
-    Patient,
-    PatientMarker,
-    Publication,
-    Series,
-    SrDraft,
-    Study,
-)
+from api.db.models import Comparison, ComparisonPair, Patient, Publication, Series, SrDraft, Study
 from api.db.outbox import OutboxItem
-from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion
+from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, PatientMarker
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance
 from api.workflow.roles import Principal
