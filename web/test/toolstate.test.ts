@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_TOOL, ToolState, caliperAdvice, primaryAction, toolForKey, type ToolName } from '../src/review/toolstate';
+import { DEFAULT_TOOL, ToolState, caliperAdvice, marksPoint, primaryAction, toolForKey, type ToolName } from '../src/review/toolstate';
 
 const target = { label: 'T1', kind: 'target' };
 const nonTarget = { label: 'NT1', kind: 'non_target' };
@@ -27,6 +27,23 @@ describe('primaryAction', () => {
   });
 });
 
+describe('bidirectional, probe and points', () => {
+  it('draws both axes only on a measurable lesion; the probe never draws', () => {
+    expect(primaryAction({ tool: 'bidirectional', canMeasure: true, lesion: target })).toBe('bidirectional');
+    expect(primaryAction({ tool: 'bidirectional', canMeasure: true, lesion: nonTarget })).toBe('none');
+    expect(primaryAction({ tool: 'bidirectional', canMeasure: false, lesion: target })).toBe('none');
+    expect(primaryAction({ tool: 'probe', canMeasure: false, lesion: null })).toBe('probe');
+  });
+
+  it('marks a point with the caliper on a non-target or new lesion only', () => {
+    expect(marksPoint({ tool: 'caliper', canMeasure: true, lesion: nonTarget })).toBe(true);
+    expect(marksPoint({ tool: 'caliper', canMeasure: true, lesion: { label: 'N1', kind: 'new' } })).toBe(true);
+    expect(marksPoint({ tool: 'caliper', canMeasure: true, lesion: target })).toBe(false);
+    expect(marksPoint({ tool: 'caliper', canMeasure: false, lesion: nonTarget })).toBe(false);
+    expect(marksPoint({ tool: 'bidirectional', canMeasure: true, lesion: nonTarget })).toBe(false);
+  });
+});
+
 describe('caliperAdvice', () => {
   it('says what to do when the caliper cannot draw, and nothing when it can', () => {
     expect(caliperAdvice({ tool: 'caliper', canMeasure: true, lesion: null })).toMatch(/Select a lesion/);
@@ -38,11 +55,13 @@ describe('caliperAdvice', () => {
 });
 
 describe('keys and state', () => {
-  it('maps W, C, Z, P in either case and nothing else', () => {
+  it('maps W, C, B, P, Z, M in either case and nothing else', () => {
     expect(toolForKey('w')).toBe('windowlevel');
     expect(toolForKey('C')).toBe('caliper');
     expect(toolForKey('z')).toBe('zoom');
-    expect(toolForKey('p')).toBe('pan');
+    expect(toolForKey('p')).toBe('probe');
+    expect(toolForKey('B')).toBe('bidirectional');
+    expect(toolForKey('m')).toBe('pan');
     expect(toolForKey('x')).toBeNull();
     expect(toolForKey('1')).toBeNull();
   });

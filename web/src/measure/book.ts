@@ -48,6 +48,11 @@ export class MeasurementBook {
     return [...this.cells.values()].map((c) => c.value).filter((m) => (m.fragments?.length ?? 0) > 0);
   }
 
+  /** Every current status reading marked by a point on an image (non-target, new lesions). */
+  points(): Measurement[] {
+    return [...this.cells.values()].map((c) => c.value).filter((m) => m.sop_instance_uid && m.point?.length === 2);
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }

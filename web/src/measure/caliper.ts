@@ -7,7 +7,7 @@
  * was read with), and the server's answer replaces what was drawn.
  */
 import { utilities as csUtils, type Types } from '@cornerstonejs/core';
-import { LengthTool, annotation as annotations, utilities as toolUtilities, type Types as ToolTypes } from '@cornerstonejs/tools';
+import { BidirectionalTool, LengthTool, annotation as annotations, utilities as toolUtilities, type Types as ToolTypes } from '@cornerstonejs/tools';
 import type { Lesion, Measurement, MeasurementPut } from '../api/types';
 import { isImage, type ReviewPane } from '../viewport/pane';
 import { fragmentsOf } from './book';
@@ -48,6 +48,44 @@ export class CaliperTool extends LengthTool {
   }
 }
 
+/**
+ * The bidirectional tool (cornerstone3D's, as OHIF's): drag the long axis, and a short axis
+ * is proposed across its middle, perpendicular; its ends are dragged to the lesion's edges.
+ * On release both axes are sent; the server checks them (within 10 degrees of
+ * perpendicular, the short not longer) and a refusal is shown to the reader.
+ */
+export class BidirectionalCaliperTool extends BidirectionalTool {
+  static override toolName = 'NadirBidirectional';
+  static onRelease: Released | null = null;
+
+  constructor(toolProps = {}) {
+    super(toolProps);
+    this.configuration.getTextLines = bidirectionalText;
+    // cornerstone marks a new drawing as moved, not a dragged handle: mark that too, so
+    // that a click on a handle saves nothing and a drag of one saves the new axes.
+    const modify = this._dragModifyCallback;
+    this._dragModifyCallback = (evt) => {
+      modify(evt);
+      if (this.editData) this.editData.hasMoved = true;
+    };
+    const end = this._endCallback;
+    this._endCallback = (evt) => {
+      const edit = this.editData;
+      end(evt);
+      if (edit?.hasMoved && BidirectionalCaliperTool.onRelease) {
+        BidirectionalCaliperTool.onRelease(edit.annotation, evt.detail.element as HTMLDivElement, Boolean(edit.newAnnotation));
+      }
+    };
+  }
+}
+
+function bidirectionalText(data: { label?: string; cachedStats?: Record<string, { length?: number | null; width?: number | null }> }, targetId: string): string[] | undefined {
+  if (data.label) return data.label.split('\n');
+  const stats = data.cachedStats?.[targetId];
+  if (typeof stats?.length !== 'number' || typeof stats.width !== 'number') return undefined;
+  return [`${csUtils.roundNumber(stats.length)} × ${csUtils.roundNumber(stats.width)} mm (drawn)`];
+}
+
 function caliperText(data: { label?: string; cachedStats?: Record<string, { length?: number | null }> }, targetId: string): string[] | undefined {
   if (data.label) return data.label.split('\n');
   const length = data.cachedStats?.[targetId]?.length;
@@ -75,6 +113,8 @@ interface Shown {
   sopInstanceUid: string;
   frame: number | null;
   endpoints: number[][];
+  /** The short axis of a bidirectional measurement, drawn as a second line. */
+  shortAxis: number[][] | null;
   label: string;
   pending: PendingSave | null;
   version: number | null;
@@ -89,6 +129,7 @@ const HIT_PX = 6;
 export class Calipers {
   constructor(private readonly host: CaliperHost) {
     CaliperTool.onRelease = (annotation, element) => void this.released(annotation, element);
+    BidirectionalCaliperTool.onRelease = (annotation, element) => void this.released(annotation, element);
     host.book.onChange(() => this.redraw());
     host.pending.onChange(() => this.redraw());
   }
@@ -103,7 +144,7 @@ export class Calipers {
       pendingKeys.add(`${p.lesionId}|${p.timepointId}`);
       const drawn = p.drawn === null ? '' : ` ${p.drawn.toFixed(1)} mm drawn`;
       out.push({
-        lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, frame: p.body.frame ?? null, endpoints: p.body.endpoints,
+        lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, frame: p.body.frame ?? null, endpoints: p.body.endpoints, shortAxis: p.body.short_axis_endpoints ?? null,
         label: p.state === 'saving' ? `${lesion.label} ${axisOf(lesion)}${drawn}: saving…` : `${lesion.label} ${axisOf(lesion)}${drawn}: not saved`,
         pending: p, version: null, fragment: false,
       });
@@ -112,7 +153,7 @@ export class Calipers {
       const lesion = this.host.lesion(m.lesion_id);
       if (!lesion || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
       (m.fragments ?? []).forEach((f, i) => out.push({
-        lesion, timepointId: m.timepoint_id, sopInstanceUid: f.sop_instance_uid, frame: f.frame ?? null, endpoints: f.endpoints,
+        lesion, timepointId: m.timepoint_id, sopInstanceUid: f.sop_instance_uid, frame: f.frame ?? null, endpoints: f.endpoints, shortAxis: null,
         label: `${lesion.label} fragment ${i + 1}: ${f.length_mm.toFixed(1)} mm (${m.length_mm?.toFixed(1) ?? '?'} mm in all)`,
         pending: null, version: m.version, fragment: true,
       }));
@@ -120,7 +161,9 @@ export class Calipers {
     for (const m of this.host.book.calipers()) {
       const lesion = this.host.lesion(m.lesion_id);
       if (!lesion || !m.endpoints || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
-      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', frame: m.frame ?? null, endpoints: m.endpoints, label: labelOf(lesion, m), pending: null, version: m.version, fragment: false });
+      // A node measured by its short axis alone has it as its one line.
+      const shortAxis = m.long_axis_mm !== null && m.short_axis_endpoints ? m.short_axis_endpoints : null;
+      out.push({ lesion, timepointId: m.timepoint_id, sopInstanceUid: m.sop_instance_uid ?? '', frame: m.frame ?? null, endpoints: m.endpoints, shortAxis, label: labelOf(lesion, m), pending: null, version: m.version, fragment: false });
     }
     return out;
   }
@@ -130,8 +173,10 @@ export class Calipers {
     for (const pane of this.host.panes) {
       if (!pane.stack) continue;
       // A copy: the manager's own list shrinks while annotations are removed.
-      for (const old of [...(annotations.state.getAnnotations(CaliperTool.toolName, pane.canvasElement) ?? [])]) {
-        if (old.annotationUID) annotations.state.removeAnnotation(old.annotationUID);
+      for (const tool of [CaliperTool.toolName, BidirectionalCaliperTool.toolName]) {
+        for (const old of [...(annotations.state.getAnnotations(tool, pane.canvasElement) ?? [])]) {
+          if (old.annotationUID) annotations.state.removeAnnotation(old.annotationUID);
+        }
       }
       pane.clearPins();
     }
@@ -144,15 +189,19 @@ export class Calipers {
         if (c.timepointId !== pane.timepointId) continue;
         const index = stack.indexOfSop(c.sopInstanceUid, c.frame);
         if (index < 0) continue;
-        const points = c.endpoints.map(([r, col]) => stack.imageToPatient(index, r, col) as Types.Point3);
+        // Both axes of a bidirectional measurement are one annotation of the bidirectional
+        // tool: with that tool, the selected lesion's axes are dragged to the edges.
+        const lines = c.shortAxis ? [...c.endpoints, ...c.shortAxis] : c.endpoints;
+        const points = lines.map(([r, col]) => stack.imageToPatient(index, r, col) as Types.Point3);
         const reference = pane.viewport.getViewReference({ sliceIndex: index });
         const selected = selectedId === c.lesion.id;
-        const annotation = CaliperTool.createAnnotation({
+        const tool = c.shortAxis ? BidirectionalCaliperTool : CaliperTool;
+        const annotation = tool.createAnnotation({
           highlighted: false,
           invalidated: true,
           // Only the selected lesion's stored caliper moves, and only with the caliper tool.
           isLocked: !(drawing && selected && c.pending === null && !c.fragment),
-          metadata: { ...reference, toolName: CaliperTool.toolName, nadir: { lesionId: c.lesion.id, timepointId: c.timepointId, version: c.version ?? 0 } },
+          metadata: { ...reference, toolName: tool.toolName, nadir: { lesionId: c.lesion.id, timepointId: c.timepointId, version: c.version ?? 0 } },
           data: { handles: { points }, label: c.label },
         }) as Annotation;
         annotations.state.addAnnotation(annotation, pane.canvasElement);
@@ -169,8 +218,42 @@ export class Calipers {
           pane.pin({ sopInstanceUid: c.sopInstanceUid, frame: c.frame, row: r, column: col }, this.failedBadge(c.lesion, c.timepointId, c.pending));
         }
       }
+      this.drawPoints(pane, selectedId);
     }
     toolUtilities.triggerAnnotationRenderForViewportIds(this.host.panes.map((p) => p.viewportId));
+  }
+
+  /** Where each non-target or new lesion read by status was marked: a ring with its label. */
+  private drawPoints(pane: ReviewPane, selectedId: number | null): void {
+    for (const m of this.host.book.points()) {
+      const lesion = this.host.lesion(m.lesion_id);
+      if (!lesion || m.timepoint_id !== pane.timepointId || !m.point || !m.sop_instance_uid) continue;
+      const marker = document.createElement('div');
+      marker.className = `lesion-point${selectedId === lesion.id ? ' selected' : ''}`;
+      marker.dataset.pointOf = String(lesion.id);
+      marker.dataset.timepointId = m.timepoint_id;
+      marker.dataset.label = lesion.label;
+      marker.title = `${lesion.label}${m.status ? `: ${m.status.replace(/_/g, ' ')}` : ''}`;
+      const text = document.createElement('span');
+      text.textContent = lesion.label;
+      marker.append(text);
+      pane.pin({ sopInstanceUid: m.sop_instance_uid, frame: m.frame ?? null, row: m.point[0], column: m.point[1] }, marker);
+    }
+  }
+
+  /**
+   * Mark where the selected non-target or new lesion lies (a click with the caliper tool):
+   * its status at this timepoint is kept (present when it has none yet), with the point.
+   */
+  async markPoint(pane: ReviewPane, clientX: number, clientY: number): Promise<void> {
+    const lesion = this.host.selected();
+    const image = pane.image;
+    const at = pane.clientToImage(clientX, clientY);
+    if (!lesion || !image || !at || !pane.timepointId || !this.host.canMeasure()) return;
+    const current = this.host.book.get(lesion.id, pane.timepointId)?.value ?? null;
+    const status = current?.status ?? 'present';
+    const body: MeasurementPut = { status, sop_instance_uid: image.sopInstanceUid, ...(image.frame ? { frame: image.frame } : {}), point: [at[0], at[1]] };
+    await saveMeasurement(this.host, lesion, pane.timepointId, body);
   }
 
   /** Retry and Discard next to a caliper that was not saved. */
@@ -228,20 +311,23 @@ export class Calipers {
     const index = imageId ? pane.stack.indexOfImageId(imageId) : pane.index;
     const image = pane.stack.images[index >= 0 ? index : pane.index];
     const points = (annotation.data.handles?.points ?? []) as Types.Point3[];
-    if (!image || points.length !== 2) {
+    if (!image || (points.length !== 2 && points.length !== 4)) {
       this.redraw();
       return;
     }
     const at = pane.stack.indexOfSop(image.sopInstanceUid, image.frame);
-    const endpoints = points.map((p) => pane.stack!.patientToImage(at, p));
+    const onImage = points.map((p) => pane.stack!.patientToImage(at, p));
     // No length is sent: the server measures the endpoints, and its length is the one shown.
     // A frame of a multi-frame image is named (the server refuses a caliper without it there).
-    const drawn = { sop_instance_uid: image.sopInstanceUid, ...(image.frame ? { frame: image.frame } : {}), endpoints };
+    // A bidirectional annotation's points are the long axis, then the short axis.
+    const frame = image.frame ? { frame: image.frame } : {};
+    const drawn = { sop_instance_uid: image.sopInstanceUid, ...frame, endpoints: onImage.slice(0, 2) };
+    const axes: MeasurementPut = onImage.length === 4 ? { ...drawn, short_axis_endpoints: onImage.slice(2, 4) } : drawn;
     const before = this.host.book.get(lesion.id, timepointId)?.value;
     // "Add fragment": the new caliper joins the lesion's calipers here, and the server adds
     // up the fragments' longest diameters (RECIST 1.1 s4.3.2).
-    const earlier = addFragment && before ? fragmentsOf(before) : [];
-    const body: MeasurementPut = earlier.length ? { fragments: [...earlier, drawn] } : drawn;
+    const earlier = addFragment && before && onImage.length === 2 ? fragmentsOf(before) : [];
+    const body: MeasurementPut = earlier.length ? { fragments: [...earlier, drawn] } : axes;
     // Saved, refused or failed, the book or the pending changes redraw every caliper.
     if ((await saveMeasurement(this.host, lesion, timepointId, body, { drawn: drawnLength(annotation) })) === 'refused') this.redraw();
   }
@@ -255,6 +341,9 @@ function distanceToSegment(p: [number, number], a: [number, number], b: [number,
 }
 
 function labelOf(lesion: Lesion, m: Measurement): string {
+  if (m.long_axis_mm !== null && m.short_axis_mm !== null && m.long_axis_mm !== undefined && m.short_axis_mm !== undefined) {
+    return `${lesion.label} ${m.long_axis_mm.toFixed(1)} × ${m.short_axis_mm.toFixed(1)} mm (${axisOf(lesion)} counts)`;
+  }
   const length = m.length_mm === null ? '' : ` ${m.length_mm.toFixed(1)} mm`;
   return `${lesion.label} ${axisOf(lesion)}${length}`;
 }

@@ -14,7 +14,7 @@
  * This module only builds them, connects them, and keeps the place in the address.
  */
 import { api } from '../api/client';
-import { Calipers, CaliperTool } from '../measure/caliper';
+import { BidirectionalCaliperTool, Calipers, CaliperTool } from '../measure/caliper';
 import { notify } from '../panels/dialogs';
 import { fill, h } from '../panels/dom';
 import { LesionPanel } from '../panels/lesions';
@@ -124,7 +124,7 @@ class ReviewPage {
 
   async start(): Promise<void> {
     performance.mark('nadir:viewer-code');
-    const engine = startCornerstone([CaliperTool as never]);
+    const engine = startCornerstone([CaliperTool as never, BidirectionalCaliperTool as never]);
     const state = this.state;
     this.viewer = new Viewer(engine, {
       timepointLabel: (tp) => state.timepointLabel(tp),

@@ -18,7 +18,12 @@ export interface HistoryHost extends SaveHost {
 export function valueOf(m: Measurement): MeasurementPut {
   if (m.coalesced_into) return { coalesced_into: m.coalesced_into };
   if (m.fragments?.length) return { fragments: fragmentsOf(m) };
+  // A status keeps the point where the lesion was marked; a caliper both its axes.
+  if (m.status && m.point && m.sop_instance_uid) return { status: m.status, sop_instance_uid: m.sop_instance_uid, frame: m.frame ?? null, point: m.point };
   if (m.status) return { status: m.status };
+  if (m.short_axis_endpoints && m.long_axis_mm !== null && m.endpoints && m.sop_instance_uid) {
+    return { sop_instance_uid: m.sop_instance_uid, frame: m.frame ?? null, endpoints: m.endpoints, short_axis_endpoints: m.short_axis_endpoints };
+  }
   if (m.endpoints && m.sop_instance_uid) return { sop_instance_uid: m.sop_instance_uid, frame: m.frame ?? null, endpoints: m.endpoints };
   return { sop_instance_uid: m.sop_instance_uid ?? null, frame: m.frame ?? null, length_mm: m.length_mm };
 }

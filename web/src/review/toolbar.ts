@@ -1,5 +1,5 @@
 /**
- * The review's toolbar: the tools (window/level, caliper, zoom, pan; the active one
+ * The review's toolbar: the tools (window/level, caliper, bidirectional, probe, zoom, pan; the active one
  * aria-pressed), undo and redo, the pane link, window presets, reset, and what the
  * caliper tool needs before it draws.
  */
@@ -19,7 +19,7 @@ export interface ToolbarHost {
 
 /** The keys and gestures, as the help shows them (the README's table says the same). */
 export const CONTROLS_HELP =
-  'W window/level · C caliper · Z zoom · P pan (left drag). Shift-drag: window; right drag: zoom; middle or ctrl-drag: pan, whatever the tool. ' +
+  'W window/level · C caliper (a click marks a non-target or new lesion) · B bidirectional · P probe · Z zoom · M pan (left drag). Shift-drag: window; right drag: zoom; middle or ctrl-drag: pan, whatever the tool. ' +
   'Wheel, arrow keys, Page Up/Down: scroll. 1-5: window presets. Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo. ' +
   'Esc: back to window/level and deselect. Click a caliper to select its lesion. ?: every key.';
 

@@ -5,13 +5,14 @@
  * tool; the pure rules are in review/toolstate.ts.
  */
 import type { Lesion } from '../api/types';
-import { axisOf, CaliperTool, type Calipers } from '../measure/caliper';
+import { axisOf, BidirectionalCaliperTool, CaliperTool, type Calipers } from '../measure/caliper';
 import { notify } from '../panels/dialogs';
 import type { ReviewPane } from '../viewport/pane';
 import { PaneTools } from '../viewport/tools';
 import type { ReviewState } from './state';
 import type { Toolbar } from './toolbar';
-import { ToolState, caliperAdvice, primaryAction, type ToolSituation } from './toolstate';
+import { Probe } from './probe';
+import { ToolState, caliperAdvice, marksPoint, primaryAction, type ToolSituation } from './toolstate';
 
 /** A press that moves less than this (CSS px) before it is released is a click. */
 const CLICK_PX = 4;
@@ -39,8 +40,11 @@ export class ToolDesk {
   attach(panes: ReviewPane[], engineId: string, calipers: Calipers): void {
     this.panes = panes;
     this.calipers = calipers;
-    this.paneTools = new PaneTools(panes, engineId, CaliperTool.toolName);
-    for (const pane of panes) this.bindClicks(pane);
+    this.paneTools = new PaneTools(panes, engineId, CaliperTool.toolName, BidirectionalCaliperTool.toolName);
+    for (const pane of panes) {
+      this.bindClicks(pane);
+      new Probe(pane, () => this.tools.tool === 'probe');
+    }
     this.apply();
   }
 
@@ -51,7 +55,8 @@ export class ToolDesk {
 
   /** Whether a left drag draws (and saves) now. */
   drawing(): boolean {
-    return primaryAction(this.situation()) === 'draw';
+    const action = primaryAction(this.situation());
+    return action === 'draw' || action === 'bidirectional';
   }
 
   /** Bind the left button, mark the panes and the toolbar, say what the tool needs. */
@@ -84,7 +89,7 @@ export class ToolDesk {
       if (e.button !== 0 || !this.calipers) return;
       const lesionId = this.calipers.lesionAt(pane, e.clientX, e.clientY);
       down = { x: e.clientX, y: e.clientY, lesionId };
-      if (!this.drawing() && this.tools.tool === 'caliper') {
+      if (!this.drawing() && !marksPoint(this.situation()) && (this.tools.tool === 'caliper' || this.tools.tool === 'bidirectional')) {
         const advice = caliperAdvice(this.situation());
         if (advice && lesionId === null) notify(advice);
       }
@@ -100,8 +105,13 @@ export class ToolDesk {
     pane.element.addEventListener('mouseup', (e) => {
       const start = down;
       down = null;
-      if (!start || start.lesionId === null || start.lesionId === this.state.selectedId) return;
-      if (Math.hypot(e.clientX - start.x, e.clientY - start.y) > CLICK_PX) return;
+      if (!start || Math.hypot(e.clientX - start.x, e.clientY - start.y) > CLICK_PX) return;
+      if (start.lesionId === null && marksPoint(this.situation())) {
+        // A click with the caliper tool marks where a non-target or new lesion lies.
+        void this.calipers?.markPoint(pane, e.clientX, e.clientY);
+        return;
+      }
+      if (start.lesionId === null || start.lesionId === this.state.selectedId) return;
       select(start.lesionId);
     }, { capture: true });
   }

@@ -4,10 +4,10 @@
  * a lesion the reader may measure is selected (OHIF's toolbar: one explicit measuring tool).
  */
 
-export type ToolName = 'windowlevel' | 'caliper' | 'zoom' | 'pan';
+export type ToolName = 'windowlevel' | 'caliper' | 'bidirectional' | 'probe' | 'zoom' | 'pan';
 
 /** What a left drag in a pane does. */
-export type PrimaryAction = 'window' | 'draw' | 'zoom' | 'pan' | 'none';
+export type PrimaryAction = 'window' | 'draw' | 'bidirectional' | 'probe' | 'zoom' | 'pan' | 'none';
 
 export interface ToolInfo {
   name: ToolName;
@@ -19,9 +19,11 @@ export interface ToolInfo {
 
 export const TOOLS: readonly ToolInfo[] = [
   { name: 'windowlevel', label: 'Window', key: 'W', title: 'Window/level: a left drag changes the window (W)' },
-  { name: 'caliper', label: 'Caliper', key: 'C', title: 'Caliper: a left drag measures the selected lesion (C)' },
+  { name: 'caliper', label: 'Caliper', key: 'C', title: 'Caliper: a left drag measures the selected lesion; a click marks where a non-target or new lesion lies (C)' },
+  { name: 'bidirectional', label: 'Bidirectional', key: 'B', title: 'Bidirectional: drag the long axis, then drag the ends of the perpendicular short axis to the edges (B)' },
+  { name: 'probe', label: 'Probe', key: 'P', title: 'Probe: the value (HU) and position under the pointer; a drag measures a circle, mean ± SD; nothing is saved (P)' },
   { name: 'zoom', label: 'Zoom', key: 'Z', title: 'Zoom: a left drag zooms (Z)' },
-  { name: 'pan', label: 'Pan', key: 'P', title: 'Pan: a left drag moves the image (P)' },
+  { name: 'pan', label: 'Pan', key: 'M', title: 'Pan (move): a left drag moves the image (M)' },
 ];
 
 export const DEFAULT_TOOL: ToolName = 'windowlevel';
@@ -46,21 +48,35 @@ export function primaryAction(s: ToolSituation): PrimaryAction {
       return 'zoom';
     case 'pan':
       return 'pan';
+    case 'probe':
+      return 'probe';
     case 'caliper':
       return s.canMeasure && s.lesion !== null && s.lesion.kind !== 'non_target' ? 'draw' : 'none';
+    case 'bidirectional':
+      return s.canMeasure && s.lesion !== null && s.lesion.kind !== 'non_target' ? 'bidirectional' : 'none';
   }
+}
+
+/** Whether a click (not a drag) with the caliper tool marks where the selected lesion lies:
+ * a non-target or new lesion, read by status (issue 19). */
+export function marksPoint(s: ToolSituation): boolean {
+  return s.tool === 'caliper' && s.canMeasure && s.lesion !== null && (s.lesion.kind === 'non_target' || s.lesion.kind === 'new');
 }
 
 /** What the reader must do before the caliper tool can draw; null when it draws. */
 export function caliperAdvice(s: ToolSituation): string | null {
-  if (s.tool !== 'caliper') return null;
+  if (s.tool !== 'caliper' && s.tool !== 'bidirectional') return null;
   if (!s.canMeasure) return 'Read-only: your role views measurements but does not record them.';
   if (!s.lesion) return 'Select a lesion in the list (or add one), then drag across it to measure it.';
-  if (s.lesion.kind === 'non_target') return `${s.lesion.label} is non-target: record its status in the lesion panel.`;
+  if (s.lesion.kind === 'non_target') {
+    return s.tool === 'caliper'
+      ? `${s.lesion.label} is non-target: click on the image where it lies to mark it; record its status in the lesion panel.`
+      : `${s.lesion.label} is non-target: it is not measured; mark it with the caliper tool (C).`;
+  }
   return null;
 }
 
-/** The tool a key chooses (W, C, Z, P; either case), or null. */
+/** The tool a key chooses (W, C, B, P, Z, M; either case), or null. */
 export function toolForKey(key: string): ToolName | null {
   return TOOLS.find((t) => t.key === key.toUpperCase())?.name ?? null;
 }

@@ -274,6 +274,19 @@ export class ReviewPane {
     return [box.left + canvas[0], box.top + canvas[1]];
   }
 
+  /** The image point (row, column) under a page point, or null off the image. */
+  clientToImage(clientX: number, clientY: number): [number, number] | null {
+    const image = this.image;
+    if (!image || !this.stack) return null;
+    const box = this.host.getBoundingClientRect();
+    const world = this.viewport.canvasToWorld([clientX - box.left, clientY - box.top]);
+    const [row, column] = this.stack.patientToImage(this.index, world as unknown as [number, number, number]);
+    const rows = Number(this.viewport.getCornerstoneImage()?.rows ?? 0);
+    const columns = Number(this.viewport.getCornerstoneImage()?.columns ?? 0);
+    if (!(row >= 0 && column >= 0 && row <= rows && column <= columns)) return null;
+    return [row, column];
+  }
+
   /** The decoded value at (row, column) of the image shown (modality units when rescaled). */
   pixel(row: number, column: number): { value: number; rescaled: boolean } | null {
     const image = this.viewport.getCornerstoneImage();

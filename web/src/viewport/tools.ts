@@ -26,11 +26,12 @@ export class PaneTools {
     private readonly panes: ReviewPane[],
     engineId: string,
     private readonly caliperTool: string,
+    private readonly bidirectionalTool: string,
   ) {
     const group = ToolGroupManager.getToolGroup(GROUP) ?? ToolGroupManager.createToolGroup(GROUP);
     if (!group) throw new Error('cornerstone tool group could not be created');
     this.group = group;
-    for (const tool of [WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, caliperTool]) {
+    for (const tool of [WindowLevelTool.toolName, PanTool.toolName, ZoomTool.toolName, caliperTool, bidirectionalTool]) {
       if (!group.hasTool(tool)) group.addTool(tool);
     }
     for (const pane of panes) group.addViewport(pane.viewportId, engineId);
@@ -41,11 +42,12 @@ export class PaneTools {
   setAction(action: PrimaryAction): void {
     const g = this.group;
     // Enabled clears a tool's bindings (cornerstone merges new bindings with the old ones).
-    for (const tool of [WindowLevelTool.toolName, ZoomTool.toolName, PanTool.toolName, this.caliperTool]) g.setToolEnabled(tool);
+    for (const tool of [WindowLevelTool.toolName, ZoomTool.toolName, PanTool.toolName, this.caliperTool, this.bidirectionalTool]) g.setToolEnabled(tool);
     g.setToolActive(WindowLevelTool.toolName, { bindings: action === 'window' ? [PRIMARY, SHIFT_PRIMARY] : [SHIFT_PRIMARY] });
     g.setToolActive(ZoomTool.toolName, { bindings: action === 'zoom' ? [PRIMARY, SECONDARY] : [SECONDARY] });
     g.setToolActive(PanTool.toolName, { bindings: action === 'pan' ? [PRIMARY, AUXILIARY, CTRL_PRIMARY] : [AUXILIARY, CTRL_PRIMARY] });
     if (action === 'draw') g.setToolActive(this.caliperTool, { bindings: [PRIMARY] });
+    if (action === 'bidirectional') g.setToolActive(this.bidirectionalTool, { bindings: [PRIMARY] });
     for (const pane of this.panes) pane.element.dataset.primaryAction = action;
   }
 }
