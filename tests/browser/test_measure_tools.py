@@ -4,6 +4,7 @@ assertions are on what the server stored, and on the phantom's known values."""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -135,4 +136,51 @@ def test_the_probe_reads_the_phantom_in_hu_and_saves_nothing(page: Any, live: Li
     assert 10 < sd < 40  # the lung series' noise (22 HU)
     assert "±" in readout.inner_text()
     page.wait_for_timeout(500)
+    assert measurement(live, case["id"], lesion["id"], nodule.baseline) is None
+
+
+def test_a_crooked_bidirectional_is_refused_with_a_visible_message(
+        page: Any, live: LiveNadir) -> None:
+    """cornerstone3D's tool keeps the axes perpendicular, so a reader cannot draw a crooked
+    one by hand; an SR-made or hand-edited one can reach the server. The save is bent on its
+    way (the short axis turned 30 degrees about its middle): the server refuses it, naming
+    the angle, the page says so, and nothing is stored."""
+    nodule = nodule_case(live)
+    case, lesion = nodule.case, nodule.lesion
+    bent: list[float] = []
+
+    def turn(route: Any) -> None:
+        request = route.request
+        if request.method != "PUT":
+            route.continue_()
+            return
+        body = json.loads(request.post_data or "{}")
+        short = body.get("short_axis_endpoints")
+        if not short:
+            route.continue_()
+            return
+        (r0, c0), (r1, c1) = short
+        mr, mc = (r0 + r1) / 2, (c0 + c1) / 2
+        a = math.radians(30)
+
+        def rotate(r: float, c: float) -> list[float]:
+            dr, dc = r - mr, c - mc
+            return [mr + dr * math.cos(a) - dc * math.sin(a),
+                    mc + dr * math.sin(a) + dc * math.cos(a)]
+
+        body["short_axis_endpoints"] = [rotate(r0, c0), rotate(r1, c1)]
+        bent.append(a)
+        route.continue_(post_data=json.dumps(body))
+
+    page.route("**/measurements/**", turn)
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    to_nodule(page, live, nodule, "bidirectional")
+    spacing = live.demo.baseline.pixel_spacing_mm
+    row, col = _centre(live, nodule.known)
+    drag(page, "left", (row, col - 10 / spacing), (row, col + 10 / spacing))
+    note = page.locator("#notes .note.error", has_text="perpendicular")
+    note.wait_for(timeout=15_000)
+    assert bent, "the page sent no short axis"
+    assert "Not saved" in note.inner_text() and "degrees" in note.inner_text()
     assert measurement(live, case["id"], lesion["id"], nodule.baseline) is None
