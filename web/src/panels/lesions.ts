@@ -142,8 +142,8 @@ export class LesionPanel {
 
   private drawHint(lesion: Lesion | null): HTMLElement {
     if (!lesion) return h('p', { class: 'hint' }, 'Select a lesion, then with the caliper tool (C) drag across it on an image to measure it.');
-    if (lesion.kind === 'non_target') return h('p', { class: 'hint' }, `${lesion.label} is non-target: record its status below.`);
-    return h('p', { class: 'hint strong' }, `With the caliper tool (C), drag across ${lesion.label} to measure its ${axisOf(lesion)}; drag an end of its caliper to correct it.`);
+    if (lesion.kind === 'non_target') return h('p', { class: 'hint' }, `${lesion.label} is non-target: record its status below; with the caliper tool (C), a click on the image marks where it is.`);
+    return h('p', { class: 'hint strong' }, `With the caliper tool (C), drag across ${lesion.label} to measure its ${axisOf(lesion)}, or with the bidirectional tool (B) both diameters; drag an end to correct it.`);
   }
 
   private statusForm(lesion: Lesion, timepoints: Timepoint[]): HTMLElement {
