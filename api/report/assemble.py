@@ -14,6 +14,7 @@ from pydicom import dcmread
 
 from api import __version__
 from api.db.models import Series, Study
+from api.report.key_images import KeyImageCache, KeyImageKey, key_images_for
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -235,7 +236,7 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
              current: CurrentMeasurements) -> tuple[LesionRow, ...]:
     order = [st.study_instance_uid for st in studies]
     dates = {st.study_instance_uid: st.study_date for st in studies}
-    jobs: list[tuple[int, str, Caliper, float, Window | None, str | None]] = []
+    jobs: list[_Job] = []
     cells: dict[int, list[LesionCell]] = {}
     labels = {les.id: les.label for les in case.lesions}
     for les in case.active_lesions:
@@ -245,15 +246,17 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
         sizes = [m.length_mm for _, m in mine if m.length_mm]
         crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
         # Calipers' images, or where a non-target or new lesion was pointed at.
-        jobs += [(les.id, tp, caliper, crop, _window_for(les.organ),
-                  _orthanc_id(store, caliper.sop_instance_uid)) for tp, m in mine
-                 for caliper in _calipers(m)]
+        jobs += [_Job(les.id, tp, m.id, index, caliper, crop, _window_for(les.organ),
+                      _orthanc_id(store, caliper.sop_instance_uid))
+                 for tp, m in mine for index, caliper in enumerate(_calipers(m))]
     # Fetching and rendering run in threads; the database session stays in this one.
+    # Renderings already made for the same measurement version come from the cache.
+    cache = key_images_for(pacs)
     with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
-        views = list(pool.map(lambda job: _key_image(pacs, job, dates), jobs))
+        views = list(pool.map(lambda job: _key_image(pacs, cache, job, dates), jobs))
     images: dict[int, list[KeyImageView]] = {}
-    for (lesion_id, *_), view in zip(jobs, views, strict=True):
-        images.setdefault(lesion_id, []).append(view)
+    for job, view in zip(jobs, views, strict=True):
+        images.setdefault(job.lesion_id, []).append(view)
     rows = []
     for les in case.active_lesions:
         rows.append(LesionRow(label=les.label, kind=les.kind, organ=les.organ, nodal=les.nodal,
@@ -300,21 +303,41 @@ def _change(cells: list[LesionCell], baseline: str) -> float | None:
     return round(100 * (last.value_mm - first.value_mm) / first.value_mm, 1)
 
 
-def _key_image(pacs: Pacs,
-               job: tuple[int, str, Caliper, float, Window | None, str | None],
+@dataclass(frozen=True)
+class _Job:
+    """One key image to show: a caliper of a measurement version."""
+
+    lesion_id: int
+    timepoint_uid: str
+    version_id: int
+    caliper_index: int
+    caliper: Caliper
+    crop_mm: float
+    window: Window | None
+    orthanc_id: str | None
+
+
+def _key_image(pacs: Pacs, cache: KeyImageCache, job: _Job,
                dates: dict[str, Any]) -> KeyImageView:
-    _, tp, m, crop_mm, window, orthanc_id = job
+    tp, m, window, orthanc_id = job.timepoint_uid, job.caliper, job.window, job.orthanc_id
+    crop_mm = job.crop_mm if m.endpoints else None
     base = {"timepoint_id": tp, "timepoint_date": dates[tp], "sop_instance_uid":
             m.sop_instance_uid, "length_mm": m.length_mm}
     try:
         if orthanc_id is None:
             raise KeyError(f"instance {m.sop_instance_uid} is no longer indexed")
-        ds = dcmread(BytesIO(pacs.instance_file(orthanc_id)))
-        marker = (float(m.point[0]), float(m.point[1])) if m.point else None
-        key = render_key_image(ds, frame=m.frame or 1, endpoints=_line(m.endpoints),
-                               length_mm=m.length_mm if m.endpoints else None, window=window,
-                               crop_mm=crop_mm if m.endpoints else None,
-                               short_axis=_line(m.short_axis_endpoints), marker=marker)
+        cache_key = KeyImageKey(job.version_id, job.caliper_index, orthanc_id, m.frame or 1,
+                                window, crop_mm)
+        cached = cache.get(cache_key)
+        if cached is None:
+            ds = dcmread(BytesIO(pacs.instance_file(orthanc_id)))
+            marker = (float(m.point[0]), float(m.point[1])) if m.point else None
+            cached = render_key_image(ds, frame=m.frame or 1, endpoints=_line(m.endpoints),
+                                      length_mm=m.length_mm if m.endpoints else None,
+                                      window=window, crop_mm=crop_mm,
+                                      short_axis=_line(m.short_axis_endpoints), marker=marker)
+            cache.put(cache_key, cached)
+        key = cached
     except (ImagingError, PacsError, OSError, ValueError, KeyError) as exc:
         # One undecodable image must not sink the report: it is named instead.
         return KeyImageView(**base, crop_png=None, thumbnail_png=None, window_name="",

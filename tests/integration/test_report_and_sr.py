@@ -152,6 +152,54 @@ def test_report_json_matches_the_response_and_carries_key_images(measured: dict[
     )
 
 
+def test_a_second_report_reuses_the_key_images_until_a_measurement_changes(
+    measured: dict[str, Any],
+) -> None:
+    """Rendered key images are kept per measurement version: the second report fetches no
+    frame from Orthanc; a new version of one measurement renders that one image anew."""
+    service, cid = measured["service"], measured["case"]["id"]
+    pacs = service.app.state.pacs
+    fetched: list[str] = []
+    fetch = pacs.instance_file
+
+    def counting(orthanc_id: str) -> bytes:
+        fetched.append(orthanc_id)
+        return fetch(orthanc_id)  # the real Orthanc answers
+
+    pacs.instance_file = counting
+    h = service.headers("specialist")
+
+    def key_images() -> list[tuple[str, str]]:
+        r = service.client.get(f"/api/v1/cases/{cid}/report?format=json", headers=h)
+        assert r.status_code == 200, r.text
+        return [(i["sop_instance_uid"], i["crop"]) for les in r.json()["lesions"]
+                for i in les["key_images"]]
+
+    first = key_images()
+    assert len(fetched) == len(first) == 8
+    assert key_images() == first
+    pdf = service.client.get(f"/api/v1/cases/{cid}/report?format=pdf", headers=h)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert len(fetched) == 8, "a second report fetched frames from Orthanc again"
+
+    # A new version of one measurement (a shorter caliper) is a new key: rendered anew.
+    cal = measured["pacs"].calipers["fu"][0]
+    lesion = measured["lesions"][cal.label]
+    (r1, c1), (r2, c2) = cal.endpoints
+    shorter = [[r1, c1], [(r1 + r2) / 2, (c1 + c2) / 2]]
+    r = service.client.put(
+        f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{measured['fu']}",
+        headers=service.headers("radiologist"),
+        json={"sop_instance_uid": cal.sop_instance_uid, "endpoints": shorter,
+              "reason": "re-measured"},
+    )
+    assert r.status_code == 200, r.text
+    third = key_images()
+    assert len(fetched) == 9
+    changed = [i for i, (a, b) in enumerate(zip(first, third, strict=True)) if a != b]
+    assert len(changed) == 1 and third[changed[0]][0] == cal.sop_instance_uid
+
+
 def test_report_pdf_renders_every_page(measured: dict[str, Any], tmp_path: Path) -> None:
     service, cid = measured["service"], measured["case"]["id"]
     r = service.client.get(
