@@ -83,6 +83,13 @@ def render_pdf(data: ReportData) -> bytes:
     return pdf
 
 
+#: JPEG of the key images of the latest reports, by their PNG: the PNGs of an unchanged
+#: case come from the key-image cache (:mod:`api.report.key_images`), so a second PDF does
+#: not decode and encode them again. Bounded: about 16 MB for 64 images of 384 px.
+JPEG_CACHE_SIZE = 64
+
+
+@lru_cache(maxsize=JPEG_CACHE_SIZE)
 def jpeg_bytes(png: bytes) -> bytes:
     """A key image's PNG re-encoded as JPEG for the PDF (see :data:`PDF_JPEG_QUALITY`)."""
     with Image.open(io.BytesIO(png)) as image:
