@@ -56,6 +56,10 @@ class KeyImageCache:
             self.hits += 1
             return image
 
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
     def put(self, key: KeyImageKey, image: KeyImage) -> None:
         size = _size(image)
         if size > self.max_bytes:
