@@ -38,6 +38,8 @@ def test_two_fragments_drawn_on_the_follow_up_are_summed_by_the_server(
     choose_tool(page, "caliper")
     wait_until(lambda: attr(page, "right", "timepoint-id") == follow_up
                and attr(page, "right", "ready") == "true", timeout=20)
+    # Selecting the lesion moves the follow-up pane to the registration's proposal.
+    page.wait_for_selector('body[data-jump="done"]', timeout=20_000)
     button = page.locator('button[data-action="add-fragment"]')
     assert button.get_attribute("aria-pressed") == "false"
     button.click()

@@ -347,3 +347,36 @@ def test_the_amendment_dialog_names_the_timepoint_by_date_and_cancel_works(
     page.wait_for_timeout(500)
     assert len(history(live, case["id"], nodule.lesion["id"])) == 1
     assert page.locator(".pending").count() == 0
+
+
+def test_a_late_proposal_does_not_move_a_pane_the_reader_is_working_on(
+        page: Any, live: LiveNadir) -> None:
+    """Selecting a lesion moves the follow-up pane to the registration's proposal; when that
+    answer comes after the reader has already scrolled the pane, the pane stays put."""
+    nodule = nodule_case(live, measured=True)
+    case, lesion = nodule.case, nodule.lesion
+    held: list[Any] = []
+
+    def is_proposal(url: str) -> bool:
+        return "/proposal?" in url
+
+    page.route(is_proposal, lambda route: held.append(route))
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()
+    # The sync API runs route handlers only inside its own calls: wait through the page.
+    wait_until(lambda: held or page.wait_for_timeout(100), timeout=120)
+    assert page.get_attribute("body", "data-jump") == "moving"
+    hover(page, "right")
+    press(page, "right", "ArrowUp")
+    press(page, "right", "ArrowUp")
+    where = (attr(page, "right", "sop-instance-uid"), attr(page, "right", "image-index"))
+    # Let the held answer through, and any later one (unrouting hands held requests on).
+    page.unroute(is_proposal)
+    page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
+    assert (attr(page, "right", "sop-instance-uid"), attr(page, "right", "image-index")) == where
+    # Untouched, the same selection does move the pane to the proposal.
+    page.keyboard.press("Escape")
+    page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()
+    page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
+    wait_until(lambda: attr(page, "right", "image-index") != where[1], timeout=30)

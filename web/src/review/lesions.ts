@@ -97,16 +97,40 @@ export class LesionDesk {
   }
 }
 
-/** Move each pane to the lesion's measured image there, else to the registration's proposal. */
+let jumps = 0;
+
+/** Move each pane to the lesion's measured image there, else to the registration's proposal.
+ *
+ * The proposal may take a moment (a registration being computed): a pane the reader has
+ * pressed on, scrolled or measured this lesion on since, or a newer selection, is left where
+ * it is, so that nothing moves under the reader's hand. `body[data-jump]` is `moving` until
+ * the panes have settled, then `done`. */
 export async function jumpTo(viewer: Viewer, book: MeasurementBook, caseId: number, lesion: Lesion): Promise<void> {
+  const jump = ++jumps;
+  document.body.dataset.jump = 'moving';
+  try {
+    await movePanes(viewer, book, caseId, lesion, () => jump !== jumps);
+  } finally {
+    if (jump === jumps) document.body.dataset.jump = 'done';
+  }
+}
+
+async function movePanes(viewer: Viewer, book: MeasurementBook, caseId: number, lesion: Lesion, superseded: () => boolean): Promise<void> {
   const moved = new Set<ReviewPane>();
   for (const pane of viewer.panes) {
     const m = pane.timepointId ? book.get(lesion.id, pane.timepointId)?.value : null;
     if (m?.sop_instance_uid && (await viewer.showImage(pane, m.series_instance_uid, m.sop_instance_uid, m.frame))) moved.add(pane);
   }
+  // From here on the panes wait for the proposals: one the reader scrolls, presses on or
+  // measures this lesion on meanwhile is at work, and stays where it is.
+  const was = new Map(viewer.panes.map((p) => [p, { touches: p.touches, image: p.image?.imageId }]));
+  const untouched = (pane: ReviewPane): boolean =>
+    !superseded() && pane.touches === was.get(pane)?.touches && pane.image?.imageId === was.get(pane)?.image
+    && !(pane.timepointId && book.get(lesion.id, pane.timepointId)?.value);
   for (const pane of viewer.panes) {
     if (moved.has(pane) || !pane.timepointId) continue;
     const proposal = await api.proposal(caseId, lesion.id, pane.timepointId).catch(() => null);
+    if (!untouched(pane)) continue;
     if (proposal && (await viewer.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid, proposal.frame))) {
       moved.add(pane);
       const how = proposal.source === 'registration' ? 'found by registration' : 'same patient position (registration not ready)';
@@ -114,7 +138,7 @@ export async function jumpTo(viewer: Viewer, book: MeasurementBook, caseId: numb
     }
   }
   for (const pane of viewer.panes) {
-    if (!moved.has(pane) && moved.size) await viewer.link.follow([...moved][0]);
+    if (!moved.has(pane) && moved.size && untouched(pane)) await viewer.link.follow([...moved][0]);
   }
 }
 

@@ -79,6 +79,9 @@ export class ReviewPane {
   private readonly pins: { at: ImagePoint; element: HTMLElement }[] = [];
   private label: PaneLabel = { timepoint: '', date: '' };
   private shownImageId: string | null = null;
+  /** How many times the reader has pressed on this pane (a jump that arrives after a press
+   * leaves the pane where the reader is working). */
+  touches = 0;
   private generation = 0;
   private prefetching = 0;
   private readonly listeners: ((pane: ReviewPane) => void)[] = [];
@@ -132,6 +135,7 @@ export class ReviewPane {
     });
     element.addEventListener('pointerdown', () => {
       this.interacting = true;
+      this.touches++;
       // cornerstone's tools cancel the default, which would have focused the pane.
       element.focus({ preventScroll: true });
     }, { capture: true });
