@@ -125,12 +125,12 @@ async function movePanes(viewer: Viewer, book: MeasurementBook, caseId: number, 
   // measures this lesion on meanwhile is at work, and stays where it is.
   const was = new Map(viewer.panes.map((p) => [p, { touches: p.touches, image: p.image?.imageId }]));
   const untouched = (pane: ReviewPane): boolean =>
-    !superseded() && pane.touches === was.get(pane)?.touches && pane.image?.imageId === was.get(pane)?.image
-    && !(pane.timepointId && book.get(lesion.id, pane.timepointId)?.value);
+    !superseded() && pane.touches === was.get(pane)?.touches && pane.image?.imageId === was.get(pane)?.image;
   for (const pane of viewer.panes) {
     if (moved.has(pane) || !pane.timepointId) continue;
-    const proposal = await api.proposal(caseId, lesion.id, pane.timepointId).catch(() => null);
-    if (!untouched(pane)) continue;
+    const timepointId = pane.timepointId;
+    const proposal = await api.proposal(caseId, lesion.id, timepointId).catch(() => null);
+    if (!untouched(pane) || book.get(lesion.id, timepointId)?.value) continue;
     if (proposal && (await viewer.showImage(pane, proposal.series_instance_uid, proposal.sop_instance_uid, proposal.frame))) {
       moved.add(pane);
       const how = proposal.source === 'registration' ? 'found by registration' : 'same patient position (registration not ready)';
