@@ -224,6 +224,7 @@ FAST_MODULES = (
     "unit/test_recist_*",  # the RECIST 1.1 / iRECIST engine, its codec and its properties
     "unit/test_case_service",  # the case workflow on in-memory fakes (workflow_fakes.py)
     "unit/test_case_response",
+    "unit/test_reviews",  # second readings on the fakes
     "unit/test_lesion_changes",
     "unit/test_study_dates",
     "unit/test_comparison_reuse",

@@ -27,6 +27,7 @@ from api.db.models import (
     Series,
     SrDraft,
     Study,
+    User,
     cases_table,
     lesion_changes_table,
     lesions_table,
@@ -123,6 +124,15 @@ class SqlCaseStore:
 
     def case_ids_of(self, patient_id: str) -> list[int]:
         return list(self.session.scalars(select(_cases.id).where(_cases.patient_id == patient_id)))
+
+    def reviews_of(self, case_id: int) -> list[Case]:
+        if not _valid_id(case_id):
+            return []
+        return list(self.session.scalars(
+            select(Case).where(_cases.review_of == case_id).order_by(_cases.id)))
+
+    def user_role(self, name: str) -> str | None:
+        return self.session.scalar(select(User.role).where(User.name == name))
 
     def lesion(self, lesion_id: int) -> Lesion | None:
         return self.session.get(Lesion, lesion_id) if _valid_id(lesion_id) else None

@@ -27,6 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # The case aggregate's domain types, mapped below; imported from here by the adapters.
 from api.workflow.domain import (  # noqa: I001
+    Adjudication as Adjudication,
+)
+from api.workflow.domain import (
     Case as Case,
 )
 from api.workflow.domain import (
@@ -266,6 +269,13 @@ cases_table = Table(
            server_default=str(MARKER_WINDOW_DAYS)),
     Column("created_by", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    # A second reading (issue 21): the case it reviews, its reader, blinded or not, and
+    # its timepoints onto the reviewed case's when it reads copies of the studies.
+    Column("review_of", Integer, ForeignKey("cases.id", name="fk_cases_review_of_cases"),
+           index=True),
+    Column("reader", String(128)),
+    Column("blinded", Boolean, nullable=False, default=False, server_default=false()),
+    Column("timepoint_map", JSON),
 )
 
 lesions_table = Table(
@@ -364,6 +374,19 @@ case_study_dates_table = Table(
     Column("set_at", DateTime(timezone=True), nullable=False, default=utcnow),
 )
 
+adjudications_table = Table(
+    "adjudications", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("timepoint_uid", String(64), nullable=False),
+    Column("chosen_case_id", Integer, ForeignKey(
+        "cases.id", name="fk_adjudications_chosen_case_id_cases"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("adjudicated_by", String(128), nullable=False),
+    Column("adjudicated_at", DateTime(timezone=True), nullable=False, default=utcnow),
+)
+
 _map = Base.registry.map_imperatively
 _map(Lesion, lesions_table)
 _map(LesionChange, lesion_changes_table)
@@ -373,11 +396,15 @@ _map(MeasurementVersion, measurement_versions_table, properties={
                               cascade="all, delete-orphan", lazy="selectin")})
 _map(TimepointSignoff, timepoint_signoffs_table)
 _map(CaseStudyDate, case_study_dates_table)
+_map(Adjudication, adjudications_table)
 _map(Case, cases_table, properties={
     "lesions": relationship(Lesion, order_by=lesions_table.c.id, cascade="all, delete-orphan"),
     "signoffs": relationship(TimepointSignoff, cascade="all, delete-orphan"),
     "study_dates": relationship(CaseStudyDate, order_by=case_study_dates_table.c.id,
-                                cascade="all, delete-orphan")})
+                                cascade="all, delete-orphan"),
+    "adjudications": relationship(
+        Adjudication, order_by=adjudications_table.c.id, cascade="all, delete-orphan",
+        foreign_keys=[adjudications_table.c.case_id])})
 
 
 class Publication(Base):

@@ -66,7 +66,8 @@ def list_cases(who: Reader, cases: Cases,
     return [CaseSummary(id=c.id, patient_id=c.patient_id,
                         criteria=criteria_name(c.criteria),
                         baseline_study_uid=c.baseline_study_uid, created_by=c.created_by,
-                        created_at=c.created_at.isoformat())
+                        created_at=c.created_at.isoformat(), review_of=c.review_of,
+                        reader=c.reader, blinded=c.blinded)
             for c in cases.list_cases(who, patient_id)]
 
 

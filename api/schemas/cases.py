@@ -248,6 +248,12 @@ class CaseOut(BaseModel):
     images_flagged: list[ImageFlagOut] = Field(default=[], description=(
         "images of the patient's studies that came by C-STORE and that the upload would "
         "refuse, or that were sent again with other content"))
+    review_of: int | None = Field(default=None, description=(
+        "the case this case reviews (a second reading); null for a primary case"))
+    reader: str | None = Field(default=None, description="the user who reads this review")
+    blinded: bool = Field(default=False, description=(
+        "the reader may not see the reviewed case's reading until this review is signed "
+        "off at every timepoint"))
 
     @classmethod
     def of(cls, view: CaseView, flagged: list[ImageCheck] | None = None) -> CaseOut:
@@ -273,7 +279,8 @@ class CaseOut(BaseModel):
             study_dates_set=[StudyDateSetOut(
                 study_instance_uid=d.study_uid, date=d.date.isoformat(), reason=d.reason,
                 set_by=d.set_by, set_at=iso_text(d.set_at) or "") for d in case.study_dates],
-            images_flagged=ImageFlagOut.of_checks(flagged or []))
+            images_flagged=ImageFlagOut.of_checks(flagged or []),
+            review_of=case.review_of, reader=case.reader, blinded=case.blinded)
 
 
 def _timepoint(st: Study, signoff: TimepointSignoff | None) -> TimepointOut:
@@ -310,6 +317,9 @@ class CaseSummary(BaseModel):
     baseline_study_uid: str
     created_by: str
     created_at: str
+    review_of: int | None = None
+    reader: str | None = None
+    blinded: bool = False
 
 
 class FragmentOut(BaseModel):

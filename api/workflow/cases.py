@@ -55,6 +55,7 @@ from api.workflow.lesion_edits import (
     version_reason,
 )
 from api.workflow.ports import CaseStore, Pacs
+from api.workflow.reviews import dating_case
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.split_lesions import (
     FragmentInput,
@@ -249,7 +250,8 @@ class CaseService:
 
     def case_studies(self, case: Case) -> list[Study]:
         """The patient's studies, dated as the case dates them (see with_case_dates)."""
-        return with_case_dates(self.store.studies_of(case.patient_id) or [], case.study_dates)
+        return with_case_dates(self.store.studies_of(case.patient_id) or [],
+                               dating_case(self.store, case).study_dates)
 
     def view(self, case: Case) -> CaseView:
         """The case with its timepoints, the images gone and the studies left out."""
@@ -297,7 +299,8 @@ class CaseService:
         if not new.allow_duplicate:
             existing = next((c for c in self.store.cases(new.patient_id, limit=1000)
                              if c.baseline_study_uid == baseline.study_instance_uid
-                             and c.criteria == new.criteria.value), None)
+                             and c.criteria == new.criteria.value
+                             and c.review_of is None), None)
             if existing is not None:
                 raise DuplicateCase(existing.id)
         case = Case(patient_id=new.patient_id, criteria=new.criteria,

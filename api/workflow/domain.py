@@ -2,7 +2,8 @@
 
 A case, its lesions, their measurement versions (with the fragments of a split lesion),
 the changes to a lesion, sign-offs, the dates a radiologist gave to undated studies,
-and the patient's tumour marker levels.
+the patient's tumour marker levels, and the adjudication of a case read twice (a second
+reading is itself a case: ``Case.review_of``).
 Kinds, criteria and statuses are the vocabulary's enums (:mod:`measurement.vocabulary`).
 These classes know nothing of the database: ``api.db.models`` maps them onto its tables
 (SQLAlchemy's imperative mapping), and the unit tests' in-memory store keeps them in dicts.
@@ -157,9 +158,42 @@ class Case:
     marker_window_days: int = MARKER_WINDOW_DAYS
     created_by: str
     created_at: dt.datetime = field(default_factory=utcnow)
+    #: A second reading is a case of its own (its own lesions and measurements) that
+    #: reviews another case: ``review_of`` is that case's id, ``reader`` the user who reads
+    #: it, ``blinded`` whether the reader may not see the reviewed case's reading until the
+    #: review is signed off at every timepoint. None / None / False for a primary case.
+    review_of: int | None = None
+    reader: str | None = None
+    blinded: bool = False
+    #: The review's timepoints onto the reviewed case's, one to one: review timepoint
+    #: (Study Instance UID) -> reviewed case's timepoint. None when the review reads the
+    #: very same studies (an internal double read), where the mapping is the identity; a
+    #: review over copies of the studies (a de-identified share) stores it.
+    timepoint_map: dict[str, str] | None = None
     lesions: list[Lesion] = field(default_factory=list, repr=False)
     signoffs: list[TimepointSignoff] = field(default_factory=list, repr=False)
     study_dates: list[CaseStudyDate] = field(default_factory=list, repr=False)
+    #: Of a primary case read twice: the adjudicators' choices, oldest first.
+    adjudications: list[Adjudication] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.review_of is None and (self.reader is not None or self.blinded
+                                       or self.timepoint_map is not None):
+            raise ValueError("reader, blinded and timepoint_map belong to a review: "
+                             "review_of is None")
+        if self.review_of is not None and not self.reader:
+            raise ValueError(f"a review (review_of={self.review_of}) needs its reader")
+
+    @property
+    def is_review(self) -> bool:
+        return self.review_of is not None
+
+    def reviewed_timepoint(self, timepoint_uid: str) -> str:
+        """The reviewed case's timepoint this review timepoint reads (itself for a review
+        of the same studies, or for a primary case)."""
+        if self.timepoint_map is None:
+            return timepoint_uid
+        return self.timepoint_map.get(timepoint_uid, timepoint_uid)
 
     @property
     def active_lesions(self) -> list[Lesion]:
@@ -185,3 +219,23 @@ class PatientMarker:
     date: dt.date
     recorded_by: str
     recorded_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass(kw_only=True, eq=False)
+class Adjudication:
+    """A third reader's choice, at one timepoint of a case read twice, of the reading whose
+    overall response counts (blinded independent central review: two readers, and an
+    adjudicator where they disagree). Never updated: a new one per decision, the newest
+    per timepoint counts, so the case keeps who chose what, when and why."""
+
+    id: int = field(init=False)
+    case_id: int = field(init=False)
+    timepoint_uid: str
+    chosen_case_id: int
+    reason: str
+    adjudicated_by: str
+    adjudicated_at: dt.datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("an adjudication needs its reason")

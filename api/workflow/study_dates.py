@@ -16,6 +16,7 @@ from api.workflow.cases import CaseService, CaseView
 from api.workflow.domain import CaseStudyDate, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.events import ChangeKind
+from api.workflow.reviews import dating_case
 from api.workflow.roles import MEASURERS, Principal, check_role
 from api.workflow.timeline import SET_FOR_CASE
 
@@ -61,6 +62,9 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
                  None)
     if study is None:
         raise NotFound(f"study {study_uid!r} is not indexed for patient of case {case.id}")
+    if dating_case(cases.store, case) is not case:
+        raise Conflict(f"case {case.id} reviews case {case.review_of} over the same studies: "
+                       f"their dates are set on case {case.review_of}")
     if study.study_date is not None and study.date_source != SET_FOR_CASE:
         raise Conflict(f"study {study_uid!r} is dated {study.study_date.isoformat()} by its "
                        f"{study.date_source}: only a study with no date in its DICOM can be "

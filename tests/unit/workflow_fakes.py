@@ -40,6 +40,8 @@ class FakeCaseStore:
         self.sr_drafts: dict[int, SrDraft] = {}
         self.patient_markers: list[PatientMarker] = []
         self.audit_events: list[tuple[str, str, str, str | None]] = []
+        #: Users by name, with their role (``user_role``).
+        self.users: dict[str, str] = {}
         self.commits = 0
         self.collide_next_write = False
 
@@ -120,6 +122,13 @@ class FakeCaseStore:
 
     def case_ids_of(self, patient_id: str) -> list[int]:
         return [c.id for c in self.cases_by_id.values() if c.patient_id == patient_id]
+
+    def reviews_of(self, case_id: int) -> list[Case]:
+        return [c for c in sorted(self.cases_by_id.values(), key=lambda c: c.id)
+                if c.review_of == case_id]
+
+    def user_role(self, name: str) -> str | None:
+        return self.users.get(name)
 
     def lesion(self, lesion_id: int) -> Lesion | None:
         return self.lesions.get(lesion_id)
