@@ -162,6 +162,9 @@ class OrthancClient:
     def study(self, orthanc_id: str) -> JsonObject:
         return cast(JsonObject, self._json(f"/studies/{orthanc_id}"))
 
+    def instance(self, orthanc_id: str) -> JsonObject:
+        return cast(JsonObject, self._json(f"/instances/{orthanc_id}"))
+
     def instance_tags(self, orthanc_id: str) -> JsonObject:
         """All tags of one instance, simplified to keyword -> value (reads the file)."""
         return cast(JsonObject, self._json(f"/instances/{orthanc_id}/simplified-tags"))
@@ -229,6 +232,13 @@ class OrthancClient:
             parent_series=str(body["ParentSeries"]),
             parent_study=str(body["ParentStudy"]),
         )
+
+    def anonymized_instance(self, orthanc_id: str, request: Mapping[str, Any]) -> bytes:
+        """The instance anonymized by Orthanc (``POST /instances/{id}/anonymize``) as a
+        Part 10 file; Orthanc does not store it."""
+        return self._request("POST", f"/instances/{orthanc_id}/anonymize",
+                             content=json.dumps(request).encode(),
+                             headers={"Content-Type": "application/json"}).content
 
     def delete_instance(self, orthanc_id: str) -> None:
         self._request("DELETE", f"/instances/{orthanc_id}")
