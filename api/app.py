@@ -30,6 +30,7 @@ from api.routes import (
     comparisons,
     dicomweb,
     health,
+    internal,
     measurements,
     patients,
     priors,
@@ -95,7 +96,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password))
     follower.observers.append(metadata_filler.observe)
     ingest = Ingest(follower, settings.ingest_interval_s,
-                    leader_lock(engine, settings.data_dir))
+                    leader_lock(engine, settings.data_dir),
+                    pushed_interval_s=settings.ingest_pushed_interval_s)
     start_ingest = settings.ingest if run_ingest is None else run_ingest
     outbox = OutboxSender.from_settings(sessions, settings)
     prior_fetcher = PriorFetcher(
@@ -170,13 +172,14 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.series_metadata = metadata
     state.metadata_filler = metadata_filler
     state.ingest = ingest
+    state.push_secret = settings.orthanc_push_secret
     state.sr_drafts = drafts
     state.authenticator = Authenticator(engine)
     state.event_bus = event_bus
     state.event_publisher = event_publisher
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, case_events_routes, dicomweb, registration,
-                   priors):
+                   priors, internal):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     install_docs(app)

@@ -21,7 +21,7 @@ guarded the day it is added; its limit is the JSON one unless :func:`route_limit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import PRINCIPAL_SCOPE_KEY, principal_of, roles_admitted
 from api.errors import error_response
+from api.push_auth import secret_check_of
+from api.routes.internal import STABLE_SERIES_PATH
 from api.settings import Settings
 from api.workflow.errors import NotAllowed, NotAuthenticated, PayloadTooLarge
 from api.workflow.roles import Principal, Role, check_role
 
 MB = 1024**2
+#: Orthanc's stable-series post is one Orthanc id in a small JSON object.
+STABLE_SERIES_LIMIT_BYTES = 1024
 
 
 def route_limits(settings: Settings) -> dict[tuple[str, str], int]:
@@ -47,6 +51,7 @@ def route_limits(settings: Settings) -> dict[tuple[str, str], int]:
         ("POST", "/api/v1/dicom"): settings.max_upload_mb * MB,
         ("POST", "/api/v1/cases/{case_id}/sr"): settings.max_sr_mb * MB,
         ("POST", "/api/v1/recist/evaluate"): settings.max_evaluate_mb * MB,
+        ("POST", STABLE_SERIES_PATH): STABLE_SERIES_LIMIT_BYTES,
     }
 
 
@@ -54,12 +59,13 @@ def route_limits(settings: Settings) -> dict[tuple[str, str], int]:
 class BodyRule:
     """What a route asks of a request with a body: who may send it, and how many bytes.
 
-    ``roles`` is None for a route that authenticates nobody (such a route takes no body
-    today; its body is still limited)."""
+    ``roles`` is None for a route that authenticates nobody by token: its body is still
+    limited, and ``secret`` (a route opened by a shared secret) checks the request."""
 
     label: str
     limit_bytes: int
     roles: frozenset[Role] | None
+    secret: Callable[[Scope], None] | None = None
 
     def __post_init__(self) -> None:
         if self.limit_bytes < 1:
@@ -86,12 +92,13 @@ class RouteRules:
         for route in iter_route_contexts(app.routes):
             dependant: Dependant | None = getattr(route, "dependant", None)
             roles = _roles_of(dependant) if dependant is not None else None
+            secret = _secret_of(dependant) if dependant is not None else None
             by_method = {}
             for method in sorted(route.methods or ()):
                 key = (method, route.path or "")
                 unused.discard(key)
                 by_method[method] = BodyRule(f"{method} {key[1]}",
-                                             limits.get(key, default_limit), roles)
+                                             limits.get(key, default_limit), roles, secret)
             self._rules.append((route, by_method))
         if unused:
             raise ValueError(f"body limits name no route: {sorted(unused)}")
@@ -106,17 +113,29 @@ class RouteRules:
         return self._default
 
 
-def _roles_of(dependant: Dependant) -> frozenset[Role] | None:
-    """The roles every authenticating dependency of a route admits (their intersection)."""
-    found: frozenset[Role] | None = None
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """The functions of a route's dependencies, at every depth."""
     pending = [dependant]
     while pending:
         node = pending.pop()
         pending.extend(node.dependencies)
-        admitted = roles_admitted(node.call) if node.call is not None else None
+        if node.call is not None:
+            yield node.call
+
+
+def _roles_of(dependant: Dependant) -> frozenset[Role] | None:
+    """The roles every authenticating dependency of a route admits (their intersection)."""
+    found: frozenset[Role] | None = None
+    for call in _calls(dependant):
+        admitted = roles_admitted(call)
         if admitted is not None:
             found = frozenset(admitted) if found is None else found & frozenset(admitted)
     return found
+
+
+def _secret_of(dependant: Dependant) -> Callable[[Scope], None] | None:
+    """The shared-secret check of a route's dependencies, if it has one."""
+    return next(filter(None, map(secret_check_of, _calls(dependant))), None)
 
 
 class BodyGuard:
@@ -145,6 +164,8 @@ class BodyGuard:
 
 
 async def _admit(scope: Scope, rule: BodyRule) -> Principal | None:
+    if rule.secret is not None:
+        rule.secret(scope)
     if rule.roles is None:
         return None
     authorization = _header(scope, b"authorization") or ""

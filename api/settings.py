@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pacs.reader_user import reader_credentials
+from pacs.stable_push import push_secret
 
 
 class Settings(BaseSettings):
@@ -56,6 +57,12 @@ class Settings(BaseSettings):
     max_evaluate_mb: int = Field(default=4, ge=1)
     ingest: bool = Field(default=True, description="Follow Orthanc's change feed in `serve`")
     ingest_interval_s: float = 0.2
+    # Once Orthanc posts stable series (pacs/stable_push.py), the change feed is read on
+    # each post and otherwise only this often: the safety net for a lost post.
+    ingest_pushed_interval_s: float = Field(default=5.0, ge=0)
+    # The secret of Orthanc's stable-series posts; default: derived from the Orthanc
+    # password as `nadir start` configures its Orthanc (None without a password).
+    ingest_push_secret: str | None = Field(default=None, min_length=32)
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
     # where it lowers the metric on held-out samples by 2 % (about +1 s per pair).
     registration_affine: bool = False
@@ -81,6 +88,13 @@ class Settings(BaseSettings):
         if self.orthanc_username and self.orthanc_password:
             return reader_credentials(self.orthanc_username, self.orthanc_password)
         return None, None
+
+    @property
+    def orthanc_push_secret(self) -> str | None:
+        """The secret Orthanc's stable-series posts must carry."""
+        if self.ingest_push_secret:
+            return self.ingest_push_secret
+        return push_secret(self.orthanc_password) if self.orthanc_password else None
 
     @field_validator("ingest_interval_s")
     @classmethod

@@ -90,6 +90,7 @@ def _start(args: argparse.Namespace) -> int:
         dicom_port=args.dicom_port, username="nadir",
         password=_orthanc_secret(data_dir), aet=settings.orthanc_aet,
         index_url=args.orthanc_db, expose_dicom=args.public_dicom,
+        stable_series_url=stable_series_url(args.host, args.port),
     )
     # Started before any thread exists: the kernel stops Orthanc if Nadir is killed.
     orthanc = OrthancProcess(config, die_with_parent=True)
@@ -101,6 +102,20 @@ def _start(args: argparse.Namespace) -> int:
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
         orthanc.stop()
+
+
+def stable_series_url(host: str, port: int) -> str | None:
+    """Where the local Orthanc posts stable series: this service over loopback, or None
+    (the change feed alone) when the service listens on no loopback address."""
+    from api.routes.internal import STABLE_SERIES_PATH
+
+    if host in ("0.0.0.0", "", "localhost") or host.startswith("127."):
+        loopback = "127.0.0.1" if not host.startswith("127.") else host
+    elif host in ("::", "::1"):
+        loopback = "[::1]"
+    else:
+        return None
+    return f"http://{loopback}:{port}{STABLE_SERIES_PATH}"
 
 
 def _orthanc_secret(data_dir: Path) -> str:

@@ -75,6 +75,10 @@ class FeedStatus:
     last_error: str | None = None
     indexed_series: int = 0
     last_poll_at: float | None = None
+    #: Posts from Orthanc that a series is stable (pacs/stable_push.py), and the last one's
+    #: time (epoch seconds).
+    pushes: int = 0
+    last_push_at: float | None = None
 
 
 @dataclass
@@ -84,6 +88,18 @@ class ChangeFeedFollower:
     observers: list[SeriesObserver] = field(default_factory=list)
     metadata_observers: list[InstanceMetadataObserver] = field(default_factory=list)
     status: FeedStatus = field(default_factory=FeedStatus)
+    _woken: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def wake(self) -> None:
+        """Read the feed now rather than at the end of the pause (also ends a pause so
+        that a set ``stop`` is seen)."""
+        self._woken.set()
+
+    def pushed(self) -> None:
+        """Orthanc posted that a series is stable: read the change it logged now."""
+        self.status.pushes += 1
+        self.status.last_push_at = time.time()
+        self.wake()
 
     def step(self) -> int:
         """Process one page of changes; return how many changes were read."""
@@ -190,13 +206,19 @@ class ChangeFeedFollower:
             self.reconcile()  # instances deleted from series that remain: re-index those
         return len(gone)
 
-    def run(self, stop: threading.Event, *, interval_s: float = 0.2) -> None:
-        """Follow the feed until ``stop`` is set, backing off while Orthanc is down."""
+    def run(self, stop: threading.Event, *, interval_s: float = 0.2,
+            pushed_interval_s: float | None = None) -> None:
+        """Follow the feed until ``stop`` is set (then :meth:`wake`), backing off while
+        Orthanc is down. Once Orthanc has posted a stable series (:meth:`pushed`), the
+        pause between reads is ``pushed_interval_s``: each post wakes the follower, and the
+        poll is left to catch what a lost post would miss."""
         backoff = interval_s
         sweep_every_s = 2.0
         last_sweep = 0.0
         reconciled = False
         while not stop.is_set():
+            # Cleared before the read: a post that arrives during it ends the next pause.
+            self._woken.clear()
             try:
                 read = self.step()
                 if not reconciled:
@@ -209,7 +231,8 @@ class ChangeFeedFollower:
                     last_sweep = now
                 self.status.last_error = None
                 self.status.last_poll_at = time.time()
-                backoff = interval_s
+                backoff = interval_s if pushed_interval_s is None or not self.status.pushes \
+                    else max(interval_s, pushed_interval_s)
                 if read:
                     continue
             except OrthancUnavailable as exc:
@@ -227,4 +250,5 @@ class ChangeFeedFollower:
                 backoff = min(MAX_BACKOFF_S, max(backoff * 2, interval_s))
                 log.error("ingest step failed (%s); retrying in %.1f s",
                           type(exc).__name__, backoff)
-            stop.wait(backoff)
+            if not stop.is_set():
+                self._woken.wait(backoff)

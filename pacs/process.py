@@ -28,6 +28,7 @@ from pacs.listeners import Listener, listening
 from pacs.orthanc import OrthancClient
 from pacs.reader_user import reader_credentials, reader_filter_lua
 from pacs.resent import resent_watch_lua
+from pacs.stable_push import PUSH_TIMEOUT_S, push_secret, stable_push_lua
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "docker" / "orthanc" / "orthanc.json"
@@ -78,6 +79,9 @@ class OrthancConfig:
     #: DICOM on every interface, for senders on other machines (registered peers only).
     #: Otherwise both listeners stay on loopback (when the loopback shim could be built).
     expose_dicom: bool = False
+    #: Where Orthanc posts each stable series (Nadir's internal endpoint, on loopback);
+    #: None: Nadir only polls the change feed (pacs/stable_push.py).
+    stable_series_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("http_port", "dicom_port"):
@@ -95,11 +99,18 @@ class OrthancConfig:
         if self.index_url is not None and not self.index_url.startswith(
                 ("postgresql://", "postgres://")):
             raise OrthancProcessError("index_url must be a postgresql:// URL")
+        if self.stable_series_url is not None:
+            stable_push_lua(self.stable_series_url, self.push_secret)  # refuses a bad URL
 
     @property
     def reader(self) -> tuple[str, str]:
         """The image proxy's (name, password): it may only GET below /dicom-web/."""
         return reader_credentials(self.username, self.password)
+
+    @property
+    def push_secret(self) -> str:
+        """The secret Orthanc's stable-series posts carry, derived from the password."""
+        return push_secret(self.password)
 
     @property
     def url(self) -> str:
@@ -130,6 +141,9 @@ class OrthancConfig:
         }
         if self.stable_age_s is not None:
             settings["StableAge"] = self.stable_age_s
+        if self.stable_series_url is not None:
+            # The Lua post's timeout (pacs/stable_push.py): Orthanc's REST API waits as long.
+            settings["HttpTimeout"] = PUSH_TIMEOUT_S
         if self.index_url is not None:
             plugin = find_plugin(POSTGRESQL_INDEX_PLUGIN)
             if plugin is None:
@@ -188,7 +202,15 @@ class OrthancProcess:
         lua.write_text(reader_filter_lua(self.config.reader[0]))
         resent = self.config_dir / "resent-watch.lua"
         resent.write_text(resent_watch_lua())
-        merged["LuaScripts"] = [str(lua), str(resent)]
+        scripts = [lua, resent]
+        if self.config.stable_series_url is not None:
+            push = self.config_dir / "stable-push.lua"
+            push.touch(mode=0o600)
+            push.chmod(0o600)  # it holds the shared secret
+            push.write_text(stable_push_lua(self.config.stable_series_url,
+                                            self.config.push_secret))
+            scripts.append(push)
+        merged["LuaScripts"] = [str(script) for script in scripts]
         path = self.config_dir / "orthanc.json"
         path.touch(mode=0o600)
         # The file holds Orthanc's password: readable by the owner only.

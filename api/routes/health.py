@@ -33,6 +33,7 @@ def healthz(request: Request) -> HealthOut:
             "cursor": status.cursor,
             "indexed_series": status.indexed_series,
             "last_error": status.last_error,
+            "pushes": status.pushes,
         },
     })
 

@@ -17,6 +17,7 @@ class IngestHealth(BaseModel):
     cursor: int
     indexed_series: int
     last_error: str | None
+    pushes: int = Field(description="stable-series posts from Orthanc this process received")
 
 
 class HealthOut(BaseModel):

@@ -125,9 +125,10 @@ class Ingest:
     """Runs the change-feed follower while this process holds the leader lock."""
 
     def __init__(self, follower: ChangeFeedFollower, interval_s: float, lock: LeaderLock,
-                 *, retry_s: float = RETRY_S) -> None:
+                 *, retry_s: float = RETRY_S, pushed_interval_s: float | None = None) -> None:
         self.follower = follower
         self._interval_s = interval_s
+        self._pushed_interval_s = pushed_interval_s
         self._lock = lock
         self._retry_s = retry_s
         self._stop = threading.Event()
@@ -155,7 +156,8 @@ class Ingest:
         self.leader = True
         following = threading.Event()
         thread = threading.Thread(target=self.follower.run, args=(following,),
-                                  kwargs={"interval_s": self._interval_s},
+                                  kwargs={"interval_s": self._interval_s,
+                                          "pushed_interval_s": self._pushed_interval_s},
                                   name="nadir-ingest", daemon=True)
         thread.start()
         try:
@@ -165,9 +167,17 @@ class Ingest:
                     break
         finally:
             following.set()
+            self.follower.wake()  # end its pause: it sees the stop at once
             thread.join(timeout=30)
             self.leader = False
             self._lock.release()
+
+    def pushed(self) -> None:
+        """Orthanc posted that a series is stable. The leader reads the change at once;
+        in a process that does not lead, the post changes nothing and the leader's own
+        poll finds the change (Orthanc posts to one process only)."""
+        if self.leader:
+            self.follower.pushed()
 
     def stop(self) -> None:
         self._stop.set()

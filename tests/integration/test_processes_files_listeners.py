@@ -210,6 +210,9 @@ def test_start_is_private_and_local_and_a_stop_signal_ends_everything(
     storage = started.data_dir / "orthanc" / "storage"
     assert len([p for p in storage.rglob("*") if p.is_file()]) >= 4 + 1  # instances + index
     assert (started.data_dir / "spool").is_dir()
+    # Its Orthanc posts each stable series to it (pacs/stable_push.py), over loopback.
+    wait_until(lambda: httpx.get(f"{started.url}/healthz", timeout=5).json()[
+        "ingest"]["pushes"] >= 1, timeout=60, interval=0.2)
     assert _not_private(started.data_dir) == []
 
     started.proc.send_signal(stop_signal)

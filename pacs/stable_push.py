@@ -1,0 +1,67 @@
+"""Orthanc tells Nadir at once when a series is stable, instead of waiting for its poll.
+
+Orthanc calls a Lua ``OnStableSeries(seriesId, tags, metadata)`` once a series has had no
+new instance for ``StableAge`` seconds (Orthanc Book, "Lua scripting", callbacks), after it
+wrote the ``StableSeries`` change to its change log. The script written here posts the
+series' Orthanc id to Nadir over loopback (Lua ``HttpPost(url, body, headers)``) with a
+shared secret in a header; Nadir answers at once and wakes its change-feed follower, which
+reads the change and indexes the series. The change feed stays the one path that indexes,
+and the safety net for a post that is lost (Nadir down, a timeout): nothing is indexed
+from the post itself.
+
+Nadir must answer without asking Orthanc anything: Orthanc runs every Lua script in one
+context under one lock, and the image proxy's ``IncomingHttpRequestFilter`` (also Lua) is
+called for every HTTP request Orthanc receives, so while ``HttpPost`` waits, Orthanc's
+REST API waits too. Orthanc 1.10's Lua has no ``SetHttpTimeout``: its HTTP client takes
+the global ``HttpTimeout`` option, which the configuration sets to :data:`PUSH_TIMEOUT_S`
+(Orthanc makes no other outgoing HTTP request here: no Orthanc peers, no DICOMweb
+client).
+
+Unless configured otherwise the secret is derived from Nadir's own Orthanc password
+(HMAC-SHA256, as for the image proxy's user), so ``nadir start`` needs no second secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from pacs.errors import PacsError
+
+#: The header that carries the secret.
+PUSH_SECRET_HEADER = "X-Nadir-Push-Secret"
+#: How long Orthanc's Lua waits for Nadir's answer (seconds, Orthanc's ``HttpTimeout``):
+#: Orthanc's REST API waits as long (see above). Nadir answers in milliseconds.
+PUSH_TIMEOUT_S = 2
+#: An Orthanc resource id: the SHA-1 of its DICOM identifiers in five groups of eight hex
+#: digits (Orthanc Book, "Orthanc identifiers").
+ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")
+_URL = re.compile(r"http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}"
+                  r"/[A-Za-z0-9/_\-]*")
+_SECRET = re.compile(r"[A-Za-z0-9_\-]{32,128}")
+
+
+def push_secret(orthanc_password: str) -> str:
+    """The shared secret derived from Nadir's Orthanc password."""
+    return hmac.new(orthanc_password.encode("utf-8"), b"nadir stable series push",
+                    hashlib.sha256).hexdigest()
+
+
+def stable_push_lua(url: str, secret: str) -> str:
+    """The Lua script: post every stable series' Orthanc id to ``url`` (loopback only)."""
+    if not _URL.fullmatch(url):
+        raise PacsError(f"the stable-series URL must be http:// on loopback with a plain "
+                        f"path, got {url[:120]!r}")
+    if not _SECRET.fullmatch(secret):
+        raise PacsError("the stable-series secret must be 32 to 128 letters, digits, "
+                        "'-' or '_'")
+    return (
+        "-- Written by Nadir: tell it at once that a series is stable.\n"
+        "-- Its change feed indexes the series, and catches any post that is lost.\n"
+        "function OnStableSeries(seriesId, tags, metadata)\n"
+        f"  HttpPost('{url}', DumpJson({{ series = seriesId }}, true),\n"
+        "           { ['Content-Type'] = 'application/json',\n"
+        f"             ['{PUSH_SECRET_HEADER}'] = '{secret}' }})\n"
+        "end\n"
+    )

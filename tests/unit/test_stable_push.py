@@ -1,0 +1,140 @@
+"""The stable-series post: its Lua script, its secret and where `nadir start` points it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from api.push_auth import check_push_secret
+from api.start import stable_series_url
+from api.workflow.errors import NotAuthenticated
+from pacs.errors import PacsError
+from pacs.feed import ChangeFeedFollower
+from pacs.orthanc import ChangePage
+from pacs.process import OrthancConfig, OrthancProcess
+from pacs.stable_push import ORTHANC_ID, PUSH_SECRET_HEADER, push_secret, stable_push_lua
+from tests.conftest import wait_until
+
+URL = "http://127.0.0.1:8000/internal/orthanc/stable-series"
+
+
+def test_the_script_posts_the_series_id_with_the_secret() -> None:
+    secret = push_secret("orthanc password")
+    lua = stable_push_lua(URL, secret)
+    assert "function OnStableSeries(seriesId, tags, metadata)" in lua
+    assert f"HttpPost('{URL}'" in lua and "series = seriesId" in lua
+    assert f"['{PUSH_SECRET_HEADER}'] = '{secret}'" in lua
+    assert "tags" not in lua.split("function", 1)[1].split(")", 1)[1]  # no patient data sent
+
+
+@pytest.mark.parametrize("url", [
+    "http://10.0.0.5:8000/internal", "https://127.0.0.1:8000/x", "http://127.0.0.1:8000/x'..",
+    "http://127.0.0.1:8000/x?y=1", "http://evil.example/x", "http://127.0.0.1:8000/x\n"])
+def test_the_script_posts_to_loopback_only(url: str) -> None:
+    with pytest.raises(PacsError, match="loopback"):
+        stable_push_lua(url, push_secret("p"))
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "a'b" * 20, "x" * 129])
+def test_the_secret_cannot_break_out_of_the_script(secret: str) -> None:
+    with pytest.raises(PacsError, match="secret"):
+        stable_push_lua(URL, secret)
+
+
+def test_the_secret_is_derived_and_differs_from_the_readers() -> None:
+    assert push_secret("a") == push_secret("a") != push_secret("b")
+    assert len(push_secret("a")) == 64
+
+
+def test_secret_check() -> None:
+    check_push_secret("s" * 40, "s" * 40)
+    for presented, expected, words in ((None, "s" * 40, "missing"), ("t" * 40, "s" * 40, "wrong"),
+                                       ("s" * 40, None, "no shared secret"),
+                                       ("\udcff", "s" * 40, "wrong")):
+        with pytest.raises(NotAuthenticated, match=words):
+            check_push_secret(presented, expected)
+
+
+def test_orthanc_ids() -> None:
+    assert ORTHANC_ID.fullmatch("6e2c0ec2-5d99c8ca-c1c21cee-79a09605-68391d12")
+    assert not ORTHANC_ID.fullmatch("6E2C0EC2-5d99c8ca-c1c21cee-79a09605-68391d12")
+    assert not ORTHANC_ID.fullmatch("6e2c0ec2-5d99c8ca-c1c21cee-79a09605")
+
+
+def test_the_config_writes_the_script_private_and_bounds_the_wait(tmp_path: Path) -> None:
+    config = OrthancConfig(storage_dir=tmp_path, http_port=8042, dicom_port=4242,
+                           username="nadir", password="pw", stable_series_url=URL)
+    assert config.runtime_settings()["HttpTimeout"] == 2
+    OrthancProcess(config).write_config()
+    script = tmp_path / "config" / "stable-push.lua"
+    assert script.stat().st_mode & 0o077 == 0
+    assert push_secret("pw") in script.read_text()
+    with pytest.raises(PacsError, match="loopback"):
+        OrthancConfig(storage_dir=tmp_path, http_port=8042, dicom_port=4242, username="n",
+                      password="pw", stable_series_url="http://192.168.1.2:8000/x")
+    plain = OrthancConfig(storage_dir=tmp_path / "p", http_port=8042, dicom_port=4242,
+                          username="nadir", password="pw")
+    assert "HttpTimeout" not in plain.runtime_settings()
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("127.0.0.1", "http://127.0.0.1:8000/internal/orthanc/stable-series"),
+    ("0.0.0.0", "http://127.0.0.1:8000/internal/orthanc/stable-series"),
+    ("::", "http://[::1]:8000/internal/orthanc/stable-series"),
+    ("192.168.1.2", None)])
+def test_start_points_orthanc_at_its_loopback(host: str, expected: str | None) -> None:
+    assert stable_series_url(host, 8000) == expected
+
+
+class _QuietOrthanc:
+    """Orthanc's change feed with nothing new: counts the reads."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def changes(self, since: int, limit: int = 200) -> ChangePage:
+        self.reads += 1
+        return ChangePage(changes=(), last=since, done=True)
+
+
+class _EmptyIndex:
+    def load_cursor(self) -> int:
+        return 0
+
+    def save_cursor(self, seq: int) -> None: ...
+
+    def add_pending(self, series_ids: list[str]) -> None: ...
+
+    def pending(self) -> list[str]:
+        return []
+
+    def drop_pending(self, series_id: str) -> None: ...
+
+    def record_series(self, record: object) -> None: ...
+
+    def indexed_series(self) -> dict[str, int]:
+        return {}
+
+    def forget_series(self, series_ids: list[str]) -> None: ...
+
+
+def test_a_post_wakes_the_follower_that_otherwise_waits_its_interval() -> None:
+    orthanc = _QuietOrthanc()
+    follower = ChangeFeedFollower(client=orthanc, sink=_EmptyIndex())  # type: ignore[arg-type]
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(stop,),
+                              kwargs={"interval_s": 3600, "pushed_interval_s": 3600})
+    thread.start()
+    try:
+        wait_until(lambda: orthanc.reads == 1)
+        for expected in (2, 3):
+            follower.pushed()
+            wait_until(lambda expected=expected: orthanc.reads == expected)  # type: ignore[misc]
+        assert follower.status.pushes == 2 and follower.status.last_push_at is not None
+    finally:
+        stop.set()
+        follower.wake()
+        thread.join(timeout=30)
+    assert not thread.is_alive() and orthanc.reads == 3
