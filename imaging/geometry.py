@@ -92,6 +92,16 @@ Point3 = tuple[float, float, float]
 
 
 @dataclass(frozen=True)
+class PixelGeometry:
+    """What a caliper on one image needs: matrix size, frame count and pixel spacing."""
+
+    rows: int
+    columns: int
+    frames: int
+    pixel_spacing: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
 class ImagePlane:
     """Where one image lies in patient space (PS3.3 C.7.6.2.1.1).
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from imaging.charset import charsets_of, decode_person_name, needs_decoding
 from imaging.errors import ImagingError
-from imaging.geometry import ImagePlane
+from imaging.geometry import ImagePlane, PixelGeometry
 from imaging.metadata import describe_series, slice_position_mm
 from imaging.model import SeriesDescriptor
 from pacs.orthanc import JsonObject, OrthancClient
@@ -341,16 +341,6 @@ def frame_tags(tags: JsonObject, frame: int) -> JsonObject:
             if isinstance(macro, list) and macro and isinstance(macro[0], dict):
                 flat.update(macro[0])
     return flat
-
-
-@dataclass(frozen=True)
-class PixelGeometry:
-    """What a caliper on one image needs: matrix size, frame count and pixel spacing."""
-
-    rows: int
-    columns: int
-    frames: int
-    pixel_spacing: tuple[float, float] | None
 
 
 def pixel_geometry(tags: JsonObject, frame: int = 1) -> PixelGeometry:

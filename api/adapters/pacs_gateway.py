@@ -5,9 +5,10 @@ configured."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from imaging.geometry import ImagePlane, PixelGeometry
 from pacs.dimse import DicomPeer
+from pacs.metadata import image_plane, pixel_geometry
 from pacs.orthanc import OrthancClient, StoredInstance
 
 
@@ -18,8 +19,11 @@ class OrthancPacs:
         self.hospital = hospital
         self._on_outbox_changed = on_outbox_changed
 
-    def instance_tags(self, orthanc_id: str) -> dict[str, Any]:
-        return self.orthanc.instance_tags(orthanc_id)
+    def pixel_geometry(self, orthanc_id: str, frame: int) -> PixelGeometry:
+        return pixel_geometry(self.orthanc.instance_tags(orthanc_id), frame)
+
+    def image_plane(self, orthanc_id: str, frame: int) -> ImagePlane | None:
+        return image_plane(self.orthanc.instance_tags(orthanc_id), frame)
 
     def instance_file(self, orthanc_id: str) -> bytes:
         return self.orthanc.instance_file(orthanc_id)

@@ -15,8 +15,7 @@ from typing import Any
 from api.workflow.errors import InvalidMeasurement
 from api.workflow.ports import LocatedInstance, Pacs
 from imaging.errors import ImagingError
-from imaging.geometry import axes_angle_deg, caliper_length_mm
-from pacs.metadata import PixelGeometry, pixel_geometry
+from imaging.geometry import PixelGeometry, axes_angle_deg, caliper_length_mm
 
 LENGTH_TOLERANCE_MM = 0.5  # Nadir contract: a client length may differ by at most 0.5 mm
 # Nadir contract (issue 19): the two axes of a bidirectional measurement may be at most 10
@@ -34,8 +33,8 @@ def _image(pacs: Pacs, located: LocatedInstance | None, timepoint_uid: str,
         raise InvalidMeasurement(f"sop_instance_uid {sop_instance_uid!r} is not an instance "
                                  f"of timepoint {timepoint_uid!r}")
     # A multi-frame image's frame takes its matrix and Pixel Spacing from its functional
-    # groups (pacs.metadata.frame_tags).
-    geometry = pixel_geometry(pacs.instance_tags(located.orthanc_id), frame or 1)
+    # groups (the Pacs port reads them).
+    geometry = pacs.pixel_geometry(located.orthanc_id, frame or 1)
     if (frame or 1) > geometry.frames:
         raise InvalidMeasurement(f"frame {frame} is beyond the instance's {geometry.frames} "
                                  "frame(s)")

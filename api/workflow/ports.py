@@ -33,6 +33,7 @@ from api.workflow.domain import (
     TimepointSignoff,
 )
 from api.workflow.roles import Principal
+from imaging.geometry import ImagePlane, PixelGeometry
 from pacs.dimse import DicomPeer
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
@@ -111,7 +112,12 @@ class Pacs(Protocol):
     #: Where published objects are also sent (C-STORE, through the outbox), if anywhere.
     hospital: DicomPeer | None
 
-    def instance_tags(self, orthanc_id: str) -> dict[str, Any]: ...
+    def pixel_geometry(self, orthanc_id: str, frame: int) -> PixelGeometry:
+        """Matrix, frame count and pixel spacing of one frame (1-based) of an instance; a
+        multi-frame image's frame takes them from its functional groups."""
+    def image_plane(self, orthanc_id: str, frame: int) -> ImagePlane | None:
+        """Where one frame (1-based) of an instance lies in patient space; None when its
+        position, orientation or spacing is missing or unusable."""
     def instance_file(self, orthanc_id: str) -> bytes: ...
     def store(self, dicom_file: bytes) -> Any: ...
     def outbox_changed(self) -> None:

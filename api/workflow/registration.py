@@ -29,7 +29,6 @@ from api.workflow.roles import READERS, Principal, check_role
 from imaging import rigid
 from imaging.errors import ImagingError
 from imaging.geometry import ImagePlane, caliper_midpoint, nearest_slice, plane_name
-from pacs.metadata import image_plane
 
 #: How long a proposal waits for a registration that another thread or process computes.
 PROPOSAL_WAIT_S = 60.0
@@ -196,7 +195,7 @@ class RegistrationService:
         located = self.store.locate_instance(sop_instance_uid)
         if located is None:
             raise Conflict(f"instance {sop_instance_uid!r} is no longer indexed")
-        plane = image_plane(self.pacs.instance_tags(located.orthanc_id), frame or 1)
+        plane = self.pacs.image_plane(located.orthanc_id, frame or 1)
         if plane is None:
             raise Conflict(f"instance {sop_instance_uid!r} has no usable Image Plane "
                            "attributes (position, orientation, pixel spacing)")

@@ -19,7 +19,9 @@ from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, 
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance
 from api.workflow.roles import Principal
+from imaging.geometry import ImagePlane, PixelGeometry
 from pacs.dimse import DicomPeer
+from pacs.metadata import image_plane, pixel_geometry
 
 
 class FakeCaseStore:
@@ -206,8 +208,11 @@ class FakePacs:
         self.hospital = hospital
         self.outbox_changes = 0
 
-    def instance_tags(self, orthanc_id: str) -> dict[str, Any]:
-        return dict(self.tags)
+    def pixel_geometry(self, orthanc_id: str, frame: int) -> PixelGeometry:
+        return pixel_geometry(self.tags, frame)
+
+    def image_plane(self, orthanc_id: str, frame: int) -> ImagePlane | None:
+        return image_plane(self.tags, frame)
 
     def instance_file(self, orthanc_id: str) -> bytes:
         raise KeyError(orthanc_id)
