@@ -37,6 +37,7 @@ from api.db.models import (
 from api.db.outbox import OutboxItem
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance, WorklistRows
+from api.workflow.ports import Study as IndexedStudy
 from api.workflow.roles import Principal
 
 #: Primary keys are 32-bit integers on every database Nadir runs on: an id beyond that
@@ -77,11 +78,11 @@ class SqlCaseStore:
     def patient(self, patient_id: str) -> Patient | None:
         return self.session.scalar(select(Patient).where(Patient.patient_id == patient_id))
 
-    def studies_of(self, patient_id: str) -> list[Study] | None:
+    def studies_of(self, patient_id: str) -> list[IndexedStudy] | None:
         patient = self.patient(patient_id)
         if patient is None:
             return None
-        studies = list(self.session.scalars(
+        studies: list[IndexedStudy] = list(self.session.scalars(
             select(Study).where(Study.patient_pk == patient.id)
             .options(selectinload(Study.series))))
         studies.sort(key=lambda st: (st.study_date is None, st.study_date, st.study_time or "",

@@ -24,6 +24,7 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 # The case aggregate's domain types, mapped below; imported from here by the adapters.
 from api.workflow.domain import (  # noqa: I001
@@ -134,6 +135,13 @@ class Study(Base):
     other_patient_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     patient: Mapped[Patient] = relationship(back_populates="studies")
     series: Mapped[list[Series]] = relationship(back_populates="study")
+
+    def show_date(self, date: dt.date | None, source: str | None) -> None:
+        """The date a case sees (api.workflow.timeline.with_case_dates), put on the loaded
+        row as if read from the database: never written back, the index keeps the DICOM's
+        own (absent) date."""
+        set_committed_value(self, "study_date", date)
+        set_committed_value(self, "date_source", source)
 
 
 class Series(Base):

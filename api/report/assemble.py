@@ -13,7 +13,6 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
-from api.db.models import Series, Study
 from api.report.key_images import KeyImageCache, KeyImageKey, key_images_for
 from api.report.model import (
     KeyImageView,
@@ -30,7 +29,7 @@ from api.workflow.cases import CaseService
 from api.workflow.comparisons import pair_studies
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.errors import NotEvaluable
-from api.workflow.ports import CaseStore, Pacs
+from api.workflow.ports import CaseStore, Pacs, Series, Study
 from api.workflow.roles import READERS, Principal, check_role
 from api.workflow.timeline import (
     SET_FOR_CASE,

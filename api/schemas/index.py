@@ -8,9 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.db.image_checks import ImageCheck
-from api.db.models import Series, Study
 from api.schemas.common import DATE_SOURCE_HELP, iso_text
 from api.workflow.comparisons import split_floats
+from api.workflow.ports import Series, Study
 
 
 class PatientOut(BaseModel):

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from api.db.models import Study
 from api.workflow.domain import Case, Lesion, PatientMarker
+from api.workflow.ports import Study
 from api.workflow.timeline import CurrentMeasurements, engine_input
 from measurement.errors import MeasurementError
 from measurement.recist import evaluate

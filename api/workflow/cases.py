@@ -17,7 +17,6 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.db.models import Study
 from api.workflow.caliper import axes_on_image, image_points, point_on_image
 from api.workflow.case_response import CaseResponse, case_response, missing_readings
 from api.workflow.domain import (
@@ -54,7 +53,7 @@ from api.workflow.lesion_edits import (
     signed_timepoints_read,
     version_reason,
 )
-from api.workflow.ports import CaseStore, Pacs
+from api.workflow.ports import CaseStore, Pacs, Study
 from api.workflow.reviews import dating_case
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.split_lesions import (

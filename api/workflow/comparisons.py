@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from api.db.models import Comparison, ComparisonPair, Series, Study
+from api.db.models import Comparison, ComparisonPair
 from api.workflow.cases import patient_studies
 from api.workflow.domain import utcnow
 from api.workflow.errors import InvalidInput, NotFound, StaleVersion
-from api.workflow.ports import CaseStore
+from api.workflow.ports import CaseStore, Series, Study
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role
 from imaging.metadata import describe_series
 from imaging.model import SeriesDescriptor

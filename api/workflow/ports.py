@@ -18,10 +18,8 @@ from api.db.models import (
     AuditEvent,
     Comparison,
     ComparisonPair,
-    Patient,
     Publication,
     SrDraft,
-    Study,
 )
 from api.db.outbox import OutboxItem
 from api.workflow.domain import (
@@ -38,6 +36,98 @@ from pacs.dimse import DicomPeer
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
           | PatientMarker | OutboxItem | LesionChange)
+
+
+# -- the index of what the PACS holds, as the workflow reads it ------------------------------
+# Read-only views (the index is written by ingest, api/workers/ingest.py): the SQL store
+# hands out its rows (api.db.models), the unit tests' fakes small dataclasses.
+
+class Series(Protocol):
+    """An indexed series: what the pairing scorer and the registration read of it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def series_instance_uid(self) -> str: ...
+    @property
+    def orthanc_id(self) -> str: ...
+    @property
+    def modality(self) -> str: ...
+    @property
+    def sop_class_uid(self) -> str | None: ...
+    @property
+    def body_part(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def protocol(self) -> str | None: ...
+    @property
+    def series_number(self) -> int | None: ...
+    @property
+    def image_type(self) -> str | None: ...
+    @property
+    def convolution_kernel(self) -> str | None: ...
+    @property
+    def slice_thickness_mm(self) -> float | None: ...
+    @property
+    def pixel_spacing(self) -> str | None: ...
+    @property
+    def orientation(self) -> str | None: ...
+    @property
+    def frame_of_reference_uid(self) -> str | None: ...
+    @property
+    def contrast_agent(self) -> str | None: ...
+    @property
+    def instance_count(self) -> int: ...
+    @property
+    def z_min_mm(self) -> float | None: ...
+    @property
+    def z_max_mm(self) -> float | None: ...
+
+
+class Study(Protocol):
+    """An indexed study with its series (a timepoint of a case when dated)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def study_instance_uid(self) -> str: ...
+    @property
+    def orthanc_id(self) -> str: ...
+    @property
+    def study_date(self) -> dt.date | None: ...
+    @property
+    def date_source(self) -> str | None:
+        """The attribute ``study_date`` was read from (or that a radiologist set it)."""
+    @property
+    def study_time(self) -> str | None: ...
+    @property
+    def accession_number(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def other_patient_ids(self) -> list[Any] | None: ...
+    @property
+    def series(self) -> Sequence[Series]: ...
+
+    def show_date(self, date: dt.date | None, source: str | None) -> None:
+        """Show this date, and where it came from, for the rest of the unit of work; the
+        index keeps the DICOM's own (never written back)."""
+
+
+class Patient(Protocol):
+    """An indexed patient with their studies."""
+
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def patient_name(self) -> str | None: ...
+    @property
+    def birth_date(self) -> dt.date | None: ...
+    @property
+    def sex(self) -> str | None: ...
+    @property
+    def studies(self) -> Sequence[Study]: ...
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.db.models import Publication, SrDraft, Study
+from api.db.models import Publication, SrDraft
 from api.db.outbox import PENDING, OutboxItem
 from api.workflow.cases import CaseService
 from api.workflow.domain import Case, utcnow
@@ -24,6 +24,7 @@ from api.workflow.errors import (
     StaleVersion,
 )
 from api.workflow.events import ChangeKind
+from api.workflow.ports import Study
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.sr_export import (
     PDF_SERIES_NUMBER,

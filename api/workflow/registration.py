@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from api.db.models import Comparison, ComparisonPair, Series, Study
+from api.db.models import Comparison, ComparisonPair
 from api.workflow.cases import CaseService, patient_studies
 from api.workflow.comparisons import ComparisonView, pair_studies, split_floats
 from api.workflow.domain import MeasurementVersion
@@ -23,6 +23,8 @@ from api.workflow.ports import (
     RegistrationPair,
     RegistrationState,
     RegistrationStore,
+    Series,
+    Study,
 )
 from api.workflow.registration_jobs import RegistrationJobs
 from api.workflow.roles import READERS, Principal, check_role

@@ -6,11 +6,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm.attributes import set_committed_value
-
-from api.db.models import Study
 from api.workflow.domain import Case, CaseStudyDate, Lesion, MeasurementVersion, PatientMarker
 from api.workflow.errors import InvalidInput
+from api.workflow.ports import Study
 from api.workflow.split_lesions import target_reading
 from measurement.markers import engine_markers
 from measurement.model import (
@@ -78,15 +76,14 @@ def with_case_dates(studies: Sequence[Study], dates: Sequence[CaseStudyDate]
     """The studies as the case sees them: a study whose DICOM has no date takes the date a
     radiologist set for this case (the newest), with ``date_source`` :data:`SET_FOR_CASE`.
 
-    The date is put on the loaded row as if read from the database (never written back):
+    The date is shown on the loaded study (:meth:`Study.show_date`, never written back):
     each use case reads one case, and the index keeps the DICOM's own (absent) date.
     """
     newest = {d.study_uid: d for d in sorted(dates, key=lambda d: d.id or 0)}
     for st in studies:
         if st.study_date is None or st.date_source == SET_FOR_CASE:
             chosen = newest.get(st.study_instance_uid)
-            set_committed_value(st, "study_date", chosen.date if chosen else None)
-            set_committed_value(st, "date_source", SET_FOR_CASE if chosen else None)
+            st.show_date(chosen.date if chosen else None, SET_FOR_CASE if chosen else None)
     return list(studies)
 
 

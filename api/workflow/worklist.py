@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from api.db.models import Study
 from api.workflow.case_response import CaseResponse, TimepointState, case_response
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker
+from api.workflow.ports import Study
 from api.workflow.timeline import case_timepoints, current_measurements, with_case_dates
 from measurement.errors import MeasurementError
 from measurement.result import Response

@@ -9,19 +9,76 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom.uid import CTImageStorage, generate_uid
 
-from api.db.models import Comparison, ComparisonPair, Patient, Publication, Series, SrDraft, Study
+from api.db.models import Comparison, ComparisonPair, Publication, SrDraft
 from api.db.outbox import OutboxItem
 from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, PatientMarker
 from api.workflow.errors import StaleVersion
-from api.workflow.ports import Entity, LocatedInstance
+from api.workflow.ports import Entity, LocatedInstance, Study
 from api.workflow.roles import Principal
 from imaging.geometry import ImagePlane, PixelGeometry
 from pacs.dimse import DicomPeer
 from pacs.metadata import image_plane, pixel_geometry
+
+
+@dataclass(kw_only=True, eq=False)
+class FakeSeries:
+    """An indexed series (:class:`api.workflow.ports.Series`)."""
+
+    id: int
+    series_instance_uid: str
+    orthanc_id: str = "series"
+    modality: str = "CT"
+    sop_class_uid: str | None = CTImageStorage
+    body_part: str | None = None
+    description: str | None = None
+    protocol: str | None = None
+    series_number: int | None = None
+    image_type: str | None = None
+    convolution_kernel: str | None = None
+    slice_thickness_mm: float | None = None
+    pixel_spacing: str | None = None
+    orientation: str | None = None
+    frame_of_reference_uid: str | None = None
+    contrast_agent: str | None = None
+    instance_count: int = 1
+    z_min_mm: float | None = None
+    z_max_mm: float | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class FakeStudy:
+    """An indexed study (:class:`api.workflow.ports.Study`)."""
+
+    id: int
+    study_instance_uid: str
+    orthanc_id: str = "study"
+    study_date: dt.date | None = None
+    date_source: str | None = None
+    study_time: str | None = None
+    accession_number: str | None = None
+    description: str | None = None
+    other_patient_ids: list[Any] | None = None
+    series: list[FakeSeries] = field(default_factory=list)
+
+    def show_date(self, date: dt.date | None, source: str | None) -> None:
+        self.study_date, self.date_source = date, source
+
+
+@dataclass(kw_only=True, eq=False)
+class FakePatient:
+    """An indexed patient (:class:`api.workflow.ports.Patient`)."""
+
+    id: int
+    patient_id: str
+    patient_name: str | None = None
+    birth_date: dt.date | None = None
+    sex: str | None = None
+    studies: list[FakeStudy] = field(default_factory=list)
 
 
 class FakeCaseStore:
@@ -29,8 +86,8 @@ class FakeCaseStore:
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
-        self.patients: dict[str, Patient] = {}
-        self.studies: dict[str, list[Study]] = {}
+        self.patients: dict[str, FakePatient] = {}
+        self.studies: dict[str, list[FakeStudy]] = {}
         self.instances: dict[str, LocatedInstance] = {}
         self.cases_by_id: dict[int, Case] = {}
         self.lesions: dict[int, Lesion] = {}
@@ -50,15 +107,16 @@ class FakeCaseStore:
     # -- fixtures ----------------------------------------------------------------------------
 
     def add_study(self, patient_id: str, date: dt.date | None, *, slices: int = 3,
-                  ) -> tuple[Study, list[str]]:
+                  ) -> tuple[FakeStudy, list[str]]:
         """An indexed study with one CT series; returns the study and its SOP UIDs."""
-        self.patients.setdefault(patient_id, Patient(id=next(self._ids), patient_id=patient_id,
-                                                     patient_name="Test^Patient"))
-        study = Study(id=next(self._ids), study_instance_uid=generate_uid(), study_date=date,
-                      orthanc_id=f"study-{len(self.studies)}", series=[])
-        series = Series(id=next(self._ids), series_instance_uid=generate_uid(), modality="CT",
-                        orthanc_id="series", instance_count=slices, sop_class_uid=CTImageStorage)
+        patient = self.patients.setdefault(patient_id, FakePatient(
+            id=next(self._ids), patient_id=patient_id, patient_name="Test^Patient"))
+        study = FakeStudy(id=next(self._ids), study_instance_uid=generate_uid(), study_date=date,
+                          orthanc_id=f"study-{len(self.studies)}")
+        series = FakeSeries(id=next(self._ids), series_instance_uid=generate_uid(),
+                            instance_count=slices)
         study.series.append(series)
+        patient.studies.append(study)
         self.studies.setdefault(patient_id, []).append(study)
         self.studies[patient_id].sort(key=lambda st: (st.study_date is None, st.study_date))
         uids = []
@@ -71,11 +129,12 @@ class FakeCaseStore:
 
     # -- CaseStore ---------------------------------------------------------------------------
 
-    def patient(self, patient_id: str) -> Patient | None:
+    def patient(self, patient_id: str) -> FakePatient | None:
         return self.patients.get(patient_id)
 
     def studies_of(self, patient_id: str) -> list[Study] | None:
-        return list(self.studies[patient_id]) if patient_id in self.patients else None
+        found: list[Study] = list(self.studies.get(patient_id, []))
+        return found if patient_id in self.patients else None
 
     def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None:
         return self.instances.get(sop_instance_uid)
