@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db.models import (
-    Comparison,
     FeedState,
     Instance,
     Patient,
@@ -19,10 +18,13 @@ from api.db.models import (
     Series,
     Study,
     cases_table,
+    comparisons_table,
     measurement_versions_table,
     timepoint_signoffs_table,
 )
 from pacs.metadata import DATE_SOURCES, InstanceRecord, SeriesRecord
+
+_comparisons = comparisons_table.c
 
 CURSOR_KEY = "orthanc_changes"
 log = logging.getLogger(__name__)
@@ -211,8 +213,8 @@ def _study_in_use(s: Session, study_uid: str) -> bool:
             measurement_versions_table.c.timepoint_uid == study_uid),
         select(timepoint_signoffs_table.c.id).where(
             timepoint_signoffs_table.c.timepoint_uid == study_uid),
-        select(Comparison.id).where(or_(Comparison.baseline_study_uid == study_uid,
-                                        Comparison.followup_study_uid == study_uid)),
+        select(_comparisons.id).where(or_(_comparisons.baseline_study_uid == study_uid,
+                                        _comparisons.followup_study_uid == study_uid)),
     )
     return any(s.scalar(use.limit(1)) is not None for use in uses)
 

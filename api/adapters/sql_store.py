@@ -29,16 +29,25 @@ from api.db.models import (
     Study,
     User,
     cases_table,
+    comparisons_table,
     lesion_changes_table,
     lesions_table,
     measurement_versions_table,
     patient_markers_table,
+    publications_table,
+    sr_drafts_table,
 )
-from api.db.outbox import OutboxItem
+from api.db.outbox import OutboxItem, outbox_table
+from api.workflow import ports
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance, WorklistRows
 from api.workflow.ports import Study as IndexedStudy
 from api.workflow.roles import Principal
+
+_publications = publications_table.c
+_outbox = outbox_table.c
+_comparisons = comparisons_table.c
+_drafts = sr_drafts_table.c
 
 #: Primary keys are 32-bit integers on every database Nadir runs on: an id beyond that
 #: range names nothing (and must not reach the database driver, which would fail).
@@ -157,16 +166,17 @@ class SqlCaseStore:
     def latest_publication(self, case_id: int, kind: str, timepoint_uid: str
                            ) -> Publication | None:
         return self.session.scalar(select(Publication).where(
-            Publication.case_id == case_id, Publication.kind == kind,
-            Publication.timepoint_uid == timepoint_uid).order_by(Publication.id.desc()).limit(1))
+            _publications.case_id == case_id, _publications.kind == kind,
+            _publications.timepoint_uid == timepoint_uid
+        ).order_by(_publications.id.desc()).limit(1))
 
     def publications(self, case_id: int) -> list[Publication]:
         return list(self.session.scalars(select(Publication).where(
-            Publication.case_id == case_id).order_by(Publication.id)))
+            _publications.case_id == case_id).order_by(_publications.id)))
 
     def sends(self, case_id: int) -> list[OutboxItem]:
         return list(self.session.scalars(select(OutboxItem).where(
-            OutboxItem.case_id == case_id).order_by(OutboxItem.id)))
+            _outbox.case_id == case_id).order_by(_outbox.id)))
 
     def indexed_instances(self, sop_instance_uids: Iterable[str]) -> set[str]:
         uids = sorted(set(sop_instance_uids))
@@ -184,10 +194,10 @@ class SqlCaseStore:
     def newest_comparison(self, patient_id: str, baseline_uid: str, followup_uid: str
                           ) -> Comparison | None:
         return self.session.scalar(select(Comparison).where(
-            Comparison.patient_id == patient_id,
-            Comparison.baseline_study_uid == baseline_uid,
-            Comparison.followup_study_uid == followup_uid,
-        ).order_by(Comparison.id.desc()).limit(1))
+            _comparisons.patient_id == patient_id,
+            _comparisons.baseline_study_uid == baseline_uid,
+            _comparisons.followup_study_uid == followup_uid,
+        ).order_by(_comparisons.id.desc()).limit(1))
 
     def replace_pairs(self, comparison: Comparison, pairs: Sequence[ComparisonPair]) -> None:
         from sqlalchemy.orm.attributes import flag_modified
@@ -199,8 +209,8 @@ class SqlCaseStore:
         flag_modified(comparison, "excluded")
 
     def drafts(self, case_id: int) -> list[SrDraft]:
-        return list(self.session.scalars(select(SrDraft).where(SrDraft.case_id == case_id)
-                                         .order_by(SrDraft.id)))
+        return list(self.session.scalars(select(SrDraft).where(_drafts.case_id == case_id)
+                                         .order_by(_drafts.id)))
 
     def markers_of(self, patient_id: str) -> list[PatientMarker]:
         return list(self.session.scalars(
@@ -222,13 +232,14 @@ class SqlCaseStore:
         return [(pid, name, count) for pid, name, count in rows]
 
     def audit_events(self, patient_id: str | None, user: str | None, limit: int
-                     ) -> list[AuditEvent]:
+                     ) -> list[ports.AuditEvent]:
         query = select(AuditEvent).order_by(AuditEvent.id)
         if patient_id is not None:
             query = query.where(AuditEvent.patient_id == patient_id)
         if user is not None:
             query = query.where(AuditEvent.user_name == user)
-        return list(self.session.scalars(query.limit(limit)))
+        found: list[ports.AuditEvent] = list(self.session.scalars(query.limit(limit)))
+        return found
 
     def worklist_rows(self) -> WorklistRows:
         patients = list(self.session.scalars(
@@ -244,13 +255,14 @@ class SqlCaseStore:
         return WorklistRows(patients, cases, measurements,
                             self.session.scalars(select(PatientMarker)))
 
-    def images_flagged(self, study_uids: Sequence[str]) -> list[ImageCheck]:
-        return list(self.session.scalars(select(ImageCheck).where(
+    def images_flagged(self, study_uids: Sequence[str]) -> list[ports.ImageCheck]:
+        found: list[ports.ImageCheck] = list(self.session.scalars(select(ImageCheck).where(
             ImageCheck.study_instance_uid.in_(list(study_uids)),
             or_(ImageCheck.refused_reason.is_not(None),
                 ImageCheck.resent_attributes.is_not(None)))
             .order_by(ImageCheck.study_instance_uid, ImageCheck.series_instance_uid,
                       ImageCheck.sop_instance_uid)))
+        return found
 
     def audit(self, who: Principal, action: str, resource: str,
               patient_id: str | None) -> None:

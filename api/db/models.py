@@ -37,6 +37,12 @@ from api.workflow.domain import (
     CaseStudyDate as CaseStudyDate,
 )
 from api.workflow.domain import (
+    Comparison as Comparison,
+)
+from api.workflow.domain import (
+    ComparisonPair as ComparisonPair,
+)
+from api.workflow.domain import (
     Lesion as Lesion,
 )
 from api.workflow.domain import (
@@ -50,6 +56,12 @@ from api.workflow.domain import (
 )
 from api.workflow.domain import (
     PatientMarker as PatientMarker,
+)
+from api.workflow.domain import (
+    Publication as Publication,
+)
+from api.workflow.domain import (
+    SrDraft as SrDraft,
 )
 from api.workflow.domain import (
     TimepointSignoff as TimepointSignoff,
@@ -185,40 +197,6 @@ class Instance(Base):
     # normal, "image_position": [x, y, z]}`` (from its Plane Position functional groups,
     # PS3.3 C.7.6.16.2.3); None for a single-frame image.
     frames: Mapped[list[Any] | None] = mapped_column(JSON)
-
-
-class Comparison(Base):
-    __tablename__ = "comparisons"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[str] = mapped_column(String(128), index=True)
-    baseline_study_uid: Mapped[str] = mapped_column(String(64))
-    followup_study_uid: Mapped[str] = mapped_column(String(64))
-    created_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-    excluded: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    # Optimistic locking: every UPDATE checks the version it read (a lost update raises).
-    __mapper_args__ = {"version_id_col": version}
-    pairs: Mapped[list[ComparisonPair]] = relationship(
-        back_populates="comparison", cascade="all, delete-orphan", order_by="ComparisonPair.id"
-    )
-
-
-class ComparisonPair(Base):
-    __tablename__ = "comparison_pairs"
-    __table_args__ = (
-        UniqueConstraint("comparison_id", "baseline_series_uid"),
-        UniqueConstraint("comparison_id", "followup_series_uid"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id", ondelete="CASCADE"))
-    baseline_series_uid: Mapped[str] = mapped_column(String(64))
-    followup_series_uid: Mapped[str] = mapped_column(String(64))
-    score: Mapped[float | None] = mapped_column(Float)
-    reasons: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    source: Mapped[str] = mapped_column(String(16))
-    set_by: Mapped[str | None] = mapped_column(String(128))
-    comparison: Mapped[Comparison] = relationship(back_populates="pairs")
 
 
 class AuditEvent(Base):
@@ -395,6 +373,65 @@ adjudications_table = Table(
     Column("adjudicated_at", DateTime(timezone=True), nullable=False, default=utcnow),
 )
 
+comparisons_table = Table(
+    "comparisons", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("patient_id", String(128), nullable=False, index=True),
+    Column("baseline_study_uid", String(64), nullable=False),
+    Column("followup_study_uid", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("version", Integer, nullable=False, default=1),
+    Column("excluded", JSON, nullable=False, default=list),
+)
+
+comparison_pairs_table = Table(
+    "comparison_pairs", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("comparison_id", Integer, ForeignKey("comparisons.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("baseline_series_uid", String(64), nullable=False),
+    Column("followup_series_uid", String(64), nullable=False),
+    Column("score", Float),
+    Column("reasons", JSON, nullable=False, default=list),
+    Column("source", String(16), nullable=False),
+    Column("set_by", String(128)),
+    UniqueConstraint("comparison_id", "baseline_series_uid"),
+    UniqueConstraint("comparison_id", "followup_series_uid"),
+)
+
+publications_table = Table(
+    "publications", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("kind", String(8), nullable=False),
+    Column("timepoint_uid", String(64), nullable=False),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False, unique=True),
+    Column("series_instance_uid", String(64), nullable=False),
+    Column("study_instance_uid", String(64), nullable=False),
+    Column("replaces_id", Integer, ForeignKey("publications.id")),
+    Column("published_by", String(128), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("sent_to_remote", Boolean, nullable=False, default=False),
+)
+
+sr_drafts_table = Table(
+    "sr_drafts", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("sop_instance_uid", String(64), nullable=False),
+    Column("orthanc_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("summary", JSON, nullable=False, default=dict),
+    Column("received_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime(timezone=True)),
+    UniqueConstraint("case_id", "sop_instance_uid"),
+)
+
 _map = Base.registry.map_imperatively
 _map(Lesion, lesions_table)
 _map(LesionChange, lesion_changes_table)
@@ -413,40 +450,14 @@ _map(Case, cases_table, properties={
     "adjudications": relationship(
         Adjudication, order_by=adjudications_table.c.id, cascade="all, delete-orphan",
         foreign_keys=[adjudications_table.c.case_id])})
-
-
-class Publication(Base):
-    """A DICOM object Nadir wrote into the PACS for a case (SR per timepoint, or the PDF)."""
-
-    __tablename__ = "publications"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))
-    timepoint_uid: Mapped[str] = mapped_column(String(64))
-    sop_class_uid: Mapped[str] = mapped_column(String(64))
-    sop_instance_uid: Mapped[str] = mapped_column(String(64), unique=True)
-    series_instance_uid: Mapped[str] = mapped_column(String(64))
-    study_instance_uid: Mapped[str] = mapped_column(String(64))
-    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("publications.id"))
-    published_by: Mapped[str] = mapped_column(String(128))
-    published_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_to_remote: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class SrDraft(Base):
-    """Measurements of an SR that arrived in the PACS from a viewer, awaiting confirmation."""
-
-    __tablename__ = "sr_drafts"
-    __table_args__ = (UniqueConstraint("case_id", "sop_instance_uid"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    sop_instance_uid: Mapped[str] = mapped_column(String(64))
-    orthanc_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    decided_by: Mapped[str | None] = mapped_column(String(128))
-    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+_map(ComparisonPair, comparison_pairs_table)
+_map(Comparison, comparisons_table, properties={
+    "pairs": relationship(ComparisonPair, order_by=comparison_pairs_table.c.id,
+                          cascade="all, delete-orphan")},
+    # Optimistic locking: every UPDATE checks the version it read (a lost update raises).
+    version_id_col=comparisons_table.c.version)
+_map(Publication, publications_table)
+_map(SrDraft, sr_drafts_table)
 
 
 patient_markers_table = Table(

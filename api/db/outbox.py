@@ -8,55 +8,47 @@ out of attempts). Changes go through Alembic migrations in api/migrations.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from sqlalchemy import (
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models import Base, utcnow
+from api.workflow.domain import OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT
+from api.workflow.domain import OutboxItem as OutboxItem
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED = OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_FAILED
 OUTBOX_STATES = (PENDING, SENT, FAILED)
 
-
-class OutboxItem(Base):
-    """One object to deliver to one DICOM destination (C-STORE)."""
-
-    __tablename__ = "outbox"
-    __table_args__ = (
-        # One row per object and destination: sending it twice is never queued.
-        UniqueConstraint("ae_title", "host", "port", "sop_instance_uid"),
-        Index("ix_outbox_due", "state", "next_attempt_at"),
-    )
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int | None] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    publication_id: Mapped[int | None] = mapped_column(
-        ForeignKey("publications.id", ondelete="CASCADE"), index=True)
-    ae_title: Mapped[str] = mapped_column(String(16))
-    host: Mapped[str] = mapped_column(String(255))
-    port: Mapped[int] = mapped_column(Integer)
-    sop_class_uid: Mapped[str] = mapped_column(String(64))
-    sop_instance_uid: Mapped[str] = mapped_column(String(64))
+outbox_table = Table(
+    "outbox", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    Column("publication_id", Integer, ForeignKey("publications.id", ondelete="CASCADE"),
+           index=True),
+    Column("ae_title", String(16), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("port", Integer, nullable=False),
+    Column("sop_class_uid", String(64), nullable=False),
+    Column("sop_instance_uid", String(64), nullable=False),
     # The Part 10 file to send; dropped once the destination has acknowledged it.
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True),
-                                                         default=utcnow)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
-    @property
-    def destination(self) -> str:
-        return f"{self.ae_title}@{self.host}:{self.port}"
+    Column("payload", LargeBinary),
+    Column("state", String(16), nullable=False, default=PENDING),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("sent_at", DateTime(timezone=True)),
+    # One row per object and destination: sending it twice is never queued.
+    UniqueConstraint("ae_title", "host", "port", "sop_instance_uid"),
+    Index("ix_outbox_due", "state", "next_attempt_at"),
+)
+Base.registry.map_imperatively(OutboxItem, outbox_table)

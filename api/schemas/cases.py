@@ -8,8 +8,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StrictFloat
 
-from api.db.image_checks import ImageCheck
-from api.db.models import AuditEvent
 from api.schemas.common import (
     DATE_SOURCE_HELP,
     CriteriaName,
@@ -30,7 +28,7 @@ from api.schemas.index import ImageFlagOut
 from api.workflow.case_response import CaseResponse
 from api.workflow.cases import DEFAULT_OPTIONS, CaseView
 from api.workflow.domain import Lesion, MeasurementVersion, PatientMarker, TimepointSignoff
-from api.workflow.ports import Study
+from api.workflow.ports import AuditEvent, ImageCheck, Study
 from api.workflow.split_lesions import MAX_FRAGMENTS
 from measurement.codec import result_to_json
 from measurement.markers import MARKER_WINDOW_DAYS

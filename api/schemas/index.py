@@ -7,10 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from api.db.image_checks import ImageCheck
 from api.schemas.common import DATE_SOURCE_HELP, iso_text
 from api.workflow.comparisons import split_floats
-from api.workflow.ports import Series, Study
+from api.workflow.ports import ImageCheck, Series, Study
 
 
 class PatientOut(BaseModel):

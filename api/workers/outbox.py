@@ -21,10 +21,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import sessionmaker
 
 from api.db.models import Publication, utcnow
-from api.db.outbox import FAILED, PENDING, SENT, OutboxItem
+from api.db.outbox import FAILED, PENDING, SENT, OutboxItem, outbox_table
 from api.settings import Settings
 from pacs.dimse import DicomPeer, StoreOptions, store
 from pacs.errors import DimseError
+
+_outbox = outbox_table.c
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +129,8 @@ class OutboxSender:
 
     def _until_next_due(self) -> float:
         with self._sessions() as s:
-            due: dt.datetime | None = s.scalar(select(func.min(OutboxItem.next_attempt_at))
-                                               .where(OutboxItem.state == PENDING))
+            due: dt.datetime | None = s.scalar(select(func.min(_outbox.next_attempt_at))
+                                               .where(_outbox.state == PENDING))
         if due is None:
             return self._poll_s
         if due.tzinfo is None:  # SQLite keeps no time zone; every time stored is UTC
@@ -150,17 +152,17 @@ class OutboxSender:
     def _claim(self, now: dt.datetime) -> list[_Due]:
         lease_end = now + dt.timedelta(seconds=LEASE_S)
         with self._sessions() as s:
-            candidates = list(s.scalars(select(OutboxItem.id).where(
-                OutboxItem.state == PENDING, OutboxItem.next_attempt_at <= now)
-                .order_by(OutboxItem.id).limit(BATCH)))
+            candidates = list(s.scalars(select(_outbox.id).where(
+                _outbox.state == PENDING, _outbox.next_attempt_at <= now)
+                .order_by(_outbox.id).limit(BATCH)))
         claimed: list[_Due] = []
         for row_id in candidates:
             with self._sessions.begin() as s:
                 # Still due only if no other sender claimed it since (the WHERE is checked
                 # again on the locked row).
                 taken = s.execute(update(OutboxItem).where(
-                    OutboxItem.id == row_id, OutboxItem.state == PENDING,
-                    OutboxItem.next_attempt_at <= now).values(next_attempt_at=lease_end))
+                    _outbox.id == row_id, _outbox.state == PENDING,
+                    _outbox.next_attempt_at <= now).values(next_attempt_at=lease_end))
                 if getattr(taken, "rowcount", 0) != 1:
                     continue
                 row = s.get(OutboxItem, row_id)

@@ -16,12 +16,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from api.db.models import Instance, Patient, Publication, Series, SrDraft, Study, cases_table
+from api.db.models import (
+    Instance,
+    Patient,
+    Series,
+    SrDraft,
+    Study,
+    cases_table,
+    publications_table,
+)
 from imaging.errors import ImagingError
 from imaging.sr import read_measurement_report
 from pacs.errors import PacsError
 from pacs.metadata import SeriesRecord
 from pacs.orthanc import OrthancClient
+
+_publications = publications_table.c
 
 log = logging.getLogger(__name__)
 SR_MODALITY = "SR"
@@ -41,8 +51,8 @@ class SrDraftCollector:
         with self._sessions() as s:
             cases = list(s.scalars(select(cases_table.c.id).where(
                 cases_table.c.patient_id == record.patient.patient_id)))
-            ours = set(s.scalars(select(Publication.sop_instance_uid).where(
-                Publication.sop_instance_uid.in_([i.sop_instance_uid
+            ours = set(s.scalars(select(_publications.sop_instance_uid).where(
+                _publications.sop_instance_uid.in_([i.sop_instance_uid
                                                   for i in record.instances]))))
         if not cases:
             return
@@ -60,7 +70,7 @@ class SrDraftCollector:
                 .join(Patient, Study.patient_pk == Patient.id)
                 .where(Patient.patient_id == patient_id, Series.modality == SR_MODALITY)
             ).all()
-            ours = set(s.scalars(select(Publication.sop_instance_uid)))
+            ours = set(s.scalars(select(_publications.sop_instance_uid)))
         for orthanc_id, sop_uid in rows:
             if sop_uid not in ours:
                 self._collect(orthanc_id, [case_id])

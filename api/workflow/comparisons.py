@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from api.db.models import Comparison, ComparisonPair
 from api.workflow.cases import patient_studies
-from api.workflow.domain import utcnow
+from api.workflow.domain import Comparison, ComparisonPair, utcnow
 from api.workflow.errors import InvalidInput, NotFound, StaleVersion
 from api.workflow.ports import CaseStore, Series, Study
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, check_role

@@ -239,3 +239,106 @@ class Adjudication:
     def __post_init__(self) -> None:
         if not self.reason.strip():
             raise ValueError("an adjudication needs its reason")
+
+
+# -- comparisons: two studies of a patient with their paired series ---------------------------
+
+@dataclass(kw_only=True, eq=False)
+class ComparisonPair:
+    """A baseline series paired with a follow-up series: scored by the automatic pairing
+    (``source`` "auto") or set by a radiologist ("manual", ``score`` None)."""
+
+    id: int = field(init=False)
+    comparison_id: int = field(init=False)
+    baseline_series_uid: str
+    followup_series_uid: str
+    score: float | None = None
+    reasons: list[Any] = field(default_factory=list)
+    source: str
+    set_by: str | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class Comparison:
+    """A baseline and a follow-up study of a patient with their paired series.
+
+    ``version`` goes up by one at every change of the pairs (optimistic locking: a
+    concurrent change is refused); ``excluded`` lists [series UID, reason] of the series
+    the automatic pairing left out."""
+
+    id: int = field(init=False)
+    patient_id: str
+    baseline_study_uid: str
+    followup_study_uid: str
+    created_by: str
+    created_at: dt.datetime = field(default_factory=utcnow)
+    version: int = field(init=False)
+    excluded: list[Any] = field(default_factory=list)
+    pairs: list[ComparisonPair] = field(default_factory=list, repr=False)
+
+
+# -- documents: what Nadir publishes, and SRs that arrive from viewers -------------------------
+
+@dataclass(kw_only=True, eq=False)
+class Publication:
+    """A DICOM object Nadir wrote into the PACS for a case (SR per timepoint, or the PDF)."""
+
+    id: int = field(init=False)
+    case_id: int
+    kind: str
+    timepoint_uid: str
+    sop_class_uid: str
+    sop_instance_uid: str
+    series_instance_uid: str
+    study_instance_uid: str
+    replaces_id: int | None = None
+    published_by: str
+    published_at: dt.datetime = field(default_factory=utcnow)
+    sent_to_remote: bool = False
+
+
+# The states of an outbox row: waiting for its next attempt, delivered, or given up.
+OUTBOX_PENDING, OUTBOX_SENT, OUTBOX_FAILED = "pending", "sent", "failed"
+
+
+@dataclass(kw_only=True, eq=False)
+class OutboxItem:
+    """One object to deliver to one DICOM destination (C-STORE), written in the same
+    transaction as what caused the send; the sender (api/workers/outbox.py) keeps it."""
+
+    id: int = field(init=False)
+    case_id: int | None = None
+    publication_id: int | None = None
+    ae_title: str
+    host: str
+    port: int
+    sop_class_uid: str
+    sop_instance_uid: str
+    #: The Part 10 file to send; dropped once the destination has acknowledged it.
+    payload: bytes | None = None
+    state: str = OUTBOX_PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: dt.datetime = field(default_factory=utcnow)
+    created_at: dt.datetime = field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+
+    @property
+    def destination(self) -> str:
+        return f"{self.ae_title}@{self.host}:{self.port}"
+
+
+@dataclass(kw_only=True, eq=False)
+class SrDraft:
+    """Measurements of an SR that arrived in the PACS from a viewer, awaiting confirmation
+    (``status`` pending, confirmed or rejected)."""
+
+    id: int = field(init=False)
+    case_id: int
+    sop_instance_uid: str
+    orthanc_id: str
+    status: str = "pending"
+    summary: dict[str, Any] = field(default_factory=dict)
+    received_at: dt.datetime = field(default_factory=utcnow)
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None

@@ -3,7 +3,9 @@
 ``CaseStore`` is the unit of work over the database (``api.adapters.sql_store`` is the
 SQLAlchemy implementation; the unit tests use an in-memory fake). ``Pacs`` is the image
 archive (the Orthanc client, plus the hospital PACS that reports are sent to). The
-stored entities are the ORM classes of ``api.db.models``, used as plain objects.
+stored entities are the domain types of ``api.workflow.domain`` (mapped onto the tables by
+``api.db.models``); what the workflow only reads of the index and the logs is described
+here by Protocols that the stored rows satisfy.
 """
 
 from __future__ import annotations
@@ -13,26 +15,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from api.db.image_checks import ImageCheck
-from api.db.models import (
-    AuditEvent,
-    Comparison,
-    ComparisonPair,
-    Publication,
-    SrDraft,
-)
-from api.db.outbox import OutboxItem
 from api.workflow.domain import (
     Case,
+    Comparison,
+    ComparisonPair,
     Lesion,
     LesionChange,
     MeasurementVersion,
+    OutboxItem,
     PatientMarker,
+    Publication,
+    SrDraft,
     TimepointSignoff,
 )
 from api.workflow.roles import Principal
 from imaging.geometry import ImagePlane, PixelGeometry
-from pacs.dimse import DicomPeer
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
           | PatientMarker | OutboxItem | LesionChange)
@@ -130,6 +127,53 @@ class Patient(Protocol):
     def studies(self) -> Sequence[Study]: ...
 
 
+class AuditEvent(Protocol):
+    """Who read or changed which patient data, when (written through ``CaseStore.audit``)."""
+
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def user_name(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def patient_id(self) -> str | None: ...
+
+
+class ImageCheck(Protocol):
+    """What ingest found about an instance that came other than by Nadir's upload
+    (api/workers/image_checks.py): flagged when ``refused_reason`` or
+    ``resent_attributes`` is set."""
+
+    @property
+    def sop_instance_uid(self) -> str: ...
+    @property
+    def series_instance_uid(self) -> str | None: ...
+    @property
+    def study_instance_uid(self) -> str | None: ...
+    @property
+    def origin(self) -> str | None: ...
+    @property
+    def refused_reason(self) -> str | None: ...
+    @property
+    def resent_attributes(self) -> list[str] | None: ...
+    @property
+    def resent_by(self) -> str | None: ...
+
+
+class DicomDestination(Protocol):
+    """A DICOM application entity objects are sent to (C-STORE); its ``str`` names it."""
+
+    @property
+    def called_aet(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class LocatedInstance:
     """An indexed instance with the UIDs an SR reference needs."""
@@ -200,7 +244,8 @@ class Pacs(Protocol):
     """The image archive the cases' images live in (Orthanc), and the hospital PACS."""
 
     #: Where published objects are also sent (C-STORE, through the outbox), if anywhere.
-    hospital: DicomPeer | None
+    @property
+    def hospital(self) -> DicomDestination | None: ...
 
     def pixel_geometry(self, orthanc_id: str, frame: int) -> PixelGeometry:
         """Matrix, frame count and pixel spacing of one frame (1-based) of an instance; a

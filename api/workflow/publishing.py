@@ -12,10 +12,8 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.db.models import Publication, SrDraft
-from api.db.outbox import PENDING, OutboxItem
 from api.workflow.cases import CaseService
-from api.workflow.domain import Case, utcnow
+from api.workflow.domain import OUTBOX_PENDING, Case, OutboxItem, Publication, SrDraft, utcnow
 from api.workflow.errors import (
     Conflict,
     InvalidInput,
@@ -24,7 +22,7 @@ from api.workflow.errors import (
     StaleVersion,
 )
 from api.workflow.events import ChangeKind
-from api.workflow.ports import Study
+from api.workflow.ports import DicomDestination, Study
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.sr_export import (
     PDF_SERIES_NUMBER,
@@ -37,7 +35,6 @@ from api.workflow.sr_export import (
 from api.workflow.sr_import import import_report
 from imaging.dicomfile import part10_bytes
 from imaging.sr import SRReadError, build_encapsulated_pdf, read_measurement_report
-from pacs.dimse import DicomPeer
 
 #: Builds the PDF report of a case (the report package renders it).
 PdfBuilder = Callable[[CaseService, Case, dt.datetime], bytes]
@@ -212,11 +209,11 @@ def _publication(case: Case, kind: str, ds: Dataset, study: Study,
         published_at=utcnow())
 
 
-def _send(case: Case, pub: Publication, destination: DicomPeer, dicom_file: bytes
+def _send(case: Case, pub: Publication, destination: DicomDestination, dicom_file: bytes
           ) -> OutboxItem:
     now = utcnow()
     return OutboxItem(case_id=case.id, publication_id=pub.id, ae_title=destination.called_aet,
                       host=destination.host, port=destination.port,
                       sop_class_uid=pub.sop_class_uid, sop_instance_uid=pub.sop_instance_uid,
-                      payload=dicom_file, state=PENDING, attempts=0, next_attempt_at=now,
+                      payload=dicom_file, state=OUTBOX_PENDING, attempts=0, next_attempt_at=now,
                       created_at=now)

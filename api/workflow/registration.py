@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from api.db.models import Comparison, ComparisonPair
 from api.workflow.cases import CaseService, patient_studies
 from api.workflow.comparisons import ComparisonView, pair_studies, split_floats
-from api.workflow.domain import MeasurementVersion
+from api.workflow.domain import Comparison, ComparisonPair, MeasurementVersion
 from api.workflow.errors import Conflict, NotFound
 from api.workflow.ports import (
     DONE,

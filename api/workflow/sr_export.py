@@ -8,8 +8,7 @@ from pydicom import Dataset
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.db.models import Publication
-from api.workflow.domain import Case, Lesion, MeasurementVersion
+from api.workflow.domain import Case, Lesion, MeasurementVersion, Publication
 from api.workflow.ports import CaseStore, Study
 from api.workflow.timeline import CurrentMeasurements
 from imaging.sr import (

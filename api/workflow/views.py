@@ -6,11 +6,9 @@ These reads need no domain rule, so the store answers them with one query each
 
 from __future__ import annotations
 
-from api.db.image_checks import ImageCheck
-from api.db.models import AuditEvent
 from api.workflow.cases import patient_studies
 from api.workflow.errors import InvalidInput
-from api.workflow.ports import Study, ViewStore
+from api.workflow.ports import AuditEvent, ImageCheck, Study, ViewStore
 from api.workflow.roles import READERS, Principal, Role, check_role
 from api.workflow.worklist import WorklistCase, WorklistPatient, judge_cases
 

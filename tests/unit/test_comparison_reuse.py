@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from api.db.models import Comparison, ComparisonPair
 from api.workflow.comparisons import _still_covers
+from api.workflow.domain import Comparison, ComparisonPair
 from imaging.pairing import Pairing, SeriesPair
 
 
 def _comparison(pairs: list[tuple[str, str, str]], excluded: list[list[str]]) -> Comparison:
     c = Comparison(patient_id="P", baseline_study_uid="1", followup_study_uid="2",
-                   excluded=excluded)
+                   created_by="reader", excluded=excluded)
     c.pairs = [ComparisonPair(baseline_series_uid=b, followup_series_uid=f, score=1.0,
                               reasons=[], source=source) for b, f, source in pairs]
     return c

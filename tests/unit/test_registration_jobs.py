@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from api.db.models import ComparisonPair, Series
-from api.workflow.domain import MeasurementVersion
+from api.workflow.domain import ComparisonPair, MeasurementVersion
 from api.workflow.ports import (
     DONE,
     FAILED,
@@ -23,6 +22,7 @@ from api.workflow.ports import (
 )
 from api.workflow.registration import last_caliper, preferred_pair
 from api.workflow.registration_jobs import RETRY_AFTER_S, STALE_CLAIM_S, RegistrationJobs, may_claim
+from tests.unit.workflow_fakes import FakeSeries
 
 PAIR = RegistrationPair("1.2.1", "1.2.2")
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -181,9 +181,10 @@ def test_may_claim() -> None:
 
 
 def _series(uid: str, thickness: float, modality: str = "CT",
-            orientation: str = "1.0\\0.0\\0.0\\0.0\\1.0\\0.0") -> Series:
-    return Series(series_instance_uid=uid, modality=modality, slice_thickness_mm=thickness,
-                  orientation=orientation, instance_count=100, orthanc_id=uid)
+            orientation: str = "1.0\\0.0\\0.0\\0.0\\1.0\\0.0") -> FakeSeries:
+    return FakeSeries(id=0, series_instance_uid=uid, modality=modality,
+                      slice_thickness_mm=thickness, orientation=orientation, instance_count=100,
+                      orthanc_id=uid)
 
 
 def _pair(b: str, f: str, score: float | None) -> ComparisonPair:

@@ -14,9 +14,18 @@ from typing import Any
 
 from pydicom.uid import CTImageStorage, generate_uid
 
-from api.db.models import Comparison, ComparisonPair, Publication, SrDraft
-from api.db.outbox import OutboxItem
-from api.workflow.domain import Case, Lesion, LesionChange, MeasurementVersion, PatientMarker
+from api.workflow.domain import (
+    Case,
+    Comparison,
+    ComparisonPair,
+    Lesion,
+    LesionChange,
+    MeasurementVersion,
+    OutboxItem,
+    PatientMarker,
+    Publication,
+    SrDraft,
+)
 from api.workflow.errors import StaleVersion
 from api.workflow.ports import Entity, LocatedInstance, Study
 from api.workflow.roles import Principal
