@@ -13,11 +13,12 @@ from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.db.models import Base, utcnow
+from api.workflow import priors
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 FETCH_STATES = (PENDING, RUNNING, DONE, FAILED)
 #: Who started the fetch: a person (``POST .../priors``) or the arrival of a study.
-REQUESTED, AUTOMATIC = "request", "automatic"
+REQUESTED, AUTOMATIC = priors.REQUESTED, priors.AUTOMATIC
 #: The state of each study found: Nadir had it, still to move, moved, or its move failed.
 HELD, TO_RETRIEVE, RETRIEVED, MOVE_FAILED = "held", "to_retrieve", "retrieved", "failed"
 

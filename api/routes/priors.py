@@ -7,13 +7,14 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
 
+from api.adapters.prior_store import SqlPriorStore
 from api.auth import CaseManager, Reader
 from api.deps import SessionDep
 from api.openapi import answers
 from api.schemas import PriorFetchIn, PriorFetchOut
 from api.workflow import priors
 from api.workflow.errors import Conflict
-from api.workflow.priors import PriorRequest
+from api.workflow.ports import PriorRequest
 
 PatientIdPath = Annotated[str, Path(max_length=128)]
 FetchIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -28,7 +29,7 @@ def fetch_priors(patient_id: PatientIdPath, body: PriorFetchIn, who: CaseManager
     retrieve by C-MOVE to Orthanc the studies Nadir lacks. Answers at once with the job
     (202); read it at ``Location``. 409 without a configured hospital PACS."""
     fetcher = request.app.state.priors
-    fetch = priors.request_priors(session, who, fetcher.hospital, PriorRequest(
+    fetch = priors.request_priors(SqlPriorStore(session), who, fetcher.hospital, PriorRequest(
         patient_id, body.modality, body.date_from, body.date_to))
     fetcher.wake()
     response.headers["Location"] = (f"/api/v1/patients/{quote(patient_id, safe='')}"
@@ -40,11 +41,12 @@ def fetch_priors(patient_id: PatientIdPath, body: PriorFetchIn, who: CaseManager
 def read_prior_fetch(patient_id: PatientIdPath, fetch_id: FetchIdPath, who: Reader,
                      session: SessionDep) -> PriorFetchOut:
     """One fetch: its state (pending, running, done, failed), progress and last error."""
-    return PriorFetchOut.of(priors.read_fetch(session, who, patient_id, fetch_id))
+    return PriorFetchOut.of(priors.read_fetch(SqlPriorStore(session), who, patient_id, fetch_id))
 
 
 @router.get("/patients/{patient_id:path}/priors")
 def list_prior_fetches(patient_id: PatientIdPath, who: Reader,
                        session: SessionDep) -> list[PriorFetchOut]:
     """The patient's fetches, oldest first (requested and automatic)."""
-    return [PriorFetchOut.of(f) for f in priors.list_fetches(session, who, patient_id)]
+    fetches = priors.list_fetches(SqlPriorStore(session), who, patient_id)
+    return [PriorFetchOut.of(f) for f in fetches]

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from api.db.priors import PriorFetch
 from api.schemas.common import RequestModel, iso_date_text, iso_text, one_of
+from api.workflow.ports import PriorFetch
 
 #: PS3.5 6.2: a Modality is a code string (upper-case letters, digits, space, underscore).
 ModalityText = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[A-Z0-9_ ]+$")]

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import sessionmaker
 
+from api.adapters.prior_store import SqlPriorStore
 from api.db.models import utcnow
 from api.db.priors import (
     DONE,
@@ -91,7 +92,7 @@ class PriorFetcher(BackgroundLoop):
         if not self._automatic or self.hospital is None:
             return
         with self._sessions() as s:
-            started = automatic_fetch(s, self.hospital, record.patient.patient_id,
+            started = automatic_fetch(SqlPriorStore(s), self.hospital, record.patient.patient_id,
                                       record.study.study_instance_uid, record.series.modality)
         if started is not None:
             self.wake()

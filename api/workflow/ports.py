@@ -373,3 +373,78 @@ class IndexedSeries:
     modality: str
     orientation: tuple[float, ...] | None
     slices: tuple[IndexedSlice, ...]
+
+
+# -- priors from the hospital PACS -------------------------------------------------------------
+
+class PriorFetch(Protocol):
+    """A fetch of a patient's earlier studies from the hospital PACS: the job that the
+    background fetcher (api/workers/priors.py) runs, with its state and progress."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def modality(self) -> str | None: ...
+    @property
+    def date_from(self) -> dt.date | None: ...
+    @property
+    def date_to(self) -> dt.date | None: ...
+    @property
+    def trigger(self) -> str: ...
+    @property
+    def requested_by(self) -> str | None: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+    @property
+    def studies(self) -> list[dict[str, Any]] | None: ...
+    @property
+    def next_attempt_at(self) -> dt.datetime: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+    @property
+    def finished_at(self) -> dt.datetime | None: ...
+
+
+@dataclass(frozen=True)
+class PriorRequest:
+    """What to look for in the hospital PACS: a patient's studies, of one modality, within
+    dates (inclusive)."""
+
+    patient_id: str
+    modality: str | None
+    date_from: dt.date | None
+    date_to: dt.date | None
+
+
+class PriorStore(Protocol):
+    """One unit of work over the prior fetches (``api.adapters.prior_store``)."""
+
+    def patient_known(self, patient_id: str) -> bool: ...
+    def query_problem(self, wanted: PriorRequest) -> str | None:
+        """Why the hospital PACS cannot be asked this (the C-FIND keys' DICOM rules)."""
+    def queue(self, wanted: PriorRequest, trigger: str, requested_by: str | None,
+              source: str) -> PriorFetch:
+        """A new pending fetch; its ``id`` is set on return."""
+    def fetch(self, fetch_id: int) -> PriorFetch | None: ...
+    def fetches_of(self, patient_id: str) -> list[PriorFetch]:
+        """The patient's fetches, oldest first."""
+    def automatic_fetch_started(self, patient_id: str, modality: str) -> bool:
+        """Whether an automatic fetch of this patient and modality exists (a failed one
+        does not count)."""
+    def study_date_of(self, patient_id: str, study_uid: str) -> tuple[dt.date | None] | None:
+        """(date,) of the patient's indexed study; None when the index does not hold it
+        for this patient."""
+    def other_dates_of_modality(self, study_uid: str, modality: str) -> list[dt.date | None]:
+        """The dates of the other indexed studies of the same patient that have a series of
+        this modality (None for an undated one)."""
+    def audit(self, who: Principal, action: str, resource: str,
+              patient_id: str | None) -> None: ...
+    def commit(self) -> None: ...
