@@ -237,6 +237,7 @@ FAST_MODULES = (
     "unit/test_report_charts",
     "unit/test_sr_codes",
     "unit/test_upload",  # multipart parsing and member names
+    "unit/test_upload_rules",  # all or nothing, on a fake archive
     "unit/test_dicomweb_routes",  # the image proxy's allow-list
     "unit/test_deid_profile",  # the share's de-identification plan: offsets, UID map, exclusions
     "unit/test_dicomjson",  # cutting series metadata into instances, as raw text

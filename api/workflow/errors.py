@@ -118,6 +118,15 @@ class MalformedPayload(WorkflowError):
     """A body that cannot be read at all (not DICOM, not a zip, ...)."""
 
 
+class RefusedByArchive(MalformedPayload):
+    """The image archive refused a file as unreadable (``reason``, its own words, may be
+    None); the upload use case names the file."""
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(f"refused by the PACS ({reason or 'bad file'})")
+        self.reason = reason
+
+
 class PayloadTooLarge(WorkflowError):
     """A body beyond a size limit."""
 

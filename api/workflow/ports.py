@@ -11,7 +11,7 @@ here by Protocols that the stored rows satisfy.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -448,3 +448,38 @@ class PriorStore(Protocol):
     def audit(self, who: Principal, action: str, resource: str,
               patient_id: str | None) -> None: ...
     def commit(self) -> None: ...
+
+
+# -- uploads over HTTP -------------------------------------------------------------------------
+
+class UploadedFile(Protocol):
+    """One file of an upload (``api.upload`` spools and unpacks the body)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def read(self) -> Callable[[], bytes]:
+        """Its bytes, read from disk when asked."""
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    """Where the archive keeps an uploaded instance: ``new`` when this upload stored it,
+    ``already_stored`` when it held that SOP Instance UID before (it keeps the first
+    version); neither when it did not keep the file (filtered out)."""
+
+    archive_id: str
+    new: bool
+    already_stored: bool = False
+
+
+class UploadArchive(Protocol):
+    """The image archive (Orthanc) as an upload sees it. Its own errors (unreachable,
+    failing) pass through unchanged; a file it refuses as unreadable raises
+    :class:`~api.workflow.errors.RefusedByArchive`."""
+
+    def store(self, dicom_file: bytes) -> StoredUpload: ...
+    def stored_file(self, archive_id: str) -> bytes: ...
+    def remove(self, archive_id: str) -> None:
+        """Delete an instance this upload stored (a failure is logged, not raised: the
+        upload's own error is the one to answer)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,10 @@ from api.workflow.domain import (
     Publication,
     SrDraft,
 )
-from api.workflow.errors import StaleVersion
-from api.workflow.ports import Entity, LocatedInstance, Study
+from api.workflow.errors import RefusedByArchive, StaleVersion
+from api.workflow.ports import Entity, LocatedInstance, StoredUpload, Study
 from api.workflow.roles import Principal
+from imaging.dicomfile import inspect_part10
 from imaging.geometry import ImagePlane, PixelGeometry
 from pacs.dimse import DicomPeer
 from pacs.metadata import image_plane, pixel_geometry
@@ -290,3 +291,50 @@ class FakePacs:
 
     def outbox_changed(self) -> None:
         self.outbox_changes += 1
+
+
+@dataclass
+class FakeUploadedFile:
+    """An uploaded file held in memory (:class:`api.workflow.ports.UploadedFile`)."""
+
+    name: str
+    data: bytes
+
+    @property
+    def read(self) -> Callable[[], bytes]:
+        return lambda: self.data
+
+
+class FakeUploadArchive:
+    """An image archive by SOP Instance UID; ``refuse`` names files it refuses as
+    unreadable (by their bytes), ``filter_out`` those it does not keep, ``fail_after`` makes
+    the n-th store fail as an unreachable archive would."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.removed: list[str] = []
+        self.refuse: set[bytes] = set()
+        self.filter_out: set[bytes] = set()
+        self.fail_after: int | None = None
+        self._stores = 0
+
+    def store(self, dicom_file: bytes) -> StoredUpload:
+        self._stores += 1
+        if self.fail_after is not None and self._stores > self.fail_after:
+            raise ConnectionError("the archive is unreachable")
+        if dicom_file in self.refuse:
+            raise RefusedByArchive("bad file, says the archive")
+        uid = inspect_part10(dicom_file).sop_instance_uid
+        if dicom_file in self.filter_out:
+            return StoredUpload(uid, new=False)
+        if uid in self.files:
+            return StoredUpload(uid, new=False, already_stored=True)
+        self.files[uid] = dicom_file
+        return StoredUpload(uid, new=True)
+
+    def stored_file(self, archive_id: str) -> bytes:
+        return self.files[archive_id]
+
+    def remove(self, archive_id: str) -> None:
+        self.removed.append(archive_id)
+        del self.files[archive_id]
