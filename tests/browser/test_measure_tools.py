@@ -99,7 +99,7 @@ def test_a_non_target_point_is_stored_drawn_and_jumped_to(page: Any, live: LiveN
     page.wait_for_function(
         f"() => document.querySelector('[data-viewport=left]').dataset.sopInstanceUid === "
         f"'{nodule.known.sop_instance_uid}'", timeout=10_000)
-    assert marker.is_visible()
+    marker.wait_for(state="visible", timeout=10_000)  # drawn on the render after the image
 
 
 def test_the_probe_reads_the_phantom_in_hu_and_saves_nothing(page: Any, live: LiveNadir) -> None:

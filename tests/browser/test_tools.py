@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.browser.helpers import (
     go_to_image,
     history,
     hover,
+    httpx_put,
     measurement,
     nodule_case,
     press,
@@ -380,3 +382,35 @@ def test_a_late_proposal_does_not_move_a_pane_the_reader_is_working_on(
     page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()
     page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
     wait_until(lambda: attr(page, "right", "image-index") != where[1], timeout=30)
+
+
+def test_a_lesion_picked_before_the_measurements_arrive_goes_to_its_measured_image(
+        page: Any, live: LiveNadir) -> None:
+    """The panes are ready before the case's measurements are read; a lesion selected in
+    between waits for them and goes to its measured image. (Measured at the follow-up only,
+    the nodule has no earlier caliper for the registration to propose from: without its
+    measurement the pane would not move at all.)"""
+    nodule = nodule_case(live)
+    case, lesion = nodule.case, nodule.lesion
+    followup = case["timepoints"][1]["id"]
+    known = live.demo.calipers_at[1]["RUL nodule"]
+    r = httpx_put(live, f"/api/v1/cases/{case['id']}/lesions/{lesion['id']}/measurements/"
+                        f"{followup}",
+                  {"sop_instance_uid": known.sop_instance_uid,
+                   "endpoints": [list(p) for p in known.endpoints]})
+    assert r.status_code == 200, r.text
+    held: list[Any] = []
+
+    def is_measurement_list(url: str) -> bool:
+        return urlsplit(url).path == f"/api/v1/cases/{case['id']}/measurements"
+
+    page.route(is_measurement_list, lambda route: held.append(route))
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    wait_until(lambda: held or page.wait_for_timeout(100), timeout=120)
+    assert attr(page, "right", "sop-instance-uid") != known.sop_instance_uid
+    page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()
+    assert page.get_attribute("body", "data-jump") == "moving"
+    page.unroute(is_measurement_list)
+    page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
+    on_image(page, "right", known.sop_instance_uid)

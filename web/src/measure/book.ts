@@ -19,6 +19,10 @@ export function measurementEtag(m: Measurement): string {
 export class MeasurementBook {
   private readonly cells = new Map<string, Versioned<Measurement>>();
   private readonly listeners: (() => void)[] = [];
+  private firstLoadDone: () => void = () => undefined;
+  /** Settles once the first load has answered (or failed): until then an empty cell may
+   * only mean "not read yet". */
+  readonly firstLoad: Promise<void> = new Promise((resolve) => { this.firstLoadDone = resolve; });
 
   constructor(readonly caseId: number) {}
 
@@ -60,14 +64,18 @@ export class MeasurementBook {
   /** Read the current measurements of the lesions shown at the timepoints shown, all in
    * one request (GET /api/v1/cases/{id}/measurements). */
   async load(lesions: Lesion[], timepoints: Timepoint[]): Promise<void> {
-    const { measurements } = await api.measurements(this.caseId);
-    const shown = new Set(lesions.flatMap((l) => timepoints.map((tp) => key(l.id, tp.id))));
-    this.cells.clear();
-    for (const m of measurements) {
-      const k = key(m.lesion_id, m.timepoint_id);
-      if (shown.has(k)) this.cells.set(k, { value: m, etag: measurementEtag(m) });
+    try {
+      const { measurements } = await api.measurements(this.caseId);
+      const shown = new Set(lesions.flatMap((l) => timepoints.map((tp) => key(l.id, tp.id))));
+      this.cells.clear();
+      for (const m of measurements) {
+        const k = key(m.lesion_id, m.timepoint_id);
+        if (shown.has(k)) this.cells.set(k, { value: m, etag: measurementEtag(m) });
+      }
+      this.listeners.forEach((f) => f());
+    } finally {
+      this.firstLoadDone();
     }
-    this.listeners.forEach((f) => f());
   }
 
   /** Read one cell again (after a 412, say). */

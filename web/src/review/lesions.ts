@@ -103,12 +103,16 @@ let jumps = 0;
  *
  * The proposal may take a moment (a registration being computed): a pane the reader has
  * pressed on, scrolled or measured this lesion on since, or a newer selection, is left where
- * it is, so that nothing moves under the reader's hand. `body[data-jump]` is `moving` until
+ * it is, so that nothing moves under the reader's hand. A lesion picked while the page is
+ * still reading the measurements waits for them. `body[data-jump]` is `moving` until
  * the panes have settled, then `done`. */
 export async function jumpTo(viewer: Viewer, book: MeasurementBook, caseId: number, lesion: Lesion): Promise<void> {
   const jump = ++jumps;
   document.body.dataset.jump = 'moving';
   try {
+    // A lesion picked before the measurements have arrived still goes to its measured image.
+    await book.firstLoad;
+    if (jump !== jumps) return;
     await movePanes(viewer, book, caseId, lesion, () => jump !== jumps);
   } finally {
     if (jump === jumps) document.body.dataset.jump = 'done';
