@@ -149,11 +149,11 @@ class DatabaseIndex:
         series.description = d.description
         series.protocol = d.protocol
         series.series_number = d.series_number
-        series.image_type = "\\".join(d.image_type) or None
+        series.image_type = list(d.image_type) or None
         series.convolution_kernel = d.convolution_kernel
         series.slice_thickness_mm = d.slice_thickness_mm
-        series.pixel_spacing = _join(d.pixel_spacing_mm)
-        series.orientation = _join(d.orientation)
+        series.pixel_spacing_mm = list(d.pixel_spacing_mm) if d.pixel_spacing_mm else None
+        series.orientation = list(d.orientation) if d.orientation else None
         series.frame_of_reference_uid = d.frame_of_reference_uid
         series.contrast_agent = d.contrast_agent
         series.instance_count = d.instance_count
@@ -247,7 +247,3 @@ def _drop_empty_patients(s: Session) -> None:
     with a case keeps its baseline study, which is in use, see forget_series.)"""
     s.execute(delete(Patient).where(~select(Study.id).where(
         Study.patient_pk == Patient.id).exists()))
-
-
-def _join(values: tuple[float, ...] | None) -> str | None:
-    return "\\".join(repr(v) for v in values) if values else None

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from api.db.models import Instance, Series, SeriesRegistration
-from api.workflow.comparisons import split_floats
 from api.workflow.ports import (
     PENDING,
     IndexedSeries,
@@ -96,7 +95,7 @@ class SqlRegistrationStore:
             rows = s.execute(select(Instance.sop_instance_uid, Instance.orthanc_id,
                                     Instance.position_mm, Instance.frames)
                              .where(Instance.series_pk == series.id)).all()
-            orientation = split_floats(series.orientation)
+            orientation = series.orientation
             return IndexedSeries(
                 series_instance_uid=series_uid, modality=series.modality,
                 orientation=tuple(orientation) if orientation and len(orientation) == 6

@@ -168,11 +168,13 @@ class Series(Base):
     description: Mapped[str | None] = mapped_column(String(256))
     protocol: Mapped[str | None] = mapped_column(String(256))
     series_number: Mapped[int | None] = mapped_column(Integer)
-    image_type: Mapped[str | None] = mapped_column(String(256))
+    # The multi-valued attributes as JSON lists (ImageType's values, Pixel Spacing in mm as
+    # [row, column], Image Orientation (Patient)'s six direction cosines).
+    image_type: Mapped[list[str] | None] = mapped_column(JSON)
     convolution_kernel: Mapped[str | None] = mapped_column(String(64))
     slice_thickness_mm: Mapped[float | None] = mapped_column(Float)
-    pixel_spacing: Mapped[str | None] = mapped_column(String(64))
-    orientation: Mapped[str | None] = mapped_column(String(256))
+    pixel_spacing_mm: Mapped[list[float] | None] = mapped_column(JSON)
+    orientation: Mapped[list[float] | None] = mapped_column(JSON)
     frame_of_reference_uid: Mapped[str | None] = mapped_column(String(64))
     contrast_agent: Mapped[str | None] = mapped_column(String(128))
     instance_count: Mapped[int] = mapped_column(Integer)

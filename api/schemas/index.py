@@ -8,7 +8,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from api.schemas.common import DATE_SOURCE_HELP, iso_text
-from api.workflow.comparisons import split_floats
 from api.workflow.ports import ImageCheck, Series, Study
 
 
@@ -41,10 +40,10 @@ class SeriesOut(BaseModel):
             series_instance_uid=s.series_instance_uid, modality=s.modality,
             description=s.description, series_number=s.series_number,
             instances=s.instance_count, body_part=s.body_part, protocol=s.protocol,
-            image_type=s.image_type.split("\\") if s.image_type else [],
+            image_type=list(s.image_type or ()),
             convolution_kernel=s.convolution_kernel, slice_thickness_mm=s.slice_thickness_mm,
-            pixel_spacing_mm=split_floats(s.pixel_spacing),
-            orientation=split_floats(s.orientation),
+            pixel_spacing_mm=list(s.pixel_spacing_mm) if s.pixel_spacing_mm else None,
+            orientation=list(s.orientation) if s.orientation else None,
             frame_of_reference_uid=s.frame_of_reference_uid, contrast_agent=s.contrast_agent,
             sop_class_uid=s.sop_class_uid)
 

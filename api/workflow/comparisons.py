@@ -165,11 +165,6 @@ def _pick_study(studies: list[Study], uid: str | None, role: str,
 
 # -- automatic pairing of two indexed studies ----------------------------------------------
 
-def split_floats(text: str | None) -> list[float] | None:
-    """Inverse of the backslash-joined numbers stored for multi-valued attributes."""
-    return [float(v) for v in text.split("\\")] if text else None
-
-
 def series_descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
     """The pairing scorer's view of an indexed series row (:func:`describe_series`)."""
     return describe_series(
@@ -185,11 +180,11 @@ def series_descriptor(s: Series, study_uid: str) -> SeriesDescriptor:
         description=s.description,
         protocol=s.protocol,
         series_number=s.series_number,
-        image_type=(s.image_type or "").split("\\"),
+        image_type=s.image_type or (),
         convolution_kernel=s.convolution_kernel,
         slice_thickness_mm=s.slice_thickness_mm,
-        pixel_spacing_mm=split_floats(s.pixel_spacing),
-        orientation=split_floats(s.orientation),
+        pixel_spacing_mm=s.pixel_spacing_mm,
+        orientation=s.orientation,
         frame_of_reference_uid=s.frame_of_reference_uid,
         contrast_agent=s.contrast_agent,
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from api.workflow.cases import CaseService, patient_studies
-from api.workflow.comparisons import ComparisonView, pair_studies, split_floats
+from api.workflow.comparisons import ComparisonView, pair_studies
 from api.workflow.domain import Comparison, ComparisonPair, MeasurementVersion
 from api.workflow.errors import Conflict, NotFound
 from api.workflow.ports import (
@@ -65,7 +65,7 @@ def preferred_pair(pairs: Sequence[ComparisonPair], series: Iterable[Series]
 
 
 def _plane(s: Series) -> str | None:
-    orientation = split_floats(s.orientation)
+    orientation = s.orientation
     if not orientation or len(orientation) != 6:
         return None
     try:

@@ -181,10 +181,10 @@ def test_may_claim() -> None:
 
 
 def _series(uid: str, thickness: float, modality: str = "CT",
-            orientation: str = "1.0\\0.0\\0.0\\0.0\\1.0\\0.0") -> FakeSeries:
+            orientation: tuple[float, ...] = (1, 0, 0, 0, 1, 0)) -> FakeSeries:
     return FakeSeries(id=0, series_instance_uid=uid, modality=modality,
-                      slice_thickness_mm=thickness, orientation=orientation, instance_count=100,
-                      orthanc_id=uid)
+                      slice_thickness_mm=thickness, orientation=list(orientation),
+                      instance_count=100, orthanc_id=uid)
 
 
 def _pair(b: str, f: str, score: float | None) -> ComparisonPair:
@@ -194,8 +194,8 @@ def _pair(b: str, f: str, score: float | None) -> ComparisonPair:
 
 def test_preferred_pair_is_thin_axial_ct_then_the_best_score() -> None:
     series = [_series("b-thin", 1.25), _series("f-thin", 1.25), _series("b-5", 5.0),
-              _series("f-5", 5.0), _series("b-cor", 3.0, orientation="1\\0\\0\\0\\0\\-1"),
-              _series("f-cor", 3.0, orientation="1\\0\\0\\0\\0\\-1"),
+              _series("f-5", 5.0), _series("b-cor", 3.0, orientation=(1, 0, 0, 0, 0, -1)),
+              _series("f-cor", 3.0, orientation=(1, 0, 0, 0, 0, -1)),
               _series("b-mr", 1.0, "MR"), _series("f-mr", 1.0, "MR")]
     pairs = [_pair("b-5", "f-5", 0.99), _pair("b-thin", "f-thin", 0.8),
              _pair("b-cor", "f-cor", 1.0), _pair("b-mr", "f-mr", 1.0)]

@@ -48,11 +48,11 @@ class FakeSeries:
     description: str | None = None
     protocol: str | None = None
     series_number: int | None = None
-    image_type: str | None = None
+    image_type: list[str] | None = None
     convolution_kernel: str | None = None
     slice_thickness_mm: float | None = None
-    pixel_spacing: str | None = None
-    orientation: str | None = None
+    pixel_spacing_mm: list[float] | None = None
+    orientation: list[float] | None = None
     frame_of_reference_uid: str | None = None
     contrast_agent: str | None = None
     instance_count: int = 1
