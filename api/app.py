@@ -16,6 +16,7 @@ from api.adapters.index_store import DatabaseIndex
 from api.adapters.pacs_gateway import OrthancPacs
 from api.adapters.pg_events import PgEventListener, PgEventPublisher, channel_of, conninfo_of
 from api.adapters.series_metadata import SeriesMetadataStore
+from api.adapters.share_copies import OrthancShareCopies
 from api.adapters.sql_store import unit_of_work
 from api.auth import Authenticator
 from api.body_guard import install_body_guard
@@ -36,6 +37,7 @@ from api.routes import (
     priors,
     recist,
     registration,
+    shares,
     upload,
 )
 from api.routes import (
@@ -162,6 +164,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                          settings.remote_ae_title, settings.orthanc_aet) \
         if settings.remote_ae_host else None
     state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
+    state.share_copies = OrthancShareCopies(orthanc)
     state.outbox = outbox
     state.priors = prior_fetcher
     state.image_checks = image_checker
@@ -179,7 +182,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.event_publisher = event_publisher
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, case_events_routes, dicomweb, registration,
-                   priors, internal):
+                   priors, internal, shares):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     install_docs(app)

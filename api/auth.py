@@ -6,6 +6,7 @@ Tokens are 256-bit random strings shown once; only their SHA-256 digest is store
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -15,7 +16,8 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api.db.models import ApiToken, User
+from api.db.models import ApiToken, User, shares_table
+from api.share_access import act_for
 from api.workflow.errors import NotAuthenticated
 from api.workflow.roles import (
     CASE_MANAGERS,
@@ -23,6 +25,7 @@ from api.workflow.roles import (
     READERS,
     Principal,
     Role,
+    ShareScope,
     check_role,
 )
 
@@ -68,13 +71,29 @@ class Authenticator:
     def resolve(self, token: str) -> Principal | None:
         with self._engine.connect() as connection:
             row = connection.execute(
-                select(User.id, User.name, User.role)
+                select(User.id, User.name, User.role, ApiToken.expires_at,
+                       shares_table.c.id.label("share_id"), shares_table.c.case_id,
+                       shares_table.c.review_case_id, shares_table.c.patient_id,
+                       shares_table.c.pseudonym)
                 .join(ApiToken, ApiToken.user_id == User.id)
+                .outerjoin(shares_table, shares_table.c.user_id == User.id)
                 .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked.is_(False))
             ).first()
-        if row is None:
+        if row is None or _expired(row.expires_at):
             return None
-        return Principal(user_id=row.id, name=row.name, role=Role(row.role))
+        share = None if row.share_id is None else ShareScope(
+            share_id=row.share_id, case_id=row.case_id, review_case_id=row.review_case_id,
+            patient_id=row.patient_id, copy_patient_id=row.pseudonym)
+        return Principal(user_id=row.id, name=row.name, role=Role(row.role), share=share)
+
+
+def _expired(expires_at: dt.datetime | None) -> bool:
+    """A share's token is refused from its expiry on (SQLite gives the UTC time naive)."""
+    if expires_at is None:
+        return False
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    return expires_at <= dt.datetime.now(dt.UTC)
 
 
 #: Where ``api.body_guard`` leaves the principal it resolved before the body was read, so
@@ -94,11 +113,17 @@ def principal_of(authorization: str, auth: Authenticator) -> Principal:
 
 
 def current_principal(request: Request) -> Principal:
+    """The request's principal; a share token's acts only within its share
+    (:func:`api.share_access.act_for`, checked again here after a body guard's check)."""
     known = request.scope.get(PRINCIPAL_SCOPE_KEY)
-    if isinstance(known, Principal):
-        return known
-    return principal_of(request.headers.get("authorization", ""),
-                        request.app.state.authenticator)
+    principal = known if isinstance(known, Principal) else principal_of(
+        request.headers.get("authorization", ""), request.app.state.authenticator)
+    if principal.role is not Role.REVIEWER:
+        return principal
+    route = request.scope.get("route")
+    template = str(getattr(route, "path", ""))
+    return act_for(principal, request.method, template, request.path_params,
+                   request.app.state.sessions)
 
 
 #: The roles each ``require(...)`` dependency admits, for ``roles_admitted``.

@@ -37,7 +37,8 @@ from api.errors import error_response
 from api.push_auth import secret_check_of
 from api.routes.internal import STABLE_SERIES_PATH
 from api.settings import Settings
-from api.workflow.errors import NotAllowed, NotAuthenticated, PayloadTooLarge
+from api.share_access import act_for
+from api.workflow.errors import NotAllowed, NotAuthenticated, NotFound, PayloadTooLarge
 from api.workflow.roles import Principal, Role, check_role
 
 MB = 1024**2
@@ -66,6 +67,9 @@ class BodyRule:
     limit_bytes: int
     roles: frozenset[Role] | None
     secret: Callable[[Scope], None] | None = None
+    #: The route's method and path template (for a share token's allow-list).
+    method: str = ""
+    path: str = ""
 
     def __post_init__(self) -> None:
         if self.limit_bytes < 1:
@@ -98,19 +102,25 @@ class RouteRules:
                 key = (method, route.path or "")
                 unused.discard(key)
                 by_method[method] = BodyRule(f"{method} {key[1]}",
-                                             limits.get(key, default_limit), roles, secret)
+                                             limits.get(key, default_limit), roles, secret,
+                                             method, key[1])
             self._rules.append((route, by_method))
         if unused:
             raise ValueError(f"body limits name no route: {sorted(unused)}")
 
     def rule_for(self, scope: Scope) -> BodyRule:
+        return self.match(scope)[0]
+
+    def match(self, scope: Scope) -> tuple[BodyRule, dict[str, Any]]:
+        """The request's rule and the path parameters of its route."""
         for route, by_method in self._rules:
-            match, _ = route.matches(scope)
+            match, child = route.matches(scope)
             if match is Match.FULL:
                 # A mount or a route without methods (none takes a body): the default.
-                return by_method.get(scope["method"], self._default)
+                return (by_method.get(scope["method"], self._default),
+                        dict(child.get("path_params", {})))
         # No route: the router answers 404 or 405 without reading the body.
-        return self._default
+        return self._default, {}
 
 
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -149,13 +159,13 @@ class BodyGuard:
         if scope["type"] != "http" or not _declares_body(scope):
             await self.app(scope, receive, send)
             return
-        rule = self.rules.rule_for(scope)
+        rule, params = self.rules.match(scope)
         try:
-            principal = await _admit(scope, rule)
+            principal = await _admit(scope, rule, params)
             declared = _content_length(scope)
             if declared is not None and declared > rule.limit_bytes:
                 raise rule.too_large()
-        except (NotAuthenticated, NotAllowed, PayloadTooLarge) as exc:
+        except (NotAuthenticated, NotAllowed, NotFound, PayloadTooLarge) as exc:
             await _refuse(exc, scope, send)
             return
         if principal is not None:
@@ -163,20 +173,24 @@ class BodyGuard:
         await _Metered(self.app, rule)(scope, receive, send)
 
 
-async def _admit(scope: Scope, rule: BodyRule) -> Principal | None:
+async def _admit(scope: Scope, rule: BodyRule, params: dict[str, Any]) -> Principal | None:
     if rule.secret is not None:
         rule.secret(scope)
     if rule.roles is None:
         return None
     authorization = _header(scope, b"authorization") or ""
-    authenticator: Any = scope["app"].state.authenticator
+    state: Any = scope["app"].state
     # The token is looked up in the database: off the event loop, like the dependencies.
-    principal = await run_in_threadpool(principal_of, authorization, authenticator)
+    principal = await run_in_threadpool(principal_of, authorization, state.authenticator)
+    if principal.role is Role.REVIEWER:
+        # A share token: its own routes within its share only, as its review's reader.
+        principal = await run_in_threadpool(act_for, principal, rule.method, rule.path,
+                                            params, state.sessions)
     check_role(principal, tuple(rule.roles))
     return principal
 
 
-async def _refuse(exc: NotAuthenticated | NotAllowed | PayloadTooLarge, scope: Scope,
+async def _refuse(exc: NotAuthenticated | NotAllowed | NotFound | PayloadTooLarge, scope: Scope,
                   send: Send) -> None:
     async def no_body() -> Message:
         return {"type": "http.disconnect"}

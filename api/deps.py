@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.adapters.registration_computer import RegistrationComputer
 from api.adapters.registration_store import SqlRegistrationStore
+from api.adapters.share_store import SqlShareStore
 from api.adapters.sql_store import SqlCaseStore
 from api.workflow.cases import CaseService
 from api.workflow.comparisons import ComparisonService
@@ -19,6 +20,7 @@ from api.workflow.publishing import DocumentService
 from api.workflow.registration import RegistrationService, queue_comparison
 from api.workflow.registration_jobs import RegistrationJobs
 from api.workflow.roles import Principal
+from api.workflow.shares import ShareService
 from imaging.registration import RegistrationSettings
 
 
@@ -98,3 +100,12 @@ def registration_service(request: Request, session: SessionDep) -> RegistrationS
 
 
 Registrations = Annotated[RegistrationService, Depends(registration_service)]
+
+
+def share_service(request: Request, session: SessionDep) -> ShareService:
+    state = request.app.state
+    cases = CaseService(SqlCaseStore(session), state.pacs, events=state.event_publisher)
+    return ShareService(cases, SqlShareStore(session), state.share_copies)
+
+
+Shares = Annotated[ShareService, Depends(share_service)]

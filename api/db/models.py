@@ -69,6 +69,7 @@ from api.workflow.domain import (
 from api.workflow.domain import (
     utcnow as utcnow,
 )
+from api.workflow.share_types import Share as Share
 from measurement.markers import MARKER_WINDOW_DAYS
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind, LesionStatus
@@ -99,6 +100,8 @@ class ApiToken(Base):
     label: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A share's token (role reviewer) stops working then; None: until revoked.
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
@@ -507,3 +510,31 @@ class SeriesRegistration(Base):
     # A failure that may pass (PACS unreachable) is tried again; an implausible result is not.
     retryable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# -- shares for a second opinion (issue 21): api/workflow/share_types.py ----------------------
+shares_table = Table(
+    "shares", Base.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("review_case_id", Integer, ForeignKey("cases.id", name="fk_shares_review_case"),
+           nullable=False),
+    Column("patient_id", String(128), nullable=False),
+    Column("pseudonym", String(64), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, unique=True),
+    Column("reviewer", String(128), nullable=False),
+    Column("copy_patient", String(64)),
+    Column("offset_days", Integer, nullable=False),
+    Column("blinded", Boolean, nullable=False),
+    Column("include_measurements", Boolean, nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("studies", JSON, nullable=False, default=list),
+    Column("left_out", JSON, nullable=False, default=list),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", String(128)),
+)
+Base.registry.map_imperatively(Share, shares_table)

@@ -21,3 +21,4 @@ TimepointId = Annotated[str, Path(min_length=1, max_length=64,
                                   description="the timepoint: its Study Instance UID")]
 StudyUid = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9]+(\.[0-9]+)*$",
                                description="a Study Instance UID (digits and dots)")]
+ShareId = Annotated[int, _id("share")]

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 class MeOut(BaseModel):
     name: str
-    role: Literal["uploader", "radiologist", "specialist", "admin"]
+    role: Literal["uploader", "radiologist", "specialist", "admin", "reviewer"]
 
 
 class IngestHealth(BaseModel):

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from api.workflow.errors import NotFound
+from api.workflow.errors import NotAllowed, NotFound
 from api.workflow.ports import CaseStore
 from api.workflow.roles import READERS, Principal, check_role
 
@@ -34,6 +34,9 @@ class ImageReads:
     def admit(self, who: Principal, study_uid: str | None, query_patient: str | None) -> None:
         """Allow the read (readers only); refuse a study the index does not know; audit."""
         check_role(who, READERS)
+        if who.share is not None and study_uid is None:
+            raise NotAllowed("a share token reads its share's studies by their UIDs: a "
+                             "search across studies is not served")
         if study_uid is None:
             # A search across studies (QIDO-RS): each one is audited.
             self._audit(who, "search_images", "dicom-web/studies", query_patient)
@@ -47,7 +50,9 @@ class ImageReads:
             return
         with self._units() as store:
             patient = store.patient_of_study(study_uid)
-        if patient is None:
+        if patient is None or (who.share is not None
+                               and patient != who.share.copy_patient_id):
+            # A share token sees its share's copy only: any other study is unknown to it.
             raise NotFound(f"unknown study {study_uid!r}")
         now = self._clock()
         with self._lock:  # check and reserve at once: parallel frame reads audit once
@@ -57,6 +62,11 @@ class ImageReads:
             if len(self._seen) > 100_000:
                 self._seen.clear()
             self._seen[key] = now
+        if who.share is not None:
+            # Audited on the original patient, naming the original case and the share.
+            self._audit(who, "share_read_images", f"cases/{who.share.case_id}/shares/"
+                        f"{who.share.share_id}: studies/{study_uid}", who.share.patient_id)
+            return
         self._audit(who, "read_images", f"studies/{study_uid}", patient)
 
     def refuse(self, who: Principal, target: str) -> None:

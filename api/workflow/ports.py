@@ -29,6 +29,7 @@ from api.workflow.domain import (
     TimepointSignoff,
 )
 from api.workflow.roles import Principal
+from api.workflow.share_types import DeidentifiedCopy, Share
 from imaging.geometry import ImagePlane, PixelGeometry
 
 Entity = (Case | Lesion | MeasurementVersion | TimepointSignoff | Publication | Comparison
@@ -485,3 +486,26 @@ class UploadArchive(Protocol):
     def remove(self, archive_id: str) -> None:
         """Delete an instance this upload stored (a failure is logged, not raised: the
         upload's own error is the one to answer)."""
+
+
+# -- shares for a second opinion (issue 21) ---------------------------------------------------
+
+class ShareCopies(Protocol):
+    """The PACS side of a share: a de-identified copy of studies, and its removal."""
+
+    def copy(self, study_orthanc_ids: Sequence[str], pseudonym: str) -> DeidentifiedCopy:
+        """Copy the studies de-identified under ``pseudonym`` (a new random date offset)."""
+    def remove(self, orthanc_patient: str) -> None:
+        """Delete a copy; a copy gone already is fine."""
+
+
+class ShareStore(Protocol):
+    """Shares and their reviewers' tokens, in the case store's unit of work."""
+
+    def add_share(self, share: Share) -> None: ...
+    def share(self, share_id: int) -> Share | None: ...
+    def shares(self, case_id: int | None) -> list[Share]:
+        """Shares, newest first, optionally of one case."""
+    def add_reviewer(self, name: str, expires_at: dt.datetime) -> tuple[int, str]:
+        """A new user of role reviewer with one token that expires: (user id, token)."""
+    def revoke_tokens(self, user_id: int) -> None: ...

@@ -13,15 +13,33 @@ class Role(enum.StrEnum):
     RADIOLOGIST = "radiologist"
     SPECIALIST = "specialist"
     ADMIN = "admin"
+    #: An outside reader bound to one share (issue 21): the share's token reads that
+    #: share's de-identified images and reads and measures its review case, nothing else
+    #: (``api.share_access``).
+    REVIEWER = "reviewer"
+
+
+@dataclass(frozen=True)
+class ShareScope:
+    """What a share token reaches: its share, the review case over the share's copy, and
+    the copy's patient; ``patient_id`` and ``case_id`` are the original's (audits go
+    there)."""
+
+    share_id: int
+    case_id: int
+    review_case_id: int
+    patient_id: str
+    copy_patient_id: str
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated user a request acts for."""
+    """The authenticated user a request acts for; ``share`` is set for a share token."""
 
     user_id: int
     name: str
     role: Role
+    share: ShareScope | None = None
 
 
 #: Roles that read patient data: cases, reports, images.

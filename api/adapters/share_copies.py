@@ -1,0 +1,28 @@
+"""The :class:`~api.workflow.ports.ShareCopies` of a running service: Orthanc's own
+anonymization, planned by :mod:`pacs.deid_profile` (:class:`pacs.share_copy.ShareCopier`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from api.workflow.share_types import CopiedSeriesLeftOut, DeidentifiedCopy
+from pacs.deid_profile import DateShift
+from pacs.orthanc import OrthancClient
+from pacs.share_copy import ShareCopier
+
+
+class OrthancShareCopies:
+    def __init__(self, orthanc: OrthancClient) -> None:
+        self._copier = ShareCopier(orthanc)
+
+    def copy(self, study_orthanc_ids: Sequence[str], pseudonym: str) -> DeidentifiedCopy:
+        made = self._copier.copy(study_orthanc_ids, pseudonym, DateShift.random())
+        return DeidentifiedCopy(
+            orthanc_patient=made.orthanc_patient,
+            studies={s.source_uid: s.copy_uid for s in made.studies},
+            left_out=tuple(CopiedSeriesLeftOut(s.study_uid, s.series_uid, s.series_number,
+                                               s.modality, s.reason) for s in made.left_out),
+            offset_days=made.shift.days, uid_of=made.uids.get)
+
+    def remove(self, orthanc_patient: str) -> None:
+        self._copier.remove(orthanc_patient)

@@ -1,0 +1,310 @@
+"""Shares of a case for a second opinion (issue 21), on SQLite and PostgreSQL with a real
+Orthanc: creation and its roles, bad input, the share token's reach over every route,
+revocation and expiry at once, audits on the original patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from api.share_access import REVIEWER_ROUTES
+from tests.conftest import Service, storescu, wait_until
+from tests.factories import tiny_ct_series, write_all
+
+pytestmark = pytest.mark.integration
+PID = "SHARE-PATIENT-1"
+
+
+def test_the_share_migration_goes_both_ways(database_url: str) -> None:
+    """0018 adds the shares table and api_tokens.expires_at, matches the models, keeps the
+    tokens already there (they never expire) and goes back."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.db.models import Base
+    from api.db.session import alembic_config
+
+    config = alembic_config(database_url)
+    command.upgrade(config, "0017")
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO users (id, name, role, created_at) VALUES "
+                             "(1, 'rad', 'radiologist', CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text("INSERT INTO api_tokens (user_id, token_hash, label, created_at, "
+                             "revoked) VALUES (1, 'h', '', CURRENT_TIMESTAMP, false)"))
+    command.upgrade(config, "0018")
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT expires_at FROM api_tokens")).all() == [(None,)]
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diffs if "shares" in repr(d) or "expires_at" in repr(d)] == []
+    command.downgrade(config, "0017")
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        assert "shares" not in inspector.get_table_names()
+        assert "expires_at" not in {c["name"] for c in inspector.get_columns("api_tokens")}
+    command.upgrade(config, "head")
+    engine.dispose()
+
+
+@pytest.fixture
+def case(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
+    """A case over a baseline and a follow-up 56 days later, and another patient."""
+    bl = tiny_ct_series(2, patient_id=PID, study_date="20260105", size=16)
+    fu = tiny_ct_series(2, patient_id=PID, study_date="20260302", size=16)
+    other = tiny_ct_series(1, patient_id="SHARE-OTHER", size=16)
+    storescu(orthanc, write_all(bl, tmp_path / "bl") + write_all(fu, tmp_path / "fu")
+             + write_all(other, tmp_path / "o"))
+    admin = service.headers("admin")
+    wait_until(lambda: len(service.client.get(f"/api/v1/patients/{PID}/studies",
+                                              headers=admin).json()) == 2
+               and service.client.get("/api/v1/patients/SHARE-OTHER/studies",
+                                      headers=admin).status_code == 200, timeout=30)
+    r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST1.1"},
+                            headers=service.headers("radiologist"))
+    assert r.status_code == 201, r.text
+    return {"case": r.json(), "bl": bl, "fu": fu, "other": other}
+
+
+def _share(service: Service, case_id: int, role: str = "radiologist",
+           **body: Any) -> dict[str, Any]:
+    r = service.client.post(f"/api/v1/cases/{case_id}/shares",
+                            json={"note": "Second opinion on the liver lesion", **body},
+                            headers=service.headers(role))
+    assert r.status_code == 201, r.text
+    share: dict[str, Any] = r.json()
+    # The copy reaches the index through Orthanc's change feed.
+    wait_until(lambda: len(service.client.get(
+        f"/api/v1/patients/{share['pseudonym']}/studies",
+        headers=service.headers("admin")).json()) == 2, timeout=30)
+    return share
+
+
+def _as(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_share_answers_its_token_url_pseudonym_expiry_and_review(
+        service: Service, case: dict[str, Any]) -> None:
+    cid = case["case"]["id"]
+    share = _share(service, cid, expires_in_days=14)
+    assert share["token"].startswith("ndr_") and share["pseudonym"].startswith("NADIR-SHARE-")
+    assert share["workstation_url"].endswith(f"/cases/{share['review_case_id']}")
+    assert share["state"] == "active" and share["blinded"] is True
+    expires = dt.datetime.fromisoformat(share["expires_at"])
+    expires = expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
+    left = expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(days=13, hours=23) < left <= dt.timedelta(days=14)
+    sources = [s["source_study_uid"] for s in share["studies"]]
+    assert sources == [case["bl"][0].StudyInstanceUID, case["fu"][0].StudyInstanceUID]
+    # The review case reads the copy: the pseudonym's studies, dates moved by one offset.
+    r = service.client.get(f"/api/v1/cases/{share['review_case_id']}",
+                           headers=service.headers("admin"))
+    assert r.status_code == 200, r.text
+    review = r.json()
+    assert review["review_of"] == cid and review["blinded"] is True
+    assert review["patient_id"] == share["pseudonym"]
+    copies = [s["copy_study_uid"] for s in share["studies"]]
+    assert [t["id"] for t in review["timepoints"]] == copies
+    dates = [dt.date.fromisoformat(t["date"]) for t in review["timepoints"]]
+    assert (dates[1] - dates[0]).days == 56 and dates[0] < dt.date(2025, 1, 5)
+    # The token is shown once: never in a list or a read.
+    listed = service.client.get(f"/api/v1/shares?case_id={cid}",
+                                headers=service.headers("admin")).json()
+    assert [s["id"] for s in listed] == [share["id"]] and "token" not in listed[0]
+    one = service.client.get(f"/api/v1/shares/{share['id']}", headers=service.headers("admin"))
+    assert one.status_code == 200 and "token" not in one.json()
+
+
+def test_roles_unknown_cases_and_bad_input(service: Service, case: dict[str, Any]) -> None:
+    cid = case["case"]["id"]
+    for role in ("uploader", "specialist", "reviewer"):
+        r = service.client.post(f"/api/v1/cases/{cid}/shares", json={},
+                                headers=service.headers(role))
+        assert r.status_code == 403, (role, r.text)
+        for path in ("/api/v1/shares", "/api/v1/shares/1"):
+            assert service.client.get(path, headers=service.headers(role)).status_code == 403
+    assert service.client.post("/api/v1/cases/99999/shares", json={},
+                               headers=service.headers("admin")).status_code == 404
+    assert service.client.get("/api/v1/shares/99999",
+                              headers=service.headers("admin")).status_code == 404
+    assert service.client.delete("/api/v1/shares/99999",
+                                 headers=service.headers("admin")).status_code == 404
+    bad = [({"expires_in_days": 0}, "expires_in_days"),
+           ({"expires_in_days": 91}, "expires_in_days"),
+           ({"expires_in_days": "14"}, "expires_in_days"), ({"note": "x" * 2001}, "note"),
+           ({"blinded": "yes"}, "blinded"), ({"reader": "someone"}, "reader"),
+           ({"blinded": True, "include_measurements": True}, "include_measurements")]
+    for body, named in bad:
+        r = service.client.post(f"/api/v1/cases/{cid}/shares", json=body,
+                                headers=service.headers("radiologist"))
+        assert r.status_code == 422 and named in r.text, (body, r.text)
+    assert service.client.get("/api/v1/shares", headers=service.headers("admin")).json() == []
+
+
+def _fill(template: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: ids.get(m.group(1), "1"), template)
+
+
+def test_a_share_token_reaches_its_share_only_on_every_route(
+        service: Service, case: dict[str, Any]) -> None:
+    cid = case["case"]["id"]
+    share = _share(service, cid)
+    token = _as(share["token"])
+    review = share["review_case_id"]
+    copy_bl = share["studies"][0]["copy_study_uid"]
+    r = service.client.post(f"/api/v1/cases/{review}/lesions",
+                            json={"kind": "target", "organ": "liver"}, headers=token)
+    assert r.status_code == 201, r.text
+    lesion = str(r.json()["id"])
+    instance = service.client.get(f"/dicom-web/studies/{copy_bl}/instances",
+                                  headers=token).json()[0]["00080018"]["Value"][0]
+    r = service.client.put(f"/api/v1/cases/{review}/lesions/{lesion}/measurements/{copy_bl}",
+                           json={"sop_instance_uid": instance, "endpoints": [[2, 2], [2, 9]]},
+                           headers=token)
+    assert r.status_code == 200, r.text
+    own = {"case_id": str(review), "share_id": str(share["id"]), "lesion_id": lesion,
+           "timepoint_id": copy_bl, "patient_id": share["pseudonym"],
+           "path": f"studies/{copy_bl}/series"}
+    foreign = {**own, "case_id": str(cid), "share_id": str(share["id"] + 1000),
+               "path": f"studies/{case['bl'][0].StudyInstanceUID}/series"}
+    table = []
+    for route in iter_route_contexts(service.app.routes):
+        if not route.path or route.path.endswith("/events"):
+            continue  # event streams stay open: checked below
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            path = _fill(route.path, own)
+            if service.client.request(method, path).status_code != 401:
+                continue  # a public route (health, docs, the web pages)
+            answer = service.client.request(method, path, headers=token, json={})
+            allowed = (method, route.path) in REVIEWER_ROUTES
+            table.append((method, route.path, allowed, answer.status_code))
+            if allowed:
+                assert answer.status_code not in (401, 403, 404), (method, route.path, answer.text)
+                if any(f"{{{k}" in route.path for k in ("case_id", "share_id", "path")):
+                    other = service.client.request(method, _fill(route.path, foreign),
+                                                   headers=token, json={})
+                    assert other.status_code == 404, (method, route.path, other.text)
+            else:
+                assert answer.status_code == 403, (method, route.path, answer.text)
+    assert len(table) > 40 and sum(1 for row in table if row[2]) >= 12
+    assert service.client.get(f"/api/v1/cases/{cid}/events", headers=token).status_code == 404
+    assert service.client.get("/api/v1/patients", headers=token).status_code == 403
+    assert service.client.get("/dicom-web/studies", headers=token).status_code == 403
+    other_patient = case["other"][0].StudyInstanceUID
+    assert service.client.get(f"/dicom-web/studies/{other_patient}/series",
+                              headers=token).status_code == 404
+
+
+def test_the_reviewer_reads_the_copy_and_measures_its_review_audited_on_the_original(
+        service: Service, case: dict[str, Any]) -> None:
+    share = _share(service, case["case"]["id"])
+    token, review = _as(share["token"]), share["review_case_id"]
+    copy_bl = share["studies"][0]["copy_study_uid"]
+    r = service.client.get(f"/dicom-web/studies/{copy_bl}/instances", headers=token)
+    assert r.status_code == 200, r.text
+    instance = r.json()[0]["00080018"]["Value"][0]
+    assert instance not in {ds.SOPInstanceUID for ds in case["bl"]}
+    lesion = service.client.post(f"/api/v1/cases/{review}/lesions",
+                                 json={"kind": "target", "organ": "lung"}, headers=token)
+    r = service.client.put(
+        f"/api/v1/cases/{review}/lesions/{lesion.json()['id']}/measurements/{copy_bl}",
+        json={"sop_instance_uid": instance, "endpoints": [[2, 2], [2, 12]]}, headers=token)
+    assert r.status_code == 200, r.text
+    assert r.json()["author"] == share["reviewer"]
+    assert service.client.get(f"/api/v1/cases/{review}/response",
+                              headers=token).status_code in (200, 409)
+    events = service.client.get(f"/api/v1/audit?patient_id={PID}",
+                                headers=service.headers("admin")).json()["events"]
+    mine = [e for e in events if e["user"] == share["reviewer"]]
+    actions = {e["action"] for e in mine}
+    assert {"share_use", "share_read_images"} <= actions, actions
+    assert all(f"cases/{case['case']['id']}/shares/{share['id']}" in e["resource"]
+               for e in mine)
+
+
+def test_revocation_and_expiry_answer_401_at_once(service: Service,
+                                                  case: dict[str, Any]) -> None:
+    import sqlalchemy as sa
+
+    from api.db.models import ApiToken, User, shares_table
+
+    cid = case["case"]["id"]
+    first, second = _share(service, cid), _share(service, cid, role="admin")
+    review = f"/api/v1/cases/{first['review_case_id']}"
+    assert service.client.get(review, headers=_as(first["token"])).status_code == 200
+    # Another share's token reaches nothing of this one.
+    assert service.client.get(review, headers=_as(second["token"])).status_code == 404
+    copy = first["studies"][0]["copy_study_uid"]
+    assert service.client.get(f"/dicom-web/studies/{copy}/series",
+                              headers=_as(second["token"])).status_code == 404
+    for role in ("specialist", "uploader"):
+        assert service.client.delete(f"/api/v1/shares/{first['id']}",
+                                     headers=service.headers(role)).status_code == 403
+    assert service.client.delete(f"/api/v1/shares/{first['id']}",
+                                 headers=_as(first["token"])).status_code == 403
+    r = service.client.delete(f"/api/v1/shares/{first['id']}",
+                              headers=service.headers("radiologist"))
+    assert r.status_code == 200 and r.json()["state"] == "revoked"
+    for path in (review, f"/dicom-web/studies/{copy}/series", "/api/v1/me"):
+        assert service.client.get(path, headers=_as(first["token"])).status_code == 401
+    assert service.app.state.orthanc.lookup(copy) == []  # the copy is gone from the PACS
+    # Expiry: the second share expires now.
+    now = dt.datetime.now(dt.UTC)
+    with service.app.state.sessions.begin() as session:
+        session.execute(sa.update(ApiToken).where(
+            ApiToken.user_id == sa.select(User.id).where(User.name == second["reviewer"])
+            .scalar_subquery()).values(expires_at=now))
+        session.execute(sa.update(shares_table).where(shares_table.c.id == second["id"])
+                        .values(expires_at=now))
+    second_review = f"/api/v1/cases/{second['review_case_id']}"
+    assert service.client.get(second_review, headers=_as(second["token"])).status_code == 401
+    listed = {s["id"]: s["state"] for s in service.client.get(
+        "/api/v1/shares", headers=service.headers("admin")).json()}
+    assert listed == {first["id"]: "revoked", second["id"]: "expired"}
+
+
+def test_a_finished_reading_is_copied_onto_a_share_that_is_not_blinded(
+        service: Service, case: dict[str, Any]) -> None:
+    cid = case["case"]["id"]
+    rad = service.headers("radiologist")
+    lesion = service.client.post(f"/api/v1/cases/{cid}/lesions",
+                                 json={"kind": "target", "organ": "liver"}, headers=rad).json()
+    for tp, image, columns in ((case["bl"], case["bl"][1], 14), (case["fu"], case["fu"][1], 8)):
+        r = service.client.put(
+            f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{tp[0].StudyInstanceUID}",
+            json={"sop_instance_uid": image.SOPInstanceUID, "endpoints": [[1, 1], [1, columns]]},
+            headers=rad)
+        assert r.status_code == 200, r.text
+    share = _share(service, cid, blinded=False, include_measurements=True)
+    review = share["review_case_id"]
+    copied = service.client.get(f"/api/v1/cases/{review}/measurements",
+                                headers=_as(share["token"])).json()["measurements"]
+    originals = service.client.get(f"/api/v1/cases/{cid}/measurements",
+                                   headers=rad).json()["measurements"]
+    assert len(copied) == len(originals) == 2
+    by_copy = {s["copy_study_uid"]: s["source_study_uid"] for s in share["studies"]}
+    sources = {m["timepoint_id"]: m for m in originals}
+    for m in copied:
+        original = sources[by_copy[m["timepoint_id"]]]
+        assert m["length_mm"] == original["length_mm"] and m["author"] == "primary reader"
+        assert m["sop_instance_uid"] != original["sop_instance_uid"]
+        assert m["endpoints"] == original["endpoints"]
+    # The same measurements on the copy give the same response, timepoint by timepoint.
+    mine = service.client.get(f"/api/v1/cases/{review}/response",
+                              headers=_as(share["token"])).json()
+    theirs = service.client.get(f"/api/v1/cases/{cid}/response", headers=rad).json()
+    fields = ("sum_mm", "change_from_baseline_pct", "overall_response")
+    assert [[t.get(f) for f in fields] for t in mine["timepoints"]] \
+        == [[t.get(f) for f in fields] for t in theirs["timepoints"]], (mine, theirs)
+    assert theirs["timepoints"][1].get("overall_response") == "PR", theirs  # 9.1 -> 4.9 mm
+    # A blinded share copies nothing, and asking it to is refused.
+    blinded = _share(service, cid)
+    assert service.client.get(f"/api/v1/cases/{blinded['review_case_id']}/measurements",
+                              headers=_as(blinded["token"])).json()["measurements"] == []
