@@ -39,7 +39,7 @@ def test_the_review_migration_goes_both_ways(database_url: str) -> None:
             "SELECT review_of, reader, blinded, timepoint_map FROM cases")).all()
         assert [tuple(r) for r in rows] == [(None, None, False, None)]
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    # (The shares table of 0018 has a blinded column too: not this revision's.)
+    # (The shares table of 0020 has a blinded column too: not this revision's.)
     diffs = [d for d in diffs if "Table('shares'" not in repr(d)]
     mine = [d for d in diffs if "adjudications" in repr(d) or "review_of" in repr(d)
             or "'reader'" in repr(d) or "blinded" in repr(d) or "timepoint_map" in repr(d)]

@@ -21,7 +21,7 @@ PID = "SHARE-PATIENT-1"
 
 
 def test_the_share_migration_goes_both_ways(database_url: str) -> None:
-    """0018 adds the shares table and api_tokens.expires_at, matches the models, keeps the
+    """0020 adds the shares table and api_tokens.expires_at, matches the models, keeps the
     tokens already there (they never expire) and goes back."""
     import sqlalchemy as sa
     from alembic import command
@@ -32,19 +32,19 @@ def test_the_share_migration_goes_both_ways(database_url: str) -> None:
     from api.db.session import alembic_config
 
     config = alembic_config(database_url)
-    command.upgrade(config, "0017")
+    command.upgrade(config, "0019")
     engine = sa.create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO users (id, name, role, created_at) VALUES "
                              "(1, 'rad', 'radiologist', CURRENT_TIMESTAMP)"))
         conn.execute(sa.text("INSERT INTO api_tokens (user_id, token_hash, label, created_at, "
                              "revoked) VALUES (1, 'h', '', CURRENT_TIMESTAMP, false)"))
-    command.upgrade(config, "0018")
+    command.upgrade(config, "0020")
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT expires_at FROM api_tokens")).all() == [(None,)]
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if "shares" in repr(d) or "expires_at" in repr(d)] == []
-    command.downgrade(config, "0017")
+    command.downgrade(config, "0019")
     with engine.begin() as conn:
         inspector = sa.inspect(conn)
         assert "shares" not in inspector.get_table_names()

@@ -1,7 +1,7 @@
 """shares for a second opinion (issue 21): a de-identified copy, a review, an expiring token
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05 00:05:00
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0018'
-down_revision = '0017'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
