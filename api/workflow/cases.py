@@ -640,7 +640,8 @@ class CaseService:
         """Sign a timepoint off; signing twice keeps the first sign-off.
 
         Refused (IncompleteTimepoint) while a lesion that exists at the timepoint has no
-        reading there: a signed-off timepoint must not look complete when it is not.
+        reading there, or while the case has no lesion: a signed-off timepoint must not look
+        complete when it is not.
         """
         check_role(who, MEASURERS)
         case = self.case(case_id)
@@ -649,7 +650,7 @@ class CaseService:
         if existing is None:
             missing = missing_readings(case.active_lesions, self.timepoints(case),
                                        self.current(case))[timepoint_id]
-            if missing:
+            if missing or not case.active_lesions:
                 raise IncompleteTimepoint(timepoint_id, [(m.lesion_id, m.label, m.kind)
                                                          for m in missing])
             existing = TimepointSignoff(case_id=case.id, timepoint_uid=timepoint_id,

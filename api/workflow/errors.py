@@ -80,7 +80,8 @@ class DuplicateCase(Conflict):
 
 
 class IncompleteTimepoint(Conflict):
-    """A timepoint cannot be signed off while a lesion that exists there has no reading.
+    """A timepoint cannot be signed off while a lesion that exists there has no reading, or
+    while the case has no lesion at all (``missing`` is then empty).
 
     ``missing`` holds ``(lesion_id, label, kind)`` of each such lesion; the body of the
     answer carries them as ``missing: [{lesion_id, label, kind}]``.
@@ -88,9 +89,13 @@ class IncompleteTimepoint(Conflict):
 
     def __init__(self, timepoint_id: str, missing: Sequence[tuple[int, str, str]]) -> None:
         labels = ", ".join(label for _, label, _ in missing)
+        # A case with no lesion has nothing missing and nothing read: signed off, it would
+        # look like a complete reading of a patient without disease.
+        why = (f"no reading yet of {labels} (measure each, or record a status such as "
+               "not_evaluable)" if missing else
+               "the case has no lesion yet (add the target and non-target lesions first)")
         super().__init__(
-            f"timepoint {timepoint_id!r} cannot be signed off: no reading yet of {labels} "
-            "(measure each, or record a status such as not_evaluable)",
+            f"timepoint {timepoint_id!r} cannot be signed off: {why}",
             extra={"timepoint_id": timepoint_id, "missing": [
                 {"lesion_id": lid, "label": label, "kind": kind}
                 for lid, label, kind in missing]})

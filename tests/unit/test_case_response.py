@@ -54,6 +54,19 @@ def test_an_empty_case_says_what_to_do_first(world: World) -> None:
     assert [(s.complete, s.missing) for s in resp.states] == [(False, ())] * 3
 
 
+def test_a_case_without_lesions_cannot_be_signed_off(world: World) -> None:
+    """Nothing is missing from an empty case, yet nothing was read: signed off, it would
+    look like a complete reading of a patient without disease."""
+    service, cid, tps = world
+    with pytest.raises(IncompleteTimepoint, match="has no lesion yet") as refused:
+        service.sign_off(RAD, cid, tps[0][0])
+    assert refused.value.extra == {"timepoint_id": tps[0][0], "missing": []}
+    assert service.response(SPEC, cid).states[0].signed_off is False
+    t1 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    _measure(service, cid, t1, tps[0], 30)
+    assert service.sign_off(RAD, cid, tps[0][0]).signed_by == "rad"
+
+
 def test_an_unmeasured_follow_up_has_no_sum_and_names_its_lesions(world: World) -> None:
     service, cid, tps = world
     t1 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "liver")).id

@@ -237,6 +237,8 @@ def test_case_options_reach_the_engine(world: World) -> None:
 def test_sign_off_is_idempotent_and_needs_a_timepoint(world: World) -> None:
     service, store, uids = world
     cid = _case(service)
+    t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
+    service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
     first = service.sign_off(RADIOLOGIST, cid, uids["bl"][0])
     again = service.sign_off(RADIOLOGIST_2, cid, uids["bl"][0])
     assert again is first and again.signed_by == "rad"
