@@ -55,7 +55,7 @@ from api.workflow.lesion_edits import (
 )
 from api.workflow.ports import CaseStore, Pacs, Study
 from api.workflow.reviews import dating_case
-from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
+from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, Role, check_role
 from api.workflow.split_lesions import (
     FragmentInput,
     check_absorbing,
@@ -281,6 +281,20 @@ class CaseService:
             self.store.rollback()
             raise
 
+    # -- the frame of a use case on one case -------------------------------------------------
+
+    def open_case(self, who: Principal, roles: tuple[Role, ...], case_id: int) -> Case:
+        """Check the caller's role, then load the case (CaseNotFound): how a use case on
+        one case begins."""
+        check_role(who, roles)
+        return self.case(case_id)
+
+    def record(self, who: Principal, action: str, case: Case, resource: str = "") -> None:
+        """Audit the access to the case's data (``cases/{id}`` then ``resource``) in this
+        unit of work and commit it: how a use case on one case ends."""
+        self.store.audit(who, action, f"cases/{case.id}{resource}", case.patient_id)
+        self._commit()
+
     # -- cases ---------------------------------------------------------------------------
 
     def create_case(self, who: Principal, new: NewCase) -> CaseView:
@@ -311,8 +325,7 @@ class CaseService:
                     min_icpd_confirmation_days=new.options.min_icpd_confirmation_days,
                     marker_window_days=new.marker_window_days)
         self.store.add(case)
-        self.store.audit(who, "create", f"cases/{case.id}", case.patient_id)
-        self._commit()
+        self.record(who, "create", case)
         if self._on_case_created is not None:
             # SRs saved in a viewer before this case existed are offered as drafts too.
             self._on_case_created(case.id, case.patient_id)
@@ -327,10 +340,8 @@ class CaseService:
         return cases
 
     def read_case(self, who: Principal, case_id: int) -> CaseView:
-        check_role(who, READERS)
-        case = self.case(case_id)
-        self.store.audit(who, "read", f"cases/{case.id}", case.patient_id)
-        self._commit()
+        case = self.open_case(who, READERS, case_id)
+        self.record(who, "read", case)
         return self.view(case)
 
     def missing_images(self, case: Case) -> tuple[str, ...]:
@@ -343,8 +354,7 @@ class CaseService:
     # -- lesions -------------------------------------------------------------------------
 
     def add_lesion(self, who: Principal, case_id: int, new: NewLesion) -> Lesion:
-        check_role(who, MEASURERS)
-        case = self.case(case_id)
+        case = self.open_case(who, MEASURERS, case_id)
         tps = [st.study_instance_uid for st in self.timepoints(case)]
         if new.kind == LesionKind.NEW:
             if new.timepoint is None:
@@ -364,18 +374,15 @@ class CaseService:
                         tracking_uid=generate_uid(), created_by=who.name, created_at=utcnow())
         case.lesions.append(lesion)
         self.store.add(lesion)
-        self.store.audit(who, "create", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
-        self._commit()
+        self.record(who, "create", case, f"/lesions/{lesion.id}")
         self.announce(case, ChangeKind.LESION_ADDED, who, lesion_id=lesion.id,
                        timepoint_id=lesion.first_timepoint)
         return lesion
 
     def list_lesions(self, who: Principal, case_id: int, *, include_deleted: bool = False
                      ) -> list[Lesion]:
-        check_role(who, READERS)
-        case = self.case(case_id)
-        self.store.audit(who, "read", f"cases/{case.id}/lesions", case.patient_id)
-        self._commit()
+        case = self.open_case(who, READERS, case_id)
+        self.record(who, "read", case, "/lesions")
         return list(case.lesions if include_deleted else case.active_lesions)
 
     def delete_lesion(self, who: Principal, case_id: int, lesion_id: int,
@@ -386,8 +393,7 @@ class CaseService:
         Once a timepoint where it has a reading is signed off, the deletion changes that
         timepoint's result: it needs an amendment reason (TimepointSignedOff otherwise).
         """
-        check_role(who, MEASURERS)
-        case = self.case(case_id)
+        case = self.open_case(who, MEASURERS, case_id)
         lesion = self.lesion(case, lesion_id)
         read_at = {tp for (_, tp) in self.current_of(lesion)}
         check_not_absorbing(lesion, case.active_lesions, self.current(case), "deleting")
@@ -402,9 +408,7 @@ class CaseService:
             lesion_id=lesion.id, at=lesion.deleted_at, author=who.name, action="delete",
             changes={"deleted_at": [None, lesion.deleted_at.isoformat()]},
             reason=deletion.amendment_reason or deletion.reason))
-        self.store.audit(who, "delete", f"cases/{case.id}/lesions/{lesion.id}",
-                         case.patient_id)
-        self._commit()
+        self.record(who, "delete", case, f"/lesions/{lesion.id}")
         self.announce(case, ChangeKind.LESION_DELETED, who, lesion_id=lesion.id)
         return lesion
 
@@ -413,8 +417,7 @@ class CaseService:
         """Relabel, change organ, kind, nodal flag or the new-lesion fields (see
         :mod:`api.workflow.lesion_edits` for what a reading forbids); the change and its
         amendment reason are kept in the lesion's history."""
-        check_role(who, MEASURERS)
-        case = self.case(case_id)
+        case = self.open_case(who, MEASURERS, case_id)
         lesion = self.lesion(case, lesion_id)
         changed = differences(lesion, changes)
         if "kind" in changed and "label" not in changes.given:
@@ -442,8 +445,7 @@ class CaseService:
             self.store.add(LesionChange(
                 lesion_id=lesion.id, at=utcnow(), author=who.name, action="update",
                 changes=changed, reason=changes.amendment_reason))
-        self.store.audit(who, "update", f"cases/{case.id}/lesions/{lesion.id}", case.patient_id)
-        self._commit()
+        self.record(who, "update", case, f"/lesions/{lesion.id}")
         if changed:
             self.announce(case, ChangeKind.LESION_CHANGED, who, lesion_id=lesion.id)
         return lesion
@@ -459,8 +461,7 @@ class CaseService:
         lesion measured before its first sighting, a status the lesion kind does not take,
         a caliper that does not fit the image (InvalidMeasurement).
         """
-        check_role(who, MEASURERS)
-        case = self.case(case_id)
+        case = self.open_case(who, MEASURERS, case_id)
         lesion = self.lesion(case, lesion_id)
         timepoints = self.timepoints(case)
         if timepoint_id not in [st.study_instance_uid for st in timepoints]:
@@ -485,9 +486,7 @@ class CaseService:
         try:
             m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
                                  latest=latest)
-            self.store.audit(who, "measure", f"cases/{case.id}/lesions/{lesion.id}/"
-                             f"measurements/{timepoint_id}", case.patient_id)
-            self._commit()
+            self.record(who, "measure", case, f"/lesions/{lesion.id}/measurements/{timepoint_id}")
         except StaleVersion:
             raise StaleVersion("another change to this lesion was saved at the same time; "
                                "read it again and retry") from None
@@ -601,39 +600,31 @@ class CaseService:
 
     def read_measurement(self, who: Principal, case_id: int, lesion_id: int,
                          timepoint_id: str) -> MeasurementView:
-        check_role(who, READERS)
-        case = self.case(case_id)
+        case = self.open_case(who, READERS, case_id)
         lesion = self.lesion(case, lesion_id)
         self.timepoint(case, timepoint_id)
         current = self.current_of(lesion).get((lesion.id, timepoint_id))
         if current is None:
             raise NotFound(f"lesion {lesion.id} has no measurement at {timepoint_id!r}")
-        self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/measurements/"
-                         f"{timepoint_id}", case.patient_id)
-        self._commit()
+        self.record(who, "read", case, f"/lesions/{lesion.id}/measurements/{timepoint_id}")
         return MeasurementView(lesion, current)
 
     def read_measurements(self, who: Principal, case_id: int) -> CaseMeasurements:
         """Every current measurement of the case's lesions, read (and audited) at once."""
-        check_role(who, READERS)
-        case = self.case(case_id)
+        case = self.open_case(who, READERS, case_id)
         lesions = {les.id: les for les in case.active_lesions}
         current = self.current(case)
-        self.store.audit(who, "read", f"cases/{case.id}/measurements", case.patient_id)
-        self._commit()
+        self.record(who, "read", case, "/measurements")
         return CaseMeasurements(case.id, tuple(
             (lesions[lesion_id], m) for (lesion_id, _), m in sorted(current.items())
             if lesion_id in lesions))
 
     def lesion_history(self, who: Principal, case_id: int, lesion_id: int
                        ) -> tuple[Lesion, list[MeasurementVersion], list[LesionChange]]:
-        check_role(who, READERS)
-        case = self.case(case_id)
+        case = self.open_case(who, READERS, case_id)
         lesion = self.lesion(case, lesion_id, deleted=True)
         versions = sorted(self.store.measurements([lesion.id]), key=lambda m: m.version)
-        self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/history",
-                         case.patient_id)
-        self._commit()
+        self.record(who, "read", case, f"/lesions/{lesion.id}/history")
         return lesion, versions, self.store.lesion_changes(lesion.id)
 
     def sign_off(self, who: Principal, case_id: int, timepoint_id: str) -> TimepointSignoff:
@@ -643,8 +634,7 @@ class CaseService:
         reading there, or while the case has no lesion: a signed-off timepoint must not look
         complete when it is not.
         """
-        check_role(who, MEASURERS)
-        case = self.case(case_id)
+        case = self.open_case(who, MEASURERS, case_id)
         self.timepoint(case, timepoint_id)
         existing = case.signoff(timepoint_id)
         if existing is None:
@@ -657,18 +647,14 @@ class CaseService:
                                         signed_by=who.name, signed_at=utcnow())
             case.signoffs.append(existing)
             self.store.add(existing)
-            self.store.audit(who, "sign_off", f"cases/{case.id}/timepoints/{timepoint_id}",
-                             case.patient_id)
-            self._commit()
+            self.record(who, "sign_off", case, f"/timepoints/{timepoint_id}")
             self.announce(case, ChangeKind.SIGNED_OFF, who, timepoint_id=timepoint_id)
         return existing
 
     def watch(self, who: Principal, case_id: int) -> Case:
         """A reader opens the case's live event stream (audited like a read)."""
-        check_role(who, READERS)
-        case = self.case(case_id)
-        self.store.audit(who, "watch", f"cases/{case.id}/events", case.patient_id)
-        self._commit()
+        case = self.open_case(who, READERS, case_id)
+        self.record(who, "watch", case, "/events")
         return case
 
     # -- response ------------------------------------------------------------------------
@@ -701,10 +687,8 @@ class CaseService:
 
     def response(self, who: Principal, case_id: int) -> CaseResponse:
         """The case's response for a reader, whatever stage the reading is at."""
-        check_role(who, READERS)
-        case = self.case(case_id)
-        self.store.audit(who, "read", f"cases/{case.id}/response", case.patient_id)
-        self._commit()
+        case = self.open_case(who, READERS, case_id)
+        self.record(who, "read", case, "/response")
         return self.case_response(case)
 
 

@@ -51,16 +51,13 @@ class DocumentService:
     def export_sr(self, who: Principal, case_id: int, timepoint_id: str,
                   now: dt.datetime) -> bytes:
         """The timepoint's TID 1500 report as a Part 10 file."""
-        check_role(who, READERS)
-        case = self.cases.case(case_id)
+        case = self.cases.open_case(who, READERS, case_id)
         study = self.cases.timepoint(case, timepoint_id)
         ev = self.cases.evaluation(case)
         ds = timepoint_sr(self.store, case, study, ev.current, ev.result, now=now)
         if ds is None:
             raise NotFound(f"nothing is recorded at timepoint {timepoint_id!r} yet")
-        self.store.audit(who, "export_sr", f"cases/{case.id}/timepoints/{timepoint_id}/sr",
-                         case.patient_id)
-        self.store.commit()
+        self.cases.record(who, "export_sr", case, f"/timepoints/{timepoint_id}/sr")
         return part10_bytes(ds)
 
     def import_sr(self, who: Principal, case_id: int, body: bytes) -> dict[str, Any]:
@@ -92,11 +89,9 @@ class DocumentService:
                                "nothing was imported; retry") from None
 
     def drafts(self, who: Principal, case_id: int) -> list[SrDraft]:
-        check_role(who, READERS)
-        case = self.cases.case(case_id)
+        case = self.cases.open_case(who, READERS, case_id)
         drafts = self.store.drafts(case.id)
-        self.store.audit(who, "read", f"cases/{case.id}/sr-drafts", case.patient_id)
-        self.store.commit()
+        self.cases.record(who, "read", case, "/sr-drafts")
         return drafts
 
     def decide_draft(self, who: Principal, case_id: int, draft_id: int, decision: str
@@ -137,8 +132,7 @@ class DocumentService:
         one is configured, gets the same objects through the outbox: a row per object,
         committed with the publication, sent in the background until it arrives.
         """
-        check_role(who, CASE_MANAGERS)
-        case = self.cases.case(case_id)
+        case = self.cases.open_case(who, CASE_MANAGERS, case_id)
         ev = self.cases.evaluation(case)
         studies = measured_timepoints(ev.timepoints, ev.current)
         if not studies:
@@ -187,14 +181,12 @@ class DocumentService:
     def publications(self, who: Principal, case_id: int
                      ) -> list[tuple[Publication, list[OutboxItem]]]:
         """The case's published objects, oldest first, each with its sends (outbox rows)."""
-        check_role(who, READERS)
-        case = self.cases.case(case_id)
+        case = self.cases.open_case(who, READERS, case_id)
         sends: dict[int | None, list[OutboxItem]] = {}
         for item in self.store.sends(case.id):
             sends.setdefault(item.publication_id, []).append(item)
         found = [(p, sends.get(p.id, [])) for p in self.store.publications(case.id)]
-        self.store.audit(who, "read", f"cases/{case.id}/publications", case.patient_id)
-        self.store.commit()
+        self.cases.record(who, "read", case, "/publications")
         return found
 
 

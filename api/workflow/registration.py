@@ -131,8 +131,7 @@ class RegistrationService:
     def proposal(self, who: Principal, case_id: int, lesion_id: int, timepoint_id: str
                  ) -> Proposal:
         """Where the lesion, as last measured before ``timepoint_id``, lies there."""
-        check_role(who, READERS)
-        case = self.cases.case(case_id)
+        case = self.cases.open_case(who, READERS, case_id)
         lesion = self.cases.lesion(case, lesion_id)
         timepoints = self.cases.timepoints(case)
         target = self.cases.timepoint(case, timepoint_id)
@@ -145,9 +144,7 @@ class RegistrationService:
         source_study = timepoints[order.index(measured.timepoint_uid)]
         pair = self._pair_for(case.patient_id, source_study, target,
                               measured.series_instance_uid or "")
-        self.store.audit(who, "read", f"cases/{case.id}/lesions/{lesion.id}/proposal/"
-                         f"{timepoint_id}", case.patient_id)
-        self.store.commit()
+        self.cases.record(who, "read", case, f"/lesions/{lesion.id}/proposal/{timepoint_id}")
         state = self.jobs.obtain(pair, PROPOSAL_WAIT_S)
         start = self._plane(measured.sop_instance_uid or "", measured.frame)
         from_point = start.to_patient(*_where(measured))
