@@ -11,6 +11,8 @@ imports what is listed fails too, so the list is kept exact).
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,3 +58,26 @@ def test_the_walk_finds_a_forbidden_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
     module.write_text("from sqlalchemy import select\nimport pacs.orthanc\nfrom . import x\n")
     assert _forbidden(module) == {"sqlalchemy", "pacs.orthanc"}
+
+
+def _loaded_by(code: str) -> set[str]:
+    """The forbidden modules a fresh interpreter has loaded after running ``code``."""
+    probe = (f"import sys\n{code}\n"
+             "print('\\n'.join(sorted(m for m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, cwd=WORKFLOW.parents[1]).stdout.split()
+    return {name.split(".")[0] if name.startswith("sqlalchemy") else name for name in out
+            if any(name == root or name.startswith(root + ".") for root in FORBIDDEN)}
+
+
+def test_no_forbidden_module_comes_in_by_another_way() -> None:
+    """Every workflow module imported (and what they import, all the way down) loads no
+    SQLAlchemy, api.db, adapter or pacs module: the walk above reads direct imports only."""
+    imports = "\n".join(f"import api.workflow.{p.stem}" for p in MODULES)
+    assert _loaded_by(imports) == set()
+
+
+def test_the_fakes_need_no_database() -> None:
+    """The unit tests' fakes run the workflow without SQLAlchemy or api.db (issue 16)."""
+    assert {m for m in _loaded_by("import tests.unit.workflow_fakes")
+            if not m.startswith("pacs")} == set()
