@@ -152,6 +152,9 @@ class OrthancClient:
         """The Orthanc identifiers of every resource of a level (one short answer)."""
         return [str(i) for i in self._json(f"/{_level(level)}")]
 
+    def patient(self, orthanc_id: str) -> JsonObject:
+        return cast(JsonObject, self._json(f"/patients/{orthanc_id}"))
+
     def series(self, orthanc_id: str) -> JsonObject:
         return cast(JsonObject, self._json(f"/series/{orthanc_id}"))
 

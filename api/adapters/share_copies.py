@@ -3,16 +3,20 @@ anonymization, planned by :mod:`pacs.deid_profile` (:class:`pacs.share_copy.Shar
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 from api.workflow.share_types import CopiedSeriesLeftOut, DeidentifiedCopy
 from pacs.deid_profile import DateShift
 from pacs.orthanc import OrthancClient
 from pacs.share_copy import ShareCopier
+from pacs.share_media import stream_file, write_package
 
 
 class OrthancShareCopies:
     def __init__(self, orthanc: OrthancClient) -> None:
+        self._orthanc = orthanc
         self._copier = ShareCopier(orthanc)
 
     def copy(self, study_orthanc_ids: Sequence[str], pseudonym: str) -> DeidentifiedCopy:
@@ -26,3 +30,14 @@ class OrthancShareCopies:
 
     def remove(self, orthanc_patient: str) -> None:
         self._copier.remove(orthanc_patient)
+
+    def package(self, orthanc_patient: str) -> Iterator[bytes]:
+        with tempfile.NamedTemporaryFile(prefix="nadir-package-", suffix=".zip",
+                                         delete=False) as out:
+            path = Path(out.name)
+            try:
+                write_package(self._orthanc, orthanc_patient, out)
+            except BaseException:
+                path.unlink(missing_ok=True)
+                raise
+        return stream_file(path)

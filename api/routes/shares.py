@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from api.auth import CaseManager
 from api.deps import Shares
@@ -15,7 +16,7 @@ from api.openapi import answers
 from api.routes.params import CaseId, ShareId
 from api.schemas.shares import ShareCreate, ShareCreatedOut, ShareOut
 from api.workflow.domain import utcnow
-from api.workflow.errors import InvalidInput, NotFound
+from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.share_types import NewShare
 from pacs.errors import OrthancUnavailable, PacsError
 
@@ -61,3 +62,16 @@ def revoke_share(share_id: ShareId, who: CaseManager, shares: Shares,
                  request: Request) -> ShareOut:
     """Revoke the share: its token answers 401 from now on; the copy is deleted."""
     return ShareOut.of(shares.revoke(who, share_id), _public_url(request), utcnow())
+
+
+@router.get("/shares/{share_id}/package", response_class=StreamingResponse,
+            responses={200: {"description": "a zip of DICOM media: the copy's instances "
+                             "(images; the review's SR and PDF once published) and a "
+                             "DICOMDIR", "content": {"application/zip": {}}},
+                       **answers(NotFound, Conflict, OrthancUnavailable, PacsError)})
+def share_package(share_id: ShareId, who: CaseManager, shares: Shares) -> StreamingResponse:
+    """The share's copy for a reviewer with a viewer of their own (the share's own token,
+    or a radiologist or admin)."""
+    share, chunks = shares.package(who, share_id)
+    return StreamingResponse(chunks, media_type="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="{share.pseudonym}.zip"'})

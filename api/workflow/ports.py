@@ -11,7 +11,7 @@ here by Protocols that the stored rows satisfy.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -497,6 +497,9 @@ class ShareCopies(Protocol):
         """Copy the studies de-identified under ``pseudonym`` (a new random date offset)."""
     def remove(self, orthanc_patient: str) -> None:
         """Delete a copy; a copy gone already is fine."""
+    def package(self, orthanc_patient: str) -> Iterator[bytes]:
+        """The copy as DICOM media: a zip of its instances and a DICOMDIR, in chunks
+        (made before the first chunk is returned, so errors come before any byte)."""
 
 
 class ShareStore(Protocol):

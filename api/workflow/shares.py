@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pydicom.uid import generate_uid
 
 from api.workflow.cases import CaseService
 from api.workflow.domain import CaseStudyDate, utcnow
-from api.workflow.errors import InvalidInput, NotFound
+from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.ports import ShareCopies, ShareStore
 from api.workflow.reviews import new_review
 from api.workflow.roles import CASE_MANAGERS, Principal, check_role
@@ -135,6 +136,23 @@ class ShareService:
         if share.copy_patient is not None:
             self.copies.remove(share.copy_patient)
         return share
+
+    def package(self, who: Principal, share_id: int) -> tuple[Share, Iterator[bytes]]:
+        """The share's copy as DICOM media (zip with a DICOMDIR), for the sharer or the
+        share's own reviewer; audited on the original patient."""
+        check_role(who, CASE_MANAGERS)
+        share = self._share(share_id)
+        if who.share is not None and who.share.share_id != share.id:
+            raise ShareNotFound(share_id)
+        state = share.state(utcnow())
+        if state != "active" or share.copy_patient is None:
+            raise Conflict(f"share {share.id} is {state if state != 'active' else 'empty'}: "
+                           "it has no copy to download")
+        chunks = self.copies.package(share.copy_patient)
+        self.cases.store.audit(who, "package", f"cases/{share.case_id}/shares/{share.id}",
+                               share.patient_id)
+        self.cases.store.commit()
+        return share, chunks
 
     def _share(self, share_id: int) -> Share:
         share = self.shares.share(share_id)

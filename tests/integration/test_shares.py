@@ -309,3 +309,52 @@ def test_a_finished_reading_is_copied_onto_a_share_that_is_not_blinded(
     blinded = _share(service, cid)
     assert service.client.get(f"/api/v1/cases/{blinded['review_case_id']}/measurements",
                               headers=_as(blinded["token"])).json()["measurements"] == []
+
+
+def test_the_package_is_dicom_media_without_an_original_value(
+        service: Service, case: dict[str, Any], tmp_path: Path) -> None:
+    import io
+    import shutil
+    import subprocess
+    import zipfile
+
+    from pydicom import dcmread
+    from pydicom.fileset import FileSet
+
+    share = _share(service, case["case"]["id"])
+    path = f"/api/v1/shares/{share['id']}/package"
+    r = service.client.get(path, headers=_as(share["token"]))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        archive.extractall(tmp_path / "media")
+        names = archive.namelist()
+    assert "DICOMDIR" in names and len(names) == 5  # 2 studies x 2 images, and the DICOMDIR
+    originals = [PID, "Test^Tiny", "20260105", "20260302",
+                 *{str(ds.StudyInstanceUID) for ds in case["bl"] + case["fu"]},
+                 *{str(ds.SOPInstanceUID) for ds in case["bl"] + case["fu"]}]
+    for name in names:
+        data = (tmp_path / "media" / name).read_bytes()
+        leaks = [v for v in originals if v.encode() in data]
+        assert not leaks, (name, leaks)
+    file_set = FileSet(dcmread(tmp_path / "media" / "DICOMDIR"))
+    instances = [i.load() for i in file_set]
+    assert len(instances) == 4 and {i.PatientID for i in instances} == {share["pseudonym"]}
+    copies = {s["copy_study_uid"] for s in share["studies"]}
+    assert {str(i.StudyInstanceUID) for i in instances} == copies
+    if shutil.which("dcmdump") is None:
+        pytest.skip("dcmdump (dcmtk) is not installed: bash scripts/setup.sh dev installs it")
+    for name in names:
+        out = subprocess.run(["dcmdump", str(tmp_path / "media" / name)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0 and "E:" not in out.stderr, (name, out.stderr[-500:])
+    # Who may download: the sharer's roles and the share's own token, nobody else.
+    assert service.client.get(path, headers=service.headers("radiologist")).status_code == 200
+    for role in ("specialist", "uploader"):
+        assert service.client.get(path, headers=service.headers(role)).status_code == 403
+    other = _share(service, case["case"]["id"])
+    assert service.client.get(path, headers=_as(other["token"])).status_code == 404
+    service.client.delete(f"/api/v1/shares/{share['id']}", headers=service.headers("admin"))
+    assert service.client.get(path, headers=_as(share["token"])).status_code == 401
+    r = service.client.get(path, headers=service.headers("admin"))
+    assert r.status_code == 409 and "revoked" in r.text
