@@ -80,8 +80,9 @@ class DuplicateCase(Conflict):
 
 
 class IncompleteTimepoint(Conflict):
-    """A timepoint cannot be signed off while a lesion that exists there has no reading, or
-    while the case has no lesion at all (``missing`` is then empty).
+    """A timepoint cannot be signed off while a lesion that exists there has no reading.
+
+    Nor while the case has no lesion at all: ``missing`` is then empty.
 
     ``missing`` holds ``(lesion_id, label, kind)`` of each such lesion; the body of the
     answer carries them as ``missing: [{lesion_id, label, kind}]``.
