@@ -21,9 +21,9 @@ from pydicom.uid import generate_uid
 
 from api.workflow.cases import CaseService
 from api.workflow.domain import CaseStudyDate, utcnow
-from api.workflow.errors import Conflict, InvalidInput, NotFound
+from api.workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from api.workflow.ports import ShareCopies, ShareStore
-from api.workflow.reviews import new_review
+from api.workflow.reviews import blinding_reason, new_review
 from api.workflow.roles import CASE_MANAGERS, Principal, check_role
 from api.workflow.share_reading import copy_reading
 from api.workflow.share_types import DeidentifiedCopy, NewShare, Share
@@ -54,6 +54,11 @@ class ShareService:
     def create(self, who: Principal, case_id: int, new: NewShare) -> CreatedShare:
         check_role(who, CASE_MANAGERS)
         case = self.cases.case(case_id)
+        blinded = blinding_reason(self.cases.store, who, case, lambda c: [
+            st.study_instance_uid for st in self.cases.timepoints(c)])
+        if blinded is not None:
+            # A share can carry the reading (include_measurements): not to a blinded reader.
+            raise NotAllowed(blinded)
         if case.review_of is not None:
             raise InvalidInput(f"case {case.id} is a review of case {case.review_of}: share "
                                "the primary case")

@@ -358,3 +358,66 @@ def test_the_package_is_dicom_media_without_an_original_value(
     assert service.client.get(path, headers=_as(share["token"])).status_code == 401
     r = service.client.get(path, headers=service.headers("admin"))
     assert r.status_code == 409 and "revoked" in r.text
+
+
+def test_the_blinded_reader_of_a_review_may_not_share_the_case(
+        service: Service, case: dict[str, Any]) -> None:
+    from api.auth import create_user, issue_token
+    from api.db.models import Case
+    from api.workflow.reviews import new_review
+    from api.workflow.roles import Role
+
+    cid = case["case"]["id"]
+    with service.app.state.sessions.begin() as session:
+        token = issue_token(session, create_user(session, "second-reader", Role.RADIOLOGIST))
+        primary = session.get(Case, cid)
+        assert primary is not None
+        session.add(new_review(primary, reader="second-reader", blinded=True,
+                               created_by="admin-user"))
+    r = service.client.post(f"/api/v1/cases/{cid}/shares",
+                            json={"blinded": False, "include_measurements": True},
+                            headers=_as(token))
+    assert r.status_code == 403 and "blinded review" in r.text, r.text
+    assert service.client.get("/api/v1/shares", headers=service.headers("admin")).json() == []
+
+
+def test_no_original_value_reaches_the_reviewer_through_images_or_the_report(
+        service: Service, case: dict[str, Any]) -> None:
+    cid = case["case"]["id"]
+    rad = service.headers("radiologist")
+    lesion = service.client.post(f"/api/v1/cases/{cid}/lesions",
+                                 json={"kind": "target", "organ": "liver"}, headers=rad).json()
+    for tp in (case["bl"], case["fu"]):
+        r = service.client.put(
+            f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{tp[0].StudyInstanceUID}",
+            json={"sop_instance_uid": tp[0].SOPInstanceUID, "endpoints": [[1, 1], [1, 14]]},
+            headers=rad)
+        assert r.status_code == 200, r.text
+    share = _share(service, cid, blinded=False, include_measurements=True)
+    token = _as(share["token"])
+    originals = [PID, "Test^Tiny", "20260105", "2026-01-05", "20260302", "2026-03-02",
+                 "radiologist-user",
+                 *{str(ds.StudyInstanceUID) for ds in case["bl"] + case["fu"]},
+                 *{str(ds.SeriesInstanceUID) for ds in case["bl"] + case["fu"]},
+                 *{str(ds.SOPInstanceUID) for ds in case["bl"] + case["fu"]}]
+    fetched = []
+    for study in share["studies"]:
+        uid = study["copy_study_uid"]
+        for instance in service.client.get(f"/dicom-web/studies/{uid}/instances",
+                                           headers=token).json():
+            series, sop = instance["0020000E"]["Value"][0], instance["00080018"]["Value"][0]
+            r = service.client.get(f"/dicom-web/studies/{uid}/series/{series}/instances/{sop}",
+                                   headers={**token, "Accept": "multipart/related; "
+                                            "type=\"application/dicom\""})
+            assert r.status_code == 200, r.text
+            fetched.append(r.content)
+        metadata = service.client.get(f"/dicom-web/studies/{uid}/metadata", headers=token)
+        assert metadata.status_code == 200
+        fetched.append(metadata.content)
+    report = service.client.get(f"/api/v1/cases/{share['review_case_id']}/report?format=json",
+                                headers=token)
+    assert report.status_code == 200, report.text
+    assert len(fetched) == 6  # 2 studies x (2 instances + metadata)
+    for body in [*fetched, report.content]:
+        leaks = [v for v in originals if v.encode() in body]
+        assert not leaks, leaks
