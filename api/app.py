@@ -35,6 +35,7 @@ from api.routes import (
     measurements,
     patients,
     priors,
+    readings,
     recist,
     registration,
     shares,
@@ -182,7 +183,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     state.event_publisher = event_publisher
     for module in (health, patients, comparisons, upload, recist, cases, measurements,
                    case_documents, case_report, case_events_routes, dicomweb, registration,
-                   priors, internal, shares):
+                   priors, internal, shares, readings):
         app.include_router(module.router)
     install_web(app, settings.web_dist or WEB_DIST)
     install_docs(app)

@@ -74,7 +74,7 @@ def read_report(cases: CaseService, who: Principal, case_id: int, kind: str, *,
                 now: dt.datetime) -> tuple[ReportData, CaseResponse]:
     """The case's report for a reader; the read is audited with its format."""
     check_role(who, READERS)
-    case = cases.case(case_id)
+    case = cases.case_for(who, case_id)
     data, response = build_report_data(cases, case, now=now)
     cases.store.audit(who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
     cases.store.commit()

@@ -48,10 +48,10 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases, session: Sessi
             min_confirmation_interval_days=body.min_confirmation_interval_days,
             min_icpd_confirmation_days=body.min_icpd_confirmation_days),
         marker_window_days=body.marker_window_days, allow_duplicate=body.allow_duplicate))
-    return _case_out(view, session)
+    return case_out(view, session)
 
 
-def _case_out(view: CaseView, session: Session) -> CaseOut:
+def case_out(view: CaseView, session: Session) -> CaseOut:
     """The case with the flagged images of the patient's studies, timepoints or not."""
     uids = [st.study_instance_uid for st in view.timepoints] + \
         [lo.study.study_instance_uid for lo in view.left_out]
@@ -73,7 +73,7 @@ def list_cases(who: Reader, cases: Cases,
 
 @router.get("/{case_id}")
 def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep) -> CaseOut:
-    return _case_out(cases.read_case(who, case_id), session)
+    return case_out(cases.read_case(who, case_id), session)
 
 
 @router.put("/{case_id}/studies/{study_uid}/date", responses=answers(Conflict))
@@ -81,7 +81,7 @@ def put_study_date(case_id: CaseId, study_uid: StudyUid, body: StudyDateSet, who
                    cases: Cases, session: SessionDep) -> CaseOut:
     """Date, for this case, a study whose DICOM has no date (radiologist; audited)."""
     change = StudyDateChange.parse(body.date, body.reason, dt.datetime.now(dt.UTC).date())
-    return _case_out(set_study_date(cases, who, case_id, study_uid, change), session)
+    return case_out(set_study_date(cases, who, case_id, study_uid, change), session)
 
 
 @router.post("/{case_id}/lesions", status_code=201, responses=answers(Conflict))

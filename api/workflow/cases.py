@@ -29,6 +29,7 @@ from api.workflow.domain import (
     utcnow,
 )
 from api.workflow.errors import (
+    Blinded,
     CaseNotFound,
     Conflict,
     DuplicateCase,
@@ -36,6 +37,7 @@ from api.workflow.errors import (
     InvalidInput,
     InvalidMeasurement,
     LesionNotFound,
+    NotAllowed,
     NotEvaluable,
     NotFound,
     PatientNotFound,
@@ -54,7 +56,7 @@ from api.workflow.lesion_edits import (
     version_reason,
 )
 from api.workflow.ports import CaseStore, Pacs, Study
-from api.workflow.reviews import dating_case
+from api.workflow.reviews import blinding_reason, dating_case
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, Role, check_role
 from api.workflow.split_lesions import (
     FragmentInput,
@@ -287,7 +289,24 @@ class CaseService:
         """Check the caller's role, then load the case (CaseNotFound): how a use case on
         one case begins."""
         check_role(who, roles)
-        return self.case(case_id)
+        # A use case open to the measurers alone writes the reading.
+        return self.case_for(who, case_id, write=roles == MEASURERS)
+
+    def case_for(self, who: Principal, case_id: int, *, write: bool = False) -> Case:
+        """The case, for ``who``: refused (Blinded) to the reader of a blinded review of it
+        until that review is signed off at every timepoint; a review's reading (``write``)
+        only by its reader."""
+        case = self.case(case_id)
+        reason = blinding_reason(self.store, who, case, self.timepoint_uids)
+        if reason is not None:
+            raise Blinded(reason)
+        if write and case.review_of is not None and who.name != case.reader:
+            raise NotAllowed(f"case {case.id} is a review of case {case.review_of} read by "
+                             f"{case.reader}: only its reader records its reading")
+        return case
+
+    def timepoint_uids(self, case: Case) -> list[str]:
+        return [st.study_instance_uid for st in self.timepoints(case)]
 
     def record(self, who: Principal, action: str, case: Case, resource: str = "") -> None:
         """Audit the access to the case's data (``cases/{id}`` then ``resource``) in this

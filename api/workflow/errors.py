@@ -30,6 +30,10 @@ class NotAllowed(WorkflowError):
     """The caller's role may not do this."""
 
 
+class Blinded(NotAllowed):
+    """The reader of a blinded review asks for the reading it reviews (issue 21)."""
+
+
 class NotFound(WorkflowError):
     """A resource named by the request does not exist (or is not visible here)."""
 

@@ -71,7 +71,7 @@ class DocumentService:
                                    f"({type(exc).__name__})") from None
         except SRReadError as exc:
             raise InvalidInput(str(exc)) from None
-        case = self.cases.case(case_id)
+        case = self.cases.case_for(who, case_id, write=True)
         if report.patient_id and report.patient_id != case.patient_id:
             raise InvalidInput("the SR is about another patient than this case's")
         result = import_report(self.cases, case, who.name, report, source="sr-import")
@@ -100,7 +100,7 @@ class DocumentService:
         check_role(who, MEASURERS)
         if decision not in DRAFT_DECISIONS:
             raise NotFound(f"unknown action {decision!r}: confirm or reject")
-        case = self.cases.case(case_id)
+        case = self.cases.case_for(who, case_id, write=True)
         draft = self.store.draft(draft_id)
         if draft is None or draft.case_id != case.id:
             raise NotFound(f"unknown SR draft {draft_id} in case {case.id}")

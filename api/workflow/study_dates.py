@@ -57,7 +57,7 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
                    change: StudyDateChange) -> CaseView:
     """Date an undated study of the case's patient for this case; the case as it is now."""
     check_role(who, MEASURERS)
-    case = cases.case(case_id)
+    case = cases.case_for(who, case_id, write=True)
     study = next((st for st in cases.case_studies(case) if st.study_instance_uid == study_uid),
                  None)
     if study is None:

@@ -10,7 +10,7 @@ from api.workflow.cases import patient_studies
 from api.workflow.errors import InvalidInput
 from api.workflow.ports import AuditEvent, ImageCheck, Study, ViewStore
 from api.workflow.roles import READERS, Principal, Role, check_role
-from api.workflow.worklist import WorklistCase, WorklistPatient, judge_cases
+from api.workflow.worklist import WorklistCase, WorklistPatient, hidden_from, judge_cases
 
 MAX_AUDIT_EVENTS = 10_000
 
@@ -54,6 +54,9 @@ def worklist(store: ViewStore, who: Principal
     studies_by_patient = {p.patient_id: sorted(p.studies, key=_study_order)
                           for p in rows.patients}
     judged = judge_cases(rows.cases, studies_by_patient, rows.measurements, rows.markers)
+    if who.role is Role.RADIOLOGIST:
+        hidden = hidden_from(who.name, judged)
+        judged = [e for e in judged if e.case.id not in hidden]
     store.audit(who, "list", "worklist", None)
     store.commit()
     return [WorklistPatient(p.patient_id, p.patient_name, tuple(studies_by_patient[p.patient_id]))

@@ -86,12 +86,15 @@ def judge_cases(cases: Iterable[Case], studies_by_patient: Mapping[str, Sequence
     for marker in sorted(markers, key=lambda mk: (mk.date, mk.id)):
         markers_of.setdefault(marker.patient_id, []).append(marker)
     judged = []
+    cases = list(cases)
+    by_id = {c.id: c for c in cases}
     for case in cases:
         lesions = case.active_lesions
         current = current_measurements(m for les in lesions for m in by_lesion.get(les.id, []))
         # Dated as this case dates its undated studies (see with_case_dates).
         timepoints = case_timepoints(
-            with_case_dates(studies_by_patient.get(case.patient_id, ()), case.study_dates),
+            with_case_dates(studies_by_patient.get(case.patient_id, ()),
+                            _dating(case, by_id).study_dates),
             case.baseline_study_uid)
         try:
             response = case_response(case, lesions, timepoints, current,
@@ -104,6 +107,23 @@ def judge_cases(cases: Iterable[Case], studies_by_patient: Mapping[str, Sequence
     judged.sort(key=lambda e: (not e.work_to_do, not e.new_followup, -e.to_measure,
                                not e.unsigned))
     return judged
+
+
+def _dating(case: Case, by_id: Mapping[int, Case]) -> Case:
+    """A review of the same studies is dated by its reviewed case (api.workflow.reviews)."""
+    if case.review_of is None or case.timepoint_map is not None:
+        return case
+    return by_id.get(case.review_of, case)
+
+
+def hidden_from(who_name: str, judged: Sequence[WorklistCase]) -> set[int]:
+    """The cases a blinded reviewer may not see yet (api.workflow.reviews.blinding_reason):
+    the case their unfinished blinded review reviews, and its other reviews."""
+    blind = {e.case.review_of for e in judged
+             if e.case.reader == who_name and e.case.blinded and e.case.review_of is not None
+             and (e.unsigned or e.response is None or not e.response.states)}
+    return {e.case.id for e in judged
+            if e.case.id in blind or (e.case.review_of in blind and e.case.reader != who_name)}
 
 
 def _newest(entry: WorklistCase) -> str:

@@ -52,6 +52,8 @@ ROUTES: dict[tuple[str, str], tuple[set[str], int]] = {
     ("POST", "/api/v1/patients/{patient_id}/markers"): ({"radiologist", "admin"}, MB),
     ("POST", "/api/v1/cases/{case_id}/shares"): ({"radiologist", "admin"}, MB),
     ("DELETE", "/api/v1/shares/{share_id}"): ({"radiologist", "admin"}, MB),
+    ("POST", "/api/v1/cases/{case_id}/reviews"): ({"radiologist", "admin"}, MB),
+    ("POST", "/api/v1/cases/{case_id}/adjudication"): ({"radiologist", "admin"}, MB),
 }
 _ZEROS = bytes(MB)
 

@@ -8,13 +8,23 @@ import datetime as dt
 import pytest
 
 from api.workflow.cases import CaseService, NewCase
-from api.workflow.domain import Adjudication, Case
+from api.workflow.domain import Adjudication, Case, Lesion, MeasurementVersion
 from api.workflow.errors import Conflict, DuplicateCase, InvalidInput
+from api.workflow.readings import (
+    LocatedReading,
+    Reading,
+    TimepointComparison,
+    cohen_kappa,
+    final_responses,
+    located,
+    match_lesions,
+)
 from api.workflow.reviews import dating_case, new_review
 from api.workflow.roles import Principal, Role
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
-from measurement.vocabulary import Criteria
+from measurement.result import Response
+from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
 
 PID = "P-1"
@@ -111,3 +121,92 @@ def test_a_review_does_not_count_as_a_duplicate_case(world: World) -> None:
     _stored_review(service, primary)
     with pytest.raises(DuplicateCase, match=str(primary.id)):
         _primary(service)  # the primary itself is the duplicate, not its review
+
+
+# -- the comparison and the agreement (pure) -------------------------------------------------
+
+def test_cohen_kappa_on_a_worked_example() -> None:
+    """The worked example of Wikipedia's "Cohen's kappa" article (50 grant proposals, two
+    readers: 20 yes/yes, 5 yes/no, 10 no/yes, 15 no/no): p_o = 0.7, p_e = 0.5, kappa = 0.4.
+    The same table is worked through at https://www.tutorialspoint.com/statistics/
+    cohen_kappa_coefficient.htm."""
+    pairs = ([("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10
+             + [("no", "no")] * 15)
+    found = cohen_kappa(pairs)
+    assert (found.pairs, found.agreeing, found.proportion) == (50, 35, 0.7)
+    assert found.kappa == pytest.approx(0.4, abs=1e-12)
+    assert found.table[("no", "yes")] == 10
+
+
+@pytest.mark.parametrize(("pairs", "kappa"), [
+    ([], None),  # nothing to compare
+    ([("PR", "PR")] * 4, None),  # one category throughout: p_e = 1, undefined
+    ([("PR", "PR"), ("SD", "SD")], 1.0),  # perfect agreement
+    ([("PR", "SD"), ("SD", "PR")], -1.0),  # perfect disagreement over two categories
+    ([("PR", "SD"), ("PR", "PR")], 0.0),  # agreement no better than chance
+])
+def test_cohen_kappa_edges(pairs: list[tuple[str, str]], kappa: float | None) -> None:
+    found = cohen_kappa(pairs)
+    assert found.kappa == (None if kappa is None else pytest.approx(kappa))
+
+
+def _lesion(label: str) -> Lesion:
+    les = Lesion(case_id=1, kind=LesionKind.TARGET, organ="liver", label=label,
+                 tracking_uid="2.25.1", created_by="rad")
+    les.id = int(label[1:])
+    return les
+
+
+def _at(label: str, img: str, endpoints: list[list[float]], length: float) -> LocatedReading:
+    les = _lesion(label)
+    m = MeasurementVersion(lesion_id=les.id, timepoint_uid="tp", version=1, author="rad",
+                           sop_instance_uid=img, endpoints=endpoints, length_mm=length)
+    spot = located(les, m)
+    assert spot is not None
+    return spot
+
+
+def test_lesions_match_on_the_same_image_within_10_mm_nearest_first() -> None:
+    # 0.5 mm pixels: 20 pixels are 10 mm.
+    def spacing(uid: str) -> tuple[float, float] | None:
+        return (0.5, 0.5) if uid != "unknown" else None
+
+    primary = [_at("T1", "img", [[100, 100], [100, 140]], 20),
+               _at("T2", "img", [[200, 100], [200, 120]], 10),
+               _at("T3", "other", [[10, 10], [10, 30]], 10),
+               _at("T4", "unknown", [[10, 10], [10, 30]], 10)]
+    review = [_at("T7", "img", [[104, 100], [104, 140]], 21),  # 2 mm from T1
+              _at("T8", "img", [[100, 110], [100, 150]], 22),  # 2.5 mm from T1, T1 taken
+              _at("T9", "img", [[220, 100], [220, 120]], 11),  # 10.0 mm from T2: matched
+              _at("T5", "other2", [[10, 10], [10, 30]], 10),
+              _at("T6", "unknown", [[10, 10], [10, 30]], 10)]
+    pairs, only_a, only_b = match_lesions("tp", primary, review, spacing)
+    assert [(p.primary.lesion.label, p.review.lesion.label, p.distance_mm, p.difference_mm)
+            for p in pairs] == [("T1", "T7", 2.0, 1.0), ("T2", "T9", 10.0, 1.0)]
+    assert [r.lesion.label for r in only_a] == ["T3", "T4"]
+    assert [r.lesion.label for r in only_b] == ["T8", "T5", "T6"]
+    # Just beyond 10 mm: no match.
+    far = [_at("T9", "img", [[220, 101], [220, 121]], 11)]  # hypot(10, 0.5) mm
+    assert match_lesions("tp", primary[1:2], far, spacing)[0] == []
+
+
+def _reading(case_id: int, response: Response | None) -> Reading:
+    return Reading(case_id, "r", True, None, None, None, None, response)
+
+
+def test_the_final_response_is_the_agreed_or_adjudicated_one() -> None:
+    rows = [TimepointComparison("bl", _reading(1, None), _reading(2, None), None),
+            TimepointComparison("fu1", _reading(1, Response.PR), _reading(2, Response.SD),
+                                None),
+            TimepointComparison("fu2", _reading(1, Response.PR), _reading(2, Response.PR),
+                                None)]
+    found = final_responses(["bl", "fu1", "fu2"], rows, {})
+    assert [(f.response, f.source) for f in found] == [
+        (None, "primary"), (Response.PR, "adjudication_pending"), (Response.PR, "agreed")]
+    choice = Adjudication(timepoint_uid="fu1", chosen_case_id=2, reason="r",
+                          adjudicated_by="third")
+    found = final_responses(["bl", "fu1", "fu2"], rows, {"fu1": choice})
+    assert [(f.response, f.source) for f in found][1] == (Response.SD, "adjudicated")
+    # An adjudication where the readings (since amended) agree no longer overrides them.
+    found = final_responses(["fu2"], rows, {"fu2": choice})
+    assert [(f.response, f.source) for f in found] == [(Response.PR, "agreed")]

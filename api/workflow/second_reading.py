@@ -1,0 +1,265 @@
+"""Second reading use cases (issue 21): ask for a review, compare the readings, adjudicate,
+and the readers' agreement over every case read twice.
+
+The rules of who may do what are here; the comparison itself is pure
+(:mod:`api.workflow.readings`), the review case's model in :mod:`api.workflow.reviews`.
+Every read and write is audited in the unit of work that commits it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from api.workflow.case_response import CaseResponse
+from api.workflow.cases import CaseService, CaseView
+from api.workflow.domain import Adjudication, Case, utcnow
+from api.workflow.errors import Conflict, InvalidInput, NotAllowed
+from api.workflow.readings import (
+    Agreement,
+    FinalResponse,
+    LesionComparison,
+    LocatedReading,
+    Reading,
+    TimepointComparison,
+    cohen_kappa,
+    compare_lesions,
+    final_responses,
+    located,
+)
+from api.workflow.reviews import check_reader, fully_signed_off, new_review, primary_readers
+from api.workflow.roles import CASE_MANAGERS, READERS, Principal, Role, check_role
+from measurement.result import Response, TimepointResult
+
+#: Longest adjudication reason kept (the API refuses longer ones first).
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class ReviewComparison:
+    """The primary reading against one signed-off review."""
+
+    review: Case
+    timepoints: tuple[TimepointComparison, ...]
+    lesions: LesionComparison
+    primary_best: Response | None
+    review_best: Response | None
+
+    @property
+    def compared(self) -> tuple[TimepointComparison, ...]:
+        return tuple(t for t in self.timepoints if t.compared)
+
+    @property
+    def best_agree(self) -> bool | None:
+        if self.primary_best is None or self.review_best is None:
+            return None
+        return self.primary_best == self.review_best
+
+
+@dataclass(frozen=True)
+class CaseReadings:
+    case: Case
+    comparisons: tuple[ReviewComparison, ...]
+    #: Reviews not yet signed off at every timepoint: not compared yet.
+    pending: tuple[Case, ...]
+    #: The primary's timepoints, oldest first.
+    order: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> list[FinalResponse]:
+        """The response that counts per timepoint (agreed, adjudicated or pending)."""
+        return final_responses(self.order, [t for c in self.comparisons for t in c.timepoints],
+                               newest_adjudications(self.case))
+
+
+@dataclass(frozen=True)
+class CohortAgreement:
+    cases: int
+    reviews: int
+    agreement: Agreement
+
+
+class SecondReadings:
+    """Second readings of cases, over the case service's unit of work."""
+
+    def __init__(self, cases: CaseService) -> None:
+        self.cases = cases
+        self.store = cases.store
+
+    # -- asking for a review ---------------------------------------------------------------
+
+    def create_review(self, who: Principal, case_id: int, reader: str, blinded: bool
+                      ) -> CaseView:
+        """A review of the case, over the same studies, for another radiologist."""
+        check_role(who, CASE_MANAGERS)
+        primary = self.cases.case_for(who, case_id)
+        check_reader(self.store, primary, reader)
+        review = new_review(primary, reader=reader, blinded=blinded, created_by=who.name)
+        self.store.add(review)
+        self.store.audit(who, "create_review", f"cases/{primary.id}/reviews/{review.id}",
+                         primary.patient_id)
+        self.store.commit()
+        return self.cases.view(review)
+
+    # -- comparing -------------------------------------------------------------------------
+
+    def readings(self, who: Principal, case_id: int) -> CaseReadings:
+        """The primary reading against each signed-off review (audited as a read)."""
+        check_role(who, READERS)
+        primary = self._primary(who, case_id)
+        found = self._readings(primary)
+        self.store.audit(who, "read", f"cases/{primary.id}/readings", primary.patient_id)
+        self.store.commit()
+        return found
+
+    def _primary(self, who: Principal, case_id: int) -> Case:
+        case = self.cases.case_for(who, case_id)
+        if case.review_of is not None:
+            raise Conflict(f"case {case.id} is a review of case {case.review_of}: the "
+                           f"readings are those of case {case.review_of}")
+        return case
+
+    def _readings(self, primary: Case) -> CaseReadings:
+        done: list[Case] = []
+        pending: list[Case] = []
+        for review in self.store.reviews_of(primary.id):
+            signed = fully_signed_off(review, self.cases.timepoint_uids(review))
+            (done if signed else pending).append(review)
+        if not done:
+            return CaseReadings(primary, (), tuple(pending))
+        first = self.cases.case_response(primary)
+        return CaseReadings(primary, tuple(self._compare(primary, first, r) for r in done),
+                            tuple(pending), tuple(st.timepoint_uid for st in first.states))
+
+    def _compare(self, primary: Case, first: CaseResponse, review: Case) -> ReviewComparison:
+        second = self.cases.case_response(review)
+        adjudicated = newest_adjudications(primary)
+        rows_a = _rows(first)
+        rows_b = _rows(second)
+        signed_a = {s.timepoint_uid for s in primary.signoffs}
+        signed_b = {s.timepoint_uid for s in review.signoffs}
+        pairs = [(review.reviewed_timepoint(st.timepoint_uid), st.timepoint_uid)
+                 for st in second.states]
+        primary_tps = {st.timepoint_uid for st in first.states}
+        pairs = [(a, b) for a, b in pairs if a in primary_tps]
+        timepoints = tuple(TimepointComparison(
+            a, Reading.of(primary.id, primary.created_by, a in signed_a, rows_a.get(a)),
+            Reading.of(review.id, review.reader or "", b in signed_b, rows_b.get(b)),
+            adjudicated.get(a)) for a, b in pairs)
+        lesions = compare_lesions(pairs, self._located(primary), self._located(review),
+                                  self._spacing)
+        return ReviewComparison(review, timepoints, lesions, first.best_overall_response,
+                                second.best_overall_response)
+
+    def _located(self, case: Case) -> dict[str, list[LocatedReading]]:
+        lesions = {les.id: les for les in case.active_lesions}
+        out: dict[str, list[LocatedReading]] = {}
+        for (lesion_id, tp), m in sorted(self.cases.current(case).items()):
+            lesion = lesions.get(lesion_id)
+            spot = None if lesion is None else located(lesion, m)
+            if spot is not None:
+                out.setdefault(tp, []).append(spot)
+        return out
+
+    def _spacing(self, sop_instance_uid: str) -> tuple[float, float] | None:
+        """The image's pixel spacing (row, column; mm) as the index holds its series."""
+        inst = self.store.locate_instance(sop_instance_uid)
+        if inst is None:
+            return None
+        patient = self.store.patient_of_study(inst.study_instance_uid)
+        for study in self.store.studies_of(patient or "") or []:
+            for series in study.series:
+                if series.series_instance_uid == inst.series_instance_uid:
+                    spacing = series.pixel_spacing_mm
+                    return (spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None
+        return None
+
+    # -- adjudicating ----------------------------------------------------------------------
+
+    def adjudicate(self, who: Principal, case_id: int, timepoint_id: str,
+                   chosen_case_id: int, reason: str) -> tuple[Adjudication, CaseReadings]:
+        """A third reader chooses, where the readings disagree, the reading that counts."""
+        check_role(who, CASE_MANAGERS)
+        primary = self._primary(who, case_id)
+        self.cases.timepoint(primary, timepoint_id)
+        found = self._readings(primary)
+        _check_adjudicator(who, primary, found, primary_readers(self.store, primary))
+        if not found.comparisons:
+            raise Conflict(f"case {primary.id} has no review signed off at every timepoint: "
+                           "there is nothing to adjudicate yet")
+        chosen = next((c for c in found.comparisons if c.review.id == chosen_case_id), None)
+        if chosen is None and chosen_case_id != primary.id:
+            names = ", ".join(str(i) for i in (primary.id, *(c.review.id
+                                                             for c in found.comparisons)))
+            raise InvalidInput(f"chosen_case_id: {chosen_case_id} is not one of the readings "
+                               f"of case {primary.id} ({names})")
+        comparison = chosen or found.comparisons[0]
+        row = next(t for t in comparison.timepoints if t.timepoint_uid == timepoint_id) \
+            if any(t.timepoint_uid == timepoint_id for t in comparison.timepoints) else None
+        if row is None or row.agree is not False:
+            state = "are not both complete" if row is None or not row.compared else "agree"
+            raise Conflict(f"the readings {state} at timepoint {timepoint_id!r}: only a "
+                           "disagreement is adjudicated")
+        text = reason.strip()
+        if not text or len(text) > MAX_REASON:
+            raise InvalidInput(f"reason: give why, in 1 to {MAX_REASON} characters")
+        decision = Adjudication(timepoint_uid=timepoint_id, chosen_case_id=chosen_case_id,
+                                reason=text, adjudicated_by=who.name, adjudicated_at=utcnow())
+        primary.adjudications.append(decision)
+        self.store.audit(who, "adjudicate", f"cases/{primary.id}/timepoints/{timepoint_id}/"
+                         f"adjudication/{chosen_case_id}", primary.patient_id)
+        self.store.commit()
+        return decision, self._readings(primary)
+
+    # -- the cohort --------------------------------------------------------------------------
+
+    def agreement(self, who: Principal) -> CohortAgreement:
+        """Agreement on the overall response over every case with a signed-off review."""
+        check_role(who, READERS)
+        primaries = sorted({c.review_of for c in self.store.cases(None, limit=100_000)
+                            if c.review_of is not None})
+        pairs: list[tuple[str, str]] = []
+        cases = reviews = 0
+        for primary_id in primaries:
+            primary = self.store.case(primary_id)
+            if primary is None:
+                continue
+            found = self._readings(primary)
+            if not found.comparisons:
+                continue
+            cases += 1
+            reviews += len(found.comparisons)
+            pairs += [(str(t.primary.overall_response), str(t.review.overall_response))
+                      for c in found.comparisons for t in c.compared]
+            self.store.audit(who, "read", f"cases/{primary.id}/readings/agreement",
+                             primary.patient_id)
+        self.store.commit()
+        return CohortAgreement(cases, reviews, cohen_kappa(pairs))
+
+
+def newest_adjudications(case: Case) -> dict[str, Adjudication]:
+    """The adjudication that counts per timepoint: the newest."""
+    out: dict[str, Adjudication] = {}
+    for a in case.adjudications:
+        out[a.timepoint_uid] = a
+    return out
+
+
+def _rows(response: CaseResponse) -> dict[str, TimepointResult]:
+    result = response.result
+    return {} if result is None else {r.timepoint.id: r for r in result.timepoints}
+
+
+def _check_adjudicator(who: Principal, primary: Case, found: CaseReadings,
+                       first_readers: set[str]) -> None:
+    """A radiologist who read neither reading, or an admin (NotAllowed naming why)."""
+    if who.role is Role.ADMIN:
+        return
+    if who.name in first_readers:
+        raise NotAllowed(f"{who.name} read case {primary.id} (the primary reading): an "
+                         "adjudicator reads neither reading")
+    readers: Sequence[Case] = (*(c.review for c in found.comparisons), *found.pending)
+    for review in readers:
+        if who.name == review.reader:
+            raise NotAllowed(f"{who.name} reads case {review.id}, a review of case "
+                             f"{primary.id}: an adjudicator reads neither reading")
