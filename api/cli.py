@@ -30,8 +30,12 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     try:
         role = Role(args.role)
     except ValueError:
-        roles = ", ".join(r.value for r in Role)
+        roles = ", ".join(r.value for r in Role if r is not Role.REVIEWER)
         print(f"error: unknown role {args.role!r}; one of: {roles}", file=sys.stderr)
+        return 2
+    if role is Role.REVIEWER:
+        print("error: a reviewer is bound to one share; its token comes with the share "
+              "(POST /api/v1/cases/{id}/shares)", file=sys.stderr)
         return 2
     sessions = _sessions(load_settings())
     with sessions.begin() as s:

@@ -31,3 +31,5 @@ echo "== token check: database lookup on every request vs the old 10 s cache"
 .venv/bin/python -m bench.token_auth
 echo "== request bodies: 3 parallel 400 MB bodies without a token vs 1 KB ones"
 .venv/bin/python -m bench.anonymous_bodies --mb 400
+echo "== share copy: 2 x 100 thin slices de-identified per instance vs Orthanc's study anonymize"
+.venv/bin/python -m bench.share_copy --slices 100 --repeat 3

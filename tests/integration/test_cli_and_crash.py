@@ -80,6 +80,9 @@ def test_users_create_prints_token_last_and_rejects_bad_role(
     bad = subprocess.run([*NADIR, "users", "create", "x", "--role", "janitor"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "janitor" in bad.stderr
+    share_only = subprocess.run([*NADIR, "users", "create", "x", "--role", "reviewer"],
+                                env=env, capture_output=True, text=True)
+    assert share_only.returncode != 0 and "bound to one share" in share_only.stderr
     [port] = free_ports(1)
     proc = _serve(env, port)
     try:
