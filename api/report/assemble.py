@@ -21,6 +21,7 @@ from api.report.model import (
     MarkerPoint,
     MarkerSeries,
     ReportData,
+    SecondReadingRow,
     SeriesPairView,
     TimepointRow,
 )
@@ -31,6 +32,7 @@ from api.workflow.domain import Case, MeasurementVersion, PatientMarker, Timepoi
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs, Series, Study
 from api.workflow.roles import READERS, Principal, check_role
+from api.workflow.second_reading import SecondReadings
 from api.workflow.timeline import (
     SET_FOR_CASE,
     CurrentMeasurements,
@@ -109,8 +111,32 @@ def build_report_data(cases: CaseService, case: Case, *,
         markers=_markers(cases.store.markers_of(case.patient_id), studies,
                          case.marker_window_days),
         left_out=_left_out(cases, case),
+        second_reading=_second_reading(cases, case),
     )
     return data, response
+
+
+def _second_reading(cases: CaseService, case: Case) -> tuple[SecondReadingRow, ...]:
+    """Both readings of each compared timepoint of a case read twice (issue 21)."""
+    if case.review_of is not None:
+        return ()
+    found = SecondReadings(cases).readings_of(case)
+    final = {f.timepoint_uid: f for f in found.final}
+    rows = []
+    for comparison in found.comparisons:
+        for t in comparison.compared:
+            f = final[t.timepoint_uid]
+            decision = f.adjudication if f.source == "adjudicated" else None
+            rows.append(SecondReadingRow(
+                timepoint_id=t.timepoint_uid, review_case_id=comparison.review.id,
+                primary_reader=t.primary.reader, reader=t.review.reader,
+                primary_response=_code(t.primary.overall_response),
+                review_response=_code(t.review.overall_response), agree=t.agree,
+                final_response=_code(f.response), final_source=f.source,
+                chosen_case_id=decision.chosen_case_id if decision else None,
+                adjudicated_by=decision.adjudicated_by if decision else None,
+                adjudication_reason=decision.reason if decision else None))
+    return tuple(rows)
 
 
 def _timepoint_row(state: TimepointState, r: TimepointResult | None,

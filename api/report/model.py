@@ -358,6 +358,39 @@ class MarkerSeries:
         return point.value > self.upper_limit_normal
 
 
+#: Where a second reading's final response comes from (api.workflow.readings).
+FINAL_SOURCES = frozenset({"agreed", "adjudicated", "adjudication_pending", "primary"})
+
+
+@dataclass(frozen=True)
+class SecondReadingRow:
+    """One timepoint read twice (issue 21): both overall responses, whether they agree, and
+    the response that counts (the adjudicator's choice and reason where they differ)."""
+
+    timepoint_id: str
+    review_case_id: int
+    primary_reader: str
+    reader: str
+    primary_response: str | None
+    review_response: str | None
+    agree: bool | None
+    final_response: str | None
+    final_source: str
+    chosen_case_id: int | None = None
+    adjudicated_by: str | None = None
+    adjudication_reason: str | None = None
+
+    def __post_init__(self) -> None:
+        check = _Check(self)
+        check.text("timepoint_id", "reader", "primary_reader")
+        for name in ("primary_response", "review_response", "final_response"):
+            check.choice(name, RESPONSE_CODES, optional=True)
+        check.choice("final_source", FINAL_SOURCES)
+        if (self.final_source == "adjudicated") != (self.adjudicated_by is not None):
+            raise check.fail("adjudicated_by", "an adjudicated row names its adjudicator, "
+                             "and only such a row")
+
+
 @dataclass(frozen=True)
 class ReportData:
     """Everything the report shows for one case; ``timepoints[0]`` is the baseline.
@@ -384,9 +417,12 @@ class ReportData:
     markers: tuple[MarkerSeries, ...] = ()
     #: The patient's studies that are not timepoints: (which study, why) pairs.
     left_out: tuple[tuple[str, str], ...] = ()
+    #: A case read twice: per review and compared timepoint, both readings (else empty).
+    second_reading: tuple[SecondReadingRow, ...] = ()
 
     def __post_init__(self) -> None:
         check = _Check(self)
+        check.items("second_reading", SecondReadingRow)
         check.text("patient_id", "case_id", "software_version")
         check.text("patient_name", empty=True)
         check.date("birth_date", optional=True)

@@ -92,6 +92,23 @@ class ReportNote(BaseModel):
     text: str
 
 
+class ReportSecondReading(BaseModel):
+    """One timepoint of a case read twice: both readings, agreement, what counts."""
+
+    timepoint_id: str
+    review_case_id: int
+    primary_reader: str
+    reader: str
+    primary_response: str | None
+    review_response: str | None
+    agree: bool | None
+    final_response: str | None
+    final_source: str = Field(description="agreed | adjudicated | adjudication_pending")
+    chosen_case_id: int | None
+    adjudicated_by: str | None
+    adjudication_reason: str | None
+
+
 class ReportOut(BaseModel):
     """The specialist report: a computed reading that supports, and never replaces, the
     interpretation of a qualified oncologist (``disclaimer``)."""
@@ -115,6 +132,9 @@ class ReportOut(BaseModel):
     markers: list[ReportMarker]
     notes: list[ReportNote]
     disclaimer: str
+    second_reading: list[ReportSecondReading] | None = Field(default=None, description=(
+        "a case read twice: per review and compared timepoint, both overall responses, "
+        "whether they agree and the response that counts (absent otherwise)"))
 
     @classmethod
     def of(cls, data: ReportData, case_response: CaseResponse) -> ReportOut:
@@ -163,7 +183,9 @@ class ReportOut(BaseModel):
                 for m in data.markers],
             notes=[ReportNote(kind=n.kind, title=n.title, text=n.text)
                    for n in report_notes(data)],
-            disclaimer=DISCLAIMER)
+            disclaimer=DISCLAIMER,
+            **({"second_reading": [ReportSecondReading(**vars(r)) for r in data.second_reading]}
+               if data.second_reading else {}))
 
     def to_json(self) -> dict[str, Any]:
         """The body as sent: a baseline row keeps only the keys the engine gives it."""

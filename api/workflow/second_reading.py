@@ -119,6 +119,11 @@ class SecondReadings:
                            f"readings are those of case {case.review_of}")
         return case
 
+    def readings_of(self, primary: Case) -> CaseReadings:
+        """As :meth:`readings`, for a caller that checked and audits the access itself
+        (the report)."""
+        return self._readings(primary)
+
     def _readings(self, primary: Case) -> CaseReadings:
         done: list[Case] = []
         pending: list[Case] = []

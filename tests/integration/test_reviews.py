@@ -3,6 +3,8 @@ with a real Orthanc."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -448,8 +450,14 @@ def test_adjudication_by_a_third_reader_decides_where_readings_differ(
     r = world.post(f"/api/v1/cases/{review}/adjudication", choose_review, "third-reader")
     assert r.status_code == 409, r.text
 
+    before = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "specialist")
+    assert [(r["final_response"], r["final_source"]) for r in
+            before.json()["second_reading"]] == [("PR", "adjudication_pending"),
+                                                 ("PR", "agreed")]
     r = world.post(path, choose_review, "third-reader")
     assert r.status_code == 201, r.text
+    report = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "specialist")
+    assert report.json()["second_reading"][0]["final_response"] == "SD"
     assert r.json()["adjudication"]["adjudicated_by"] == "third-reader"
     final = {f["timepoint_id"]: f for f in r.json()["readings"]["final"]}
     assert (final[fu1]["overall_response"], final[fu1]["source"]) == ("SD", "adjudicated")
@@ -463,6 +471,20 @@ def test_adjudication_by_a_third_reader_decides_where_readings_differ(
     assert (final[fu1]["overall_response"], final[fu1]["source"]) == ("PR", "adjudicated")
     assert [(a["chosen_case_id"], a["adjudicated_by"]) for a in body["adjudications"]] == [
         (review, "third-reader"), (world.primary, "admin-user")]
+    # The report shows both readings, the disagreement and the choice that counts.
+    report = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "specialist")
+    assert report.status_code == 200, report.text
+    assert [(r["timepoint_id"], r["primary_response"], r["review_response"], r["agree"],
+             r["final_response"], r["final_source"], r["adjudicated_by"],
+             r["adjudication_reason"]) for r in report.json()["second_reading"]] == [
+        (fu1, "PR", "SD", False, "PR", "adjudicated", "admin-user", "consensus meeting"),
+        (fu2, "PR", "PR", True, "PR", "agreed", None, None)]
+    html = world.get(f"/api/v1/cases/{world.primary}/report?format=html", "specialist").text
+    assert "Second reading" in html and "the readings disagree" in html
+    assert "adjudicated by admin-user, who chose the primary reading: consensus meeting" \
+        in html
+    _pdf_says(world.get(f"/api/v1/cases/{world.primary}/report?format=pdf",
+                        "specialist").content, "Second reading", "consensus meeting")
     audit = world.get(f"/api/v1/audit?patient_id={PID}", "admin").json()
     assert [e["user"] for e in audit["events"] if e["action"] == "adjudicate"] == [
         "third-reader", "admin-user"]
@@ -482,3 +504,12 @@ def test_agreement_over_every_case_read_twice(read_twice: tuple[ReadTwice, int])
     assert body["table"] == [{"primary": "PR", "review": "PR", "count": 1},
                              {"primary": "PR", "review": "SD", "count": 1}]
     assert world.get("/api/v1/readings/agreement?x=1", "admin").status_code == 200
+
+
+def _pdf_says(pdf: bytes, *words: str) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                          check=True, timeout=60).stdout.decode()
+    for w in words:
+        assert w in text, w
