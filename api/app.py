@@ -115,7 +115,6 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
         is_leader=lambda: ingest.leader)
     follower.observers.append(image_checker)
-    follower.metadata_observers.append(image_checker.on_metadata)
     event_bus, event_publisher, event_listener = case_events(engine)
 
     @asynccontextmanager

@@ -1,8 +1,9 @@
-"""Who may post Orthanc's stable-series notices: the holder of the shared secret only.
+"""Who may post Orthanc's notices (stable series, re-sent copies): the holder of the shared
+secret only.
 
-The notice (pacs/stable_push.py) comes from Orthanc's Lua over loopback. No bearer token of
-any role opens it; the secret is compared in constant time (``hmac.compare_digest``), and
-the body guard checks it before a byte of the body is read.
+A notice (pacs/stable_push.py, pacs/resent.py) comes from Orthanc's Lua over loopback. No
+bearer token of any role opens it; the secret is compared in constant time
+(``hmac.compare_digest``), and the body guard checks it before a byte of the body is read.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pacs.stable_push import PUSH_SECRET_HEADER
 def check_push_secret(presented: str | None, expected: str | None) -> None:
     """NotAuthenticated unless ``presented`` is the configured secret."""
     if expected is None:
-        raise NotAuthenticated("this service takes no stable-series posts: no shared "
+        raise NotAuthenticated("this service takes no posts from Orthanc: no shared "
                                "secret is configured")
     if presented is None:
         raise NotAuthenticated(f"missing {PUSH_SECRET_HEADER} header")
@@ -31,7 +32,7 @@ def check_push_secret(presented: str | None, expected: str | None) -> None:
 
 
 def orthanc_push(request: Request) -> None:
-    """Dependency of the internal stable-series route."""
+    """Dependency of the internal routes Orthanc posts to."""
     check_push_secret(request.headers.get(PUSH_SECRET_HEADER), request.app.state.push_secret)
 
 

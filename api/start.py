@@ -91,6 +91,7 @@ def _start(args: argparse.Namespace) -> int:
         password=_orthanc_secret(data_dir), aet=settings.orthanc_aet,
         index_url=args.orthanc_db, expose_dicom=args.public_dicom,
         stable_series_url=stable_series_url(args.host, args.port),
+        resent_copy_url=resent_copy_url(args.host, args.port),
     )
     # Started before any thread exists: the kernel stops Orthanc if Nadir is killed.
     orthanc = OrthancProcess(config, die_with_parent=True)
@@ -109,13 +110,25 @@ def stable_series_url(host: str, port: int) -> str | None:
     (the change feed alone) when the service listens on no loopback address."""
     from api.routes.internal import STABLE_SERIES_PATH
 
+    return _loopback_url(host, port, STABLE_SERIES_PATH)
+
+
+def resent_copy_url(host: str, port: int) -> str | None:
+    """Where the local Orthanc posts copies sent again (pacs/resent.py): this service over
+    loopback, or None (such copies go unnoticed) when it listens on no loopback address."""
+    from api.routes.internal import RESENT_COPY_PATH
+
+    return _loopback_url(host, port, RESENT_COPY_PATH)
+
+
+def _loopback_url(host: str, port: int, path: str) -> str | None:
     if host in ("0.0.0.0", "", "localhost") or host.startswith("127."):
         loopback = "127.0.0.1" if not host.startswith("127.") else host
     elif host in ("::", "::1"):
         loopback = "[::1]"
     else:
         return None
-    return f"http://{loopback}:{port}{STABLE_SERIES_PATH}"
+    return f"http://{loopback}:{port}{path}"
 
 
 def _orthanc_secret(data_dir: Path) -> str:

@@ -82,6 +82,10 @@ class OrthancConfig:
     #: Where Orthanc posts each stable series (Nadir's internal endpoint, on loopback);
     #: None: Nadir only polls the change feed (pacs/stable_push.py).
     stable_series_url: str | None = None
+    #: Where Orthanc's Lua filter posts copies of instances it holds that came again by
+    #: C-STORE (Nadir's internal endpoint, on loopback); None: such copies go unnoticed
+    #: (pacs/resent.py).
+    resent_copy_url: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("http_port", "dicom_port"):
@@ -101,6 +105,8 @@ class OrthancConfig:
             raise OrthancProcessError("index_url must be a postgresql:// URL")
         if self.stable_series_url is not None:
             stable_push_lua(self.stable_series_url, self.push_secret)  # refuses a bad URL
+        if self.resent_copy_url is not None:
+            resent_watch_lua(self.resent_copy_url, self.push_secret)  # refuses a bad URL
 
     @property
     def reader(self) -> tuple[str, str]:
@@ -109,7 +115,7 @@ class OrthancConfig:
 
     @property
     def push_secret(self) -> str:
-        """The secret Orthanc's stable-series posts carry, derived from the password."""
+        """The secret Orthanc's posts to Nadir carry, derived from the password."""
         return push_secret(self.password)
 
     @property
@@ -141,8 +147,8 @@ class OrthancConfig:
         }
         if self.stable_age_s is not None:
             settings["StableAge"] = self.stable_age_s
-        if self.stable_series_url is not None:
-            # The Lua post's timeout (pacs/stable_push.py): Orthanc's REST API waits as long.
+        if self.stable_series_url is not None or self.resent_copy_url is not None:
+            # The Lua posts' timeout (pacs/stable_push.py): Orthanc's REST API waits as long.
             settings["HttpTimeout"] = PUSH_TIMEOUT_S
         if self.index_url is not None:
             plugin = find_plugin(POSTGRESQL_INDEX_PLUGIN)
@@ -200,22 +206,27 @@ class OrthancProcess:
         merged.update(self.config.runtime_settings())
         lua = self.config_dir / "reader-filter.lua"
         lua.write_text(reader_filter_lua(self.config.reader[0]))
-        resent = self.config_dir / "resent-watch.lua"
-        resent.write_text(resent_watch_lua())
-        scripts = [lua, resent]
+        scripts = [lua]
+        if self.config.resent_copy_url is not None:
+            scripts.append(self._secret_script("resent-watch.lua", resent_watch_lua(
+                self.config.resent_copy_url, self.config.push_secret)))
         if self.config.stable_series_url is not None:
-            push = self.config_dir / "stable-push.lua"
-            push.touch(mode=0o600)
-            push.chmod(0o600)  # it holds the shared secret
-            push.write_text(stable_push_lua(self.config.stable_series_url,
-                                            self.config.push_secret))
-            scripts.append(push)
+            scripts.append(self._secret_script("stable-push.lua", stable_push_lua(
+                self.config.stable_series_url, self.config.push_secret)))
         merged["LuaScripts"] = [str(script) for script in scripts]
         path = self.config_dir / "orthanc.json"
         path.touch(mode=0o600)
         # The file holds Orthanc's password: readable by the owner only.
         path.chmod(0o600)
         path.write_text(json.dumps(merged, indent=2))
+
+    def _secret_script(self, name: str, text: str) -> Path:
+        """A Lua script that holds the shared secret: readable by the owner only."""
+        path = self.config_dir / name
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(text)
+        return path
 
     def start(self, *, timeout_s: float = 20.0) -> None:
         executable = find_orthanc_executable()

@@ -48,14 +48,20 @@ def push_secret(orthanc_password: str) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def stable_push_lua(url: str, secret: str) -> str:
-    """The Lua script: post every stable series' Orthanc id to ``url`` (loopback only)."""
+def check_push_target(url: str, secret: str, *, what: str) -> None:
+    """Refuse a URL that is not plain http:// on loopback, or a secret that Lua could not
+    hold verbatim in a string literal (both are written into a Lua script)."""
     if not _URL.fullmatch(url):
-        raise PacsError(f"the stable-series URL must be http:// on loopback with a plain "
+        raise PacsError(f"the {what} URL must be http:// on loopback with a plain "
                         f"path, got {url[:120]!r}")
     if not _SECRET.fullmatch(secret):
-        raise PacsError("the stable-series secret must be 32 to 128 letters, digits, "
+        raise PacsError(f"the {what} secret must be 32 to 128 letters, digits, "
                         "'-' or '_'")
+
+
+def stable_push_lua(url: str, secret: str) -> str:
+    """The Lua script: post every stable series' Orthanc id to ``url`` (loopback only)."""
+    check_push_target(url, secret, what="stable-series")
     return (
         "-- Written by Nadir: tell it at once that a series is stable.\n"
         "-- Its change feed indexes the series, and catches any post that is lost.\n"

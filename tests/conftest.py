@@ -7,10 +7,11 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -139,6 +140,44 @@ def orthanc(tmp_path: Path) -> Iterator[Any]:
     proc.stop(kill=True)
 
 
+@pytest.fixture
+def watched_orthanc(tmp_path: Path) -> Iterator[Any]:
+    """A real Orthanc whose Lua filter posts copies sent again (pacs/resent.py) to a free
+    loopback port: serve Nadir there with :func:`serving` (``watched_service`` does)."""
+    from api.routes.internal import RESENT_COPY_PATH
+    from pacs.process import find_orthanc_executable
+
+    if find_orthanc_executable() is None:
+        pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
+    [port] = free_ports(1)
+    proc = start_orthanc(tmp_path / "orthanc", username="nadir-test",
+                         password=uuid.uuid4().hex, stable_age_s=1,
+                         resent_copy_url=f"http://127.0.0.1:{port}{RESENT_COPY_PATH}")
+    with proc.client() as client:
+        client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
+        client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)
+    yield proc
+    proc.stop(kill=True)
+
+
+@contextmanager
+def serving(app: Any, port: int) -> Iterator[str]:
+    """Serve an app (already started, e.g. by a TestClient) over real HTTP on loopback, so
+    Orthanc's Lua can post to it; its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name="nadir-served", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
 def storescu(orthanc: Any, files: list[Path], *, aet: str = STORESCU_AET,
              check: bool = True) -> subprocess.CompletedProcess[str]:
     """Push files with dcmtk's storescu (a client nobody here wrote)."""
@@ -212,6 +251,18 @@ def service_factory(
 @pytest.fixture
 def service(service_factory: Callable[..., Service], orthanc: Any) -> Service:
     return service_factory(orthanc)
+
+
+@pytest.fixture
+def watched_service(service_factory: Callable[..., Service],
+                    watched_orthanc: Any) -> Iterator[Service]:
+    """The service on ``watched_orthanc``, also served where its Lua filter posts."""
+    from urllib.parse import urlsplit
+
+    built = service_factory(watched_orthanc)
+    port = urlsplit(watched_orthanc.config.resent_copy_url).port
+    with serving(built.app, port):
+        yield built
 
 
 # --- the fast layer -----------------------------------------------------------------------

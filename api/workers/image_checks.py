@@ -7,8 +7,11 @@ refuse cannot be refused here; it is **flagged** instead (``image_checks``, show
 the index alike. Each indexed instance is checked once, in the process that follows the
 change feed: an upload (Orthanc's ``Origin`` metadata ``RestApi``) was checked before it
 was stored, so only its origin is read; anything else is read from Orthanc and checked.
-A copy sent again under a stored SOP Instance UID is noted by Orthanc's Lua filter
-(pacs/resent.py) and compared here when Orthanc logs the metadata change.
+A copy sent again under a stored SOP Instance UID is posted by Orthanc's Lua filter
+(pacs/resent.py) and queued in ``resent_copies`` by the internal route (any process may
+queue); the leader compares each queued copy with the stored instance here and removes it
+from the queue. A copy of an instance not indexed yet waits in the queue until the instance
+is checked.
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.image_checks import ImageCheck
+from api.db.image_checks import ImageCheck, ResentCopy
 from api.db.models import Instance, Series, Study, utcnow
 from api.workers.loop import BackgroundLoop
 from imaging.dicomfile import InvalidDicomFile, inspect_part10
 from pacs.errors import OrthancNotFound
 from pacs.metadata import SeriesRecord
 from pacs.orthanc import OrthancClient
-from pacs.resent import RESENT_METADATA, differing_tags, received_copy
+from pacs.resent import ReceivedCopy, differing_tags
 
 log = logging.getLogger(__name__)
 #: Instances checked per database round.
@@ -57,8 +60,19 @@ class ImageChecker(BackgroundLoop):
         self._orthanc.close()
 
     def round(self) -> None:
-        while self._is_leader() and self.check_due() and not self.stopping:
+        while self._is_leader() and not self.stopping and (
+                self.check_due() + self.compare_queued()):
             pass
+
+    # -- the queue of copies sent again ------------------------------------------------------
+
+    def queue_copy(self, instance_id: str, copy: ReceivedCopy) -> None:
+        """Queue a copy Orthanc's Lua filter posted, and wake the leader's thread. Asks
+        Orthanc nothing: Orthanc waits for the answer while holding its Lua lock."""
+        with self._sessions.begin() as s:
+            s.add(ResentCopy(orthanc_id=instance_id, tags=copy.tags,
+                             remote_aet=copy.remote_aet, transfer_syntax=copy.transfer_syntax))
+        self.wake()
 
     # -- the acceptance rule on arrivals ------------------------------------------------------
 
@@ -84,7 +98,7 @@ class ImageChecker(BackgroundLoop):
                 log.warning("instance %s came by %s and would be refused by upload: flagged",
                             orthanc_id, origin)
             # A copy may have come before the instance was indexed.
-            self.on_metadata(orthanc_id)
+            self.compare_queued(orthanc_id)
         return len(due)
 
     def _verdict(self, orthanc_id: str) -> tuple[str | None, str | None]:
@@ -102,38 +116,67 @@ class ImageChecker(BackgroundLoop):
             return origin, exc.reason
         return origin, None
 
-    # -- copies sent again (a metadata observer of the change feed) ----------------------------
-
-    def on_metadata(self, instance_id: str) -> None:
-        """Compare a copy noted by the Lua filter with the stored instance; a copy with the
-        same attributes stays quiet, another one is flagged with the attributes. An
-        instance not indexed yet is compared when it is checked (:meth:`check_due`)."""
+    def compare_queued(self, instance_id: str | None = None) -> int:
+        """Compare up to :data:`BATCH` queued copies (of one instance, or of any) whose
+        instance is indexed; how many left the queue. A copy with the same attributes stays
+        quiet, another one is flagged with the attributes (PS3.3 C.12.1.1.1: one SOP
+        Instance UID, one instance). A copy of an instance Orthanc no longer holds is
+        dropped."""
+        done = 0
         with self._sessions() as s:
-            indexed = s.execute(
+            query = select(ResentCopy.id, ResentCopy.orthanc_id).order_by(ResentCopy.id)
+            if instance_id is not None:
+                query = query.where(ResentCopy.orthanc_id == instance_id)
+            queued = s.execute(query.limit(BATCH)).all()
+        stored: dict[str, dict[str, Any] | None] = {}
+        for copy_id, orthanc_id in queued:
+            indexed = self._indexed(orthanc_id)
+            if indexed is None and self._orthanc_holds(orthanc_id):
+                continue  # compared once the instance is indexed and checked
+            if indexed is not None and orthanc_id not in stored:
+                stored[orthanc_id] = self._stored_tags(orthanc_id)
+            with self._sessions.begin() as s:
+                row = s.get(ResentCopy, copy_id)
+                if row is None:
+                    continue
+                tags = stored.get(orthanc_id)
+                if indexed is not None and tags is not None:
+                    self._flag(s, indexed, orthanc_id, tags, row)
+                s.execute(delete(ResentCopy).where(ResentCopy.id == copy_id))
+            done += 1
+        return done
+
+    def _indexed(self, orthanc_id: str) -> tuple[int, str, str | None, str | None] | None:
+        with self._sessions() as s:
+            row = s.execute(
                 select(Instance.id, Instance.sop_instance_uid, Series.series_instance_uid,
                        Study.study_instance_uid)
                 .join(Series, Series.id == Instance.series_pk)
                 .join(Study, Study.id == Series.study_pk)
-                .where(Instance.orthanc_id == instance_id)).first()
-        if indexed is None:
-            return
+                .where(Instance.orthanc_id == orthanc_id)).first()
+        return None if row is None else (row[0], row[1], row[2], row[3])
+
+    def _orthanc_holds(self, orthanc_id: str) -> bool:
+        return self._stored_tags(orthanc_id) is not None
+
+    def _stored_tags(self, orthanc_id: str) -> dict[str, Any] | None:
         try:
-            noted = self._orthanc.instance_metadata(instance_id, RESENT_METADATA)
-            copy = received_copy(noted) if noted else None
-            if copy is None:
-                return
-            stored = self._orthanc.instance_tags(instance_id)
+            return self._orthanc.instance_tags(orthanc_id)
         except OrthancNotFound:
-            return
+            return None
+
+    @staticmethod
+    def _flag(s: Session, indexed: tuple[int, str, str | None, str | None], orthanc_id: str,
+              stored: dict[str, Any], copy: ResentCopy) -> None:
         differing = differing_tags(stored, copy.tags)
         if not differing:
             return
-        with self._sessions.begin() as s:
-            row = _row(s, indexed[0], instance_id, *indexed[1:])
-            row.resent_attributes = differing
-            row.resent_at = utcnow()
-            row.resent_by = copy.remote_aet
-        log.warning("instance %s was sent again with other attributes: flagged", instance_id)
+        row = _row(s, indexed[0], orthanc_id, *indexed[1:])
+        row.resent_attributes = differing
+        row.resent_at = utcnow()
+        row.resent_by = copy.remote_aet
+        # Orthanc's id only: UIDs and attributes stay out of the log.
+        log.warning("instance %s was sent again with other attributes: flagged", orthanc_id)
 
 
 def _row(s: Session, instance_pk: int, orthanc_id: str, sop_uid: str,

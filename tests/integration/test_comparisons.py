@@ -191,7 +191,12 @@ def _demo_studies(orthanc: Any) -> dict[str, int]:
                 len(client.study(s["ID"])["Series"]) for s in client.resources("studies")}
 
 
-def test_nadir_demo_pushes_three_timepoints_or_the_pair_over_c_store(orthanc: Any) -> None:
+def test_nadir_demo_pushes_three_timepoints_or_the_pair_over_c_store(
+        watched_orthanc: Any) -> None:
+    # The second run sends the first two studies again over concurrent associations, each
+    # copy through the re-sent filter (pacs/resent.py), whose posts find no Nadir here:
+    # every C-STORE must still succeed, and Orthanc live on.
+    orthanc = watched_orthanc
     env = dict(os.environ, NADIR_ORTHANC_DICOM_PORT=str(orthanc.config.dicom_port),
                NADIR_ORTHANC_AET=orthanc.config.aet, NADIR_DATA_DIR="/nonexistent")
     demo = demo_patient(matrix=64, thin_slice_count=SLICES)

@@ -81,15 +81,14 @@ def test_compose_gives_the_image_proxy_its_read_only_orthanc_user() -> None:
     assert compose.count("NADIR_ORTHANC_READER_USERNAME: nadir-images") == 2
 
 
-def test_compose_orthanc_notes_re_sent_instances_as_the_local_one_does() -> None:
-    from pacs.resent import RESENT_METADATA, resent_watch_lua
-
-    assert (DOCKER / "orthanc" / "resent-watch.lua").read_text() == resent_watch_lua()
+def test_compose_orthanc_has_no_re_sent_watch() -> None:
+    """The filter posts to Nadir over loopback (pacs/resent.py), which the compose Orthanc,
+    in a container of its own, cannot reach; its old form wrote to Orthanc from inside the
+    filter and crashed Orthanc under concurrent C-STOREs. It must not come back."""
     overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
-    assert "/etc/orthanc/resent-watch.lua" in overlay["LuaScripts"]
-    assert RESENT_METADATA in json.loads(BASE_CONFIG.read_text())["UserMetadata"]
-    compose = (DOCKER / "docker-compose.yml").read_text()
-    assert "./orthanc/resent-watch.lua:/etc/orthanc/resent-watch.lua:ro" in compose
+    assert overlay["LuaScripts"] == ["/etc/orthanc/reader-filter.lua"]
+    assert not (DOCKER / "orthanc" / "resent-watch.lua").exists()
+    assert "resent-watch" not in (DOCKER / "docker-compose.yml").read_text()
 
 
 def _stages(dockerfile: str) -> list[list[str]]:
