@@ -56,6 +56,11 @@ export function headerContent(c: Case): Node[] {
 
 /** The case could not be opened: say why, and the way back. */
 export function problemPage(caseId: number, error: unknown): HTMLElement[] {
-  const why = error instanceof ApiError && error.status === 404 ? `There is no case ${caseId}.` : `The case could not be opened: ${String(error)}`;
-  return [pageHeader(['Review']), h('main', { class: 'problem-page' }, h('p', { class: 'problem' }, why), h('a', { href: '/' }, 'Back to the worklist'))];
+  const refused = error instanceof ApiError && error.status === 403;
+  // A refusal says why in the server's words (e.g. "blinded review: ..." while the reader's
+  // own second reading is not signed off): shown as it is, never as a broken page.
+  const why = error instanceof ApiError && error.status === 404 ? `There is no case ${caseId}.` : refused ? `Case ${caseId} is not open to you: ${error.detail}` : `The case could not be opened: ${String(error)}`;
+  const attrs: Record<string, string> = { class: 'problem' };
+  if (refused) attrs['data-refused'] = error.detail.startsWith('blinded review') ? 'blinded' : 'role';
+  return [pageHeader(['Review']), h('main', { class: 'problem-page' }, h('p', attrs, why), h('a', { href: '/' }, 'Back to the worklist'))];
 }

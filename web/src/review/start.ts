@@ -60,5 +60,8 @@ export function startReview(caseId: number, prefetchMetadata: (studyUid: string,
     if (rs) prefetchMetadata(right.id, rs);
     return { case: c, studies, left, right, comparison, comparisonError };
   })();
+  // The page awaits it once its code has loaded (and shows a refusal or a missing case);
+  // marked handled now, so a rejection before then is not reported as an uncaught error.
+  loaded.catch(() => undefined);
   return { caseId, place, loaded };
 }
