@@ -49,6 +49,8 @@ REVIEWER_ROUTES = frozenset({
     ("GET", _CASE + "/timepoints/{timepoint_id}/sr"),
     ("GET", _CASE + "/events"),
     ("GET", "/api/v1/shares/{share_id}/package"),
+    # The workstation lists the review's studies (its copy patient's only).
+    ("GET", "/api/v1/patients/{patient_id:path}/studies"),
 })
 
 
@@ -68,6 +70,9 @@ def act_for(principal: Principal, method: str, template: str, params: Mapping[st
     share_id = params.get("share_id")
     if share_id is not None and str(share_id) != str(share.share_id):
         raise NotFound(f"unknown share {share_id}")
+    patient_id = params.get("patient_id")
+    if patient_id is not None and str(patient_id) != share.copy_patient_id:
+        raise NotFound(f"unknown patient {str(patient_id)[:64]!r}")
     if (method, template) == ME:
         return principal
     if (method, template) != IMAGES:

@@ -41,4 +41,5 @@ def healthz(request: Request) -> HealthOut:
 @router.get("/api/v1/me", tags=["auth"])
 def me(who: CurrentUser) -> MeOut:
     """Who the bearer token belongs to: the user's name and role (no patient data)."""
-    return MeOut(name=who.name, role=who.role.value)
+    return MeOut(name=who.name, role=who.role.value,
+                 review_case_id=who.share.review_case_id if who.share else None)

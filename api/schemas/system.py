@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 class MeOut(BaseModel):
     name: str
     role: Literal["uploader", "radiologist", "specialist", "admin", "reviewer"]
+    review_case_id: int | None = Field(
+        default=None, description="a share token's (role reviewer) review case: the one case "
+        "it reads and measures")
 
 
 class IngestHealth(BaseModel):

@@ -46,6 +46,8 @@ class Principal:
 READERS = (Role.RADIOLOGIST, Role.SPECIALIST, Role.ADMIN)
 #: Roles that record measurements and sign them off.
 MEASURERS = (Role.RADIOLOGIST,)
+#: Roles that read and measure one case only: their share's review (api.share_access).
+SHARE_READERS = (Role.REVIEWER,)
 #: Roles that create cases and comparisons' manual pairings, and publish.
 CASE_MANAGERS = (Role.RADIOLOGIST, Role.ADMIN)
 

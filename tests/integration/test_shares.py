@@ -173,6 +173,7 @@ def test_a_share_token_reaches_its_share_only_on_every_route(
            "timepoint_id": copy_bl, "patient_id": share["pseudonym"],
            "path": f"studies/{copy_bl}/series"}
     foreign = {**own, "case_id": str(cid), "share_id": str(share["id"] + 1000),
+               "patient_id": PID,
                "path": f"studies/{case['bl'][0].StudyInstanceUID}/series"}
     table = []
     for route in iter_route_contexts(service.app.routes):
@@ -188,7 +189,8 @@ def test_a_share_token_reaches_its_share_only_on_every_route(
             table.append((method, route.path, allowed, answer.status_code))
             if allowed:
                 assert answer.status_code not in (401, 403, 404), (method, route.path, answer.text)
-                if any(f"{{{k}" in route.path for k in ("case_id", "share_id", "path")):
+                if any(f"{{{k}" in route.path
+                       for k in ("case_id", "share_id", "path", "patient_id")):
                     other = service.client.request(method, _fill(route.path, foreign),
                                                    headers=token, json={})
                     assert other.status_code == 404, (method, route.path, other.text)

@@ -42,7 +42,7 @@ def openapi_document() -> dict[str, Any]:
 
 def vocabulary() -> dict[str, Any]:
     from api.report import vocabulary as words
-    from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS
+    from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, SHARE_READERS
     from imaging.render.window import PRESETS
     from measurement.vocabulary import STATUSES_BY_KIND, LesionKind
 
@@ -58,7 +58,8 @@ def vocabulary() -> dict[str, Any]:
         # Which controls to show; the API checks the same lists on every request.
         "roles": {"readers": [r.value for r in READERS],
                   "measurers": [r.value for r in MEASURERS],
-                  "case_managers": [r.value for r in CASE_MANAGERS]},
+                  "case_managers": [r.value for r in CASE_MANAGERS],
+                  "share_readers": [r.value for r in SHARE_READERS]},
         # The report's key-image windows, so the viewer's presets show the same grey levels.
         "window_presets": {name: {"center": w.center, "width": w.width}
                            for name, w in PRESETS.items()},

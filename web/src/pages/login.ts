@@ -22,6 +22,15 @@ export function loginPage(root: HTMLElement): void {
       const value = token.value.trim();
       // Checked with a plain request: the token must open the worklist.
       const response = await fetch('/api/v1/patients', { headers: { Authorization: `Bearer ${value}` } });
+      if (response.status === 403) {
+        // A share's token opens its review case only (no worklist).
+        const review = await shareReview(value);
+        if (review !== null) {
+          signIn(value);
+          location.assign(`/cases/${review}`);
+          return;
+        }
+      }
       if (!response.ok) {
         problem.textContent = response.status === 401
           ? 'This token is not valid, or it was revoked.'
@@ -49,6 +58,14 @@ export function loginPage(root: HTMLElement): void {
       form),
   );
   token.focus();
+}
+
+/** The review case of a share's token (role reviewer), or null for any other token. */
+async function shareReview(token: string): Promise<number | null> {
+  const me = await fetch('/api/v1/me', { headers: { Authorization: `Bearer ${token}` } });
+  if (!me.ok) return null;
+  const who = (await me.json()) as { role?: string; review_case_id?: number | null };
+  return who.role === 'reviewer' && typeof who.review_case_id === 'number' ? who.review_case_id : null;
 }
 
 function nextPath(): string {

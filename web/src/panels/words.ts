@@ -30,7 +30,9 @@ export function responseCode(code: string | null | undefined): string {
   return (vocabulary.response_display_codes as Record<string, string>)[code] ?? code;
 }
 
-export const mayMeasure = (me: Me) => vocabulary.roles.measurers.includes(me.role);
+/** A share token (role reviewer) measures too: the server lets it reach its review case only. */
+export const mayMeasure = (me: Me) =>
+  vocabulary.roles.measurers.includes(me.role) || vocabulary.roles.share_readers.includes(me.role);
 export const mayManageCases = (me: Me) => vocabulary.roles.case_managers.includes(me.role);
 
 /** Said on every page that shows a result, in plain words. */
