@@ -19,9 +19,13 @@ SEND_STATES: tuple[SendState, ...] = ("pending", "sent", "failed")
 
 
 class ImportedOut(BaseModel):
+    """One reading recorded from the SR: a length, or a lesion status (``length_mm`` is
+    then null, or 0 for a disappeared lesion)."""
+
     lesion_id: int
     timepoint_id: str
-    length_mm: float
+    length_mm: float | None
+    status: str | None = None
 
 
 class NotMappedOut(BaseModel):

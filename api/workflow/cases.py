@@ -495,13 +495,7 @@ class CaseService:
         reason = version_reason(reason_text("reason", given.reason, required=False),
                                 amendment)
         order = [st.study_instance_uid for st in timepoints]
-        if lesion.kind == LesionKind.NEW and lesion.first_timepoint:
-            problem = before_first_sighting_problem(order, lesion.first_timepoint, timepoint_id)
-            if problem is not None:
-                raise InvalidMeasurement(problem)
-        values = self._measurement_values(lesion, timepoint_id, given)
-        _check_reading(lesion, values, timepoint_id, order)
-        self._check_split_or_merged(case, lesion, timepoint_id, values)
+        values = self.checked_reading(case, lesion, order, timepoint_id, given)
         try:
             m = self.add_version(case, lesion, timepoint_id, who.name, values, reason=reason,
                                  latest=latest)
@@ -512,6 +506,26 @@ class CaseService:
         self.announce(case, ChangeKind.MEASUREMENT, who, lesion_id=lesion.id,
                        timepoint_id=timepoint_id, version=m.version)
         return MeasurementView(lesion, m)
+
+    def checked_reading(self, case: Case, lesion: Lesion, order: list[str], timepoint_id: str,
+                        given: MeasurementInput) -> dict[str, Any]:
+        """The values of a reading of ``lesion`` at ``timepoint_id`` (``order``: the case's
+        timepoints, baseline first), checked as one typed in by hand: not before a new
+        lesion's first sighting, a status the kind takes, a caliper or point that fits its
+        image of the timepoint, what a baseline or a first sighting cannot be, and what a
+        split or merge allows (InvalidMeasurement). Nothing is written.
+
+        ``lesion`` may be one not yet added to the case (an SR import creating it): no
+        reading can have coalesced into it yet."""
+        if lesion.kind == LesionKind.NEW and lesion.first_timepoint:
+            problem = before_first_sighting_problem(order, lesion.first_timepoint, timepoint_id)
+            if problem is not None:
+                raise InvalidMeasurement(problem)
+        values = self._measurement_values(lesion, timepoint_id, given)
+        _check_reading(lesion, values, timepoint_id, order)
+        if any(les is lesion for les in case.active_lesions):
+            self._check_split_or_merged(case, lesion, timepoint_id, values)
+        return values
 
     def _check_split_or_merged(self, case: Case, lesion: Lesion, timepoint_id: str,
                                values: dict[str, Any]) -> None:

@@ -129,6 +129,7 @@ def linear_measurement(
         short_axis=short_axis, point=point,
         long_axis_mm=m.long_axis_mm if short_axis else None,
         short_axis_mm=m.short_axis_mm if short_axis else None,
+        first_seen=lesion.first_timepoint if lesion.kind == LesionKind.NEW else None,
     )
 
 

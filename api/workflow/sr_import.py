@@ -1,4 +1,5 @@
-"""Recording the linear measurements of a TID 1500 report made elsewhere on a case."""
+"""Recording the lesion readings of a TID 1500 report (lengths, and Nadir's lesion statuses
+with their points) on a case, checked as readings typed in by hand."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 
 from pydicom.uid import generate_uid
 
-from api.workflow.caliper import Segment, axes_on_image
-from api.workflow.cases import CaseService
+from api.workflow.caliper import Segment
+from api.workflow.cases import CaseService, MeasurementInput, next_label
 from api.workflow.domain import Case, Lesion, utcnow
 from api.workflow.errors import InvalidMeasurement
 from api.workflow.split_lesions import (
@@ -19,7 +20,8 @@ from api.workflow.split_lesions import (
     values_reading,
 )
 from imaging.sr import ImportedMeasurement, ImportedReport, LengthConcept
-from measurement.vocabulary import LABEL_PREFIX, LesionKind
+from measurement.readings import new_lesion_timepoint_problem
+from measurement.vocabulary import LesionKind, LesionStatus
 
 UNSPECIFIED_ORGAN = "unspecified"
 
@@ -55,16 +57,24 @@ def _other_axis(chosen: ImportedMeasurement, dropped: list[ImportedMeasurement]
 def import_report(
     cases: CaseService, case: Case, author: str, report: ImportedReport, *, source: str,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Map each linear measurement to a lesion and timepoint of the case; list the rest.
+    """Map each lesion reading of the report to a lesion and timepoint of the case; list
+    the rest, each with why.
 
-    A reading goes to the lesion whose Tracking UID or, failing that, Tracking Identifier
-    (label) matches; one matching none creates a target lesion. Its timepoint is the study
-    of the measured image. The caller commits.
+    PS3.16 TID 1500 row 6 "Imaging Measurements" holds one TID 1501/1410 Measurement
+    Group per lesion. A group goes to the lesion whose Tracking Unique Identifier or,
+    failing that, Tracking Identifier (label) matches (TID 4108); one matching none
+    creates a lesion of the kind its "Baseline Category" qualitative evaluation
+    (TID 1501 row 13, CID 6145) gives, a target when a length has none. A reading is a
+    length on its caliper, or Nadir's lesion status (a TID 1501 row 13 qualitative
+    evaluation, ``99NADIR LESION_STATUS``) with, for a non-target or new lesion, the
+    Image Region SCOORD POINT (TID 1410 row 7) where it lies. Its timepoint is the study
+    of the image it was read on, else the report's own study (TID 1502 Time Point
+    Context names the same timepoint). Every reading goes through the checks of one
+    typed in by hand (:meth:`CaseService.checked_reading`). The caller commits.
     """
     imported: list[dict[str, Any]] = []
     not_mapped = [{"what": n.what, "why": n.why} for n in report.not_mapped]
-    store = cases.store
-    timepoints = {st.study_instance_uid for st in cases.timepoints(case)}
+    order = [st.study_instance_uid for st in cases.timepoints(case)]
     by_uid = {les.tracking_uid: les for les in case.active_lesions}
     by_label = {les.label: les for les in case.active_lesions}
     groups: dict[str, list[ImportedMeasurement]] = defaultdict(list)
@@ -82,46 +92,106 @@ def import_report(
         if chosen.fragments or chosen.coalesced_into is not None:
             outcome = _import_split_or_merged(cases, case, lesion, chosen, report, author,
                                               source, by_uid)
-            (imported if "lesion_id" in outcome else not_mapped).append(outcome)
-            continue
-        why = _unusable(cases, chosen, timepoints)
-        if why:
-            not_mapped.append({"what": _what(chosen), "why": why})
-            continue
-        assert chosen.source is not None and chosen.polyline_rc is not None
-        located = store.locate_instance(chosen.source.sop_instance_uid)
-        assert located is not None
-        tp = located.study_instance_uid
-        if lesion is None:
-            lesion = _new_target(cases, case, chosen, author, by_label)
-            by_uid[lesion.tracking_uid] = lesion
-            by_label[lesion.label] = lesion
-        if lesion.kind == LesionKind.NON_TARGET:
-            not_mapped.append({"what": _what(chosen), "why": f"lesion {lesion.label} is a "
-                               "non-target lesion, followed by status, not by length"})
-            continue
-        if case.signoff(tp) is not None:
-            not_mapped.append({"what": _what(chosen), "why": "timepoint is signed off; "
-                               "amend it by hand with a reason"})
-            continue
-        axes = _segments(chosen, other)
-        try:
-            values = axes_on_image(
-                cases.pacs, located, tp, located.sop_instance_uid, chosen.source.frame,
-                nodal=lesion.nodal, endpoints=axes[0], short_axis=axes[1],
-                claimed_length_mm=chosen.length_mm)
-        except InvalidMeasurement as exc:
-            not_mapped.append({"what": _what(chosen), "why": exc.message})
-            continue
-        cases.add_version(
-            case, lesion, tp, author,
-            {"sop_instance_uid": located.sop_instance_uid,
-             "series_instance_uid": located.series_instance_uid,
-             "frame": chosen.source.frame, **values},
-            reason=f"imported from SR {report.sop_instance_uid}", source=source)
-        imported.append({"lesion_id": lesion.id, "timepoint_id": tp,
-                         "length_mm": values["length_mm"]})
+        else:
+            outcome = _import_reading(cases, case, lesion, chosen, other, report, author,
+                                      source, order)
+            created = cases.store.lesion(outcome["lesion_id"]) if "lesion_id" in outcome \
+                else None
+            if created is not None:
+                by_uid[created.tracking_uid] = by_label[created.label] = created
+        (imported if "lesion_id" in outcome else not_mapped).append(outcome)
     return {"imported": imported, "not_mapped": not_mapped}
+
+
+class _Refused(Exception):
+    """Why one reading of the report is not recorded (listed in ``not_mapped``)."""
+
+
+def _import_reading(cases: CaseService, case: Case, lesion: Lesion | None,
+                    m: ImportedMeasurement, other: ImportedMeasurement | None,
+                    report: ImportedReport, author: str, source: str, order: list[str]
+                    ) -> dict[str, Any]:
+    """One length or status reading onto ``lesion`` (or a lesion made for it), checked as
+    a reading typed in by hand; what was recorded, or what was not and why."""
+    what = _what(m)
+    try:
+        given = _reading_input(m, other)
+        tp = _timepoint(cases, m, report, order)
+        if case.signoff(tp) is not None:
+            raise _Refused("timepoint is signed off; amend it by hand with a reason")
+        new = lesion is None
+        target = _new_lesion(case, m, tp, order, author) if lesion is None \
+            else _same_kind(lesion, m)
+        values = cases.checked_reading(case, target, order, tp, given)
+    except _Refused as exc:
+        return {"what": what, "why": str(exc)}
+    except InvalidMeasurement as exc:
+        return {"what": what, "why": exc.message}
+    if new:
+        case.lesions.append(target)
+        cases.store.add(target)
+    cases.add_version(case, target, tp, author, values,
+                      reason=f"imported from SR {report.sop_instance_uid}", source=source)
+    return {"lesion_id": target.id, "timepoint_id": tp, "length_mm": values["length_mm"],
+            "status": values.get("status")}
+
+
+def _reading_input(m: ImportedMeasurement, other: ImportedMeasurement | None
+                   ) -> MeasurementInput:
+    """The reading as a client would type it in: a status, with its point on its image
+    when the group has one (TID 1410 Image Region, SCOORD POINT, PS3.3 C.18.6.1.2), or
+    a caliper (sop_instance_uid, endpoints) with the length it claims."""
+    if m.status is not None:
+        if m.polyline is not None:
+            raise _Refused(f"status {m.status.value!r} with a caliper: Nadir records a "
+                           "status or a caliper, not both")
+        if m.length_mm not in (None, 0.0) or (
+                m.length_mm == 0.0 and m.status is not LesionStatus.DISAPPEARED):
+            raise _Refused(f"status {m.status.value!r} with a length of {m.length_mm} mm: "
+                           "only a disappeared lesion has a length (0 mm) with its status")
+        point = m.point_rc
+        if point is None or m.source is None:
+            return MeasurementInput(status=m.status.value)
+        return MeasurementInput(status=m.status.value, point=list(point),
+                                sop_instance_uid=m.source.sop_instance_uid,
+                                frame=m.source.frame)
+    if m.length_mm is None:
+        raise _Refused("no length value and no lesion status")
+    if m.source is None or m.polyline_rc is None:
+        raise _Refused("no caliper on a source image: Nadir keeps every length traceable "
+                       "to its image")
+    long_axis, short_axis = _segments(m, other)
+    return MeasurementInput(
+        sop_instance_uid=m.source.sop_instance_uid, frame=m.source.frame,
+        endpoints=None if long_axis is None else [list(p) for p in long_axis],
+        short_axis_endpoints=None if short_axis is None else [list(p) for p in short_axis],
+        length_mm=m.length_mm)
+
+
+def _timepoint(cases: CaseService, m: ImportedMeasurement, report: ImportedReport,
+               order: list[str]) -> str:
+    """The study of the image the reading was made on, else the report's own study."""
+    if m.source is None:
+        if report.study_instance_uid not in order:
+            raise _Refused(f"the report's study {report.study_instance_uid} is not a "
+                           "timepoint of this case")
+        return report.study_instance_uid
+    located = cases.store.locate_instance(m.source.sop_instance_uid)
+    if located is None:
+        raise _Refused(f"image {m.source.sop_instance_uid} is not in the PACS index")
+    if located.study_instance_uid not in order:
+        raise _Refused(f"image belongs to study {located.study_instance_uid}, not a "
+                       "timepoint of this case")
+    return located.study_instance_uid
+
+
+def _same_kind(lesion: Lesion, m: ImportedMeasurement) -> Lesion:
+    """The case's lesion, when the report's Baseline Category (CID 6145) agrees."""
+    if m.lesion_kind is not None and m.lesion_kind != lesion.kind:
+        raise _Refused(f"lesion {lesion.label} is a {lesion.kind} lesion in this case; the "
+                       f"report reads it as a {m.lesion_kind.value} lesion: change its kind "
+                       "by hand first")
+    return lesion
 
 
 def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | None,
@@ -183,40 +253,38 @@ def _segments(chosen: ImportedMeasurement, other: ImportedMeasurement | None
 
 def _what(m: ImportedMeasurement) -> str:
     name = m.tracking_id or m.tracking_uid or "unnamed measurement"
-    concept = m.concept.value if m.concept else "measurement"
+    concept = m.concept.value if m.concept else (
+        f"status {m.status.value}" if m.status else "measurement")
     return f"{concept} of {name!r}"
 
 
-def _unusable(cases: CaseService, m: ImportedMeasurement, timepoints: set[str]) -> str | None:
-    if m.status is not None and m.length_mm is None:
-        return f"status {m.status.value!r} without a length: record it by hand"
-    if m.length_mm is None:
-        return "no length value"
-    if m.source is None or m.polyline_rc is None:
-        return "no caliper on a source image: Nadir keeps every length traceable to its image"
-    located = cases.store.locate_instance(m.source.sop_instance_uid)
-    if located is None:
-        return f"image {m.source.sop_instance_uid} is not in the PACS index"
-    if located.study_instance_uid not in timepoints:
-        return f"image belongs to study {located.study_instance_uid}, not a timepoint of " \
-               "this case"
-    return None
-
-
-def _new_target(cases: CaseService, case: Case, m: ImportedMeasurement, author: str,
-                by_label: dict[str, Lesion]) -> Lesion:
+def _new_lesion(case: Case, m: ImportedMeasurement, tp: str, order: list[str],
+                author: str) -> Lesion:
+    """A lesion of the report's kind (TID 1501 Baseline Category; a target for a length
+    without one), labelled by its Tracking Identifier when that is free. Not yet added to
+    the case: it is, once its reading passed the checks. A new lesion counts from its
+    first sighting (RECIST 1.1 s4.3.5): the one the report names, else this timepoint."""
+    kind = m.lesion_kind
+    if kind is None:
+        if m.status is not None:
+            raise _Refused(f"status {m.status.value!r} of a lesion this case does not have, "
+                           "without its kind (Baseline Category): add the lesion first")
+        kind = LesionKind.TARGET
+    first = None
+    if kind is LesionKind.NEW:
+        first = m.first_seen or tp
+        problem = new_lesion_timepoint_problem(order, first)
+        if problem is not None:
+            raise _Refused(f"new lesion's first sighting: {problem}")
+    taken = {les.label for les in case.active_lesions}
     label = (m.tracking_id or "").strip()[:64]
-    if not label or label in by_label:
-        prefix = LABEL_PREFIX[LesionKind.TARGET]
-        n = 1 + sum(1 for les in case.active_lesions if les.kind == LesionKind.TARGET)
-        while f"{prefix}{n}" in by_label:
-            n += 1
-        label = f"{prefix}{n}"
-    lesion = Lesion(case_id=case.id, kind=LesionKind.TARGET,
-                    organ=(m.finding_site or UNSPECIFIED_ORGAN)[:128],
-                    nodal=m.concept is LengthConcept.SHORT_AXIS, label=label,
-                    tracking_uid=m.tracking_uid or generate_uid(), created_by=author,
-                    created_at=utcnow())
-    case.lesions.append(lesion)
-    cases.store.add(lesion)
-    return lesion
+    if not label or label in taken:
+        label = next_label(case, kind)
+    # RECIST 1.1 s.3.1.1: a node is measured in its short axis; a reading by status
+    # tells it by its finding site only.
+    site = (m.finding_site or "").lower()
+    nodal = bool(m.nodal) if m.concept is not None else ("lymph" in site or "node" in site)
+    return Lesion(case_id=case.id, kind=kind, organ=(m.finding_site or UNSPECIFIED_ORGAN)[:128],
+                  nodal=nodal, label=label, first_timepoint=first,
+                  tracking_uid=m.tracking_uid or generate_uid(), created_by=author,
+                  created_at=utcnow())

@@ -121,6 +121,10 @@ LESION_KIND_CODES = MappingProxyType({
     "non_target": Code("112075", "DCM", "Non-Target Lesion at Baseline"),
     "new": nadir("NEW_LESION", "New lesion (absent at baseline)"),  # not in CID 6145
 })
+# RECIST 1.1 s4.3.5: a new lesion counts from the scan it was first seen on. TID 1502's
+# Time Point Context names the report's own timepoint; PS3.16 has no concept for the
+# first sighting, so a new lesion's group carries it as a UIDREF to that study.
+FIRST_SEEN = nadir("FIRST_SEEN", "First seen in study")
 LESION_STATUS = nadir("LESION_STATUS", "Lesion status at this timepoint")
 LESION_STATUS_CODES = MappingProxyType({
     "too_small": nadir("TOO_SMALL", "Too small to measure"),

@@ -276,6 +276,8 @@ class LinearMeasurement:
     short_axis_mm: float | None = None
     #: Where a lesion read by status lies on ``source``: one SCOORD (column, row) point.
     point: Point | None = None
+    #: A new lesion's first sighting: the Study Instance UID of that timepoint.
+    first_seen: str | None = None
 
     @property
     def polyline_rc(self) -> tuple[Point, ...] | None:
@@ -306,6 +308,11 @@ class LinearMeasurement:
         self._check_completeness(label)
         self._check_axes(label)
         self._check_point(label)
+        if self.first_seen is not None:
+            check_uid(f"{label}.first_seen", self.first_seen)
+            if self.lesion_kind is not LesionKind.NEW:
+                raise _fail(f"{label}.first_seen", "only a new lesion has a first sighting "
+                                                   "(RECIST 1.1 s4.3.5)")
 
     def _check_axes(self, label: str) -> None:
         for name in ("long_axis_mm", "short_axis_mm"):

@@ -142,6 +142,9 @@ class ImportedMeasurement:
     #: Where a lesion read by status lies on ``source`` (an Image Region SCOORD POINT),
     #: in SCOORD (column, row) order.
     point: Point | None = None
+    #: A new lesion's first sighting (RECIST 1.1 s4.3.5): the Study Instance UID Nadir
+    #: writes as a UIDREF ``99NADIR FIRST_SEEN`` in the group.
+    first_seen: str | None = None
 
     @property
     def point_rc(self) -> Point | None:
@@ -385,6 +388,8 @@ class _Group:
         self.region_items = [i for i in self.items if code_of(i) == codes.IMAGE_REGION]
         self.group_images = [i for i in self.items if i.get("ValueType") == "IMAGE"
                              and _is_one_of(code_of(i), (codes.SOURCE_OF_MEASUREMENT, _SOURCE))]
+        seen = [i for i in self.items if code_of(i) == codes.FIRST_SEEN and i.get("UID")]
+        self.first_seen = str(seen[0].UID) if len(seen) == 1 else None
 
     def _text(self, name: Code) -> str | None:
         for item in self.items:
@@ -445,7 +450,8 @@ class _Group:
             name = code_of(item)
             if item.get("ValueType") == "NUM" or _is_one_of(name, _GROUP_CONTEXT):
                 continue
-            if name in (codes.BASELINE_CATEGORY, codes.LESION_STATUS, codes.COALESCED_INTO):
+            if name in (codes.BASELINE_CATEGORY, codes.LESION_STATUS, codes.COALESCED_INTO,
+                        codes.FIRST_SEEN):
                 continue
             not_mapped.append(NotMapped(f"{self.label}: {describe(item)}", "Nadir records "
                                         "linear measurements and its own lesion statuses only"))
@@ -571,7 +577,7 @@ class _Group:
             finding_site=(codes.organ_name(site) or site.meaning) if site else None,
             finding_site_code=site,
             finding=finding.meaning if finding is not None and finding != codes.LESION else None,
-            lesion_kind=kind, status=status)
+            lesion_kind=kind, status=status, first_seen=self.first_seen)
 
 
 def _lookup(code: Code | None, table: Mapping[str, Code], enum: type[_E]) -> _E | None:

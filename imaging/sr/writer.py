@@ -242,7 +242,8 @@ def _content(report: TimepointReport) -> MeasurementReport:
     content = MeasurementReport(
         observation_context=_observation_context(report),
         procedure_reported=_procedures(report),
-        imaging_measurements=[_group(report, m) for m in report.measurements],
+        imaging_measurements=[_with_first_seen(_group(report, m), m)
+                              for m in report.measurements],
         title=codes.IMAGING_MEASUREMENT_REPORT,
     )
     if report.response is not None:
@@ -333,6 +334,15 @@ def _group(report: TimepointReport, m: LinearMeasurement) -> AnyGroup:
         finding_sites=_finding_sites(m), measurements=_length(m),
         qualitative_evaluations=_lesion_evaluations(m), source_images=source_images,
     )
+
+
+def _with_first_seen(group: AnyGroup, m: LinearMeasurement) -> AnyGroup:
+    """A new lesion's first sighting (RECIST 1.1 s4.3.5) as a UIDREF in its group."""
+    if m.first_seen is not None:
+        group[0].ContentSequence.append(UIDRefContentItem(
+            name=codes.FIRST_SEEN, value=m.first_seen,
+            relationship_type=RelationshipTypeValues.CONTAINS))
+    return group
 
 
 def _split_or_merged_group(m: LinearMeasurement, tracking: TrackingIdentifier,

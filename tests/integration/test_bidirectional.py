@@ -329,11 +329,17 @@ def test_sr_carries_both_axes_and_the_point_and_imports_them(
     imp = service.client.post(f"/api/v1/cases/{other['id']}/sr", content=r.content, headers={
         **service.headers("radiologist"), "Content-Type": "application/dicom"})
     assert imp.status_code == 200, imp.text
-    assert sorted(i["length_mm"] for i in imp.json()["imported"]) == [16.0, 24.0]
+    imported = imp.json()["imported"]
+    assert sorted(i["length_mm"] for i in imported if i["status"] is None) == [16.0, 24.0]
+    # The non-target comes back too, by its status with its point.
+    assert [(i["status"], i["length_mm"]) for i in imported if i["status"]] == [
+        ("present", None)]
     every = service.client.get(f"/api/v1/cases/{other['id']}/measurements",
                                headers=service.headers("radiologist")).json()["measurements"]
+    assert [(m["status"], m["point"], m["sop_instance_uid"]) for m in every if m["status"]
+            ] == [("present", [12.5, 30.25], nt_img)]
     assert sorted((m["long_axis_mm"], m["short_axis_mm"], m["length_mm"], m["endpoints"],
-                   m["short_axis_endpoints"]) for m in every) == [
+                   m["short_axis_endpoints"]) for m in every if m["status"] is None) == [
         (24.0, 16.0, 16.0, LONG, SHORT), (24.0, 16.0, 24.0, LONG, SHORT)]
 
 

@@ -524,3 +524,79 @@ def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
                           for i in client.resources("instances")) == sorted(objects)
     finally:
         hospital.stop(kill=True)
+
+
+def _readings(service: Service, case_id: int) -> dict[tuple[str, str], tuple[Any, ...]]:
+    """(label, timepoint) -> the reading as the API shows it, with its lesion's kind."""
+    h = service.headers("radiologist")
+    lesions = {les["id"]: les for les in service.client.get(
+        f"/api/v1/cases/{case_id}/lesions", headers=h).json()}
+    rows = service.client.get(f"/api/v1/cases/{case_id}/measurements", headers=h).json()
+    return {(lesions[m["lesion_id"]]["label"], m["timepoint_id"]): (
+        lesions[m["lesion_id"]]["kind"], lesions[m["lesion_id"]]["timepoint"],
+        lesions[m["lesion_id"]]["tracking_uid"], lesions[m["lesion_id"]]["nodal"],
+        m["status"], m["length_mm"], m["point"], m["sop_instance_uid"], m["frame"],
+        m["endpoints"]) for m in rows["measurements"]}
+
+
+def test_status_readings_round_trip_through_the_sr(measured: dict[str, Any]) -> None:
+    """A case with measured targets, a not-evaluable target, a non-target with its point
+    and a new lesion: each timepoint's SR, imported into a new case of the patient, gives
+    the same readings (status, point, image, kind, label, first sighting) and response."""
+    service, cid = measured["service"], measured["case"]["id"]
+    h = service.headers("radiologist")
+    bl, fu = measured["bl"], measured["fu"]
+    images = {key: [c.sop_instance_uid for c in measured["pacs"].calipers[key]]
+              for key in ("bl", "fu")}
+
+    def add(kind: str, label: str, **extra: Any) -> int:
+        r = service.client.post(f"/api/v1/cases/{cid}/lesions", headers=h, json={
+            "kind": kind, "organ": "bone", "label": label, **extra})
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    def put(lesion: int, tp: str, body: dict[str, Any]) -> None:
+        r = service.client.put(f"/api/v1/cases/{cid}/lesions/{lesion}/measurements/{tp}",
+                               headers=h, json=body)
+        assert r.status_code == 200, r.text
+
+    nt1, n1 = add("non_target", "NT1"), add("new", "N1", timepoint=fu)
+    present = {"status": "present"}
+    put(nt1, bl, {**present, "point": [40.5, 60.25], "sop_instance_uid": images["bl"][0]})
+    put(nt1, fu, {**present, "point": [41.0, 61.0], "sop_instance_uid": images["fu"][1]})
+    put(n1, fu, {**present, "point": [70.0, 20.5], "sop_instance_uid": images["fu"][0]})
+    not_evaluable = next(iter(measured["lesions"].values()))["id"]
+    put(not_evaluable, fu, {"status": "not_evaluable"})
+
+    pid = measured["pacs"].demo.baseline.patient.patient_id
+    other = service.client.post("/api/v1/cases", headers=h, json={
+        "patient_id": pid, "criteria": "RECIST1.1", "allow_duplicate": True}).json()["id"]
+    for tp in (fu, bl):  # the follow-up first: the new lesion keeps its first sighting
+        sr = service.client.get(f"/api/v1/cases/{cid}/timepoints/{tp}/sr", headers=h)
+        assert sr.status_code == 200
+        imp = service.client.post(f"/api/v1/cases/{other}/sr", content=sr.content, headers={
+            **h, "Content-Type": "application/dicom"})
+        assert imp.status_code == 200, imp.text
+        # Only the SR's responses are left out: Nadir computes them from the readings.
+        assert {n["why"] for n in imp.json()["not_mapped"]} <= {
+            "responses are recomputed by Nadir from the measurements, not imported"}
+    statuses = {i["status"] for i in imp.json()["imported"]}
+    assert statuses == {None, "present"}  # the baseline's report
+
+    original, imported = _readings(service, cid), _readings(service, other)
+    assert imported.keys() == original.keys()
+    for key, reading in original.items():
+        assert imported[key][:-1] == reading[:-1], key
+        # SCOORD Graphic Data is FL (PS3.3 C.18.6.1.2): a caliper's ends come back in
+        # single precision.
+        ends = [v for point in reading[-1] or [] for v in point]
+        assert [v for point in imported[key][-1] or [] for v in point] == pytest.approx(
+            ends, abs=1e-4), key
+    assert original[("N1", fu)][:2] == ("new", fu)
+    assert original[("NT1", fu)][4:7] == ("present", None, [41.0, 61.0])
+
+    def response(case_id: int) -> Any:
+        body = service.client.get(f"/api/v1/cases/{case_id}/response", headers=h).json()
+        return body["timepoints"], body["best_overall_response"]
+    assert response(other) == response(cid)
+    assert response(cid)[0][1]["overall_response"] == "PD"  # the new lesion
