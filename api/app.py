@@ -95,8 +95,13 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     drafts = SrDraftCollector(sessions, orthanc)
     follower.observers.append(drafts)
     metadata = SeriesMetadataStore(sessions)
+    # Orthanc is still receiving series: the background readers of whole series wait.
+    def receiving() -> bool:
+        return bool(follower.sink.pending())
+
     metadata_filler = MetadataFiller(metadata, lambda: OrthancClient(
-        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password))
+        settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
+        receiving=receiving)
     follower.observers.append(metadata_filler.observe)
     ingest = Ingest(follower, settings.ingest_interval_s,
                     leader_lock(engine, settings.data_dir),
@@ -113,7 +118,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower.observers.append(prior_fetcher)
     image_checker = ImageChecker(sessions, OrthancClient(
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
-        is_leader=lambda: ingest.leader)
+        is_leader=lambda: ingest.leader, receiving=receiving)
     follower.observers.append(image_checker)
     event_bus, event_publisher, event_listener = case_events(engine)
 

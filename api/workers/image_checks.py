@@ -45,11 +45,13 @@ class ImageChecker(BackgroundLoop):
     thread_name = "nadir-image-checks"
 
     def __init__(self, sessions: sessionmaker[Any], orthanc: OrthancClient, *,
-                 is_leader: Callable[[], bool], poll_s: float = 2.0) -> None:
+                 is_leader: Callable[[], bool], poll_s: float = 2.0,
+                 receiving: Callable[[], bool] = lambda: False) -> None:
         super().__init__(poll_s)
         self._sessions = sessions
         self._orthanc = orthanc
         self._is_leader = is_leader
+        self._receiving = receiving
 
     def __call__(self, record: SeriesRecord) -> None:
         """A series was indexed (a change-feed observer): check its instances soon."""
@@ -60,8 +62,11 @@ class ImageChecker(BackgroundLoop):
         self._orthanc.close()
 
     def round(self) -> None:
+        # Each check reads the whole file from Orthanc: while Orthanc is still receiving
+        # series (ingest has series pending), that work would compete with it on this
+        # machine and on Orthanc's index. The last series indexed wakes this loop again.
         while self._is_leader() and not self.stopping and (
-                self.check_due() + self.compare_queued()):
+                (0 if self._receiving() else self.check_due()) + self.compare_queued()):
             pass
 
     # -- the queue of copies sent again ------------------------------------------------------
@@ -87,12 +92,14 @@ class ImageChecker(BackgroundLoop):
                 .outerjoin(ImageCheck, ImageCheck.instance_pk == Instance.id)
                 .where(or_(ImageCheck.instance_pk.is_(None), ImageCheck.checked.is_(False)))
                 .limit(BATCH)).all()
-        for pk, orthanc_id, sop_uid, series_uid, study_uid in due:
-            origin, reason = self._verdict(orthanc_id)
-            with self._sessions.begin() as s:
+        verdicts = [(*item, *self._verdict(item[1])) for item in due]
+        # One transaction per batch: on PostgreSQL each commit is a WAL flush.
+        with self._sessions.begin() as s:
+            for pk, orthanc_id, sop_uid, series_uid, study_uid, origin, reason in verdicts:
                 row = _row(s, pk, orthanc_id, sop_uid, series_uid, study_uid)
                 row.origin, row.refused_reason, row.checked = origin, reason, True
                 row.checked_at = utcnow()
+        for _, orthanc_id, _, _, _, origin, reason in verdicts:
             if reason is not None:
                 # Orthanc's id only: UIDs and reasons stay out of the log.
                 log.warning("instance %s came by %s and would be refused by upload: flagged",

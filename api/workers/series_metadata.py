@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 #: A series' worth of queued fills at most; past that, new ones are dropped (the request
 #: that finds the series unfilled queues it again).
 QUEUE_LIMIT = 10_000
+#: While Orthanc is still receiving series, a fill waits (checking this often), at most
+#: :data:`MAX_DEFER_S`: Orthanc reads every file of the series to answer, work that would
+#: compete with its own ingest (until then the proxy answers from Orthanc).
+DEFER_CHECK_S = 0.5
+MAX_DEFER_S = 60.0
 
 
 class MetadataFiller:
@@ -29,8 +34,11 @@ class MetadataFiller:
     """
 
     def __init__(self, store: SeriesMetadataStore,
-                 client_factory: Callable[[], OrthancClient]) -> None:
+                 client_factory: Callable[[], OrthancClient], *,
+                 receiving: Callable[[], bool] = lambda: False) -> None:
         self._store = store
+        self._receiving = receiving
+        self._stopping = threading.Event()
         self._client_factory = client_factory
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue(QUEUE_LIMIT)
         self._queued: set[tuple[str, str]] = set()
@@ -68,6 +76,7 @@ class MetadataFiller:
 
     def stop(self) -> None:
         if self._thread is not None:
+            self._stopping.set()
             self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
@@ -77,11 +86,23 @@ class MetadataFiller:
             while (key := self._queue.get()) is not None:
                 with self._lock:
                     self._queued.discard(key)
+                self._defer_while_receiving()
                 try:
                     self.fill(client, *key)
                 except Exception as exc:  # a bad series must not stop the worker
                     # Type only: messages may quote UIDs or values.
                     log.warning("series metadata not stored (%s)", type(exc).__name__)
+
+    def _defer_while_receiving(self) -> None:
+        waited = 0.0
+        while waited < MAX_DEFER_S and not self._stopping.is_set():
+            try:
+                if not self._receiving():
+                    return
+            except Exception:  # the database briefly down: fill now
+                return
+            self._stopping.wait(DEFER_CHECK_S)
+            waited += DEFER_CHECK_S
 
     def fill(self, client: OrthancClient, study_uid: str, series_uid: str) -> int:
         """Ask Orthanc for the series' metadata once and keep it; how many instances took it."""

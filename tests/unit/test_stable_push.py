@@ -166,3 +166,38 @@ def test_the_config_installs_the_filter_only_with_a_url_and_keeps_it_private(
     written = json.loads((tmp_path / "p" / "config" / "orthanc.json").read_text())
     assert not any("resent" in script for script in written["LuaScripts"])
     assert "HttpTimeout" not in written
+
+
+class _StableOrthanc(_QuietOrthanc):
+    """Reports every series stable (as Orthanc does from memory, before the change it logs
+    can be read); counts the series read in full."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[str] = []
+
+    def series(self, orthanc_id: str) -> dict[str, object]:
+        return {"IsStable": True}
+
+
+class _PendingIndex(_EmptyIndex):
+    def __init__(self, pending: list[str]) -> None:
+        self._pending = list(pending)
+
+    def pending(self) -> list[str]:
+        return list(self._pending)
+
+    def drop_pending(self, series_id: str) -> None:
+        self._pending.remove(series_id)
+
+
+def test_the_sweep_indexes_a_series_stable_at_two_sweeps_only() -> None:
+    # Between the two sweeps the feed is read: a series whose StableSeries change was on
+    # its way is indexed from it (and leaves the pending list), not read twice.
+    index = _PendingIndex(["a", "b"])
+    follower = ChangeFeedFollower(client=_StableOrthanc(), sink=index)  # type: ignore[arg-type]
+    indexed: list[str] = []
+    follower.index_series = lambda series_id: indexed.append(series_id) is None  # type: ignore[method-assign]
+    assert follower.sweep_pending() == 0 and indexed == []
+    index.drop_pending("a")  # its StableSeries change arrived meanwhile
+    assert follower.sweep_pending() == 1 and indexed == ["b"]
