@@ -45,11 +45,15 @@ def wrk_figures(out: str) -> dict[str, str]:
 
 
 @contextmanager
-def orthanc(workdir: Path, *, stable_age_s: int | None = 1) -> Iterator[OrthancProcess]:
+def orthanc(workdir: Path, *, stable_age_s: int | None = 1, index_url: str | None = None,
+            stable_series_url: str | None = None) -> Iterator[OrthancProcess]:
+    """A real Orthanc on free ports (its index in PostgreSQL with ``index_url``; posting
+    stable series to ``stable_series_url`` when given)."""
     http_port, dicom_port = free_ports(2)
     proc = OrthancProcess(OrthancConfig(
         storage_dir=workdir / "orthanc", http_port=http_port, dicom_port=dicom_port,
-        username="bench", password=uuid.uuid4().hex, stable_age_s=stable_age_s))
+        username="bench", password=uuid.uuid4().hex, stable_age_s=stable_age_s,
+        index_url=index_url, stable_series_url=stable_series_url))
     proc.start()
     with proc.client() as client:
         client.put_modality("STORESCU", aet="STORESCU", host="127.0.0.1", port=104)
@@ -79,16 +83,37 @@ def create_token(env: dict[str, str], role: str) -> str:
 
 
 @contextmanager
-def nadir_serve(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    with nadir_process(env, workers=workers) as (url, _):
+def nadir_serve(env: dict[str, str], *, workers: int = 1, port: int | None = None
+                ) -> Iterator[str]:
+    with nadir_process(env, workers=workers, port=port) as (url, _):
         yield url
 
 
 @contextmanager
-def nadir_process(env: dict[str, str], *, workers: int = 1
+def pg_database(server: str) -> Iterator[str]:
+    """A new, empty database on a PostgreSQL server (libpq URL without a database): its
+    libpq URL; dropped after."""
+    import sqlalchemy as sa
+
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.replace("postgresql://", "postgresql+psycopg://")
+                             + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def nadir_process(env: dict[str, str], *, workers: int = 1, port: int | None = None
                   ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`nadir serve` on a free port, up: its URL and its process."""
-    [port] = free_ports(1)
+    """`nadir serve` on a free port (or ``port``), up: its URL and its process."""
+    if port is None:
+        [port] = free_ports(1)
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
                              "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -8,8 +8,12 @@ echo "== engine, synthetic data, PDF layout (pytest-benchmark)"
 .venv/bin/pytest -q -p no:cacheprovider bench/ --benchmark-only --benchmark-columns=mean,median,stddev,rounds
 echo "== evaluate endpoint under load (wrk)"
 .venv/bin/python -m bench.load_evaluate
-echo "== ingest: storescu -> Orthanc alone vs. indexed by Nadir"
+echo "== ingest: storescu -> Orthanc alone vs. listed by Nadir (told by Orthanc), SQLite and PostgreSQL"
 .venv/bin/python -m bench.ingest --repeat 5
+echo "== ingest: fetch_series_record request by request, Orthanc's index in SQLite vs PostgreSQL"
+.venv/bin/python -m bench.ingest_profile --repeat 5
+echo "== worklist: 50 cases in one request vs the 2 + 2N requests of before"
+.venv/bin/python -m bench.worklist --cases 50 --repeat 20
 echo "== series metadata: Orthanc's DICOMweb plugin vs Nadir's index, 300-slice 512x512 series"
 .venv/bin/python -m bench.series_metadata --repeat 7
 echo "== report: PDF of 2 timepoints x 5 targets on 300-slice series"
@@ -25,7 +29,8 @@ echo "== upload: peak memory of nadir serve taking a 1 GB zip"
 .venv/bin/python -m bench.upload_memory --gb 1
 echo "== fault suite: each scenario 3 times on the study pair, index checked against Orthanc"
 .venv/bin/python -m bench.faults --runs 3
-echo "== review workstation: first images and scrolling in headless Chromium, 300-slice 512x512 pair"
+echo "== review workstation: first images (cold, warm, API requests) and scrolling in headless Chromium, 300-slice 512x512 pair"
+npm --prefix web run build
 .venv/bin/python -m bench.workstation --runs 5 --keys 40
 echo "== token check: database lookup on every request vs the old 10 s cache"
 .venv/bin/python -m bench.token_auth

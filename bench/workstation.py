@@ -3,14 +3,17 @@
 Data: the demo pair at full size (two CT studies, 300-slice 512x512 thin series), with a case
 of four target lesions measured at both timepoints (the page loads them as a reader's would).
 - First images: from navigation to /cases/{id} until both viewports are drawn
-  (``data-ready``, then the next animation frame), each run in a new browser context (empty
-  cache and sessionStorage). Timed inside the page from navigation start.
+  (``data-ready``, then the next animation frame), cold in a new browser context (empty
+  cache and sessionStorage), then warm in a new page of the same context. Timed inside the
+  page from navigation start, with the API requests (``/api/``, ``/dicom-web/``) that
+  started before (Resource Timing).
   Baseline in the same run: fetching the same two first images (the frames the panes showed)
   by WADO-RS from Python, through the same /dicom-web/ proxy; and the two series' metadata.
 - Scrolling: once both series are prefetched, ArrowDown over the left pane; time from the
   key event to the next animation frame after the pane shows the next image, and until the
   linked right pane has followed.
 Usage: .venv/bin/python -m bench.workstation [--runs 5] [--keys 40]
+(run `npm --prefix web run build` first: the page is web/dist)
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 # Set before the page's own scripts: when both panes are ready, note the time of the next
 # frame (performance.now() counts from navigation start).
 READY_PROBE = """
+performance.setResourceTimingBufferSize(100000);
 window.__firstImages = new Promise((resolve) => {
   const ready = () => document.querySelectorAll('[data-viewport][data-ready="true"]').length === 2;
   const watch = new MutationObserver(() => {
@@ -112,11 +116,27 @@ def seed_case(client: httpx.Client, patient_id: str,
     return int(case["id"])
 
 
-def open_case(browser: Any, url: str, token: str, case_id: int
-              ) -> tuple[Any, float, dict[str, float]]:
+# The requests to the API (/api/, /dicom-web/) that started before both panes were drawn.
+API_BEFORE = """
+(ready) => performance.getEntriesByType('resource')
+  .filter((e) => e.startTime < ready)
+  .map((e) => new URL(e.name).pathname)
+  .filter((p) => p.startsWith('/api/') || p.startsWith('/dicom-web/'))
+"""
+
+
+def new_context(browser: Any, token: str) -> Any:
+    """A browser context with an empty cache, signed in."""
     context = browser.new_context(viewport={"width": 1600, "height": 900})
     context.add_init_script(f"sessionStorage.setItem('nadir.token', {token!r});")
     context.add_init_script(READY_PROBE)
+    return context
+
+
+def visit(context: Any, url: str, case_id: int
+          ) -> tuple[Any, float, dict[str, float], list[str]]:
+    """Open the case in a new page of the context: the page, ms from navigation until
+    both panes are drawn, the page's marks, and the API requests started before that."""
     page = context.new_page()
     page.goto(f"{url}/cases/{case_id}")
     ready_ms = float(page.evaluate("window.__firstImages"))
@@ -124,6 +144,12 @@ def open_case(browser: Any, url: str, token: str, case_id: int
     marks = dict(page.evaluate(
         "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('nadir:'))"
         ".map((m) => [m.name.slice(6), m.startTime])"))
+    return page, ready_ms, marks, list(page.evaluate(API_BEFORE, ready_ms))
+
+
+def open_case(browser: Any, url: str, token: str, case_id: int
+              ) -> tuple[Any, float, dict[str, float]]:
+    page, ready_ms, marks, _ = visit(new_context(browser, token), url, case_id)
     return page, ready_ms, marks
 
 
@@ -176,6 +202,12 @@ def scrolling(page: Any, keys: int) -> dict[str, list[float]]:
     return figures
 
 
+def _shape(path: str) -> str:
+    """A request's path with its ids and UIDs left out."""
+    return "/".join("{}" if part.replace(".", "").isdigit() else part
+                    for part in path.split("/"))
+
+
 def describe(values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
@@ -213,18 +245,29 @@ def main() -> int:
                            params={"wait_s": 60})
                 page.context.close()
                 first: list[float] = []
+                warm: list[float] = []
+                requests_cold: list[list[str]] = []
+                requests_warm: list[list[str]] = []
                 fetch: list[float] = []
                 meta: list[float] = []
                 steps: dict[str, list[float]] = {}
                 for _ in range(args.runs):
-                    page, ready_ms, marks = open_case(browser, url, token, case_id)
+                    # Cold: a new context (empty HTTP cache); warm: a new page of the same
+                    # context (the viewer's code and the series' metadata cached).
+                    context = new_context(browser, token)
+                    page, ready_ms, marks, api = visit(context, url, case_id)
                     images = shown(page)
                     first.append(ready_ms)
+                    requests_cold.append(api)
                     for name, at in marks.items():
                         steps.setdefault(name, []).append(at)
+                    page.close()
+                    page, ready_ms, _, api = visit(context, url, case_id)
+                    warm.append(ready_ms)
+                    requests_warm.append(api)
                     fetch.append(baseline_fetch(client, images))
                     meta.append(metadata_fetch(client, images))
-                    page.context.close()
+                    context.close()
                 page, _, _ = open_case(browser, url, token, case_id)
                 scroll = scrolling(page, args.keys)
                 sync = page.get_attribute('[data-viewport="left"]', "data-sync")
@@ -233,7 +276,13 @@ def main() -> int:
     print("first images, 300-slice 512x512 pair (navigation -> both panes drawn):")
     print(f"  baseline: the two first frames by WADO-RS from Python: {describe(fetch)}")
     print(f"  the two series' metadata by WADO-RS from Python: {describe(meta)}")
-    print(f"  Nadir workstation: {describe(first)}")
+    print(f"  Nadir workstation, cold (new browser context): {describe(first)}")
+    print(f"  Nadir workstation, warm (same context again): {describe(warm)}")
+    for name, runs in (("cold", requests_cold), ("warm", requests_warm)):
+        counts = [len(r) for r in runs]
+        print(f"  API requests started before both panes were drawn, {name}: "
+              f"{min(counts)}-{max(counts)} (goal <= 6); the last run's: "
+              + ", ".join(_shape(p) for p in runs[-1]))
     print("  on the way (median ms from navigation): " + ", ".join(
         f"{name} {statistics.median(at):.0f}" for name, at in sorted(
             steps.items(), key=lambda item: statistics.median(item[1]))))
