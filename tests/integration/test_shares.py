@@ -423,3 +423,48 @@ def test_no_original_value_reaches_the_reviewer_through_images_or_the_report(
     for body in [*fetched, report.content]:
         leaks = [v for v in originals if v.encode() in body]
         assert not leaks, leaks
+
+
+def test_the_package_carries_the_reviews_sr_and_pdf_once_published(
+        service: Service, case: dict[str, Any], tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from pydicom import dcmread
+    from pydicom.fileset import FileSet
+
+    cid = case["case"]["id"]
+    rad = service.headers("radiologist")
+    lesion = service.client.post(f"/api/v1/cases/{cid}/lesions",
+                                 json={"kind": "target", "organ": "liver"}, headers=rad).json()
+    for tp in (case["bl"], case["fu"]):
+        r = service.client.put(
+            f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{tp[0].StudyInstanceUID}",
+            json={"sop_instance_uid": tp[0].SOPInstanceUID, "endpoints": [[1, 1], [1, 14]]},
+            headers=rad)
+        assert r.status_code == 200, r.text
+    share = _share(service, cid, blinded=False, include_measurements=True)
+    token, review = _as(share["token"]), share["review_case_id"]
+    for study in share["studies"]:
+        r = service.client.post(
+            f"/api/v1/cases/{review}/timepoints/{study['copy_study_uid']}/sign-off",
+            headers=token)
+        assert r.status_code in (200, 201), r.text
+    r = service.client.post(f"/api/v1/cases/{review}/publish", headers=rad)
+    assert r.status_code == 201, r.text
+    r = service.client.get(f"/api/v1/shares/{share['id']}/package", headers=token)
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        archive.extractall(tmp_path / "media")
+        names = archive.namelist()
+    file_set = FileSet(dcmread(tmp_path / "media" / "DICOMDIR"))
+    records = [str(i.DirectoryRecordType) for i in file_set]
+    assert sorted(records) == ["ENCAP DOC", "IMAGE", "IMAGE", "IMAGE", "IMAGE",
+                               "SR DOCUMENT", "SR DOCUMENT"], records
+    originals = [PID, "Test^Tiny", "20260105", "20260302", "radiologist-user",
+                 *{str(ds.StudyInstanceUID) for ds in case["bl"] + case["fu"]},
+                 *{str(ds.SOPInstanceUID) for ds in case["bl"] + case["fu"]}]
+    for name in names:
+        data = (tmp_path / "media" / name).read_bytes()
+        leaks = [v for v in originals if v.encode() in data]
+        assert not leaks, (name, leaks)
