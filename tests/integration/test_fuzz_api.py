@@ -138,6 +138,12 @@ REFUSED_THOUGH_VALID: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
         "the timepoint must be one of the case's")),
     ("POST", "/api/v1/patients/{patient_id}/priors"): (("422",), (
         "date_from must not be after date_to, a relation between two fields")),
+    ("POST", "/api/v1/cases/{case_id}/reviews"): (("422",), (
+        "the reader must be an existing radiologist who did not read the case: a fact of "
+        "the user store")),
+    ("POST", "/api/v1/cases/{case_id}/shares"): (("422",), (
+        "include_measurements needs a share that is not blinded, a relation between two "
+        "fields")),
     ("PUT", "/api/v1/cases/{case_id}/studies/{study_uid}/date"): (("422",), (
         "the date must lie between the earliest plausible one and today: a rule of "
         "today's date, which a schema cannot state; and the study must be the case's")),
