@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from api.report.assemble import build_report_data
+from api.report.notes import report_notes
+from api.report.render import render_html
+from api.routes.case_report import report_json
 from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
 from api.workflow.errors import Conflict, InvalidMeasurement, NotAllowed, StaleVersion
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
@@ -246,11 +250,6 @@ def test_report_says_which_lesions_split_or_merged(world: World) -> None:
     """The report's timepoint rows name the lesions that split or merged there (RECIST 1.1
     s4.3.2), its lesion cells show the fragments and the lesion merged into, a note says
     what that means, and the JSON carries both."""
-    from api.report.assemble import build_report_data
-    from api.report.notes import report_notes
-    from api.report.render import render_html
-    from api.routes.case_report import report_json
-
     _split_and_merged_case(world)
     case = world.service.case(world.case)
     data, response = build_report_data(world.service, case,
