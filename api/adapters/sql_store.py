@@ -141,6 +141,11 @@ class SqlCaseStore:
         return list(self.session.scalars(
             select(Case).where(_cases.review_of == case_id).order_by(_cases.id)))
 
+    def reviews_read_by(self, reader: str) -> list[Case]:
+        return list(self.session.scalars(
+            select(Case).where(_cases.reader == reader, _cases.review_of.is_not(None))
+            .order_by(_cases.id)))
+
     def user_role(self, name: str) -> str | None:
         return self.session.scalar(select(User.role).where(User.name == name))
 

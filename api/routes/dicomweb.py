@@ -43,7 +43,8 @@ async def dicomweb(path: str, request: Request,
                    who: Reader) -> Response:
     reads: ImageReads = request.app.state.image_reads
     route = await _route_of(request, who, reads)
-    await run_in_threadpool(reads.admit, who, route.study, dict(route.query).get("PatientID"))
+    await run_in_threadpool(reads.admit, who, route.study, dict(route.query).get("PatientID"),
+                            route.series, search=route.kind is Kind.SEARCH)
     if route.study and route.series and _series_metadata_in_json(route, request):
         stored: SeriesMetadataStore = request.app.state.series_metadata
         found = await run_in_threadpool(stored.answer, route.study, route.series)

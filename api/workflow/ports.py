@@ -209,6 +209,8 @@ class CaseStore(Protocol):
     def case_ids_of(self, patient_id: str) -> list[int]: ...
     def reviews_of(self, case_id: int) -> list[Case]:
         """The cases that review this case (second readings), oldest first."""
+    def reviews_read_by(self, reader: str) -> list[Case]:
+        """The review cases this user reads, oldest first."""
     def user_role(self, name: str) -> str | None:
         """The role of the user of that name; None when there is no such user."""
     def lesion(self, lesion_id: int) -> Lesion | None: ...

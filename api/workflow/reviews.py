@@ -26,6 +26,7 @@ from api.workflow.domain import Case, utcnow
 from api.workflow.errors import InvalidInput
 from api.workflow.ports import CaseStore
 from api.workflow.roles import Principal, Role
+from api.workflow.timeline import case_timepoints, with_case_dates
 
 #: What a refusal for blinding says first (the workstation shows the whole message).
 BLINDED = "blinded review"
@@ -114,3 +115,30 @@ def blinding_reason(store: CaseStore, who: Principal, case: Case,
                     "signed off at every timepoint")
     return None
 
+
+
+def hidden_images(store: CaseStore, reader: str) -> tuple[set[str], set[str]]:
+    """What ``reader`` may not fetch through the image proxy while blinded: the series and
+    studies of the objects (SR, PDF) published for the cases their unfinished blinded
+    reviews review, and for those cases' other reviews."""
+    series: set[str] = set()
+    studies: set[str] = set()
+    for review in store.reviews_read_by(reader):
+        if not review.blinded or review.review_of is None:
+            continue
+        if fully_signed_off(review, _timepoint_uids(store, review)):
+            continue
+        for case in (store.case(review.review_of), *store.reviews_of(review.review_of)):
+            if case is None or case.id == review.id:
+                continue
+            for pub in store.publications(case.id):
+                series.add(pub.series_instance_uid)
+                studies.add(pub.study_instance_uid)
+    return series, studies
+
+
+def _timepoint_uids(store: CaseStore, case: Case) -> list[str]:
+    """The case's timepoints as the case service sees them (api.workflow.cases.view)."""
+    studies = with_case_dates(store.studies_of(case.patient_id) or [],
+                              dating_case(store, case).study_dates)
+    return [st.study_instance_uid for st in case_timepoints(studies, case.baseline_study_uid)]

@@ -513,3 +513,45 @@ def _pdf_says(pdf: bytes, *words: str) -> None:
                           check=True, timeout=60).stdout.decode()
     for w in words:
         assert w in text, w
+
+
+def test_the_blinded_reader_fetches_no_published_result_through_the_image_proxy(
+        read_once: ReadTwice) -> None:
+    """The primary's SR and PDF, once published into Orthanc, are not served to the blinded
+    reader by /dicom-web/ (their series, or the whole study that holds them); the images
+    and searches are."""
+    from api.adapters.sql_store import SqlCaseStore
+
+    world = read_once
+    r = world.post(f"/api/v1/cases/{world.primary}/publish", {}, "radiologist")
+    assert r.status_code == 201, r.text
+    with world.service.app.state.sessions() as session:
+        published = [(p.kind, p.study_instance_uid, p.series_instance_uid)
+                     for p in SqlCaseStore(session).publications(world.primary)]
+    assert {kind for kind, _, _ in published} == {"sr", "pdf"}
+    review = _review(world).json()["id"]
+    images = world.get(f"/api/v1/patients/{PID}/studies", "admin").json()
+    image_series = {st["study_instance_uid"]: [s["series_instance_uid"] for s in st["series"]
+                                               if s["modality"] == "CT"] for st in images}
+
+    def fetch(path: str, who: str) -> Any:
+        return world.get(f"/dicom-web/{path}", who)
+
+    for kind, study, series in published:
+        refused = fetch(f"studies/{study}/series/{series}/metadata", "second-reader")
+        assert refused.status_code == 403, (kind, refused.text)
+        assert refused.json()["detail"].startswith("blinded review: second-reader")
+        assert fetch(f"studies/{study}", "second-reader").status_code == 403
+        assert fetch(f"studies/{study}/series", "second-reader").status_code == 200
+        [ct] = image_series[study]
+        assert fetch(f"studies/{study}/series/{ct}/metadata", "second-reader").status_code \
+            == 200
+        assert fetch(f"studies/{study}/series/{series}/metadata", "third-reader").status_code \
+            == 200
+    _read_review_partly(world, review)
+    r = world.post(f"/api/v1/cases/{review}/timepoints/{world.timepoints[2]}/sign-off", {},
+                   "second-reader")
+    assert r.status_code == 200, r.text
+    for _, study, series in published:
+        assert fetch(f"studies/{study}/series/{series}/metadata", "second-reader"
+                     ).status_code == 200
