@@ -186,4 +186,6 @@ def test_me_names_the_token_holder_and_role(service: Service) -> None:
     assert service.client.get("/api/v1/me").status_code == 401
     for role in ("uploader", "radiologist", "specialist", "admin"):
         r = service.client.get("/api/v1/me", headers=service.headers(role))
-        assert r.status_code == 200 and r.json() == {"name": f"{role}-user", "role": role}
+        # review_case_id is a share token's own review case (issue 21): none for these.
+        assert r.status_code == 200 and r.json() == {"name": f"{role}-user", "role": role,
+                                                     "review_case_id": None}
