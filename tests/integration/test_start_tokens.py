@@ -30,7 +30,8 @@ def test_start_prints_a_radiologist_token_and_renews_it(
     stop_at_end.append(started)
     radiologist, admin = _token(started, "Radiologist token:"), started.token
     assert "--role radiologist" in started.line("Measuring needs a radiologist")
-    assert _me(started, radiologist).json() == {"name": "radiologist", "role": "radiologist"}
+    assert _me(started, radiologist).json() == {"name": "radiologist", "role": "radiologist",
+                                             "review_case_id": None}
     assert _me(started, admin).json()["role"] == "admin"
     started.proc.send_signal(signal.SIGTERM)
     assert started.proc.wait(timeout=120) == 0
