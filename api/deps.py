@@ -13,6 +13,7 @@ from api.adapters.registration_computer import RegistrationComputer
 from api.adapters.registration_store import SqlRegistrationStore
 from api.adapters.share_store import SqlShareStore
 from api.adapters.sql_store import SqlCaseStore
+from api.workflow.case_reader import CaseReader
 from api.workflow.cases import CaseService
 from api.workflow.comparisons import ComparisonService
 from api.workflow.markers import MarkerService
@@ -32,9 +33,17 @@ def db_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session)]
 
 
-def case_service(request: Request, session: SessionDep) -> CaseService:
+def case_reader(session: SessionDep) -> CaseReader:
+    return CaseReader(SqlCaseStore(session))
+
+
+#: One per request: every service of the request loads cases through the same reader.
+CaseLoader = Annotated[CaseReader, Depends(case_reader)]
+
+
+def case_service(request: Request, reader: CaseLoader) -> CaseService:
     state = request.app.state
-    return CaseService(SqlCaseStore(session), state.pacs,
+    return CaseService(reader, state.pacs,
                        on_case_created=state.sr_drafts.collect_existing,
                        events=state.event_publisher)
 
@@ -53,11 +62,12 @@ def watch_case(state: Any, who: Principal, case_id: int) -> None:
     """Check and audit a reader opening a case's event stream, in a session of its own
     (a stream must not hold a database connection while it is open)."""
     with state.sessions() as session:
-        CaseService(SqlCaseStore(session), state.pacs).watch(who, case_id)
+        CaseService(CaseReader(SqlCaseStore(session)), state.pacs).watch(who, case_id)
 
 
-def document_service(cases: Cases) -> DocumentService:
-    return DocumentService(cases)
+def document_service(request: Request, reader: CaseLoader) -> DocumentService:
+    state = request.app.state
+    return DocumentService(reader, state.pacs, events=state.event_publisher)
 
 
 Documents = Annotated[DocumentService, Depends(document_service)]
@@ -92,20 +102,18 @@ def comparison_service(request: Request, session: SessionDep) -> ComparisonServi
 Comparisons = Annotated[ComparisonService, Depends(comparison_service)]
 
 
-def registration_service(request: Request, session: SessionDep) -> RegistrationService:
+def registration_service(request: Request, reader: CaseLoader) -> RegistrationService:
     state = request.app.state
     jobs = registration_jobs(state)
-    return RegistrationService(SqlCaseStore(session), state.pacs, jobs,
+    return RegistrationService(reader, state.pacs, jobs,
                                state.registration_store)
 
 
 Registrations = Annotated[RegistrationService, Depends(registration_service)]
 
 
-def share_service(request: Request, session: SessionDep) -> ShareService:
-    state = request.app.state
-    cases = CaseService(SqlCaseStore(session), state.pacs, events=state.event_publisher)
-    return ShareService(cases, SqlShareStore(session), state.share_copies)
+def share_service(request: Request, session: SessionDep, reader: CaseLoader) -> ShareService:
+    return ShareService(reader, SqlShareStore(session), request.app.state.share_copies)
 
 
 Shares = Annotated[ShareService, Depends(share_service)]

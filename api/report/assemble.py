@@ -25,14 +25,14 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
+from api.workflow.case_reader import CaseReader
 from api.workflow.case_response import CaseResponse, TimepointState
-from api.workflow.cases import CaseService
 from api.workflow.comparisons import pair_studies
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs, Series, Study
-from api.workflow.roles import READERS, Principal, check_role
-from api.workflow.second_reading import SecondReadings
+from api.workflow.roles import READERS, Principal
+from api.workflow.second_reading import case_readings
 from api.workflow.timeline import (
     SET_FOR_CASE,
     CurrentMeasurements,
@@ -72,28 +72,26 @@ def _window_for(organ: str) -> Window | None:
     return None
 
 
-def read_report(cases: CaseService, who: Principal, case_id: int, kind: str, *,
+def read_report(reader: CaseReader, pacs: Pacs, who: Principal, case_id: int, kind: str, *,
                 now: dt.datetime) -> tuple[ReportData, CaseResponse]:
     """The case's report for a reader; the read is audited with its format."""
-    check_role(who, READERS)
-    case = cases.case_for(who, case_id)
-    data, response = build_report_data(cases, case, now=now)
-    cases.store.audit(who, f"report_{kind}", f"cases/{case.id}/report", case.patient_id)
-    cases.store.commit()
+    case = reader.open_case(who, READERS, case_id)
+    data, response = build_report_data(reader, pacs, case, now=now)
+    reader.record(who, f"report_{kind}", case, "/report")
     return data, response
 
 
-def build_report_data(cases: CaseService, case: Case, *,
+def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
                       now: dt.datetime) -> tuple[ReportData, CaseResponse]:
     """The report's content: incomplete timepoints carry the lesions they wait for and
     no figure (see :mod:`api.workflow.case_response`)."""
-    response = cases.case_response(case)
+    response = reader.case_response(case)
     studies = [state.study for state in response.states]
     if not studies:
         raise NotEvaluable(f"case {case.id} has no dated timepoint yet")
     result = response.result
     engine_rows = {r.timepoint.id: r for r in result.timepoints} if result else {}
-    patient = cases.store.patient(case.patient_id)
+    patient = reader.store.patient(case.patient_id)
     assert patient is not None
     signoffs = {s.timepoint_uid: s for s in case.signoffs}
     rows = [_timepoint_row(state, engine_rows.get(state.timepoint_uid),
@@ -106,21 +104,21 @@ def build_report_data(cases: CaseService, case: Case, *,
         software_version=__version__, timepoints=tuple(rows),
         best_overall_response=best.value if best is not None else None,
         warnings=tuple((w.code.value, w.message) for w in result.warnings) if result else (),
-        pairs=_pairs(cases.store, case, studies),
-        lesions=_lesions(cases.store, cases.pacs, case, studies, cases.current(case)),
-        markers=_markers(cases.store.markers_of(case.patient_id), studies,
+        pairs=_pairs(reader.store, case, studies),
+        lesions=_lesions(reader.store, pacs, case, studies, reader.current(case)),
+        markers=_markers(reader.store.markers_of(case.patient_id), studies,
                          case.marker_window_days),
-        left_out=_left_out(cases, case),
-        second_reading=_second_reading(cases, case),
+        left_out=_left_out(reader, case),
+        second_reading=_second_reading(reader, case),
     )
     return data, response
 
 
-def _second_reading(cases: CaseService, case: Case) -> tuple[SecondReadingRow, ...]:
+def _second_reading(reader: CaseReader, case: Case) -> tuple[SecondReadingRow, ...]:
     """Both readings of each compared timepoint of a case read twice (issue 21)."""
     if case.review_of is not None:
         return ()
-    found = SecondReadings(cases).readings_of(case)
+    found = case_readings(reader, case)
     final = {f.timepoint_uid: f for f in found.final}
     rows = []
     for comparison in found.comparisons:
@@ -162,9 +160,9 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         coalesced=tuple((c.lesion_id, c.into) for c in r.coalesced_lesions) if r else ())
 
 
-def _left_out(cases: CaseService, case: Case) -> tuple[tuple[str, str], ...]:
+def _left_out(reader: CaseReader, case: Case) -> tuple[tuple[str, str], ...]:
     """The patient's studies that are not timepoints of the case, and why."""
-    known = cases.case_studies(case)
+    known = reader.case_studies(case)
     gone = left_out(known, case_timepoints(known, case.baseline_study_uid))
     return tuple((f"{lo.study.description or 'study'} {lo.study.study_instance_uid}",
                   lo.reason) for lo in gone)
@@ -400,10 +398,10 @@ def _orthanc_id(store: CaseStore, sop_instance_uid: str | None) -> str | None:
     return located.orthanc_id if located else None
 
 
-def report_pdf(cases: CaseService, case: Case, now: dt.datetime) -> bytes:
+def report_pdf(reader: CaseReader, pacs: Pacs, case: Case, now: dt.datetime) -> bytes:
     """The case's PDF report (what ``publish`` stores as an Encapsulated PDF)."""
     from api.report.render import render_pdf
 
-    data, _ = build_report_data(cases, case, now=now)
+    data, _ = build_report_data(reader, pacs, case, now=now)
     pdf: bytes = render_pdf(data)
     return pdf

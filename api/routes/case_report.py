@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import Reader
-from api.deps import Cases
+from api.deps import CaseLoader
 from api.openapi import answers
 from api.report.assemble import read_report
 from api.report.model import ReportData
@@ -43,12 +43,13 @@ def negotiate(format_: str | None, accept: str) -> str:
     "model": ReportOut, "description": "The report as JSON, HTML or PDF",
     "content": {"text/html": {}, "application/pdf": {}}},
     **answers(NotAcceptable, NotEvaluable)})
-def get_report(case_id: CaseId, request: Request, who: Reader, cases: Cases,
+def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader,
                format: Annotated[Format | None, Query(  # noqa: A002
                    description="the report's type; without it, the Accept header decides")
                ] = None) -> Response:
     kind = negotiate(format, request.headers.get("accept", "*/*"))
-    data, response = read_report(cases, who, case_id, kind, now=dt.datetime.now(dt.UTC))
+    data, response = read_report(cases, request.app.state.pacs, who, case_id, kind,
+                                 now=dt.datetime.now(dt.UTC))
     if kind == "json":
         return JSONResponse(report_json(data, response))
     from api.report.render import render_html, render_pdf

@@ -26,7 +26,8 @@ from api.schemas import (
 )
 from api.schemas.common import criteria_name
 from api.workflow import views
-from api.workflow.cases import CaseView, NewCase, NewLesion
+from api.workflow.case_reader import CaseView
+from api.workflow.cases import NewCase, NewLesion
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.study_dates import StudyDateChange, set_study_date

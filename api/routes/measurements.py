@@ -20,8 +20,8 @@ from api.schemas import (
     SignOffOut,
     VersionOut,
 )
-from api.workflow.cases import MeasurementInput
 from api.workflow.errors import IncompleteTimepoint, TimepointSignedOff
+from api.workflow.reading_rules import MeasurementInput
 from api.workflow.split_lesions import FragmentInput
 from pacs.errors import OrthancUnavailable, PacsError
 

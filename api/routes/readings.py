@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from api.auth import CaseManager, Reader
-from api.deps import Cases, SessionDep
+from api.deps import CaseLoader, SessionDep
 from api.openapi import answers
 from api.routes.cases import case_out
 from api.routes.params import CaseId
@@ -27,7 +27,7 @@ from api.workflow.second_reading import SecondReadings
 router = APIRouter(prefix="/api/v1", tags=["second reading"])
 
 
-def second_readings(cases: Cases) -> SecondReadings:
+def second_readings(cases: CaseLoader) -> SecondReadings:
     return SecondReadings(cases)
 
 

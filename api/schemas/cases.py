@@ -25,8 +25,9 @@ from api.schemas.common import (
 )
 from api.schemas.evaluate import CoalescedOut, SplitOut, TimepointResponseOut, WarningOut
 from api.schemas.index import ImageFlagOut
+from api.workflow.case_reader import CaseView
 from api.workflow.case_response import CaseResponse
-from api.workflow.cases import DEFAULT_OPTIONS, CaseView
+from api.workflow.cases import DEFAULT_OPTIONS
 from api.workflow.domain import Lesion, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.ports import AuditEvent, ImageCheck, Study
 from api.workflow.split_lesions import MAX_FRAGMENTS

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from api.workflow.cases import patient_studies
+from api.workflow.case_reader import patient_studies
 from api.workflow.domain import Comparison, ComparisonPair, utcnow
 from api.workflow.errors import InvalidInput, NotFound, StaleVersion
 from api.workflow.ports import CaseStore, Series, Study

@@ -63,3 +63,12 @@ class CaseEventPublisher(Protocol):
     """Where committed changes are announced (called after the commit)."""
 
     def publish(self, event: CaseEvent) -> None: ...
+
+
+def announce(events: CaseEventPublisher | None, case_id: int, kind: ChangeKind, who: str, *,
+             lesion_id: int | None = None, timepoint_id: str | None = None,
+             version: int | None = None) -> None:
+    """Tell the case's readers of a committed change (call it after the commit)."""
+    if events is not None:
+        events.publish(CaseEvent(case_id, kind, who, now_iso(), lesion_id, timepoint_id,
+                                 version))

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from api.workflow.cases import patient_studies
+from api.workflow.case_reader import patient_studies
 from api.workflow.domain import PatientMarker, utcnow
 from api.workflow.errors import InvalidInput, StaleVersion
 from api.workflow.ports import CaseStore

@@ -12,7 +12,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import generate_uid
 
 from api import __version__
-from api.workflow.cases import CaseService
+from api.workflow.case_reader import CaseReader
 from api.workflow.domain import OUTBOX_PENDING, Case, OutboxItem, Publication, SrDraft, utcnow
 from api.workflow.errors import (
     Conflict,
@@ -21,8 +21,9 @@ from api.workflow.errors import (
     NotFound,
     StaleVersion,
 )
-from api.workflow.events import ChangeKind
-from api.workflow.ports import DicomDestination, Study
+from api.workflow.events import CaseEventPublisher, ChangeKind, announce
+from api.workflow.ports import DicomDestination, Pacs, Study
+from api.workflow.reading_rules import ReadingRules
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.sr_export import (
     PDF_SERIES_NUMBER,
@@ -37,27 +38,31 @@ from imaging.dicomfile import part10_bytes
 from imaging.sr import SRReadError, build_encapsulated_pdf, read_measurement_report
 
 #: Builds the PDF report of a case (the report package renders it).
-PdfBuilder = Callable[[CaseService, Case, dt.datetime], bytes]
+PdfBuilder = Callable[[CaseReader, Pacs, Case, dt.datetime], bytes]
 DRAFT_DECISIONS = ("confirm", "reject")
 
 
 class DocumentService:
-    """SR and PDF documents of cases, on top of the case service's unit of work."""
+    """SR and PDF documents of cases, for one unit of work (a request)."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
-        self.store = cases.store
+    def __init__(self, reader: CaseReader, pacs: Pacs, *,
+                 events: CaseEventPublisher | None = None) -> None:
+        self.reader = reader
+        self.store = reader.store
+        self.pacs = pacs
+        self.rules = ReadingRules(reader, pacs)
+        self._events = events
 
     def export_sr(self, who: Principal, case_id: int, timepoint_id: str,
                   now: dt.datetime) -> bytes:
         """The timepoint's TID 1500 report as a Part 10 file."""
-        case = self.cases.open_case(who, READERS, case_id)
-        study = self.cases.timepoint(case, timepoint_id)
-        ev = self.cases.evaluation(case)
+        case = self.reader.open_case(who, READERS, case_id)
+        study = self.reader.timepoint(case, timepoint_id)
+        ev = self.reader.evaluation(case)
         ds = timepoint_sr(self.store, case, study, ev.current, ev.result, now=now)
         if ds is None:
             raise NotFound(f"nothing is recorded at timepoint {timepoint_id!r} yet")
-        self.cases.record(who, "export_sr", case, f"/timepoints/{timepoint_id}/sr")
+        self.reader.record(who, "export_sr", case, f"/timepoints/{timepoint_id}/sr")
         return part10_bytes(ds)
 
     def import_sr(self, who: Principal, case_id: int, body: bytes) -> dict[str, Any]:
@@ -71,14 +76,14 @@ class DocumentService:
                                    f"({type(exc).__name__})") from None
         except SRReadError as exc:
             raise InvalidInput(str(exc)) from None
-        case = self.cases.case_for(who, case_id, write=True)
+        case = self.reader.case_for(who, case_id, write=True)
         if report.patient_id and report.patient_id != case.patient_id:
             raise InvalidInput("the SR is about another patient than this case's")
-        result = import_report(self.cases, case, who.name, report, source="sr-import")
+        result = import_report(self.rules, case, who.name, report, source="sr-import")
         self.store.audit(who, "import_sr", f"cases/{case.id}/sr/{report.sop_instance_uid}",
                          case.patient_id)
         self._commit_import()
-        self.cases.announce(case, ChangeKind.SR_IMPORTED, who)
+        announce(self._events, case.id, ChangeKind.SR_IMPORTED, who.name)
         return result
 
     def _commit_import(self) -> None:
@@ -89,9 +94,9 @@ class DocumentService:
                                "nothing was imported; retry") from None
 
     def drafts(self, who: Principal, case_id: int) -> list[SrDraft]:
-        case = self.cases.open_case(who, READERS, case_id)
+        case = self.reader.open_case(who, READERS, case_id)
         drafts = self.store.drafts(case.id)
-        self.cases.record(who, "read", case, "/sr-drafts")
+        self.reader.record(who, "read", case, "/sr-drafts")
         return drafts
 
     def decide_draft(self, who: Principal, case_id: int, draft_id: int, decision: str
@@ -100,7 +105,7 @@ class DocumentService:
         check_role(who, MEASURERS)
         if decision not in DRAFT_DECISIONS:
             raise NotFound(f"unknown action {decision!r}: confirm or reject")
-        case = self.cases.case_for(who, case_id, write=True)
+        case = self.reader.case_for(who, case_id, write=True)
         draft = self.store.draft(draft_id)
         if draft is None or draft.case_id != case.id:
             raise NotFound(f"unknown SR draft {draft_id} in case {case.id}")
@@ -110,17 +115,17 @@ class DocumentService:
         if decision == "confirm":
             try:
                 report = read_measurement_report(dcmread(BytesIO(
-                    self.cases.pacs.instance_file(draft.orthanc_id))))
+                    self.pacs.instance_file(draft.orthanc_id))))
             except SRReadError as exc:
                 raise InvalidInput(str(exc)) from None
-            result = import_report(self.cases, case, who.name, report, source="sr-draft")
+            result = import_report(self.rules, case, who.name, report, source="sr-draft")
         draft.status = "confirmed" if decision == "confirm" else "rejected"
         draft.decided_by, draft.decided_at = who.name, utcnow()
         self.store.audit(who, f"{decision}_sr_draft", f"cases/{case.id}/sr-drafts/{draft.id}",
                          case.patient_id)
         self._commit_import()
         if decision == "confirm":
-            self.cases.announce(case, ChangeKind.SR_IMPORTED, who)
+            announce(self._events, case.id, ChangeKind.SR_IMPORTED, who.name)
         return draft, result
 
     def publish(self, who: Principal, case_id: int, now: dt.datetime,
@@ -132,8 +137,8 @@ class DocumentService:
         one is configured, gets the same objects through the outbox: a row per object,
         committed with the publication, sent in the background until it arrives.
         """
-        case = self.cases.open_case(who, CASE_MANAGERS, case_id)
-        ev = self.cases.evaluation(case)
+        case = self.reader.open_case(who, CASE_MANAGERS, case_id)
+        ev = self.reader.evaluation(case)
         studies = measured_timepoints(ev.timepoints, ev.current)
         if not studies:
             raise Conflict("nothing is measured in this case yet")
@@ -152,16 +157,16 @@ class DocumentService:
         latest = studies[-1]
         previous = self.store.latest_publication(case.id, "pdf", latest.study_instance_uid)
         pdf = build_encapsulated_pdf(
-            build_pdf(self.cases, case, now), patient=patient_info(self.store, case),
+            build_pdf(self.reader, self.pacs, case, now), patient=patient_info(self.store, case),
             study=study_info(latest), sop_instance_uid=generate_uid(),
             series_instance_uid=generate_uid(), series_number=PDF_SERIES_NUMBER,
             document_title="Nadir tumour response report", content_datetime=now,
             software_version=__version__, replaces=reference(previous))
         objects.append((pdf, _publication(case, "pdf", pdf, latest, previous, who), previous))
-        hospital = self.cases.pacs.hospital
+        hospital = self.pacs.hospital
         for ds, pub, _ in objects:
             dicom_file = part10_bytes(ds)
-            self.cases.pacs.store(dicom_file)
+            self.pacs.store(dicom_file)
             self.store.add(pub)
             if hospital is not None:
                 # Committed with the publication itself: the send cannot be forgotten.
@@ -169,7 +174,7 @@ class DocumentService:
         self.store.audit(who, "publish", f"cases/{case.id}/publish", case.patient_id)
         self.store.commit()
         if hospital is not None:
-            self.cases.pacs.outbox_changed()
+            self.pacs.outbox_changed()
         return {"objects": [{"sop_instance_uid": p.sop_instance_uid,
                              "study_instance_uid": p.study_instance_uid, "kind": p.kind,
                              "replaces": prev.sop_instance_uid if prev else None}
@@ -181,12 +186,12 @@ class DocumentService:
     def publications(self, who: Principal, case_id: int
                      ) -> list[tuple[Publication, list[OutboxItem]]]:
         """The case's published objects, oldest first, each with its sends (outbox rows)."""
-        case = self.cases.open_case(who, READERS, case_id)
+        case = self.reader.open_case(who, READERS, case_id)
         sends: dict[int | None, list[OutboxItem]] = {}
         for item in self.store.sends(case.id):
             sends.setdefault(item.publication_id, []).append(item)
         found = [(p, sends.get(p.id, [])) for p in self.store.publications(case.id)]
-        self.cases.record(who, "read", case, "/publications")
+        self.reader.record(who, "read", case, "/publications")
         return found
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from api.workflow.cases import CaseService, patient_studies
+from api.workflow.case_reader import CaseReader, patient_studies
 from api.workflow.comparisons import ComparisonView, pair_studies
 from api.workflow.domain import Comparison, ComparisonPair, MeasurementVersion
 from api.workflow.errors import Conflict, NotFound
@@ -107,13 +107,13 @@ class Proposal:
 class RegistrationService:
     """Use cases of registration for one unit of work (a request)."""
 
-    def __init__(self, store: CaseStore, pacs: Pacs, jobs: RegistrationJobs,
+    def __init__(self, reader: CaseReader, pacs: Pacs, jobs: RegistrationJobs,
                  index: RegistrationStore) -> None:
-        self.store = store
+        self.reader = reader
+        self.store = reader.store
         self.pacs = pacs
         self.jobs = jobs
         self.index = index
-        self.cases = CaseService(store, pacs)
 
     def comparison_registration(self, who: Principal, comparison_id: int,
                                 wait_s: float = 0.0) -> ComparisonRegistration:
@@ -131,20 +131,20 @@ class RegistrationService:
     def proposal(self, who: Principal, case_id: int, lesion_id: int, timepoint_id: str
                  ) -> Proposal:
         """Where the lesion, as last measured before ``timepoint_id``, lies there."""
-        case = self.cases.open_case(who, READERS, case_id)
-        lesion = self.cases.lesion(case, lesion_id)
-        timepoints = self.cases.timepoints(case)
-        target = self.cases.timepoint(case, timepoint_id)
+        case = self.reader.open_case(who, READERS, case_id)
+        lesion = self.reader.lesion(case, lesion_id)
+        timepoints = self.reader.timepoints(case)
+        target = self.reader.timepoint(case, timepoint_id)
         order = [st.study_instance_uid for st in timepoints]
         earlier = order[:order.index(timepoint_id)]
-        measured = last_caliper(self.cases.current(case).values(), lesion.id, earlier)
+        measured = last_caliper(self.reader.current(case).values(), lesion.id, earlier)
         if measured is None:
             raise NotFound(f"lesion {lesion.id} has no caliper measurement before timepoint "
                            f"{timepoint_id!r}")
         source_study = timepoints[order.index(measured.timepoint_uid)]
         pair = self._pair_for(case.patient_id, source_study, target,
                               measured.series_instance_uid or "")
-        self.cases.record(who, "read", case, f"/lesions/{lesion.id}/proposal/{timepoint_id}")
+        self.reader.record(who, "read", case, f"/lesions/{lesion.id}/proposal/{timepoint_id}")
         state = self.jobs.obtain(pair, PROPOSAL_WAIT_S)
         start = self._plane(measured.sop_instance_uid or "", measured.frame)
         from_point = start.to_patient(*_where(measured))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
+from api.workflow.case_reader import CaseReader, CaseView
 from api.workflow.case_response import CaseResponse
-from api.workflow.cases import CaseService, CaseView
 from api.workflow.domain import Adjudication, Case, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotAllowed
+from api.workflow.ports import CaseStore
 from api.workflow.readings import (
     Agreement,
     FinalResponse,
@@ -80,11 +82,11 @@ class CohortAgreement:
 
 
 class SecondReadings:
-    """Second readings of cases, over the case service's unit of work."""
+    """Second readings of cases, for one unit of work (a request)."""
 
-    def __init__(self, cases: CaseService) -> None:
-        self.cases = cases
-        self.store = cases.store
+    def __init__(self, reader: CaseReader) -> None:
+        self.reader = reader
+        self.store = reader.store
 
     # -- asking for a review ---------------------------------------------------------------
 
@@ -92,14 +94,14 @@ class SecondReadings:
                       ) -> CaseView:
         """A review of the case, over the same studies, for another radiologist."""
         check_role(who, CASE_MANAGERS)
-        primary = self.cases.case_for(who, case_id)
+        primary = self.reader.case_for(who, case_id)
         check_reader(self.store, primary, reader)
         review = new_review(primary, reader=reader, blinded=blinded, created_by=who.name)
         self.store.add(review)
         self.store.audit(who, "create_review", f"cases/{primary.id}/reviews/{review.id}",
                          primary.patient_id)
         self.store.commit()
-        return self.cases.view(review)
+        return self.reader.view(review)
 
     # -- comparing -------------------------------------------------------------------------
 
@@ -107,77 +109,17 @@ class SecondReadings:
         """The primary reading against each signed-off review (audited as a read)."""
         check_role(who, READERS)
         primary = self._primary(who, case_id)
-        found = self._readings(primary)
+        found = case_readings(self.reader, primary)
         self.store.audit(who, "read", f"cases/{primary.id}/readings", primary.patient_id)
         self.store.commit()
         return found
 
     def _primary(self, who: Principal, case_id: int) -> Case:
-        case = self.cases.case_for(who, case_id)
+        case = self.reader.case_for(who, case_id)
         if case.review_of is not None:
             raise Conflict(f"case {case.id} is a review of case {case.review_of}: the "
                            f"readings are those of case {case.review_of}")
         return case
-
-    def readings_of(self, primary: Case) -> CaseReadings:
-        """As :meth:`readings`, for a caller that checked and audits the access itself
-        (the report)."""
-        return self._readings(primary)
-
-    def _readings(self, primary: Case) -> CaseReadings:
-        done: list[Case] = []
-        pending: list[Case] = []
-        for review in self.store.reviews_of(primary.id):
-            signed = fully_signed_off(review, self.cases.timepoint_uids(review))
-            (done if signed else pending).append(review)
-        if not done:
-            return CaseReadings(primary, (), tuple(pending))
-        first = self.cases.case_response(primary)
-        return CaseReadings(primary, tuple(self._compare(primary, first, r) for r in done),
-                            tuple(pending), tuple(st.timepoint_uid for st in first.states))
-
-    def _compare(self, primary: Case, first: CaseResponse, review: Case) -> ReviewComparison:
-        second = self.cases.case_response(review)
-        adjudicated = newest_adjudications(primary)
-        rows_a = _rows(first)
-        rows_b = _rows(second)
-        signed_a = {s.timepoint_uid for s in primary.signoffs}
-        signed_b = {s.timepoint_uid for s in review.signoffs}
-        pairs = [(review.reviewed_timepoint(st.timepoint_uid), st.timepoint_uid)
-                 for st in second.states]
-        primary_tps = {st.timepoint_uid for st in first.states}
-        pairs = [(a, b) for a, b in pairs if a in primary_tps]
-        timepoints = tuple(TimepointComparison(
-            a, Reading.of(primary.id, primary.created_by, a in signed_a, rows_a.get(a)),
-            Reading.of(review.id, review.reader or "", b in signed_b, rows_b.get(b)),
-            adjudicated.get(a)) for a, b in pairs)
-        lesions = compare_lesions(pairs, self._located(primary), self._located(review),
-                                  self._spacing)
-        return ReviewComparison(review, timepoints, lesions, first.best_overall_response,
-                                second.best_overall_response)
-
-    def _located(self, case: Case) -> dict[str, list[LocatedReading]]:
-        lesions = {les.id: les for les in case.active_lesions}
-        out: dict[str, list[LocatedReading]] = {}
-        for (lesion_id, tp), m in sorted(self.cases.current(case).items()):
-            lesion = lesions.get(lesion_id)
-            spot = None if lesion is None else located(lesion, m)
-            if spot is not None:
-                out.setdefault(tp, []).append(spot)
-        return out
-
-    def _spacing(self, sop_instance_uid: str) -> tuple[float, float] | None:
-        """The image's pixel spacing (row, column; mm) as the index holds its series."""
-        inst = self.store.locate_instance(sop_instance_uid)
-        if inst is None:
-            return None
-        patient = self.store.patient_of_study(inst.study_instance_uid)
-        for study in self.store.studies_of(patient or "") or []:
-            for series in study.series:
-                if series.series_instance_uid == inst.series_instance_uid:
-                    spacing = series.pixel_spacing_mm
-                    return (spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None
-        return None
 
     # -- adjudicating ----------------------------------------------------------------------
 
@@ -186,8 +128,8 @@ class SecondReadings:
         """A third reader chooses, where the readings disagree, the reading that counts."""
         check_role(who, CASE_MANAGERS)
         primary = self._primary(who, case_id)
-        self.cases.timepoint(primary, timepoint_id)
-        found = self._readings(primary)
+        self.reader.timepoint(primary, timepoint_id)
+        found = case_readings(self.reader, primary)
         _check_adjudicator(who, primary, found, primary_readers(self.store, primary))
         if not found.comparisons:
             raise Conflict(f"case {primary.id} has no review signed off at every timepoint: "
@@ -214,7 +156,7 @@ class SecondReadings:
         self.store.audit(who, "adjudicate", f"cases/{primary.id}/timepoints/{timepoint_id}/"
                          f"adjudication/{chosen_case_id}", primary.patient_id)
         self.store.commit()
-        return decision, self._readings(primary)
+        return decision, case_readings(self.reader, primary)
 
     # -- the cohort --------------------------------------------------------------------------
 
@@ -229,7 +171,7 @@ class SecondReadings:
             primary = self.store.case(primary_id)
             if primary is None:
                 continue
-            found = self._readings(primary)
+            found = case_readings(self.reader, primary)
             if not found.comparisons:
                 continue
             cases += 1
@@ -240,6 +182,66 @@ class SecondReadings:
                              primary.patient_id)
         self.store.commit()
         return CohortAgreement(cases, reviews, cohen_kappa(pairs))
+
+
+def case_readings(reader: CaseReader, primary: Case) -> CaseReadings:
+    """The primary reading against each review signed off at every timepoint; for a
+    caller that checked and audits the access itself (:class:`SecondReadings`, the
+    report)."""
+    done: list[Case] = []
+    pending: list[Case] = []
+    for review in reader.store.reviews_of(primary.id):
+        signed = fully_signed_off(review, reader.timepoint_uids(review))
+        (done if signed else pending).append(review)
+    if not done:
+        return CaseReadings(primary, (), tuple(pending))
+    first = reader.case_response(primary)
+    return CaseReadings(primary, tuple(_compare(reader, primary, first, r) for r in done),
+                        tuple(pending), tuple(st.timepoint_uid for st in first.states))
+
+def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Case
+             ) -> ReviewComparison:
+    second = reader.case_response(review)
+    adjudicated = newest_adjudications(primary)
+    rows_a = _rows(first)
+    rows_b = _rows(second)
+    signed_a = {s.timepoint_uid for s in primary.signoffs}
+    signed_b = {s.timepoint_uid for s in review.signoffs}
+    pairs = [(review.reviewed_timepoint(st.timepoint_uid), st.timepoint_uid)
+             for st in second.states]
+    primary_tps = {st.timepoint_uid for st in first.states}
+    pairs = [(a, b) for a, b in pairs if a in primary_tps]
+    timepoints = tuple(TimepointComparison(
+        a, Reading.of(primary.id, primary.created_by, a in signed_a, rows_a.get(a)),
+        Reading.of(review.id, review.reader or "", b in signed_b, rows_b.get(b)),
+        adjudicated.get(a)) for a, b in pairs)
+    lesions = compare_lesions(pairs, _located(reader, primary), _located(reader, review),
+                              partial(_spacing, reader.store))
+    return ReviewComparison(review, timepoints, lesions, first.best_overall_response,
+                            second.best_overall_response)
+
+def _located(reader: CaseReader, case: Case) -> dict[str, list[LocatedReading]]:
+    lesions = {les.id: les for les in case.active_lesions}
+    out: dict[str, list[LocatedReading]] = {}
+    for (lesion_id, tp), m in sorted(reader.current(case).items()):
+        lesion = lesions.get(lesion_id)
+        spot = None if lesion is None else located(lesion, m)
+        if spot is not None:
+            out.setdefault(tp, []).append(spot)
+    return out
+
+def _spacing(store: CaseStore, sop_instance_uid: str) -> tuple[float, float] | None:
+    """The image's pixel spacing (row, column; mm) as the index holds its series."""
+    inst = store.locate_instance(sop_instance_uid)
+    if inst is None:
+        return None
+    patient = store.patient_of_study(inst.study_instance_uid)
+    for study in store.studies_of(patient or "") or []:
+        for series in study.series:
+            if series.series_instance_uid == inst.series_instance_uid:
+                spacing = series.pixel_spacing_mm
+                return (spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None
+    return None
 
 
 def newest_adjudications(case: Case) -> dict[str, Adjudication]:

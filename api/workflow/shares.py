@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from pydicom.uid import generate_uid
 
-from api.workflow.cases import CaseService
+from api.workflow.case_reader import CaseReader
 from api.workflow.domain import CaseStudyDate, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from api.workflow.ports import ShareCopies, ShareStore
@@ -46,23 +46,24 @@ class CreatedShare:
 
 
 class ShareService:
-    def __init__(self, cases: CaseService, shares: ShareStore, copies: ShareCopies) -> None:
-        self.cases = cases
+    def __init__(self, reader: CaseReader, shares: ShareStore, copies: ShareCopies) -> None:
+        self.reader = reader
+        self.store = reader.store
         self.shares = shares
         self.copies = copies
 
     def create(self, who: Principal, case_id: int, new: NewShare) -> CreatedShare:
         check_role(who, CASE_MANAGERS)
-        case = self.cases.case(case_id)
-        blinded = blinding_reason(self.cases.store, who, case, lambda c: [
-            st.study_instance_uid for st in self.cases.timepoints(c)])
+        case = self.reader.case(case_id)
+        blinded = blinding_reason(self.store, who, case, lambda c: [
+            st.study_instance_uid for st in self.reader.timepoints(c)])
         if blinded is not None:
             # A share can carry the reading (include_measurements): not to a blinded reader.
             raise NotAllowed(blinded)
         if case.review_of is not None:
             raise InvalidInput(f"case {case.id} is a review of case {case.review_of}: share "
                                "the primary case")
-        timepoints = self.cases.view(case).timepoints
+        timepoints = self.reader.view(case).timepoints
         if not timepoints:
             raise InvalidInput(f"case {case.id} has no timepoint with images to share")
         pseudonym = PSEUDONYM_PREFIX + secrets.token_hex(6).upper()
@@ -76,8 +77,8 @@ class ShareService:
 
     def _record(self, who: Principal, case_id: int, new: NewShare, pseudonym: str,
                 copy: DeidentifiedCopy) -> CreatedShare:
-        case = self.cases.case(case_id)
-        store = self.cases.store
+        case = self.reader.case(case_id)
+        store = self.store
         reviewer = f"reviewer-{pseudonym.lower()}"
         expires_at = utcnow() + dt.timedelta(days=new.expires_in_days)
         user_id, token = self.shares.add_reviewer(reviewer, expires_at)
@@ -95,7 +96,7 @@ class ShareService:
                     set_by=who.name))
         store.add(review)
         if new.include_measurements:
-            copy_reading(store, case, review, self.cases.current(case), copy,
+            copy_reading(store, case, review, self.reader.current(case), copy,
                          lambda: str(generate_uid(prefix=None)))
         share = Share(
             case_id=case.id, review_case_id=review.id, patient_id=case.patient_id,
@@ -115,17 +116,17 @@ class ShareService:
     def list_shares(self, who: Principal, case_id: int | None) -> list[Share]:
         check_role(who, CASE_MANAGERS)
         found = self.shares.shares(case_id)
-        self.cases.store.audit(who, "list", "shares" if case_id is None
+        self.store.audit(who, "list", "shares" if case_id is None
                                else f"cases/{case_id}/shares",
                                found[0].patient_id if case_id is not None and found else None)
-        self.cases.store.commit()
+        self.store.commit()
         return found
 
     def read_share(self, who: Principal, share_id: int) -> Share:
         check_role(who, CASE_MANAGERS)
         share = self._share(share_id)
-        self.cases.store.audit(who, "read", f"shares/{share.id}", share.patient_id)
-        self.cases.store.commit()
+        self.store.audit(who, "read", f"shares/{share.id}", share.patient_id)
+        self.store.commit()
         return share
 
     def revoke(self, who: Principal, share_id: int) -> Share:
@@ -136,8 +137,8 @@ class ShareService:
         if share.revoked_at is None:
             share.revoked_at, share.revoked_by = utcnow(), who.name
         self.shares.revoke_tokens(share.user_id)
-        self.cases.store.audit(who, "revoke", f"shares/{share.id}", share.patient_id)
-        self.cases.store.commit()
+        self.store.audit(who, "revoke", f"shares/{share.id}", share.patient_id)
+        self.store.commit()
         if share.copy_patient is not None:
             self.copies.remove(share.copy_patient)
         return share
@@ -154,9 +155,9 @@ class ShareService:
             raise Conflict(f"share {share.id} is {state if state != 'active' else 'empty'}: "
                            "it has no copy to download")
         chunks = self.copies.package(share.copy_patient)
-        self.cases.store.audit(who, "package", f"cases/{share.case_id}/shares/{share.id}",
+        self.store.audit(who, "package", f"cases/{share.case_id}/shares/{share.id}",
                                share.patient_id)
-        self.cases.store.commit()
+        self.store.commit()
         return share, chunks
 
     def _share(self, share_id: int) -> Share:

@@ -9,9 +9,10 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from api.workflow.caliper import Segment
-from api.workflow.cases import CaseService, MeasurementInput, next_label
+from api.workflow.cases import next_label
 from api.workflow.domain import Case, Lesion, utcnow
 from api.workflow.errors import InvalidMeasurement
+from api.workflow.reading_rules import MeasurementInput, ReadingRules
 from api.workflow.split_lesions import (
     FragmentInput,
     check_absorbing,
@@ -55,7 +56,7 @@ def _other_axis(chosen: ImportedMeasurement, dropped: list[ImportedMeasurement]
 
 
 def import_report(
-    cases: CaseService, case: Case, author: str, report: ImportedReport, *, source: str,
+    rules: ReadingRules, case: Case, author: str, report: ImportedReport, *, source: str,
 ) -> dict[str, list[dict[str, Any]]]:
     """Map each lesion reading of the report to a lesion and timepoint of the case; list
     the rest, each with why.
@@ -70,11 +71,11 @@ def import_report(
     Image Region SCOORD POINT (TID 1410 row 7) where it lies. Its timepoint is the study
     of the image it was read on, else the report's own study (TID 1502 Time Point
     Context names the same timepoint). Every reading goes through the checks of one
-    typed in by hand (:meth:`CaseService.checked_reading`). The caller commits.
+    typed in by hand (:meth:`ReadingRules.checked_reading`). The caller commits.
     """
     imported: list[dict[str, Any]] = []
     not_mapped = [{"what": n.what, "why": n.why} for n in report.not_mapped]
-    order = [st.study_instance_uid for st in cases.timepoints(case)]
+    order = [st.study_instance_uid for st in rules.reader.timepoints(case)]
     by_uid = {les.tracking_uid: les for les in case.active_lesions}
     by_label = {les.label: les for les in case.active_lesions}
     groups: dict[str, list[ImportedMeasurement]] = defaultdict(list)
@@ -90,12 +91,12 @@ def import_report(
             not_mapped.append({"what": _what(d), "why": "other axis of a bidirectional "
                                "measurement; RECIST 1.1 records one axis per lesion"})
         if chosen.fragments or chosen.coalesced_into is not None:
-            outcome = _import_split_or_merged(cases, case, lesion, chosen, report, author,
+            outcome = _import_split_or_merged(rules, case, lesion, chosen, report, author,
                                               source, by_uid)
         else:
-            outcome = _import_reading(cases, case, lesion, chosen, other, report, author,
+            outcome = _import_reading(rules, case, lesion, chosen, other, report, author,
                                       source, order)
-            created = cases.store.lesion(outcome["lesion_id"]) if "lesion_id" in outcome \
+            created = rules.store.lesion(outcome["lesion_id"]) if "lesion_id" in outcome \
                 else None
             if created is not None:
                 by_uid[created.tracking_uid] = by_label[created.label] = created
@@ -107,7 +108,7 @@ class _Refused(Exception):
     """Why one reading of the report is not recorded (listed in ``not_mapped``)."""
 
 
-def _import_reading(cases: CaseService, case: Case, lesion: Lesion | None,
+def _import_reading(rules: ReadingRules, case: Case, lesion: Lesion | None,
                     m: ImportedMeasurement, other: ImportedMeasurement | None,
                     report: ImportedReport, author: str, source: str, order: list[str]
                     ) -> dict[str, Any]:
@@ -116,21 +117,21 @@ def _import_reading(cases: CaseService, case: Case, lesion: Lesion | None,
     what = _what(m)
     try:
         given = _reading_input(m, other)
-        tp = _timepoint(cases, m, report, order)
+        tp = _timepoint(rules, m, report, order)
         if case.signoff(tp) is not None:
             raise _Refused("timepoint is signed off; amend it by hand with a reason")
         new = lesion is None
         target = _new_lesion(case, m, tp, order, author) if lesion is None \
             else _same_kind(lesion, m)
-        values = cases.checked_reading(case, target, order, tp, given)
+        values = rules.checked_reading(case, target, order, tp, given)
     except _Refused as exc:
         return {"what": what, "why": str(exc)}
     except InvalidMeasurement as exc:
         return {"what": what, "why": exc.message}
     if new:
         case.lesions.append(target)
-        cases.store.add(target)
-    cases.add_version(case, target, tp, author, values,
+        rules.store.add(target)
+    rules.add_version(case, target, tp, author, values,
                       reason=f"imported from SR {report.sop_instance_uid}", source=source)
     return {"lesion_id": target.id, "timepoint_id": tp, "length_mm": values["length_mm"],
             "status": values.get("status")}
@@ -168,7 +169,7 @@ def _reading_input(m: ImportedMeasurement, other: ImportedMeasurement | None
         length_mm=m.length_mm)
 
 
-def _timepoint(cases: CaseService, m: ImportedMeasurement, report: ImportedReport,
+def _timepoint(rules: ReadingRules, m: ImportedMeasurement, report: ImportedReport,
                order: list[str]) -> str:
     """The study of the image the reading was made on, else the report's own study."""
     if m.source is None:
@@ -176,7 +177,7 @@ def _timepoint(cases: CaseService, m: ImportedMeasurement, report: ImportedRepor
             raise _Refused(f"the report's study {report.study_instance_uid} is not a "
                            "timepoint of this case")
         return report.study_instance_uid
-    located = cases.store.locate_instance(m.source.sop_instance_uid)
+    located = rules.store.locate_instance(m.source.sop_instance_uid)
     if located is None:
         raise _Refused(f"image {m.source.sop_instance_uid} is not in the PACS index")
     if located.study_instance_uid not in order:
@@ -194,7 +195,7 @@ def _same_kind(lesion: Lesion, m: ImportedMeasurement) -> Lesion:
     return lesion
 
 
-def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | None,
+def _import_split_or_merged(rules: ReadingRules, case: Case, lesion: Lesion | None,
                             m: ImportedMeasurement, report: ImportedReport, author: str,
                             source: str, by_uid: dict[str, Lesion]) -> dict[str, Any]:
     """RECIST 1.1 s4.3.2: a split lesion's fragments (each caliper checked on its image,
@@ -206,7 +207,7 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
     if lesion is None:
         return {"what": what, "why": "no lesion of this case has this Tracking UID or label: "
                 "add the lesion first"}
-    order = [st.study_instance_uid for st in cases.timepoints(case)]
+    order = [st.study_instance_uid for st in rules.reader.timepoints(case)]
     if tp not in order:
         return {"what": what, "why": f"the report's study {tp} is not a timepoint of this case"}
     if tp == order[0]:
@@ -214,7 +215,7 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
                 "baseline (RECIST 1.1 sections 4.2, 4.3.2)"}
     if case.signoff(tp) is not None:
         return {"what": what, "why": "timepoint is signed off; amend it by hand with a reason"}
-    current = cases.current(case)
+    current = rules.reader.current(case)
     try:
         if m.coalesced_into is not None:
             into = by_uid.get(m.coalesced_into)
@@ -224,7 +225,7 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
             check_coalescence(lesion, into, into.id, tp, current)
             values: dict[str, Any] = {"coalesced_into": into.id, "length_mm": 0.0}
         else:
-            rows, total = fragment_rows(cases.pacs, cases.store, lesion, tp, [FragmentInput(
+            rows, total = fragment_rows(rules.pacs, rules.store, lesion, tp, [FragmentInput(
                 sop_instance_uid=f.source.sop_instance_uid, frame=f.source.frame,
                 endpoints=[list(p) for p in f.polyline_rc], length_mm=f.length_mm)
                 for f in m.fragments])
@@ -232,7 +233,7 @@ def _import_split_or_merged(cases: CaseService, case: Case, lesion: Lesion | Non
         check_absorbing(lesion, tp, values_reading(values), case.active_lesions, current)
     except InvalidMeasurement as exc:
         return {"what": what, "why": exc.message}
-    cases.add_version(case, lesion, tp, author, values,
+    rules.add_version(case, lesion, tp, author, values,
                       reason=f"imported from SR {report.sop_instance_uid}", source=source)
     return {"lesion_id": lesion.id, "timepoint_id": tp, "length_mm": values["length_mm"]}
 

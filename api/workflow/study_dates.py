@@ -12,7 +12,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from api.workflow.cases import CaseService, CaseView
+from api.workflow.case_reader import CaseView
+from api.workflow.cases import CaseService
 from api.workflow.domain import CaseStudyDate, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotFound
 from api.workflow.events import ChangeKind
@@ -57,9 +58,9 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
                    change: StudyDateChange) -> CaseView:
     """Date an undated study of the case's patient for this case; the case as it is now."""
     check_role(who, MEASURERS)
-    case = cases.case_for(who, case_id, write=True)
-    study = next((st for st in cases.case_studies(case) if st.study_instance_uid == study_uid),
-                 None)
+    case = cases.reader.case_for(who, case_id, write=True)
+    study = next((st for st in cases.reader.case_studies(case)
+                  if st.study_instance_uid == study_uid), None)
     if study is None:
         raise NotFound(f"study {study_uid!r} is not indexed for patient of case {case.id}")
     if dating_case(cases.store, case) is not case:
@@ -84,4 +85,4 @@ def set_study_date(cases: CaseService, who: Principal, case_id: int, study_uid: 
                       case.patient_id)
     cases.store.commit()
     cases.announce(case, ChangeKind.TIMEPOINT_DATED, who, timepoint_id=study_uid)
-    return cases.view(case)
+    return cases.reader.view(case)

@@ -6,7 +6,7 @@ These reads need no domain rule, so the store answers them with one query each
 
 from __future__ import annotations
 
-from api.workflow.cases import patient_studies
+from api.workflow.case_reader import patient_studies
 from api.workflow.errors import InvalidInput
 from api.workflow.ports import AuditEvent, ImageCheck, Study, ViewStore
 from api.workflow.roles import READERS, Principal, Role, check_role

@@ -8,10 +8,12 @@ import threading
 
 import pytest
 
-from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
+from api.workflow.case_reader import CaseReader
+from api.workflow.cases import CaseService, NewCase, NewLesion
 from api.workflow.event_bus import QUEUE_SIZE, LocalEventBus
 from api.workflow.events import CaseEvent, ChangeKind
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
+from api.workflow.reading_rules import MeasurementInput
 from api.workflow.roles import Principal, Role
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.vocabulary import Criteria, LesionKind
@@ -35,7 +37,7 @@ def test_each_committed_change_is_announced_once() -> None:
     store = FakeCaseStore()
     bl, images = store.add_study("P", dt.date(2026, 1, 5))
     recorder = Recorder()
-    service = CaseService(store, FakePacs(), events=recorder)
+    service = CaseService(CaseReader(store), FakePacs(), events=recorder)
     cid = service.create_case(RAD, NewCase("P", Criteria.RECIST_1_1)).case.id
     t1 = service.add_lesion(RAD, cid, NewLesion(LesionKind.TARGET, "lung")).id
     service.record_measurement(RAD, cid, t1, bl.study_instance_uid, MeasurementInput(
@@ -95,7 +97,7 @@ def test_dating_a_study_by_hand_is_announced() -> None:
     store.add_study("P", dt.date(2026, 1, 5))
     undated, _ = store.add_study("P", None)
     recorder = Recorder()
-    service = CaseService(store, FakePacs(), events=recorder)
+    service = CaseService(CaseReader(store), FakePacs(), events=recorder)
     cid = service.create_case(RAD, NewCase("P", Criteria.RECIST_1_1)).case.id
     set_study_date(service, RAD, cid, undated.study_instance_uid,
                    StudyDateChange(dt.date(2026, 3, 2), "from the requisition"))

@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 
+from api.workflow.case_reader import CaseReader
 from api.workflow.case_response import FIRST_STEP
-from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
+from api.workflow.cases import CaseService, NewCase, NewLesion
 from api.workflow.errors import DuplicateCase, IncompleteTimepoint
+from api.workflow.reading_rules import MeasurementInput
 from api.workflow.roles import Principal, Role
 from measurement.vocabulary import Criteria, LesionKind
 from tests.unit.workflow_fakes import FakeCaseStore, FakePacs
@@ -28,7 +30,7 @@ def world() -> World:
     for day in (dt.date(2026, 1, 5), dt.date(2026, 3, 2), dt.date(2026, 5, 4)):
         study, images = store.add_study(PID, day)
         tps.append((study.study_instance_uid, images[0]))
-    service = CaseService(store, FakePacs())
+    service = CaseService(CaseReader(store), FakePacs())
     cid = service.create_case(RAD, NewCase(PID, Criteria.RECIST_1_1)).case.id
     return service, cid, tps
 

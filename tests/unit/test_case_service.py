@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from api.workers.outbox import RetryPolicy
+from api.workflow.case_reader import CaseReader
 from api.workflow.cases import (
     CaseService,
     MeasurementInput,
@@ -58,7 +59,7 @@ def world() -> World:
     fu, fu_imgs = store.add_study(PID, dt.date(2026, 3, 2))
     store.add_study(PID, None)  # undated: never a timepoint
     _, other_imgs = store.add_study("P-2", dt.date(2026, 1, 5))
-    service = CaseService(store, FakePacs())
+    service = CaseService(CaseReader(store), FakePacs())
     return service, store, {"bl": [bl.study_instance_uid, *bl_imgs],
                             "fu": [fu.study_instance_uid, *fu_imgs], "other": other_imgs}
 
@@ -250,7 +251,7 @@ def test_sign_off_is_idempotent_and_needs_a_timepoint(world: World) -> None:
 
 def test_publish_needs_measurements_and_sign_off(world: World) -> None:
     service, store, uids = world
-    documents = DocumentService(service)
+    documents = DocumentService(service.reader, service.pacs)
     cid = _case(service)
     now = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
     with pytest.raises(Conflict, match="nothing is measured"):
@@ -273,8 +274,8 @@ def test_publish_queues_every_object_for_the_hospital_in_the_same_unit_of_work(
     _, store, uids = world
     hospital = DicomPeer("pacs.hospital.test", 104, "HOSPITAL", "NADIR")
     pacs = FakePacs(hospital=hospital)
-    service = CaseService(store, pacs)
-    documents = DocumentService(service)
+    service = CaseService(CaseReader(store), pacs)
+    documents = DocumentService(service.reader, service.pacs)
     cid = _case(service)
     t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
     service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
@@ -300,7 +301,7 @@ def test_publish_queues_every_object_for_the_hospital_in_the_same_unit_of_work(
 
 def test_without_a_hospital_pacs_nothing_is_queued(world: World) -> None:
     service, store, uids = world
-    documents = DocumentService(service)
+    documents = DocumentService(service.reader, service.pacs)
     cid = _case(service)
     t1 = service.add_lesion(RADIOLOGIST, cid, NewLesion(LesionKind.TARGET, "liver")).id
     service.record_measurement(RADIOLOGIST, cid, t1, uids["bl"][0], _caliper(uids["bl"][1]))
@@ -334,7 +335,7 @@ def test_outbox_back_off_doubles_up_to_its_cap(attempts: int, delay: float) -> N
 
 def test_sr_drafts_refusals(world: World) -> None:
     service, store, uids = world
-    documents = DocumentService(service)
+    documents = DocumentService(service.reader, service.pacs)
     cid = _case(service)
     with pytest.raises(NotFound, match="unknown SR draft"):
         documents.decide_draft(RADIOLOGIST, cid, 7, "confirm")

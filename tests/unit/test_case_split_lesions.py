@@ -22,9 +22,11 @@ from api.report.assemble import build_report_data
 from api.report.notes import report_notes
 from api.report.render import render_html
 from api.routes.case_report import report_json
-from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
+from api.workflow.case_reader import CaseReader
+from api.workflow.cases import CaseService, NewCase, NewLesion
 from api.workflow.errors import Conflict, InvalidMeasurement, NotAllowed, StaleVersion
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
+from api.workflow.reading_rules import MeasurementInput
 from api.workflow.roles import Principal, Role
 from api.workflow.split_lesions import MAX_FRAGMENTS, FragmentInput
 from measurement.result import CoalescedLesion, Response, SplitLesion
@@ -48,7 +50,7 @@ class World:
         fu, self.fu_imgs = self.store.add_study(PID, dt.date(2026, 3, 2))
         _, self.other_imgs = self.store.add_study("P-2", dt.date(2026, 1, 5))
         self.bl, self.fu = bl.study_instance_uid, fu.study_instance_uid
-        self.service = CaseService(self.store, FakePacs())
+        self.service = CaseService(CaseReader(self.store), FakePacs())
         self.case = self.service.create_case(RADIOLOGIST, NewCase(PID, Criteria.RECIST_1_1)
                                              ).case.id
 
@@ -251,8 +253,8 @@ def test_report_says_which_lesions_split_or_merged(world: World) -> None:
     s4.3.2), its lesion cells show the fragments and the lesion merged into, a note says
     what that means, and the JSON carries both."""
     _split_and_merged_case(world)
-    case = world.service.case(world.case)
-    data, response = build_report_data(world.service, case,
+    case = world.service.reader.case(world.case)
+    data, response = build_report_data(world.service.reader, world.service.pacs, case,
                                        now=dt.datetime(2026, 3, 3, tzinfo=dt.UTC))
     follow_up = data.timepoints[1]
     assert (follow_up.split, follow_up.coalesced, follow_up.sum_mm) == (
@@ -294,9 +296,9 @@ def test_the_case_sr_carries_fragments_and_merges_and_imports_them_back(
     from tests.unit.test_sr_factories import dciodvfy, reread
 
     t1, t2, t3 = _split_and_merged_case(world)
-    case = world.service.case(world.case)
-    study = world.service.timepoint(case, world.fu)
-    ds = timepoint_sr(world.store, case, study, world.service.current(case), None,
+    case = world.service.reader.case(world.case)
+    study = world.service.reader.timepoint(case, world.fu)
+    ds = timepoint_sr(world.store, case, study, world.service.reader.current(case), None,
                       now=dt.datetime(2026, 3, 3, 12, 0, tzinfo=dt.UTC))
     assert ds is not None
     errors = [line for line in dciodvfy(ds, tmp_path) if line.startswith("Error")]
@@ -308,10 +310,10 @@ def test_the_case_sr_carries_fragments_and_merges_and_imports_them_back(
     # The reader changed their mind; importing the report brings the SR's readings back.
     world.caliper(t1, world.fu, 30)
     world.caliper(t3, world.fu, 10)
-    outcome = import_report(world.service, case, "rad", report, source="sr")
+    outcome = import_report(world.service.rules, case, "rad", report, source="sr")
     assert {(i["lesion_id"], i["length_mm"]) for i in outcome["imported"]} >= {
         (t1, 24.0), (t3, 0.0)}, outcome
-    current = world.service.current(case)
+    current = world.service.reader.current(case)
     assert [f.length_mm for f in current[(t1, world.fu)].fragments] == [16.0, 8.0]
     assert [f.sop_instance_uid for f in current[(t1, world.fu)].fragments] == \
         world.fu_imgs[:2]
@@ -326,9 +328,9 @@ def test_an_imported_merge_is_checked_like_one_typed_in(world: World) -> None:
     from tests.unit.test_sr_factories import reread
 
     t1, t2, t3 = _split_and_merged_case(world)
-    case = world.service.case(world.case)
-    ds = timepoint_sr(world.store, case, world.service.timepoint(case, world.fu),
-                      world.service.current(case), None,
+    case = world.service.reader.case(world.case)
+    ds = timepoint_sr(world.store, case, world.service.reader.timepoint(case, world.fu),
+                      world.service.reader.current(case), None,
                       now=dt.datetime(2026, 3, 3, 12, 0, tzinfo=dt.UTC))
     assert ds is not None
     read = read_measurement_report(reread(ds))
@@ -339,7 +341,7 @@ def test_an_imported_merge_is_checked_like_one_typed_in(world: World) -> None:
     world.caliper(t3, world.fu, 10)
     world.put(t2, world.fu, MeasurementInput(status="not_evaluable"))
     before = len(world.store.versions)
-    outcome = import_report(world.service, case, "rad", report, source="sr")
+    outcome = import_report(world.service.rules, case, "rad", report, source="sr")
     refused = [n for n in outcome["not_mapped"] if "T3" in n["what"]]
     assert refused and "must carry the merged lesion's diameter" in refused[0]["why"]
     assert all(i["lesion_id"] != t3 for i in outcome["imported"])

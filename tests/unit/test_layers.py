@@ -81,3 +81,88 @@ def test_the_fakes_need_no_database() -> None:
     """The unit tests' fakes run the workflow without SQLAlchemy or api.db (issue 16)."""
     assert {m for m in _loaded_by("import tests.unit.workflow_fakes")
             if not m.startswith("pacs")} == set()
+
+
+# -- services that don't lean on each other ------------------------------------------------
+
+REPORT = WORKFLOW.parent / "report"
+#: Use-case classes not named ``...Service``.
+OTHER_SERVICES = {"SecondReadings"}
+
+
+def _classes(path: Path) -> list[ast.ClassDef]:
+    return [node for node in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(node, ast.ClassDef)]
+
+
+SERVICES = {cls.name for path in MODULES for cls in _classes(path)
+            if cls.name.endswith("Service") or cls.name in OTHER_SERVICES}
+
+
+def _named(node: ast.AST | None) -> set[str]:
+    """The names an expression or annotation mentions (``a.B`` and ``"B"`` count as B)."""
+    if node is None:
+        return set()
+    found = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            found.add(sub.id)
+        elif isinstance(sub, ast.Attribute):
+            found.add(sub.attr)
+        elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            found.update(sub.value.replace("[", " ").replace("]", " ").replace(",", " ")
+                         .split())
+    return found
+
+
+def _leaning(path: Path, services: set[str]) -> list[str]:
+    """Where a module builds a service, or a service (or the report) takes one."""
+    tree = ast.parse(path.read_text(), str(path))
+    found = [f"{path.name}:{node.lineno} builds {node.func.id}" for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+             and node.func.id in services]
+    found += [f"{path.name}:{node.lineno} builds {node.func.attr}" for node in ast.walk(tree)
+              if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr in services]
+    takers = [fn for cls in _classes(path) if cls.name in services for fn in cls.body
+              if isinstance(fn, ast.FunctionDef) and fn.name == "__init__"]
+    if path.parent.name == "report":
+        takers += [fn for fn in ast.walk(tree) if isinstance(fn, ast.FunctionDef)]
+        found += [f"{path.name}:{node.lineno} names {sorted(_named(node.value) & services)}"
+                  for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                  and _named(node.value) & services]
+    for fn in takers:
+        for arg in [*fn.args.args, *fn.args.kwonlyargs]:
+            taken = _named(arg.annotation) & services
+            if taken:
+                found.append(f"{path.name}:{fn.lineno} {fn.name} takes {sorted(taken)}")
+    return found
+
+
+def test_the_services_are_found() -> None:
+    assert {"CaseService", "DocumentService", "RegistrationService", "ShareService",
+            "SecondReadings"} <= SERVICES
+
+
+@pytest.mark.parametrize("path", [*MODULES, *sorted(REPORT.glob("*.py"))],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_service_builds_or_wraps_another(path: Path) -> None:
+    """Services load cases through a CaseReader they are given (issue 17): no workflow
+    module or report module builds a service, no service takes another, and the report
+    takes none."""
+    assert _leaning(path, SERVICES) == []
+
+
+def test_the_walk_finds_a_service_leaning_on_another(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text("class AService:\n    def __init__(self, cases: 'CaseService') -> None:\n"
+                      "        self.regs = RegistrationService(cases.reader)\n")
+    assert _leaning(module, SERVICES | {"AService"}) == [
+        "bad.py:3 builds RegistrationService", "bad.py:2 __init__ takes ['CaseService']"]
+    report = tmp_path / "report"
+    report.mkdir()
+    pdf = report / "pdf.py"
+    pdf.write_text("def build(cases: CaseService) -> None: ...\n"
+                   "Builder = Callable[[DocumentService], bytes]\n")
+    assert _leaning(pdf, SERVICES) == ["pdf.py:2 names ['DocumentService']",
+                                       "pdf.py:1 build takes ['CaseService']"]

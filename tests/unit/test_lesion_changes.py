@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from api.workflow.case_reader import CaseReader
 from api.workflow.cases import (
     CaseService,
     MeasurementInput,
@@ -39,7 +40,7 @@ def world() -> World:
     for day in (dt.date(2026, 1, 5), dt.date(2026, 3, 2)):
         study, images = store.add_study(PID, day)
         tps.append((study.study_instance_uid, images[0]))
-    service = CaseService(store, FakePacs())
+    service = CaseService(CaseReader(store), FakePacs())
     cid = service.create_case(RAD, NewCase(PID, Criteria.RECIST_1_1)).case.id
     return service, store, cid, tps
 
@@ -114,7 +115,7 @@ def test_a_lesion_of_another_case_is_not_found_through_this_one(world: World) ->
         service.delete_lesion(RAD, cid, foreign, LesionDeletion("escape"))
     with pytest.raises(LesionNotFound):
         service.lesion_history(SPEC, cid, foreign)
-    assert service.lesion(service.case(other), foreign).deleted_at is None
+    assert service.reader.lesion(service.reader.case(other), foreign).deleted_at is None
 
 
 def test_kind_and_nodal_change_only_before_the_first_reading(world: World) -> None:

@@ -114,8 +114,10 @@ def test_split_and_coalescence_checks() -> None:
 def test_the_engine_and_the_case_service_refuse_in_the_same_words() -> None:
     """One home: the same reading refused by the evaluate request and by the case API
     carries the same sentence from measurement/readings.py."""
-    from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
+    from api.workflow.case_reader import CaseReader
+    from api.workflow.cases import CaseService, NewCase, NewLesion
     from api.workflow.errors import InvalidMeasurement
+    from api.workflow.reading_rules import MeasurementInput
     from api.workflow.roles import Principal, Role
     from measurement.codec import parse_evaluation_request
     from measurement.errors import InvalidEvaluationInput
@@ -125,7 +127,7 @@ def test_the_engine_and_the_case_service_refuse_in_the_same_words() -> None:
     store = FakeCaseStore()
     store.add_study("P", dt.date(2026, 1, 5))
     fu, _ = store.add_study("P", dt.date(2026, 3, 2))
-    cases = CaseService(store, FakePacs())
+    cases = CaseService(CaseReader(store), FakePacs())
     rad = Principal(1, "rad", Role.RADIOLOGIST)
     cid = cases.create_case(rad, NewCase("P", Criteria.IRECIST)).case.id
     new = cases.add_lesion(rad, cid, NewLesion(LesionKind.NEW, "liver",

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from api.workflow.case_reader import CaseReader
 from api.workflow.cases import CaseService, NewCase
 from api.workflow.domain import Adjudication, Case, Lesion, MeasurementVersion
 from api.workflow.errors import Conflict, DuplicateCase, InvalidInput
@@ -40,7 +41,7 @@ def world() -> World:
     uids = [store.add_study(PID, d)[0].study_instance_uid
             for d in (dt.date(2026, 1, 5), dt.date(2026, 3, 2), None)]
     store.users.update({"rad": "radiologist", "rad2": "radiologist", "spec": "specialist"})
-    return CaseService(store, FakePacs()), store, uids
+    return CaseService(CaseReader(store), FakePacs()), store, uids
 
 
 def _primary(service: CaseService) -> Case:
@@ -107,8 +108,8 @@ def test_review_timepoints_are_the_reviewed_cases_with_its_dates(world: World) -
                    StudyDateChange.parse("2026-05-04", None, dt.date(2026, 12, 1)))
     review = _stored_review(service, primary)
     assert dating_case(store, review) is primary
-    tps = [st.study_instance_uid for st in service.view(review).timepoints]
-    assert tps == [st.study_instance_uid for st in service.view(primary).timepoints]
+    tps = [st.study_instance_uid for st in service.reader.view(review).timepoints]
+    assert tps == [st.study_instance_uid for st in service.reader.view(primary).timepoints]
     assert tps == [bl, fu, undated]
     with pytest.raises(Conflict, match=f"dates are set on case {primary.id}"):
         set_study_date(service, RAD2, review.id, undated,

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-from api.workflow.cases import CaseService, MeasurementInput, NewCase, NewLesion
+from api.workflow.case_reader import CaseReader
+from api.workflow.cases import CaseService, NewCase, NewLesion
+from api.workflow.reading_rules import MeasurementInput
 from api.workflow.roles import Principal, Role
 from api.workflow.sr_export import timepoint_sr
 from api.workflow.sr_import import import_report
@@ -40,7 +42,7 @@ class World:
         fu, self.fu_imgs = self.store.add_study(PID, dt.date(2026, 3, 2))
         _, self.other_imgs = self.store.add_study("P-2", dt.date(2026, 3, 2))
         self.bl, self.fu = bl.study_instance_uid, fu.study_instance_uid
-        self.service = CaseService(self.store, FakePacs())
+        self.service = CaseService(CaseReader(self.store), FakePacs())
         self.case = self.new_case()
         add = self.service.add_lesion
         self.t1 = add(RAD, self.case, NewLesion(LesionKind.TARGET, "liver")).id
@@ -68,24 +70,24 @@ class World:
         self.service.record_measurement(RAD, case or self.case, lesion, tp, given)
 
     def report(self, tp: str) -> ImportedReport:
-        case = self.service.case(self.case)
-        ds = timepoint_sr(self.store, case, self.service.timepoint(case, tp),
-                          self.service.current(case), None, now=NOW)
+        case = self.service.reader.case(self.case)
+        ds = timepoint_sr(self.store, case, self.service.reader.timepoint(case, tp),
+                          self.service.reader.current(case), None, now=NOW)
         assert ds is not None
         return read_measurement_report(reread(ds))
 
     def import_into(self, case_id: int, report: ImportedReport) -> dict[str, Any]:
-        return import_report(self.service, self.service.case(case_id), "rad", report,
+        return import_report(self.service.rules, self.service.reader.case(case_id), "rad", report,
                              source="sr-import")
 
     def readings(self, case_id: int) -> dict[tuple[str, str], tuple[Any, ...]]:
         """(label, timepoint) -> what a reader sees of the reading and its lesion."""
-        case = self.service.case(case_id)
+        case = self.service.reader.case(case_id)
         lesions = {les.id: les for les in case.active_lesions}
         return {(lesions[lid].label, tp): (
             lesions[lid].kind, lesions[lid].first_timepoint, lesions[lid].tracking_uid,
             m.status, m.length_mm, m.point, m.sop_instance_uid, m.frame, m.endpoints)
-            for (lid, tp), m in self.service.current(case).items()}
+            for (lid, tp), m in self.service.reader.current(case).items()}
 
 
 @pytest.fixture
@@ -118,7 +120,7 @@ def test_a_report_nadir_wrote_reads_back_in_full(world: World) -> None:
 
 
 def _response(world: World, case_id: int) -> list[tuple[Any, ...]]:
-    result = world.service.case_response(world.service.case(case_id)).result
+    result = world.service.reader.case_response(world.service.reader.case(case_id)).result
     assert result is not None
     return [(row.timepoint.id, float(row.sum_mm) if row.sum_mm is not None else None,
              getattr(row.target_response, "value", None),
@@ -140,7 +142,7 @@ def test_importing_twice_adds_versions_not_lesions(world: World) -> None:
     other = world.new_case()
     world.import_into(other, world.report(world.fu))
     world.import_into(other, world.report(world.fu))
-    assert len(world.service.case(other).active_lesions) == 4
+    assert len(world.service.reader.case(other).active_lesions) == 4
 
 
 def _refusal(world: World, report: ImportedReport, case: int | None = None) -> str:
@@ -156,8 +158,9 @@ def _refusal(world: World, report: ImportedReport, case: int | None = None) -> s
 def test_a_signed_off_timepoint_is_not_changed(world: World) -> None:
     other = world.new_case()
     world.import_into(other, world.report(world.fu))
-    for lesion in world.service.case(other).active_lesions:
-        assert (lesion.id, world.fu) in world.service.current(world.service.case(other))
+    reader = world.service.reader
+    for lesion in reader.case(other).active_lesions:
+        assert (lesion.id, world.fu) in reader.current(reader.case(other))
     world.service.sign_off(RAD, other, world.fu)
     why = _refusal(world, _only(world.report(world.fu), "NT1", status=LesionStatus.ABSENT),
                    other)
