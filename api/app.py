@@ -54,11 +54,13 @@ from api.workers.ingest import Ingest, leader_lock
 from api.workers.outbox import OutboxSender
 from api.workers.priors import PriorFetcher
 from api.workers.series_metadata import MetadataFiller
+from api.workers.share_purge import SharePurger
 from api.workers.sr_drafts import SrDraftCollector
 from api.workflow.event_bus import LocalEventBus
 from api.workflow.events import CaseEventPublisher
 from api.workflow.image_reads import ImageReads
 from api.workflow.priors import HospitalPacs
+from api.workflow.share_purge import PurgeAfter
 from pacs.dicomweb import DicomWebGateway
 from pacs.dimse import DicomPeer
 from pacs.feed import ChangeFeedFollower
@@ -120,6 +122,10 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
         is_leader=lambda: ingest.leader, receiving=receiving)
     follower.observers.append(image_checker)
+    share_copies = OrthancShareCopies(orthanc)
+    share_purger = SharePurger(sessions, share_copies,
+                               PurgeAfter(settings.share_purge_after_days),
+                               is_leader=lambda: ingest.leader)
     event_bus, event_publisher, event_listener = case_events(engine)
 
     @asynccontextmanager
@@ -127,6 +133,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         if start_ingest:
             ingest.start()
             image_checker.start()
+            share_purger.start()
         outbox.start()
         prior_fetcher.start()
         metadata_filler.start()
@@ -143,6 +150,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
             prior_fetcher.close()
             metadata_filler.stop()
             image_checker.close()
+            share_purger.stop()
             ingest.stop()
             await running.state.dicomweb.aclose()
             orthanc.close()
@@ -169,7 +177,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
                          settings.remote_ae_title, settings.orthanc_aet) \
         if settings.remote_ae_host else None
     state.pacs = OrthancPacs(orthanc, hospital, on_outbox_changed=outbox.wake)
-    state.share_copies = OrthancShareCopies(orthanc)
+    state.share_copies = share_copies
+    state.share_purger = share_purger
     state.outbox = outbox
     state.priors = prior_fetcher
     state.image_checks = image_checker

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
     # where it lowers the metric on held-out samples by 2 % (about +1 s per pair).
     registration_affine: bool = False
+    # Issue 21: the de-identified copy of a share that expired or was revoked this many days
+    # ago is deleted from Orthanc by the leader (0: at expiry); the review case stays.
+    share_purge_after_days: int = Field(default=30, ge=0, le=3650)
     web_dist: Path | None = Field(
         default=None, description="The built review workstation; default: web/dist of the "
                                   "source tree")

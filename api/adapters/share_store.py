@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api.adapters.sql_store import MAX_ID
@@ -41,3 +41,10 @@ class SqlShareStore:
     def revoke_tokens(self, user_id: int) -> None:
         self.session.execute(update(ApiToken).where(ApiToken.user_id == user_id)
                              .values(revoked=True))
+
+    def unpurged_ended(self, before: dt.datetime) -> list[Share]:
+        c = shares_table.c
+        return list(self.session.scalars(
+            select(Share).where(c.purged_at.is_(None),
+                                or_(c.expires_at <= before, c.revoked_at <= before))
+            .order_by(c.id).limit(1000)))

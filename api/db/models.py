@@ -536,5 +536,6 @@ shares_table = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoked_by", String(128)),
+    Column("purged_at", DateTime(timezone=True)),
 )
 Base.registry.map_imperatively(Share, shares_table)

@@ -60,6 +60,9 @@ class ShareOut(BaseModel):
     expires_at: str
     revoked_at: str | None
     revoked_by: str | None
+    purged_at: str | None = Field(description="when the de-identified copy was deleted from "
+                                  "the PACS, NADIR_SHARE_PURGE_AFTER_DAYS after the share "
+                                  "expired or was revoked (the review case stays)")
     studies: list[ShareStudyOut]
     left_out: list[ShareLeftOutOut] = Field(description="series not shared, with the reason")
 
@@ -74,7 +77,7 @@ class ShareOut(BaseModel):
             note=share.note, created_by=share.created_by,
             created_at=iso_text(share.created_at) or "",
             expires_at=iso_text(share.expires_at) or "", revoked_at=iso_text(share.revoked_at),
-            revoked_by=share.revoked_by,
+            revoked_by=share.revoked_by, purged_at=iso_text(share.purged_at),
             studies=[ShareStudyOut(source_study_uid=s["source"], copy_study_uid=s["copy"])
                      for s in share.studies],
             left_out=[ShareLeftOutOut.model_validate(lo) for lo in share.left_out])

@@ -514,3 +514,6 @@ class ShareStore(Protocol):
     def add_reviewer(self, name: str, expires_at: dt.datetime) -> tuple[int, str]:
         """A new user of role reviewer with one token that expires: (user id, token)."""
     def revoke_tokens(self, user_id: int) -> None: ...
+    def unpurged_ended(self, before: dt.datetime) -> list[Share]:
+        """Shares not purged yet that expired or were revoked at or before ``before``,
+        oldest first."""

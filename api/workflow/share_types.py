@@ -92,11 +92,23 @@ class Share:
     expires_at: dt.datetime
     revoked_at: dt.datetime | None = None
     revoked_by: str | None = None
+    #: When the de-identified copy was purged from the PACS (api.workflow.share_purge).
+    purged_at: dt.datetime | None = None
 
     def state(self, now: dt.datetime) -> str:
         """``active``, ``expired`` or ``revoked``."""
         if self.revoked_at is not None:
             return "revoked"
-        expires = self.expires_at if self.expires_at.tzinfo else \
-            self.expires_at.replace(tzinfo=dt.UTC)
-        return "expired" if expires <= now else "active"
+        return "expired" if _aware(self.expires_at) <= now else "active"
+
+    def ended_at(self) -> dt.datetime:
+        """When the share stopped: its revocation, or its expiry if that came first."""
+        ends = [_aware(self.expires_at)]
+        if self.revoked_at is not None:
+            ends.append(_aware(self.revoked_at))
+        return min(ends)
+
+
+def _aware(at: dt.datetime) -> dt.datetime:
+    """SQLite gives back naive datetimes; every time Nadir stores is UTC."""
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
