@@ -65,6 +65,13 @@ def watch_case(state: Any, who: Principal, case_id: int) -> None:
         CaseService(CaseReader(SqlCaseStore(session)), state.pacs).watch(who, case_id)
 
 
+def still_watching(state: Any, who: Principal, case_id: int) -> None:
+    """Check again that ``who`` may read the case whose events they watch (Blinded,
+    CaseNotFound otherwise), in a session of its own; not audited (opening was)."""
+    with state.sessions() as session:
+        CaseReader(SqlCaseStore(session)).case_for(who, case_id)
+
+
 def document_service(request: Request, reader: CaseLoader) -> DocumentService:
     state = request.app.state
     return DocumentService(reader, state.pacs, events=state.event_publisher)

@@ -50,7 +50,7 @@ def nodes(database_url: str, orthanc: Any, tmp_path: Path) -> Iterator[dict[str,
             storescu(orthanc, write_all(series, tmp_path / f"s{i}"))
         wait_until(lambda: len(httpx.get(f"{urls[0]}/api/v1/patients/{PID}/studies",
                                          headers=tokens["admin"]).json()) == 2, timeout=40)
-        yield {"urls": urls, "tokens": tokens, "baseline": studies[0]}
+        yield {"urls": urls, "tokens": tokens, "baseline": studies[0], "studies": studies}
     finally:
         for proc in procs:
             proc.terminate()
@@ -177,3 +177,104 @@ def test_a_token_revoked_while_its_stream_is_open_receives_nothing_more(
     finally:
         revoked.close()
         kept.close()
+
+
+def _measure(url: str, headers: dict[str, str], case_id: int, lesion_id: int, tp: str,
+             sop: str) -> None:
+    r = httpx.put(f"{url}/api/v1/cases/{case_id}/lesions/{lesion_id}/measurements/{tp}",
+                  headers=headers, json={"sop_instance_uid": sop,
+                                         "endpoints": [[2, 2], [2, 22]]})
+    assert r.status_code == 200, r.text
+
+
+def test_a_reader_whose_blind_returns_receives_nothing_more(
+    nodes: dict[str, Any], database_url: str, orthanc: Any, tmp_path: Path
+) -> None:
+    """Issue 21: the reader of a blinded review watches the primary once their review is
+    signed off at every timepoint; a new study makes a timepoint of both cases that the
+    review has not signed off, and the next change ends the stream with `event: blinded`."""
+    urls, tokens = nodes["urls"], nodes["tokens"]
+    url, rad = urls[0], tokens["radiologist"]
+    env = _env(database_url, orthanc, tmp_path / "n0")
+    out = subprocess.run([*NADIR, "users", "create", "second-reader", "--role", "radiologist"],
+                         env=env, capture_output=True, text=True, check=True)
+    second = {"Authorization": f"Bearer {out.stdout.strip().splitlines()[-1]}"}
+    case = httpx.post(f"{url}/api/v1/cases", headers=rad,
+                      json={"patient_id": PID, "criteria": "RECIST1.1"}).json()
+    cid = case["id"]
+    path = f"{url}/api/v1/cases/{cid}/events"
+    review = httpx.post(f"{url}/api/v1/cases/{cid}/reviews", headers=rad,
+                        json={"reader": "second-reader", "blinded": True}).json()
+    assert httpx.get(path, headers=second).status_code == 403  # blinded
+    lesion = httpx.post(f"{url}/api/v1/cases/{review['id']}/lesions", headers=second,
+                        json={"kind": "target", "organ": "lung"}).json()
+    for tp, series in zip(review["timepoints"], nodes["studies"], strict=True):
+        _measure(url, second, review["id"], lesion["id"], tp["id"], series[0].SOPInstanceUID)
+        httpx.post(f"{url}/api/v1/cases/{review['id']}/timepoints/{tp['id']}/sign-off",
+                   headers=second).raise_for_status()
+    watching, kept = Stream(path, second), Stream(path, tokens["specialist"])
+    try:
+        assert watching.status == 200
+        httpx.post(f"{urls[-1]}/api/v1/cases/{cid}/lesions", headers=rad,
+                   json={"kind": "target", "organ": "lung"}).raise_for_status()
+        assert watching.next()[1]["kind"] == "lesion_added"
+        assert kept.next()[1]["kind"] == "lesion_added"
+        later = tiny_ct_series(2, patient_id=PID, study_date="20260504", size=32)
+        storescu(orthanc, write_all(later, tmp_path / "later"))
+        wait_until(lambda: len(httpx.get(f"{url}/api/v1/cases/{cid}", headers=rad)
+                               .json()["timepoints"]) == 3, timeout=40)
+        httpx.post(f"{urls[-1]}/api/v1/cases/{cid}/lesions", headers=rad,
+                   json={"kind": "target", "organ": "liver"}).raise_for_status()
+        assert kept.next()[1]["kind"] == "lesion_added"
+        kind, data = watching.next()
+        assert kind == "blinded" and f"case {review['id']}" in data["reason"], data
+        with pytest.raises(queue.Empty):
+            watching.events.get(timeout=2)
+        assert httpx.get(path, headers=second).status_code == 403
+    finally:
+        watching.close()
+        kept.close()
+
+
+def test_a_share_tokens_stream_ends_when_the_share_is_revoked_or_expires(
+    nodes: dict[str, Any], database_url: str
+) -> None:
+    """A share's reviewer watches its review case; revoking the share, or its expiry,
+    ends the stream with `event: revoked` within the re-check interval, with no change
+    needed to notice it."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    urls, tokens = nodes["urls"], nodes["tokens"]
+    url, rad = urls[0], tokens["radiologist"]
+    cid = httpx.post(f"{url}/api/v1/cases", headers=rad,
+                     json={"patient_id": PID, "criteria": "RECIST1.1"}).json()["id"]
+    shares = [httpx.post(f"{url}/api/v1/cases/{cid}/shares", headers=rad, timeout=60,
+                         json={"expires_in_days": 14}).json() for _ in range(2)]
+    streams = [Stream(f"{url}/api/v1/cases/{s['review_case_id']}/events",
+                      {"Authorization": f"Bearer {s['token']}"}) for s in shares]
+    try:
+        assert [s.status for s in streams] == [200, 200]
+        reviewer = {"Authorization": f"Bearer {shares[0]['token']}"}
+        httpx.post(f"{urls[-1]}/api/v1/cases/{shares[0]['review_case_id']}/lesions",
+                   headers=reviewer, json={"kind": "target", "organ": "lung"}
+                   ).raise_for_status()
+        assert streams[0].next()[1]["kind"] == "lesion_added"
+        httpx.delete(f"{urls[-1]}/api/v1/shares/{shares[0]['id']}",
+                     headers=rad).raise_for_status()
+        assert streams[0].next()[0] == "revoked"
+        engine = sa.create_engine(database_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE api_tokens SET expires_at = :at WHERE user_id = "
+                                 "(SELECT user_id FROM shares WHERE id = :id)"),
+                         {"at": dt.datetime.now(dt.UTC), "id": shares[1]["id"]})
+        engine.dispose()
+        assert streams[1].next()[0] == "revoked"
+        for stream in streams:
+            with pytest.raises(queue.Empty):
+                stream.events.get(timeout=1)
+    finally:
+        for stream in streams:
+            stream.close()
+
