@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -61,6 +61,19 @@ def orthanc(workdir: Path, *, stable_age_s: int | None = 1, index_url: str | Non
         yield proc
     finally:
         proc.stop(kill=True)
+
+
+def push(pacs: OrthancProcess, files: Sequence[Path]) -> None:
+    """Send ``files`` to Orthanc by storescu (C-STORE), as a modality does."""
+    cfg = pacs.config
+    subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
+                    str(cfg.dicom_port), *map(str, files)], check=True,
+                   capture_output=True, env={"TCP_NODELAY": "1", "PATH": "/usr/bin"})
+
+
+def load_average() -> str:
+    """The 1-minute load average now, for the figures' context (a shared machine)."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def nadir_env(workdir: Path, pacs: OrthancProcess) -> dict[str, str]:
@@ -118,13 +131,20 @@ def nadir_process(env: dict[str, str], *, workers: int = 1, port: int | None = N
                              "--workers", str(workers)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # On a loaded machine the app can take a minute to import and migrate; a server that
+    # never answers stops the benchmark here rather than at its first request.
+    deadline = time.monotonic() + 120
+    while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=0.5).status_code == 200:
                 break
         except httpx.HTTPError:
-            time.sleep(0.1)
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"nadir serve did not answer on {url} "
+                               f"(exit code {proc.poll()})")
+        time.sleep(0.1)
     try:
         yield url, proc
     finally:

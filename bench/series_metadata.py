@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from bench.common import create_token, nadir_env, nadir_serve, orthanc, push
 from pacs.process import OrthancConfig
 from synthetic import demo_patient, generate_study, write_study
 
@@ -42,10 +41,7 @@ def main() -> int:
                            str(datasets[0].SeriesInstanceUID)))
             files += write_study(datasets, root / name)
         with orthanc(root) as pacs:
-            cfg = pacs.config
-            subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
-                            str(cfg.dicom_port), *map(str, files)], check=True,
-                           capture_output=True, env={"TCP_NODELAY": "1", "PATH": "/usr/bin"})
+            push(pacs, files)
             env = nadir_env(root, pacs)
             token = create_token(env, "specialist")
             with nadir_serve(env) as url:
