@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from api.report.lru import SizedLRU
 from imaging.render import KeyImage, Window
 
 #: Bytes of PNG kept per app; a demo case's 8 key images take about 1 MB.
@@ -35,53 +35,11 @@ class KeyImageKey:
     crop_mm: float | None
 
 
-class KeyImageCache:
-    """A thread-safe LRU of rendered key images, bounded in bytes."""
+class KeyImageCache(SizedLRU[KeyImageKey, KeyImage]):
+    """A thread-safe LRU of rendered key images, bounded in bytes of PNG."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[KeyImageKey, KeyImage] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: KeyImageKey) -> KeyImage | None:
-        with self._lock:
-            image = self._items.get(key)
-            if image is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(key)
-            self.hits += 1
-            return image
-
-    def __contains__(self, key: object) -> bool:
-        with self._lock:
-            return key in self._items
-
-    def put(self, key: KeyImageKey, image: KeyImage) -> None:
-        size = _size(image)
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._bytes -= _size(old)
-            self._items[key] = image
-            self._bytes += size
-            while self._bytes > self.max_bytes:
-                _, gone = self._items.popitem(last=False)
-                self._bytes -= _size(gone)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    @property
-    def bytes(self) -> int:
-        with self._lock:
-            return self._bytes
+        super().__init__(max_bytes, _size)
 
 
 def _size(image: KeyImage) -> int:
