@@ -3,8 +3,10 @@
 Baseline in the same run: downloading the 10 measured instances from Orthanc (the I/O a
 first report cannot avoid). Then the JSON report (key images rendered, no PDF) and the PDF
 report from a running `nadir serve`, each cold (every measurement re-saved as a new version
-just before, so that no key image is cached: fetched and rendered anew) and warm (the same
-report again: key images from the cache), 5 times each; medians reported.
+just before, so that no key image and no report is cached: fetched, rendered and laid out
+anew), warm (the same report again: unchanged, so served from the cache of rendered
+reports, still assembled, compared and audited) and revalidated (`If-None-Match` with the
+warm answer's ETag: 304), 5 times each; medians reported, with the load average.
 Usage: .venv/bin/python -m bench.report
 """
 
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from bench.common import create_token, load_average, nadir_env, nadir_serve, orthanc, push
 from pacs.process import OrthancProcess
 from synthetic import SyntheticLesion, demo_patient, generate_study, write_study
 from synthetic.calipers import KnownCaliper, lesion_calipers
@@ -38,6 +39,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def main() -> int:
+    before = load_average()
     demo = demo_patient(matrix=512, thin_slice_count=300)
     baseline = dataclasses.replace(demo.baseline, lesions=demo.baseline.lesions + (EXTRA,))
     followup = dataclasses.replace(demo.followup, lesions=demo.followup.lesions + (
@@ -51,16 +53,14 @@ def main() -> int:
             calipers[name] = lesion_calipers(spec, datasets)
             files += write_study(datasets, root / name)
         with orthanc(root) as pacs:
-            cfg = pacs.config
-            subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
-                            str(cfg.dicom_port), *map(str, files)], check=True,
-                           capture_output=True, env={"TCP_NODELAY": "1", "PATH": "/usr/bin"})
+            push(pacs, files)
             env = nadir_env(root, pacs)
             radiologist = create_token(env, "radiologist")
             specialist = create_token(env, "specialist")
             with nadir_serve(env) as url:
                 figures = run(url, radiologist, specialist, baseline.patient.patient_id,
                               calipers, pacs)
+    print(f"load average (1 min) before: {before}, after: {load_average()}")
     for name, values in figures.items():
         print(f"{name}: median {statistics.median(values):.3f} s "
               f"(runs: {', '.join(f'{v:.3f}' for v in values)})")
@@ -112,19 +112,28 @@ def run(url: str, radiologist: str, specialist: str, patient_id: str,
         figures: dict[str, list[float]] = {
             "baseline: fetch the 10 measured instances from Orthanc": [
                 timed(fetch_all) for _ in range(REPEAT)]}
+    etags: dict[str, str] = {}
     for fmt in ("json", "pdf"):
         path = f"/api/v1/cases/{cid}/report?format={fmt}"
 
         def report(path: str = path) -> None:
-            client.get(path, headers=spec).raise_for_status()
+            r = client.get(path, headers=spec)
+            r.raise_for_status()
+            etags[path] = r.headers["etag"]
+
+        def revalidate(path: str = path) -> None:
+            r = client.get(path, headers={**spec, "If-None-Match": etags[path]})
+            assert r.status_code == 304, r.status_code
 
         cold = f"GET /report?format={fmt} cold (10 key images fetched and rendered)"
-        warm = f"GET /report?format={fmt} warm (key images cached)"
-        figures[cold], figures[warm] = [], []
+        warm = f"GET /report?format={fmt} warm (unchanged case: the cached report)"
+        again = f"GET /report?format={fmt} If-None-Match (304)"
+        figures[cold], figures[warm], figures[again] = [], [], []
         for _ in range(REPEAT):
             measure_all()
             figures[cold].append(timed(report))
             figures[warm].append(timed(report))
+            figures[again].append(timed(revalidate))
     return figures
 
 

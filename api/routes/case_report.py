@@ -12,9 +12,11 @@ from api.auth import Reader
 from api.deps import CaseLoader
 from api.openapi import answers
 from api.report.assemble import read_report
+from api.report.cache import report_digest, reports_for
 from api.report.model import ReportData
 from api.routes.params import CaseId
 from api.schemas import ReportOut
+from api.schemas.cases import CaseResponseOut
 from api.workflow.case_response import CaseResponse
 from api.workflow.errors import InvalidInput, NotAcceptable, NotEvaluable
 
@@ -40,24 +42,42 @@ def negotiate(format_: str | None, accept: str) -> str:
 
 
 @router.get("/{case_id}/report", response_model=None, responses={200: {
-    "model": ReportOut, "description": "The report as JSON, HTML or PDF",
+    "model": ReportOut, "description": "The report as JSON, HTML or PDF; its ETag changes "
+    "whenever anything it shows changes",
     "content": {"text/html": {}, "application/pdf": {}}},
+    304: {"description": "unchanged since the ETag sent in If-None-Match"},
     **answers(NotAcceptable, NotEvaluable)})
 def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader,
                format: Annotated[Format | None, Query(  # noqa: A002
                    description="the report's type; without it, the Accept header decides")
                ] = None) -> Response:
+    """Every request is audited, answered from the cache or not (see
+    :mod:`api.report.cache`)."""
     kind = negotiate(format, request.headers.get("accept", "*/*"))
     data, response = read_report(cases, request.app.state.pacs, who, case_id, kind,
                                  now=dt.datetime.now(dt.UTC))
+    response_json = CaseResponseOut.of(response).model_dump(mode="json")
+    etag = f'"report-{kind}-{report_digest(data, response_json, kind)}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    tags = {t.strip().removeprefix("W/") for t in
+            request.headers.get("if-none-match", "").split(",")}
+    if "*" in tags or etag in tags:
+        return Response(status_code=304, headers=headers)
+    body = reports_for(request.app.state.pacs).get_or_render(
+        etag, lambda: _render(kind, data, response))
+    if kind == "pdf":
+        headers["Content-Disposition"] = f'inline; filename="nadir-case-{case_id}-report.pdf"'
+    return Response(body, media_type=FORMATS[kind], headers=headers)
+
+
+def _render(kind: str, data: ReportData, case_response: CaseResponse) -> bytes:
     if kind == "json":
-        return JSONResponse(report_json(data, response))
+        return bytes(JSONResponse(report_json(data, case_response)).body)
     from api.report.render import render_html, render_pdf
 
     if kind == "html":
-        return HTMLResponse(render_html(data))
-    return Response(render_pdf(data), media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="nadir-case-{case_id}-report.pdf"'})
+        return bytes(HTMLResponse(render_html(data)).body)
+    return render_pdf(data)
 
 
 def report_json(data: ReportData, case_response: CaseResponse) -> dict[str, Any]:
