@@ -71,6 +71,17 @@ class LiveNadir:
     url: str
     tokens: dict[str, str]
     demo: DemoPair
+    #: The app served (for a test that needs one more user, :meth:`user`).
+    app: Any = None
+
+    def user(self, name: str, role: str) -> str:
+        """A user of that role (made once per module): its name is then a key of ``tokens``."""
+        from api.auth import Role, create_user, issue_token
+
+        if name not in self.tokens:
+            with self.app.state.sessions.begin() as s:
+                self.tokens[name] = issue_token(s, create_user(s, name, Role(role)))
+        return name
 
     def headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -236,7 +247,8 @@ def serving(root: Path, push: Callable[[Any], DemoPair]) -> Iterator[LiveNadir]:
         thread = threading.Thread(target=server.run, name="nadir-browser-tests", daemon=True)
         thread.start()
         wait_until(lambda: server.started, timeout=30)
-        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=push(pacs))
+        nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=push(pacs),
+                          app=app)
         wait_indexed(nadir)
         yield nadir
     finally:

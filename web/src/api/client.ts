@@ -7,6 +7,7 @@ import type {
   Case,
   CaseCreate,
   CaseMeasurements,
+  CaseReadings,
   CaseResponse,
   CaseSummary,
   Comparison,
@@ -186,6 +187,10 @@ export const api = {
       headers: ifMatch ? { 'If-Match': ifMatch } : {},
       timeoutMs: WRITE_TIMEOUT_MS,
     }),
+
+  /** The primary case's reading against each signed-off review, and the response that
+   * counts per timepoint (403 for the reader of a blinded review not signed off yet). */
+  readings: (primaryCaseId: number) => get<CaseReadings>(`/api/v1/cases/${primaryCaseId}/readings`),
 
   createComparison: (patientId: string, baselineStudyUid: string, followupStudyUid: string) =>
     post<Comparison>('/api/v1/comparisons', {

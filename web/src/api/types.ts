@@ -49,6 +49,14 @@ export type Registration = Schemas['RegistrationOut'];
 /** GET /api/v1/cases/{id}/lesions/{lesion_id}/proposal?timepoint= */
 export type Proposal = Schemas['ProposalOut'];
 
+/** GET /api/v1/cases/{id}/readings: the primary reading against each signed-off review (issue 21). */
+export type CaseReadings = Schemas['CaseReadingsOut'];
+export type ReviewReadings = Schemas['ReviewReadingsOut'];
+export type TimepointReadings = Schemas['TimepointReadingsOut'];
+export type Reading = Schemas['ReadingOut'];
+export type FinalResponse = Schemas['FinalResponseOut'];
+export type LesionReading = Schemas['LesionReadingOut'];
+
 export type MeOut = Schemas['MeOut'];
 /** Who is signed in (GET /api/v1/me); `unknown` until the answer came. */
 export interface Me {

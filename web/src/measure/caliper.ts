@@ -102,6 +102,8 @@ export interface CaliperHost extends SaveHost {
   drawing(): boolean;
   /** "Add fragment" is on: a new caliper is one more fragment of the selected lesion. */
   fragmentMode(): boolean;
+  /** Whether this case's calipers show (the reader toggle may show another reading only). */
+  ownShown(): boolean;
   retry(lesionId: number, timepointId: string): void;
   discard(lesionId: number, timepointId: string): void;
 }
@@ -137,6 +139,7 @@ export class Calipers {
   /** Every caliper to show: the stored ones, with a pending change drawn in place of its cell's. */
   private shown(): Shown[] {
     const out: Shown[] = [];
+    if (!this.host.ownShown()) return out;
     const pendingKeys = new Set<string>();
     for (const p of this.host.pending.all()) {
       const lesion = this.host.lesion(p.lesionId);
@@ -225,6 +228,7 @@ export class Calipers {
 
   /** Where each non-target or new lesion read by status was marked: a ring with its label. */
   private drawPoints(pane: ReviewPane, selectedId: number | null): void {
+    if (!this.host.ownShown()) return;
     for (const m of this.host.book.points()) {
       const lesion = this.host.lesion(m.lesion_id);
       if (!lesion || m.timepoint_id !== pane.timepointId || !m.point || !m.sop_instance_uid) continue;

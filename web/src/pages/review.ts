@@ -9,6 +9,7 @@
  *   review/lesions.ts    the selected lesion; adding, changing and deleting lesions
  *   review/signoff.ts    the response panel, sign-off and the report
  *   review/changes.ts    changes made elsewhere, as the case's event stream reports them
+ *   review/readers.ts    a case read twice: whose calipers show, and the readings table
  *   review/studies.ts    the studies left out of the reading and the images flagged on arrival
  *   review/state.ts      what they share: the case, the reader, the selected lesion
  * This module only builds them, connects them, and keeps the place in the address.
@@ -26,6 +27,7 @@ import { headerContent, problemPage, reviewLayout } from '../review/layout';
 import { LesionDesk } from '../review/lesions';
 import { MeasureDesk } from '../review/measuring';
 import { formatPlace, type Place } from '../review/place';
+import { ReaderDesk } from '../review/readers';
 import { SignOffDesk } from '../review/signoff';
 import type { ReviewStart } from '../review/start';
 import { ReviewState } from '../review/state';
@@ -48,6 +50,7 @@ class ReviewPage {
   private readonly signOff: SignOffDesk;
   private readonly studies: StudiesPanel;
   private readonly follower: CaseFollower;
+  private readonly readers: ReaderDesk;
   private viewer!: Viewer;
   private tools!: ToolDesk;
   private toolbar: Toolbar | null = null;
@@ -61,11 +64,22 @@ class ReviewPage {
     private readonly begun: ReviewStart,
   ) {
     const state = (this.state = new ReviewState(begun.caseId));
-    this.measure = new MeasureDesk(state, { panes: () => this.viewer.panes, drawing: () => this.tools.drawing() });
+    this.readers = new ReaderDesk(state, {
+      panes: () => this.viewer.panes,
+      changed: () => {
+        this.tools?.apply();
+        this.savePlace();
+      },
+    }, begun.place.readers);
+    this.measure = new MeasureDesk(state, {
+      panes: () => this.viewer.panes,
+      drawing: () => this.tools.drawing(),
+      ownShown: () => this.readers.ownShown(),
+    });
     this.lesions = new LesionDesk(state, this.measure, {
       viewer: () => this.viewer,
       selectionChanged: () => this.selectionChanged(),
-      lesionsChanged: () => this.signOff.refreshSoon(),
+      lesionsChanged: () => this.refreshSoon(),
     });
     const { book, pending, history: undo } = this.measure;
     this.lesionPanel = new LesionPanel({
@@ -97,7 +111,11 @@ class ReviewPage {
         return state.canMeasure();
       },
       caseData: () => state.case,
-      setCase: (c) => (state.case = c),
+      setCase: (c) => {
+        state.case = c;
+        // A sign-off may lift the blind of this reader's own review.
+        this.readers.refreshSoon();
+      },
       timepointLabel: (tp) => state.timepointLabel(tp),
       timepointName: (id) => state.timepointName(id),
       markNotEvaluable: async (lesionId, tp, status) => {
@@ -114,10 +132,10 @@ class ReviewPage {
     this.follower = new CaseFollower(state, this.measure, {
       forget: (lesionId) => this.lesions.forget(lesionId),
       selectionChanged: () => this.selectionChanged(),
-      responseChanged: () => this.signOff.refreshSoon(),
+      responseChanged: () => this.refreshSoon(),
     });
-    // The lesion list, the response panel and its chart change together with the book.
-    book.onChange(() => this.signOff.refreshSoon());
+    // The lesion list, the response panel, its chart and the readings change together with the book.
+    book.onChange(() => this.refreshSoon());
     undo.onChange(() => this.toolbar?.showHistory(undo.stack.canUndo, undo.stack.canRedo, undo.busy));
     pending.onChange(() => this.lesionPanel.render());
   }
@@ -132,6 +150,7 @@ class ReviewPage {
       patientId: () => state.case.patient_id,
       shown: () => {
         this.calipers?.redraw();
+        this.readers.redraw();
         this.savePlace();
       },
       notifyError: (text) => notify(text, 'error'),
@@ -145,14 +164,17 @@ class ReviewPage {
       redo: () => void undo.redo(),
       applyPreset: (key) => this.viewer.applyPreset(key),
       resetView: () => this.viewer.resetCameras(),
-    }, [this.viewer.syncButton, this.viewer.syncNote]));
-    this.tools = new ToolDesk(state, toolbar, { selectOnly: (lesion) => this.lesions.selectOnly(lesion) });
+    }, [this.viewer.syncButton, this.viewer.syncNote], [this.readers.toggle, this.readers.note]));
+    this.tools = new ToolDesk(state, toolbar, {
+      selectOnly: (lesion) => this.lesions.selectOnly(lesion),
+      viewing: () => this.readers.viewing(),
+    });
     this.root.replaceChildren(reviewLayout({
       header: this.header,
       toolbar: toolbar.element,
       advice: toolbar.advice,
       panes: [this.viewer.column('left'), this.viewer.column('right')],
-      side: [this.lesionPanel.element, this.signOff.panel.element, this.studies.element],
+      side: [this.lesionPanel.element, this.signOff.panel.element, this.readers.panel.element, this.studies.element],
     }));
     this.calipers = new Calipers(this.measure);
     this.tools.attach(this.viewer.panes, engine.id, this.calipers);
@@ -171,6 +193,7 @@ class ReviewPage {
         this.tools.tools.set('windowlevel');
         this.lesions.deselect();
       },
+      cycleReader: () => this.readers.cycle(),
     });
     this.exposeForTests();
     const meLoad = api.me().catch(() => state.me);
@@ -194,6 +217,7 @@ class ReviewPage {
     this.lesionPanel.render();
     this.studies.render();
     void this.signOff.refresh();
+    void this.readers.refresh();
     await this.measure.reload();
     const restored = place.lesion ? state.lesion(place.lesion) : undefined;
     if (restored) this.lesions.selectOnly(restored);
@@ -201,6 +225,12 @@ class ReviewPage {
     this.savePlace();
     this.follower.start();
     void this.viewer.watchRegistration(!place.right.image);
+  }
+
+  /** The case's reading changed: the response and the readings are read again (once for several changes). */
+  private refreshSoon(): void {
+    this.signOff.refreshSoon();
+    this.readers.refreshSoon();
   }
 
   /** The selection or the lesions changed: the tools, the lesion panel and the address follow. */
@@ -216,7 +246,12 @@ class ReviewPage {
   /** Keep the place in the address (replaceState: no new history entry per image). */
   private savePlace(): void {
     if (!this.opened) return;
-    const place: Place = { ...this.viewer.place(), ...(this.state.selectedId ? { lesion: this.state.selectedId } : {}) };
+    const readers = this.readers.current;
+    const place: Place = {
+      ...this.viewer.place(),
+      ...(this.state.selectedId ? { lesion: this.state.selectedId } : {}),
+      ...(readers ? { readers } : {}),
+    };
     const query = formatPlace(place);
     if (query !== location.search) history.replaceState(history.state, '', `${location.pathname}${query}`);
   }

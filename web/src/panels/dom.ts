@@ -22,6 +22,20 @@ export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = 
   return el;
 }
 
+/** `action` run once after the current task, however often the result is called meanwhile
+ * (several changes at once: one read). */
+export function coalesced(action: () => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      action();
+    });
+  };
+}
+
 /** Replace an element's children, skipping the empty ones (null, undefined, false). */
 export function fill(el: Element, ...children: (Child | Child[])[]): void {
   el.replaceChildren();

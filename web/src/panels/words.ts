@@ -34,6 +34,8 @@ export function responseCode(code: string | null | undefined): string {
 export const mayMeasure = (me: Me) =>
   vocabulary.roles.measurers.includes(me.role) || vocabulary.roles.share_readers.includes(me.role);
 export const mayManageCases = (me: Me) => vocabulary.roles.case_managers.includes(me.role);
+/** Radiologists, specialists and admins read second readings (GET .../readings); a share token does not. */
+export const mayReadReadings = (me: Me) => vocabulary.roles.readers.includes(me.role);
 
 /** Said on every page that shows a result, in plain words. */
 export const COMPUTED_READING =

@@ -26,6 +26,7 @@ const OTHER_SHORTCUTS: readonly Shortcut[] = [
   { keys: ['Tab'], does: 'moves the focus, through the panes too: keys then act on the focused pane' },
   { keys: ['Ctrl + Z'], does: 'undo your last change (saved as a new version)' },
   { keys: ['Ctrl + Shift + Z', 'Ctrl + Y'], does: 'redo what you undid (a new version too)' },
+  { keys: ['R'], does: 'a case read twice: the next reading\'s calipers (this case\'s own, another reader\'s read-only, all); the toolbar\'s Calipers buttons do the same' },
   { keys: ['Esc'], does: 'back to window/level, and deselects the lesion; closes this list' },
   { keys: ['?'], does: 'this list of every key' },
 ];

@@ -4,7 +4,7 @@
  * to window/level and deselects; Ctrl+Z undoes, Ctrl+Shift+Z or Ctrl+Y redoes; arrows and
  * Page Up/Down scroll, Home and End go to the first and last image, Space plays or pauses
  * cine, in the pane under the pointer, else the focused pane, else the left one; 1-5 are
- * the window presets. Keys typed into a field or a dialog are left alone.
+ * the window presets; R shows the next reading's calipers (a case read twice). Keys typed into a field or a dialog are left alone.
  */
 import { PRESETS } from '../viewport/presets';
 import type { ReviewPane } from '../viewport/pane';
@@ -28,6 +28,8 @@ export interface KeyHost {
   redo(): void;
   /** Esc: back to window/level, no lesion selected. */
   escape(): void;
+  /** R: the next reading's calipers (a case read twice); false when there is no other reading. */
+  cycleReader(): boolean;
 }
 
 export function bindKeys(host: KeyHost): void {
@@ -76,6 +78,8 @@ export function bindKeys(host: KeyHost): void {
       host.chooseTool(tool);
     } else if (e.key === 'Escape') {
       host.escape();
+    } else if ((e.key === 'r' || e.key === 'R') && host.cycleReader()) {
+      e.preventDefault();
     }
   });
 }

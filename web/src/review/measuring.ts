@@ -19,6 +19,8 @@ export interface MeasureHooks {
   panes(): ReviewPane[];
   /** Whether a left drag draws now. */
   drawing(): boolean;
+  /** Whether this case's calipers show (review/readers.ts). */
+  ownShown(): boolean;
 }
 
 /** A stored reading in words: a status, a merge, the sum of fragments or one length. */
@@ -67,6 +69,10 @@ export class MeasureDesk implements CaliperHost, HistoryHost {
 
   fragmentMode(): boolean {
     return this.state.fragmentMode;
+  }
+
+  ownShown(): boolean {
+    return this.hooks.ownShown();
   }
 
   /** RECIST 1.1 s4.3.2: the lesion has merged into `into` at the timepoint (it counts 0 mm,

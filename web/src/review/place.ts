@@ -1,6 +1,7 @@
 /**
  * Where the reader is, kept in the page's query so that a reload or a link opens the same
- * view: the two timepoints, each pane's series and image, and the selected lesion. Pure;
+ * view: the two timepoints, each pane's series and image, the selected lesion and whose
+ * calipers show (a case read twice: another reading's case id, or `all`). Pure;
  * only values of a UID's or an id's grammar are read back, anything else is ignored.
  */
 
@@ -16,6 +17,8 @@ export interface Place {
   left: PanePlace;
   right: PanePlace;
   lesion?: number;
+  /** Whose calipers show, when not this case's own: another reading's case id, or all. */
+  readers?: number | 'all';
 }
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
@@ -38,7 +41,9 @@ export function parsePlace(search: string): Place {
   };
   const lesionText = q.get('lesion');
   const lesion = lesionText && /^[1-9][0-9]{0,9}$/.test(lesionText) ? Number(lesionText) : undefined;
-  return { left: pane('left'), right: pane('right'), ...(lesion ? { lesion } : {}) };
+  const readersText = q.get('readers');
+  const readers = readersText === 'all' ? 'all' : readersText && /^[1-9][0-9]{0,9}$/.test(readersText) ? Number(readersText) : undefined;
+  return { left: pane('left'), right: pane('right'), ...(lesion ? { lesion } : {}), ...(readers ? { readers } : {}) };
 }
 
 /** The query string (with its "?", or "" when empty) for a place. */
@@ -53,6 +58,7 @@ export function formatPlace(place: Place): string {
     if (place[side].image && frame) q.set(`${side}_frame`, String(frame));
   }
   if (place.lesion) q.set('lesion', String(place.lesion));
+  if (place.readers) q.set('readers', String(place.readers));
   const text = q.toString();
   return text ? `?${text}` : '';
 }

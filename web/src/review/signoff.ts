@@ -5,6 +5,7 @@
 import { ApiError, api } from '../api/client';
 import type { Case, CaseResponse, MissingLesion, Timepoint } from '../api/types';
 import { ask, notify } from '../panels/dialogs';
+import { coalesced } from '../panels/dom';
 import { ResponsePanel } from '../panels/response';
 import { statusesFor } from '../panels/words';
 import { showInSandbox } from './report-window';
@@ -29,7 +30,6 @@ export function notEvaluableStatus(kind: string): string | null {
 export class SignOffDesk {
   readonly panel: ResponsePanel;
   private generation = 0;
-  private scheduled = false;
 
   constructor(private readonly host: SignOffHost) {
     const desk = this;
@@ -45,14 +45,7 @@ export class SignOffDesk {
   }
 
   /** The case changed: read the response again soon (several changes at once: one read). */
-  refreshSoon(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    queueMicrotask(() => {
-      this.scheduled = false;
-      void this.refresh();
-    });
-  }
+  readonly refreshSoon = coalesced(() => void this.refresh());
 
   /** Read the response again; an older answer arriving late never replaces a newer one. */
   async refresh(): Promise<CaseResponse | null> {

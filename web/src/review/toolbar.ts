@@ -21,7 +21,7 @@ export interface ToolbarHost {
 export const CONTROLS_HELP =
   'W window/level · C caliper (a click marks a non-target or new lesion) · B bidirectional · P probe · Z zoom · M pan (left drag). Shift-drag: window; right drag: zoom; middle or ctrl-drag: pan, whatever the tool. ' +
   'Wheel, arrow keys, Page Up/Down: scroll. 1-5: window presets. Ctrl+Z undo, Ctrl+Shift+Z or Ctrl+Y redo. ' +
-  'Esc: back to window/level and deselect. Click a caliper to select its lesion. ?: every key.';
+  'Esc: back to window/level and deselect. Click a caliper to select its lesion. R: whose calipers (a case read twice). ?: every key.';
 
 export class Toolbar {
   readonly element: HTMLElement;
@@ -30,7 +30,8 @@ export class Toolbar {
   private readonly undoButton: HTMLButtonElement;
   private readonly redoButton: HTMLButtonElement;
 
-  constructor(host: ToolbarHost, sync: HTMLElement[]) {
+  /** `sync`: the pane link's button and note; `readers`: the reader toggle and its note (review/readers.ts). */
+  constructor(host: ToolbarHost, sync: HTMLElement[], readers: HTMLElement[] = []) {
     this.toolButtons = TOOLS.map((t) => h('button', {
       type: 'button',
       class: `tool tool-${t.name}`,
@@ -48,6 +49,7 @@ export class Toolbar {
       h('span', { class: 'tools', role: 'group', 'aria-label': 'Tools' }, this.toolButtons),
       h('span', { class: 'history-buttons' }, this.undoButton, this.redoButton),
       sync,
+      readers,
       h('span', { class: 'presets' }, presets),
       h('button', { type: 'button', onclick: () => host.resetView() }, 'Reset view'),
       h('button', { type: 'button', class: 'help', title: CONTROLS_HELP, 'aria-keyshortcuts': '?', dataset: { action: 'keys' }, onclick: () => host.showKeys() }, 'Keys ', h('kbd', {}, '?')));

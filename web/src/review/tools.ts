@@ -12,7 +12,7 @@ import { PaneTools } from '../viewport/tools';
 import type { ReviewState } from './state';
 import type { Toolbar } from './toolbar';
 import { Probe } from './probe';
-import { ToolState, caliperAdvice, marksPoint, primaryAction, type ToolSituation } from './toolstate';
+import { ToolState, caliperAdvice, marksPoint, primaryAction, readingAdvice, type ToolSituation } from './toolstate';
 
 /** A press that moves less than this (CSS px) before it is released is a click. */
 const CLICK_PX = 4;
@@ -20,6 +20,8 @@ const CLICK_PX = 4;
 export interface ToolHooks {
   /** Select a lesion without moving the panes (a click on its caliper). */
   selectOnly(lesion: Lesion): void;
+  /** The other reading the panes show instead of this case's, named; null while this case's show. */
+  viewing(): string | null;
 }
 
 export class ToolDesk {
@@ -50,7 +52,12 @@ export class ToolDesk {
 
   situation(): ToolSituation {
     const lesion = this.state.selected();
-    return { tool: this.tools.tool, canMeasure: this.state.canMeasure(), lesion: lesion ? { label: lesion.label, kind: lesion.kind } : null };
+    return {
+      tool: this.tools.tool,
+      canMeasure: this.state.canMeasure(),
+      lesion: lesion ? { label: lesion.label, kind: lesion.kind } : null,
+      viewing: this.hooks.viewing(),
+    };
   }
 
   /** Whether a left drag draws (and saves) now. */
@@ -66,7 +73,7 @@ export class ToolDesk {
     this.paneTools.setAction(primaryAction(situation));
     for (const pane of this.panes) pane.element.dataset.activeTool = situation.tool;
     this.toolbar.showTool(situation.tool);
-    this.toolbar.showAdvice(caliperAdvice(situation));
+    this.toolbar.showAdvice(caliperAdvice(situation) ?? readingAdvice(situation));
     this.calipers?.redraw();
   }
 

@@ -38,7 +38,13 @@ export interface ToolSituation {
   tool: ToolName;
   canMeasure: boolean;
   lesion: SelectedLesion | null;
+  /** The other reading the panes show instead of this case's (the reader toggle), named;
+   * null or absent while this case's own calipers show. Nothing is drawn then (issue 21). */
+  viewing?: string | null;
 }
+
+/** Whether the measuring tools may change this case's reading now. */
+const mayDraw = (s: ToolSituation) => s.canMeasure && s.lesion !== null && !s.viewing;
 
 export function primaryAction(s: ToolSituation): PrimaryAction {
   switch (s.tool) {
@@ -51,22 +57,23 @@ export function primaryAction(s: ToolSituation): PrimaryAction {
     case 'probe':
       return 'probe';
     case 'caliper':
-      return s.canMeasure && s.lesion !== null && s.lesion.kind !== 'non_target' ? 'draw' : 'none';
+      return mayDraw(s) && s.lesion?.kind !== 'non_target' ? 'draw' : 'none';
     case 'bidirectional':
-      return s.canMeasure && s.lesion !== null && s.lesion.kind !== 'non_target' ? 'bidirectional' : 'none';
+      return mayDraw(s) && s.lesion?.kind !== 'non_target' ? 'bidirectional' : 'none';
   }
 }
 
 /** Whether a click (not a drag) with the caliper tool marks where the selected lesion lies:
  * a non-target or new lesion, read by status (issue 19). */
 export function marksPoint(s: ToolSituation): boolean {
-  return s.tool === 'caliper' && s.canMeasure && s.lesion !== null && (s.lesion.kind === 'non_target' || s.lesion.kind === 'new');
+  return s.tool === 'caliper' && mayDraw(s) && (s.lesion?.kind === 'non_target' || s.lesion?.kind === 'new');
 }
 
 /** What the reader must do before the caliper tool can draw; null when it draws. */
 export function caliperAdvice(s: ToolSituation): string | null {
   if (s.tool !== 'caliper' && s.tool !== 'bidirectional') return null;
   if (!s.canMeasure) return 'Read-only: your role views measurements but does not record them.';
+  if (s.viewing) return `The panes show ${s.viewing}, read-only: choose your own reading (the Calipers buttons, or R) to measure.`;
   if (!s.lesion) return 'Select a lesion in the list (or add one), then drag across it to measure it.';
   if (s.lesion.kind === 'non_target') {
     return s.tool === 'caliper'
@@ -74,6 +81,11 @@ export function caliperAdvice(s: ToolSituation): string | null {
       : `${s.lesion.label} is non-target: it is not measured; mark it with the caliper tool (C).`;
   }
   return null;
+}
+
+/** What the panes show when it is another reading alone (whatever the tool); null otherwise. */
+export function readingAdvice(s: ToolSituation): string | null {
+  return s.viewing ? `The panes show the calipers of ${s.viewing}, read-only: nothing there can be changed. R or the Calipers buttons go back to this case's.` : null;
 }
 
 /** The tool a key chooses (W, C, B, P, Z, M; either case), or null. */

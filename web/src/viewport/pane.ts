@@ -14,6 +14,7 @@ import {
 } from '@cornerstonejs/core';
 import { registerImages } from './cornerstone';
 import { edgeLetters } from './geometry';
+import { ReadOnlyLayer, type ReadOnlyCaliper } from './lines';
 import { voiRangeOf, windowOf } from './presets';
 import type { SeriesStack, StackImage } from './stack';
 
@@ -77,6 +78,8 @@ export class ReviewPane {
   private readonly markerElement: HTMLDivElement;
   private marker: ImageMarker | null = null;
   private readonly pins: { at: ImagePoint; element: HTMLElement }[] = [];
+  /** Other readers' calipers, read-only (viewport/lines.ts). */
+  private readonly readOnly = new ReadOnlyLayer();
   private label: PaneLabel = { timepoint: '', date: '' };
   private shownImageId: string | null = null;
   /** How many times the reader has pressed on this pane (a jump that arrives after a press
@@ -118,7 +121,7 @@ export class ReviewPane {
     this.markerElement = document.createElement('div');
     this.markerElement.className = 'viewport-marker';
     this.markerElement.hidden = true;
-    element.replaceChildren(this.host, this.overlay, this.markerElement, this.message);
+    element.replaceChildren(this.host, this.readOnly.element, this.overlay, this.markerElement, this.message);
     engine.enableElement({
       viewportId: this.viewportId,
       element: this.host,
@@ -129,6 +132,7 @@ export class ReviewPane {
     this.host.addEventListener(Enums.Events.CAMERA_MODIFIED, () => {
       this.placeMarker();
       this.placePins();
+      this.placeReadOnly();
       // Only the reader's zoom and pan are passed on: a pane fitting its image after a new
       // series or a resize must not move the other pane's image.
       if (!this.suppressEvents && this.interacting) this.cameraListeners.forEach((f) => f(this));
@@ -152,6 +156,7 @@ export class ReviewPane {
       this.drawOverlay();
       this.placeMarker();
       this.placePins();
+      this.placeReadOnly();
     }).observe(element);
   }
 
@@ -356,6 +361,25 @@ export class ReviewPane {
     }
   }
 
+  /** Show other readers' calipers (read-only), each while its image is shown. */
+  setReadOnlyCalipers(calipers: ReadOnlyCaliper[]): void {
+    this.readOnly.set(calipers);
+    this.placeReadOnly();
+  }
+
+  private placeReadOnly(): void {
+    const image = this.image;
+    const stack = this.stack;
+    const index = this.index;
+    this.readOnly.place(
+      (c) => image !== null && c.timepointId === this.timepointId && isImage(image, c),
+      (row, column) => {
+        if (!stack) return null;
+        const [x, y] = this.viewport.worldToCanvas(stack.imageToPatient(index, row, column) as Types.Point3);
+        return [x, y];
+      });
+  }
+
   setMessage(text: string): void {
     this.message.textContent = text;
     this.message.hidden = !text;
@@ -388,6 +412,7 @@ export class ReviewPane {
     this.drawOverlay();
     this.placeMarker();
     this.placePins();
+    this.placeReadOnly();
     this.listeners.forEach((f) => f(this));
     this.startPrefetch();
   }
