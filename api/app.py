@@ -120,7 +120,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower.observers.append(prior_fetcher)
     image_checker = ImageChecker(sessions, OrthancClient(
         settings.orthanc_url, settings.orthanc_username, settings.orthanc_password),
-        is_leader=lambda: ingest.leader, receiving=receiving)
+        is_leader=lambda: ingest.leader, receiving=receiving, spool=settings.resent_spool_dir)
     follower.observers.append(image_checker)
     share_copies = OrthancShareCopies(orthanc)
     share_purger = SharePurger(sessions, share_copies,

@@ -35,7 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import PRINCIPAL_SCOPE_KEY, principal_of, roles_admitted
 from api.errors import error_response
 from api.push_auth import secret_check_of
-from api.routes.internal import RESENT_COPY_PATH, STABLE_SERIES_PATH
+from api.routes.internal import STABLE_SERIES_PATH
 from api.settings import Settings
 from api.share_access import act_for
 from api.workflow.errors import NotAllowed, NotAuthenticated, NotFound, PayloadTooLarge
@@ -44,9 +44,6 @@ from api.workflow.roles import Principal, Role, check_role
 MB = 1024**2
 #: Orthanc's stable-series post is one Orthanc id in a small JSON object.
 STABLE_SERIES_LIMIT_BYTES = 1024
-#: A re-sent copy's attributes as Orthanc's Lua dumps them (no pixel data): a CT or MR
-#: header is a few kB, an enhanced multi-frame one with its functional groups more.
-RESENT_COPY_LIMIT_BYTES = 512 * 1024
 
 
 def route_limits(settings: Settings) -> dict[tuple[str, str], int]:
@@ -56,7 +53,6 @@ def route_limits(settings: Settings) -> dict[tuple[str, str], int]:
         ("POST", "/api/v1/cases/{case_id}/sr"): settings.max_sr_mb * MB,
         ("POST", "/api/v1/recist/evaluate"): settings.max_evaluate_mb * MB,
         ("POST", STABLE_SERIES_PATH): STABLE_SERIES_LIMIT_BYTES,
-        ("POST", RESENT_COPY_PATH): RESENT_COPY_LIMIT_BYTES,
     }
 
 

@@ -1,7 +1,6 @@
-"""Who may post Orthanc's notices (stable series, re-sent copies): the holder of the shared
-secret only.
+"""Who may post Orthanc's notices (stable series): the holder of the shared secret only.
 
-A notice (pacs/stable_push.py, pacs/resent.py) comes from Orthanc's Lua over loopback. No
+A notice (pacs/stable_push.py) comes from Orthanc's Lua over loopback. No
 bearer token of any role opens it; the secret is compared in constant time
 (``hmac.compare_digest``), and the body guard checks it before a byte of the body is read.
 """

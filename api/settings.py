@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # The secret of Orthanc's stable-series posts; default: derived from the Orthanc
     # password as `nadir start` configures its Orthanc (None without a password).
     ingest_push_secret: str | None = Field(default=None, min_length=32)
+    # Where Orthanc's Python plugin spools copies sent again by C-STORE under a SOP
+    # Instance UID it holds (pacs/resent_spool.py); the ingest leader drains it. None: such
+    # copies are not compared. `nadir start` sets it to its Orthanc's spool.
+    resent_spool_dir: Path | None = None
     # Registration (issue 9): after the rigid step, also try an affine one; it is kept only
     # where it lowers the metric on held-out samples by 2 % (about +1 s per pair).
     registration_affine: bool = False

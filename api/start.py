@@ -91,7 +91,7 @@ def _start(args: argparse.Namespace) -> int:
         password=_orthanc_secret(data_dir), aet=settings.orthanc_aet,
         index_url=args.orthanc_db, expose_dicom=args.public_dicom,
         stable_series_url=stable_series_url(args.host, args.port),
-        resent_copy_url=resent_copy_url(args.host, args.port),
+        resent_spool_dir=data_dir / "orthanc" / "resent-spool",
     )
     # Started before any thread exists: the kernel stops Orthanc if Nadir is killed.
     orthanc = OrthancProcess(config, die_with_parent=True)
@@ -111,14 +111,6 @@ def stable_series_url(host: str, port: int) -> str | None:
     from api.routes.internal import STABLE_SERIES_PATH
 
     return _loopback_url(host, port, STABLE_SERIES_PATH)
-
-
-def resent_copy_url(host: str, port: int) -> str | None:
-    """Where the local Orthanc posts copies sent again (pacs/resent.py): this service over
-    loopback, or None (such copies go unnoticed) when it listens on no loopback address."""
-    from api.routes.internal import RESENT_COPY_PATH
-
-    return _loopback_url(host, port, RESENT_COPY_PATH)
 
 
 def _loopback_url(host: str, port: int, path: str) -> str | None:
@@ -151,6 +143,7 @@ def _serve(args: argparse.Namespace, settings: Settings, data_dir: Path,
         "orthanc_url": config.url, "orthanc_username": config.username,
         "orthanc_password": config.password, "orthanc_dicom_host": "127.0.0.1",
         "orthanc_dicom_port": config.dicom_port, "orthanc_aet": config.aet,
+        "resent_spool_dir": str(config.resent_spool_dir),
     }
     runtime_path = data_dir / RUNTIME_FILE
     runtime_path.write_text(json.dumps(runtime))

@@ -27,7 +27,6 @@ from pacs.errors import BindShimUnavailable, OrthancPortInUse, OrthancProcessErr
 from pacs.listeners import Listener, listening
 from pacs.orthanc import OrthancClient
 from pacs.reader_user import reader_credentials, reader_filter_lua
-from pacs.resent import resent_watch_lua
 from pacs.stable_push import PUSH_TIMEOUT_S, push_secret, stable_push_lua
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +35,9 @@ PLUGIN_DIRS = (Path("/usr/share/orthanc/plugins"), Path("/usr/lib/orthanc/plugin
 DICOMWEB_PLUGIN = "libOrthancDicomWeb.so"
 #: Debian's orthanc-postgresql: Orthanc's index (not its files) in PostgreSQL.
 POSTGRESQL_INDEX_PLUGIN = "libOrthancPostgreSQLIndex.so"
+#: Debian's orthanc-python (4.0): runs pacs/resent_spool.py inside Orthanc.
+PYTHON_PLUGIN = "libOrthancPython.so"
+RESENT_SPOOL_SCRIPT = REPO_ROOT / "pacs" / "resent_spool.py"
 # What Orthanc 1.x logs before it exits when it cannot listen (OrthancException 2003/2004):
 # "The TCP port of the HTTP server is privileged or already in use:  (port = 8042)".
 PORT_IN_USE_LOG = re.compile(r"The TCP port of the (HTTP|DICOM) server is privileged or already "
@@ -82,10 +84,10 @@ class OrthancConfig:
     #: Where Orthanc posts each stable series (Nadir's internal endpoint, on loopback);
     #: None: Nadir only polls the change feed (pacs/stable_push.py).
     stable_series_url: str | None = None
-    #: Where Orthanc's Lua filter posts copies of instances it holds that came again by
-    #: C-STORE (Nadir's internal endpoint, on loopback); None: such copies go unnoticed
-    #: (pacs/resent.py).
-    resent_copy_url: str | None = None
+    #: Where Orthanc's Python plugin spools copies of instances it holds that came again
+    #: by C-STORE, for Nadir to drain (pacs/resent_spool.py); None: no plugin, such copies
+    #: go unnoticed.
+    resent_spool_dir: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("http_port", "dicom_port"):
@@ -105,8 +107,6 @@ class OrthancConfig:
             raise OrthancProcessError("index_url must be a postgresql:// URL")
         if self.stable_series_url is not None:
             stable_push_lua(self.stable_series_url, self.push_secret)  # refuses a bad URL
-        if self.resent_copy_url is not None:
-            resent_watch_lua(self.resent_copy_url, self.push_secret)  # refuses a bad URL
 
     @property
     def reader(self) -> tuple[str, str]:
@@ -143,19 +143,19 @@ class OrthancConfig:
             # Peers are registered by an admin at run time (REST /modalities) and kept in
             # Orthanc's own database, so they survive restarts.
             "DicomModalitiesInDatabase": True,
-            "Plugins": find_plugins(),
         }
         if self.stable_age_s is not None:
             settings["StableAge"] = self.stable_age_s
-        if self.stable_series_url is not None or self.resent_copy_url is not None:
-            # The Lua posts' timeout (pacs/stable_push.py): Orthanc's REST API waits as long.
+        if self.stable_series_url is not None:
+            # The Lua post's timeout (pacs/stable_push.py): Orthanc's REST API waits as long.
             settings["HttpTimeout"] = PUSH_TIMEOUT_S
+        plugins = find_plugins()
+        if self.resent_spool_dir is not None:
+            plugins.append(_required_plugin(PYTHON_PLUGIN, "orthanc-python"))
+            settings["PythonScript"] = str(RESENT_SPOOL_SCRIPT)
+            settings["Nadir"] = {"ResentSpoolDirectory": str(self.resent_spool_dir)}
         if self.index_url is not None:
-            plugin = find_plugin(POSTGRESQL_INDEX_PLUGIN)
-            if plugin is None:
-                raise OrthancProcessError(
-                    f"{POSTGRESQL_INDEX_PLUGIN} is not installed (Debian: orthanc-postgresql)")
-            settings["Plugins"] = [*find_plugins(), plugin]
+            plugins.append(_required_plugin(POSTGRESQL_INDEX_PLUGIN, "orthanc-postgresql"))
             settings["PostgreSQL"] = {
                 "EnableIndex": True,
                 "EnableStorage": False,  # the files stay in StorageDirectory
@@ -164,7 +164,15 @@ class OrthancConfig:
                 # (Orthanc >= 1.9.2, plugin >= 4.0) when none of them locks the database.
                 "Lock": False,
             }
+        settings["Plugins"] = plugins
         return settings
+
+
+def _required_plugin(name: str, package: str) -> str:
+    found = find_plugin(name)
+    if found is None:
+        raise OrthancProcessError(f"{name} is not installed (Debian: {package})")
+    return found
 
 
 class OrthancProcess:
@@ -207,9 +215,6 @@ class OrthancProcess:
         lua = self.config_dir / "reader-filter.lua"
         lua.write_text(reader_filter_lua(self.config.reader[0]))
         scripts = [lua]
-        if self.config.resent_copy_url is not None:
-            scripts.append(self._secret_script("resent-watch.lua", resent_watch_lua(
-                self.config.resent_copy_url, self.config.push_secret)))
         if self.config.stable_series_url is not None:
             scripts.append(self._secret_script("stable-push.lua", stable_push_lua(
                 self.config.stable_series_url, self.config.push_secret)))

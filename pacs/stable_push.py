@@ -28,15 +28,13 @@ import hmac
 import re
 
 from pacs.errors import PacsError
+from pacs.resent_spool import ORTHANC_ID as ORTHANC_ID  # the id grammar, used here too
 
 #: The header that carries the secret.
 PUSH_SECRET_HEADER = "X-Nadir-Push-Secret"
 #: How long Orthanc's Lua waits for Nadir's answer (seconds, Orthanc's ``HttpTimeout``):
 #: Orthanc's REST API waits as long (see above). Nadir answers in milliseconds.
 PUSH_TIMEOUT_S = 2
-#: An Orthanc resource id: the SHA-1 of its DICOM identifiers in five groups of eight hex
-#: digits (Orthanc Book, "Orthanc identifiers").
-ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")
 _URL = re.compile(r"http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}"
                   r"/[A-Za-z0-9/_\-]*")
 _SECRET = re.compile(r"[A-Za-z0-9_\-]{32,128}")

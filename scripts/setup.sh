@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v Orthanc >/dev/null 2>&1 || [ -x /usr/sbin/Orthanc ] || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+# Copies sent again by C-STORE are spooled by a Python plugin inside Orthanc
+# (pacs/resent_spool.py; Debian's orthanc-python 4.0).
+[ -e /usr/share/orthanc/plugins/libOrthancPython.so ] || need+=(orthanc-python)
 # The PDF report: WeasyPrint needs pango; harfbuzz-subset makes font subsetting fast.
 if command -v dpkg >/dev/null 2>&1; then
   for pkg in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-urw-base35; do

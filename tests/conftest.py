@@ -7,11 +7,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -142,40 +141,22 @@ def orthanc(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def watched_orthanc(tmp_path: Path) -> Iterator[Any]:
-    """A real Orthanc whose Lua filter posts copies sent again (pacs/resent.py) to a free
-    loopback port: serve Nadir there with :func:`serving` (``watched_service`` does)."""
-    from api.routes.internal import RESENT_COPY_PATH
-    from pacs.process import find_orthanc_executable
+    """A real Orthanc whose Python plugin spools copies sent again by C-STORE
+    (pacs/resent_spool.py) to ``config.resent_spool_dir``."""
+    from pacs.process import PYTHON_PLUGIN, find_orthanc_executable, find_plugin
 
     if find_orthanc_executable() is None:
         pytest.skip("Orthanc is not installed (scripts/setup.sh installs Debian's orthanc)")
-    [port] = free_ports(1)
+    if find_plugin(PYTHON_PLUGIN) is None:
+        pytest.skip("orthanc-python is not installed (scripts/setup.sh installs it)")
     proc = start_orthanc(tmp_path / "orthanc", username="nadir-test",
                          password=uuid.uuid4().hex, stable_age_s=1,
-                         resent_copy_url=f"http://127.0.0.1:{port}{RESENT_COPY_PATH}")
+                         resent_spool_dir=tmp_path / "orthanc" / "resent-spool")
     with proc.client() as client:
         client.put_modality(STORESCU_AET, aet=STORESCU_AET, host="127.0.0.1", port=104)
         client.put_modality(PYNETDICOM_AET, aet=PYNETDICOM_AET, host="127.0.0.1", port=104)
     yield proc
     proc.stop(kill=True)
-
-
-@contextmanager
-def serving(app: Any, port: int) -> Iterator[str]:
-    """Serve an app (already started, e.g. by a TestClient) over real HTTP on loopback, so
-    Orthanc's Lua can post to it; its URL."""
-    import uvicorn
-
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="nadir-served", daemon=True)
-    thread.start()
-    try:
-        wait_until(lambda: server.started, timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 def storescu(orthanc: Any, files: list[Path], *, aet: str = STORESCU_AET,
@@ -255,14 +236,10 @@ def service(service_factory: Callable[..., Service], orthanc: Any) -> Service:
 
 @pytest.fixture
 def watched_service(service_factory: Callable[..., Service],
-                    watched_orthanc: Any) -> Iterator[Service]:
-    """The service on ``watched_orthanc``, also served where its Lua filter posts."""
-    from urllib.parse import urlsplit
-
-    built = service_factory(watched_orthanc)
-    port = urlsplit(watched_orthanc.config.resent_copy_url).port
-    with serving(built.app, port):
-        yield built
+                    watched_orthanc: Any) -> Service:
+    """The service on ``watched_orthanc``, draining its spool of copies sent again."""
+    return service_factory(watched_orthanc,
+                           resent_spool_dir=watched_orthanc.config.resent_spool_dir)
 
 
 # --- the fast layer -----------------------------------------------------------------------
@@ -293,7 +270,8 @@ FAST_MODULES = (
     "unit/test_deid_profile",  # the share's de-identification plan: offsets, UID map, exclusions
     "unit/test_dicomjson",  # cutting series metadata into instances, as raw text
     "unit/test_settings",
-    "unit/test_query_retrieve",  # the C-FIND identifier, answers, re-sent copies compared
+    "unit/test_query_retrieve",  # the C-FIND identifier and its answers
+    "unit/test_resent_spool",  # the re-sent copy spool and the plugin's filter, on a fake
     "unit/test_layers",  # workflow modules import no database, adapter or pacs module
 )
 TESTS = Path(__file__).parent

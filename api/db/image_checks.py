@@ -9,7 +9,6 @@ with it (a deleted instance sent again is checked again); flagged when
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,17 +35,3 @@ class ImageCheck(Base):
     resent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     checked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-
-class ResentCopy(Base):
-    """A copy Orthanc's Lua filter posted (pacs/resent.py), queued until ingest compared it
-    with the stored instance: the queue is a table so that a restart loses none. Its
-    attributes are patient data: they leave this table only for the comparison."""
-
-    __tablename__ = "resent_copies"
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    #: The stored instance's Orthanc id (not a foreign key: it may not be indexed yet).
-    orthanc_id: Mapped[str] = mapped_column(String(64), index=True)
-    tags: Mapped[dict[str, Any]] = mapped_column(JSON)
-    remote_aet: Mapped[str | None] = mapped_column(String(16))
-    transfer_syntax: Mapped[str | None] = mapped_column(String(64))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -7,36 +7,47 @@ refuse cannot be refused here; it is **flagged** instead (``image_checks``, show
 the index alike. Each indexed instance is checked once, in the process that follows the
 change feed: an upload (Orthanc's ``Origin`` metadata ``RestApi``) was checked before it
 was stored, so only its origin is read; anything else is read from Orthanc and checked.
-A copy sent again under a stored SOP Instance UID is posted by Orthanc's Lua filter
-(pacs/resent.py) and queued in ``resent_copies`` by the internal route (any process may
-queue); the leader compares each queued copy with the stored instance here and removes it
-from the queue. A copy of an instance not indexed yet waits in the queue until the instance
-is checked.
+A copy sent again by C-STORE under a SOP Instance UID Orthanc holds is spooled by
+Orthanc's Python plugin to a folder (pacs/resent_spool.py); the leader compares each
+spooled copy with the stored file, by the upload's rule (imaging/dicomfile.py: the same
+pixels in another transfer syntax are the same content), and removes it from the spool. A
+copy of an instance not indexed yet waits in the spool until the instance is indexed; one
+of an instance Orthanc no longer holds is dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db.image_checks import ImageCheck, ResentCopy
+from api.db.image_checks import ImageCheck
 from api.db.models import Instance, Series, Study, utcnow
 from api.workers.loop import BackgroundLoop
-from imaging.dicomfile import InvalidDicomFile, inspect_part10
+from imaging.dicomfile import InvalidDicomFile, differing_attributes, inspect_part10
 from pacs.errors import OrthancNotFound
 from pacs.metadata import SeriesRecord
 from pacs.orthanc import OrthancClient
-from pacs.resent import ReceivedCopy, differing_tags
+from pacs.resent_spool import (
+    CopyHeader,
+    SpoolError,
+    read_copy,
+    read_header,
+    remove_stale_partials,
+    spooled,
+)
 
 log = logging.getLogger(__name__)
 #: Instances checked per database round.
 BATCH = 50
 #: Orthanc's ``Origin`` of an instance Nadir's upload stored (after its own checks).
 UPLOADED = "RestApi"
+#: A partial copy older than this was left by an Orthanc that stopped while writing it.
+STALE_PARTIAL_S = 3600.0
 
 
 class ImageChecker(BackgroundLoop):
@@ -46,12 +57,16 @@ class ImageChecker(BackgroundLoop):
 
     def __init__(self, sessions: sessionmaker[Any], orthanc: OrthancClient, *,
                  is_leader: Callable[[], bool], poll_s: float = 2.0,
-                 receiving: Callable[[], bool] = lambda: False) -> None:
+                 receiving: Callable[[], bool] = lambda: False,
+                 spool: Path | None = None) -> None:
         super().__init__(poll_s)
         self._sessions = sessions
         self._orthanc = orthanc
         self._is_leader = is_leader
         self._receiving = receiving
+        #: Where Orthanc's Python plugin spools copies sent again; None: not watched.
+        #: (Settings copied with `model_copy`, as `nadir start` does, may hold a str.)
+        self._spool = None if spool is None else Path(spool)
 
     def __call__(self, record: SeriesRecord) -> None:
         """A series was indexed (a change-feed observer): check its instances soon."""
@@ -66,18 +81,8 @@ class ImageChecker(BackgroundLoop):
         # series (ingest has series pending), that work would compete with it on this
         # machine and on Orthanc's index. The last series indexed wakes this loop again.
         while self._is_leader() and not self.stopping and (
-                (0 if self._receiving() else self.check_due()) + self.compare_queued()):
+                (0 if self._receiving() else self.check_due()) + self.compare_spooled()):
             pass
-
-    # -- the queue of copies sent again ------------------------------------------------------
-
-    def queue_copy(self, instance_id: str, copy: ReceivedCopy) -> None:
-        """Queue a copy Orthanc's Lua filter posted, and wake the leader's thread. Asks
-        Orthanc nothing: Orthanc waits for the answer while holding its Lua lock."""
-        with self._sessions.begin() as s:
-            s.add(ResentCopy(orthanc_id=instance_id, tags=copy.tags,
-                             remote_aet=copy.remote_aet, transfer_syntax=copy.transfer_syntax))
-        self.wake()
 
     # -- the acceptance rule on arrivals ------------------------------------------------------
 
@@ -104,8 +109,6 @@ class ImageChecker(BackgroundLoop):
                 # Orthanc's id only: UIDs and reasons stay out of the log.
                 log.warning("instance %s came by %s and would be refused by upload: flagged",
                             orthanc_id, origin)
-            # A copy may have come before the instance was indexed.
-            self.compare_queued(orthanc_id)
         return len(due)
 
     def _verdict(self, orthanc_id: str) -> tuple[str | None, str | None]:
@@ -123,33 +126,43 @@ class ImageChecker(BackgroundLoop):
             return origin, exc.reason
         return origin, None
 
-    def compare_queued(self, instance_id: str | None = None) -> int:
-        """Compare up to :data:`BATCH` queued copies (of one instance, or of any) whose
-        instance is indexed; how many left the queue. A copy with the same attributes stays
-        quiet, another one is flagged with the attributes (PS3.3 C.12.1.1.1: one SOP
-        Instance UID, one instance). A copy of an instance Orthanc no longer holds is
-        dropped."""
+    def compare_spooled(self) -> int:
+        """Compare up to :data:`BATCH` spooled copies whose instance is indexed with the
+        stored file; how many left the spool. The same content (or the same pixels in
+        another transfer syntax) stays quiet, other content is flagged with the attributes
+        that differ (PS3.3 C.12.1.1.1: one SOP Instance UID, one instance). A copy of an
+        instance Orthanc no longer holds, or a file the plugin did not write, is dropped.
+        Removed only after its verdict is committed: a stop in between compares it again,
+        to the same verdict."""
+        if self._spool is None:
+            return 0
+        remove_stale_partials(self._spool, older_than_s=STALE_PARTIAL_S)
         done = 0
-        with self._sessions() as s:
-            query = select(ResentCopy.id, ResentCopy.orthanc_id).order_by(ResentCopy.id)
-            if instance_id is not None:
-                query = query.where(ResentCopy.orthanc_id == instance_id)
-            queued = s.execute(query.limit(BATCH)).all()
-        stored: dict[str, dict[str, Any] | None] = {}
-        for copy_id, orthanc_id in queued:
-            indexed = self._indexed(orthanc_id)
-            if indexed is None and self._orthanc_holds(orthanc_id):
-                continue  # compared once the instance is indexed and checked
-            if indexed is not None and orthanc_id not in stored:
-                stored[orthanc_id] = self._stored_tags(orthanc_id)
-            with self._sessions.begin() as s:
-                row = s.get(ResentCopy, copy_id)
-                if row is None:
-                    continue
-                tags = stored.get(orthanc_id)
-                if indexed is not None and tags is not None:
-                    self._flag(s, indexed, orthanc_id, tags, row)
-                s.execute(delete(ResentCopy).where(ResentCopy.id == copy_id))
+        stored: dict[str, bytes | None] = {}
+        # Copies waiting for their instance are skipped, not counted: look at a few more.
+        for path in spooled(self._spool)[:BATCH * 4]:
+            if done >= BATCH or self.stopping:
+                break
+            try:
+                header = read_header(path)
+            except (SpoolError, OSError) as exc:
+                log.warning("a spooled copy was dropped: %s", exc)
+                path.unlink(missing_ok=True)
+                done += 1
+                continue
+            indexed = self._indexed(header.instance)
+            if indexed is None:
+                if self._orthanc_holds(header.instance):
+                    continue  # compared once the instance is indexed
+            else:
+                if header.instance not in stored:
+                    stored[header.instance] = self._stored_file(header.instance)
+                first = stored[header.instance]
+                if first is not None:
+                    _, copy = read_copy(path)
+                    with self._sessions.begin() as s:
+                        self._flag(s, indexed, header, differing_attributes(first, copy))
+            path.unlink(missing_ok=True)
             done += 1
         return done
 
@@ -164,26 +177,29 @@ class ImageChecker(BackgroundLoop):
         return None if row is None else (row[0], row[1], row[2], row[3])
 
     def _orthanc_holds(self, orthanc_id: str) -> bool:
-        return self._stored_tags(orthanc_id) is not None
-
-    def _stored_tags(self, orthanc_id: str) -> dict[str, Any] | None:
         try:
-            return self._orthanc.instance_tags(orthanc_id)
+            self._orthanc.instance(orthanc_id)
+        except OrthancNotFound:
+            return False
+        return True
+
+    def _stored_file(self, orthanc_id: str) -> bytes | None:
+        try:
+            return self._orthanc.instance_file(orthanc_id)
         except OrthancNotFound:
             return None
 
     @staticmethod
-    def _flag(s: Session, indexed: tuple[int, str, str | None, str | None], orthanc_id: str,
-              stored: dict[str, Any], copy: ResentCopy) -> None:
-        differing = differing_tags(stored, copy.tags)
+    def _flag(s: Session, indexed: tuple[int, str, str | None, str | None],
+              header: CopyHeader, differing: list[str]) -> None:
         if not differing:
             return
-        row = _row(s, indexed[0], orthanc_id, *indexed[1:])
+        row = _row(s, indexed[0], header.instance, *indexed[1:])
         row.resent_attributes = differing
         row.resent_at = utcnow()
-        row.resent_by = copy.remote_aet
+        row.resent_by = header.remote_aet
         # Orthanc's id only: UIDs and attributes stay out of the log.
-        log.warning("instance %s was sent again with other attributes: flagged", orthanc_id)
+        log.warning("instance %s was sent again with other content: flagged", header.instance)
 
 
 def _row(s: Session, instance_pk: int, orthanc_id: str, sop_uid: str,

@@ -22,7 +22,8 @@ from tests.factories import tiny_ct_series, write_all
 pytestmark = pytest.mark.integration
 
 
-# Orthanc's Lua filter posts the copies sent again to this service (pacs/resent.py).
+# Orthanc's Python plugin spools the copies sent again for this service
+# (pacs/resent_spool.py).
 @pytest.fixture
 def orthanc(watched_orthanc: Any) -> Any:
     return watched_orthanc
@@ -148,13 +149,13 @@ def test_a_copy_re_sent_by_c_store_with_other_content_is_flagged_and_shown_on_th
     # A copy of the first image with another name and other pixels, same SOP Instance UID.
     series[0].PatientName = "Someone^Else"
     series[0].AccessionNumber = "A-2"
-    series[0].PixelData = bytes(len(series[0].PixelData))
+    series[0].PixelData = b"\x01" * len(series[0].PixelData)
     changed = write_all(series[:1], tmp_path / "changed")
     storescu(orthanc, changed)  # Orthanc answers success and keeps the first version
     flags = wait_until(lambda: _flags(service, "RESENT-1"), timeout=60)
     assert [(f["kind"], f["sop_instance_uid"], f["attributes"]) for f in flags] == \
         [("resent_with_other_content", series[0].SOPInstanceUID,
-          ["AccessionNumber", "PatientName"])]
+          ["AccessionNumber", "PatientName", "PixelData"])]
     assert "sent again by STORESCU" in flags[0]["reason"]
     assert "keeps the first version" in flags[0]["reason"]
     with orthanc.client() as client:
@@ -169,18 +170,15 @@ def test_a_copy_re_sent_by_c_store_with_other_content_is_flagged_and_shown_on_th
                               headers=service.headers("specialist")).json()
     assert [f["sop_instance_uid"] for f in case["images_flagged"]] == [series[0].SOPInstanceUID]
     # Sent again identical to what Orthanc holds: nothing more, once ingest has compared
-    # the copies Orthanc posted (they were queued, then left the queue).
+    # the copies Orthanc spooled (they left the spool).
     storescu(orthanc, first)
-    wait_until(lambda: _queued(service) == 0, timeout=60)
+    wait_until(lambda: _spooled(orthanc) == 0, timeout=60)
     assert _flags(service, "RESENT-1") == flags
     _index_equals_orthanc(service, orthanc)
 
 
-def _queued(service: Service) -> int:
-    """Copies Orthanc posted that ingest has not compared yet."""
-    from sqlalchemy import func
+def _spooled(orthanc: Any) -> int:
+    """Copies Orthanc spooled that ingest has not compared yet."""
+    from pacs.resent_spool import spooled
 
-    from api.db.image_checks import ResentCopy
-
-    with service.app.state.sessions() as s:
-        return int(s.scalar(select(func.count()).select_from(ResentCopy)) or 0)
+    return len(spooled(orthanc.config.resent_spool_dir))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
 
 import pytest
 
 from api.push_auth import check_push_secret
-from api.start import resent_copy_url, stable_series_url
+from api.start import stable_series_url
 from api.workflow.errors import NotAuthenticated
 from pacs.errors import PacsError
 from pacs.feed import ChangeFeedFollower
@@ -139,33 +138,6 @@ def test_a_post_wakes_the_follower_that_otherwise_waits_its_interval() -> None:
         follower.wake()
         thread.join(timeout=30)
     assert not thread.is_alive() and orthanc.reads == 3
-
-
-def test_the_config_installs_the_filter_only_with_a_url_and_keeps_it_private(
-        tmp_path: Path) -> None:
-    url = resent_copy_url("0.0.0.0", 8000)
-    assert url == "http://127.0.0.1:8000/internal/orthanc/resent-copy"
-    assert resent_copy_url("::", 8000) == "http://[::1]:8000/internal/orthanc/resent-copy"
-    assert resent_copy_url("192.168.1.2", 8000) is None
-    config = OrthancConfig(storage_dir=tmp_path / "w", http_port=8042, dicom_port=4242,
-                           username="nadir", password="pw", resent_copy_url=url)
-    # The post's wait is bounded: Orthanc's REST API waits as long (pacs/stable_push.py).
-    assert config.runtime_settings()["HttpTimeout"] == 2
-    OrthancProcess(config).write_config()
-    script = tmp_path / "w" / "config" / "resent-watch.lua"
-    assert script.stat().st_mode & 0o077 == 0  # it holds the shared secret
-    assert push_secret("pw") in script.read_text()
-    written = json.loads((tmp_path / "w" / "config" / "orthanc.json").read_text())
-    assert str(script) in written["LuaScripts"]
-    with pytest.raises(PacsError, match="loopback"):
-        OrthancConfig(storage_dir=tmp_path, http_port=8042, dicom_port=4242, username="n",
-                      password="pw", resent_copy_url="http://192.168.1.2:8000/x")
-    plain = OrthancProcess(OrthancConfig(storage_dir=tmp_path / "p", http_port=8042,
-                                         dicom_port=4242, username="nadir", password="pw"))
-    plain.write_config()
-    written = json.loads((tmp_path / "p" / "config" / "orthanc.json").read_text())
-    assert not any("resent" in script for script in written["LuaScripts"])
-    assert "HttpTimeout" not in written
 
 
 class _StableOrthanc(_QuietOrthanc):
