@@ -99,3 +99,43 @@ def test_the_review_preloads_its_chunks_and_assets_are_cached_for_good(
                           ".map(e => [e.name, e.transferSize, e.decodedBodySize])")
     assert loads and all(size > 0 for _, _, size in loads), loads
     assert [name for name, transferred, _ in loads if transferred != 0] == [], loads
+
+
+#: Before the page's scripts: the time (from navigation) at which both panes have drawn.
+_BOTH_DRAWN = """
+performance.setResourceTimingBufferSize(100000);
+window.__bothDrawn = new Promise((resolve) => {
+  const drawn = () => document.querySelectorAll('[data-viewport][data-ready="true"]').length === 2;
+  const watch = new MutationObserver(() => {
+    if (drawn()) { watch.disconnect(); resolve(performance.now()); }
+  });
+  document.addEventListener('DOMContentLoaded', () => watch.observe(document.body,
+    { attributes: true, subtree: true, attributeFilter: ['data-ready'] }));
+});
+"""
+
+
+def test_the_first_images_wait_for_no_other_request(page: Any, live: LiveNadir) -> None:
+    """Before both panes are drawn the page asks only what they need: the case, the
+    patient's studies and the pairing, the two series' metadata and the two frames. Who is
+    signed in, the thumbnails and the neighbours' prefetch wait until both are drawn."""
+    case = live.new_case()
+    sign_in(page, live)
+    page.add_init_script(_BOTH_DRAWN)
+    open_case(page, live, case["id"])
+    drawn = page.evaluate("window.__bothDrawn")
+    before = page.evaluate(
+        "(drawn) => performance.getEntriesByType('resource').filter((e) => e.startTime < drawn)"
+        ".map((e) => new URL(e.name)).filter((u) => /^\\/(api|dicom-web)\\//.test(u.pathname))"
+        ".map((u) => u.pathname + u.search)", drawn)
+    shapes = sorted(re.sub(r"/(\d+|[0-9.]{20,})(?=/|$)", "/{}", path) for path in before)
+    pairing = [s for s in shapes if s.startswith("/api/v1/comparisons")]
+    assert pairing in (["/api/v1/comparisons"], ["/api/v1/comparisons/{}"]), shapes
+    patient = case["patient_id"]
+    assert [s for s in shapes if s not in pairing] == sorted([
+        "/api/v1/cases/{}", f"/api/v1/patients/{patient}/studies",
+        *["/dicom-web/studies/{}/series/{}/metadata"] * 2,
+        *["/dicom-web/studies/{}/series/{}/instances/{}/frames/{}"] * 2]), shapes
+    # Then the rest comes: the header's user, the thumbnails, the other images.
+    page.locator('.signed-in[data-user-role="radiologist"]').wait_for()
+    page.locator('[data-series-thumbnail][data-loaded="true"]').first.wait_for()

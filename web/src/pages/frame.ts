@@ -4,12 +4,14 @@ import { signOut } from '../api/session';
 import type { Me } from '../api/types';
 import { h } from '../panels/dom';
 
-export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = []): HTMLElement {
+/** `who`: who is signed in (GET /api/v1/me, asked once per page); the review asks it only
+ * after its first images are drawn. */
+export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = [], who: () => Promise<Me> = api.me): HTMLElement {
   return h('header', { class: 'top' },
     h('a', { href: '/', class: 'brand' }, 'Nadir'),
     h('div', { class: 'title' }, title),
     h('nav', {}, extra,
-      signedInAs(),
+      signedInAs(who),
       h('button', {
         type: 'button',
         class: 'sign-out',
@@ -22,9 +24,9 @@ export function pageHeader(title: (Node | string)[], extra: (Node | string)[] = 
 }
 
 /** "Signed in as NAME, ROLE", from GET /api/v1/me; `data-user-name` and `data-user-role` for automation. */
-function signedInAs(): HTMLElement {
+function signedInAs(me: () => Promise<Me>): HTMLElement {
   const who = h('span', { class: 'signed-in', 'aria-live': 'polite' }, 'Signed in as …');
-  api.me().then(
+  me().then(
     (me: Me) => {
       who.dataset.userName = me.name ?? '';
       who.dataset.userRole = me.role;

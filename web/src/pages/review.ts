@@ -58,11 +58,15 @@ class ReviewPage {
   private fragmentsOf: number | null = null;
   private opened = false;
   private readonly header = h('div', { class: 'header-slot' });
+  /** Settles once both panes have drawn their first image (or the case could not open). */
+  private readonly firstImages: Promise<void>;
+  private firstImagesDrawn!: () => void;
 
   constructor(
     private readonly root: HTMLElement,
     private readonly begun: ReviewStart,
   ) {
+    this.firstImages = new Promise((resolve) => (this.firstImagesDrawn = resolve));
     const state = (this.state = new ReviewState(begun.caseId));
     this.readers = new ReaderDesk(state, {
       panes: () => this.viewer.panes,
@@ -175,6 +179,7 @@ class ReviewPage {
       advice: toolbar.advice,
       panes: [this.viewer.column('left'), this.viewer.column('right')],
       side: [this.lesionPanel.element, this.signOff.panel.element, this.readers.panel.element, this.studies.element],
+      me: () => this.firstImages.then(() => api.me()),
     }));
     this.calipers = new Calipers(this.measure);
     this.tools.attach(this.viewer.panes, engine.id, this.calipers);
@@ -196,11 +201,11 @@ class ReviewPage {
       cycleReader: () => this.readers.cycle(),
     });
     this.exposeForTests();
-    const meLoad = api.me().catch(() => state.me);
     let loaded: Awaited<ReviewStart['loaded']>;
     try {
       loaded = await this.begun.loaded;
     } catch (error) {
+      this.firstImagesDrawn();
       this.root.replaceChildren(...problemPage(state.caseId, error));
       return;
     }
@@ -208,7 +213,12 @@ class ReviewPage {
     if (loaded.comparisonError) this.viewer.pairingFailed(loaded.comparisonError);
     const place = this.begun.place;
     await this.viewer.open(loaded.left, loaded.right, new Pairing(loaded.comparison, loaded.studies), place);
-    // Everything below is not needed for the first images.
+    // Everything below is not needed for the first images: who is signed in (the role
+    // decides the tools; the header names them) is asked only now, after the frame that
+    // shows both images, so that they wait on fewer requests.
+    await new Promise((resolve) => requestAnimationFrame(resolve));
+    this.firstImagesDrawn();
+    const meLoad = api.me().catch(() => state.me);
     fill(this.header, headerContent(state.case));
     state.me = await meLoad;
     document.body.dataset.role = state.me.role;

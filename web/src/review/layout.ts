@@ -4,7 +4,7 @@
  * the case cannot be opened. Parts bring their own elements; nothing here has state.
  */
 import { ApiError, api } from '../api/client';
-import type { Case } from '../api/types';
+import type { Case, Me } from '../api/types';
 import { h } from '../panels/dom';
 import { CRITERIA_NAMES, COMPUTED_READING } from '../panels/words';
 import { pageHeader } from '../pages/frame';
@@ -20,6 +20,8 @@ export interface LayoutParts {
   panes: HTMLElement[];
   /** The side panels, top to bottom (lesions, response). */
   side: HTMLElement[];
+  /** Who is signed in, for the header (asked once the first images are drawn). */
+  me: () => Promise<Me>;
 }
 
 export function reviewLayout(parts: LayoutParts): HTMLElement {
@@ -32,7 +34,7 @@ export function reviewLayout(parts: LayoutParts): HTMLElement {
     dataset: { drawerToggle: '' },
   }, 'Lesions & response');
   const review = h('div', { class: 'review' },
-    h('div', { class: 'top-slot' }, pageHeader([parts.header], [drawer, h('a', { href: '/', class: 'button' }, 'Worklist')])),
+    h('div', { class: 'top-slot' }, pageHeader([parts.header], [drawer, h('a', { href: '/', class: 'button' }, 'Worklist')], parts.me)),
     h('p', { class: 'disclaimer banner' }, COMPUTED_READING),
     h('div', { class: 'review-body' },
       h('div', { class: 'viewer' }, parts.toolbar, parts.advice, h('div', { class: 'panes' }, parts.panes)),

@@ -82,6 +82,8 @@ export class ReviewPane {
   private readonly readOnly = new ReadOnlyLayer();
   private label: PaneLabel = { timepoint: '', date: '' };
   private shownImageId: string | null = null;
+  /** Waiting for the pane's next image to be drawn (or for its series to fail). */
+  private drawnWaiters: (() => void)[] = [];
   /** How many times the reader has pressed on this pane (a jump that arrives after a press
    * leaves the pane where the reader is working). */
   touches = 0;
@@ -208,10 +210,26 @@ export class ReviewPane {
       await this.viewport.setStack(stack.imageIds, start);
     } catch (error) {
       if (generation === this.generation) this.setMessage(`This image could not be shown: ${describe(error)}`);
+      this.settleDrawn();
       return;
     }
     if (generation !== this.generation) return;
     this.viewport.render();
+  }
+
+  /**
+   * Settles once the pane has drawn an image of its series (at once when it has), or its
+   * series could not be shown: what waits for the first images (the neighbours' prefetch,
+   * the thumbnails) starts after it. `show` resolves earlier, when the image is loaded and
+   * its drawing only scheduled for the next frame.
+   */
+  drawn(): Promise<void> {
+    if (this.shownImageId !== null) return Promise.resolve();
+    return new Promise((resolve) => this.drawnWaiters.push(resolve));
+  }
+
+  private settleDrawn(): void {
+    this.drawnWaiters.splice(0).forEach((resolve) => resolve());
   }
 
   async setIndex(index: number): Promise<void> {
@@ -414,6 +432,7 @@ export class ReviewPane {
     this.placePins();
     this.placeReadOnly();
     this.listeners.forEach((f) => f(this));
+    this.settleDrawn();
     this.startPrefetch();
   }
 
