@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 
 from pacs.errors import PacsError
 from pacs.resent_spool import ORTHANC_ID as ORTHANC_ID  # the id grammar, used here too
@@ -38,6 +39,9 @@ PUSH_TIMEOUT_S = 2
 _URL = re.compile(r"http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5}"
                   r"/[A-Za-z0-9/_\-]*")
 _SECRET = re.compile(r"[A-Za-z0-9_\-]{32,128}")
+#: A compose service's URL (its name in Docker's DNS), plain http with a plain path.
+_SERVICE_URL = re.compile(r"http://[a-z0-9][a-z0-9\-]{0,62}:\d{1,5}/[A-Za-z0-9/_\-]*")
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 
 
 def push_secret(orthanc_password: str) -> str:
@@ -67,5 +71,32 @@ def stable_push_lua(url: str, secret: str) -> str:
         f"  HttpPost('{url}', DumpJson({{ series = seriesId }}, true),\n"
         "           { ['Content-Type'] = 'application/json',\n"
         f"             ['{PUSH_SECRET_HEADER}'] = '{secret}' }})\n"
+        "end\n"
+    )
+
+
+def stable_push_lua_for_services(urls: Sequence[str], secret_env: str) -> str:
+    """The Docker deployment's script (docker/orthanc/stable-push.lua): post every stable
+    series' id to each Nadir node, by its compose service name, with the secret Orthanc's
+    container has in ``secret_env``. The node that follows the change feed reads it at once;
+    the others answer and do nothing (api/workers/ingest.py). A node that is down costs a
+    refused connection; each post is under ``pcall``, so one failing never stops the next."""
+    if not urls or not all(_SERVICE_URL.fullmatch(url) for url in urls):
+        raise PacsError("each stable-series URL must be http://<service>:<port>/<path>")
+    if not _ENV_NAME.fullmatch(secret_env):
+        raise PacsError(f"not an environment variable name: {secret_env[:70]!r}")
+    posts = "".join(f"  pcall(HttpPost, '{url}', body, headers)\n" for url in urls)
+    return (
+        "-- Written by Nadir (pacs/stable_push.py): tell its nodes at once that a series is\n"
+        "-- stable. Their change feed indexes the series, and catches any post that is lost.\n"
+        "function OnStableSeries(seriesId, tags, metadata)\n"
+        f"  local secret = os.getenv('{secret_env}')\n"
+        "  if secret == nil or secret == '' then\n"
+        "    return\n"
+        "  end\n"
+        "  local body = DumpJson({ series = seriesId }, true)\n"
+        "  local headers = { ['Content-Type'] = 'application/json',\n"
+        f"                    ['{PUSH_SECRET_HEADER}'] = secret }}\n"
+        f"{posts}"
         "end\n"
     )

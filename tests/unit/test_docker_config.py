@@ -13,6 +13,8 @@ import pytest
 from pacs.process import BASE_CONFIG, OrthancConfig
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
+COMPOSE_ENV = {"ORTHANC_PASSWORD": "x", "POSTGRES_PASSWORD": "y", "ORTHANC_READER_PASSWORD": "z",
+               "NADIR_PUSH_SECRET": "0123456789abcdef0123456789abcdef"}
 
 
 def test_docker_overlay_does_not_redefine_shared_settings() -> None:
@@ -37,8 +39,7 @@ def test_compose_file_is_valid() -> None:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
-    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y",
-               ORTHANC_READER_PASSWORD="z")
+    env = dict(os.environ, **COMPOSE_ENV)
     result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config", "-q"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -56,8 +57,7 @@ def test_compose_runs_two_orthancs_on_one_postgresql_index() -> None:
     tool = shutil.which("docker-compose")
     if tool is None:
         pytest.skip("docker-compose is not installed (scripts/setup.sh dev installs it)")
-    env = dict(os.environ, ORTHANC_PASSWORD="x", POSTGRES_PASSWORD="y",
-               ORTHANC_READER_PASSWORD="z")
+    env = dict(os.environ, **COMPOSE_ENV)
     result = subprocess.run([tool, "-f", str(DOCKER / "docker-compose.yml"), "config"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
@@ -81,14 +81,58 @@ def test_compose_gives_the_image_proxy_its_read_only_orthanc_user() -> None:
     assert compose.count("NADIR_ORTHANC_READER_USERNAME: nadir-images") == 2
 
 
-def test_compose_orthanc_has_no_re_sent_watch() -> None:
-    """The filter posts to Nadir over loopback (pacs/resent.py), which the compose Orthanc,
-    in a container of its own, cannot reach; its old form wrote to Orthanc from inside the
-    filter and crashed Orthanc under concurrent C-STOREs. It must not come back."""
+def test_compose_orthanc_spools_copies_for_nadir_and_has_no_lua_filter() -> None:
+    """Copies sent again go through the Python plugin's spool (pacs/resent_spool.py), on a
+    volume every Orthanc and Nadir container mounts; no Lua ReceivedInstanceFilter (Orthanc
+    1.10.1 crashed feeding it instances with sequences nested 9 deep)."""
     overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
-    assert overlay["LuaScripts"] == ["/etc/orthanc/reader-filter.lua"]
-    assert not (DOCKER / "orthanc" / "resent-watch.lua").exists()
-    assert "resent-watch" not in (DOCKER / "docker-compose.yml").read_text()
+    assert any(p.endswith("libOrthancPython.so") for p in overlay["Plugins"])
+    spool = overlay["Nadir"]["ResentSpoolDirectory"]
+    assert overlay["PythonScript"] == "/usr/local/share/nadir/resent_spool.py"
+    orthanc_image = _stages((DOCKER / "orthanc" / "Dockerfile").read_text())[0]
+    assert f"COPY pacs/resent_spool.py {overlay['PythonScript']}" in orthanc_image
+    install = next(line for line in orthanc_image if "apt-get install" in line)
+    for package in ("orthanc", "orthanc-dicomweb", "orthanc-postgresql", "orthanc-python"):
+        assert f" {package} " in f"{install} ", package
+    # One user id in both images: the spool's files are the owner's only.
+    assert any("--uid 10001" in line for line in orthanc_image)
+    assert "USER 10001" in orthanc_image
+    assert any("--uid 10001" in line for line in _stages((DOCKER / "Dockerfile").read_text())[-1])
+    for lua in (DOCKER / "orthanc").glob("*.lua"):
+        assert "ReceivedInstanceFilter" not in lua.read_text(), lua
+    compose = (DOCKER / "docker-compose.yml").read_text()
+    assert compose.count(f"resent-spool:{spool}") == 2  # the Orthanc and the Nadir anchors
+    assert compose.count(f"NADIR_RESENT_SPOOL_DIR: {spool}") == 2
+
+
+def test_compose_orthanc_posts_stable_series_to_both_nadir_nodes() -> None:
+    """Issue 22's Docker gap: Orthanc tells Nadir at once that a series is stable, by the
+    compose service names, with the secret both sides take from NADIR_PUSH_SECRET."""
+    from api.routes.internal import STABLE_SERIES_PATH
+    from pacs.stable_push import stable_push_lua_for_services
+
+    overlay = json.loads((DOCKER / "orthanc" / "docker.json").read_text())
+    assert "/etc/nadir-orthanc/stable-push.lua" in overlay["LuaScripts"]
+    assert overlay["HttpTimeout"] == 2  # Orthanc's REST API waits as long as a post
+    lua = (DOCKER / "orthanc" / "stable-push.lua").read_text()
+    assert lua == stable_push_lua_for_services(
+        [f"http://nadir:8000{STABLE_SERIES_PATH}", f"http://nadir-2:8000{STABLE_SERIES_PATH}"],
+        "NADIR_PUSH_SECRET")
+    compose = (DOCKER / "docker-compose.yml").read_text()
+    assert "NADIR_PUSH_SECRET: ${NADIR_PUSH_SECRET:?set NADIR_PUSH_SECRET}" in compose
+    assert compose.count("NADIR_INGEST_PUSH_SECRET: ${NADIR_PUSH_SECRET:?") == 2
+
+
+def test_the_services_lua_refuses_what_it_cannot_hold() -> None:
+    from pacs.errors import PacsError
+    from pacs.stable_push import stable_push_lua_for_services
+
+    for urls in ([], ["http://nadir:8000/x'..os.exit()"], ["https://nadir/x"],
+                 ["http://Nadir:8000/x"]):
+        with pytest.raises(PacsError, match="URL"):
+            stable_push_lua_for_services(urls, "NADIR_PUSH_SECRET")
+    with pytest.raises(PacsError, match="environment"):
+        stable_push_lua_for_services(["http://nadir:8000/x"], "X') os.exit('")
 
 
 def _stages(dockerfile: str) -> list[list[str]]:
