@@ -3,8 +3,8 @@
 Baseline in the same run: downloading the 10 measured instances from Orthanc (the I/O a
 first report cannot avoid). Then the JSON report (key images rendered, no PDF) and the PDF
 report from a running `nadir serve`, each cold (every measurement re-saved as a new version
-just before, so that no key image and no report is cached: fetched, rendered and laid out
-anew), warm (the same report again: unchanged, so served from the cache of rendered
+with one end moved by half a pixel, so that no key image and no report is cached: fetched,
+rendered and laid out anew), warm (the same report again: unchanged, so served from the cache of rendered
 reports, still assembled, compared and audited) and revalidated (`If-None-Match` with the
 warm answer's ETag: 304), 5 times each; medians reported, with the load average.
 Usage: .venv/bin/python -m bench.report
@@ -91,14 +91,16 @@ def run(url: str, radiologist: str, specialist: str, patient_id: str,
             json={"kind": "target", "organ": cal.organ,
                   "nodal": cal.organ == "lymph node"}).json()["id"]
 
-    def measure_all() -> None:
-        """Save every measurement (again): new versions, so no key image is cached."""
+    def measure_all(round_no: int = 0) -> None:
+        """Save every measurement again, one end moved by half a pixel more each round: new
+        versions and new lengths, so neither a key image nor a rendered report is cached."""
         for tp, key in zip(timepoints, ("bl", "fu"), strict=True):
             for cal in calipers[key]:
                 path = f"/api/v1/cases/{cid}/lesions/{lesion_ids[cal.label]}/measurements/{tp}"
+                (r0, c0), (r1, c1) = cal.endpoints
                 client.put(path, headers=rad, json={
                     "sop_instance_uid": cal.sop_instance_uid,
-                    "endpoints": [list(p) for p in cal.endpoints]}).raise_for_status()
+                    "endpoints": [[r0, c0], [r1, c1 + 0.5 * round_no]]}).raise_for_status()
 
     measure_all()
     uids = [c.sop_instance_uid for k in ("bl", "fu") for c in calipers[k]]
@@ -129,8 +131,8 @@ def run(url: str, radiologist: str, specialist: str, patient_id: str,
         warm = f"GET /report?format={fmt} warm (unchanged case: the cached report)"
         again = f"GET /report?format={fmt} If-None-Match (304)"
         figures[cold], figures[warm], figures[again] = [], [], []
-        for _ in range(REPEAT):
-            measure_all()
+        for i in range(REPEAT):
+            measure_all(1 + i + (REPEAT if fmt == "pdf" else 0))
             figures[cold].append(timed(report))
             figures[warm].append(timed(report))
             figures[again].append(timed(revalidate))
