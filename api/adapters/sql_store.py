@@ -36,6 +36,7 @@ from api.db.models import (
     patient_markers_table,
     publications_table,
     sr_drafts_table,
+    timepoint_signoffs_table,
 )
 from api.db.outbox import OutboxItem, outbox_table
 from api.workflow import ports
@@ -140,6 +141,16 @@ class SqlCaseStore:
             return []
         return list(self.session.scalars(
             select(Case).where(_cases.review_of == case_id).order_by(_cases.id)))
+
+    def reviews_signed_off_somewhere(self) -> list[Case]:
+        # One query, and one for their sign-offs: cases without a review, and reviews not
+        # signed off anywhere, are never loaded.
+        signed = select(timepoint_signoffs_table.c.id).where(
+            timepoint_signoffs_table.c.case_id == _cases.id).exists()
+        return list(self.session.scalars(
+            select(Case).where(_cases.review_of.is_not(None), signed)
+            .options(selectinload(Case.signoffs))  # type: ignore[arg-type]
+            .order_by(_cases.id)))
 
     def reviews_read_by(self, reader: str) -> list[Case]:
         return list(self.session.scalars(

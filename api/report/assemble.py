@@ -31,8 +31,9 @@ from api.workflow.comparisons import pair_studies
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.errors import NotEvaluable
 from api.workflow.ports import CaseStore, Pacs, Series, Study
+from api.workflow.readings import FinalReading, FinalResponse
 from api.workflow.roles import READERS, Principal
-from api.workflow.second_reading import case_readings
+from api.workflow.second_reading import CaseReadings, case_readings
 from api.workflow.timeline import (
     SET_FOR_CASE,
     CurrentMeasurements,
@@ -73,18 +74,25 @@ def _window_for(organ: str) -> Window | None:
 
 
 def read_report(reader: CaseReader, pacs: Pacs, who: Principal, case_id: int, kind: str, *,
-                now: dt.datetime) -> tuple[ReportData, CaseResponse]:
-    """The case's report for a reader; the read is audited with its format."""
+                now: dt.datetime) -> tuple[ReportData, CaseResponse, FinalReading | None]:
+    """The case's report for a reader, with the responses that count in a case read twice
+    (None otherwise); the read is audited with its format."""
     case = reader.open_case(who, READERS, case_id)
-    data, response = build_report_data(reader, pacs, case, now=now)
+    data, response, final = _report_data(reader, pacs, case, now=now)
     reader.record(who, f"report_{kind}", case, "/report")
-    return data, response
+    return data, response, final
 
 
 def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
                       now: dt.datetime) -> tuple[ReportData, CaseResponse]:
     """The report's content: incomplete timepoints carry the lesions they wait for and
     no figure (see :mod:`api.workflow.case_response`)."""
+    data, response, _ = _report_data(reader, pacs, case, now=now)
+    return data, response
+
+
+def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
+                 ) -> tuple[ReportData, CaseResponse, FinalReading | None]:
     response = reader.case_response(case)
     studies = [state.study for state in response.states]
     if not studies:
@@ -94,9 +102,16 @@ def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
     patient = reader.store.patient(case.patient_id)
     assert patient is not None
     signoffs = {s.timepoint_uid: s for s in case.signoffs}
+    # A case read twice (issue 21): both readings, and the response that counts.
+    found = None if case.review_of is not None else \
+        case_readings(reader, case, first=response, lesions=False)
+    final = None if found is None else found.final_reading
     rows = [_timepoint_row(state, engine_rows.get(state.timepoint_uid),
-                           signoffs.get(state.timepoint_uid)) for state in response.states]
+                           signoffs.get(state.timepoint_uid),
+                           None if final is None else final.at(state.timepoint_uid))
+            for state in response.states]
     best = response.best_overall_response
+    final_best = None if final is None else final.best_overall_response
     data = ReportData(
         patient_id=patient.patient_id, patient_name=patient.patient_name or "",
         birth_date=patient.birth_date, sex=patient.sex if patient.sex in ("M", "F", "O") else None,
@@ -109,16 +124,14 @@ def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
         markers=_markers(reader.store.markers_of(case.patient_id), studies,
                          case.marker_window_days),
         left_out=_left_out(reader, case),
-        second_reading=_second_reading(reader, case),
+        second_reading=() if found is None else _second_reading(found),
+        final_best_overall_response=_code(final_best),
     )
-    return data, response
+    return data, response, final
 
 
-def _second_reading(reader: CaseReader, case: Case) -> tuple[SecondReadingRow, ...]:
+def _second_reading(found: CaseReadings) -> tuple[SecondReadingRow, ...]:
     """Both readings of each compared timepoint of a case read twice (issue 21)."""
-    if case.review_of is not None:
-        return ()
-    found = case_readings(reader, case)
     final = {f.timepoint_uid: f for f in found.final}
     rows = []
     for comparison in found.comparisons:
@@ -138,7 +151,7 @@ def _second_reading(reader: CaseReader, case: Case) -> tuple[SecondReadingRow, .
 
 
 def _timepoint_row(state: TimepointState, r: TimepointResult | None,
-                   so: TimepointSignoff | None) -> TimepointRow:
+                   so: TimepointSignoff | None, final: FinalResponse | None) -> TimepointRow:
     st = state.study
     assert st.study_date is not None  # timepoints are dated studies
     return TimepointRow(
@@ -157,7 +170,9 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         missing=tuple(m.label for m in state.missing),
         markers_holding_back_cr=r.markers_holding_back_cr if r else (),
         split=tuple(s.lesion_id for s in r.split_lesions) if r else (),
-        coalesced=tuple((c.lesion_id, c.into) for c in r.coalesced_lesions) if r else ())
+        coalesced=tuple((c.lesion_id, c.into) for c in r.coalesced_lesions) if r else (),
+        final_response=_code(final.response) if final else None,
+        final_source=final.source if final else None)
 
 
 def _left_out(reader: CaseReader, case: Case) -> tuple[tuple[str, str], ...]:

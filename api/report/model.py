@@ -27,6 +27,8 @@ CELL_STATUSES = frozenset(STATUS_MEANINGS)
 RESPONSE_CODES = frozenset(RESPONSE_MEANINGS)
 CRITERIA = frozenset(CRITERIA_NAMES)
 PAIR_SOURCES = frozenset({"auto", "manual"})
+#: Where a second reading's final response comes from (api.workflow.readings).
+FINAL_SOURCES = frozenset({"agreed", "adjudicated", "adjudication_pending", "primary"})
 # DICOM Patient's Sex (PS3.3 C.7.1.1): M, F, O, or empty when unknown.
 SEX_CODES = frozenset({"M", "F", "O", ""})
 
@@ -245,10 +247,19 @@ class TimepointRow:
     #: label merged into) of those that coalesced here.
     split: tuple[str, ...] = ()
     coalesced: tuple[tuple[str, str], ...] = ()
+    #: A case read twice (issue 21): the overall response that counts here and where it
+    #: comes from (one of FINAL_SOURCES); both None for a case read once.
+    final_response: str | None = None
+    final_source: str | None = None
 
     def __post_init__(self) -> None:
         check = _Check(self)
         check.text("id")
+        check.choice("final_response", RESPONSE_CODES, optional=True)
+        check.choice("final_source", FINAL_SOURCES, optional=True)
+        if self.final_source is None and self.final_response is not None:
+            raise check.fail("final_response", "is set, so final_source must say where it "
+                                               "comes from")
         check.text("description", empty=True)
         if not isinstance(self.missing, tuple) or not all(
                 isinstance(label, str) and label for label in self.missing):
@@ -358,10 +369,6 @@ class MarkerSeries:
         return point.value > self.upper_limit_normal
 
 
-#: Where a second reading's final response comes from (api.workflow.readings).
-FINAL_SOURCES = frozenset({"agreed", "adjudicated", "adjudication_pending", "primary"})
-
-
 @dataclass(frozen=True)
 class SecondReadingRow:
     """One timepoint read twice (issue 21): both overall responses, whether they agree, and
@@ -419,10 +426,13 @@ class ReportData:
     left_out: tuple[tuple[str, str], ...] = ()
     #: A case read twice: per review and compared timepoint, both readings (else empty).
     second_reading: tuple[SecondReadingRow, ...] = ()
+    #: A case read twice: the best overall response over the responses that count.
+    final_best_overall_response: str | None = None
 
     def __post_init__(self) -> None:
         check = _Check(self)
         check.items("second_reading", SecondReadingRow)
+        check.choice("final_best_overall_response", RESPONSE_CODES, optional=True)
         check.text("patient_id", "case_id", "software_version")
         check.text("patient_name", empty=True)
         check.date("birth_date", optional=True)
@@ -483,6 +493,18 @@ class ReportData:
         if self.baseline.follow_up_fields:
             raise check.fail("timepoints", f"[0] is the baseline and must not carry "
                                            f"{', '.join(self.baseline.follow_up_fields)}")
+        read_twice = {tp.final_source is not None for tp in self.timepoints}
+        if len(read_twice) > 1:
+            raise check.fail("timepoints", "a case read twice has a final_source at every "
+                                           "timepoint, a case read once at none")
+        if self.final_best_overall_response is not None and not self.read_twice:
+            raise check.fail("final_best_overall_response", "is set, so the timepoints must "
+                                                            "carry their final responses")
+
+    @property
+    def read_twice(self) -> bool:
+        """A review is signed off at every timepoint: each row has the response that counts."""
+        return self.timepoints[0].final_source is not None
 
     def _check_lesions(self, check: _Check) -> None:
         labels = [les.label for les in self.lesions]

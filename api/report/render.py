@@ -42,6 +42,7 @@ from api.report.model import KeyImageView, LesionCell, LesionRow, ReportData
 from api.report.notes import DISCLAIMER, report_notes
 from api.report.vocabulary import (
     CRITERIA_NAMES,
+    FINAL_SOURCE_NAMES,
     KIND_NAMES,
     SEX_NAMES,
     STATUS_MEANINGS,
@@ -164,7 +165,7 @@ def _environment() -> Environment:
                        moment=fmt_moment, yes_no=fmt_yes_no, score=fmt_score)
     env.globals.update(response_code=response_code, response_meaning=response_meaning,
                        kind_name=KIND_NAMES.__getitem__, cell_text=cell_text,
-                       status_text=status_text)
+                       status_text=status_text, final_sources=FINAL_SOURCE_NAMES)
     return env
 
 

@@ -60,6 +60,15 @@ CRITERIA_NAMES = MappingProxyType({
     "iRECIST": "iRECIST",
 })
 
+#: Where the response that counts in a case read twice comes from (issue 21), as the
+#: timepoint table says it under the response.
+FINAL_SOURCE_NAMES = MappingProxyType({
+    "agreed": "readings agree",
+    "adjudicated": "adjudicated",
+    "adjudication_pending": "awaiting adjudication",
+    "primary": "not compared",
+})
+
 SEX_NAMES = MappingProxyType({"M": "male", "F": "female", "O": "other", "": "not recorded"})
 
 

@@ -19,6 +19,7 @@ from api.schemas import ReportOut
 from api.schemas.cases import CaseResponseOut
 from api.workflow.case_response import CaseResponse
 from api.workflow.errors import InvalidInput, NotAcceptable, NotEvaluable
+from api.workflow.readings import FinalReading
 
 router = APIRouter(prefix="/api/v1/cases", tags=["reports"])
 FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
@@ -54,9 +55,9 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader
     """Every request is audited, answered from the cache or not (see
     :mod:`api.report.cache`)."""
     kind = negotiate(format, request.headers.get("accept", "*/*"))
-    data, response = read_report(cases, request.app.state.pacs, who, case_id, kind,
-                                 now=dt.datetime.now(dt.UTC))
-    response_json = CaseResponseOut.of(response).model_dump(mode="json")
+    data, response, final = read_report(cases, request.app.state.pacs, who, case_id, kind,
+                                        now=dt.datetime.now(dt.UTC))
+    response_json = CaseResponseOut.of(response, final).model_dump(mode="json")
     etag = f'"report-{kind}-{report_digest(data, response_json, kind)}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
     tags = {t.strip().removeprefix("W/") for t in
@@ -64,15 +65,16 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader
     if "*" in tags or etag in tags:
         return Response(status_code=304, headers=headers)
     body = reports_for(request.app.state.pacs).get_or_render(
-        etag, lambda: _render(kind, data, response))
+        etag, lambda: _render(kind, data, response, final))
     if kind == "pdf":
         headers["Content-Disposition"] = f'inline; filename="nadir-case-{case_id}-report.pdf"'
     return Response(body, media_type=FORMATS[kind], headers=headers)
 
 
-def _render(kind: str, data: ReportData, case_response: CaseResponse) -> bytes:
+def _render(kind: str, data: ReportData, case_response: CaseResponse,
+            final: FinalReading | None) -> bytes:
     if kind == "json":
-        return bytes(JSONResponse(report_json(data, case_response)).body)
+        return bytes(JSONResponse(report_json(data, case_response, final)).body)
     from api.report.render import render_html, render_pdf
 
     if kind == "html":
@@ -80,5 +82,6 @@ def _render(kind: str, data: ReportData, case_response: CaseResponse) -> bytes:
     return render_pdf(data)
 
 
-def report_json(data: ReportData, case_response: CaseResponse) -> dict[str, Any]:
-    return ReportOut.of(data, case_response).to_json()
+def report_json(data: ReportData, case_response: CaseResponse,
+                final: FinalReading | None = None) -> dict[str, Any]:
+    return ReportOut.of(data, case_response, final).to_json()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.adapters.sql_store import SqlCaseStore
 from api.auth import CaseManager, Measurer, Reader
-from api.deps import Cases, SessionDep
+from api.deps import CaseLoader, Cases, SessionDep
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, StudyUid
 from api.schemas import (
@@ -30,6 +30,7 @@ from api.workflow.case_reader import CaseView
 from api.workflow.cases import NewCase, NewLesion
 from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
+from api.workflow.second_reading import SecondReadings
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
 from measurement.vocabulary import Criteria, LesionKind
@@ -124,6 +125,7 @@ def patch_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionPatch, who: M
 
 @router.get("/{case_id}/response", response_model=CaseResponseOut,
             response_model_exclude_unset=True, responses=answers(NotEvaluable))
-def case_response(case_id: CaseId, who: Reader, cases: Cases) -> object:
-    """The case's responses at whatever stage the reading is (200 for an empty case too)."""
-    return CaseResponseOut.of(cases.response(who, case_id))
+def case_response(case_id: CaseId, who: Reader, reader: CaseLoader) -> object:
+    """The case's responses at whatever stage the reading is (200 for an empty case too);
+    for a case read twice, each timepoint's ``final`` response too."""
+    return CaseResponseOut.of(*SecondReadings(reader).response(who, case_id))

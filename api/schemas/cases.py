@@ -25,11 +25,13 @@ from api.schemas.common import (
 )
 from api.schemas.evaluate import CoalescedOut, SplitOut, TimepointResponseOut, WarningOut
 from api.schemas.index import ImageFlagOut
+from api.schemas.readings import TimepointFinalOut
 from api.workflow.case_reader import CaseView
 from api.workflow.case_response import CaseResponse
 from api.workflow.cases import DEFAULT_OPTIONS
 from api.workflow.domain import Lesion, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.ports import AuditEvent, ImageCheck, Study
+from api.workflow.readings import FinalReading
 from api.workflow.split_lesions import MAX_FRAGMENTS
 from measurement.codec import result_to_json
 from measurement.markers import MARKER_WINDOW_DAYS
@@ -462,6 +464,10 @@ class CaseTimepointResponseOut(TimepointResponseOut):
                            "reading there")
     missing: list[MissingLesionOut] = Field(description="the lesions without a reading here")
     signed_off: bool
+    final: TimepointFinalOut | None = Field(default=None, description=(
+        "a case read twice (a review signed off at every timepoint): the overall response "
+        "that counts here, as `final` of GET .../readings gives it; null otherwise. The "
+        "fields above stay this case's own reading"))
 
 
 class CaseResponseOut(BaseModel):
@@ -477,10 +483,15 @@ class CaseResponseOut(BaseModel):
     best_overall_response: str | None = Field(description="over the timepoints before the "
                                               "first incomplete one; null while the "
                                               "baseline is incomplete")
+    final_best_overall_response: str | None = Field(default=None, description=(
+        "a case read twice: the best overall response over the responses that count "
+        "(each timepoint's `final`), by the same rule (RECIST 1.1 s4.4.3, Table 3; "
+        "iRECIST iBOR); null otherwise"))
     warnings: list[WarningOut]
 
     @classmethod
-    def of(cls, resp: CaseResponse) -> CaseResponseOut:
+    def of(cls, resp: CaseResponse, final: FinalReading | None = None) -> CaseResponseOut:
+        """``final``: the responses that count in a case read twice (None otherwise)."""
         rows: list[dict[str, Any]]
         if resp.result is not None:
             body = result_to_json(resp.result)
@@ -496,11 +507,15 @@ class CaseResponseOut(BaseModel):
                 split["lesion_id"] = ids[split["id"]]
             for merged in row.get("coalesced", ()):
                 merged.update(lesion_id=ids[merged["id"]], into_lesion_id=ids[merged["into"]])
+            counts = None if final is None else final.at(state.timepoint_uid)
             row.update(complete=state.complete, signed_off=state.signed_off, missing=[
                 {"lesion_id": m.lesion_id, "label": m.label, "kind": m.kind}
-                for m in state.missing])
+                for m in state.missing], final=None if counts is None
+                else TimepointFinalOut.of(resp.case.id, counts))
         best = resp.best_overall_response
+        final_best = None if final is None else final.best_overall_response
         return cls.model_validate({
             "criteria": criteria_name(resp.case.criteria), "complete": resp.complete,
             "next_step": resp.next_step, "timepoints": rows, "warnings": warnings,
-            "best_overall_response": None if best is None else best.value})
+            "best_overall_response": None if best is None else best.value,
+            "final_best_overall_response": None if final_best is None else final_best.value})

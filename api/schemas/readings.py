@@ -166,13 +166,19 @@ class ReviewReadingsOut(BaseModel):
             review_case_id=c.review.id, reader=c.review.reader or "",
             blinded=c.review.blinded,
             timepoints=[_timepoint(c, t) for t in c.timepoints],
-            lesions=LesionsOut.of(c.lesions),
+            lesions=LesionsOut.of(_matched(c)),
             summary=ComparisonSummaryOut(
                 timepoints_compared=len(compared), timepoints_agreeing=agreeing,
                 agreement=agreeing / len(compared) if compared else None,
                 primary_best_overall_response=_word(c.primary_best),
                 review_best_overall_response=_word(c.review_best),
                 best_overall_response_agree=c.best_agree))
+
+
+def _matched(c: ReviewComparison) -> LesionComparison:
+    if c.lesions is None:  # a programming error: these readings were asked without them
+        raise ValueError(f"the lesions of review {c.review.id} were not matched")
+    return c.lesions
 
 
 def _timepoint(c: ReviewComparison, t: TimepointComparison) -> TimepointReadingsOut:
@@ -195,8 +201,23 @@ class FinalResponseOut(BaseModel):
 
     @classmethod
     def of(cls, case_id: int, f: FinalResponse) -> FinalResponseOut:
-        return cls(timepoint_id=f.timepoint_uid, overall_response=_word(f.response),
-                   source=f.source, adjudication=None if f.adjudication is None
+        at = TimepointFinalOut.of(case_id, f)
+        return cls(timepoint_id=f.timepoint_uid, overall_response=at.overall_response,
+                   source=at.source, adjudication=at.adjudication)
+
+
+class TimepointFinalOut(BaseModel):
+    """The overall response that counts at one timepoint of a case read twice."""
+
+    overall_response: str | None
+    source: str = Field(description="agreed | adjudicated | adjudication_pending | primary")
+    adjudication: AdjudicationOut | None = Field(description="the adjudication that counts "
+                                                 "(source adjudicated), else null")
+
+    @classmethod
+    def of(cls, case_id: int, f: FinalResponse) -> TimepointFinalOut:
+        return cls(overall_response=_word(f.response), source=f.source,
+                   adjudication=None if f.adjudication is None
                    else AdjudicationOut.of(case_id, f.adjudication))
 
 

@@ -13,6 +13,7 @@ from api.schemas.cases import CaseResponseOut, CaseTimepointResponseOut
 from api.schemas.common import CriteriaName, LesionKindName, kind_name
 from api.schemas.evaluate import WarningOut
 from api.workflow.case_response import CaseResponse
+from api.workflow.readings import FinalReading
 from imaging.render import png_data_uri
 
 
@@ -125,6 +126,9 @@ class ReportOut(BaseModel):
     software_version: str
     timepoints: list[CaseTimepointResponseOut]
     best_overall_response: str | None
+    final_best_overall_response: str | None = Field(default=None, description=(
+        "as in GET .../response: a case read twice, the best overall response over the "
+        "responses that count (each timepoint's `final`); null otherwise"))
     warnings: list[WarningOut]
     signoffs: list[ReportSignoff]
     series_compared: list[ReportSeriesPair]
@@ -137,10 +141,12 @@ class ReportOut(BaseModel):
         "whether they agree and the response that counts (absent otherwise)"))
 
     @classmethod
-    def of(cls, data: ReportData, case_response: CaseResponse) -> ReportOut:
-        """The report's JSON: the case's responses as ``GET .../response`` gives them, and
-        what the HTML and PDF show beside them."""
-        response = CaseResponseOut.of(case_response)
+    def of(cls, data: ReportData, case_response: CaseResponse,
+           final: FinalReading | None = None) -> ReportOut:
+        """The report's JSON: the case's responses as ``GET .../response`` gives them (with
+        ``final``, the responses that count in a case read twice), and what the HTML and
+        PDF show beside them."""
+        response = CaseResponseOut.of(case_response, final)
         return cls(
             case_id=int(data.case_id),
             patient=ReportPatient(
@@ -152,6 +158,7 @@ class ReportOut(BaseModel):
             next_step=response.next_step, software_version=data.software_version,
             timepoints=response.timepoints,
             best_overall_response=response.best_overall_response,
+            final_best_overall_response=response.final_best_overall_response,
             warnings=response.warnings,
             signoffs=[ReportSignoff(
                 timepoint_id=t.id, date=t.date.isoformat(), description=t.description,

@@ -209,6 +209,9 @@ class CaseStore(Protocol):
     def case_ids_of(self, patient_id: str) -> list[int]: ...
     def reviews_of(self, case_id: int) -> list[Case]:
         """The cases that review this case (second readings), oldest first."""
+    def reviews_signed_off_somewhere(self) -> list[Case]:
+        """Every review case with at least one timepoint signed off, oldest first (those
+        that may be signed off at every timepoint), with their sign-offs."""
     def reviews_read_by(self, reader: str) -> list[Case]:
         """The review cases this user reads, oldest first."""
     def user_role(self, name: str) -> str | None:

@@ -13,6 +13,7 @@ images of the same timepoint are not matched (registration is not used).
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from api.workflow.domain import Adjudication, Lesion, MeasurementVersion
+from measurement.best_response import ScoredTimepoint, best_overall_response
+from measurement.model import Criteria, EvaluationOptions
 from measurement.result import Response, TimepointResult
 
 #: Calipers of two readers are one lesion when their midpoints are this close, on the same
@@ -89,13 +92,18 @@ class FinalResponse:
 
 
 def final_responses(order: Sequence[str], rows: Sequence[TimepointComparison],
-                    adjudications: Mapping[str, Adjudication]) -> list[FinalResponse]:
+                    adjudications: Mapping[str, Adjudication],
+                    primary_responses: Mapping[str, Response | None] | None = None
+                    ) -> list[FinalResponse]:
     """Per timepoint of ``order`` (the primary's), the response that counts: the readers'
-    common one, else the adjudicated reading's, else the primary's until adjudication."""
+    common one, else the adjudicated reading's, else the primary's until adjudication; and
+    the primary's (``primary_responses``: its overall response by timepoint) where no review reads
+    that timepoint."""
     out = []
     for tp in order:
         here = [r for r in rows if r.timepoint_uid == tp]
         if not here:
+            out.append(FinalResponse(tp, (primary_responses or {}).get(tp), "primary", None))
             continue
         primary = here[0].primary
         decision = adjudications.get(tp)
@@ -112,6 +120,45 @@ def final_responses(order: Sequence[str], rows: Sequence[TimepointComparison],
         else:
             out.append(FinalResponse(tp, primary.overall_response, "primary", None))
     return out
+
+
+@dataclass(frozen=True)
+class FinalReading:
+    """A case read twice: the response that counts at each of its timepoints (baseline
+    first), and the best overall response over them."""
+
+    timepoints: tuple[FinalResponse, ...]
+    best_overall_response: Response | None
+
+    def at(self, timepoint_uid: str) -> FinalResponse | None:
+        return next((f for f in self.timepoints if f.timepoint_uid == timepoint_uid), None)
+
+
+def final_best_overall_response(criteria: Criteria, options: EvaluationOptions,
+                                dates: Mapping[str, datetime.date],
+                                final: Sequence[FinalResponse], *, target_disease: bool
+                                ) -> Response | None:
+    """The best overall response over the responses that count (``final``, baseline first).
+
+    The engine's own rule (:func:`measurement.best_response.best_overall_response`: RECIST
+    1.1 s4.4.3 and Table 3, with confirmation per s4.6 when the case asks for it; iRECIST
+    iBOR) applied to the sequence of final time-point responses, as the engine applies it to
+    one reading's. As for one reading (:mod:`api.workflow.case_response`), it is judged on
+    the follow-ups before the first without a response, and None when no follow-up has one:
+    the baseline alone is no assessment (RECIST 1.1 s4.4).
+    """
+    if len(final) < 2:
+        return None
+    scored = []
+    for f in final[1:]:
+        if f.response is None:
+            break
+        scored.append(ScoredTimepoint(f.timepoint_uid, dates[f.timepoint_uid], f.response))
+    if not scored:
+        return None
+    best, _ = best_overall_response(criteria, dates[final[0].timepoint_uid], scored, options,
+                                    target_disease=target_disease)
+    return best
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ Every read and write is audited in the unit of work that commits it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 
 from api.workflow.case_reader import CaseReader, CaseView
@@ -19,6 +20,7 @@ from api.workflow.errors import Conflict, InvalidInput, NotAllowed
 from api.workflow.ports import CaseStore
 from api.workflow.readings import (
     Agreement,
+    FinalReading,
     FinalResponse,
     LesionComparison,
     LocatedReading,
@@ -26,12 +28,16 @@ from api.workflow.readings import (
     TimepointComparison,
     cohen_kappa,
     compare_lesions,
+    final_best_overall_response,
     final_responses,
     located,
 )
 from api.workflow.reviews import check_reader, fully_signed_off, new_review, primary_readers
 from api.workflow.roles import CASE_MANAGERS, READERS, Principal, Role, check_role
+from api.workflow.timeline import case_options
+from measurement.model import Criteria
 from measurement.result import Response, TimepointResult
+from measurement.vocabulary import LesionKind
 
 #: Longest adjudication reason kept (the API refuses longer ones first).
 MAX_REASON = 2000
@@ -43,7 +49,8 @@ class ReviewComparison:
 
     review: Case
     timepoints: tuple[TimepointComparison, ...]
-    lesions: LesionComparison
+    #: None where the caller asked for the responses only (the report, the agreement).
+    lesions: LesionComparison | None
     primary_best: Response | None
     review_best: Response | None
 
@@ -67,11 +74,29 @@ class CaseReadings:
     #: The primary's timepoints, oldest first.
     order: tuple[str, ...] = ()
 
+    #: The primary's timepoints' dates (for the best overall response over the final ones).
+    dates: Mapping[str, dt.date] = field(default_factory=dict)
+    #: The primary reading has target lesions (RECIST 1.1 Table 2: without them, no SD).
+    target_disease: bool = True
+    #: The primary reading's overall response by timepoint.
+    primary_responses: Mapping[str, Response | None] = field(default_factory=dict)
+
     @property
     def final(self) -> list[FinalResponse]:
         """The response that counts per timepoint (agreed, adjudicated or pending)."""
         return final_responses(self.order, [t for c in self.comparisons for t in c.timepoints],
-                               newest_adjudications(self.case))
+                               newest_adjudications(self.case), self.primary_responses)
+
+    @property
+    def final_reading(self) -> FinalReading | None:
+        """The responses that count and their best overall response; None for a case not
+        read twice (no review signed off at every timepoint)."""
+        if not self.comparisons:
+            return None
+        final = self.final
+        return FinalReading(tuple(final), final_best_overall_response(
+            Criteria(self.case.criteria), case_options(self.case), self.dates, final,
+            target_disease=self.target_disease))
 
 
 @dataclass(frozen=True)
@@ -114,6 +139,19 @@ class SecondReadings:
         self.store.commit()
         return found
 
+    def response(self, who: Principal, case_id: int
+                 ) -> tuple[CaseResponse, FinalReading | None]:
+        """The case's response for a reader (audited as a read) with, for a case read
+        twice, the response that counts at each timepoint (None otherwise, and for a
+        review: its reading is its own)."""
+        case = self.reader.open_case(who, READERS, case_id)
+        self.reader.record(who, "read", case, "/response")
+        first = self.reader.case_response(case)
+        if case.review_of is not None:
+            return first, None
+        return first, case_readings(self.reader, case, first=first,
+                                    lesions=False).final_reading
+
     def _primary(self, who: Principal, case_id: int) -> Case:
         case = self.reader.case_for(who, case_id)
         if case.review_of is not None:
@@ -129,7 +167,7 @@ class SecondReadings:
         check_role(who, CASE_MANAGERS)
         primary = self._primary(who, case_id)
         self.reader.timepoint(primary, timepoint_id)
-        found = case_readings(self.reader, primary)
+        found = case_readings(self.reader, primary, lesions=False)
         _check_adjudicator(who, primary, found, primary_readers(self.store, primary))
         if not found.comparisons:
             raise Conflict(f"case {primary.id} has no review signed off at every timepoint: "
@@ -161,19 +199,23 @@ class SecondReadings:
     # -- the cohort --------------------------------------------------------------------------
 
     def agreement(self, who: Principal) -> CohortAgreement:
-        """Agreement on the overall response over every case with a signed-off review."""
+        """Agreement on the overall response over every case with a signed-off review.
+
+        Only reviews signed off somewhere are loaded (one query), then only their primary
+        cases: a case without a review, or with none signed off anywhere, costs nothing."""
         check_role(who, READERS)
-        primaries = sorted({c.review_of for c in self.store.cases(None, limit=100_000)
-                            if c.review_of is not None})
+        done: dict[int, list[Case]] = {}
+        for review in self.store.reviews_signed_off_somewhere():
+            if review.review_of is not None and \
+                    fully_signed_off(review, self.reader.timepoint_uids(review)):
+                done.setdefault(review.review_of, []).append(review)
         pairs: list[tuple[str, str]] = []
         cases = reviews = 0
-        for primary_id in primaries:
+        for primary_id in sorted(done):
             primary = self.store.case(primary_id)
             if primary is None:
                 continue
-            found = case_readings(self.reader, primary)
-            if not found.comparisons:
-                continue
+            found = case_readings(self.reader, primary, done=done[primary_id], lesions=False)
             cases += 1
             reviews += len(found.comparisons)
             pairs += [(str(t.primary.overall_response), str(t.review.overall_response))
@@ -184,23 +226,32 @@ class SecondReadings:
         return CohortAgreement(cases, reviews, cohen_kappa(pairs))
 
 
-def case_readings(reader: CaseReader, primary: Case) -> CaseReadings:
+def case_readings(reader: CaseReader, primary: Case, *, first: CaseResponse | None = None,
+                  done: Sequence[Case] | None = None, lesions: bool = True) -> CaseReadings:
     """The primary reading against each review signed off at every timepoint; for a
     caller that checked and audits the access itself (:class:`SecondReadings`, the
-    report)."""
-    done: list[Case] = []
+    report). ``done``: the reviews signed off at every timepoint when the caller knows
+    them (then none is listed as pending); ``lesions=False`` leaves the lesions unmatched
+    (``None``)."""
     pending: list[Case] = []
-    for review in reader.store.reviews_of(primary.id):
-        signed = fully_signed_off(review, reader.timepoint_uids(review))
-        (done if signed else pending).append(review)
+    if done is None:
+        done = []
+        for review in reader.store.reviews_of(primary.id):
+            signed = fully_signed_off(review, reader.timepoint_uids(review))
+            (done if signed else pending).append(review)
     if not done:
         return CaseReadings(primary, (), tuple(pending))
-    first = reader.case_response(primary)
-    return CaseReadings(primary, tuple(_compare(reader, primary, first, r) for r in done),
-                        tuple(pending), tuple(st.timepoint_uid for st in first.states))
+    first = first or reader.case_response(primary)
+    return CaseReadings(
+        primary, tuple(_compare(reader, primary, first, r, lesions) for r in done),
+        tuple(pending), tuple(st.timepoint_uid for st in first.states),
+        {st.timepoint_uid: st.study.study_date for st in first.states
+         if st.study.study_date is not None},
+        any(les.kind == LesionKind.TARGET for les in primary.active_lesions),
+        {tp: row.overall_response for tp, row in _rows(first).items()})
 
-def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Case
-             ) -> ReviewComparison:
+def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Case,
+             lesions: bool) -> ReviewComparison:
     second = reader.case_response(review)
     adjudicated = newest_adjudications(primary)
     rows_a = _rows(first)
@@ -215,9 +266,9 @@ def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Cas
         a, Reading.of(primary.id, primary.created_by, a in signed_a, rows_a.get(a)),
         Reading.of(review.id, review.reader or "", b in signed_b, rows_b.get(b)),
         adjudicated.get(a)) for a, b in pairs)
-    lesions = compare_lesions(pairs, _located(reader, primary), _located(reader, review),
-                              partial(_spacing, reader.store))
-    return ReviewComparison(review, timepoints, lesions, first.best_overall_response,
+    matched = compare_lesions(pairs, _located(reader, primary), _located(reader, review),
+                              partial(_spacing, reader.store)) if lesions else None
+    return ReviewComparison(review, timepoints, matched, first.best_overall_response,
                             second.best_overall_response)
 
 def _located(reader: CaseReader, case: Case) -> dict[str, list[LocatedReading]]:

@@ -168,9 +168,11 @@ def _read(world: ReadTwice, case_id: int, who: str, lesions: dict[str, tuple[dic
 
 
 @pytest.fixture
-def read_once(service: Service, orthanc: Any, tmp_path: Path) -> ReadTwice:
+def read_once(service: Service, orthanc: Any, tmp_path: Path,
+              request: pytest.FixtureRequest) -> ReadTwice:
     """Three timepoints (64 x 64 images, 1 mm pixels), read and signed off by
-    radiologist-user; three more radiologists with tokens."""
+    radiologist-user; three more radiologists with tokens. An indirect parameter adds to
+    the case's creation body (its best-overall-response options)."""
     from api.auth import Role, create_user, issue_token
 
     series = [tiny_ct_series(1, patient_id=PID, study_date=d, size=64, spacing=(1.0, 1.0))
@@ -188,8 +190,9 @@ def read_once(service: Service, orthanc: Any, tmp_path: Path) -> ReadTwice:
         return r.status_code == 200 and len(r.json()) == 3
 
     wait_until(ready, timeout=30)
-    r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST1.1"},
-                            headers=service.headers("radiologist"))
+    r = service.client.post("/api/v1/cases", json={
+        "patient_id": PID, "criteria": "RECIST1.1", **getattr(request, "param", {})},
+        headers=service.headers("radiologist"))
     assert r.status_code == 201, r.text
     world = ReadTwice(service, tokens, [s[0].StudyInstanceUID for s in series],
                       [s[0].SOPInstanceUID for s in series], r.json()["id"], 0)
@@ -555,3 +558,161 @@ def test_the_blinded_reader_fetches_no_published_result_through_the_image_proxy(
     for _, study, series in published:
         assert fetch(f"studies/{study}/series/{series}/metadata", "second-reader"
                      ).status_code == 200
+
+
+def _final(world: ReadTwice, who: str = "specialist") -> tuple[list[Any], Any]:
+    """Each timepoint's (overall_response, final) of GET .../response, and the final best."""
+    r = world.get(f"/api/v1/cases/{world.primary}/response", who)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    return [(t.get("overall_response"), t["final"])
+            for t in body["timepoints"]], body["final_best_overall_response"]
+
+
+def _counts(final: Any) -> Any:
+    return None if final is None else (final["overall_response"], final["source"])
+
+
+# With confirmation (RECIST 1.1 s4.6, Table 3): the primary's PR at fu1 is confirmed by its
+# PR at fu2 (63 days later), best PR. Adjudicated to the review's SD at fu1, the PR at fu2
+# has nothing after it to confirm it: it counts as SD (fu2 is 119 days after baseline, past
+# the 42-day SD minimum), so the best over the responses that count is SD.
+@pytest.mark.parametrize("read_once", [{"confirmation_required": True}], indirect=True)
+def test_adjudication_changes_the_case_response_and_its_best_overall_response(
+        read_once: ReadTwice) -> None:
+    world = read_once
+    bl, fu1, fu2 = world.timepoints
+    # Read once (a review asked for but not signed off everywhere): no final response.
+    review = _review(world, blinded=False).json()["id"]
+    rows, best = _final(world)
+    assert [final for _, final in rows] == [None, None, None] and best is None
+    _read_review_partly(world, review)
+    assert _final(world)[0][1][1] is None
+    r = world.post(f"/api/v1/cases/{review}/timepoints/{fu2}/sign-off", {}, "second-reader")
+    assert r.status_code == 200, r.text
+
+    rows, best = _final(world)
+    assert [(own, _counts(final)) for own, final in rows] == [
+        (None, (None, "primary")), ("PR", ("PR", "adjudication_pending")),
+        ("PR", ("PR", "agreed"))]
+    assert all(final["adjudication"] is None for _, final in rows)
+    # While nothing is adjudicated the responses that count are the primary's: same best.
+    body = world.get(f"/api/v1/cases/{world.primary}/response", "admin").json()
+    assert (body["best_overall_response"], best) == ("PR", "PR")
+    # The review's own response is its reading: no final there.
+    own = world.get(f"/api/v1/cases/{review}/response", "second-reader").json()
+    assert [t["final"] for t in own["timepoints"]] == [None, None, None]
+    assert own["final_best_overall_response"] is None and own["best_overall_response"] == "SD"
+
+    path = f"/api/v1/cases/{world.primary}/adjudication"
+    r = world.post(path, {"timepoint_id": fu1, "chosen_case_id": review,
+                          "reason": "T1 is 25 mm at fu1"}, "third-reader")
+    assert r.status_code == 201, r.text
+    # (As GET .../readings gives it: SQLite gives the time back without its offset.)
+    [decision] = world.get(f"/api/v1/cases/{world.primary}/readings",
+                           "admin").json()["adjudications"]
+    assert decision["chosen_case_id"] == review
+    for who in ("radiologist", "specialist", "admin", "second-reader", "third-reader"):
+        rows, best = _final(world, who)
+        # The engine's own verdicts are unchanged; the response that counts is the review's.
+        assert [(own, _counts(final)) for own, final in rows] == [
+            (None, (None, "primary")), ("PR", ("SD", "adjudicated")), ("PR", ("PR", "agreed"))]
+        assert rows[1][1]["adjudication"] == decision
+        assert best == "SD", who
+    for who, code in (("uploader", 403), ("reviewer", 403), (None, 401)):
+        assert world.get(f"/api/v1/cases/{world.primary}/response", who).status_code == code
+    body = world.get(f"/api/v1/cases/{world.primary}/response", "admin").json()
+    assert body["best_overall_response"] == "PR"  # the primary reading's, as before
+
+    # The report: JSON timepoints as the response, the HTML and PDF timepoint table.
+    report = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "specialist").json()
+    assert [t["final"] for t in report["timepoints"]] == [final for _, final in rows]
+    assert (report["best_overall_response"], report["final_best_overall_response"]) \
+        == ("PR", "SD")
+    html = world.get(f"/api/v1/cases/{world.primary}/report?format=html", "specialist").text
+    table = html[html.index('<table class="grid timepoints">'):]
+    table = table[:table.index("</table>")]
+    assert 'class="counts">Counts' in table
+    cells = [c.split("</td>")[0] for c in table.split('<td class="counts">')[1:]]
+    assert ["adjudicated" in c and ">SD<" in c for c in cells] == [False, True, False]
+    assert "both readings agree" in cells[2] and ">PR<" in cells[2]
+    assert "over the responses that count: <strong>SD</strong>" in html
+    _pdf_says(world.get(f"/api/v1/cases/{world.primary}/report?format=pdf",
+                        "specialist").content, "Counts", "over the responses that count")
+
+    # An admin's later decision for the primary reading counts: PR confirmed again.
+    r = world.post(path, {"timepoint_id": fu1, "chosen_case_id": world.primary,
+                          "reason": "consensus"}, "admin")
+    assert r.status_code == 201, r.text
+    rows, best = _final(world)
+    assert (_counts(rows[1][1]), best) == (("PR", "adjudicated"), "PR")
+    assert rows[1][1]["adjudication"]["adjudicated_by"] == "admin-user"
+    assert bl
+
+
+def test_a_case_read_once_has_no_final_response(read_once: ReadTwice) -> None:
+    world = read_once
+    for who in ("radiologist", "specialist", "admin"):
+        rows, best = _final(world, who)
+        assert [final for _, final in rows] == [None, None, None] and best is None
+    report = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "admin").json()
+    assert [t["final"] for t in report["timepoints"]] == [None, None, None]
+    assert report["final_best_overall_response"] is None
+    html = world.get(f"/api/v1/cases/{world.primary}/report?format=html", "admin").text
+    assert 'class="counts"' not in html and "responses that count" not in html
+
+
+def test_agreement_loads_only_the_cases_read_twice(read_twice: tuple[ReadTwice, int]
+                                                   ) -> None:
+    """Many cases without a review, or with a review signed off nowhere, are not loaded,
+    and the number of statements does not grow with them."""
+    from sqlalchemy import event
+
+    from api.adapters.sql_store import SqlCaseStore
+    from api.db.models import Case
+    from api.workflow.case_reader import CaseReader
+    from api.workflow.reviews import new_review
+    from api.workflow.roles import Principal, Role
+    from api.workflow.second_reading import SecondReadings
+
+    world, review = read_twice
+    before = world.get("/api/v1/readings/agreement", "specialist").json()
+    state = world.service.app.state
+
+    def counted() -> tuple[set[int], int]:
+        loaded: set[int] = set()
+        statements = 0
+
+        def on_load(target: Any, _: Any) -> None:
+            loaded.add(target.id)
+
+        def on_execute(_: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        with state.sessions() as session:
+            event.listen(Case, "load", on_load)
+            event.listen(session, "do_orm_execute", on_execute)
+            try:
+                service = SecondReadings(CaseReader(SqlCaseStore(session)))
+                service.agreement(Principal(0, "specialist-user", Role.SPECIALIST))
+            finally:
+                event.remove(Case, "load", on_load)
+        return loaded, statements
+
+    loaded, few = counted()
+    assert loaded == {world.primary, review}
+    with state.sessions() as session:
+        store = SqlCaseStore(session)
+        primary = store.case(world.primary)
+        assert primary is not None
+        for n in range(60):
+            other = new_review(primary, reader=f"r{n}", blinded=False, created_by="admin")
+            other.review_of = None if n % 2 else world.primary
+            other.reader = None if n % 2 else other.reader
+            store.add(other)
+        store.commit()
+    loaded, many = counted()
+    assert loaded == {world.primary, review}
+    assert many == few, (few, many)
+    assert world.get("/api/v1/readings/agreement", "specialist").json() == before

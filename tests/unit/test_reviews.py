@@ -12,10 +12,12 @@ from api.workflow.cases import CaseService, NewCase
 from api.workflow.domain import Adjudication, Case, Lesion, MeasurementVersion
 from api.workflow.errors import Conflict, DuplicateCase, InvalidInput
 from api.workflow.readings import (
+    FinalResponse,
     LocatedReading,
     Reading,
     TimepointComparison,
     cohen_kappa,
+    final_best_overall_response,
     final_responses,
     located,
     match_lesions,
@@ -211,3 +213,45 @@ def test_the_final_response_is_the_agreed_or_adjudicated_one() -> None:
     # An adjudication where the readings (since amended) agree no longer overrides them.
     found = final_responses(["fu2"], rows, {"fu2": choice})
     assert [(f.response, f.source) for f in found] == [(Response.PR, "agreed")]
+    # A timepoint no review reads (a share's copy without it): the primary's counts.
+    found = final_responses(["bl", "fu3"], rows, {}, {"fu3": Response.PD})
+    assert [(f.timepoint_uid, f.response, f.source) for f in found] == [
+        ("bl", None, "primary"), ("fu3", Response.PD, "primary")]
+
+
+def _finals(*responses: Response | None) -> list[FinalResponse]:
+    return [FinalResponse("bl", None, "primary", None)] + [
+        FinalResponse(f"fu{i}", r, "agreed", None) for i, r in enumerate(responses, 1)]
+
+
+DAYS = {"bl": dt.date(2026, 1, 5), "fu1": dt.date(2026, 3, 2), "fu2": dt.date(2026, 5, 4),
+        "fu3": dt.date(2026, 7, 6)}
+CONFIRMED = EvaluationOptions(confirmation_required=True)
+
+
+@pytest.mark.parametrize(("criteria", "options", "finals", "best"), [
+    # RECIST 1.1 Table 3: PR confirmed by a PR >= 4 weeks later (s4.6).
+    (Criteria.RECIST_1_1, CONFIRMED, _finals(Response.PR, Response.PR), Response.PR),
+    # The adjudicated SD first: the PR after it has nothing to confirm it, and counts as SD.
+    (Criteria.RECIST_1_1, CONFIRMED, _finals(Response.SD, Response.PR), Response.SD),
+    # Without confirmation the best is the best time-point response.
+    (Criteria.RECIST_1_1, EvaluationOptions(), _finals(Response.SD, Response.PR), Response.PR),
+    # Up to the first PD only (RECIST 1.1 s4.4.3).
+    (Criteria.RECIST_1_1, EvaluationOptions(), _finals(Response.SD, Response.PD, Response.PR),
+     Response.SD),
+    # Judged before the first follow-up without a response.
+    (Criteria.RECIST_1_1, EvaluationOptions(), _finals(Response.SD, None, Response.CR),
+     Response.SD),
+    (Criteria.RECIST_1_1, EvaluationOptions(), _finals(None, Response.PR), None),
+    (Criteria.RECIST_1_1, EvaluationOptions(), _finals(), None),
+    # iRECIST: an iUPD confirmed by iCPD counts as iCPD.
+    (Criteria.IRECIST, EvaluationOptions(), _finals(Response.IUPD, Response.ICPD),
+     Response.ICPD),
+])
+def test_the_best_overall_response_over_the_final_responses(
+        criteria: Criteria, options: EvaluationOptions, finals: list[FinalResponse],
+        best: Response | None) -> None:
+    from measurement.model import Criteria as EngineCriteria
+
+    assert final_best_overall_response(EngineCriteria(criteria), options, DAYS, finals,
+                                       target_disease=True) == best

@@ -198,6 +198,10 @@ class FakeCaseStore:
         return [c for c in sorted(self.cases_by_id.values(), key=lambda c: c.id)
                 if c.review_of == case_id]
 
+    def reviews_signed_off_somewhere(self) -> list[Case]:
+        return [c for c in sorted(self.cases_by_id.values(), key=lambda c: c.id)
+                if c.review_of is not None and c.signoffs]
+
     def reviews_read_by(self, reader: str) -> list[Case]:
         return [c for c in sorted(self.cases_by_id.values(), key=lambda c: c.id)
                 if c.review_of is not None and c.reader == reader]
