@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fnmatch import fnmatch
@@ -194,6 +194,15 @@ def make_tokens(app: Any) -> dict[str, str]:
             user = create_user(s, f"{role.value}-user", role)
             tokens[role.value] = issue_token(s, user)
     return tokens
+
+
+def radiologist_tokens(app: Any, names: Iterable[str]) -> dict[str, str]:
+    """More radiologists (second readers, adjudicators), each with a token, by name."""
+    from api.auth import Role, create_user, issue_token
+
+    with app.state.sessions.begin() as s:
+        return {name: issue_token(s, create_user(s, name, Role.RADIOLOGIST))
+                for name in names}
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
     signoffs = {s.timepoint_uid: s for s in case.signoffs}
     # A case read twice (issue 21): both readings, and the response that counts.
     found = None if case.review_of is not None else \
-        case_readings(reader, case, first=response, lesions=False)
+        case_readings(reader, case, first=response)
     final = None if found is None else found.final_reading
     rows = [_timepoint_row(state, engine_rows.get(state.timepoint_uid),
                            signoffs.get(state.timepoint_uid),

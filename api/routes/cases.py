@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from api.adapters.sql_store import SqlCaseStore
@@ -125,7 +125,9 @@ def patch_lesion(case_id: CaseId, lesion_id: LesionId, body: LesionPatch, who: M
 
 @router.get("/{case_id}/response", response_model=CaseResponseOut,
             response_model_exclude_unset=True, responses=answers(NotEvaluable))
-def case_response(case_id: CaseId, who: Reader, reader: CaseLoader) -> object:
+def case_response(case_id: CaseId, request: Request, who: Reader, reader: CaseLoader
+                  ) -> object:
     """The case's responses at whatever stage the reading is (200 for an empty case too);
     for a case read twice, each timepoint's ``final`` response too."""
-    return CaseResponseOut.of(*SecondReadings(reader).response(who, case_id))
+    readings = SecondReadings(reader, request.app.state.pacs)
+    return CaseResponseOut.of(*readings.response(who, case_id))

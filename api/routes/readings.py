@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from api.auth import CaseManager, Reader
-from api.deps import CaseLoader, SessionDep
+from api.deps import CaseLoader, SessionDep, registration_jobs
 from api.openapi import answers
 from api.routes.cases import case_out
 from api.routes.params import CaseId
@@ -27,8 +27,10 @@ from api.workflow.second_reading import SecondReadings
 router = APIRouter(prefix="/api/v1", tags=["second reading"])
 
 
-def second_readings(cases: CaseLoader) -> SecondReadings:
-    return SecondReadings(cases)
+def second_readings(request: Request, cases: CaseLoader) -> SecondReadings:
+    # Lesions in different frames of reference are matched through the registrations.
+    registration_jobs(request.app.state)
+    return SecondReadings(cases, request.app.state.pacs, request.app.state.registration_store)
 
 
 Readings = Annotated[SecondReadings, Depends(second_readings)]

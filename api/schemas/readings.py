@@ -112,7 +112,8 @@ class LesionMatchOut(BaseModel):
     timepoint_id: str
     primary: LesionReadingOut
     review: LesionReadingOut
-    distance_mm: float = Field(description="between the two calipers' midpoints")
+    distance_mm: float = Field(description="between the two readings' places in patient "
+                               "space (mm), through the registration for two frames")
     difference_mm: float | None = Field(description="review's length minus the primary's")
 
     @classmethod

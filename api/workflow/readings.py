@@ -4,11 +4,14 @@ Each reading's figures come from the case response (:mod:`api.workflow.case_resp
 the RECIST 1.1 / iRECIST engine): nothing here re-derives a rule, it only puts the two
 verdicts next to each other and counts where they agree.
 
-Lesions are matched across readings by location (issue 21): both readers measured them
-on the same image (SOP instance and frame), and the midpoints of their calipers (or the
-points of status readings) lie within :data:`MATCH_DISTANCE_MM` of each other. Pairs are
-taken nearest first, each lesion in one pair at most. Lesions measured on different
-images of the same timepoint are not matched (registration is not used).
+Lesions are matched across readings by location (issue 21): the midpoint of each
+caliper (or the point of a status reading) is placed in patient coordinates, and two
+readings are one lesion when they lie within :data:`MATCH_DISTANCE_MM` of each other in
+the same Frame of Reference (any image of it: the same image, another slice of the same
+series, another series sharing the frame; a share's copy counts as its original's
+frame), or, in different frames, through a registration of their two series. Pairs are
+taken nearest first, each lesion in one pair at most. Readings that cannot be placed
+(no image geometry) or whose frames are not registered stay unmatched.
 """
 
 from __future__ import annotations
@@ -25,12 +28,37 @@ from measurement.best_response import ScoredTimepoint, best_overall_response
 from measurement.model import Criteria, EvaluationOptions
 from measurement.result import Response, TimepointResult
 
-#: Calipers of two readers are one lesion when their midpoints are this close, on the same
-#: image (issue 21's rule).
+#: Calipers of two readers are one lesion when their midpoints are this close in patient
+#: space (issue 21's rule).
 MATCH_DISTANCE_MM = 10.0
 
-#: (row spacing, column spacing) in mm of an image, by SOP Instance UID; None if unknown.
-SpacingOf = Callable[[str], tuple[float, float] | None]
+Point3 = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a reading lies: its image's Frame of Reference (the original's for a share's
+    copy; ``series:<uid>`` when the series names none, PS3.3 C.7.4.1: a series lies in one
+    frame), its series, and the point in patient coordinates (mm, PS3.3 C.7.6.2.1.1)."""
+
+    frame_of_reference: str
+    series_instance_uid: str
+    mm: Point3
+
+
+#: The reading's place; None when its image has no usable geometry.
+PlaceOf = Callable[["LocatedReading"], Place | None]
+#: ``b``'s point in ``a``'s frame through a registration of their series; None without one.
+Through = Callable[[Place, Place], Point3 | None]
+
+
+def distance_mm(a: Place, b: Place, through: Through) -> float | None:
+    """Between two places: directly in one frame, else through a registration (None when
+    there is none: points of two unregistered frames cannot be compared)."""
+    if a.frame_of_reference == b.frame_of_reference:
+        return math.dist(a.mm, b.mm)
+    moved = through(a, b)
+    return None if moved is None else math.dist(a.mm, moved)
 
 
 @dataclass(frozen=True)
@@ -208,20 +236,17 @@ def located(lesion: Lesion, m: MeasurementVersion) -> LocatedReading | None:
 
 
 def match_lesions(timepoint_uid: str, primary: Sequence[LocatedReading],
-                  review: Sequence[LocatedReading], spacing_of: SpacingOf
+                  review: Sequence[LocatedReading], place_of: PlaceOf, through: Through
                   ) -> tuple[list[LesionMatch], list[LocatedReading], list[LocatedReading]]:
-    """Pairs of one timepoint's readings on the same image within MATCH_DISTANCE_MM,
-    nearest first; and those of each reader left unpaired."""
+    """Pairs of one timepoint's readings within MATCH_DISTANCE_MM in patient space, nearest
+    first; and those of each reader left unpaired."""
+    places_a = [place_of(a) for a in primary]
+    places_b = [place_of(b) for b in review]
     candidates: list[tuple[float, int, int]] = []
-    for i, a in enumerate(primary):
-        for j, b in enumerate(review):
-            if (a.sop_instance_uid, a.frame) != (b.sop_instance_uid, b.frame):
-                continue
-            spacing = spacing_of(a.sop_instance_uid)
-            if spacing is None:
-                continue
-            d = math.hypot((a.at[0] - b.at[0]) * spacing[0], (a.at[1] - b.at[1]) * spacing[1])
-            if d <= MATCH_DISTANCE_MM:
+    for i, pa in enumerate(places_a):
+        for j, pb in enumerate(places_b):
+            d = None if pa is None or pb is None else distance_mm(pa, pb, through)
+            if d is not None and d <= MATCH_DISTANCE_MM:
                 candidates.append((d, i, j))
     used_a: set[int] = set()
     used_b: set[int] = set()
@@ -239,7 +264,7 @@ def match_lesions(timepoint_uid: str, primary: Sequence[LocatedReading],
 def compare_lesions(timepoints: Iterable[tuple[str, str]],
                     primary: Mapping[str, Sequence[LocatedReading]],
                     review: Mapping[str, Sequence[LocatedReading]],
-                    spacing_of: SpacingOf) -> LesionComparison:
+                    place_of: PlaceOf, through: Through) -> LesionComparison:
     """Every timepoint's lesions matched; ``timepoints`` are (primary's, review's) ids and
     the results carry the primary's."""
     matched: list[LesionMatch] = []
@@ -247,7 +272,7 @@ def compare_lesions(timepoints: Iterable[tuple[str, str]],
     only_b: list[tuple[str, LocatedReading]] = []
     for tp, review_tp in timepoints:
         pairs, a, b = match_lesions(tp, primary.get(tp, ()), review.get(review_tp, ()),
-                                    spacing_of)
+                                    place_of, through)
         matched += pairs
         only_a += [(tp, r) for r in a]
         only_b += [(tp, r) for r in b]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from api.workflow.case_reader import CaseReader, CaseView
 from api.workflow.case_response import CaseResponse
 from api.workflow.domain import Adjudication, Case, utcnow
 from api.workflow.errors import Conflict, InvalidInput, NotAllowed
-from api.workflow.ports import CaseStore
+from api.workflow.ports import Pacs, RegistrationStore
+from api.workflow.reading_places import ReadingPlaces
 from api.workflow.readings import (
     Agreement,
     FinalReading,
@@ -109,9 +109,14 @@ class CohortAgreement:
 class SecondReadings:
     """Second readings of cases, for one unit of work (a request)."""
 
-    def __init__(self, reader: CaseReader) -> None:
+    def __init__(self, reader: CaseReader, pacs: Pacs,
+                 registrations: RegistrationStore | None = None) -> None:
+        """``registrations``: where lesions in different frames of reference are matched
+        through (None: they are not)."""
         self.reader = reader
         self.store = reader.store
+        self.pacs = pacs
+        self.registrations = registrations
 
     # -- asking for a review ---------------------------------------------------------------
 
@@ -134,7 +139,7 @@ class SecondReadings:
         """The primary reading against each signed-off review (audited as a read)."""
         check_role(who, READERS)
         primary = self._primary(who, case_id)
-        found = case_readings(self.reader, primary)
+        found = case_readings(self.reader, primary, places=self._places())
         self.store.audit(who, "read", f"cases/{primary.id}/readings", primary.patient_id)
         self.store.commit()
         return found
@@ -149,8 +154,11 @@ class SecondReadings:
         first = self.reader.case_response(case)
         if case.review_of is not None:
             return first, None
-        return first, case_readings(self.reader, case, first=first,
-                                    lesions=False).final_reading
+        return first, case_readings(self.reader, case, first=first).final_reading
+
+    def _places(self) -> ReadingPlaces:
+        """Where the readings lie, to match the lesions of two readings."""
+        return ReadingPlaces(self.store, self.pacs, self.registrations)
 
     def _primary(self, who: Principal, case_id: int) -> Case:
         case = self.reader.case_for(who, case_id)
@@ -167,7 +175,7 @@ class SecondReadings:
         check_role(who, CASE_MANAGERS)
         primary = self._primary(who, case_id)
         self.reader.timepoint(primary, timepoint_id)
-        found = case_readings(self.reader, primary, lesions=False)
+        found = case_readings(self.reader, primary)
         _check_adjudicator(who, primary, found, primary_readers(self.store, primary))
         if not found.comparisons:
             raise Conflict(f"case {primary.id} has no review signed off at every timepoint: "
@@ -194,7 +202,7 @@ class SecondReadings:
         self.store.audit(who, "adjudicate", f"cases/{primary.id}/timepoints/{timepoint_id}/"
                          f"adjudication/{chosen_case_id}", primary.patient_id)
         self.store.commit()
-        return decision, case_readings(self.reader, primary)
+        return decision, case_readings(self.reader, primary, places=self._places())
 
     # -- the cohort --------------------------------------------------------------------------
 
@@ -215,7 +223,7 @@ class SecondReadings:
             primary = self.store.case(primary_id)
             if primary is None:
                 continue
-            found = case_readings(self.reader, primary, done=done[primary_id], lesions=False)
+            found = case_readings(self.reader, primary, done=done[primary_id])
             cases += 1
             reviews += len(found.comparisons)
             pairs += [(str(t.primary.overall_response), str(t.review.overall_response))
@@ -227,12 +235,13 @@ class SecondReadings:
 
 
 def case_readings(reader: CaseReader, primary: Case, *, first: CaseResponse | None = None,
-                  done: Sequence[Case] | None = None, lesions: bool = True) -> CaseReadings:
+                  done: Sequence[Case] | None = None, places: ReadingPlaces | None = None
+                  ) -> CaseReadings:
     """The primary reading against each review signed off at every timepoint; for a
     caller that checked and audits the access itself (:class:`SecondReadings`, the
     report). ``done``: the reviews signed off at every timepoint when the caller knows
-    them (then none is listed as pending); ``lesions=False`` leaves the lesions unmatched
-    (``None``)."""
+    them (then none is listed as pending); without ``places`` the lesions are left
+    unmatched (``None``)."""
     pending: list[Case] = []
     if done is None:
         done = []
@@ -243,7 +252,7 @@ def case_readings(reader: CaseReader, primary: Case, *, first: CaseResponse | No
         return CaseReadings(primary, (), tuple(pending))
     first = first or reader.case_response(primary)
     return CaseReadings(
-        primary, tuple(_compare(reader, primary, first, r, lesions) for r in done),
+        primary, tuple(_compare(reader, primary, first, r, places) for r in done),
         tuple(pending), tuple(st.timepoint_uid for st in first.states),
         {st.timepoint_uid: st.study.study_date for st in first.states
          if st.study.study_date is not None},
@@ -251,7 +260,7 @@ def case_readings(reader: CaseReader, primary: Case, *, first: CaseResponse | No
         {tp: row.overall_response for tp, row in _rows(first).items()})
 
 def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Case,
-             lesions: bool) -> ReviewComparison:
+             places: ReadingPlaces | None) -> ReviewComparison:
     second = reader.case_response(review)
     adjudicated = newest_adjudications(primary)
     rows_a = _rows(first)
@@ -266,10 +275,16 @@ def _compare(reader: CaseReader, primary: Case, first: CaseResponse, review: Cas
         a, Reading.of(primary.id, primary.created_by, a in signed_a, rows_a.get(a)),
         Reading.of(review.id, review.reader or "", b in signed_b, rows_b.get(b)),
         adjudicated.get(a)) for a, b in pairs)
-    matched = compare_lesions(pairs, _located(reader, primary), _located(reader, review),
-                              partial(_spacing, reader.store)) if lesions else None
+    matched = None if places is None else _matched(reader, places, primary, review, pairs)
     return ReviewComparison(review, timepoints, matched, first.best_overall_response,
                             second.best_overall_response)
+
+def _matched(reader: CaseReader, places: ReadingPlaces, primary: Case, review: Case,
+             pairs: Sequence[tuple[str, str]]) -> LesionComparison:
+    """The two readings' lesions matched in patient space (:mod:`.reading_places`)."""
+    frames = places.copy_frames(primary, review)
+    return compare_lesions(pairs, _located(reader, primary), _located(reader, review),
+                           lambda r: places.place(r, frames), places.through)
 
 def _located(reader: CaseReader, case: Case) -> dict[str, list[LocatedReading]]:
     lesions = {les.id: les for les in case.active_lesions}
@@ -280,19 +295,6 @@ def _located(reader: CaseReader, case: Case) -> dict[str, list[LocatedReading]]:
         if spot is not None:
             out.setdefault(tp, []).append(spot)
     return out
-
-def _spacing(store: CaseStore, sop_instance_uid: str) -> tuple[float, float] | None:
-    """The image's pixel spacing (row, column; mm) as the index holds its series."""
-    inst = store.locate_instance(sop_instance_uid)
-    if inst is None:
-        return None
-    patient = store.patient_of_study(inst.study_instance_uid)
-    for study in store.studies_of(patient or "") or []:
-        for series in study.series:
-            if series.series_instance_uid == inst.series_instance_uid:
-                spacing = series.pixel_spacing_mm
-                return (spacing[0], spacing[1]) if spacing and len(spacing) == 2 else None
-    return None
 
 
 def newest_adjudications(case: Case) -> dict[str, Adjudication]:

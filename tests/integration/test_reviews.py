@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Service, storescu, wait_until
+from tests.conftest import Service, radiologist_tokens, storescu, wait_until
 from tests.factories import tiny_ct_series, write_all
 
 pytestmark = pytest.mark.integration
@@ -173,16 +173,11 @@ def read_once(service: Service, orthanc: Any, tmp_path: Path,
     """Three timepoints (64 x 64 images, 1 mm pixels), read and signed off by
     radiologist-user; three more radiologists with tokens. An indirect parameter adds to
     the case's creation body (its best-overall-response options)."""
-    from api.auth import Role, create_user, issue_token
-
     series = [tiny_ct_series(1, patient_id=PID, study_date=d, size=64, spacing=(1.0, 1.0))
               for d in ("20260105", "20260302", "20260504")]
     files = [f for i, s in enumerate(series) for f in write_all(s, tmp_path / f"s{i}")]
     storescu(orthanc, files)
-    tokens = {}
-    with service.app.state.sessions.begin() as s:
-        for name in EXTRA_RADIOLOGISTS:
-            tokens[name] = issue_token(s, create_user(s, name, Role.RADIOLOGIST))
+    tokens = radiologist_tokens(service.app, EXTRA_RADIOLOGISTS)
 
     def ready() -> bool:
         r = service.client.get(f"/api/v1/patients/{PID}/studies",
@@ -694,7 +689,7 @@ def test_agreement_loads_only_the_cases_read_twice(read_twice: tuple[ReadTwice, 
             event.listen(Case, "load", on_load)
             event.listen(session, "do_orm_execute", on_execute)
             try:
-                service = SecondReadings(CaseReader(SqlCaseStore(session)))
+                service = SecondReadings(CaseReader(SqlCaseStore(session)), state.pacs)
                 service.agreement(Principal(0, "specialist-user", Role.SPECIALIST))
             finally:
                 event.remove(Case, "load", on_load)

@@ -14,6 +14,7 @@ from api.workflow.errors import Conflict, DuplicateCase, InvalidInput
 from api.workflow.readings import (
     FinalResponse,
     LocatedReading,
+    Place,
     Reading,
     TimepointComparison,
     cohen_kappa,
@@ -169,11 +170,24 @@ def _at(label: str, img: str, endpoints: list[list[float]], length: float) -> Lo
     return spot
 
 
-def test_lesions_match_on_the_same_image_within_10_mm_nearest_first() -> None:
-    # 0.5 mm pixels: 20 pixels are 10 mm.
-    def spacing(uid: str) -> tuple[float, float] | None:
-        return (0.5, 0.5) if uid != "unknown" else None
+#: Image -> (frame of reference, slice position z in mm); 0.5 mm pixels.
+IMAGES = {"img": ("F1", 0.0), "slice+3": ("F1", 3.0), "other": ("F2", 0.0),
+          "other2": ("F3", 0.0)}
 
+
+def _place(r: LocatedReading) -> Place | None:
+    if r.sop_instance_uid not in IMAGES:  # no usable geometry
+        return None
+    frame, z = IMAGES[r.sop_instance_uid]
+    return Place(frame, r.sop_instance_uid, (r.at[1] * 0.5, r.at[0] * 0.5, z))
+
+
+def _unregistered(a: Place, b: Place) -> tuple[float, float, float] | None:
+    return None
+
+
+def test_lesions_match_within_10_mm_in_one_frame_of_reference_nearest_first() -> None:
+    # 0.5 mm pixels: 20 pixels are 10 mm.
     primary = [_at("T1", "img", [[100, 100], [100, 140]], 20),
                _at("T2", "img", [[200, 100], [200, 120]], 10),
                _at("T3", "other", [[10, 10], [10, 30]], 10),
@@ -181,16 +195,34 @@ def test_lesions_match_on_the_same_image_within_10_mm_nearest_first() -> None:
     review = [_at("T7", "img", [[104, 100], [104, 140]], 21),  # 2 mm from T1
               _at("T8", "img", [[100, 110], [100, 150]], 22),  # 2.5 mm from T1, T1 taken
               _at("T9", "img", [[220, 100], [220, 120]], 11),  # 10.0 mm from T2: matched
-              _at("T5", "other2", [[10, 10], [10, 30]], 10),
+              _at("T5", "other2", [[10, 10], [10, 30]], 10),  # another frame, unregistered
               _at("T6", "unknown", [[10, 10], [10, 30]], 10)]
-    pairs, only_a, only_b = match_lesions("tp", primary, review, spacing)
+    pairs, only_a, only_b = match_lesions("tp", primary, review, _place, _unregistered)
     assert [(p.primary.lesion.label, p.review.lesion.label, p.distance_mm, p.difference_mm)
             for p in pairs] == [("T1", "T7", 2.0, 1.0), ("T2", "T9", 10.0, 1.0)]
     assert [r.lesion.label for r in only_a] == ["T3", "T4"]
     assert [r.lesion.label for r in only_b] == ["T8", "T5", "T6"]
     # Just beyond 10 mm: no match.
     far = [_at("T9", "img", [[220, 101], [220, 121]], 11)]  # hypot(10, 0.5) mm
-    assert match_lesions("tp", primary[1:2], far, spacing)[0] == []
+    assert match_lesions("tp", primary[1:2], far, _place, _unregistered)[0] == []
+    # Another slice of the same frame, 3 mm away along z and 4 mm in plane: 5 mm.
+    other_slice = [_at("T9", "slice+3", [[208, 100], [208, 120]], 10)]
+    [pair] = match_lesions("tp", primary[1:2], other_slice, _place, _unregistered)[0]
+    assert pair.distance_mm == 5.0
+
+
+def test_lesions_in_two_frames_match_through_their_registration() -> None:
+    # F3 is F2 moved 40 mm along x: the registration maps F3's points back onto F2.
+    def registered(a: Place, b: Place) -> tuple[float, float, float] | None:
+        if (a.frame_of_reference, b.frame_of_reference) != ("F2", "F3"):
+            return None
+        return (b.mm[0] - 40.0, b.mm[1], b.mm[2])
+
+    primary = [_at("T3", "other", [[10, 10], [10, 30]], 10)]
+    review = [_at("T5", "other2", [[10, 92], [10, 112]], 10)]  # 41 mm along x in F3
+    [pair] = match_lesions("tp", primary, review, _place, registered)[0]
+    assert (pair.review.lesion.label, pair.distance_mm) == ("T5", 1.0)
+    assert match_lesions("tp", primary, review, _place, _unregistered)[0] == []
 
 
 def _reading(case_id: int, response: Response | None) -> Reading:
@@ -255,3 +287,57 @@ def test_the_best_overall_response_over_the_final_responses(
 
     assert final_best_overall_response(EngineCriteria(criteria), options, DAYS, finals,
                                        target_disease=True) == best
+
+
+def test_a_copy_is_paired_with_its_original_by_series_number_and_modality() -> None:
+    from api.workflow.reading_places import frame_key, paired_series
+    from tests.unit.workflow_fakes import FakeSeries
+
+    def s(uid: str, number: int | None, modality: str = "CT",
+          frame: str | None = None) -> FakeSeries:
+        return FakeSeries(id=0, series_instance_uid=uid, series_number=number,
+                          modality=modality, frame_of_reference_uid=frame)
+
+    copies = [s("c1", 1, frame="F1'"), s("c2", 2), s("c3", 3), s("c3b", 3), s("c4", None),
+              s("c5", 5, "MR")]
+    originals = [s("o1", 1, frame="F1"), s("o2", 2), s("o3", 3), s("o4", None),
+                 s("o5", 5, "CT")]
+    pairs = paired_series(copies, originals)  # type: ignore[arg-type]
+    # Series 3 is ambiguous on the copy's side; no number, or another modality: unpaired.
+    assert [(a.series_instance_uid, b.series_instance_uid) for a, b in pairs] == [
+        ("c1", "o1"), ("c2", "o2")]
+    assert [(frame_key(a, a.series_instance_uid), frame_key(b, b.series_instance_uid))
+            for a, b in pairs] == [("F1'", "F1"), ("series:c2", "series:o2")]
+
+
+def test_a_registration_brings_a_point_over_in_either_direction() -> None:
+    from api.workflow.ports import DONE, FAILED, RegistrationPair, RegistrationState
+    from api.workflow.reading_places import ReadingPlaces
+
+    class Registrations:
+        def __init__(self, states: dict[tuple[str, str], RegistrationState]) -> None:
+            self.states = states
+
+        def get(self, pair: RegistrationPair) -> RegistrationState | None:
+            return self.states.get((pair.baseline_series_uid, pair.followup_series_uid))
+
+    shift = [[1.0, 0, 0, 100.0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
+    a = Place("F1", "A", (10.0, 20.0, 0.0))
+    b = Place("F2", "B", (110.0, 22.0, 0.0))
+
+    def through(states: dict[tuple[str, str], RegistrationState]
+                ) -> tuple[float, float, float] | None:
+        places = ReadingPlaces(FakeCaseStore(), FakePacs(), Registrations(states))  # type: ignore[arg-type]
+        return places.through(a, b)
+
+    pair = RegistrationPair("A", "B")
+    # A onto B: B's point comes back through the inverse; B onto A: through the matrix.
+    assert through({("A", "B"): RegistrationState(pair, DONE, shift)}) \
+        == pytest.approx((10.0, 22.0, 0.0))
+    back = [[1.0, 0, 0, -100.0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
+    assert through({("B", "A"): RegistrationState(pair, DONE, back)}) \
+        == pytest.approx((10.0, 22.0, 0.0))
+    assert through({("A", "B"): RegistrationState(pair, FAILED, None)}) is None
+    assert through({("A", "B"): RegistrationState(pair, DONE, [[0.0] * 4] * 4)}) is None
+    assert through({}) is None
+    assert ReadingPlaces(FakeCaseStore(), FakePacs(), None).through(a, b) is None  # type: ignore[arg-type]
