@@ -122,3 +122,28 @@ def test_the_cache_renders_once_per_digest_and_stays_within_its_bytes() -> None:
     assert cache.get_or_render("huge", render(b"h" * 11)) == b"h" * 11  # served, not kept
     assert len(cache) == 2 and rendered == ["aaaa", "bbbb", "cccc", "aaaa", "hhhhhhhhhhh"]
     assert (cache.hits, cache.misses) == (1, 5)
+
+
+def test_the_responses_that_count_in_a_case_read_twice_change_it() -> None:
+    """An adjudication changes a case's final responses (issue 21): a new report. The loop
+    above cannot reach them (they are empty, or a set of names, in the sample)."""
+    data = sample_report_data(follow_ups=2, targets=2, crop_px=64, thumbnail_px=64)
+    twice = dataclasses.replace(data, final_best_overall_response="PR", timepoints=tuple(
+        dataclasses.replace(tp, final_response="PR", final_source="agreed")
+        for tp in data.timepoints))
+    assert twice.read_twice
+    digest = report_digest(twice, RESPONSE, "pdf")
+    assert digest != report_digest(data, RESPONSE, "pdf")
+    last = len(twice.timepoints) - 1
+    others = [dataclasses.replace(twice, final_best_overall_response="SD")]
+    for field, value in (("final_response", "SD"), ("final_response", None),
+                         ("final_source", "adjudicated"), ("final_source", "primary")):
+        rows = list(twice.timepoints)
+        rows[last] = dataclasses.replace(rows[last], **{field: value})
+        others.append(dataclasses.replace(twice, timepoints=tuple(rows)))
+    digests = {report_digest(other, RESPONSE, "pdf") for other in others}
+    assert digest not in digests and len(digests) == len(others)
+    final = {**RESPONSE, "final_best_overall_response": "PR"}
+    assert report_digest(twice, final, "pdf") != digest
+    assert report_digest(twice, {**final, "final_best_overall_response": "SD"}, "pdf") != \
+        report_digest(twice, final, "pdf")

@@ -7,6 +7,9 @@ import datetime as dt
 
 import pytest
 
+# The domain classes' mapping (a CaseStudyDate's ``id``, None until stored) must be loaded
+# before the first fake case is made, or the file fails when it runs alone (see ea099a3).
+import api.db.models  # noqa: F401
 from api.workflow.case_reader import CaseReader
 from api.workflow.cases import CaseService, NewCase
 from api.workflow.domain import Adjudication, Case, Lesion, MeasurementVersion
