@@ -4,9 +4,10 @@ Baseline in the same run: downloading the 10 measured instances from Orthanc (th
 first report cannot avoid). Then the JSON report (key images rendered, no PDF) and the PDF
 report from a running `nadir serve`, each cold (every measurement re-saved as a new version
 with one end moved by half a pixel, so that no key image and no report is cached: fetched,
-rendered and laid out anew), warm (the same report again: unchanged, so served from the cache of rendered
-reports, still assembled, compared and audited) and revalidated (`If-None-Match` with the
-warm answer's ETag: 304), 5 times each; medians reported, with the load average.
+rendered and laid out anew), warm (the same report again: unchanged, so served from the
+cache of rendered reports, still assembled, compared and audited) and revalidated
+(`If-None-Match` with the warm answer's ETag: 304), 5 times each; medians reported, with
+the load average.
 Usage: .venv/bin/python -m bench.report
 """
 
