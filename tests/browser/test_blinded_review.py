@@ -1,15 +1,23 @@
 """A blinded second reader opening the case they review sees why it is closed to them, not a
-broken page (issue 21); once their review is signed off everywhere the case opens."""
+broken page (issue 21); once their review is signed off everywhere the case opens, and a page
+left open closes again, without a reload, when a new study brings the blind back."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.conftest import PID, LiveNadir, open_case, sign_in
+from tests.browser.test_readers import SECOND, read_twice
+from tests.factories import tiny_ct_series, to_bytes
 
 pytestmark = pytest.mark.integration
+#: Where to keep screenshots of the pages for a person to look at (none when unset).
+SHOTS = os.environ.get("NADIR_SCREENSHOTS")
 
 
 def test_the_blinded_reader_sees_the_refusal_on_the_primary_case(page: Any,
@@ -43,4 +51,42 @@ def test_the_blinded_reader_sees_the_refusal_on_the_primary_case(page: Any,
     open_case(page, live, review)
     sign_in(page, live, "specialist")
     open_case(page, live, primary)
+    assert errors == []
+
+
+def test_an_open_page_closes_when_the_blind_returns(page: Any, live: LiveNadir) -> None:
+    """The second reader, their blinded review signed off at every timepoint, reads the
+    primary case. A new study of the patient makes a timepoint of both cases that the review
+    has not signed off: the open page takes the primary's reading down and says why, as the
+    event stream ends with `event: blinded` (no reload, no change to the case needed)."""
+    world = read_twice(live)
+    primary = world.primary["id"]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, live, SECOND)
+    open_case(page, live, primary)
+    page.wait_for_selector("body[data-live='on']", state="attached", timeout=30_000)
+    assert page.locator(".problem-page").count() == 0
+    later = tiny_ct_series(2, patient_id=PID, study_date="20270301")
+    for ds in later:
+        ds.PatientName = "Demo^Dana"  # the demo patient's name, as the index keeps the last
+        r = httpx.post(live.url + "/api/v1/dicom", content=to_bytes(ds), timeout=30, headers={
+            **live.headers("uploader"), "Content-Type": "application/dicom"})
+        assert r.status_code == 200, r.text
+    problem = page.locator(".problem-page .problem")
+    problem.wait_for(timeout=60_000)
+    assert problem.get_attribute("data-refused") == "blinded"
+    assert f"Case {primary} is not open to you: blinded review: {SECOND} reads case " \
+        f"{world.review}" in problem.inner_text()
+    assert page.locator('[data-viewport="left"]').count() == 0
+    assert page.locator("[data-lesion-id]").count() == 0
+    assert page.locator("body").get_attribute("data-live") == "ended"
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "blind-returned.png"))
+    # The server agrees; another reader's page of the same case stays open.
+    assert live.get(f"/api/v1/cases/{primary}/response", role=SECOND).status_code == 403
+    sign_in(page, live, "specialist")
+    page.goto(f"{live.url}/cases/{primary}")
+    page.wait_for_selector('[data-viewport="left"][data-ready="true"]', timeout=30_000)
+    assert page.locator(".problem-page").count() == 0
     assert errors == []

@@ -225,10 +225,11 @@ let signedIn: Promise<Me> | null = null;
 
 /**
  * Who is signed in (GET /api/v1/me), asked once per page: the header and the page share
- * the answer. A failed request is asked again next time.
+ * the answer. A failed request is asked again next time; `again` asks the server anew (is
+ * the token still valid?).
  */
-function me(): Promise<Me> {
-  if (!signedIn) {
+function me(again = false): Promise<Me> {
+  if (!signedIn || again) {
     signedIn = get<MeOut>('/api/v1/me').then((who) => ({ name: who.name, role: who.role }));
     signedIn.catch(() => {
       signedIn = null;

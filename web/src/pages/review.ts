@@ -137,6 +137,7 @@ class ReviewPage {
       forget: (lesionId) => this.lesions.forget(lesionId),
       selectionChanged: () => this.selectionChanged(),
       responseChanged: () => this.refreshSoon(),
+      closed: (refusal) => this.root.replaceChildren(...problemPage(state.caseId, refusal)),
     });
     // The lesion list, the response panel, its chart and the readings change together with the book.
     book.onChange(() => this.refreshSoon());

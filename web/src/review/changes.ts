@@ -4,10 +4,10 @@
  * the lesion list, the calipers, the response panel and the chart show what the server
  * holds, and says who changed what. Nothing is redrawn under a caliper being drawn.
  */
-import { api } from '../api/client';
+import { ApiError, api } from '../api/client';
 import type { CaseChange } from '../api/types';
 import { notify } from '../panels/dialogs';
-import { CaseWatch } from './live';
+import { CaseWatch, type StreamEnd } from './live';
 import type { MeasureDesk } from './measuring';
 import type { ReviewState } from './state';
 
@@ -18,6 +18,8 @@ export interface ChangeHooks {
   selectionChanged(): void;
   /** Read the response again. */
   responseChanged(): void;
+  /** The case is no longer open to this reader: show why instead of what the page holds. */
+  closed(refusal: ApiError): void;
 }
 
 const VERBS: Record<CaseChange['kind'], string> = {
@@ -42,8 +44,33 @@ export class CaseFollower {
       change: (event) => void this.changed(event).catch(() => undefined),
       resync: () => void this.reloadCase(),
       // For automation: changes made elsewhere are shown from now on.
-      connected: (open) => (document.body.dataset.live = open ? 'on' : 'off'),
+      connected: (open) => {
+        if (document.body.dataset.live !== 'ended') document.body.dataset.live = open ? 'on' : 'off';
+      },
+      ended: (why, reason) => void this.ended(why, reason),
     }).start();
+  }
+
+  /**
+   * The server ended the stream: a blind returned (a new timepoint that the reader's own
+   * blinded review has not signed off), the token was revoked, or the case was refused on
+   * reconnecting. What the page shows was read under access that is gone, so it is taken
+   * down (issue 21: a blind takes effect at once, on the page too).
+   */
+  private async ended(why: StreamEnd, reason: string): Promise<void> {
+    document.body.dataset.live = 'ended';
+    const path = `/api/v1/cases/${this.state.caseId}/events`;
+    if (why === 'revoked') {
+      // A revoked or expired token: /me answers 401 and the client signs out to the sign-in
+      // page. A token still valid under another role is refused here.
+      try {
+        await api.me(true);
+      } catch {
+        return;
+      }
+      reason = 'your access to this case has ended';
+    }
+    this.hooks.closed(new ApiError(403, reason || 'your access to this case has ended', path));
   }
 
   /** Someone (here or on another node) changed the case: show what the server holds now. */

@@ -55,6 +55,24 @@ export interface LiveHandlers {
   resync(): void;
   /** The stream is open (true) or broken (false, until it reconnects). */
   connected?(open: boolean): void;
+  /**
+   * The server ended the stream for good: the token was revoked or expired (`revoked`), the
+   * case is hidden again by a blinded review (`blinded`), or opening it again was refused
+   * (`refused`, with the server's reason). Nothing more is read.
+   */
+  ended?(why: StreamEnd, reason: string): void;
+}
+
+export type StreamEnd = 'revoked' | 'blinded' | 'refused';
+
+/** The reason a final event carries (`data: {"reason": ...}`), or ''. */
+export function reasonOf(data: string): string {
+  try {
+    const value = JSON.parse(data) as { reason?: unknown };
+    return typeof value?.reason === 'string' ? value.reason : '';
+  } catch {
+    return '';
+  }
 }
 
 const RECONNECT_MS = 2000;
@@ -100,6 +118,7 @@ export class CaseWatch {
     });
     if (response.status === 401 || response.status === 403 || response.status === 404) {
       this.stopped = true; // not for this reader: nothing to watch
+      if (!first) this.handlers.ended?.('refused', await detailOf(response));
       return;
     }
     if (!response.ok || !response.body) return;
@@ -113,6 +132,12 @@ export class CaseWatch {
       const { events, rest } = parseEvents(buffer + value);
       buffer = rest;
       for (const e of events) {
+        if (e.event === 'revoked' || e.event === 'blinded') {
+          this.stopped = true;
+          this.controller.abort();
+          this.handlers.ended?.(e.event, reasonOf(e.data));
+          return;
+        }
         if (e.event === 'resync') this.handlers.resync();
         else if (e.event === 'change') {
           const change = changeOf(e.data);
@@ -121,4 +146,15 @@ export class CaseWatch {
       }
     }
   }
+}
+
+/** The `detail` of an error answer's JSON, or its status line. */
+async function detailOf(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { detail?: unknown };
+    if (typeof body?.detail === 'string') return body.detail;
+  } catch {
+    /* not JSON */
+  }
+  return `${response.status} ${response.statusText}`.trim();
 }
