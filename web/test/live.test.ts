@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeOf, parseEvents } from '../src/review/live';
+import { changeOf, parseEvents, reasonOf } from '../src/review/live';
 
 describe('parseEvents', () => {
   it('reads whole events, skips comments and keeps the unfinished tail', () => {
@@ -28,5 +28,16 @@ describe('changeOf', () => {
     expect(changeOf('{"kind":"measurement"}')).toBeNull();
     expect(changeOf('not json')).toBeNull();
     expect(changeOf('{"case_id":3,"kind":"signed_off","who":"x","at":"t"}')?.lesion_id).toBeNull();
+  });
+});
+
+describe('reasonOf', () => {
+  it('reads the reason of a final event, and nothing from anything else', () => {
+    const [blinded] = parseEvents('event: blinded\ndata: {"reason": "blinded review: b reads case 4"}\n\n').events;
+    expect(blinded.event).toBe('blinded');
+    expect(reasonOf(blinded.data)).toBe('blinded review: b reads case 4');
+    expect(reasonOf('{}')).toBe('');
+    expect(reasonOf('{"reason": 3}')).toBe('');
+    expect(reasonOf('not json')).toBe('');
   });
 });
