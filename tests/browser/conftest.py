@@ -259,6 +259,29 @@ def serving(root: Path, push: Callable[[Any], DemoPair]) -> Iterator[LiveNadir]:
         pacs.stop(kill=True)
 
 
+#: How long a page wait may last before the test fails. Every wait returns as soon as its
+#: condition holds, so this is only reached by a failing test; it is long because a loaded
+#: machine (CI beside other jobs, three suites at once) can take many seconds for what a
+#: quiet one does at once (issue 17: a suite that assumes a quiet machine is a bug).
+PAGE_WAIT_MS = 60_000
+
+#: The page's passing notes (review/dialogs.ts: 4 s, 9 s for errors), kept as they appear:
+#: a test under load may look only after a note has gone (see helpers.wait_for_note).
+NOTES_LOG = """
+window.__nadirNotes = [];
+new MutationObserver((records) => {
+  for (const record of records) {
+    for (const node of record.addedNodes) {
+      if (node instanceof HTMLElement && node.classList.contains('note')) {
+        window.__nadirNotes.push({ text: node.textContent || '',
+                                   error: node.classList.contains('error') });
+      }
+    }
+  }
+}).observe(document, { childList: true, subtree: true });
+"""
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -276,6 +299,8 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """A fresh browser context (empty sessionStorage) at 1600 x 900; screenshot on failure."""
     context = browser.new_context(viewport={"width": 1600, "height": 900})
+    context.set_default_timeout(PAGE_WAIT_MS)
+    context.add_init_script(NOTES_LOG)
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
@@ -301,7 +326,13 @@ def sign_in(page: Any, live: LiveNadir, role: str = "radiologist") -> None:
     page.wait_for_url(f"{live.url}/")
 
 
-def open_case(page: Any, live: LiveNadir, case_id: int) -> None:
+def open_case(page: Any, live: LiveNadir, case_id: int, *, usable: bool = True) -> None:
+    """Open the case and wait until both panes are drawn and, when `usable`, until a reader
+    can work on it: the role, the lesions' readings and the saved place loaded (a drag made
+    before the role is known draws nothing, as the tool's advice says). A test that holds
+    back one of those requests waits only for the panes."""
     page.goto(f"{live.url}/cases/{case_id}")
     for side in ("left", "right"):
-        page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]', timeout=30_000)
+        page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]')
+    if usable:
+        page.wait_for_selector('body[data-opened="true"]', state="attached")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.browser.conftest import LiveNadir
+from tests.browser.conftest import PAGE_WAIT_MS, LiveNadir
 from tests.conftest import wait_until
 
 
@@ -32,7 +32,7 @@ def press(page: Any, side: str, key: str) -> None:
     page.keyboard.press(key)
     page.wait_for_function(
         "([side, before]) => document.querySelector(`[data-viewport=${side}]`)"
-        ".dataset.imageIndex !== before", arg=[side, before], timeout=10_000)
+        ".dataset.imageIndex !== before", arg=[side, before])
 
 
 def go_to_image(page: Any, side: str, sop_uid: str, z_mm: float, frame: int | None = None
@@ -62,6 +62,19 @@ def drag(page: Any, side: str, start: tuple[float, float], end: tuple[float, flo
     page.mouse.down()
     page.mouse.move(*b, steps=12)
     page.mouse.up()
+
+
+def wait_for_note(page: Any, text: str, *, error: bool = False) -> str:
+    """The page said `text` in a passing note (an error note when `error`), now or since it
+    was opened, though the note may be gone already (conftest.NOTES_LOG); its whole text."""
+
+    def said() -> str | None:
+        notes = page.evaluate("window.__nadirNotes || []")
+        return next((n["text"] for n in notes
+                     if text in n["text"] and (n["error"] or not error)), None)
+
+    found = wait_until(said, timeout=PAGE_WAIT_MS / 1000)
+    return str(found)
 
 
 def measurement(live: LiveNadir, case_id: int, lesion_id: int, timepoint: str) -> Any:
@@ -146,4 +159,4 @@ def shown_sums(page: Any) -> list[str]:
 
 
 def panel_matches_server(page: Any, live: LiveNadir, case_id: int) -> None:
-    wait_until(lambda: shown_sums(page) == expected_sums(live, case_id), timeout=10)
+    wait_until(lambda: shown_sums(page) == expected_sums(live, case_id), timeout=60)

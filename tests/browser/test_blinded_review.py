@@ -36,7 +36,7 @@ def test_the_blinded_reader_sees_the_refusal_on_the_primary_case(page: Any,
     sign_in(page, live, "radiologist")
     page.goto(f"{live.url}/cases/{primary}")
     problem = page.locator(".problem-page .problem")
-    problem.wait_for(timeout=30_000)
+    problem.wait_for()
     assert problem.get_attribute("data-refused") == "blinded"
     text = problem.inner_text()
     assert f"Case {primary} is not open to you: blinded review: radiologist-user reads " \
@@ -65,7 +65,7 @@ def test_an_open_page_closes_when_the_blind_returns(page: Any, live: LiveNadir) 
     page.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(page, live, SECOND)
     open_case(page, live, primary)
-    page.wait_for_selector("body[data-live='on']", state="attached", timeout=30_000)
+    page.wait_for_selector("body[data-live='on']", state="attached")
     assert page.locator(".problem-page").count() == 0
     later = tiny_ct_series(2, patient_id=PID, study_date="20270301")
     for ds in later:
@@ -87,6 +87,6 @@ def test_an_open_page_closes_when_the_blind_returns(page: Any, live: LiveNadir) 
     assert live.get(f"/api/v1/cases/{primary}/response", role=SECOND).status_code == 403
     sign_in(page, live, "specialist")
     page.goto(f"{live.url}/cases/{primary}")
-    page.wait_for_selector('[data-viewport="left"][data-ready="true"]', timeout=30_000)
+    page.wait_for_selector('[data-viewport="left"][data-ready="true"]')
     assert page.locator(".problem-page").count() == 0
     assert errors == []

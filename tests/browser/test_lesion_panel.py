@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveNadir, open_case, sign_in
-from tests.browser.helpers import nodule_case, put_known, select
+from tests.browser.helpers import nodule_case, put_known, select, wait_for_note
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -42,21 +42,21 @@ def test_relabel_kind_and_nodal_change_from_the_panel(page: Any, live: LiveNadir
     edit.locator("select[name=kind]").select_option("non_target")
     edit.locator("button.save-lesion").click()
     wait_until(lambda: lesion_of(live, case["id"], nodule["id"])["kind"] == "non_target",
-               timeout=10)
+               timeout=60)
     stored = lesion_of(live, case["id"], nodule["id"])
     assert stored["label"] == "RUL-a"
     row = page.locator(f'[data-lesion-id="{nodule["id"]}"]')
     wait_until(lambda: "RUL-a" in row.inner_text() and "non-target" in row.inner_text().lower(),
-               timeout=5)
+               timeout=60)
     # The node: no longer nodal, so its caliper measures the long axis.
     select(page, node["id"])
     edit = unfold(page)
     assert edit.locator("input[name=nodal]").is_checked()
     edit.locator("input[name=nodal]").uncheck()
     edit.locator("button.save-lesion").click()
-    wait_until(lambda: lesion_of(live, case["id"], node["id"])["nodal"] is False, timeout=10)
+    wait_until(lambda: lesion_of(live, case["id"], node["id"])["nodal"] is False, timeout=60)
     row = page.locator(f'[data-lesion-id="{node["id"]}"]')
-    wait_until(lambda: "long axis" in row.inner_text(), timeout=5)
+    wait_until(lambda: "long axis" in row.inner_text(), timeout=60)
     changes = live.get(f"/api/v1/cases/{case['id']}/lesions/{node['id']}/history").json()
     assert [c["changes"]["nodal"] for c in changes["changes"]] == [[True, False]]
 
@@ -70,7 +70,7 @@ def test_a_reading_keeps_kind_and_nodal_and_the_page_says_why(page: Any, live: L
     edit = unfold(page)
     edit.locator("input[name=nodal]").check()
     edit.locator("button.save-lesion").click()
-    page.locator("#notes .note.error", has_text="reading").first.wait_for(timeout=10_000)
+    wait_for_note(page, "reading", error=True)
     assert lesion_of(live, case["id"], lesion["id"])["nodal"] is False
 
 
@@ -95,8 +95,8 @@ def test_a_change_to_a_lesion_read_on_a_signed_off_timepoint_asks_the_reason(
     page.screenshot(path=f"{SHOTS}/lesion-amendment.png")
     # Cancel: nothing changes on the server.
     dialog.locator("button[value=cancel]").click()
-    dialog.wait_for(state="detached", timeout=5_000)
-    page.locator("#notes .note", has_text="not done").first.wait_for(timeout=5_000)
+    dialog.wait_for(state="detached")
+    wait_for_note(page, "not done")
     assert lesion_of(live, case["id"], lesion["id"])["organ"] == lesion["organ"]
     # With a reason: changed, and the reason is kept in the lesion's history.
     edit = unfold(page)
@@ -106,8 +106,8 @@ def test_a_change_to_a_lesion_read_on_a_signed_off_timepoint_asks_the_reason(
     dialog.locator("textarea").fill("segment confirmed on the follow-up")
     dialog.locator("button[value=ok]").click()
     wait_until(lambda: lesion_of(live, case["id"], lesion["id"])["organ"] == "right upper lobe",
-               timeout=10)
+               timeout=60)
     changes = live.get(f"/api/v1/cases/{case['id']}/lesions/{lesion['id']}/history").json()
     assert [c["reason"] for c in changes["changes"]] == ["segment confirmed on the follow-up"]
     row = page.locator(f'[data-lesion-id="{lesion["id"]}"]')
-    wait_until(lambda: "right upper lobe" in row.inner_text(), timeout=5)
+    wait_until(lambda: "right upper lobe" in row.inner_text(), timeout=60)

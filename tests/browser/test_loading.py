@@ -101,9 +101,32 @@ def test_the_review_preloads_its_chunks_and_assets_are_cached_for_good(
     assert [name for name, transferred, _ in loads if transferred != 0] == [], loads
 
 
-#: Before the page's scripts: the time (from navigation) at which both panes have drawn.
+#: Before the page's scripts: the time (from navigation) at which both panes have drawn, and
+#: every request the page's scripts start (fetch, XMLHttpRequest) with the time it starts. A
+#: request's resource-timing entry appears only once its body has ended, which on a loaded
+#: machine can be after both panes have drawn: the starts are what was asked before then.
 _BOTH_DRAWN = """
 performance.setResourceTimingBufferSize(100000);
+window.__asked = [];
+const asked = (url) => {
+  const u = new URL(String(url), location.href);
+  window.__asked.push([u.pathname + u.search, performance.now()]);
+};
+const pageFetch = window.fetch;
+window.fetch = function (input, init) {
+  asked(input instanceof Request ? input.url : input);
+  return pageFetch(input, init);
+};
+const xhrOpen = XMLHttpRequest.prototype.open;
+XMLHttpRequest.prototype.open = function (method, url, ...rest) {
+  this.__nadirUrl = url;
+  return xhrOpen.call(this, method, url, ...rest);
+};
+const xhrSend = XMLHttpRequest.prototype.send;
+XMLHttpRequest.prototype.send = function (body) {
+  asked(this.__nadirUrl);
+  return xhrSend.call(this, body);
+};
 window.__bothDrawn = new Promise((resolve) => {
   const drawn = () => document.querySelectorAll('[data-viewport][data-ready="true"]').length === 2;
   const watch = new MutationObserver(() => {
@@ -124,10 +147,15 @@ def test_the_first_images_wait_for_no_other_request(page: Any, live: LiveNadir) 
     page.add_init_script(_BOTH_DRAWN)
     open_case(page, live, case["id"])
     drawn = page.evaluate("window.__bothDrawn")
-    before = page.evaluate(
-        "(drawn) => performance.getEntriesByType('resource').filter((e) => e.startTime < drawn)"
-        ".map((e) => new URL(e.name)).filter((u) => /^\\/(api|dicom-web)\\//.test(u.pathname))"
-        ".map((u) => u.pathname + u.search)", drawn)
+    # What the scripts asked before (at its start), and what else the page loaded before
+    # (images, preloads: their entries, as those are not asked by a script).
+    scripts = page.evaluate("(drawn) => window.__asked.filter(([, at]) => at < drawn)"
+                            ".map(([path]) => path)", drawn)
+    others = page.evaluate(
+        "(drawn) => performance.getEntriesByType('resource').filter((e) => e.startTime < drawn"
+        " && e.initiatorType !== 'fetch' && e.initiatorType !== 'xmlhttprequest')"
+        ".map((e) => { const u = new URL(e.name); return u.pathname + u.search; })", drawn)
+    before = [p for p in [*scripts, *others] if re.match(r"^/(api|dicom-web)/", p)]
     shapes = sorted(re.sub(r"/(\d+|[0-9.]{20,})(?=/|$)", "/{}", path) for path in before)
     pairing = [s for s in shapes if s.startswith("/api/v1/comparisons")]
     assert pairing in (["/api/v1/comparisons"], ["/api/v1/comparisons/{}"]), shapes

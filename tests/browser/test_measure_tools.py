@@ -21,6 +21,7 @@ from tests.browser.helpers import (
     press,
     select,
     to_nodule,
+    wait_for_note,
 )
 from tests.conftest import wait_until
 
@@ -35,7 +36,7 @@ def _centre(live: LiveNadir, known: Any) -> tuple[float, float]:
 def _stored(live: LiveNadir, case_id: int, lesion_id: int, timepoint: str,
             version: int) -> Any:
     return wait_until(lambda: (m := measurement(live, case_id, lesion_id, timepoint))
-                      and m["version"] >= version and m, timeout=15)
+                      and m["version"] >= version and m, timeout=60)
 
 
 def test_bidirectional_stores_both_axes_within_a_millimetre(
@@ -87,7 +88,7 @@ def test_a_non_target_point_is_stored_drawn_and_jumped_to(page: Any, live: LiveN
     assert stored["sop_instance_uid"] == nodule.known.sop_instance_uid
     assert stored["point"] == pytest.approx([row, col], abs=1.0)
     marker = page.locator(f'[data-viewport="left"] .lesion-point[data-point-of="{pleura["id"]}"]')
-    marker.wait_for(timeout=10_000)
+    marker.wait_for()
     assert pleura["label"] in marker.inner_text()
     # Elsewhere, then "jump to lesion" (selecting it in the list) brings the pane back.
     hover(page, "left")
@@ -98,8 +99,8 @@ def test_a_non_target_point_is_stored_drawn_and_jumped_to(page: Any, live: LiveN
     select(page, pleura["id"])
     page.wait_for_function(
         f"() => document.querySelector('[data-viewport=left]').dataset.sopInstanceUid === "
-        f"'{nodule.known.sop_instance_uid}'", timeout=10_000)
-    marker.wait_for(state="visible", timeout=10_000)  # drawn on the render after the image
+        f"'{nodule.known.sop_instance_uid}'")
+    marker.wait_for(state="visible")  # drawn on the render after the image
 
 
 def test_the_probe_reads_the_phantom_in_hu_and_saves_nothing(page: Any, live: LiveNadir) -> None:
@@ -118,7 +119,7 @@ def test_the_probe_reads_the_phantom_in_hu_and_saves_nothing(page: Any, live: Li
     # One pixel: the value the page decoded there, with the rescale applied.
     x, y = client_point(page, "left", row + 0.5, col + 0.5)
     page.mouse.move(x, y)
-    readout.wait_for(timeout=5_000)
+    readout.wait_for()
     text = readout.inner_text()
     assert "HU" in text and "mm" in text
     value = float(str(readout.get_attribute("data-value")))
@@ -129,7 +130,7 @@ def test_the_probe_reads_the_phantom_in_hu_and_saves_nothing(page: Any, live: Li
     # 22 HU per pixel, about 90 pixels: the mean is within ~2.5 HU).
     drag(page, "left", (row, col), (row, col + 6 / spacing))
     page.wait_for_function("() => document.querySelector('[data-viewport=left] [data-probe]')"
-                           ".dataset.mean !== undefined", timeout=5_000)
+                           ".dataset.mean !== undefined")
     mean = float(str(readout.get_attribute("data-mean")))
     sd = float(str(readout.get_attribute("data-sd")))
     assert mean == pytest.approx(known_hu, abs=5.0)
@@ -179,8 +180,7 @@ def test_a_crooked_bidirectional_is_refused_with_a_visible_message(
     spacing = live.demo.baseline.pixel_spacing_mm
     row, col = _centre(live, nodule.known)
     drag(page, "left", (row, col - 10 / spacing), (row, col + 10 / spacing))
-    note = page.locator("#notes .note.error", has_text="perpendicular")
-    note.wait_for(timeout=15_000)
+    note = wait_for_note(page, "perpendicular", error=True)
     assert bent, "the page sent no short axis"
-    assert "Not saved" in note.inner_text() and "degrees" in note.inner_text()
+    assert "Not saved" in note and "degrees" in note
     assert measurement(live, case["id"], lesion["id"], nodule.baseline) is None

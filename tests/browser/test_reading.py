@@ -67,16 +67,16 @@ def test_the_response_panel_equals_the_server_after_save_undo_and_a_412(
     assert "not yet measured" in shown_sums(page)  # the nodule is not measured yet
     to_nodule(page, live, nodule, "caliper")
     drag(page, "left", known.endpoints[0], known.endpoints[1])
-    wait_until(lambda: measurement(live, case["id"], lesion["id"], nodule.baseline), timeout=10)
+    wait_until(lambda: measurement(live, case["id"], lesion["id"], nodule.baseline), timeout=60)
     panel_matches_server(page, live, case["id"])
     (r1, c1) = known.endpoints[1]
     drag(page, "left", (r1, c1), (r1, c1 + 6.0 / live.demo.baseline.pixel_spacing_mm))
-    wait_until(lambda: len(history(live, case["id"], lesion["id"])) == 2, timeout=10)
+    wait_until(lambda: len(history(live, case["id"], lesion["id"])) == 2, timeout=60)
     panel_matches_server(page, live, case["id"])
     hover(page, "left")
     page.keyboard.press("Control+z")
     versions = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
-                          and len(v) == 3 and v, timeout=10)
+                          and len(v) == 3 and v, timeout=60)
     assert versions[2]["reason"] == "undo"
     panel_matches_server(page, live, case["id"])
     # Someone else changes the nodule; this page's next drag meets a 412 and loads theirs.
@@ -115,7 +115,7 @@ def test_sign_off_lists_the_lesion_not_read_and_marking_it_not_evaluable_lets_it
     assert live.get(f"/api/v1/cases/{case['id']}").json()["timepoints"][1]["signed_off_by"] is None
     dialog.locator(f'button[value="lesion-{node["id"]}"]').click()
     signed = wait_until(lambda: live.get(f"/api/v1/cases/{case['id']}").json()
-                        ["timepoints"][1]["signed_off_by"], timeout=10)
+                        ["timepoints"][1]["signed_off_by"], timeout=60)
     assert signed == "radiologist-user"
     stored = measurement(live, case["id"], node["id"], followup)
     assert stored["status"] == "not_evaluable"
@@ -144,14 +144,14 @@ def test_a_lesion_is_deleted_and_changed_from_the_panel(page: Any, live: LiveNad
     edit.locator("input[name=organ]").fill("right upper lobe")
     edit.locator("button.save-lesion").click()
     wait_until(lambda: live.get(f"/api/v1/cases/{case['id']}").json()["lesions"][0]["organ"]
-               == "right upper lobe", timeout=10)
+               == "right upper lobe", timeout=60)
     # Delete the node, with a reason: it leaves the list; the server keeps its history.
     page.locator(f'[data-lesion-id="{node["id"]}"]').click()
     edit = unfold(page)
     edit.locator("button.delete-lesion").click()
     page.locator("dialog.modal textarea").fill("not a lymph node: a vessel")
     page.locator("dialog.modal button[value=ok]").click()
-    page.locator(f'[data-lesion-id="{node["id"]}"]').wait_for(state="detached", timeout=10_000)
+    page.locator(f'[data-lesion-id="{node["id"]}"]').wait_for(state="detached")
     lesions = live.get(f"/api/v1/cases/{case['id']}/lesions?include_deleted=true").json()
     deleted = next(x for x in lesions if x["id"] == node["id"])
     assert deleted["deletion_reason"] == "not a lymph node: a vessel"
@@ -167,13 +167,13 @@ def test_a_change_made_elsewhere_appears_on_the_page(page: Any, live: LiveNadir)
     page.wait_for_selector('body[data-live="on"]')  # the page's event stream is open
     stored = put_known(live, case, "RUL nodule", nodule.baseline)
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=5)
+    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=60)
     panel_matches_server(page, live, case["id"])
     r = httpx.post(live.url + f"/api/v1/cases/{case['id']}/lesions",
                    json={"kind": "non_target", "organ": "pleura", "nodal": False},
                    headers=live.headers("radiologist"), timeout=30)
     assert r.status_code == 201, r.text
-    page.locator(f'[data-lesion-id="{r.json()["id"]}"]').wait_for(timeout=5_000)
+    page.locator(f'[data-lesion-id="{r.json()["id"]}"]').wait_for()
 
 
 def test_creating_a_case_the_patient_has_already_opens_the_existing_one(
@@ -186,7 +186,7 @@ def test_creating_a_case_the_patient_has_already_opens_the_existing_one(
     form.locator("select[name=criteria]").select_option("RECIST1.1")
     form.locator("select[name=baseline]").select_option(existing["baseline_study_uid"])
     form.locator("button[type=submit]").click()
-    page.wait_for_url(f"{live.url}/cases/*", timeout=10_000)
+    page.wait_for_url(f"{live.url}/cases/*")
     opened = live.get("/api/v1/cases/" + page.url.split("/cases/")[1].split("?")[0]).json()
     assert (opened["patient_id"], opened["baseline_study_uid"], opened["criteria"]) == (
         PID, existing["baseline_study_uid"], "RECIST1.1")

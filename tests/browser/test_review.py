@@ -87,10 +87,10 @@ def test_scrolling_one_viewport_moves_the_other_within_a_slice(
                 return abs(position(page, "right") - (target + shift)) <= thickness + 2.0
             return abs(position(page, "right") - target) <= thickness
 
-        wait_until(followed, timeout=5)
+        wait_until(followed, timeout=60)
     page.mouse.wheel(0, 120)
     wait_until(lambda: abs(position(page, "right") - position(page, "left")) <= thickness
-               or attr(page, "right", "sync") == "registration", timeout=5)
+               or attr(page, "right", "sync") == "registration", timeout=60)
     page.click("button.link-toggle")
     assert attr(page, "left", "sync") == "unlinked"
     right_before = attr(page, "right", "sop-instance-uid")
@@ -112,18 +112,18 @@ def test_a_caliper_drawn_with_the_mouse_is_stored_and_an_edit_is_a_new_version(
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", known.sop_instance_uid, z)
     drag(page, "left", known.endpoints[0], known.endpoints[1])
-    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=10)
+    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=60)
     assert abs(stored["length_mm"] - known.diameter_mm) <= 1.0, stored
     assert stored["sop_instance_uid"] == attr(page, "left", "sop-instance-uid")
     # The server's length is what the panel shows.
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=5)
+    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=60)
     # Drag the second end 4 mm further along the row: a new version.
     (row, column) = known.endpoints[1]
     spacing = live.demo.baseline.pixel_spacing_mm
     drag(page, "left", (row, column), (row, column + 4.0 / spacing))
     versions = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
-                          and len(v) == 2 and v, timeout=10)
+                          and len(v) == 2 and v, timeout=60)
     assert [v["version"] for v in versions] == [1, 2]
     assert abs(versions[1]["measurement"]["length_mm"] - (stored["length_mm"] + 4.0)) <= 1.0
 
@@ -146,14 +146,14 @@ def test_sign_off_then_a_change_asks_for_an_amendment_reason(page: Any, live: Li
     open_case(page, live, case["id"])
     page.click(f'button.sign-off[data-timepoint-id="{baseline}"]')
     signed = wait_until(lambda: live.get(f"/api/v1/cases/{case['id']}").json()
-                        ["timepoints"][0]["signed_off_by"], timeout=10)
+                        ["timepoints"][0]["signed_off_by"], timeout=60)
     assert signed == "radiologist-user"
     # A correction of the signed-off timepoint: the page asks why, the reason is kept.
     lesion = case["by_label"]["RUL nodule"]
     known = live.demo.calipers["RUL nodule"]
     select(page, lesion["id"])
     page.wait_for_function("() => document.querySelector('[data-viewport=left]').dataset"
-                           f".sopInstanceUid === '{known.sop_instance_uid}'", timeout=10_000)
+                           f".sopInstanceUid === '{known.sop_instance_uid}'")
     hover(page, "left")
     page.keyboard.press("c")
     row, column = known.endpoints[1]
@@ -161,7 +161,7 @@ def test_sign_off_then_a_change_asks_for_an_amendment_reason(page: Any, live: Li
     page.locator("dialog.modal textarea").fill("caliper end on the vessel, corrected")
     page.click("dialog.modal button[value=ok]")
     versions = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
-                          and len(v) == 2 and v, timeout=10)
+                          and len(v) == 2 and v, timeout=60)
     assert versions[1]["reason"] == "caliper end on the vessel, corrected"
 
 
@@ -179,7 +179,7 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
     open_case(page, live, case["id"])
     select(page, lesion["id"])
     page.wait_for_function("() => document.querySelector('[data-viewport=left]').dataset"
-                           f".sopInstanceUid === '{known.sop_instance_uid}'", timeout=10_000)
+                           f".sopInstanceUid === '{known.sop_instance_uid}'")
     # Someone else shortens the caliper after the page read it.
     (r0, c0), (r1, c1) = known.endpoints
     r = httpx_put(live, f"/api/v1/cases/{case['id']}/lesions/{lesion['id']}/measurements/"
@@ -195,7 +195,7 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
     page.click("dialog.modal button[value=reload]")
     assert len(history(live, case["id"], lesion["id"])) == 2
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{theirs:.1f} mm", timeout=5)
+    wait_until(lambda: cell.inner_text() == f"{theirs:.1f} mm", timeout=60)
 
 
 def test_a_specialist_sees_the_case_but_cannot_draw_or_sign_off(
@@ -208,7 +208,7 @@ def test_a_specialist_sees_the_case_but_cannot_draw_or_sign_off(
     page.on("request", lambda req: writes.append(req.url) if req.method == "PUT" else None)
     sign_in(page, live, "specialist")
     open_case(page, live, case["id"])
-    wait_until(lambda: "Read-only" in page.locator(".lesions").inner_text(), timeout=10)
+    wait_until(lambda: "Read-only" in page.locator(".lesions").inner_text(), timeout=60)
     assert page.locator("button.sign-off").count() == 0
     select(page, lesion["id"])
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]

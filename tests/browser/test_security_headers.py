@@ -77,11 +77,11 @@ def test_the_html_report_runs_in_an_opaque_origin_that_cannot_read_the_token(
     with page.context.expect_page() as popup_info:
         page.get_by_role("button", name="Open report").click()
     popup = popup_info.value
-    frame_element = popup.wait_for_selector("iframe[sandbox]", timeout=30_000)
+    frame_element = popup.wait_for_selector("iframe[sandbox]")
     assert frame_element.get_attribute("sandbox") == ""
     report = frame_element.content_frame()
     assert report is not None
-    report.wait_for_selector("h1", timeout=30_000)
+    report.wait_for_selector("h1")
     assert "computed reading" in report.inner_text("body").lower()
     # The report's document: an opaque origin, no storage of the workstation's origin.
     assert report.evaluate("() => self.origin") == "null"
@@ -109,7 +109,7 @@ def test_docs_render_the_operations_from_this_origin_only(
         watched: tuple[Any, list[str], list[str]], live: LiveNadir) -> None:
     page, violations, requests = watched
     page.goto(f"{live.url}/docs")
-    page.wait_for_selector(".opblock", timeout=30_000)
+    page.wait_for_selector(".opblock")
     assert page.locator(".opblock").count() > 20
     assert "Nadir" in page.locator(".info .title").inner_text()
     assert violations == []

@@ -39,7 +39,7 @@ def test_a_share_token_signs_in_to_its_review_and_may_measure(
     page.wait_for_url(f"{live.url}/cases/{share['review_case_id']}")
     for side in ("left", "right"):
         page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]', timeout=60_000)
-    wait_until(lambda: page.locator(".lesions").count() > 0, timeout=10)
+    wait_until(lambda: page.locator(".lesions").count() > 0, timeout=60)
     assert "Read-only" not in page.locator(".lesions").inner_text()
     select(page, lesion)
     choose_tool(page, "caliper")
@@ -50,7 +50,7 @@ def test_a_share_token_signs_in_to_its_review_and_may_measure(
         found = httpx.get(f"{review}/measurements", headers=headers).json()["measurements"]
         return [m for m in found if m["lesion_id"] == lesion]
 
-    [caliper] = wait_until(stored, timeout=15)
+    [caliper] = wait_until(stored, timeout=60)
     assert caliper["author"] == share["reviewer"] and caliper["length_mm"] > 0
     assert caliper["timepoint_id"] in {s["copy_study_uid"] for s in share["studies"]}
     copies = {s["copy_study_uid"] for s in share["studies"]}

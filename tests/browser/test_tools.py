@@ -26,6 +26,7 @@ from tests.browser.helpers import (
     put_known,
     select,
     to_nodule,
+    wait_for_note,
 )
 from tests.conftest import wait_until
 
@@ -43,7 +44,7 @@ def window(page: Any, side: str) -> tuple[float, float]:
 
 def on_image(page: Any, side: str, sop_uid: str) -> None:
     page.wait_for_function(f"() => document.querySelector('[data-viewport={side}]').dataset"
-                           f".sopInstanceUid === '{sop_uid}'", timeout=10_000)
+                           f".sopInstanceUid === '{sop_uid}'")
 
 
 def test_a_windowing_drag_on_a_selected_lesion_changes_no_measurement(
@@ -65,7 +66,7 @@ def test_a_windowing_drag_on_a_selected_lesion_changes_no_measurement(
     (r0, c0), (r1, c1) = known.endpoints
     drag(page, "left", (r0, c0), (r1, c1))
     drag(page, "left", (r1, c1), (r1 + 30, c1 + 30))
-    wait_until(lambda: window(page, "left") != shown, timeout=5)
+    wait_until(lambda: window(page, "left") != shown, timeout=60)
     page.wait_for_timeout(1000)
     assert history(live, case["id"], lesion["id"]) == stored_before
     # The caliper tool (key C) draws on the selected lesion, with a crosshair.
@@ -78,7 +79,7 @@ def test_a_windowing_drag_on_a_selected_lesion_changes_no_measurement(
     spacing = live.demo.baseline.pixel_spacing_mm
     drag(page, "left", (r1, c1), (r1, c1 + 4.0 / spacing))
     versions = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
-                          and len(v) == 2 and v, timeout=10)
+                          and len(v) == 2 and v, timeout=60)
     assert versions[1]["measurement"]["length_mm"] > versions[0]["measurement"]["length_mm"]
     # Esc: back to window/level, nothing selected.
     page.keyboard.press("Escape")
@@ -108,14 +109,14 @@ def test_the_caliper_without_a_lesion_says_what_to_do_and_draws_nothing(
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", known.sop_instance_uid, z)
     drag(page, "left", *known.endpoints)
-    page.locator("#notes .note", has_text="Select a lesion").first.wait_for(timeout=5_000)
+    wait_for_note(page, "Select a lesion")
     assert page.locator(".pending").count() == 0
     page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/caliper-no-lesion.png")
     # A non-target lesion has no caliper either.
     nt = live.post(f"/api/v1/cases/{case['id']}/lesions",
                    {"kind": "non_target", "organ": "pleura", "nodal": False})
     assert nt.status_code == 201, nt.text
-    page.locator(f'[data-lesion-id="{nt.json()["id"]}"]').wait_for(timeout=10_000)
+    page.locator(f'[data-lesion-id="{nt.json()["id"]}"]').wait_for()
     select(page, nt.json()["id"])
     assert "non-target" in advice.inner_text() and cursor(page, "left") != "crosshair"
     # Selecting a target makes the caliper draw, with a crosshair; the advice goes. The
@@ -126,9 +127,9 @@ def test_the_caliper_without_a_lesion_says_what_to_do_and_draws_nothing(
     assert pressed_tool(page) == "caliper" and cursor(page, "left") == "crosshair"
     on_image(page, "left", known.sop_instance_uid)
     drag(page, "left", *known.endpoints)
-    wait_until(lambda: len(history(live, case["id"], lesion["id"])) == 1, timeout=10)
+    wait_until(lambda: len(history(live, case["id"], lesion["id"])) == 1, timeout=60)
     # Playwright hands events over while the page is called: call it until the write is in.
-    wait_until(lambda: page.evaluate("true") and writes, timeout=10)
+    wait_until(lambda: page.evaluate("true") and writes, timeout=60)
     assert len(writes) == 1 and f"/lesions/{lesion['id']}/" in writes[0]
     other = case["by_label"]["Subcarinal node"]["id"]
     assert history(live, case["id"], other) == []
@@ -144,7 +145,7 @@ def test_clicking_a_caliper_selects_its_lesion(page: Any, live: LiveNadir) -> No
     (r0, c0), (r1, c1) = known.endpoints
     page.mouse.click(*client_point(page, "left", (r0 + r1) / 2, (c0 + c1) / 2))
     item = page.locator(f'[data-lesion-id="{lesion["id"]}"]')
-    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=5)
+    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=60)
     assert pressed_tool(page) == "windowlevel"
     assert len(history(live, case["id"], lesion["id"])) == 1
 
@@ -177,24 +178,24 @@ def test_a_save_without_an_answer_shows_not_saved_and_retry_stores_it(
     page.route("**/measurements/**", on_put)
     drag(page, "left", known.endpoints[0], known.endpoints[1])
     row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
-    row.wait_for(timeout=10_000)
+    row.wait_for()
     assert "not saved" in row.inner_text()
     badge = page.locator(".caliper-badge")
     assert badge.is_visible() and "not saved" in badge.inner_text()
     assert measurement(live, case["id"], lesion["id"], baseline) is None
     # Retry from the caliper: a server error, still not saved.
     badge.locator("button[data-action=retry]").click()
-    wait_until(lambda: "server error 503" in row.inner_text(), timeout=10)
+    wait_until(lambda: "server error 503" in row.inner_text(), timeout=60)
     page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/not-saved.png")
     # Retry from the lesion row: no answer at all; after the time-out it is not saved again.
     row.locator("button[data-action=retry]").click()
-    page.locator(f'[data-lesion-id="{lesion["id"]}"] .pending.saving').wait_for(timeout=5_000)
-    wait_until(lambda: "did not answer" in row.inner_text(), timeout=25)
+    page.locator(f'[data-lesion-id="{lesion["id"]}"] .pending.saving').wait_for()
+    wait_until(lambda: "did not answer" in row.inner_text(), timeout=60)
     assert measurement(live, case["id"], lesion["id"], baseline) is None
     row.locator("button[data-action=retry]").click()
-    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=10)
+    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=60)
     assert abs(stored["length_mm"] - known.diameter_mm) <= 1.0
-    page.locator(".save-failed").first.wait_for(state="detached", timeout=5_000)
+    page.locator(".save-failed").first.wait_for(state="detached")
     assert errors == []
     for route in held:
         route.abort()
@@ -210,9 +211,9 @@ def test_discard_drops_a_change_that_was_not_saved(page: Any, live: LiveNadir) -
                if route.request.method == "PUT" else route.continue_())
     drag(page, "left", known.endpoints[0], known.endpoints[1])
     row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
-    row.wait_for(timeout=10_000)
+    row.wait_for()
     row.locator("button[data-action=discard]").click()
-    row.wait_for(state="detached", timeout=5_000)
+    row.wait_for(state="detached")
     assert page.locator(".caliper-badge").count() == 0
     assert measurement(live, case["id"], lesion["id"], baseline) is None
 
@@ -226,7 +227,7 @@ def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
 
     def versions(n: int) -> list[Any]:
         found = wait_until(lambda: (v := history(live, case["id"], lesion["id"]))
-                           and len(v) == n and v, timeout=10)
+                           and len(v) == n and v, timeout=60)
         return list(found)
 
     drag(page, "left", known.endpoints[0], known.endpoints[1])
@@ -265,16 +266,16 @@ def test_a_reload_keeps_both_images_and_the_selected_lesion(page: Any, live: Liv
         before = attr(page, "right", "sop-instance-uid")
         page.keyboard.press("ArrowDown")
         page.wait_for_function("(b) => document.querySelector('[data-viewport=right]')"
-                               ".dataset.sopInstanceUid !== b", arg=before, timeout=10_000)
+                               ".dataset.sopInstanceUid !== b", arg=before)
     shown = {side: (attr(page, side, "timepoint-id"), attr(page, side, "series-uid"),
                     attr(page, side, "sop-instance-uid")) for side in ("left", "right")}
     assert live.tokens["radiologist"] not in page.url
-    wait_until(lambda: shown["right"][2] in page.url, timeout=5)
+    wait_until(lambda: shown["right"][2] in page.url, timeout=60)
     page.reload()
     for side in ("left", "right"):
-        page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]', timeout=30_000)
+        page.wait_for_selector(f'[data-viewport="{side}"][data-ready="true"]')
     item = page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"]')
-    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=10)
+    wait_until(lambda: item.get_attribute("aria-selected") == "true", timeout=60)
     for side in ("left", "right"):
         assert (attr(page, side, "timepoint-id"), attr(page, side, "series-uid"),
                 attr(page, side, "sop-instance-uid")) == shown[side], side
@@ -297,13 +298,13 @@ def test_the_window_overlay_shows_the_window_applied_after_scrolling(
         return " ".join(corner.inner_text().split())
 
     page.keyboard.press("2")  # mediastinum: W 400 L 40
-    wait_until(lambda: overlay() == "W 400 L 40", timeout=5)
+    wait_until(lambda: overlay() == "W 400 L 40", timeout=60)
     shown = attr(page, "left", "sop-instance-uid")
     press(page, "left", "ArrowDown")
     # The next image is shown (on a loaded machine that can take a while), and its overlay
     # says the window it is drawn in (it said W 1500 L -600 for good before the fix).
-    wait_until(lambda: attr(page, "left", "sop-instance-uid") != shown, timeout=15)
-    wait_until(lambda: overlay() == "W 400 L 40", timeout=5)
+    wait_until(lambda: attr(page, "left", "sop-instance-uid") != shown, timeout=60)
+    wait_until(lambda: overlay() == "W 400 L 40", timeout=60)
     assert window(page, "left") == (400.0, 40.0)
     # The image is drawn in that window: choosing it again changes no pixel.
     drawn = _settled_pixel(page, "left")
@@ -323,7 +324,7 @@ def _settled_pixel(page: Any, side: str) -> list[int]:
         last.append(now)
         return same
 
-    wait_until(settled, timeout=10)
+    wait_until(settled, timeout=60)
     return last[-1]
 
 
@@ -345,7 +346,7 @@ def test_the_amendment_dialog_names_the_timepoint_by_date_and_cancel_works(
     assert "Baseline (15 Jan 2024) is signed off" in text
     assert baseline not in text and "amendment_reason" not in text
     dialog.locator("button[value=cancel]").click()
-    dialog.wait_for(state="detached", timeout=5_000)
+    dialog.wait_for(state="detached")
     page.wait_for_timeout(500)
     assert len(history(live, case["id"], nodule.lesion["id"])) == 1
     assert page.locator(".pending").count() == 0
@@ -406,7 +407,7 @@ def test_a_lesion_picked_before_the_measurements_arrive_goes_to_its_measured_ima
 
     page.route(is_measurement_list, lambda route: held.append(route))
     sign_in(page, live)
-    open_case(page, live, case["id"])
+    open_case(page, live, case["id"], usable=False)
     wait_until(lambda: held or page.wait_for_timeout(100), timeout=120)
     assert attr(page, "right", "sop-instance-uid") != known.sop_instance_uid
     page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()

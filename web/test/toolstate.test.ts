@@ -78,3 +78,14 @@ describe('keys and state', () => {
     expect(state.tool).toBe('windowlevel');
   });
 });
+
+describe('caliperAdvice while the role is not known', () => {
+  it('says the role is being checked, and nothing is drawn meanwhile', () => {
+    const lesion = { label: 'T1', kind: 'target' };
+    const waiting = { tool: 'caliper' as const, canMeasure: false, roleKnown: false, lesion };
+    expect(caliperAdvice(waiting)).toMatch(/^Checking what your role may record/);
+    expect(primaryAction(waiting)).toBe('none');
+    expect(caliperAdvice({ ...waiting, roleKnown: true })).toMatch(/^Read-only/);
+    expect(caliperAdvice({ ...waiting, roleKnown: true, canMeasure: true })).toBeNull();
+  });
+});

@@ -233,6 +233,8 @@ class ReviewPage {
     const restored = place.lesion ? state.lesion(place.lesion) : undefined;
     if (restored) this.lesions.selectOnly(restored);
     this.opened = true;
+    // For automation: the role, the readings and the saved place are in; the page is usable.
+    document.body.dataset.opened = 'true';
     this.savePlace();
     this.follower.start();
     void this.viewer.watchRegistration(!place.right.image);

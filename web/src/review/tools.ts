@@ -55,6 +55,7 @@ export class ToolDesk {
     return {
       tool: this.tools.tool,
       canMeasure: this.state.canMeasure(),
+      roleKnown: this.state.me.role !== 'unknown',
       lesion: lesion ? { label: lesion.label, kind: lesion.kind } : null,
       viewing: this.hooks.viewing(),
     };

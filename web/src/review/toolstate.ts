@@ -37,6 +37,9 @@ export interface SelectedLesion {
 export interface ToolSituation {
   tool: ToolName;
   canMeasure: boolean;
+  /** False while the page does not know the reader's role yet (GET /me, asked once the
+   * first images are drawn): nothing is drawn, and the advice says why. Absent: known. */
+  roleKnown?: boolean;
   lesion: SelectedLesion | null;
   /** The other reading the panes show instead of this case's (the reader toggle), named;
    * null or absent while this case's own calipers show. Nothing is drawn then (issue 21). */
@@ -72,6 +75,7 @@ export function marksPoint(s: ToolSituation): boolean {
 /** What the reader must do before the caliper tool can draw; null when it draws. */
 export function caliperAdvice(s: ToolSituation): string | null {
   if (s.tool !== 'caliper' && s.tool !== 'bidirectional') return null;
+  if (s.roleKnown === false) return 'Checking what your role may record: measuring starts in a moment.';
   if (!s.canMeasure) return 'Read-only: your role views measurements but does not record them.';
   if (s.viewing) return `The panes show ${s.viewing}, read-only: choose your own reading (the Calipers buttons, or R) to measure.`;
   if (!s.lesion) return 'Select a lesion in the list (or add one), then drag across it to measure it.';
