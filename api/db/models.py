@@ -81,12 +81,34 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A moment, stored in UTC and read back aware on every backend: SQLite keeps no time
+    zone, so what it gives back is read as UTC, the zone everything Nadir stores is in; a
+    naive value written is taken as UTC too. PostgreSQL's answers, in the session's zone, are
+    turned to UTC: the API then writes every time the same way on both."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return _utc(value) if dialect.name != "sqlite" else _utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else _utc(value)
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     role: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
 
@@ -98,10 +120,10 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     label: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     #: A share's token (role reviewer) stops working then; None: until revoked.
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     user: Mapped[User] = relationship(back_populates="tokens")
 
 
@@ -118,7 +140,7 @@ class PendingSeries(Base):
 
     __tablename__ = "pending_series"
     orthanc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Patient(Base):
@@ -145,7 +167,7 @@ class Study(Base):
     study_time: Mapped[str | None] = mapped_column(String(32))
     accession_number: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(String(256))
-    indexed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    indexed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # Other PatientIDs Orthanc also holds this Study Instance UID under (not indexed).
     other_patient_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     patient: Mapped[Patient] = relationship(back_populates="studies")
@@ -209,7 +231,7 @@ class AuditEvent(Base):
 
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     user_name: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(64))
     resource: Mapped[str] = mapped_column(Text)
@@ -259,7 +281,7 @@ cases_table = Table(
     Column("marker_window_days", Integer, nullable=False, default=MARKER_WINDOW_DAYS,
            server_default=str(MARKER_WINDOW_DAYS)),
     Column("created_by", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
     # A second reading (issue 21): the case it reviews, its reader, blinded or not, and
     # its timepoints onto the reviewed case's when it reads copies of the studies.
     Column("review_of", Integer, ForeignKey("cases.id", name="fk_cases_review_of_cases"),
@@ -283,8 +305,8 @@ lesions_table = Table(
     Column("confirmed_at", String(64)),
     Column("tracking_uid", String(64), nullable=False),
     Column("created_by", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
-    Column("deleted_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
+    Column("deleted_at", UtcDateTime()),
     Column("deleted_by", String(128)),
     Column("deletion_reason", Text),
     Column("deletion_amendment_reason", Text),
@@ -295,7 +317,7 @@ lesion_changes_table = Table(
     Column("id", Integer, primary_key=True),
     Column("lesion_id", Integer, ForeignKey("lesions.id", ondelete="CASCADE"),
            nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("at", UtcDateTime(), nullable=False, default=utcnow),
     Column("author", String(128), nullable=False),
     Column("action", String(16), nullable=False),
     Column("changes", JSON, nullable=False, default=dict),
@@ -310,7 +332,7 @@ measurement_versions_table = Table(
     Column("timepoint_uid", String(64), nullable=False),
     Column("version", Integer, nullable=False),
     Column("author", String(128), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("at", UtcDateTime(), nullable=False, default=utcnow),
     Column("reason", Text),
     Column("status", _Vocabulary(LesionStatus, 32)),
     Column("sop_instance_uid", String(64)),
@@ -349,7 +371,7 @@ timepoint_signoffs_table = Table(
     Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
     Column("timepoint_uid", String(64), nullable=False),
     Column("signed_by", String(128), nullable=False),
-    Column("signed_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("signed_at", UtcDateTime(), nullable=False, default=utcnow),
     UniqueConstraint("case_id", "timepoint_uid"),
 )
 
@@ -362,7 +384,7 @@ case_study_dates_table = Table(
     Column("date", Date, nullable=False),
     Column("reason", Text),
     Column("set_by", String(128), nullable=False),
-    Column("set_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("set_at", UtcDateTime(), nullable=False, default=utcnow),
 )
 
 adjudications_table = Table(
@@ -375,7 +397,7 @@ adjudications_table = Table(
         "cases.id", name="fk_adjudications_chosen_case_id_cases"), nullable=False),
     Column("reason", Text, nullable=False),
     Column("adjudicated_by", String(128), nullable=False),
-    Column("adjudicated_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("adjudicated_at", UtcDateTime(), nullable=False, default=utcnow),
 )
 
 comparisons_table = Table(
@@ -385,7 +407,7 @@ comparisons_table = Table(
     Column("baseline_study_uid", String(64), nullable=False),
     Column("followup_study_uid", String(64), nullable=False),
     Column("created_by", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
     Column("version", Integer, nullable=False, default=1),
     Column("excluded", JSON, nullable=False, default=list),
 )
@@ -418,7 +440,7 @@ publications_table = Table(
     Column("study_instance_uid", String(64), nullable=False),
     Column("replaces_id", Integer, ForeignKey("publications.id")),
     Column("published_by", String(128), nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("published_at", UtcDateTime(), nullable=False, default=utcnow),
     Column("sent_to_remote", Boolean, nullable=False, default=False),
 )
 
@@ -431,9 +453,9 @@ sr_drafts_table = Table(
     Column("orthanc_id", String(64), nullable=False),
     Column("status", String(16), nullable=False, default="pending"),
     Column("summary", JSON, nullable=False, default=dict),
-    Column("received_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("received_at", UtcDateTime(), nullable=False, default=utcnow),
     Column("decided_by", String(128)),
-    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_at", UtcDateTime()),
     UniqueConstraint("case_id", "sop_instance_uid"),
 )
 
@@ -475,7 +497,7 @@ patient_markers_table = Table(
     Column("value", Float, nullable=False),
     Column("date", Date, nullable=False),
     Column("recorded_by", String(128), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False, default=utcnow),
+    Column("recorded_at", UtcDateTime(), nullable=False, default=utcnow),
 )
 Base.registry.map_imperatively(PatientMarker, patient_markers_table)
 
@@ -497,8 +519,8 @@ class SeriesRegistration(Base):
     status: Mapped[str] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     claimed_by: Mapped[str | None] = mapped_column(String(128))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     # Instance counts the result was computed from: a series that grew is registered again.
     baseline_instances: Mapped[int | None] = mapped_column(Integer)
     followup_instances: Mapped[int | None] = mapped_column(Integer)
@@ -532,10 +554,10 @@ shares_table = Table(
     Column("studies", JSON, nullable=False, default=list),
     Column("left_out", JSON, nullable=False, default=list),
     Column("created_by", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, default=utcnow),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime(), nullable=False, default=utcnow),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime()),
     Column("revoked_by", String(128)),
-    Column("purged_at", DateTime(timezone=True)),
+    Column("purged_at", UtcDateTime()),
 )
 Base.registry.map_imperatively(Share, shares_table)

@@ -469,6 +469,8 @@ def test_adjudication_by_a_third_reader_decides_where_readings_differ(
     assert (final[fu1]["overall_response"], final[fu1]["source"]) == ("PR", "adjudicated")
     assert [(a["chosen_case_id"], a["adjudicated_by"]) for a in body["adjudications"]] == [
         (review, "third-reader"), (world.primary, "admin-user")]
+    # Read back later, each time keeps its zone on SQLite as on PostgreSQL (UtcDateTime).
+    assert [a["adjudicated_at"][-6:] for a in body["adjudications"]] == ["+00:00"] * 2, body
     # The report shows both readings, the disagreement and the choice that counts.
     report = world.get(f"/api/v1/cases/{world.primary}/report?format=json", "specialist")
     assert report.status_code == 200, report.text
