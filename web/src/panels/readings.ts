@@ -113,7 +113,7 @@ export class ReadingsPanel {
       h('table', { class: 'readings-lesions' },
         h('thead', {}, h('tr', {}, ['Timepoint', first, r.reader, 'Difference'].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, lesionRows.length ? lesionRows : h('tr', {}, h('td', { colspan: 4 }, 'No lesion read by either reader.')))),
-      h('p', { class: 'small muted' }, 'Lesions are matched on the same image within 10 mm; the difference is the second length minus the first.'));
+      h('p', { class: 'small muted' }, 'Two readers\' lesions are one lesion when their calipers\' midpoints lie within 10 mm of each other in the patient (across slices, and through a registration where the scans differ); the difference is the second length minus the first.'));
   }
 }
 
