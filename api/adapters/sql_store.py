@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
@@ -111,6 +111,24 @@ class SqlCaseStore:
             return None
         return LocatedInstance(sop_instance_uid, row[1] or "", row[2], row[3], row[0])
 
+    def locate_instances(self, sop_instance_uids: Iterable[str]
+                         ) -> dict[str, LocatedInstance]:
+        uids = sorted(set(sop_instance_uids))
+        if not uids:
+            return {}
+        rows = self.session.execute(
+            select(Instance.sop_instance_uid, Instance.orthanc_id, Series.sop_class_uid,
+                   Series.series_instance_uid, Study.study_instance_uid)
+            .join(Series, Instance.series_pk == Series.id)
+            .join(Study, Series.study_pk == Study.id)
+            .where(Instance.sop_instance_uid.in_(uids)))
+        found: dict[str, LocatedInstance] = {}
+        for uid, orthanc_id, sop_class, series_uid, study_uid in rows:
+            # As locate_instance: the first row of a UID held twice.
+            found.setdefault(uid, LocatedInstance(uid, sop_class or "", series_uid, study_uid,
+                                                  orthanc_id))
+        return found
+
     def patient_of_study(self, study_uid: str) -> str | None:
         return self.session.scalar(
             select(Patient.patient_id).join(Study, Study.patient_pk == Patient.id)
@@ -169,6 +187,21 @@ class SqlCaseStore:
             return []
         return list(self.session.scalars(
             select(MeasurementVersion).where(_versions.lesion_id.in_(ids))
+            .order_by(_versions.version)))
+
+    def newest_measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        ids = list(lesion_ids)
+        if not ids:
+            return []
+        newest = (select(_versions.lesion_id, _versions.timepoint_uid,
+                         func.max(_versions.version).label("version"))
+                  .where(_versions.lesion_id.in_(ids))
+                  .group_by(_versions.lesion_id, _versions.timepoint_uid).subquery())
+        return list(self.session.scalars(
+            select(MeasurementVersion).join(newest, and_(
+                _versions.lesion_id == newest.c.lesion_id,
+                _versions.timepoint_uid == newest.c.timepoint_uid,
+                _versions.version == newest.c.version))
             .order_by(_versions.version)))
 
     def latest_version(self, lesion_id: int) -> int:

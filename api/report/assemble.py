@@ -30,7 +30,7 @@ from api.workflow.case_response import CaseResponse, TimepointState
 from api.workflow.comparisons import pair_studies
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker, TimepointSignoff
 from api.workflow.errors import NotEvaluable
-from api.workflow.ports import CaseStore, Pacs, Series, Study
+from api.workflow.ports import CaseStore, LocatedInstance, Pacs, Series, Study
 from api.workflow.readings import FinalReading, FinalResponse
 from api.workflow.roles import READERS, Principal
 from api.workflow.second_reading import CaseReadings, case_readings
@@ -277,6 +277,10 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
     jobs: list[_Job] = []
     cells: dict[int, list[LesionCell]] = {}
     labels = {les.id: les.label for les in case.lesions}
+    # Where each caliper's image is in Orthanc: one query for every image of the report.
+    located = store.locate_instances(
+        caliper.sop_instance_uid for (lid, tp), m in current.items() if tp in dates
+        for caliper in _calipers(m))
     for les in case.active_lesions:
         mine = sorted(((tp, m) for (lid, tp), m in current.items() if lid == les.id
                        and tp in dates), key=lambda item: order.index(item[0]))
@@ -285,7 +289,7 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
         crop = max(MIN_CROP_MM, CROP_FACTOR * max(sizes, default=0.0))
         # Calipers' images, or where a non-target or new lesion was pointed at.
         jobs += [_Job(les.id, tp, m.id, index, caliper, crop, _window_for(les.organ),
-                      _orthanc_id(store, caliper.sop_instance_uid))
+                      _orthanc_id(located, caliper.sop_instance_uid))
                  for tp, m in mine for index, caliper in enumerate(_calipers(m))]
     # Fetching and rendering run in threads; the database session stays in this one.
     # Renderings already made for the same measurement version come from the cache.
@@ -408,9 +412,10 @@ def _line(points: list[Any] | None) -> tuple[tuple[float, float], tuple[float, f
     return (float(r1), float(c1)), (float(r2), float(c2))
 
 
-def _orthanc_id(store: CaseStore, sop_instance_uid: str | None) -> str | None:
-    located = store.locate_instance(sop_instance_uid) if sop_instance_uid else None
-    return located.orthanc_id if located else None
+def _orthanc_id(located: dict[str, LocatedInstance], sop_instance_uid: str | None
+                ) -> str | None:
+    found = located.get(sop_instance_uid) if sop_instance_uid else None
+    return found.orthanc_id if found else None
 
 
 def report_pdf(reader: CaseReader, pacs: Pacs, case: Case, now: dt.datetime) -> bytes:

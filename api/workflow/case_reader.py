@@ -127,13 +127,13 @@ class CaseReader:
         return tuple(sorted(measured - self.store.indexed_instances(measured)))
 
     def current(self, case: Case) -> CurrentMeasurements:
-        return current_measurements(self.store.measurements(
+        return current_measurements(self.store.newest_measurements(
             les.id for les in case.active_lesions))
 
     def current_of(self, lesion: Lesion) -> CurrentMeasurements:
         """As :meth:`current`, for one lesion: a write or read of one measurement loads
         only that lesion's versions."""
-        return current_measurements(self.store.measurements([lesion.id]))
+        return current_measurements(self.store.newest_measurements([lesion.id]))
 
     def open_case(self, who: Principal, roles: tuple[Role, ...], case_id: int) -> Case:
         """Check the caller's role, then load the case (CaseNotFound): how a use case on

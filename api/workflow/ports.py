@@ -197,6 +197,9 @@ class CaseStore(Protocol):
         """The patient's studies with their series, oldest first (undated last); None
         when the patient is unknown."""
     def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None: ...
+    def locate_instances(self, sop_instance_uids: Iterable[str]
+                         ) -> dict[str, LocatedInstance]:
+        """Those of the instances the index holds, by SOP Instance UID (one query)."""
     def patient_of_study(self, study_uid: str) -> str | None:
         """The Patient ID of an indexed study; None when the index does not hold it."""
 
@@ -219,6 +222,10 @@ class CaseStore(Protocol):
     def lesion(self, lesion_id: int) -> Lesion | None: ...
     def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
         """Every version of the lesions' measurements, oldest version first."""
+    def newest_measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        """The newest version of each (lesion, timepoint) measurement of the lesions, oldest
+        version first: what :meth:`measurements` gives, less the versions replaced since
+        (a case's current reading loads no history)."""
     def latest_version(self, lesion_id: int) -> int: ...
     def lesion_changes(self, lesion_id: int) -> list[LesionChange]:
         """The changes to the lesion itself (relabel, deletion...), oldest first."""

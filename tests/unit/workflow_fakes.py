@@ -149,6 +149,10 @@ class FakeCaseStore:
     def locate_instance(self, sop_instance_uid: str) -> LocatedInstance | None:
         return self.instances.get(sop_instance_uid)
 
+    def locate_instances(self, sop_instance_uids: Iterable[str]
+                         ) -> dict[str, LocatedInstance]:
+        return {uid: self.instances[uid] for uid in sop_instance_uids if uid in self.instances}
+
     def patient_of_study(self, study_uid: str) -> str | None:
         return next((pid for pid, studies in self.studies.items()
                      for st in studies if st.study_instance_uid == study_uid), None)
@@ -215,6 +219,12 @@ class FakeCaseStore:
     def measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
         ids = set(lesion_ids)
         return sorted((v for v in self.versions if v.lesion_id in ids), key=lambda v: v.version)
+
+    def newest_measurements(self, lesion_ids: Iterable[int]) -> list[MeasurementVersion]:
+        newest: dict[tuple[int, str], MeasurementVersion] = {}
+        for v in self.measurements(lesion_ids):
+            newest[(v.lesion_id, v.timepoint_uid)] = v
+        return sorted(newest.values(), key=lambda v: v.version)
 
     def latest_version(self, lesion_id: int) -> int:
         return max((v.version for v in self.versions if v.lesion_id == lesion_id), default=0)
