@@ -13,6 +13,7 @@ import pytest
 
 from tests.browser.conftest import PID, LiveNadir, open_case, sign_in
 from tests.browser.test_readers import SECOND, read_twice
+from tests.conftest import wait_until
 from tests.factories import tiny_ct_series, to_bytes
 
 pytestmark = pytest.mark.integration
@@ -89,4 +90,11 @@ def test_an_open_page_closes_when_the_blind_returns(page: Any, live: LiveNadir) 
     page.goto(f"{live.url}/cases/{primary}")
     page.wait_for_selector('[data-viewport="left"][data-ready="true"]')
     assert page.locator(".problem-page").count() == 0
+    # The new study's one series is too short for a volume: its pane says which series was
+    # left out and why, never that the timepoint has none.
+    message = page.locator('[data-viewport="right"] .viewport-message')
+    wait_until(lambda: "too few for a volume" in message.inner_text(), timeout=60)
+    assert "left out: #" in message.inner_text()
+    if SHOTS:
+        page.screenshot(path=str(Path(SHOTS) / "series-left-out.png"))
     assert errors == []

@@ -193,7 +193,10 @@ def test_a_save_without_an_answer_shows_not_saved_and_retry_stores_it(
     wait_until(lambda: "did not answer" in row.inner_text(), timeout=60)
     assert measurement(live, case["id"], lesion["id"], baseline) is None
     row.locator("button[data-action=retry]").click()
-    stored = wait_until(lambda: measurement(live, case["id"], lesion["id"], baseline), timeout=60)
+    # The route handler passes the new PUT on only during a Playwright call (the sync API):
+    # a loaded page may send it after the click returned, so the wait calls the page too.
+    stored = wait_until(lambda: page.evaluate("true")
+                        and measurement(live, case["id"], lesion["id"], baseline), timeout=60)
     assert abs(stored["length_mm"] - known.diameter_mm) <= 1.0
     page.locator(".save-failed").first.wait_for(state="detached")
     assert errors == []

@@ -51,3 +51,16 @@ describe('Pairing', () => {
     expect(new Pairing(null, studies).defaultSeries(tp('B'), tp('B'))).toEqual(['b-thin', 'b-thin']);
   });
 });
+
+describe('Pairing.nothingToShow', () => {
+  it('says none are indexed, or which were left out and why', () => {
+    const scout = { ...series('s', 2), series_number: 1, description: 'Scout', modality: 'CT' } as Series;
+    const flat = { ...series('p', 4, false), series_number: 9, description: null, modality: 'OT' } as Series;
+    const left = { ...comparison, excluded: [{ series_instance_uid: 's', reason: '2 images: too few for a volume' }] } as unknown as Comparison;
+    const pairing = new Pairing(left, [study('E', []), study('S', [scout, flat])]);
+    expect(pairing.nothingToShow('E')).toBe('No image series at this timepoint.');
+    expect(pairing.nothingToShow('unknown')).toBe('No image series at this timepoint.');
+    expect(pairing.nothingToShow('S')).toBe(
+      'No series to show at this timepoint; left out: #1 Scout (2 images): 2 images: too few for a volume; #9 OT (4 images): no image plane.');
+  });
+});

@@ -22,6 +22,22 @@ export class Pairing {
     return (this.study(timepointId)?.series ?? []).filter((s) => s.instances > 0 && s.orientation && !excluded.has(s.series_instance_uid));
   }
 
+  /**
+   * What a pane says when its timepoint has no series it can show: none indexed, or each one
+   * left out and why (a scout, a dose page, too few images for a volume...), so that a study
+   * that holds series never reads as one that holds none.
+   */
+  nothingToShow(timepointId: string): string {
+    const all = this.study(timepointId)?.series ?? [];
+    if (!all.length) return 'No image series at this timepoint.';
+    const why = all.map((s) => {
+      const name = `#${s.series_number ?? '?'} ${s.description || s.modality} (${s.instances} images)`;
+      const reason = this.excludedReason(s.series_instance_uid) ?? (s.instances > 0 ? 'no image plane' : 'no images indexed yet');
+      return `${name}: ${reason}`;
+    });
+    return `No series to show at this timepoint; left out: ${why.join('; ')}.`;
+  }
+
   excludedReason(seriesUid: string): string | undefined {
     return this.comparison?.excluded.find((e) => e.series_instance_uid === seriesUid)?.reason;
   }

@@ -57,7 +57,10 @@ export class Viewer {
       this.strips.set(pane.side, new SeriesStrip(pane.side, (uid) => void this.seriesChosen(pane.side, uid)));
     }
     this.link = new PaneLink(this.panes[0], this.panes[1]);
+    // Shown once the link says what it does: an empty button while a pane has no series.
+    this.syncButton.hidden = true;
     this.link.onSourceChange((source) => {
+      this.syncButton.hidden = false;
       this.syncButton.textContent = source === 'unlinked' ? 'Link viewports' : 'Unlink viewports';
       this.syncButton.setAttribute('aria-pressed', source === 'unlinked' ? 'false' : 'true');
       this.syncNote.textContent = source === 'registration'
@@ -146,8 +149,8 @@ export class Viewer {
       leftSeries ? this.loadStack(left.id, leftSeries).catch((e) => this.failed(this.panes[0], e)) : null,
       rightSeries ? this.loadStack(right.id, rightSeries).catch((e) => this.failed(this.panes[1], e)) : null,
     ]);
-    if (!leftSeries) this.panes[0].setMessage('No image series at this timepoint.');
-    if (!rightSeries) this.panes[1].setMessage('No image series at this timepoint.');
+    if (!leftSeries) this.panes[0].setMessage(this.pairing.nothingToShow(left.id));
+    if (!rightSeries) this.panes[1].setMessage(this.pairing.nothingToShow(right.id));
     const wanted = (stack: SeriesStack | null, at: PanePlace | undefined) => {
       const i = stack && at?.image ? stack.indexOfSop(at.image, at.frame ?? null) : -1;
       return i >= 0 ? i : undefined;
