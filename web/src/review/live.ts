@@ -118,7 +118,9 @@ export class CaseWatch {
     });
     if (response.status === 401 || response.status === 403 || response.status === 404) {
       this.stopped = true; // not for this reader: nothing to watch
-      if (!first) this.handlers.ended?.('refused', await detailOf(response));
+      // After a break: a token no longer valid is a revocation (the page signs out); a
+      // refusal (blinded again, the case gone) says why.
+      if (!first) this.handlers.ended?.(response.status === 401 ? 'revoked' : 'refused', await detailOf(response));
       return;
     }
     if (!response.ok || !response.body) return;
