@@ -104,11 +104,6 @@ def open_live(page: Any, live: LiveNadir, case_id: int) -> None:
     page.wait_for_selector('body[data-live="on"]')
 
 
-def note(page: Any, text: str) -> None:
-    """The page says `text` in a passing note."""
-    wait_for_note(page, text)
-
-
 def test_a_measurement_saved_through_the_other_process_is_shown_without_a_reload(
         page: Any, nodes: TwoNodes) -> None:
     live = nodes.live
@@ -128,7 +123,7 @@ def test_a_measurement_saved_through_the_other_process_is_shown_without_a_reload
     page.wait_for_function("([cell, text]) => document.querySelector(cell)?.textContent.trim()"
                            " === text", arg=[cell, shown], )
     print(f"\nshown {time.monotonic() - saved:.2f} s after the other process stored it")
-    note(page, f"dr-ben changed {lesion['label']} at Baseline")
+    wait_for_note(page, f"dr-ben changed {lesion['label']} at Baseline")
     panel_matches_server(page, live, case["id"])
 
 
@@ -146,7 +141,7 @@ def test_a_deletion_and_a_sign_off_by_another_reader_show_who_did_what(
                     {"reason": "a vessel, not a node"})
     assert r.status_code == 200, r.text
     row.wait_for(state="detached", )
-    note(page, f"dr-ben deleted {node['label']}")
+    wait_for_note(page, f"dr-ben deleted {node['label']}")
     panel_matches_server(page, live, case["id"])
     # The other reader signs the baseline off: the page shows who, and offers it no more.
     r = nodes.other("POST", f"/api/v1/cases/{case['id']}/timepoints/{nodule.baseline}"
@@ -154,6 +149,6 @@ def test_a_deletion_and_a_sign_off_by_another_reader_show_who_did_what(
     assert r.status_code == 200, r.text
     signed = page.locator(".response .signoff-row .signed", has_text="dr-ben")
     signed.wait_for()
-    note(page, "dr-ben signed off Baseline")
+    wait_for_note(page, "dr-ben signed off Baseline")
     assert page.locator(f'button.sign-off[data-timepoint-id="{nodule.baseline}"]').count() == 0
     page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/two-nodes-signed-off.png")

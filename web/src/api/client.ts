@@ -79,7 +79,7 @@ function authHeaders(): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-async function errorOf(response: Response, path: string): Promise<ApiError> {
+export async function errorOf(response: Response, path: string): Promise<ApiError> {
   let detail = response.statusText;
   let parsed: Record<string, unknown> = {};
   try {

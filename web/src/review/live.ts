@@ -3,6 +3,7 @@
  * with fetch (an EventSource cannot send the bearer token). Reconnects after a break; the
  * events missed meanwhile are made up for by a resync (the page reads the case again).
  */
+import { errorOf } from '../api/client';
 import { currentToken } from '../api/session';
 import type { CaseChange } from '../api/types';
 
@@ -120,7 +121,7 @@ export class CaseWatch {
       this.stopped = true; // not for this reader: nothing to watch
       // After a break: a token no longer valid is a revocation (the page signs out); a
       // refusal (blinded again, the case gone) says why.
-      if (!first) this.handlers.ended?.(response.status === 401 ? 'revoked' : 'refused', await detailOf(response));
+      if (!first) this.handlers.ended?.(response.status === 401 ? 'revoked' : 'refused', (await errorOf(response, response.url)).detail);
       return;
     }
     if (!response.ok || !response.body) return;
@@ -150,13 +151,3 @@ export class CaseWatch {
   }
 }
 
-/** The `detail` of an error answer's JSON, or its status line. */
-async function detailOf(response: Response): Promise<string> {
-  try {
-    const body = (await response.json()) as { detail?: unknown };
-    if (typeof body?.detail === 'string') return body.detail;
-  } catch {
-    /* not JSON */
-  }
-  return `${response.status} ${response.statusText}`.trim();
-}
