@@ -7,8 +7,10 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from api.workflow.errors import GoneFromPacs
 from api.workflow.share_types import CopiedSeriesLeftOut, DeidentifiedCopy
 from pacs.deid_profile import DateShift
+from pacs.errors import OrthancNotFound
 from pacs.orthanc import OrthancClient
 from pacs.share_copy import ShareCopier
 from pacs.share_media import stream_file, write_package
@@ -20,7 +22,13 @@ class OrthancShareCopies:
         self._copier = ShareCopier(orthanc)
 
     def copy(self, study_orthanc_ids: Sequence[str], pseudonym: str) -> DeidentifiedCopy:
-        made = self._copier.copy(study_orthanc_ids, pseudonym, DateShift.random())
+        try:
+            made = self._copier.copy(study_orthanc_ids, pseudonym, DateShift.random())
+        except OrthancNotFound as exc:
+            # The copier removed what it had stored; the source changed under it.
+            raise GoneFromPacs("the PACS no longer holds all of its images (deleted there "
+                               "after Nadir listed them); share again once the index has "
+                               "caught up") from exc
         return DeidentifiedCopy(
             orthanc_patient=made.orthanc_patient,
             studies={s.source_uid: s.copy_uid for s in made.studies},
@@ -37,6 +45,9 @@ class OrthancShareCopies:
             path = Path(out.name)
             try:
                 write_package(self._orthanc, orthanc_patient, out)
+            except OrthancNotFound as exc:
+                path.unlink(missing_ok=True)
+                raise GoneFromPacs("the share's copy is no longer in the PACS") from exc
             except BaseException:
                 path.unlink(missing_ok=True)
                 raise

@@ -28,7 +28,14 @@ from api.schemas.common import criteria_name
 from api.workflow import views
 from api.workflow.case_reader import CaseView
 from api.workflow.cases import NewCase, NewLesion
-from api.workflow.errors import Conflict, DuplicateCase, NotEvaluable, NotFound, TimepointSignedOff
+from api.workflow.errors import (
+    Conflict,
+    CopyOfAShare,
+    DuplicateCase,
+    NotEvaluable,
+    NotFound,
+    TimepointSignedOff,
+)
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
 from api.workflow.second_reading import SecondReadings
 from api.workflow.study_dates import StudyDateChange, set_study_date
@@ -38,7 +45,7 @@ from measurement.vocabulary import Criteria, LesionKind
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 
-@router.post("", status_code=201, responses=answers(DuplicateCase, NotFound))
+@router.post("", status_code=201, responses=answers(DuplicateCase, CopyOfAShare, NotFound))
 def create_case(body: CaseCreate, who: CaseManager, cases: Cases, session: SessionDep
                 ) -> CaseOut:
     view = cases.create_case(who, NewCase(

@@ -28,7 +28,8 @@ def _public_url(request: Request) -> str:
 
 
 @router.post("/cases/{case_id}/shares", status_code=201,
-             responses=answers(NotFound, InvalidInput, OrthancUnavailable, PacsError))
+             responses=answers(NotFound, Conflict, InvalidInput, OrthancUnavailable,
+                               PacsError))
 def create_share(case_id: CaseId, body: ShareCreate, who: CaseManager, shares: Shares,
                  request: Request) -> ShareCreatedOut:
     """De-identify the case's studies into a copy, open a review case over it, and answer

@@ -62,8 +62,13 @@ def whole_number(value: object) -> object:
 WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
 
 
+#: The JSON Schema pattern of text without NUL (ECMA-262, as OpenAPI 3.1 patterns are):
+#: the document says what the validator refuses.
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
 #: Request text: any string without NUL characters.
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(_no_nul),
+                 Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
 
 
 #: A DICOM Patient ID as the index stores it (LO is 64 characters; the column holds 128).

@@ -29,6 +29,7 @@ from api.workflow.domain import (
 )
 from api.workflow.errors import (
     Conflict,
+    CopyOfAShare,
     DuplicateCase,
     IncompleteTimepoint,
     InvalidInput,
@@ -144,6 +145,11 @@ class CaseService:
 
     def create_case(self, who: Principal, new: NewCase) -> CaseView:
         check_role(who, CASE_MANAGERS)
+        cases = self.store.cases(new.patient_id, limit=1000)
+        # A share's copy is the patient of its review case, a review over copies.
+        review_of_copy = next((c for c in cases if c.timepoint_map is not None), None)
+        if review_of_copy is not None:
+            raise CopyOfAShare(new.patient_id, review_of_copy.id)
         studies = [st for st in self.reader.studies_of(new.patient_id)
                    if st.study_date is not None]
         if not studies:
@@ -156,7 +162,7 @@ class CaseService:
                                    "dated indexed study of this patient")
             baseline = matches[0]
         if not new.allow_duplicate:
-            existing = next((c for c in self.store.cases(new.patient_id, limit=1000)
+            existing = next((c for c in cases
                              if c.baseline_study_uid == baseline.study_instance_uid
                              and c.criteria == new.criteria.value
                              and c.review_of is None), None)

@@ -66,6 +66,12 @@ class Conflict(WorkflowError):
     """The request contradicts what is stored (and changes nothing)."""
 
 
+class GoneFromPacs(Conflict):
+    """Images the index lists are no longer in the PACS: deleted there after Nadir indexed
+    them. The index forgets them at its next sweep (``pacs.feed``); until then a use case
+    that must read them refuses, and changes nothing."""
+
+
 class TimepointSignedOff(Conflict):
     def __init__(self, timepoint_id: str) -> None:
         super().__init__(f"timepoint {timepoint_id!r} is signed off: a change needs an "
@@ -81,6 +87,17 @@ class DuplicateCase(Conflict):
                          "and criteria; open it, or create another with allow_duplicate",
                          extra={"existing_case_id": existing_case_id})
         self.existing_case_id = existing_case_id
+
+
+class CopyOfAShare(Conflict):
+    """The patient is a share's de-identified copy (issue 21): it is read in the share's
+    review case only, and its images leave the PACS when the share ends."""
+
+    def __init__(self, patient_id: str, review_case_id: int) -> None:
+        super().__init__(f"patient {patient_id!r} is a share's de-identified copy: it is "
+                         f"read in review case {review_case_id} only, and its images are "
+                         "removed when the share ends; open a case on the original patient")
+        self.review_case_id = review_case_id
 
 
 class IncompleteTimepoint(Conflict):

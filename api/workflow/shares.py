@@ -21,7 +21,7 @@ from pydicom.uid import generate_uid
 
 from api.workflow.case_reader import CaseReader
 from api.workflow.domain import CaseStudyDate, utcnow
-from api.workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from api.workflow.errors import Conflict, GoneFromPacs, InvalidInput, NotAllowed, NotFound
 from api.workflow.ports import ShareCopies, ShareStore
 from api.workflow.reviews import blinding_reason, new_review
 from api.workflow.roles import CASE_MANAGERS, Principal, check_role
@@ -67,7 +67,10 @@ class ShareService:
         if not timepoints:
             raise InvalidInput(f"case {case.id} has no timepoint with images to share")
         pseudonym = PSEUDONYM_PREFIX + secrets.token_hex(6).upper()
-        copy = self.copies.copy([st.orthanc_id for st in timepoints], pseudonym)
+        try:
+            copy = self.copies.copy([st.orthanc_id for st in timepoints], pseudonym)
+        except GoneFromPacs as gone:
+            raise GoneFromPacs(f"case {case.id} cannot be shared: {gone.message}") from gone
         try:
             return self._record(who, case_id, new, pseudonym, copy)
         except BaseException:

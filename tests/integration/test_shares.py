@@ -475,3 +475,67 @@ def test_the_package_carries_the_reviews_sr_and_pdf_once_published(
         data = (tmp_path / "media" / name).read_bytes()
         leaks = [v for v in originals if v.encode() in data]
         assert not leaks, (name, leaks)
+
+
+def test_a_study_deleted_from_the_pacs_under_a_share_is_a_conflict_that_leaves_nothing(
+        service: Service, case: dict[str, Any]) -> None:
+    """The index still lists a study the PACS has just deleted (its sweep forgets it
+    later): the share answers 409 naming the case, not a PACS failure, and leaves no copy,
+    share, review case or reviewer behind. The deletion is real, made between the index's
+    answer and the copy, where a PACS administrator's would fall."""
+    import sqlalchemy as sa
+
+    from api.db.models import User
+
+    cid = case["case"]["id"]
+    orthanc = service.app.state.orthanc
+    real = service.app.state.share_copies
+    patients_before = sorted(orthanc.resource_ids("patients"))
+
+    class DeletedUnderneath:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def copy(self, study_orthanc_ids: list[str], pseudonym: str) -> Any:
+            orthanc.delete("studies", study_orthanc_ids[-1])
+            return real.copy(study_orthanc_ids, pseudonym)
+
+    service.app.state.share_copies = DeletedUnderneath()
+    try:
+        r = service.client.post(f"/api/v1/cases/{cid}/shares", json={"blinded": False},
+                                headers=service.headers("radiologist"))
+    finally:
+        service.app.state.share_copies = real
+    assert r.status_code == 409, r.text
+    assert f"case {cid} cannot be shared" in r.json()["detail"]
+    assert "no longer holds" in r.json()["detail"]
+    # The baseline's copy, stored before the follow-up was found gone, was removed.
+    remaining = sorted(orthanc.resource_ids("patients"))
+    assert set(remaining) <= set(patients_before), "a partial copy stayed in the PACS"
+    assert service.client.get("/api/v1/shares", headers=service.headers("admin")).json() == []
+    cases = service.client.get("/api/v1/cases", headers=service.headers("admin")).json()
+    assert [c["id"] for c in cases] == [cid]
+    with service.app.state.sessions() as session:
+        assert session.scalars(sa.select(User.name).where(
+            User.name.like("reviewer-nadir-share-%"))).all() == []
+
+
+def test_a_share_copy_is_no_patient_for_a_case_of_its_own(
+        service: Service, case: dict[str, Any]) -> None:
+    """The copy is read in its review case only: a case opened on the pseudonym, by any
+    role that may open cases, is refused (409, naming the review case), since the copy's
+    images leave the PACS when the share ends."""
+    share = _share(service, case["case"]["id"], blinded=False)
+    for role in ("radiologist", "admin"):
+        for body in ({}, {"allow_duplicate": True},
+                     {"baseline_study_uid": share["studies"][0]["copy_study_uid"]}):
+            r = service.client.post("/api/v1/cases", json={
+                "patient_id": share["pseudonym"], "criteria": "iRECIST", **body},
+                headers=service.headers(role))
+            assert r.status_code == 409, (role, body, r.text)
+            assert f"review case {share['review_case_id']}" in r.json()["detail"]
+    assert service.client.post("/api/v1/cases", json={"patient_id": share["pseudonym"]},
+                               headers=service.headers("specialist")).status_code == 403
+    cases = service.client.get(f"/api/v1/cases?patient_id={share['pseudonym']}",
+                               headers=service.headers("admin")).json()
+    assert [c["id"] for c in cases] == [share["review_case_id"]]
