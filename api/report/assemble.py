@@ -93,7 +93,13 @@ def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
 
 def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
                  ) -> tuple[ReportData, CaseResponse, FinalReading | None]:
-    response = reader.case_response(case)
+    # Loaded once for the whole report (the response, the lesions, the left-out studies
+    # and the markers all read them).
+    known = reader.case_studies(case)
+    current = reader.current(case)
+    marker_values = reader.store.markers_of(case.patient_id)
+    response = reader.case_response(case, studies=known, current=current,
+                                    markers=marker_values)
     studies = [state.study for state in response.states]
     if not studies:
         raise NotEvaluable(f"case {case.id} has no dated timepoint yet")
@@ -120,10 +126,9 @@ def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
         best_overall_response=best.value if best is not None else None,
         warnings=tuple((w.code.value, w.message) for w in result.warnings) if result else (),
         pairs=_pairs(reader.store, case, studies),
-        lesions=_lesions(reader.store, pacs, case, studies, reader.current(case)),
-        markers=_markers(reader.store.markers_of(case.patient_id), studies,
-                         case.marker_window_days),
-        left_out=_left_out(reader, case),
+        lesions=_lesions(reader.store, pacs, case, studies, current),
+        markers=_markers(marker_values, studies, case.marker_window_days),
+        left_out=_left_out(known, case),
         second_reading=() if found is None else _second_reading(found),
         final_best_overall_response=_code(final_best),
     )
@@ -175,9 +180,9 @@ def _timepoint_row(state: TimepointState, r: TimepointResult | None,
         final_source=final.source if final else None)
 
 
-def _left_out(reader: CaseReader, case: Case) -> tuple[tuple[str, str], ...]:
-    """The patient's studies that are not timepoints of the case, and why."""
-    known = reader.case_studies(case)
+def _left_out(known: list[Study], case: Case) -> tuple[tuple[str, str], ...]:
+    """The patient's studies (``known``, as the case dates them) that are not timepoints
+    of the case, and why."""
     gone = left_out(known, case_timepoints(known, case.baseline_study_uid))
     return tuple((f"{lo.study.description or 'study'} {lo.study.study_instance_uid}",
                   lo.reason) for lo in gone)

@@ -187,11 +187,19 @@ class CaseReader:
             raise NotEvaluable(f"case {case.id} cannot be evaluated yet: {ev.error}")
         return ev
 
-    def case_response(self, case: Case) -> CaseResponse:
-        """The response with each timepoint's completeness; incomplete ones blank."""
+    def case_response(self, case: Case, *, studies: list[Study] | None = None,
+                      current: CurrentMeasurements | None = None,
+                      markers: list[PatientMarker] | None = None) -> CaseResponse:
+        """The response with each timepoint's completeness; incomplete ones blank. A
+        caller that has loaded the case's studies (:meth:`case_studies`), its current
+        measurements or the patient's markers in this unit of work passes them."""
+        timepoints = self.timepoints(case) if studies is None else \
+            case_timepoints(studies, case.baseline_study_uid)
         try:
-            return case_response(case, case.active_lesions, self.timepoints(case),
-                                 self.current(case), self.store.markers_of(case.patient_id))
+            return case_response(
+                case, case.active_lesions, timepoints,
+                self.current(case) if current is None else current,
+                self.store.markers_of(case.patient_id) if markers is None else markers)
         except MeasurementError as exc:
             raise NotEvaluable(f"case {case.id} cannot be evaluated: {exc.message}") from None
 
