@@ -88,12 +88,8 @@ class Authenticator:
 
 
 def _expired(expires_at: dt.datetime | None) -> bool:
-    """A share's token is refused from its expiry on (SQLite gives the UTC time naive)."""
-    if expires_at is None:
-        return False
-    if expires_at.tzinfo is None:
-        expires_at = expires_at.replace(tzinfo=dt.UTC)
-    return expires_at <= dt.datetime.now(dt.UTC)
+    """A share's token is refused from its expiry on (read aware, in UTC: UtcDateTime)."""
+    return expires_at is not None and expires_at <= dt.datetime.now(dt.UTC)
 
 
 #: Where ``api.body_guard`` leaves the principal it resolved before the body was read, so

@@ -16,7 +16,7 @@ from api.openapi import answers
 from api.routes.params import CaseId, ShareId
 from api.schemas.shares import ShareCreate, ShareCreatedOut, ShareOut
 from api.workflow.domain import utcnow
-from api.workflow.errors import Conflict, InvalidInput, NotFound
+from api.workflow.errors import Conflict, GoneFromPacs, InvalidInput, NotFound
 from api.workflow.share_types import NewShare
 from pacs.errors import OrthancUnavailable, PacsError
 
@@ -28,7 +28,7 @@ def _public_url(request: Request) -> str:
 
 
 @router.post("/cases/{case_id}/shares", status_code=201,
-             responses=answers(NotFound, Conflict, InvalidInput, OrthancUnavailable,
+             responses=answers(NotFound, GoneFromPacs, InvalidInput, OrthancUnavailable,
                                PacsError))
 def create_share(case_id: CaseId, body: ShareCreate, who: CaseManager, shares: Shares,
                  request: Request) -> ShareCreatedOut:

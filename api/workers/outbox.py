@@ -133,8 +133,6 @@ class OutboxSender:
                                                .where(_outbox.state == PENDING))
         if due is None:
             return self._poll_s
-        if due.tzinfo is None:  # SQLite keeps no time zone; every time stored is UTC
-            due = due.replace(tzinfo=dt.UTC)
         return max(0.0, (due - utcnow()).total_seconds())
 
     # -- one round ---------------------------------------------------------------------------

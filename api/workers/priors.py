@@ -82,8 +82,6 @@ class PriorFetcher(BackgroundLoop):
                 .order_by(PriorFetch.next_attempt_at).limit(1))
         if due is None:
             return self._poll_s
-        if due.tzinfo is None:  # SQLite keeps no time zone; every time stored is UTC
-            due = due.replace(tzinfo=dt.UTC)
         return min(self._poll_s, max(0.0, (due - utcnow()).total_seconds()))
 
     # -- the automatic start (a series observer of the change feed) -----------------------

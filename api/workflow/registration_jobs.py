@@ -40,11 +40,6 @@ RETRY_AFTER_S = 60.0
 _POLL_S = 0.2
 
 
-def aware(value: dt.datetime) -> dt.datetime:
-    """SQLite hands back naive datetimes for timezone columns: they were written in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 def may_claim(row: StoredClaim | None, now: dt.datetime,
               counts: tuple[int | None, int | None]) -> bool:
     """Whether a stored registration may be (re)computed now.
@@ -55,11 +50,11 @@ def may_claim(row: StoredClaim | None, now: dt.datetime,
     """
     if row is None:
         return True
-    age = (now - aware(row.started_at)).total_seconds()
+    age = (now - row.started_at).total_seconds()
     if row.status == PENDING:
         return age > STALE_CLAIM_S
     if row.status == FAILED and row.retryable:
-        finished = aware(row.finished_at or row.started_at)
+        finished = row.finished_at or row.started_at
         if (now - finished).total_seconds() > RETRY_AFTER_S:
             return True
     return all(c is not None for c in counts) and row.counts != counts

@@ -99,16 +99,11 @@ class Share:
         """``active``, ``expired`` or ``revoked``."""
         if self.revoked_at is not None:
             return "revoked"
-        return "expired" if _aware(self.expires_at) <= now else "active"
+        return "expired" if self.expires_at <= now else "active"
 
     def ended_at(self) -> dt.datetime:
         """When the share stopped: its revocation, or its expiry if that came first."""
-        ends = [_aware(self.expires_at)]
+        ends = [self.expires_at]
         if self.revoked_at is not None:
-            ends.append(_aware(self.revoked_at))
+            ends.append(self.revoked_at)
         return min(ends)
-
-
-def _aware(at: dt.datetime) -> dt.datetime:
-    """SQLite gives back naive datetimes; every time Nadir stores is UTC."""
-    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)

@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import STORESCU_AET, storescu, wait_until
@@ -88,6 +89,10 @@ def test_the_same_studies_sent_twice_at_once(
     service_factory: Any, orthanc: Any, database_url: str, tmp_path: Path
 ) -> None:
     service_factory(orthanc)
+    # Orthanc says why it ends an association (a DIMSE failure, a timeout) only at its
+    # verbose level: a failed push below shows it.
+    httpx.put(f"{orthanc.config.url}/tools/log-level", content=b"verbose", timeout=30,
+              auth=(orthanc.config.username, orthanc.config.password)).raise_for_status()
     files = _two_studies(tmp_path, "TWICE-AT-ONCE")
     logs = [tmp_path / f"storescu-{i}.log" for i in range(2)]
     pushes = [_storescu_in_background(orthanc, files, log) for log in logs]

@@ -40,6 +40,15 @@ def test_times_are_read_back_aware_in_utc_on_both_backends(database_url: str) ->
     assert user.created_at.isoformat() == "2026-12-05T08:30:15.123456+00:00"
     assert token.created_at.isoformat() == "2026-12-05T08:00:00+00:00"
     assert token.expires_at is None
+    # As the workers and the token check read them: an aggregate and a Core select of
+    # columns (the outbox's next due time, a token's expiry) come back aware as well.
+    with engine.connect() as conn:
+        earliest = conn.scalar(sa.select(sa.func.min(User.created_at)))
+        row = conn.execute(sa.select(ApiToken.created_at, User.name)
+                           .join(User, ApiToken.user_id == User.id)).one()
+    assert earliest is not None and earliest.utcoffset() == dt.timedelta(0)
+    assert earliest == written
+    assert row.created_at.isoformat() == "2026-12-05T08:00:00+00:00"
     # The column type is the same to Alembic: no migration is owed for it.
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)

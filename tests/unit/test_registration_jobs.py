@@ -174,10 +174,9 @@ def test_may_claim() -> None:
     assert may_claim(None, T0, (1, 1))
     assert not may_claim(pending, T0 + dt.timedelta(seconds=STALE_CLAIM_S - 1), (1, 1))
     assert may_claim(pending, T0 + dt.timedelta(seconds=STALE_CLAIM_S + 1), (1, 1))
-    naive = StoredClaim(DONE, 1, T0.replace(tzinfo=None), T0.replace(tzinfo=None), False,
-                        (1, 1))  # SQLite hands datetimes back without a zone
-    assert not may_claim(naive, T0, (1, 1)) and may_claim(naive, T0, (1, 2))
-    assert not may_claim(naive, T0, (1, None))  # a series missing from the index
+    done = StoredClaim(DONE, 1, T0, T0, False, (1, 1))
+    assert not may_claim(done, T0, (1, 1)) and may_claim(done, T0, (1, 2))
+    assert not may_claim(done, T0, (1, None))  # a series missing from the index
 
 
 def _series(uid: str, thickness: float, modality: str = "CT",
