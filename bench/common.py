@@ -122,13 +122,16 @@ def pg_database(server: str) -> Iterator[str]:
 
 
 @contextmanager
-def nadir_process(env: dict[str, str], *, workers: int = 1, port: int | None = None
-                  ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`nadir serve` on a free port (or ``port``), up: its URL and its process."""
+def nadir_process(env: dict[str, str], *, workers: int = 1, port: int | None = None,
+                  code: Path | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`nadir serve` on a free port (or ``port``), up: its URL and its process. ``code``:
+    another checkout of Nadir to run instead of this one (same environment)."""
     if port is None:
         [port] = free_ports(1)
+    if code is not None:
+        env = dict(env, PYTHONPATH=str(code))
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port),
-                             "--workers", str(workers)],
+                             "--workers", str(workers)], cwd=code,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     # On a loaded machine the app can take a minute to import and migrate; a server that

@@ -8,22 +8,39 @@ rendered and laid out anew), warm (the same report again: unchanged, so served f
 cache of rendered reports, still assembled, compared and audited) and revalidated
 (`If-None-Match` with the warm answer's ETag: 304), 5 times each; medians reported, with
 the load average.
-Usage: .venv/bin/python -m bench.report
+
+``--against REF`` also serves the same database and Orthanc from another commit of Nadir
+(a git worktree of REF, which must have the same migrations) and times warm reports from
+both servers alternately (``--rounds`` each): a code change measured against its baseline
+in the same run, under the same load.
+Usage: .venv/bin/python -m bench.report [--against REF [--rounds N]]
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
-from bench.common import create_token, load_average, nadir_env, nadir_serve, orthanc, push
+from bench.common import (
+    REPO,
+    create_token,
+    load_average,
+    nadir_env,
+    nadir_process,
+    nadir_serve,
+    orthanc,
+    push,
+)
 from pacs.process import OrthancProcess
 from synthetic import SyntheticLesion, demo_patient, generate_study, write_study
 from synthetic.calipers import KnownCaliper, lesion_calipers
@@ -39,7 +56,13 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--against", metavar="REF",
+                        help="also time warm reports served by this commit's code")
+    parser.add_argument("--rounds", type=int, default=40,
+                        help="warm requests per server and format with --against")
+    args = parser.parse_args(argv)
     before = load_average()
     demo = demo_patient(matrix=512, thin_slice_count=300)
     baseline = dataclasses.replace(demo.baseline, lesions=demo.baseline.lesions + (EXTRA,))
@@ -59,8 +82,14 @@ def main() -> int:
             radiologist = create_token(env, "radiologist")
             specialist = create_token(env, "specialist")
             with nadir_serve(env) as url:
-                figures = run(url, radiologist, specialist, baseline.patient.patient_id,
-                              calipers, pacs)
+                figures, case_id = run(url, radiologist, specialist,
+                                       baseline.patient.patient_id, calipers, pacs)
+                if args.against:
+                    with checkout(args.against, root) as code, \
+                            nadir_process(env, code=code) as (other, _):
+                        figures.update(side_by_side(
+                            {"this checkout": url, args.against: other}, case_id,
+                            specialist, args.rounds))
     print(f"load average (1 min) before: {before}, after: {load_average()}")
     for name, values in figures.items():
         print(f"{name}: median {statistics.median(values):.3f} s "
@@ -68,9 +97,43 @@ def main() -> int:
     return 0
 
 
+@contextmanager
+def checkout(ref: str, workdir: Path) -> Iterator[Path]:
+    """A worktree of ``ref`` for the time of the comparison."""
+    path = workdir / "against"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), ref],
+                   check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
+                       check=False, capture_output=True)
+
+
+def side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int
+                 ) -> dict[str, list[float]]:
+    """Warm reports of the case from each server, taking turns (the first server of each
+    round alternates): the same load falls on both."""
+    spec = {"Authorization": f"Bearer {specialist}"}
+    clients = {name: httpx.Client(base_url=url, timeout=120) for name, url in servers.items()}
+    figures: dict[str, list[float]] = {}
+    for fmt in ("json", "pdf"):
+        path = f"/api/v1/cases/{case_id}/report?format={fmt}"
+        for client in clients.values():  # each server renders and caches it once
+            client.get(path, headers=spec).raise_for_status()
+        names = list(clients)
+        for i in range(rounds):
+            for name in names if i % 2 == 0 else names[::-1]:
+                started = time.perf_counter()
+                clients[name].get(path, headers=spec).raise_for_status()
+                figures.setdefault(f"GET /report?format={fmt} warm, served by {name}",
+                                   []).append(time.perf_counter() - started)
+    return figures
+
+
 def run(url: str, radiologist: str, specialist: str, patient_id: str,
         calipers: dict[str, list[KnownCaliper]], pacs: OrthancProcess
-        ) -> dict[str, list[float]]:
+        ) -> tuple[dict[str, list[float]], int]:
     rad = {"Authorization": f"Bearer {radiologist}"}
     spec = {"Authorization": f"Bearer {specialist}"}
     client = httpx.Client(base_url=url, timeout=120)
@@ -137,7 +200,7 @@ def run(url: str, radiologist: str, specialist: str, patient_id: str,
             figures[cold].append(timed(report))
             figures[warm].append(timed(report))
             figures[again].append(timed(revalidate))
-    return figures
+    return figures, int(cid)
 
 
 if __name__ == "__main__":
