@@ -25,7 +25,7 @@ from api.schemas import (
 )
 from api.workflow import views
 from api.workflow.markers import NewMarkerValue
-from api.workflow.worklist import WorklistCase
+from api.workflow.worklist import WorklistCase, copies_read_in
 
 PatientIdPath = Annotated[str, Path(max_length=128)]
 
@@ -46,6 +46,7 @@ def worklist(who: Reader, session: SessionDep) -> WorklistOut:
     ids: dict[str, list[int]] = {}
     for entry in cases:
         ids.setdefault(entry.case.patient_id, []).append(entry.case.id)
+    copies = copies_read_in(entry.case for entry in cases)
     return WorklistOut(
         patients=[WorklistPatientOut(
             patient_id=p.patient_id, patient_name=p.patient_name,
@@ -54,7 +55,8 @@ def worklist(who: Reader, session: SessionDep) -> WorklistOut:
                                       description=st.description,
                                       accession_number=st.accession_number)
                      for st in p.studies],
-            case_ids=sorted(ids.get(p.patient_id, []))) for p in patients],
+            case_ids=sorted(ids.get(p.patient_id, [])),
+            copy_read_in=copies.get(p.patient_id)) for p in patients],
         cases=[_worklist_case(entry) for entry in cases])
 
 

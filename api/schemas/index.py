@@ -125,6 +125,9 @@ class WorklistPatientOut(BaseModel):
     patient_name: str | None
     studies: list[WorklistStudyOut]
     case_ids: list[int]
+    copy_read_in: int | None = Field(default=None, description=(
+        "when the patient is a share's de-identified copy: the review case it is read in "
+        "(no other case may be opened on it); else null"))
 
 
 class LatestResponseOut(BaseModel):

@@ -50,6 +50,7 @@ from api.workflow.lesion_edits import (
 )
 from api.workflow.ports import Pacs
 from api.workflow.reading_rules import MeasurementInput, ReadingRules
+from api.workflow.reviews import copy_review
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
 from api.workflow.split_lesions import (
     check_not_absorbing,
@@ -146,8 +147,7 @@ class CaseService:
     def create_case(self, who: Principal, new: NewCase) -> CaseView:
         check_role(who, CASE_MANAGERS)
         cases = self.store.cases(new.patient_id, limit=1000)
-        # A share's copy is the patient of its review case, a review over copies.
-        review_of_copy = next((c for c in cases if c.timepoint_map is not None), None)
+        review_of_copy = copy_review(cases)
         if review_of_copy is not None:
             raise CopyOfAShare(new.patient_id, review_of_copy.id)
         studies = [st for st in self.reader.studies_of(new.patient_id)

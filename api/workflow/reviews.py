@@ -20,7 +20,7 @@ reader may not see the reviewed case's reading, nor any other review of it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from api.workflow.domain import Case, utcnow
 from api.workflow.errors import InvalidInput
@@ -56,6 +56,12 @@ def new_review(primary: Case, *, reader: str, blinded: bool, created_by: str,
         created_by=created_by, created_at=utcnow(), lesions=[], signoffs=[],
         review_of=primary.id, reader=reader, blinded=blinded,
         timepoint_map=None if timepoint_map is None else dict(timepoint_map))
+
+
+def copy_review(patient_cases: Iterable[Case]) -> Case | None:
+    """The review case over copies among a patient's cases: then the patient is a share's
+    de-identified copy, read in that case only (no other case is opened on it)."""
+    return next((c for c in patient_cases if c.timepoint_map is not None), None)
 
 
 def dating_case(store: CaseStore, case: Case) -> Case:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from api.workflow.case_response import CaseResponse, TimepointState, case_response
 from api.workflow.domain import Case, MeasurementVersion, PatientMarker
 from api.workflow.ports import Study
+from api.workflow.reviews import copy_review
 from api.workflow.timeline import case_timepoints, current_measurements, with_case_dates
 from measurement.errors import MeasurementError
 from measurement.result import Response
@@ -107,6 +108,16 @@ def judge_cases(cases: Iterable[Case], studies_by_patient: Mapping[str, Sequence
     judged.sort(key=lambda e: (not e.work_to_do, not e.new_followup, -e.to_measure,
                                not e.unsigned))
     return judged
+
+
+def copies_read_in(cases: Iterable[Case]) -> dict[str, int]:
+    """Patient id -> the review case, for each patient that is a share's de-identified copy
+    (:func:`api.workflow.reviews.copy_review`): no other case may be opened on it."""
+    by_patient: dict[str, list[Case]] = {}
+    for case in cases:
+        by_patient.setdefault(case.patient_id, []).append(case)
+    found = {pid: copy_review(group) for pid, group in by_patient.items()}
+    return {pid: review.id for pid, review in found.items() if review is not None}
 
 
 def _dating(case: Case, by_id: Mapping[int, Case]) -> Case:

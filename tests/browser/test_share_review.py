@@ -4,13 +4,14 @@ tools are the reviewer's; nothing of the original case is asked for."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.browser.conftest import LiveNadir
+from tests.browser.conftest import LiveNadir, sign_in
 from tests.browser.helpers import choose_tool, drag, select
 from tests.conftest import wait_until
 
@@ -62,3 +63,26 @@ def test_a_share_token_signs_in_to_its_review_and_may_measure(
     assert not [u for u in asked if primary.search(u)]
     # The token still reaches nothing else.
     assert httpx.get(f"{live.url}/api/v1/worklist", headers=headers).status_code == 403
+
+
+def test_the_worklist_offers_no_new_case_on_a_shares_copy(page: Any, live: LiveNadir) -> None:
+    """A radiologist's worklist shows the share's copy as a patient read in its review case,
+    with a link to it and no form to open another case; the original keeps its form."""
+    case = live.new_case()
+    r = live.post(f"/api/v1/cases/{case['id']}/shares", {"blinded": False})
+    assert r.status_code == 201, r.text
+    share = r.json()
+    wait_until(lambda: len(live.get(f"/api/v1/patients/{share['pseudonym']}/studies",
+                                    "admin").json()) == 2, timeout=60)
+    sign_in(page, live)
+    copy = page.locator(f'section.patient[data-patient-id="{share["pseudonym"]}"]')
+    note = copy.locator("p.copy-of-share")
+    note.wait_for()
+    assert note.get_attribute("data-read-in") == str(share["review_case_id"])
+    assert "read in review case" in note.inner_text()
+    assert note.locator("a").get_attribute("href") == f"/cases/{share['review_case_id']}"
+    assert copy.locator("form.create-case").count() == 0
+    original = page.locator(f'section.patient[data-patient-id="{case["patient_id"]}"]')
+    assert original.locator("form.create-case").count() == 1
+    if shots := os.environ.get("NADIR_SCREENSHOTS"):
+        page.screenshot(path=f"{shots}/worklist-share-copy.png", full_page=True)

@@ -539,3 +539,8 @@ def test_a_share_copy_is_no_patient_for_a_case_of_its_own(
     cases = service.client.get(f"/api/v1/cases?patient_id={share['pseudonym']}",
                                headers=service.headers("admin")).json()
     assert [c["id"] for c in cases] == [share["review_case_id"]]
+    # The worklist says which patient is a copy, and where it is read.
+    patients = {p["patient_id"]: p for p in service.client.get(
+        "/api/v1/worklist", headers=service.headers("radiologist")).json()["patients"]}
+    assert patients[share["pseudonym"]]["copy_read_in"] == share["review_case_id"]
+    assert patients[PID]["copy_read_in"] is None

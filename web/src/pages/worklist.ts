@@ -70,8 +70,18 @@ function patientSection(patient: WorklistPatient, cases: WorklistCase[], me: Me)
           h('thead', {}, h('tr', {}, ['Case', 'Criteria', 'Latest response', 'Waiting for sign-off', ''].map((t) => h('th', {}, t)))),
           h('tbody', {}, cases.map((c) => caseLine(c, dates))))
         : h('p', { class: 'hint' }, 'No case yet.'),
-      mayManageCases(me) ? createCaseForm(patient, patient.studies) : null),
+      copyNote(patient) ?? (mayManageCases(me) ? createCaseForm(patient, patient.studies) : null)),
   );
+}
+
+/** A share's de-identified copy is read in its review case only: say so, and offer no new case. */
+function copyNote(patient: WorklistPatient): HTMLElement | null {
+  const review = patient.copy_read_in;
+  if (review === null || review === undefined) return null;
+  return h('p', { class: 'hint copy-of-share', dataset: { readIn: String(review) } },
+    'A de-identified copy shared for a second opinion: it is read in ',
+    h('a', { href: `/cases/${review}` }, `review case ${review}`),
+    ' only, and its images leave the PACS when the share ends.');
 }
 
 function caseLine(c: WorklistCase, dates: Map<string, string | null>): HTMLElement {
