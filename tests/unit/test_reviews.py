@@ -13,7 +13,7 @@ import api.db.models  # noqa: F401
 from api.workflow.case_reader import CaseReader
 from api.workflow.cases import CaseService, NewCase
 from api.workflow.domain import Adjudication, Case, Lesion, MeasurementVersion
-from api.workflow.errors import Conflict, DuplicateCase, InvalidInput
+from api.workflow.errors import Conflict, CopyOfAShare, DuplicateCase, InvalidInput
 from api.workflow.readings import (
     FinalResponse,
     LocatedReading,
@@ -26,7 +26,7 @@ from api.workflow.readings import (
     located,
     match_lesions,
 )
-from api.workflow.reviews import dating_case, new_review
+from api.workflow.reviews import copy_review, dating_case, new_review
 from api.workflow.roles import Principal, Role
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
@@ -105,6 +105,28 @@ def test_a_review_is_of_a_primary_case_and_copies_come_whole(world: World) -> No
     with pytest.raises(InvalidInput, match="together"):
         new_review(primary, reader="rad2", blinded=True, created_by="rad",
                    patient_id="PSEUDO-1")
+
+
+def test_a_shares_copy_is_read_in_its_review_only(world: World) -> None:
+    """A patient whose cases include a review over copies is a share's copy: the worklist
+    names that review, and no case is opened on the copy, duplicate or not."""
+    from api.workflow.worklist import copies_read_in
+
+    service, store, _ = world
+    primary = _primary(service)
+    copy_uid = store.add_study("PSEUDO-1", dt.date(2025, 1, 5))[0].study_instance_uid
+    review = _stored_review(service, primary, patient_id="PSEUDO-1",
+                            baseline_study_uid=copy_uid,
+                            timepoint_map={copy_uid: primary.baseline_study_uid})
+    internal = _stored_review(service, primary)  # the same studies: not a copy
+    assert copy_review([primary, internal]) is None
+    assert copy_review([primary, internal, review]) is review
+    assert copies_read_in([primary, internal, review]) == {"PSEUDO-1": review.id}
+    for allow_duplicate in (False, True):
+        with pytest.raises(CopyOfAShare, match=f"review case {review.id}"):
+            service.create_case(RAD, NewCase("PSEUDO-1", Criteria.RECIST_1_1,
+                                             allow_duplicate=allow_duplicate))
+    assert [c.id for c in store.cases("PSEUDO-1", limit=10)] == [review.id]
 
 
 def test_review_timepoints_are_the_reviewed_cases_with_its_dates(world: World) -> None:
