@@ -246,7 +246,7 @@ def serving(root: Path, push: Callable[[Any], DemoPair]) -> Iterator[LiveNadir]:
                                                log_level="warning", access_log=False))
         thread = threading.Thread(target=server.run, name="nadir-browser-tests", daemon=True)
         thread.start()
-        wait_until(lambda: server.started, timeout=30)
+        wait_until(lambda: server.started, timeout=60)
         nadir = LiveNadir(url=f"http://127.0.0.1:{port}", tokens=tokens, demo=push(pacs),
                           app=app)
         wait_indexed(nadir)

@@ -30,7 +30,7 @@ def test_an_image_the_server_cannot_give_is_said_on_the_pane_with_no_uncaught_er
     page.goto(f"{live.url}/cases/{case['id']}")
     for side in ("left", "right"):
         pane = page.locator(f'[data-viewport="{side}"]')
-        wait_until(lambda pane=pane: "could not be shown" in pane.inner_text(), timeout=30)
+        wait_until(lambda pane=pane: "could not be shown" in pane.inner_text(), timeout=60)
     assert refused, "no frame was requested"
     # A later task than every failed load: any unhandled rejection has been reported by now.
     page.evaluate("() => new Promise((done) => setTimeout(done, 0))")

@@ -221,5 +221,5 @@ def test_three_timepoints_show_in_columns_and_rows_equal_to_the_server(
     options = page.locator('select[aria-label="Left timepoint"] option').all_inner_texts()
     assert len(options) == 3
     page.select_option('select[aria-label="Left timepoint"]', tps[1])
-    wait_until(lambda: attr(page, "left", "timepoint-id") == tps[1], timeout=30)
+    wait_until(lambda: attr(page, "left", "timepoint-id") == tps[1], timeout=60)
     page.wait_for_selector('[data-viewport="left"][data-ready="true"]')

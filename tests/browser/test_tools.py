@@ -385,7 +385,7 @@ def test_a_late_proposal_does_not_move_a_pane_the_reader_is_working_on(
     page.keyboard.press("Escape")
     page.locator(f'[data-lesion-id="{lesion["id"]}"]').click()
     page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
-    wait_until(lambda: attr(page, "right", "image-index") != where[1], timeout=30)
+    wait_until(lambda: attr(page, "right", "image-index") != where[1], timeout=60)
 
 
 def test_a_lesion_picked_before_the_measurements_arrive_goes_to_its_measured_image(

@@ -79,7 +79,7 @@ def test_an_undated_study_is_listed_with_its_reason_and_dated_on_the_review(
     item.locator("input[name=reason]").fill("date on the requisition")
     item.locator("button[type=submit]").click()
     stored = wait_until(lambda: live.get(f"/api/v1/cases/{case['id']}").json()
-                        ["study_dates_set"], timeout=30)
+                        ["study_dates_set"], timeout=60)
     assert [(d["study_instance_uid"], d["date"], d["reason"], d["set_by"]) for d in stored] \
         == [(uid, "2026-06-01", "date on the requisition", "radiologist-user")]
     after = live.get(f"/api/v1/cases/{case['id']}").json()

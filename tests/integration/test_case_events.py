@@ -49,7 +49,7 @@ def nodes(database_url: str, orthanc: Any, tmp_path: Path) -> Iterator[dict[str,
         for i, series in enumerate(studies):
             storescu(orthanc, write_all(series, tmp_path / f"s{i}"))
         wait_until(lambda: len(httpx.get(f"{urls[0]}/api/v1/patients/{PID}/studies",
-                                         headers=tokens["admin"]).json()) == 2, timeout=40)
+                                         headers=tokens["admin"]).json()) == 2, timeout=60)
         yield {"urls": urls, "tokens": tokens, "baseline": studies[0], "studies": studies}
     finally:
         for proc in procs:
@@ -222,7 +222,7 @@ def test_a_reader_whose_blind_returns_receives_nothing_more(
         later = tiny_ct_series(2, patient_id=PID, study_date="20260504", size=32)
         storescu(orthanc, write_all(later, tmp_path / "later"))
         wait_until(lambda: len(httpx.get(f"{url}/api/v1/cases/{cid}", headers=rad)
-                               .json()["timepoints"]) == 3, timeout=40)
+                               .json()["timepoints"]) == 3, timeout=60)
         httpx.post(f"{urls[-1]}/api/v1/cases/{cid}/lesions", headers=rad,
                    json={"kind": "target", "organ": "liver"}).raise_for_status()
         assert kept.next()[1]["kind"] == "lesion_added"

@@ -113,7 +113,7 @@ def test_service_killed_mid_ingest_then_restarted(
         # instance).
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["ingest"]["cursor"],
-            timeout=10, interval=0.02)
+            timeout=60, interval=0.02)
     finally:
         proc.send_signal(signal.SIGKILL)  # no chance to save anything
         proc.wait()
@@ -127,7 +127,7 @@ def test_service_killed_mid_ingest_then_restarted(
             body = r.json() if r.status_code == 200 else []
             return body if len(body) == 3 else None
 
-        body = wait_until(three, timeout=40)  # a restart under CI load can take a while
+        body = wait_until(three, timeout=60)  # a restart under CI load can take a while
         assert [s["study_instance_uid"] for s in body] == [
             s[0].StudyInstanceUID for s in studies]
         assert all(len(s["series"]) == 1 and s["series"][0]["instances"] == 4 for s in body)

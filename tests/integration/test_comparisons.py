@@ -27,7 +27,7 @@ def _studies(service: Service, patient_id: str) -> list[dict[str, Any]]:
 
 def _wait_indexed(service: Service, patient_id: str, series_per_study: list[int]) -> None:
     wait_until(lambda: [len(s["series"]) for s in _studies(service, patient_id)]
-               == series_per_study, timeout=30, interval=0.1)
+               == series_per_study, timeout=60, interval=0.1)
 
 
 @pytest.fixture(scope="module")

@@ -50,7 +50,7 @@ def test_deletions_are_mirrored_and_cases_keep_their_measurements(
     bl, fu, ex = (s[0].StudyInstanceUID for s in (baseline, followup, extra))
     wait_until(lambda: (_series(service, PID) or {}).keys() == {bl, fu, ex}
                and len(_series(service, PID)[bl]) == 2 and _series(service, "NO-CASE"),
-               timeout=20)
+               timeout=60)
     case = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria":
                                                       "RECIST1.1"},
                                headers=service.headers("radiologist")).json()
@@ -77,7 +77,7 @@ def test_deletions_are_mirrored_and_cases_keep_their_measurements(
             and series == {bl: [baseline[0].SeriesInstanceUID], fu: []}
         return view if done else None
 
-    view = wait_until(mirrored, timeout=30, interval=0.2)
+    view = wait_until(mirrored, timeout=60, interval=0.2)
     # The measured follow-up stays as the case's timepoint, without series; the unmeasured
     # study, the unmeasured series and the patient without a case are gone.
     assert view["images_missing"] is True

@@ -25,7 +25,7 @@ def study(service: Service, orthanc: Any, tmp_path: Path) -> Any:
                                headers=service.headers("admin"))
         return r.status_code == 200 and r.json()[0]["series"][0]["instances"] == 3
 
-    wait_until(indexed, timeout=20)
+    wait_until(indexed, timeout=60)
     return series
 
 

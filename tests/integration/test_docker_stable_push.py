@@ -74,10 +74,10 @@ def test_the_docker_script_posts_each_stable_series_to_every_node(
                                 stderr=subprocess.STDOUT, env=env)
     try:
         orthanc = _Plain(http_port, dicom_port)
-        wait_until(orthanc.up, timeout=30)
+        wait_until(orthanc.up, timeout=60)
         series = tiny_ct_series(2, patient_id="DOCKER-PUSH")
         storescu(orthanc, write_all(series, tmp_path / "files"), aet=STORESCU_AET)
-        posts = wait_until(lambda: list(_Recorder.posts), timeout=30)
+        posts = wait_until(lambda: list(_Recorder.posts), timeout=60)
     finally:
         proc.kill()
         proc.wait(timeout=30)

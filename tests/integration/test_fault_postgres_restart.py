@@ -63,11 +63,11 @@ def test_postgresql_restarted_mid_ingest(
     first = tiny_ct_series(SLICES, patient_id="PG-RESTART", study_date="20260105")
     second = tiny_ct_series(SLICES, patient_id="PG-RESTART", study_date="20260302")
     storescu(orthanc, write_all(first, tmp_path / "a"))
-    wait_until(lambda: _indexed(service, "PG-RESTART") == SLICES, timeout=30)
+    wait_until(lambda: _indexed(service, "PG-RESTART") == SLICES, timeout=60)
     # The second study arrives; the database goes away as it becomes stable, when Nadir
     # indexes it (the write fails, ingest backs off, and tries again).
     storescu(orthanc, write_all(second, tmp_path / "b"))
-    wait_until(lambda: _all_stable(orthanc, 2), timeout=30, interval=0.01)
+    wait_until(lambda: _all_stable(orthanc, 2), timeout=60, interval=0.01)
     private_postgres.restart()
     check = wait_until(lambda: _consistent(database_url, orthanc, 2 * SLICES), timeout=60,
                        interval=0.2)

@@ -74,7 +74,7 @@ def served(service: Service, indexed: dict[str, Any]  # noqa: F811
                                            port=port, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, timeout=30)
+    wait_until(lambda: server.started, timeout=60)
     try:
         yield f"http://127.0.0.1:{port}", tally
     finally:

@@ -35,7 +35,7 @@ def test_names_are_decoded_with_the_file_character_set(service: Service, orthanc
         ds = pydicom.dcmread(path)
         expected[str(ds.PatientID)] = str(ds.PatientName)
     storescu(orthanc, files)
-    wait_until(lambda: expected.keys() <= _patients(service).keys(), timeout=30)
+    wait_until(lambda: expected.keys() <= _patients(service).keys(), timeout=60)
     names = {pid: p["patient_name"] for pid, p in _patients(service).items()}
     assert {pid: names[pid] for pid in expected} == expected
     assert names["H32EXAMPLE"] == "ﾔﾏﾀﾞ^ﾀﾛｳ=山田^太郎=やまだ^たろう"
@@ -51,7 +51,7 @@ def test_a_patient_with_no_study_left_leaves_the_index(service: Service, orthanc
     gone = tiny_ct_series(2, patient_id="GONE-1")
     kept = tiny_ct_series(2, patient_id="KEPT-1")
     storescu(orthanc, write_all(gone, tmp_path / "g") + write_all(kept, tmp_path / "k"))
-    wait_until(lambda: {"GONE-1", "KEPT-1"} <= _patients(service).keys(), timeout=30)
+    wait_until(lambda: {"GONE-1", "KEPT-1"} <= _patients(service).keys(), timeout=60)
     # A tumour marker on the patient does not keep it in the index.
     marker = {"name": "CEA", "unit": "ng/mL", "upper_limit_normal": 5.0, "value": 9.0,
               "date": "2026-01-05"}
@@ -63,13 +63,13 @@ def test_a_patient_with_no_study_left_leaves_the_index(service: Service, orthanc
         client.delete("studies", study)
         assert "GONE-1" not in {p["MainDicomTags"]["PatientID"]
                                 for p in client.resources("patients")}
-    wait_until(lambda: "GONE-1" not in _patients(service), timeout=30)
+    wait_until(lambda: "GONE-1" not in _patients(service), timeout=60)
     assert _patients(service)["KEPT-1"]["studies_count"] == 1
     assert service.client.get("/api/v1/patients/GONE-1/studies",
                               headers=service.headers("admin")).status_code == 404
     # Sent again, the patient is back with its markers.
     storescu(orthanc, write_all(gone, tmp_path / "g2"))
-    wait_until(lambda: "GONE-1" in _patients(service), timeout=30)
+    wait_until(lambda: "GONE-1" in _patients(service), timeout=60)
     r = service.client.get("/api/v1/patients/GONE-1/markers",
                            headers=service.headers("specialist"))
     assert r.status_code == 200 and [m["value"] for m in r.json()] == [9.0]
@@ -89,7 +89,7 @@ def test_one_study_uid_under_two_patient_ids_is_flagged(service: Service,
         client.store((TEST_FILES / "rtdose_1frame.dcm").read_bytes())
         patients = {p["MainDicomTags"]["PatientID"] for p in client.resources("patients")}
         assert patients == {"id11111"}
-        wait_until(lambda: "id11111" in _patients(service), timeout=30)
+        wait_until(lambda: "id11111" in _patients(service), timeout=60)
         client.store((TEST_FILES / "rtdose_rle_1frame.dcm").read_bytes())
         patients = {p["MainDicomTags"]["PatientID"] for p in client.resources("patients")}
         assert patients == {"id11111", "id11111 "}
@@ -100,7 +100,7 @@ def test_one_study_uid_under_two_patient_ids_is_flagged(service: Service,
         assert r.status_code == 200, r.text
         return [st["other_patient_ids"] for st in r.json()]
 
-    wait_until(lambda: flagged() == [["id11111 "]], timeout=30)
+    wait_until(lambda: flagged() == [["id11111 "]], timeout=60)
     # Still under the first patient; the padded PatientID is not merged into it.
     assert "id11111" in _patients(service)
     assert _patients(service)["id11111"]["studies_count"] == 1

@@ -36,9 +36,9 @@ def test_a_storescu_pair_is_indexed_once_stable(
     base = tiny_ct_series(5, patient_id="PAT/ONE", study_date="20260105")
     follow = tiny_ct_series(4, patient_id="PAT/ONE", study_date="20260302")
     storescu(orthanc, write_all(base, tmp_path / "b") + write_all(follow, tmp_path / "f"))
-    wait_until(lambda: _all_stable(orthanc), timeout=15, interval=0.02)
+    wait_until(lambda: _all_stable(orthanc), timeout=60, interval=0.02)
     studies = wait_until(lambda: len(_studies(service, "PAT/ONE")) == 2
-                         and _studies(service, "PAT/ONE"), timeout=10, interval=0.05)
+                         and _studies(service, "PAT/ONE"), timeout=60, interval=0.05)
     assert [s["study_instance_uid"] for s in studies] == [
         base[0].StudyInstanceUID, follow[0].StudyInstanceUID]  # oldest first
     assert studies[0]["study_date"] == "2026-01-05"
@@ -55,7 +55,7 @@ def test_pynetdicom_push_and_unregistered_peer_refused(
     series = tiny_ct_series(3, patient_id="PNET")
     peer = DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet, PYNETDICOM_AET)
     assert store(peer, series) == [d.SOPInstanceUID for d in series]
-    wait_until(lambda: _studies(service, "PNET"), timeout=15)
+    wait_until(lambda: _studies(service, "PNET"), timeout=60)
 
     intruder = tiny_ct_series(2, patient_id="INTRUDER")
     with pytest.raises(DimseError):
@@ -84,13 +84,13 @@ def test_same_study_sent_twice_is_not_duplicated(
     series = tiny_ct_series(6, patient_id="TWICE")
     files = write_all(series[:4], tmp_path / "s")
     storescu(orthanc, files)
-    wait_until(lambda: _studies(service, "TWICE"), timeout=15)
+    wait_until(lambda: _studies(service, "TWICE"), timeout=60)
     assert _instances(service, "TWICE") == [4]
     # The same four again, with two new instances of the same series: Orthanc announces
     # the series stable again and Nadir re-indexes it. Reaching 6 proves the re-index ran
     # (and, the feed being ordered, that the resent four were seen before it).
     storescu(orthanc, files + write_all(series[4:], tmp_path / "more"))
-    wait_until(lambda: sum(_instances(service, "TWICE")) > 4, timeout=15)
+    wait_until(lambda: sum(_instances(service, "TWICE")) > 4, timeout=60)
     studies = _studies(service, "TWICE")
     assert len(studies) == 1 and len(studies[0]["series"]) == 1
     assert studies[0]["series"][0]["instances"] == 6
@@ -111,7 +111,7 @@ def test_orthanc_restart_mid_ingest_loses_nothing(
     storescu(orthanc, write_all(second, tmp_path / "b"))
     studies = wait_until(lambda: len((_studies(service, "RESTART") or [{"series": []}])[0]
                                      ["series"]) == 2 and _studies(service, "RESTART"),
-                         timeout=20)
+                         timeout=60)
     assert sorted(s["instances"] for s in studies[0]["series"]) == [3, 6]
 
 
@@ -126,10 +126,10 @@ def test_ingest_retries_until_orthanc_comes_up(
         return health if health["ingest"]["last_error"] else None
 
     # The follower has really tried Orthanc, and failed, before Orthanc comes up.
-    assert wait_until(failed_once, timeout=10)["orthanc"] == "unreachable"
+    assert wait_until(failed_once, timeout=60)["orthanc"] == "unreachable"
     orthanc.start()
     storescu(orthanc, write_all(tiny_ct_series(2, patient_id="LATE"), tmp_path / "l"))
-    wait_until(lambda: _studies(svc, "LATE"), timeout=20)
+    wait_until(lambda: _studies(svc, "LATE"), timeout=60)
     assert svc.client.get("/healthz").json()["ingest"]["last_error"] is None
 
 
@@ -139,11 +139,11 @@ def test_instances_joining_an_indexed_series_survive_an_orthanc_restart(
     series = tiny_ct_series(6, patient_id="GROW")
     storescu(orthanc, write_all(series[:4], tmp_path / "a"))
     wait_until(lambda: (_studies(service, "GROW") or [{"series": [{"instances": 0}]}])[0]
-               ["series"][0]["instances"] == 4, timeout=15)
+               ["series"][0]["instances"] == 4, timeout=60)
     # Two more instances of the same series, then Orthanc stops before it is stable again:
     # no StableSeries will ever come for this series.
     storescu(orthanc, write_all(series[4:], tmp_path / "b"))
     orthanc.stop()
     orthanc.start()
     wait_until(lambda: _studies(service, "GROW")[0]["series"][0]["instances"] == 6,
-               timeout=20)
+               timeout=60)

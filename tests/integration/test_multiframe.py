@@ -180,7 +180,7 @@ def test_enhanced_ct_is_paired_measured_registered_and_reported(
     # frame's functional groups (PerFrameFunctionalGroupsSequence, 5200,9230).
     study_uid = str(enhanced.StudyInstanceUID)
     wait_until(lambda: service.app.state.series_metadata.answer(
-        study_uid, mf_series["series_instance_uid"]) is not None, timeout=30, interval=0.1)
+        study_uid, mf_series["series_instance_uid"]) is not None, timeout=60, interval=0.1)
     r = service.client.get(f"/dicom-web/studies/{study_uid}/series/"
                            f"{mf_series['series_instance_uid']}/metadata", headers=rad)
     assert r.status_code == 200, r.text

@@ -73,7 +73,7 @@ def _push_current(orthanc: Any, service: Service, patient_id: str = PID) -> str:
     with orthanc.client() as client:
         for ds in series:
             client.store(to_bytes(ds))
-    wait_until(lambda: _study_uids(service, patient_id), timeout=30)
+    wait_until(lambda: _study_uids(service, patient_id), timeout=60)
     return str(series[0].StudyInstanceUID)
 
 
@@ -124,7 +124,7 @@ def test_priors_are_fetched_by_request(
                                                            "retrieved")]
     # Indexed like any arrival; the MR and the other patient's study stayed at the hospital.
     wait_until(lambda: _study_uids(service) == {current, uids["ct_jan"], uids["ct_apr"]},
-               timeout=30)
+               timeout=60)
     # A date range: the April study only, which Nadir now holds.
     ranged = _finished(service, _fetch(service, {"modality": "CT", "date_from": "2025-03-01",
                                                  "date_to": "2025-12-31"}, "admin")["id"])
@@ -133,7 +133,7 @@ def test_priors_are_fetched_by_request(
     # Any modality: the MR comes too.
     every = _finished(service, _fetch(service, {})["id"])
     assert every["progress"] == {"found": 3, "held": 2, "to_retrieve": 0, "retrieved": 1}
-    wait_until(lambda: uids["mr_feb"] in _study_uids(service), timeout=30)
+    wait_until(lambda: uids["mr_feb"] in _study_uids(service), timeout=60)
     assert uids["other"] not in _study_uids(service, "PRIORS-2")
     listed = service.client.get(f"/api/v1/patients/{PID}/priors",
                                 headers=service.headers("admin")).json()
@@ -239,12 +239,12 @@ def test_the_first_study_of_a_modality_fetches_its_priors_by_itself(
     current = _push_current(orthanc, service)
     url = f"/api/v1/patients/{PID}/priors"
     jobs = wait_until(lambda: service.client.get(url, headers=service.headers("admin")).json(),
-                      timeout=30)
+                      timeout=60)
     assert [(j["trigger"], j["modality"], j["date_to"]) for j in jobs] == \
         [("automatic", "CT", "2026-01-04")]
     assert _finished(service, jobs[0]["id"])["progress"]["retrieved"] == 2
     wait_until(lambda: _study_uids(service) == {current, uids["ct_jan"], uids["ct_apr"]},
-               timeout=30)
+               timeout=60)
     # The priors it brought are "first" studies too, and start no other fetch; nor does
     # a later study, which has earlier ones.
     later = _study(PID, "20260405")
@@ -257,6 +257,6 @@ def test_the_first_study_of_a_modality_fetches_its_priors_by_itself(
     with orthanc.client() as client:
         for ds in sentinel:
             client.store(to_bytes(ds))
-    wait_until(lambda: _study_uids(service, "PRIORS-SENTINEL"), timeout=30)
+    wait_until(lambda: _study_uids(service, "PRIORS-SENTINEL"), timeout=60)
     assert later[0].StudyInstanceUID in _study_uids(service)
     assert len(service.client.get(url, headers=service.headers("admin")).json()) == 1

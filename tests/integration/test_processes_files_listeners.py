@@ -238,7 +238,7 @@ def test_public_dicom_exposes_only_dicom_and_a_killed_nadir_takes_orthanc_down(
     started.proc.send_signal(signal.SIGKILL)
     started.proc.wait()
     wait_until(lambda: not _is_running_orthanc(orthanc_pid), timeout=60, interval=0.1)
-    wait_until(lambda: all(_refuses(port) for port in started.ports), timeout=30)
+    wait_until(lambda: all(_refuses(port) for port in started.ports), timeout=60)
 
 
 def test_demo_registers_its_peer_only_while_it_pushes(orthanc: Any, tmp_path: Path) -> None:

@@ -386,7 +386,7 @@ def test_sr_saved_in_a_viewer_becomes_a_draft(measured: dict[str, Any], tmp_path
         )
 
     pending = wait_until(lambda: [d for d in drafts() if d["status"] == "pending"
-                                  and d["sop_instance_uid"] == ds.SOPInstanceUID], timeout=30)
+                                  and d["sop_instance_uid"] == ds.SOPInstanceUID], timeout=60)
     url = f"/api/v1/cases/{cid}/sr-drafts/{pending[0]['id']}/confirm"
     assert service.client.post(url, headers=service.headers("specialist")).status_code == 403
     r = service.client.post(url, headers=h)
@@ -439,7 +439,7 @@ def test_undecodable_image_is_named_in_the_report(measured: dict[str, Any]) -> N
         )
         return r.status_code == 200
 
-    wait_until(measure, timeout=30, interval=0.3)  # once the new series is indexed
+    wait_until(measure, timeout=60, interval=0.3)  # once the new series is indexed
     bl_cal = measured["pacs"].calipers["bl"][0]
     service.client.put(
         f"/api/v1/cases/{cid}/lesions/{lesion['id']}/measurements/{measured['bl']}",
@@ -506,7 +506,7 @@ def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
         # Tried, refused by the network, and still pending, each with the real cause.
         tried = wait_until(lambda: [s for s in _sends(first, cid) if s["attempts"] >= 2]
                            if all(s["attempts"] >= 2 for s in _sends(first, cid)) else None,
-                           timeout=30)
+                           timeout=60)
         assert {s["sop_instance_uid"] for s in tried} == objects
         assert {(s["destination"], s["state"]) for s in tried} == {(destination, "pending")}
         assert all("Connection refused" in s["last_error"] for s in tried)
@@ -516,7 +516,7 @@ def test_publish_while_the_hospital_pacs_is_down_arrives_once_it_is_up(
         second = service_factory(measured["pacs"], ingest=False,
                                  tokens=measured["service"].tokens, **settings)
         sent = wait_until(lambda: all(s["state"] == "sent" for s in _sends(second, cid))
-                          and _sends(second, cid), timeout=30)
+                          and _sends(second, cid), timeout=60)
         assert {s["sop_instance_uid"] for s in sent} == objects
         assert all(s["last_error"] is None and s["sent_at"] for s in sent)
         with hospital.client() as client:

@@ -170,7 +170,7 @@ def test_copies_sent_while_nadir_is_stopped_are_flagged_once_it_runs(
     flags = wait_until(lambda: _flags(up, "RESENT-LATER"), timeout=60)
     assert [(f["sop_instance_uid"], f["attributes"]) for f in flags] == \
         [(series[1].SOPInstanceUID, ["PatientName"])]
-    wait_until(lambda: _spooled(orthanc) == 0, timeout=30)
+    wait_until(lambda: _spooled(orthanc) == 0, timeout=60)
 
 
 def test_the_lua_filters_endpoint_is_gone(service: Service) -> None:

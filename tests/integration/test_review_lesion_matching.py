@@ -100,7 +100,7 @@ def world(service: Service, orthanc: Any, tmp_path: Path) -> World:
                                headers=service.headers("admin"))
         return r.status_code == 200 and sorted(len(st["series"]) for st in r.json()) == [1, 2]
 
-    wait_until(indexed, timeout=30)
+    wait_until(indexed, timeout=60)
     r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST1.1"},
                             headers=service.headers("radiologist"))
     assert r.status_code == 201, r.text
@@ -168,7 +168,7 @@ def test_a_shares_copy_is_matched_in_its_originals_frame(world: World) -> None:
     share = r.json()
     wait_until(lambda: len(w.service.client.get(
         f"/api/v1/patients/{share['pseudonym']}/studies",
-        headers=w.headers("admin")).json()) == 2, timeout=30)
+        headers=w.headers("admin")).json()) == 2, timeout=60)
     with w.service.app.state.sessions() as session:
         store = SqlCaseStore(session)
         frames = {s.frame_of_reference_uid for p in (PID, share["pseudonym"])

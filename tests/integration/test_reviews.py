@@ -70,7 +70,7 @@ def studies(service: Service, orthanc: Any, tmp_path: Path) -> list[str]:
                                headers=service.headers("admin"))
         return r.status_code == 200 and len(r.json()) == 2
 
-    wait_until(ready, timeout=20)
+    wait_until(ready, timeout=60)
     return [bl[0].StudyInstanceUID, fu[0].StudyInstanceUID]
 
 
@@ -184,7 +184,7 @@ def read_once(service: Service, orthanc: Any, tmp_path: Path,
                                headers=service.headers("admin"))
         return r.status_code == 200 and len(r.json()) == 3
 
-    wait_until(ready, timeout=30)
+    wait_until(ready, timeout=60)
     r = service.client.post("/api/v1/cases", json={
         "patient_id": PID, "criteria": "RECIST1.1", **getattr(request, "param", {})},
         headers=service.headers("radiologist"))

@@ -168,7 +168,7 @@ def test_etag_roles_audit_and_what_orthanc_still_answers(
     study, uid = str(series[0].StudyInstanceUID), str(series[0].SeriesInstanceUID)
     path = f"/dicom-web/studies/{study}/series/{uid}/metadata"
     store = service.app.state.series_metadata
-    wait_until(lambda: store.answer(study, uid) is not None, timeout=30)
+    wait_until(lambda: store.answer(study, uid) is not None, timeout=60)
     assert service.client.get(path).status_code == 401
     r = service.client.get(path, headers=service.headers("uploader"))
     assert r.status_code == 403 and "uploader" in r.json()["detail"]
@@ -192,14 +192,14 @@ def test_etag_roles_audit_and_what_orthanc_still_answers(
     other = tiny_ct_series(1, patient_id="MD-2", size=16)
     storescu(orthanc, write_all(other, tmp_path / "o"))
     wait_until(lambda: store.answer(str(other[0].StudyInstanceUID),
-                                    str(other[0].SeriesInstanceUID)) is not None, timeout=30)
+                                    str(other[0].SeriesInstanceUID)) is not None, timeout=60)
     wrong = service.client.get(f"/dicom-web/studies/{other[0].StudyInstanceUID}/series/"
                                f"{uid}/metadata", headers=service.headers("admin"))
     assert wrong.status_code == 404 or wrong.json() == []
     # The series grows: its metadata follows, with a new ETag.
     storescu(orthanc, write_all(series[2:], tmp_path / "b"))
     wait_until(lambda: (found := store.answer(study, uid)) is not None
-               and found.etag != etag and len(json.loads(found.body)) == 3, timeout=30)
+               and found.etag != etag and len(json.loads(found.body)) == 3, timeout=60)
     r = service.client.get(path, headers={**service.headers("radiologist"),
                                           "If-None-Match": etag})
     assert r.status_code == 200 and len(r.json()) == 3

@@ -103,13 +103,13 @@ def test_unknown_series_is_accepted_and_indexes_nothing(service: Service) -> Non
     # The endpoint may not ask Orthanc (Orthanc waits for its answer): it wakes the
     # follower, which finds no change for the series and indexes nothing.
     follower = service.app.state.ingest.follower
-    wait_until(lambda: service.app.state.ingest.leader, timeout=15)
+    wait_until(lambda: service.app.state.ingest.leader, timeout=60)
     polled = follower.status.last_poll_at
     r = _post(service, **{PUSH_SECRET_HEADER: _secret(service)})
     assert r.status_code == 202
     assert r.json() == {"series": UNKNOWN_SERIES, "leader": True}
     assert follower.status.pushes == 1
-    wait_until(lambda: follower.status.last_poll_at != polled, timeout=15)
+    wait_until(lambda: follower.status.last_poll_at != polled, timeout=60)
     assert follower.status.last_error is None and follower.status.indexed_series == 0
     r = service.client.get("/api/v1/patients", headers=service.headers("admin"))
     assert r.json() == []
@@ -150,11 +150,11 @@ def _live(tmp_path: Path, database_url: str, *, push: bool) -> Iterator[tuple[An
                                                log_level="warning", access_log=False))
         thread = threading.Thread(target=server.run, name="nadir-push-test", daemon=True)
         thread.start()
-        wait_until(lambda: server.started, timeout=30)
+        wait_until(lambda: server.started, timeout=60)
         url = f"http://127.0.0.1:{port}"
         # The follower's first read (at start) is over before anything is stored.
         wait_until(lambda: _health(url)["ingest"]["leader"]
-                   and _health(url)["ingest"]["cursor"] >= 0, timeout=30)
+                   and _health(url)["ingest"]["cursor"] >= 0, timeout=60)
         yield pacs, url, token
     finally:
         if server is not None:
@@ -185,7 +185,7 @@ def test_a_stored_series_is_listed_on_orthancs_post_alone(
         polls = _health(url)["ingest"]["cursor"]
         series = tiny_ct_series(4, patient_id="PUSHED")
         storescu(pacs, write_all(series, tmp_path / "s"))
-        listed = wait_until(lambda: _listed(url, token, "PUSHED")(), timeout=30, interval=0.05)
+        listed = wait_until(lambda: _listed(url, token, "PUSHED")(), timeout=60, interval=0.05)
         assert listed == [4]
         health = _health(url)["ingest"]
         assert health["pushes"] >= 1 and health["last_error"] is None
@@ -209,11 +209,11 @@ def test_without_the_post_the_series_waits_until_posted(
             return [s["ID"] for s in found] if found and all(
                 s["IsStable"] for s in found) else []
 
-        [series_id] = wait_until(stable, timeout=30)
+        [series_id] = wait_until(stable, timeout=60)
         assert not (pacs.config_dir / "stable-push.lua").exists()
         assert _listed(url, token, "POLLED")() == []
         r = httpx.post(f"{url}{STABLE_SERIES_PATH}", json={"series": series_id},
                        headers={PUSH_SECRET_HEADER: push_secret(pacs.config.password)})
         assert r.status_code == 202 and r.json() == {"series": series_id, "leader": True}
-        assert wait_until(lambda: _listed(url, token, "POLLED")(), timeout=30) == [4]
+        assert wait_until(lambda: _listed(url, token, "POLLED")(), timeout=60) == [4]
         assert _health(url)["ingest"]["pushes"] == 1

@@ -37,7 +37,7 @@ def studies(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, str]:
                                headers=service.headers("admin"))
         return r.status_code == 200 and len(r.json()) == 3
 
-    wait_until(ready, timeout=20)
+    wait_until(ready, timeout=60)
     return {"bl": bl[0].StudyInstanceUID, "fu": fu[0].StudyInstanceUID,
             "undated": undated[0].StudyInstanceUID}
 

@@ -106,7 +106,7 @@ def test_many_threads_and_the_background_compute_a_pair_once() -> None:
 
     jobs = RegistrationJobs(store, slow)
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(jobs.obtain(PAIR, 10).status))
+    threads = [threading.Thread(target=lambda: results.append(jobs.obtain(PAIR, 120).status))
                for _ in range(12)]
     for t in threads:
         t.start()
