@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from api.auth import CaseManager, Measurer, Reader
 from api.deps import CaseLoader, Cases, SessionDep
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, StudyUid
+from api.routes.patients import studies_out
 from api.schemas import (
     CaseCreate,
     CaseOut,
@@ -81,8 +82,15 @@ def list_cases(who: Reader, cases: Cases,
 
 
 @router.get("/{case_id}")
-def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep) -> CaseOut:
-    return case_out(cases.read_case(who, case_id), session)
+def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep,
+              include: Annotated[Literal["studies"] | None, Query(description=(
+                  "studies: answer the patient's studies with their series too (`studies`), "
+                  "so that a page opening the case needs one request for both"))] = None
+              ) -> CaseOut:
+    out = case_out(cases.read_case(who, case_id), session)
+    if include == "studies":
+        out.studies = studies_out(session, who, out.patient_id)
+    return out
 
 
 @router.put("/{case_id}/studies/{study_uid}/date", responses=answers(Conflict))

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy.orm import Session
 
 from api.adapters.sql_store import SqlCaseStore
 from api.auth import Admin, CaseManager, Reader
@@ -25,6 +26,7 @@ from api.schemas import (
 )
 from api.workflow import views
 from api.workflow.markers import NewMarkerValue
+from api.workflow.roles import Principal
 from api.workflow.worklist import WorklistCase, copies_read_in
 
 PatientIdPath = Annotated[str, Path(max_length=128)]
@@ -96,6 +98,12 @@ def _iso(day: dt.date | None) -> str | None:
 @router.get("/patients/{patient_id:path}/studies", tags=["index"])
 def list_studies(patient_id: PatientIdPath, who: Reader,
                  session: SessionDep) -> list[StudyOut]:
+    return studies_out(session, who, patient_id)
+
+
+def studies_out(session: Session, who: Principal, patient_id: str) -> list[StudyOut]:
+    """The patient's studies with their series and flagged images (role checked,
+    audited): this route's answer, and a case's with ``?include=studies``."""
     store = SqlCaseStore(session)
     found = views.studies(store, who, patient_id)
     flagged = views.images_flagged(store, [st.study_instance_uid for st in found])

@@ -24,7 +24,7 @@ from api.schemas.common import (
     whole_number,
 )
 from api.schemas.evaluate import CoalescedOut, SplitOut, TimepointResponseOut, WarningOut
-from api.schemas.index import ImageFlagOut
+from api.schemas.index import ImageFlagOut, StudyOut
 from api.schemas.readings import TimepointFinalOut
 from api.workflow.case_reader import CaseView
 from api.workflow.case_response import CaseResponse
@@ -250,6 +250,10 @@ class CaseOut(BaseModel):
     images_flagged: list[ImageFlagOut] = Field(default=[], description=(
         "images of the patient's studies that came by C-STORE and that the upload would "
         "refuse, or that were sent again with other content"))
+    studies: list[StudyOut] | None = Field(default=None, description=(
+        "with ?include=studies on GET /api/v1/cases/{case_id}: the patient's indexed "
+        "studies with their series, as GET /api/v1/patients/{patient_id}/studies answers "
+        "them (and audited as that read is); else null"))
     review_of: int | None = Field(default=None, description=(
         "the case this case reviews (a second reading); null for a primary case"))
     reader: str | None = Field(default=None, description="the user who reads this review")

@@ -35,7 +35,7 @@ def indexed(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
         )
         return r.status_code == 200 and len(r.json()) == 2 and r2.status_code == 200
 
-    wait_until(ready, timeout=20)
+    wait_until(ready, timeout=60)
     return {"bl": bl, "fu": fu, "other": other}
 
 
@@ -103,6 +103,50 @@ def test_case_timepoints_and_roles(service: Service, indexed: dict[str, Any]) ->
         headers=service.headers("radiologist"),
     )
     assert r.status_code == 422
+
+
+def test_a_case_read_with_its_studies_answers_them_as_their_own_route_does(
+        service: Service, indexed: dict[str, Any]) -> None:
+    """?include=studies: the case and the patient's studies in one request (the review
+    page's first), the same studies as GET /patients/{id}/studies, audited as that read;
+    every role as for the case alone; anything else in include is refused."""
+    cid = _case(service)["id"]
+
+    def studies_reads() -> int:
+        events = service.client.get(f"/api/v1/audit?patient_id={PID}",
+                                    headers=service.headers("admin")).json()["events"]
+        return len([e for e in events if e["action"] == "read"
+                    and e["resource"] == f"patients/{PID}/studies"])
+
+    before = studies_reads()
+    for role in ("radiologist", "specialist", "admin"):
+        headers = service.headers(role)
+        alone = service.client.get(f"/api/v1/cases/{cid}", headers=headers)
+        assert alone.status_code == 200 and alone.json()["studies"] is None
+        both = service.client.get(f"/api/v1/cases/{cid}?include=studies", headers=headers)
+        assert both.status_code == 200, (role, both.text)
+        studies = service.client.get(f"/api/v1/patients/{PID}/studies", headers=headers)
+        assert both.json()["studies"] == studies.json()
+        assert {k: v for k, v in both.json().items() if k != "studies"} == \
+            {k: v for k, v in alone.json().items() if k != "studies"}
+        assert [st["study_instance_uid"] for st in both.json()["studies"]] == [
+            indexed["bl"][0].StudyInstanceUID, indexed["fu"][0].StudyInstanceUID]
+    for role in ("uploader", "reviewer"):
+        r = service.client.get(f"/api/v1/cases/{cid}?include=studies",
+                               headers=service.headers(role))
+        assert r.status_code == 403, (role, r.text)
+    assert service.client.get(f"/api/v1/cases/{cid}?include=studies").status_code == 401
+    for bad in ("lesions", "studies,lesions", "STUDIES", "", "../studies", "s" * 60_000):
+        r = service.client.get(f"/api/v1/cases/{cid}", params={"include": bad},
+                               headers=service.headers("admin"))
+        assert r.status_code == 422 and "include" in r.json()["detail"], (bad[:20], r.text)
+    r = service.client.get(f"/api/v1/cases/{cid}", params={"include": "studies\x00"},
+                           headers=service.headers("admin"))
+    assert r.status_code == 422 and "NUL" in r.json()["detail"]
+    assert service.client.get("/api/v1/cases/99999?include=studies",
+                              headers=service.headers("admin")).status_code == 404
+    # One per role by each route: the include is audited as the studies' own read.
+    assert studies_reads() - before == 6
 
 
 def test_measure_sign_off_amend_and_response(service: Service, indexed: dict[str, Any]) -> None:

@@ -67,7 +67,7 @@ def case(service: Service, orthanc: Any, tmp_path: Path) -> dict[str, Any]:
     wait_until(lambda: len(service.client.get(f"/api/v1/patients/{PID}/studies",
                                               headers=admin).json()) == 2
                and service.client.get("/api/v1/patients/SHARE-OTHER/studies",
-                                      headers=admin).status_code == 200, timeout=30)
+                                      headers=admin).status_code == 200, timeout=60)
     r = service.client.post("/api/v1/cases", json={"patient_id": PID, "criteria": "RECIST1.1"},
                             headers=service.headers("radiologist"))
     assert r.status_code == 201, r.text
@@ -84,7 +84,7 @@ def _share(service: Service, case_id: int, role: str = "radiologist",
     # The copy reaches the index through Orthanc's change feed.
     wait_until(lambda: len(service.client.get(
         f"/api/v1/patients/{share['pseudonym']}/studies",
-        headers=service.headers("admin")).json()) == 2, timeout=30)
+        headers=service.headers("admin")).json()) == 2, timeout=60)
     return share
 
 
@@ -213,6 +213,13 @@ def test_a_share_token_reaches_its_share_only_on_every_route(
             else:
                 assert answer.status_code == 403, (method, route.path, answer.text)
     assert len(table) > 40 and sum(1 for row in table if row[2]) >= 12
+    # The review case with its studies: the copy's, never the original's.
+    r = service.client.get(f"/api/v1/cases/{review}?include=studies", headers=token)
+    assert r.status_code == 200, r.text
+    assert [st["study_instance_uid"] for st in r.json()["studies"]] == [
+        s["copy_study_uid"] for s in share["studies"]]
+    assert service.client.get(f"/api/v1/cases/{cid}?include=studies",
+                              headers=token).status_code == 404
     assert service.client.get(f"/api/v1/cases/{cid}/events", headers=token).status_code == 404
     assert service.client.get("/api/v1/patients", headers=token).status_code == 403
     assert service.client.get("/dicom-web/studies", headers=token).status_code == 403

@@ -154,6 +154,8 @@ export const api = {
   cases: (patientId?: string) =>
     get<CaseSummary[]>(`/api/v1/cases${patientId ? `?patient_id=${enc(patientId)}` : ''}`),
   case: (caseId: number) => get<Case>(`/api/v1/cases/${caseId}`),
+  /** The case and the patient's studies in one request (the review page's first). */
+  caseWithStudies: (caseId: number) => get<Case>(`/api/v1/cases/${caseId}?include=studies`),
   createCase: (body: CaseCreate) => post<Case>('/api/v1/cases', body),
   addLesion: (caseId: number, body: LesionCreate) => post<Lesion>(`/api/v1/cases/${caseId}/lesions`, body),
   /** The case's responses; incomplete timepoints come with `complete: false` and what is missing. */

@@ -41,14 +41,16 @@ export function seriesOf(pairing: Pairing, tp: Timepoint, wanted: string | undef
 export function startReview(caseId: number, prefetchMetadata: (studyUid: string, seriesUid: string) => void): ReviewStart {
   const place = parsePlace(location.search);
   const loaded = (async (): Promise<Loaded> => {
-    const c = await api.case(caseId);
+    // One request for the case and the patient's studies: the pairing then needs only
+    // the comparison before the images' metadata can be asked for.
+    const c = await api.caseWithStudies(caseId);
     performance.mark('nadir:case');
     const pair = timepointsOf(c, place);
     if (!pair) throw new Error('this case has no timepoint');
     const [left, right] = pair;
     let comparisonError: unknown = null;
     const [studies, comparison] = await Promise.all([
-      api.studies(c.patient_id),
+      c.studies ?? api.studies(c.patient_id),
       comparisonFor(c.patient_id, left, right).catch((e) => ((comparisonError = e), null)),
     ]);
     performance.mark('nadir:pairing');
