@@ -145,8 +145,11 @@ def nadir_process(env: dict[str, str], *, workers: int = 1, port: int | None = N
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
+            hint = "" if code is None else (
+                f"; {code} must know every migration of this database (alembic stops "
+                "at a revision it does not have)")
             raise RuntimeError(f"nadir serve did not answer on {url} "
-                               f"(exit code {proc.poll()})")
+                               f"(exit code {proc.poll()}){hint}")
         time.sleep(0.1)
     try:
         yield url, proc
