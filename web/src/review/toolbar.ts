@@ -66,7 +66,6 @@ export class Toolbar {
 
   showAdvice(text: string | null): void {
     this.advice.textContent = text ?? '';
-    this.advice.title = text ?? '';  // the whole text when one line cuts it
     this.advice.hidden = !text;
   }
 }
