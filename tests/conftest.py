@@ -279,6 +279,7 @@ FAST_MODULES = (
     "unit/test_vocabulary_and_errors",
     "unit/test_report_factories",  # the report's model refuses what it cannot show
     "unit/test_report_notes",
+    "unit/test_figures",  # one number written alike on screen and in the report
     "unit/test_report_charts",
     "unit/test_sr_codes",
     "unit/test_upload",  # multipart parsing and member names

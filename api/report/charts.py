@@ -19,6 +19,7 @@ from decimal import Decimal
 from html import escape
 
 from api.report.model import LesionCell, MarkerPoint, MarkerSeries, ReportData
+from measurement.figures import tenths
 from measurement.model import TOO_SMALL_MM, mm
 from measurement.rules import PD_MIN_INCREASE_MM, PD_MIN_INCREASE_PCT, PR_MIN_DECREASE_PCT
 
@@ -583,8 +584,7 @@ def _exact(value: float | Decimal) -> Decimal:
 
 
 def _num(value: float) -> str:
-    text = f"{value:.1f}"
-    return "0.0" if text == "-0.0" else text
+    return tenths(value)
 
 
 def _tick(value: float) -> str:

@@ -20,6 +20,7 @@ from api.report.charts import marker_level
 from api.report.errors import InvalidReportData
 from api.report.model import LesionRow, MarkerPoint, MarkerSeries, ReportData, TimepointRow
 from api.report.vocabulary import CRITERIA_NAMES, response_label
+from measurement.figures import signed_tenths, tenths
 from measurement.result import Response, WarningCode
 
 DISCLAIMER = ("This is a computed reading to support, not replace, the interpretation of a "
@@ -195,7 +196,7 @@ def _change_sentence(pct: float | None) -> str:
     if pct == 0:
         return " At this scan the total is the same as at the start."
     direction = "smaller" if pct < 0 else "larger"
-    return f" At this scan the total is {abs(pct):.1f} % {direction} than at the start."
+    return f" At this scan the total is {tenths(abs(pct))} % {direction} than at the start."
 
 
 def _progression_reasons(row: TimepointRow) -> str:
@@ -422,8 +423,8 @@ def _days(days: list[datetime.date]) -> str:
 
 
 def _pct(value: float) -> str:
-    return f"{value:+.1f} %"
+    return f"{signed_tenths(value)} %"
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.1f}"
+    return signed_tenths(value)

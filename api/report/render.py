@@ -50,6 +50,7 @@ from api.report.vocabulary import (
     response_meaning,
 )
 from imaging.render import png_data_uri
+from measurement.figures import signed_tenths, tenths
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "report.html.j2"
@@ -220,9 +221,10 @@ def cell_text(cell: LesionCell) -> str:
     """A lesion's size at a timepoint as the table shows it: "32.0 mm", nothing when only a
     status was recorded, an em dash when neither was."""
     if cell.value_mm is not None and cell.long_axis_mm and cell.short_axis_mm:
-        return f"{cell.value_mm:.1f} mm ({cell.long_axis_mm:.1f} × {cell.short_axis_mm:.1f})"
+        return (f"{tenths(cell.value_mm)} mm ({tenths(cell.long_axis_mm)} × "
+                f"{tenths(cell.short_axis_mm)})")
     if cell.value_mm is not None:
-        return f"{cell.value_mm:.1f} mm"
+        return f"{tenths(cell.value_mm)} mm"
     return "" if cell.status else "—"
 
 
@@ -232,7 +234,7 @@ def status_text(cell: LesionCell | None) -> str:
     if cell is None:
         return ""
     if cell.fragments_mm:
-        return (f"split: {' + '.join(f'{size:.1f}' for size in cell.fragments_mm)} mm "
+        return (f"split: {' + '.join(tenths(size) for size in cell.fragments_mm)} mm "
                 "(fragments)")
     if cell.coalesced_into is not None:
         return f"merged into {cell.coalesced_into}"
@@ -240,15 +242,15 @@ def status_text(cell: LesionCell | None) -> str:
 
 
 def fmt_mm(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+    return "—" if value is None else tenths(value)
 
 
 def fmt_signed_mm(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.1f} mm"
+    return "—" if value is None else f"{signed_tenths(value)} mm"
 
 
 def fmt_pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.1f} %"
+    return "—" if value is None else f"{signed_tenths(value)} %"
 
 
 def fmt_score(value: float | None) -> str:

@@ -29,6 +29,7 @@ from imaging.render.window import (
     voi_display,
     window_from_dataset,
 )
+from measurement.figures import tenths
 
 Endpoints = tuple[tuple[float, float], tuple[float, float]]  # ((row, col), (row, col))
 
@@ -148,7 +149,7 @@ def render_key_image(
     display = invert_for_monochrome1(ds, voi_display(values, chosen))
     scene = _Scene(
         display=display, spacing=spacing, endpoints=endpoints,
-        length_text=None if shown_mm is None else f"{shown_mm:.1f} mm",
+        length_text=None if shown_mm is None else f"{tenths(shown_mm)} mm",
         letters=_letters(ds, frame), window=chosen,
         label=tuple(label.splitlines()) if label else (), short_axis=short_axis,
         marker=marker,

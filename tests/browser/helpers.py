@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from measurement.figures import tenths
 from tests.browser.conftest import PAGE_WAIT_MS, LiveNadir
 from tests.conftest import wait_until
 
@@ -149,7 +150,7 @@ def expected_sums(live: LiveNadir, case_id: int) -> list[str]:
     r = live.get(f"/api/v1/cases/{case_id}/response")
     assert r.status_code == 200, r.text
     return ["not yet measured" if not tp["complete"]
-            else "—" if tp["sum_mm"] is None else f"{tp['sum_mm']:.1f} mm"
+            else "—" if tp["sum_mm"] is None else f"{tenths(tp['sum_mm'])} mm"
             for tp in r.json()["timepoints"]]
 
 

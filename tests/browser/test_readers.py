@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from measurement.figures import tenths
 from tests.browser.conftest import LiveNadir, open_case, sign_in
 from tests.browser.helpers import choose_tool, client_point, go_to_image, select
 from tests.conftest import wait_until
@@ -225,10 +226,10 @@ def check_table(page: Any, readings: dict[str, Any]) -> None:
     [review] = readings["reviews"]
 
     def mm(v: float | None) -> str:
-        return "—" if v is None else f"{v:.1f} mm"
+        return "—" if v is None else f"{tenths(v)} mm"
 
     def pct(v: float | None) -> str:
-        return "—" if v is None else f"{'+' if v > 0 else '−' if v < 0 else ''}{abs(v):.1f} %"
+        return "—" if v is None else f"{'+' if v > 0 else '−' if v < 0 else ''}{tenths(abs(v))} %"
 
     for f in readings["final"]:
         body = page.locator(f'.readings-table tbody[data-timepoint-id="{f["timepoint_id"]}"]')
@@ -254,7 +255,7 @@ def check_table(page: Any, readings: dict[str, Any]) -> None:
     assert matched.count() == len(review["lesions"]["matched"]) > 0
     for i, m in enumerate(review["lesions"]["matched"]):
         d = m["difference_mm"]
-        text = "—" if d is None else f"{'+' if d > 0 else '−' if d < 0 else ''}{abs(d):.1f} mm"
+        text = "—" if d is None else f"{'+' if d > 0 else '−' if d < 0 else ''}{tenths(abs(d))} mm"
         assert matched.nth(i).locator('td[data-field="difference_mm"]').inner_text() == text
     assert lesions.locator('tr[data-only="review"]').count() \
         == len(review["lesions"]["review_only"]) > 0

@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from measurement.figures import tenths
 from tests.browser.conftest import PID, LiveNadir, open_case, sign_in
 from tests.browser.helpers import (
     drag,
+    expected_sums,
     history,
     hover,
     httpx_put,
@@ -86,10 +88,18 @@ def test_the_response_panel_equals_the_server_after_save_undo_and_a_412(
                                                     "endpoints": [[r0, c0 + 3], [r1, c1 - 3]]})
     assert theirs.status_code == 200
     drag(page, "left", (r1, c1), (r1, c1 + 2))
-    dialog = page.locator("dialog.modal")
-    if dialog.count():  # the live stream may have brought their version in first
-        page.click("dialog.modal button[value=reload]")
-    panel_matches_server(page, live, case["id"])
+    # Either the drag met their version (a 412, whose dialog may come at any moment) or the
+    # live stream brought it in first; either way the panel ends equal to the server.
+    dialog = page.locator("dialog.modal[open]")
+
+    def settled() -> bool:
+        if dialog.count():
+            dialog.locator("button[value=reload]").click()
+            return False
+        return shown_sums(page) == expected_sums(live, case["id"])
+
+    wait_until(settled, timeout=60)
+    assert dialog.count() == 0
 
 
 def test_sign_off_lists_the_lesion_not_read_and_marking_it_not_evaluable_lets_it_through(
@@ -167,7 +177,7 @@ def test_a_change_made_elsewhere_appears_on_the_page(page: Any, live: LiveNadir)
     page.wait_for_selector('body[data-live="on"]')  # the page's event stream is open
     stored = put_known(live, case, "RUL nodule", nodule.baseline)
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=60)
+    wait_until(lambda: cell.inner_text() == f"{tenths(stored['length_mm'])} mm", timeout=60)
     panel_matches_server(page, live, case["id"])
     r = httpx.post(live.url + f"/api/v1/cases/{case['id']}/lesions",
                    json={"kind": "non_target", "organ": "pleura", "nodal": False},

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from measurement.figures import tenths
 from tests.browser.conftest import LiveNadir, open_case, sign_in
 from tests.browser.helpers import (
     attr,
@@ -117,7 +118,7 @@ def test_a_caliper_drawn_with_the_mouse_is_stored_and_an_edit_is_a_new_version(
     assert stored["sop_instance_uid"] == attr(page, "left", "sop-instance-uid")
     # The server's length is what the panel shows.
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{stored['length_mm']:.1f} mm", timeout=60)
+    wait_until(lambda: cell.inner_text() == f"{tenths(stored['length_mm'])} mm", timeout=60)
     # Drag the second end 4 mm further along the row: a new version.
     (row, column) = known.endpoints[1]
     spacing = live.demo.baseline.pixel_spacing_mm
@@ -191,11 +192,11 @@ def test_a_caliper_changed_meanwhile_shows_what_changed_and_reloads(
     drag(page, "left", (r1, c1), (r1, c1 + 3))
     dialog = page.locator("dialog.modal")
     dialog.wait_for()
-    assert f"{theirs:.1f} mm" in dialog.inner_text()
+    assert f"{tenths(theirs)} mm" in dialog.inner_text()
     page.click("dialog.modal button[value=reload]")
     assert len(history(live, case["id"], lesion["id"])) == 2
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').first
-    wait_until(lambda: cell.inner_text() == f"{theirs:.1f} mm", timeout=60)
+    wait_until(lambda: cell.inner_text() == f"{tenths(theirs)} mm", timeout=60)
 
 
 def test_a_specialist_sees_the_case_but_cannot_draw_or_sign_off(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from measurement.figures import tenths
 from tests.browser.conftest import LiveNadir, open_case, sign_in
 from tests.browser.helpers import (
     attr,
@@ -65,8 +66,8 @@ def test_two_fragments_drawn_on_the_follow_up_are_summed_by_the_server(
     assert [len(v["measurement"]["fragments"]) for v in versions] == [0, 0, 2]
     # The panel shows the sum and its parts, as the server has them.
     cell = page.locator(f'[data-lesion-id="{lesion["id"]}"] .cell .value').last
-    wait_until(lambda: f"{split['length_mm']:.1f} mm" in cell.inner_text(), timeout=60)
-    assert " + ".join(f"{v:.1f}" for v in lengths) in cell.inner_text()
+    wait_until(lambda: f"{tenths(split['length_mm'])} mm" in cell.inner_text(), timeout=60)
+    assert " + ".join(f"{tenths(v)}" for v in lengths) in cell.inner_text()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "split-lesion-fragments.png"))
     # A third caliper without "Add fragment" replaces the fragments: one caliper again.

@@ -19,6 +19,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from measurement.figures import tenths
 from tests.browser.conftest import (
     LiveNadir,
     open_case,
@@ -118,7 +119,7 @@ def test_a_measurement_saved_through_the_other_process_is_shown_without_a_reload
                      "endpoints": [list(p) for p in known.endpoints]})
     assert r.status_code == 200, r.text
     saved = time.monotonic()
-    shown = f"{r.json()['length_mm']:.1f} mm"
+    shown = f"{tenths(r.json()['length_mm'])} mm"
     # The panel is drawn anew on each change: the cell is looked up again at each poll.
     page.wait_for_function("([cell, text]) => document.querySelector(cell)?.textContent.trim()"
                            " === text", arg=[cell, shown], )

@@ -31,6 +31,7 @@ from api.report.render import (
     render_pdf,
 )
 from api.report.vocabulary import STATUS_MEANINGS
+from measurement.figures import tenths
 from measurement.vocabulary import LesionStatus
 from tests.report_sample import sample_report_data
 from tests.unit.test_report_factories import MALICIOUS, key_image, lesion, report, sized_case
@@ -76,7 +77,7 @@ def test_html_shows_the_header_facts(html: str) -> None:
 
 def test_html_shows_the_timepoint_numbers_and_responses(data: ReportData, html: str) -> None:
     for row in data.timepoints:
-        assert f"{row.sum_mm:.1f}" in html
+        assert f"{tenths(row.sum_mm)}" in html
     fu1, fu2 = data.timepoints[1:]
     # Sums 115.0, 79.0, 85.0: -31.3 % then -26.1 % from baseline; FU2 +7.6 %, +6.0 mm on nadir.
     assert fu1.sum_mm == 79.0 and fu2.sum_mm == 85.0

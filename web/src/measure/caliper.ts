@@ -13,6 +13,7 @@ import { isImage, type ReviewPane } from '../viewport/pane';
 import { fragmentsOf } from './book';
 import type { PendingSave } from './pending';
 import { saveMeasurement, type SaveHost } from './save';
+import { tenths } from '../figures';
 
 type Annotation = ToolTypes.Annotation;
 type Released = (annotation: Annotation, element: HTMLDivElement, isNew: boolean) => void;
@@ -145,7 +146,7 @@ export class Calipers {
       const lesion = this.host.lesion(p.lesionId);
       if (!lesion || !p.body.sop_instance_uid || p.body.endpoints?.length !== 2) continue;
       pendingKeys.add(`${p.lesionId}|${p.timepointId}`);
-      const drawn = p.drawn === null ? '' : ` ${p.drawn.toFixed(1)} mm drawn`;
+      const drawn = p.drawn === null ? '' : ` ${tenths(p.drawn)} mm drawn`;
       out.push({
         lesion, timepointId: p.timepointId, sopInstanceUid: p.body.sop_instance_uid, frame: p.body.frame ?? null, endpoints: p.body.endpoints, shortAxis: p.body.short_axis_endpoints ?? null,
         label: p.state === 'saving' ? `${lesion.label} ${axisOf(lesion)}${drawn}: saving…` : `${lesion.label} ${axisOf(lesion)}${drawn}: not saved`,
@@ -157,7 +158,7 @@ export class Calipers {
       if (!lesion || pendingKeys.has(`${m.lesion_id}|${m.timepoint_id}`)) continue;
       (m.fragments ?? []).forEach((f, i) => out.push({
         lesion, timepointId: m.timepoint_id, sopInstanceUid: f.sop_instance_uid, frame: f.frame ?? null, endpoints: f.endpoints, shortAxis: null,
-        label: `${lesion.label} fragment ${i + 1}: ${f.length_mm.toFixed(1)} mm (${m.length_mm?.toFixed(1) ?? '?'} mm in all)`,
+        label: `${lesion.label} fragment ${i + 1}: ${tenths(f.length_mm)} mm (${m.length_mm === null || m.length_mm === undefined ? '?' : tenths(m.length_mm)} mm in all)`,
         pending: null, version: m.version, fragment: true,
       }));
     }
@@ -346,9 +347,9 @@ function distanceToSegment(p: [number, number], a: [number, number], b: [number,
 
 function labelOf(lesion: Lesion, m: Measurement): string {
   if (m.long_axis_mm !== null && m.short_axis_mm !== null && m.long_axis_mm !== undefined && m.short_axis_mm !== undefined) {
-    return `${lesion.label} ${m.long_axis_mm.toFixed(1)} × ${m.short_axis_mm.toFixed(1)} mm (${axisOf(lesion)} counts)`;
+    return `${lesion.label} ${tenths(m.long_axis_mm)} × ${tenths(m.short_axis_mm)} mm (${axisOf(lesion)} counts)`;
   }
-  const length = m.length_mm === null ? '' : ` ${m.length_mm.toFixed(1)} mm`;
+  const length = m.length_mm === null ? '' : ` ${tenths(m.length_mm)} mm`;
   return `${lesion.label} ${axisOf(lesion)}${length}`;
 }
 

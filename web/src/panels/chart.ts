@@ -1,5 +1,6 @@
 /** A small trend chart of the sum of diameters per timepoint (SVG, no library). */
 import type { TimepointResponse } from '../api/types';
+import { tenths } from '../figures';
 
 const NS = 'http://www.w3.org/2000/svg';
 
@@ -18,7 +19,7 @@ export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGE
   const svg = el('svg', { viewBox: `0 0 ${width} ${height}`, class: 'trend', role: 'img' }) as SVGSVGElement;
   const points = rows.map((r, i) => ({ i, sum: r.sum_mm }));
   const known = points.filter((p): p is { i: number; sum: number } => p.sum !== null && p.sum !== undefined);
-  svg.setAttribute('aria-label', `Sum of diameters: ${known.map((p) => `${labels[p.i]} ${p.sum.toFixed(1)} mm`).join(', ') || 'not measured yet'}`);
+  svg.setAttribute('aria-label', `Sum of diameters: ${known.map((p) => `${labels[p.i]} ${tenths(p.sum)} mm`).join(', ') || 'not measured yet'}`);
   if (known.length === 0) {
     svg.append(el('text', { x: width / 2, y: height / 2, 'text-anchor': 'middle', class: 'axis-label' }, 'No sum of diameters yet'));
     return svg;
@@ -36,7 +37,7 @@ export function trendChart(rows: TimepointResponse[], labels: string[]): SVGSVGE
   svg.append(el('polyline', { points: known.map((p) => `${x(p.i)},${y(p.sum)}`).join(' '), class: 'line' }));
   for (const p of known) {
     svg.append(el('circle', { cx: x(p.i), cy: y(p.sum), r: 3.5, class: 'dot' }));
-    svg.append(el('text', { x: x(p.i), y: y(p.sum) - 7, 'text-anchor': 'middle', class: 'value-label' }, p.sum.toFixed(1)));
+    svg.append(el('text', { x: x(p.i), y: y(p.sum) - 7, 'text-anchor': 'middle', class: 'value-label' }, tenths(p.sum)));
   }
   rows.forEach((_, i) => svg.append(el('text', { x: x(i), y: height - 10, 'text-anchor': 'middle', class: 'axis-label' }, labels[i])));
   return svg;

@@ -1,3 +1,4 @@
+import { signedTenths, tenths } from '../figures';
 /** A small element builder: h('button', {class: 'x', onclick}, 'Label'). */
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, unknown>;
@@ -65,10 +66,10 @@ export function formatDateTime(iso: string | null | undefined): string {
 }
 
 export function mm(value: number | null | undefined): string {
-  return value === null || value === undefined ? '—' : `${value.toFixed(1)} mm`;
+  return value === null || value === undefined ? '—' : `${tenths(value)} mm`;
 }
 
 export function pct(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
-  return `${value > 0 ? '+' : value < 0 ? '−' : ''}${Math.abs(value).toFixed(1)} %`;
+  return `${signedTenths(value)} %`;
 }

@@ -8,6 +8,7 @@ import type { MeasurementBook } from '../measure/book';
 import type { PendingSave, PendingSaves } from '../measure/pending';
 import { fill, h, mm } from './dom';
 import { KIND_NAMES, LESION_KINDS, statusWords, statusesFor } from './words';
+import { tenths } from '../figures';
 
 export interface LesionPanelHost {
   readonly book: MeasurementBook;
@@ -89,7 +90,7 @@ export class LesionPanel {
       let text = '—';
       const into = current?.coalesced_into ? this.host.caseData().lesions.find((l) => l.id === current.coalesced_into) : undefined;
       if (current?.coalesced_into) text = `merged into ${into?.label ?? 'another lesion'}`;
-      else if (current?.fragments?.length) text = `${mm(current.length_mm)} (${current.fragments.map((f) => f.length_mm.toFixed(1)).join(' + ')})`;
+      else if (current?.fragments?.length) text = `${mm(current.length_mm)} (${current.fragments.map((f) => tenths(f.length_mm)).join(' + ')})`;
       else if (current?.length_mm !== null && current?.length_mm !== undefined && current.status === null) text = mm(current.length_mm);
       else if (current?.status) text = statusWords(current.status) + (current.length_mm ? ` (${mm(current.length_mm)})` : '');
       return h('div', { class: 'cell', title: current ? `version ${current.version} by ${current.author}` : 'not measured' },

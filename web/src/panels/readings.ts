@@ -11,6 +11,7 @@ import { ApiError } from '../api/client';
 import type { CaseReadings, FinalResponse, LesionReading, Reading, ReviewReadings } from '../api/types';
 import { fill, formatDateTime, h, mm, pct } from './dom';
 import { responseCode, responseLabel, statusWords } from './words';
+import { signedTenths } from '../figures';
 
 export interface ReadingsPanelHost {
   /** "Follow-up 1 (8 Apr 2024)" for a timepoint of the primary case, `index` its place (0: baseline). */
@@ -145,5 +146,5 @@ function lesionText(l: LesionReading): string {
 
 function signedMm(value: number | null | undefined): string {
   if (value === null || value === undefined) return '—';
-  return `${value > 0 ? '+' : value < 0 ? '−' : ''}${Math.abs(value).toFixed(1)} mm`;
+  return `${signedTenths(value)} mm`;
 }
