@@ -66,6 +66,7 @@ export class Toolbar {
 
   showAdvice(text: string | null): void {
     this.advice.textContent = text ?? '';
+    this.advice.title = text ?? '';  // the whole text when one line cuts it
     this.advice.hidden = !text;
   }
 }
