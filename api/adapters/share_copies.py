@@ -44,11 +44,11 @@ class OrthancShareCopies:
                                          delete=False) as out:
             path = Path(out.name)
             try:
-                write_package(self._orthanc, orthanc_patient, out)
-            except OrthancNotFound as exc:
-                path.unlink(missing_ok=True)
-                raise GoneFromPacs("the share's copy is no longer in the PACS") from exc
+                try:
+                    write_package(self._orthanc, orthanc_patient, out)
+                except OrthancNotFound as exc:
+                    raise GoneFromPacs("the share's copy is no longer in the PACS") from exc
             except BaseException:
-                path.unlink(missing_ok=True)
+                path.unlink(missing_ok=True)  # no half-written package is left behind
                 raise
         return stream_file(path)

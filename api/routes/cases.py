@@ -13,7 +13,6 @@ from api.auth import CaseManager, Measurer, Reader
 from api.deps import CaseLoader, Cases, SessionDep
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, StudyUid
-from api.routes.patients import studies_out
 from api.schemas import (
     CaseCreate,
     CaseOut,
@@ -24,6 +23,7 @@ from api.schemas import (
     LesionOut,
     LesionPatch,
     StudyDateSet,
+    StudyOut,
 )
 from api.schemas.common import criteria_name
 from api.workflow import views
@@ -87,9 +87,15 @@ def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep,
                   "studies: answer the patient's studies with their series too (`studies`), "
                   "so that a page opening the case needs one request for both"))] = None
               ) -> CaseOut:
-    out = case_out(cases.read_case(who, case_id), session)
-    if include == "studies":
-        out.studies = studies_out(session, who, out.patient_id)
+    if include != "studies":
+        return case_out(cases.read_case(who, case_id), session)
+    view, studies = cases.read_case_and_studies(who, case_id)
+    uids = {st.study_instance_uid for st in studies}
+    flagged = views.images_flagged(SqlCaseStore(session), sorted(
+        uids | {st.study_instance_uid for st in view.timepoints}
+        | {lo.study.study_instance_uid for lo in view.left_out}))
+    out = CaseOut.of(view, flagged)
+    out.studies = [StudyOut.of(st, flagged) for st in studies]
     return out
 
 

@@ -103,7 +103,7 @@ def list_studies(patient_id: PatientIdPath, who: Reader,
 
 def studies_out(session: Session, who: Principal, patient_id: str) -> list[StudyOut]:
     """The patient's studies with their series and flagged images (role checked,
-    audited): this route's answer, and a case's with ``?include=studies``."""
+    audited)."""
     store = SqlCaseStore(session)
     found = views.studies(store, who, patient_id)
     flagged = views.images_flagged(store, [st.study_instance_uid for st in found])

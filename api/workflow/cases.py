@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from pydicom.uid import generate_uid
 
-from api.workflow.case_reader import CaseReader, CaseView
+from api.workflow.case_reader import CaseReader, CaseView, patient_studies
 from api.workflow.case_response import CaseResponse, missing_readings
 from api.workflow.domain import (
     Case,
@@ -48,7 +48,7 @@ from api.workflow.lesion_edits import (
     signed_timepoints_read,
     version_reason,
 )
-from api.workflow.ports import Pacs
+from api.workflow.ports import Pacs, Study
 from api.workflow.reading_rules import MeasurementInput, ReadingRules
 from api.workflow.reviews import copy_review
 from api.workflow.roles import CASE_MANAGERS, MEASURERS, READERS, Principal, check_role
@@ -195,6 +195,17 @@ class CaseService:
         case = self.reader.open_case(who, READERS, case_id)
         self.reader.record(who, "read", case)
         return self.reader.view(case)
+
+    def read_case_and_studies(self, who: Principal, case_id: int
+                              ) -> tuple[CaseView, list[Study]]:
+        """The case and its patient's studies with their series, for a page that opens
+        the case: one unit of work, audited as both reads (the case, and the patient's
+        studies as ``GET /patients/{id}/studies`` audits them)."""
+        case = self.reader.open_case(who, READERS, case_id)
+        studies = patient_studies(self.store, case.patient_id)
+        self.store.audit(who, "read", f"patients/{case.patient_id}/studies", case.patient_id)
+        self.reader.record(who, "read", case)
+        return self.reader.view(case), studies
 
     # -- lesions -------------------------------------------------------------------------
 

@@ -484,3 +484,19 @@ def test_bidirectional_axes_and_which_one_counts(world: World) -> None:
         service.record_measurement(RADIOLOGIST, cid, liver, bl, MeasurementInput(
             sop_instance_uid=img, endpoints=[[20, 20], [20, 30]], short_axis_endpoints=short_axis))
     assert len(store.versions) == 2
+
+
+def test_a_case_read_with_its_studies_is_one_unit_of_work_audited_as_both_reads(
+        world: World) -> None:
+    service, store, uids = world
+    cid = _case(service)
+    events, commits = len(store.audit_events), store.commits
+    view, studies = service.read_case_and_studies(SPECIALIST, cid)
+    assert view.case.id == cid
+    assert studies == store.studies_of(PID) and len(studies) >= 2
+    assert store.audit_events[events:] == [
+        ("spec", "read", f"patients/{PID}/studies", PID), ("spec", "read", f"cases/{cid}", PID)]
+    assert store.commits == commits + 1
+    with pytest.raises(NotAllowed):
+        service.read_case_and_studies(UPLOADER, cid)
+    assert len(store.audit_events) == events + 2 and store.commits == commits + 1
