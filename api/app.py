@@ -53,6 +53,7 @@ from api.workers.image_checks import ImageChecker
 from api.workers.ingest import Ingest, leader_lock
 from api.workers.outbox import OutboxSender
 from api.workers.priors import PriorFetcher
+from api.workers.report_warmup import start_report_warm_up
 from api.workers.series_metadata import MetadataFiller
 from api.workers.share_purge import SharePurger
 from api.workers.sr_drafts import SrDraftCollector
@@ -137,6 +138,7 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
         outbox.start()
         prior_fetcher.start()
         metadata_filler.start()
+        start_report_warm_up()
         if event_listener is not None:
             event_listener.start()
             # Streams opened once the app serves must hear every change from then on.
