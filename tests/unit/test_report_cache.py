@@ -147,3 +147,37 @@ def test_the_responses_that_count_in_a_case_read_twice_change_it() -> None:
     assert report_digest(twice, final, "pdf") != digest
     assert report_digest(twice, {**final, "final_best_overall_response": "SD"}, "pdf") != \
         report_digest(twice, final, "pdf")
+
+
+def test_large_bytes_are_fed_by_content_and_hashed_once_per_object(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.report import cache
+
+    data = sample_report_data(follow_ups=1, targets=1, crop_px=64, thumbnail_px=64)
+    big = bytes(range(256)) * 1024  # a PNG's worth, above LARGE_BYTES
+    assert len(big) > cache.LARGE_BYTES
+    first = report_digest(data, {"png": big}, "json")
+    twin = bytes(bytearray(big))
+    assert twin is not big and report_digest(data, {"png": twin}, "json") == first
+    assert report_digest(data, {"png": big[:-1] + b"\x01"}, "json") != first
+    assert report_digest(data, {"png": big + b"\0"}, "json") != first
+    assert report_digest(data, {"png": big[:cache.LARGE_BYTES]}, "json") != first
+
+    hashed: list[int] = []
+    real = cache.hashlib.blake2b
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], bytes) and len(args[0]) > cache.LARGE_BYTES:
+            hashed.append(len(args[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cache.hashlib, "blake2b", counting)
+    for _ in range(3):
+        assert report_digest(data, {"png": big}, "json") == first
+    assert hashed == []  # remembered from the first digest
+    others = [bytes([i]) * (cache.LARGE_BYTES + 1) for i in range(cache.LARGE_REMEMBERED + 5)]
+    for other in others:
+        report_digest(data, {"png": other}, "json")
+    assert len(cache._large) == cache.LARGE_REMEMBERED  # bounded: the oldest went first
+    assert report_digest(data, {"png": big}, "json") == first  # hashed again, same digest
+    assert len(hashed) == len(others) + 1
