@@ -116,12 +116,20 @@ def seed_case(client: httpx.Client, patient_id: str,
     return int(case["id"])
 
 
-# The requests to the API (/api/, /dicom-web/) that started before both panes were drawn.
+# The requests to the API (/api/, /dicom-web/) that started before both panes had their
+# first image (the later of the page's two `nadir:first-image-*` marks), not before the
+# frame after: the page starts its neighbours' prefetch and thumbnails once both are drawn,
+# which can be before that next frame.
 API_BEFORE = """
-(ready) => performance.getEntriesByType('resource')
-  .filter((e) => e.startTime < ready)
-  .map((e) => new URL(e.name).pathname)
-  .filter((p) => p.startsWith('/api/') || p.startsWith('/dicom-web/'))
+() => {
+  const marks = performance.getEntriesByType('mark')
+    .filter((m) => m.name.startsWith('nadir:first-image-')).map((m) => m.startTime);
+  const ready = marks.length === 2 ? Math.max(...marks) : Infinity;
+  return performance.getEntriesByType('resource')
+    .filter((e) => e.startTime < ready)
+    .map((e) => new URL(e.name).pathname)
+    .filter((p) => p.startsWith('/api/') || p.startsWith('/dicom-web/'));
+}
 """
 
 
@@ -144,7 +152,7 @@ def visit(context: Any, url: str, case_id: int
     marks = dict(page.evaluate(
         "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('nadir:'))"
         ".map((m) => [m.name.slice(6), m.startTime])"))
-    return page, ready_ms, marks, list(page.evaluate(API_BEFORE, ready_ms))
+    return page, ready_ms, marks, list(page.evaluate(API_BEFORE))
 
 
 def open_case(browser: Any, url: str, token: str, case_id: int
