@@ -19,6 +19,7 @@ Usage: .venv/bin/python -m bench.workstation [--runs 5] [--keys 40]
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -79,6 +80,24 @@ KEY_PROBE = """
 """
 
 
+def background_settled(database: Path, timeout_s: float = 600.0) -> float:
+    """Wait until Nadir's work after the ingest is done (every instance's image check and
+    every series' metadata, each of which reads whole files from Orthanc): a radiologist
+    opens a case some time after its studies came, not while they are being read. Seconds
+    waited."""
+    start = time.monotonic()
+    while time.monotonic() < start + timeout_s:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            unchecked, unfilled = db.execute(
+                "SELECT (SELECT count(*) FROM instances i LEFT JOIN image_checks c "
+                "ON c.instance_pk = i.id WHERE c.instance_pk IS NULL OR NOT c.checked), "
+                "(SELECT count(*) FROM instances WHERE dicom_json IS NULL)").fetchone()
+        if unchecked == 0 and unfilled == 0:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    raise TimeoutError(f"Nadir's image checks and series metadata not done in {timeout_s} s")
+
+
 def push_pair(pacs: Any) -> tuple[str, dict[str, list[KnownCaliper]]]:
     demo = demo_patient(matrix=512, thin_slice_count=300)
     calipers: dict[str, list[KnownCaliper]] = {}
@@ -127,8 +146,9 @@ API_BEFORE = """
   const ready = marks.length === 2 ? Math.max(...marks) : Infinity;
   return performance.getEntriesByType('resource')
     .filter((e) => e.startTime < ready)
-    .map((e) => new URL(e.name).pathname)
-    .filter((p) => p.startsWith('/api/') || p.startsWith('/dicom-web/'));
+    .map((e) => [new URL(e.name).pathname, e.startTime, e.requestStart, e.responseStart,
+                 e.responseEnd])
+    .filter(([p]) => p.startsWith('/api/') || p.startsWith('/dicom-web/'));
 }
 """
 
@@ -141,8 +161,14 @@ def new_context(browser: Any, token: str) -> Any:
     return context
 
 
+#: An API request's path, and when the page asked for it, when the browser sent it (later
+#: when it waited for a free connection), when its answer began and when it ended (ms from
+#: navigation; Resource Timing).
+Timed = tuple[str, float, float, float, float]
+
+
 def visit(context: Any, url: str, case_id: int
-          ) -> tuple[Any, float, dict[str, float], list[str]]:
+          ) -> tuple[Any, float, dict[str, float], list[Timed]]:
     """Open the case in a new page of the context: the page, ms from navigation until
     both panes are drawn, the page's marks, and the API requests started before that."""
     page = context.new_page()
@@ -152,7 +178,7 @@ def visit(context: Any, url: str, case_id: int
     marks = dict(page.evaluate(
         "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('nadir:'))"
         ".map((m) => [m.name.slice(6), m.startTime])"))
-    return page, ready_ms, marks, list(page.evaluate(API_BEFORE))
+    return page, ready_ms, marks, [tuple(r) for r in page.evaluate(API_BEFORE)]
 
 
 def open_case(browser: Any, url: str, token: str, case_id: int
@@ -252,10 +278,11 @@ def main() -> int:
                 client.get(f"/api/v1/comparisons/{comparisons.json()['id']}/registration",
                            params={"wait_s": 60})
                 page.context.close()
+                settled = background_settled(root / "nadir" / "nadir.db")
                 first: list[float] = []
                 warm: list[float] = []
-                requests_cold: list[list[str]] = []
-                requests_warm: list[list[str]] = []
+                requests_cold: list[list[Timed]] = []
+                requests_warm: list[list[Timed]] = []
                 fetch: list[float] = []
                 meta: list[float] = []
                 steps: dict[str, list[float]] = {}
@@ -281,6 +308,8 @@ def main() -> int:
                 sync = page.get_attribute('[data-viewport="left"]', "data-sync")
                 page.context.close()
                 browser.close()
+    print(f"(Nadir's image checks and series metadata after the ingest took {settled:.1f} s "
+          "more: the runs start after them)")
     print("first images, 300-slice 512x512 pair (navigation -> both panes drawn):")
     print(f"  baseline: the two first frames by WADO-RS from Python: {describe(fetch)}")
     print(f"  the two series' metadata by WADO-RS from Python: {describe(meta)}")
@@ -290,7 +319,23 @@ def main() -> int:
         counts = [len(r) for r in runs]
         print(f"  API requests started before both panes were drawn, {name}: "
               f"{min(counts)}-{max(counts)} (goal <= 6); the last run's: "
-              + ", ".join(_shape(p) for p in runs[-1]))
+              + ", ".join(_shape(r[0]) for r in runs[-1]))
+        # Each request's asked -> sent -> first byte -> answered, median ms from navigation:
+        # where the page waited on a connection, on the server, and on itself.
+        timings: dict[str, list[Timed]] = {}
+        for run in runs:
+            seen: dict[str, int] = {}
+            for r in run:
+                shape = _shape(r[0])
+                seen[shape] = seen.get(shape, 0) + 1
+                timings.setdefault(f"{shape} #{seen[shape]}", []).append(r)
+        print(f"  {name}, asked -> sent -> first byte -> answered (median ms from "
+              "navigation): "
+              + "; ".join(f"{key} " + " -> ".join(
+                  f"{statistics.median(t[i] for t in ts):.0f}" for i in (1, 2, 3, 4))
+                          for key, ts in sorted(timings.items(),
+                                                key=lambda kv: statistics.median(
+                                                    t[1] for t in kv[1]))))
     print("  on the way (median ms from navigation): " + ", ".join(
         f"{name} {statistics.median(at):.0f}" for name, at in sorted(
             steps.items(), key=lambda item: statistics.median(item[1]))))
