@@ -85,7 +85,9 @@ def list_cases(who: Reader, cases: Cases,
 def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep,
               include: Annotated[Literal["studies"] | None, Query(description=(
                   "studies: answer the patient's studies with their series too (`studies`), "
-                  "so that a page opening the case needs one request for both"))] = None
+                  "so that a page opening the case needs one request for both; dated as "
+                  "the case dates them (a study without a DICOM date that this case has "
+                  "dated carries that date, `date_source` \"set for this case\")"))] = None
               ) -> CaseOut:
     if include != "studies":
         return case_out(cases.read_case(who, case_id), session)

@@ -101,6 +101,11 @@ def test_a_set_date_is_used_audited_and_reported(service: Service,
                                 headers=service.headers("admin")).json()
     assert {st["study_instance_uid"]: st["study_date"] for st in listed}[
         studies["undated"]] is None
+    # The case's page reads the studies as the case sees them, dated as its timepoints.
+    both = service.client.get(f"/api/v1/cases/{cid}?include=studies",
+                              headers=service.headers("admin")).json()
+    assert {st["study_instance_uid"]: (st["study_date"], st["date_source"])
+            for st in both["studies"]}[studies["undated"]] == ("2026-04-20", "set for this case")
     events = service.client.get(f"/api/v1/audit?patient_id={PID}",
                                 headers=service.headers("admin")).json()["events"]
     assert any(e["action"] == "set_study_date" and e["user"] == "radiologist-user"
