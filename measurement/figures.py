@@ -13,9 +13,11 @@ is why both sides use this rule (``web/src/figures.ts`` is its twin). Pure: no I
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 _TENTH = Decimal("0.1")
+#: Enough digits for any float (at most 309 before the point) and one after it.
+_WIDE = Context(prec=400)
 
 
 def tenths(value: float | Decimal) -> str:
@@ -24,7 +26,7 @@ def tenths(value: float | Decimal) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"cannot write {value!r} as a figure")
     exact = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    rounded = exact.quantize(_TENTH, rounding=ROUND_HALF_UP)
+    rounded = exact.quantize(_TENTH, rounding=ROUND_HALF_UP, context=_WIDE)
     return f"{rounded.copy_abs() if rounded.is_zero() else rounded:f}"
 
 

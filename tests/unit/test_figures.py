@@ -40,3 +40,8 @@ def test_what_is_not_a_number_is_refused(value: float) -> None:
 
 def test_a_change_carries_its_sign_and_zero_none() -> None:
     assert [signed_tenths(v) for v in (2.25, -2.25, -0.04, 0.0)] == ["+2.3", "-2.3", "0.0", "0.0"]
+
+
+def test_a_number_too_wide_for_the_default_decimal_context_is_still_written() -> None:
+    assert tenths(1e30) == "1" + "0" * 30 + ".0"  # its shortest form, 1e+30
+    assert tenths(Decimal("1e40")).endswith(".0")
