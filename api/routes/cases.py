@@ -38,6 +38,7 @@ from api.workflow.errors import (
     TimepointSignedOff,
 )
 from api.workflow.lesion_edits import LesionChanges, LesionDeletion
+from api.workflow.ports import Study
 from api.workflow.second_reading import SecondReadings
 from api.workflow.study_dates import StudyDateChange, set_study_date
 from measurement.model import EvaluationOptions
@@ -61,11 +62,18 @@ def create_case(body: CaseCreate, who: CaseManager, cases: Cases, session: Sessi
     return case_out(view, session)
 
 
-def case_out(view: CaseView, session: Session) -> CaseOut:
-    """The case with the flagged images of the patient's studies, timepoints or not."""
-    uids = [st.study_instance_uid for st in view.timepoints] + \
-        [lo.study.study_instance_uid for lo in view.left_out]
-    return CaseOut.of(view, views.images_flagged(SqlCaseStore(session), uids))
+def case_out(view: CaseView, session: Session, studies: list[Study] | None = None
+             ) -> CaseOut:
+    """The case with the flagged images of the patient's studies, timepoints or not; with
+    ``studies`` (``?include=studies``), those studies too, from the same one lookup."""
+    uids = {st.study_instance_uid for st in view.timepoints} | \
+        {lo.study.study_instance_uid for lo in view.left_out} | \
+        {st.study_instance_uid for st in studies or []}
+    flagged = views.images_flagged(SqlCaseStore(session), sorted(uids))
+    out = CaseOut.of(view, flagged)
+    if studies is not None:
+        out.studies = [StudyOut.of(st, flagged) for st in studies]
+    return out
 
 
 @router.get("")
@@ -92,13 +100,7 @@ def read_case(case_id: CaseId, who: Reader, cases: Cases, session: SessionDep,
     if include != "studies":
         return case_out(cases.read_case(who, case_id), session)
     view, studies = cases.read_case_and_studies(who, case_id)
-    uids = {st.study_instance_uid for st in studies}
-    flagged = views.images_flagged(SqlCaseStore(session), sorted(
-        uids | {st.study_instance_uid for st in view.timepoints}
-        | {lo.study.study_instance_uid for lo in view.left_out}))
-    out = CaseOut.of(view, flagged)
-    out.studies = [StudyOut.of(st, flagged) for st in studies]
-    return out
+    return case_out(view, session, studies)
 
 
 @router.put("/{case_id}/studies/{study_uid}/date", responses=answers(Conflict))

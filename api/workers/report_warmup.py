@@ -14,16 +14,17 @@ import threading
 
 log = logging.getLogger(__name__)
 
-_started = threading.Event()
 _lock = threading.Lock()
+_started = False
 
 
 def start_report_warm_up() -> threading.Thread | None:
     """Start warming the renderer, once per process; the thread, or None if it ran before."""
+    global _started
     with _lock:
-        if _started.is_set():
+        if _started:
             return None
-        _started.set()
+        _started = True
     thread = threading.Thread(target=_warm_up, name="nadir-report-warm-up", daemon=True)
     thread.start()
     return thread

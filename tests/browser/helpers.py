@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from measurement.figures import tenths
+from measurement.figures import signed_tenths, tenths
 from tests.browser.conftest import PAGE_WAIT_MS, LiveNadir
 from tests.conftest import wait_until
 
@@ -143,6 +143,12 @@ def to_nodule(page: Any, live: LiveNadir, nodule: NoduleCase, tool: str | None =
         choose_tool(page, tool)
     z = live.demo.baseline.lesion_center_patient_mm("RUL nodule")[2]
     go_to_image(page, "left", nodule.known.sop_instance_uid, z)
+
+
+def panel_signed(value: float) -> str:
+    """A change as the panels write it (web/src/figures.ts signedTenths): the report's rule,
+    with a minus sign rather than a hyphen."""
+    return signed_tenths(value).replace("-", "\u2212")
 
 
 def expected_sums(live: LiveNadir, case_id: int) -> list[str]:

@@ -15,7 +15,13 @@ import pytest
 
 from measurement.figures import tenths
 from tests.browser.conftest import LiveNadir, open_case, sign_in
-from tests.browser.helpers import choose_tool, client_point, go_to_image, select
+from tests.browser.helpers import (
+    choose_tool,
+    client_point,
+    go_to_image,
+    panel_signed,
+    select,
+)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -229,7 +235,7 @@ def check_table(page: Any, readings: dict[str, Any]) -> None:
         return "—" if v is None else f"{tenths(v)} mm"
 
     def pct(v: float | None) -> str:
-        return "—" if v is None else f"{'+' if v > 0 else '−' if v < 0 else ''}{tenths(abs(v))} %"
+        return "—" if v is None else f"{panel_signed(v)} %"
 
     for f in readings["final"]:
         body = page.locator(f'.readings-table tbody[data-timepoint-id="{f["timepoint_id"]}"]')
@@ -255,7 +261,7 @@ def check_table(page: Any, readings: dict[str, Any]) -> None:
     assert matched.count() == len(review["lesions"]["matched"]) > 0
     for i, m in enumerate(review["lesions"]["matched"]):
         d = m["difference_mm"]
-        text = "—" if d is None else f"{'+' if d > 0 else '−' if d < 0 else ''}{tenths(abs(d))} mm"
+        text = "—" if d is None else f"{panel_signed(d)} mm"
         assert matched.nth(i).locator('td[data-field="difference_mm"]').inner_text() == text
     assert lesions.locator('tr[data-only="review"]').count() \
         == len(review["lesions"]["review_only"]) > 0
