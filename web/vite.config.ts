@@ -5,9 +5,9 @@
  * binary). Nothing is fetched from a CDN or anywhere else at run time.
  *
  * Vite 6 because it runs on Debian 12's Node.js 18, which scripts/setup.sh installs where
- * Node.js is missing. The `events` package stands in for Node's module of that name:
- * vtk.js (under cornerstone3D) imports xmlbuilder2, whose builder extends EventEmitter.
+ * Node.js is missing.
  */
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vite';
 
 /**
@@ -31,8 +31,37 @@ function unusedRulesArePure(): Plugin {
   };
 }
 
+/**
+ * loglevel (bundled inside dcmjs, which cornerstone3D logs through) looks up a persisted
+ * level for each logger it makes: in localStorage, and when that holds none, in
+ * `document.cookie`. cornerstone3D makes about 190 loggers at import, and each cookie read
+ * is a round trip to Chromium's network service (0.2 to 0.35 ms here): about 40 ms of the
+ * review page's main thread before its first images, in a CPU profile of a warm visit.
+ * Nadir never sets loglevel cookies, and the cookie is only loglevel's fallback for a browser
+ * without localStorage: with this change it is read only when localStorage cannot be (the
+ * read throws). A level set in localStorage (`loglevel:<name>`) still works.
+ */
+function logLevelsFromLocalStorage(): Plugin {
+  const dcmjs = /\/dcmjs\/build\/dcmjs\.es\.js$/;
+  const loglevel = /\/loglevel\/lib\/loglevel\.js$/;
+  const read = 'storedLevel = window.localStorage[storageKey];';
+  return {
+    name: 'nadir-log-levels-from-local-storage',
+    transform(code, id) {
+      if (!dcmjs.test(id) && !loglevel.test(id)) return null;
+      const at = code.indexOf(read);
+      if (at < 0 || code.indexOf(read, at + 1) >= 0) {
+        this.error(`${id} no longer reads loglevel's level once as \`${read}\`: review this plugin`);
+      }
+      // Reached only when the read did not throw: localStorage works, so no cookie.
+      const kept = `${read} if (typeof storedLevel === "undefined") return undefined;`;
+      return { code: code.replace(read, kept), map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [unusedRulesArePure()],
+  plugins: [unusedRulesArePure(), logLevelsFromLocalStorage()],
   build: {
     outDir: 'dist',
     assetsDir: 'assets',
@@ -43,6 +72,25 @@ export default defineConfig({
     // dist/.vite/manifest.json: which chunks the review page needs, for Nadir to preload
     // them on /cases/{id} only (api/routes/web.py); login and worklist never load them.
     manifest: true,
+    rollupOptions: {
+      output: {
+        // The review's code in four chunks rather than one: the browser fetches them at once
+        // (the page preloads each) and parses each on a thread of its own. As one 4.2 MB
+        // chunk, its parse alone took about 290 ms on one thread, before the viewer's code
+        // could run, at every visit without a code cache. Their modules run in the order
+        // they did in one chunk (Rollup keeps it; the build has no circular chunks).
+        manualChunks(id) {
+          if (id.includes('/node_modules/@kitware/vtk.js/')) return 'vtk';
+          if (id.includes('/node_modules/@cornerstonejs/tools/')) return 'cs-tools';
+          if (id.includes('/node_modules/dcmjs/')) return 'dcmjs';
+          return undefined;
+        },
+      },
+    },
+  },
+  resolve: {
+    // See src/vendor/no-xmlbuilder2.ts.
+    alias: [{ find: /^xmlbuilder2$/, replacement: fileURLToPath(new URL('./src/vendor/no-xmlbuilder2.ts', import.meta.url)) }],
   },
   worker: { format: 'es' },
   optimizeDeps: {
