@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -101,32 +102,8 @@ def test_the_review_preloads_its_chunks_and_assets_are_cached_for_good(
     assert [name for name, transferred, _ in loads if transferred != 0] == [], loads
 
 
-#: Before the page's scripts: the time (from navigation) at which both panes have drawn, and
-#: every request the page's scripts start (fetch, XMLHttpRequest) with the time it starts. A
-#: request's resource-timing entry appears only once its body has ended, which on a loaded
-#: machine can be after both panes have drawn: the starts are what was asked before then.
+#: Before the page's scripts: the time (from navigation) at which both panes have drawn.
 _BOTH_DRAWN = """
-performance.setResourceTimingBufferSize(100000);
-window.__asked = [];
-const asked = (url) => {
-  const u = new URL(String(url), location.href);
-  window.__asked.push([u.pathname + u.search, performance.now()]);
-};
-const pageFetch = window.fetch;
-window.fetch = function (input, init) {
-  asked(input instanceof Request ? input.url : input);
-  return pageFetch(input, init);
-};
-const xhrOpen = XMLHttpRequest.prototype.open;
-XMLHttpRequest.prototype.open = function (method, url, ...rest) {
-  this.__nadirUrl = url;
-  return xhrOpen.call(this, method, url, ...rest);
-};
-const xhrSend = XMLHttpRequest.prototype.send;
-XMLHttpRequest.prototype.send = function (body) {
-  asked(this.__nadirUrl);
-  return xhrSend.call(this, body);
-};
 window.__bothDrawn = new Promise((resolve) => {
   const drawn = () => document.querySelectorAll('[data-viewport][data-ready="true"]').length === 2;
   const watch = new MutationObserver(() => {
@@ -146,17 +123,29 @@ def test_the_first_images_wait_for_no_other_request(page: Any, live: LiveNadir) 
     case = live.new_case()
     sign_in(page, live)
     page.add_init_script(_BOTH_DRAWN)
+    # Every request, the page's scripts', its preloads' and its workers' alike (the review's
+    # first requests run in a worker, out of reach of the page's fetch), with when the
+    # browser was asked for it (ms since the epoch; Chromium's wall time of the request).
+    started: list[tuple[str, float]] = []
+
+    def record(request: Any) -> None:
+        url = urlsplit(request.url)
+        started.append((url.path + (f"?{url.query}" if url.query else ""),
+                        float(request.timing["startTime"])))
+
+    page.on("requestfinished", record)
+    page.on("requestfailed", record)
     open_case(page, live, case["id"])
-    drawn = page.evaluate("window.__bothDrawn")
-    # What the scripts asked before (at its start), and what else the page loaded before
-    # (images, preloads: their entries, as those are not asked by a script).
-    scripts = page.evaluate("(drawn) => window.__asked.filter(([, at]) => at < drawn)"
-                            ".map(([path]) => path)", drawn)
-    others = page.evaluate(
-        "(drawn) => performance.getEntriesByType('resource').filter((e) => e.startTime < drawn"
-        " && e.initiatorType !== 'fetch' && e.initiatorType !== 'xmlhttprequest')"
-        ".map((e) => { const u = new URL(e.name); return u.pathname + u.search; })", drawn)
-    before = [p for p in [*scripts, *others] if re.match(r"^/(api|dicom-web)/", p)]
+    # The case page's navigation and both panes drawn, in ms since the epoch (the worklist's
+    # requests, after the sign-in, can end after the listeners are on: they are before).
+    opened, drawn = page.evaluate(
+        "window.__bothDrawn.then((at) => [performance.timeOrigin, performance.timeOrigin + at])")
+    # Then the rest comes: the header's user, the thumbnails, the other images. By then
+    # every request started before both panes were drawn has ended.
+    page.locator('.signed-in[data-user-role="radiologist"]').wait_for()
+    page.locator('[data-series-thumbnail][data-loaded="true"]').first.wait_for()
+    before = [p for p, at in started
+              if opened <= at < drawn and re.match(r"^/(api|dicom-web)/", p)]
     shapes = sorted(re.sub(r"/(\d+|[0-9.]{20,})(?=/|\?|$)", "/{}", path) for path in before)
     pairing = [s for s in shapes if s.startswith("/api/v1/comparisons")]
     assert pairing in (["/api/v1/comparisons"], ["/api/v1/comparisons/{}"]), shapes
@@ -165,6 +154,3 @@ def test_the_first_images_wait_for_no_other_request(page: Any, live: LiveNadir) 
         *["/dicom-web/studies/{}/series/{}/metadata"] * 2,
         *["/dicom-web/studies/{}/series/{}/instances/{}/frames/{}"] * 2]), shapes
     assert len(before) == 6, before
-    # Then the rest comes: the header's user, the thumbnails, the other images.
-    page.locator('.signed-in[data-user-role="radiologist"]').wait_for()
-    page.locator('[data-series-thumbnail][data-loaded="true"]').first.wait_for()

@@ -2,6 +2,7 @@
 import './styles.css';
 import { prefetchSeriesMetadata } from './api/dicomweb';
 import { currentToken, goToLogin } from './api/session';
+import { loadInWorker } from './review/preload';
 import { startReview } from './review/start';
 import { loginPage } from './pages/login';
 import { worklistPage } from './pages/worklist';
@@ -14,8 +15,8 @@ async function route(): Promise<void> {
   const review = /^\/cases\/(\d+)\/?$/.exec(path);
   // The review (cornerstone3D, vtk.js) is a bundle of its own: the worklist loads without it.
   if (review) {
-    // The case, pairing and image metadata load while the viewer's code does.
-    const start = startReview(Number(review[1]), prefetchSeriesMetadata);
+    // The case, pairing and image metadata load (in a worker) while the viewer's code does.
+    const start = startReview(Number(review[1]), prefetchSeriesMetadata, loadInWorker);
     return (await import('./pages/review')).reviewPage(root, start);
   }
   return worklistPage(root);

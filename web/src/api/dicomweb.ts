@@ -25,6 +25,16 @@ export function seriesMetadata(studyUid: string, seriesUid: string): Promise<Dic
   return request;
 }
 
+/**
+ * Take a request for the series' metadata made elsewhere (the review's preload worker) as
+ * this page's, unless the page has asked already. Should it fail, the next use asks again.
+ */
+export function adoptSeriesMetadata(seriesUid: string, request: Promise<DicomJson[]>): void {
+  if (metadataRequests.has(seriesUid)) return;
+  request.catch(() => metadataRequests.delete(seriesUid));
+  metadataRequests.set(seriesUid, request);
+}
+
 export function prefetchSeriesMetadata(studyUid: string, seriesUid: string): void {
   seriesMetadata(studyUid, seriesUid).catch(() => undefined);
 }

@@ -69,16 +69,40 @@ export class Pairing {
   }
 }
 
+/** What finding a comparison needs: the API's two calls, and this tab's remembered ids. */
+export interface ComparisonSource {
+  comparison(comparisonId: number): Promise<Comparison | null>;
+  createComparison(patientId: string, baselineStudyUid: string, followupStudyUid: string): Promise<Comparison>;
+  remembered(key: string): string | null;
+  remember(key: string, value: string): void;
+}
+
+/** This tab's: the API client, and sessionStorage (the ids go with the token at sign-out). */
+export const tabComparisons: ComparisonSource = {
+  comparison: (comparisonId) => api.comparison(comparisonId),
+  createComparison: (patientId, baseline, followup) => api.createComparison(patientId, baseline, followup),
+  remembered: (key) => sessionStorage.getItem(key),
+  remember: (key, value) => sessionStorage.setItem(key, value),
+};
+
+/** The key under which a tab remembers the comparison of two timepoints. */
+export const COMPARISON_KEY_PREFIX = 'nadir.comparison.';
+
 /** The comparison of two timepoints' studies: the one this tab made before, or a new one. */
-export async function comparisonFor(patientId: string, left: Timepoint, right: Timepoint): Promise<Comparison | null> {
+export async function comparisonFor(
+  patientId: string,
+  left: Timepoint,
+  right: Timepoint,
+  source: ComparisonSource = tabComparisons,
+): Promise<Comparison | null> {
   if (left.id === right.id) return null;
-  const key = `nadir.comparison.${left.id}.${right.id}`;
-  const known = Number(sessionStorage.getItem(key));
+  const key = `${COMPARISON_KEY_PREFIX}${left.id}.${right.id}`;
+  const known = Number(source.remembered(key));
   if (known) {
-    const c = await api.comparison(known).catch(() => null);
+    const c = await source.comparison(known).catch(() => null);
     if (c) return c;
   }
-  const c = await api.createComparison(patientId, left.id, right.id);
-  sessionStorage.setItem(key, String(c.id));
+  const c = await source.createComparison(patientId, left.id, right.id);
+  source.remember(key, String(c.id));
   return c;
 }
