@@ -4,7 +4,10 @@ Data: the demo pair at full size (two CT studies, 300-slice 512x512 thin series)
 of four target lesions measured at both timepoints (the page loads them as a reader's would).
 - First images: from navigation to /cases/{id} until both viewports are drawn
   (``data-ready``, then the next animation frame), cold in a new browser context (empty
-  cache and sessionStorage), then warm in a new page of the same context. Timed inside the
+  cache and sessionStorage), then warm in a new page of the same context. Playwright's
+  contexts are off the record, and Chromium keeps no V8 code cache for those: so warm is also
+  measured in a browser profile on disk, as a radiologist's own browser is (its HTTP cache
+  and code cache kept; two visits to fill them, then the measured ones). Timed inside the
   page from navigation start, with the API requests (``/api/``, ``/dicom-web/``) that
   started before (Resource Timing).
   Baseline in the same run: fetching the same two first images (the frames the panes showed)
@@ -26,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -37,7 +41,13 @@ from synthetic.calipers import KnownCaliper, lesion_calipers
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--disable-dev-shm-usage"]
+                 "--disable-quic", "--disable-dev-shm-usage",
+                 # Chromium's own omnibox popup, a WebUI page of about 200 modules, loads
+                 # with every new tab: on 2 cores it took CPU from the page's first 400 ms.
+                 # Each visit here is a new tab, where a reader opens a case in one open
+                 # already (a navigation in the same tab loads none of it).
+                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,"
+                 "WebUIOmniboxFullPopup,PreloadTopChromeWebUI"]
 # Set before the page's own scripts: when both panes are ready, note the time of the next
 # frame (performance.now() counts from navigation start).
 READY_PROBE = """
@@ -138,27 +148,51 @@ def seed_case(client: httpx.Client, patient_id: str,
 # The requests to the API (/api/, /dicom-web/) that started before both panes had their
 # first image (the later of the page's two `nadir:first-image-*` marks), not before the
 # frame after: the page starts its neighbours' prefetch and thumbnails once both are drawn,
-# which can be before that next frame.
-API_BEFORE = """
+# which can be before that next frame. They are taken from the browser's network events, not
+# the page's Resource Timing: the review's first requests are a worker's, and a worker's
+# requests are in its own timeline only.
+FIRST_IMAGES_AT = """
 () => {
   const marks = performance.getEntriesByType('mark')
     .filter((m) => m.name.startsWith('nadir:first-image-')).map((m) => m.startTime);
-  const ready = marks.length === 2 ? Math.max(...marks) : Infinity;
-  return performance.getEntriesByType('resource')
-    .filter((e) => e.startTime < ready)
-    .map((e) => [new URL(e.name).pathname, e.startTime, e.requestStart, e.responseStart,
-                 e.responseEnd])
-    .filter(([p]) => p.startsWith('/api/') || p.startsWith('/dicom-web/'));
+  return [performance.timeOrigin, marks.length === 2 ? Math.max(...marks) : null];
 }
 """
 
 
-def new_context(browser: Any, token: str) -> Any:
-    """A browser context with an empty cache, signed in."""
-    context = browser.new_context(viewport={"width": 1600, "height": 900})
+VIEWPORT = {"width": 1600, "height": 900}
+
+
+def signed_in(context: Any, token: str) -> Any:
+    """The context, its pages signed in and watched for both panes' first images."""
     context.add_init_script(f"sessionStorage.setItem('nadir.token', {token!r});")
     context.add_init_script(READY_PROBE)
     return context
+
+
+def new_context(browser: Any, token: str) -> Any:
+    """A browser context with an empty cache, signed in."""
+    return signed_in(browser.new_context(viewport=VIEWPORT), token)
+
+
+def profile_runs(playwright: Any, url: str, token: str, case_id: int, runs: int
+                 ) -> tuple[list[float], list[list[Timed]]]:
+    """Warm visits in a browser profile on disk: ms until both panes are drawn, and each
+    visit's API requests. Two visits first fill its HTTP cache and make its code cache (Chromium
+    keeps a script's compiled code once the script has been loaded twice)."""
+    ready: list[float] = []
+    requests: list[list[Timed]] = []
+    with tempfile.TemporaryDirectory() as profile:
+        context = signed_in(playwright.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=VIEWPORT), token)
+        for n in range(2 + runs):
+            page, ready_ms, _, api = visit(context, url, case_id)
+            page.close()
+            if n >= 2:
+                ready.append(ready_ms)
+                requests.append(api)
+        context.close()
+    return ready, requests
 
 
 #: An API request's path, and when the page asked for it, when the browser sent it (later
@@ -172,13 +206,35 @@ def visit(context: Any, url: str, case_id: int
     """Open the case in a new page of the context: the page, ms from navigation until
     both panes are drawn, the page's marks, and the API requests started before that."""
     page = context.new_page()
+    ended: list[Any] = []
+
+    def note(request: Any) -> None:
+        ended.append(request)
+
+    page.on("requestfinished", note)
+    page.on("requestfailed", note)
     page.goto(f"{url}/cases/{case_id}")
     ready_ms = float(page.evaluate("window.__firstImages"))
     # Where the time went: the page's own marks, and when the viewer's code had arrived.
     marks = dict(page.evaluate(
         "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('nadir:'))"
         ".map((m) => [m.name.slice(6), m.startTime])"))
-    return page, ready_ms, marks, [tuple(r) for r in page.evaluate(API_BEFORE)]
+    origin, first_images = page.evaluate(FIRST_IMAGES_AT)
+    # Once the page is usable, every request started before its first images has ended
+    # and been reported.
+    page.locator("body[data-opened='true']").wait_for()
+    # Each request's times from navigation, from Chromium's own (Playwright's timing: its
+    # start in ms since the epoch, the rest in ms after that start, -1 when it has none).
+    api: list[Timed] = []
+    for request in list(ended):
+        path = urlsplit(request.url).path
+        t = request.timing
+        asked = float(t["startTime"]) - origin
+        if (path.startswith(("/api/", "/dicom-web/")) and first_images is not None
+                and asked < first_images):
+            api.append((path, asked, *(asked + max(t[k], 0.0) for k in
+                                       ("requestStart", "responseStart", "responseEnd"))))
+    return page, ready_ms, marks, sorted(api, key=lambda r: r[1])
 
 
 def open_case(browser: Any, url: str, token: str, case_id: int
@@ -303,6 +359,8 @@ def main() -> int:
                     fetch.append(baseline_fetch(client, images))
                     meta.append(metadata_fetch(client, images))
                     context.close()
+                profile, requests_profile = profile_runs(playwright, url, token, case_id,
+                                                         args.runs)
                 page, _, _ = open_case(browser, url, token, case_id)
                 scroll = scrolling(page, args.keys)
                 sync = page.get_attribute('[data-viewport="left"]', "data-sync")
@@ -315,7 +373,10 @@ def main() -> int:
     print(f"  the two series' metadata by WADO-RS from Python: {describe(meta)}")
     print(f"  Nadir workstation, cold (new browser context): {describe(first)}")
     print(f"  Nadir workstation, warm (same context again): {describe(warm)}")
-    for name, runs in (("cold", requests_cold), ("warm", requests_warm)):
+    print(f"  Nadir workstation, warm in a browser profile on disk (code cache kept): "
+          f"{describe(profile)}")
+    for name, runs in (("cold", requests_cold), ("warm", requests_warm),
+                       ("warm, profile on disk", requests_profile)):
         counts = [len(r) for r in runs]
         print(f"  API requests started before both panes were drawn, {name}: "
               f"{min(counts)}-{max(counts)} (goal <= 6); the last run's: "

@@ -33,7 +33,11 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # The flags a closed network and a root user need (see the machine notes).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic", "--disable-dev-shm-usage"]
+                 "--disable-quic", "--disable-dev-shm-usage",
+                 # Chromium's omnibox popup (a WebUI page of about 200 modules) loads with
+                 # every new tab, and each test opens one: CPU the pages under test need.
+                 "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,"
+                 "WebUIOmniboxFullPopup,PreloadTopChromeWebUI"]
 FAILURES = Path(tempfile.gettempdir()) / "nadir-browser-failures"
 THIN_SLICES = 60
 PID = "NADIR-DEMO-001"
