@@ -167,6 +167,24 @@ def watched_orthanc(tmp_path: Path) -> Iterator[Any]:
     proc.stop(kill=True)
 
 
+def orthanc_verbose(orthanc: Any) -> None:
+    """Orthanc's log at its verbose level: only there does it say why it ended a DICOM
+    association (a DIMSE failure, a time-out), which :func:`orthanc_says` then shows."""
+    import httpx
+
+    httpx.put(f"{orthanc.config.url}/tools/log-level", content=b"verbose", timeout=30,
+              auth=(orthanc.config.username, orthanc.config.password)).raise_for_status()
+
+
+def orthanc_says(orthanc: Any, lines: int = 40) -> str:
+    """The last of Orthanc's warnings and errors and of what it said about DICOM associations."""
+    text = orthanc.log_file.read_text(errors="replace").splitlines()
+    kept = [line for line in text if line[:1] in ("W", "E")
+            or "ssociation" in line or "DIMSE" in line or "Timeout" in line]
+    state = "running" if orthanc.running else "exited"
+    return f"Orthanc {state}; its log ({orthanc.log_file}):\n" + "\n".join(kept[-lines:])
+
+
 def storescu(orthanc: Any, files: list[Path], *, aet: str = STORESCU_AET,
              check: bool = True) -> subprocess.CompletedProcess[str]:
     """Push files with dcmtk's storescu (a client nobody here wrote)."""

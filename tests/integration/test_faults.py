@@ -15,10 +15,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.conftest import STORESCU_AET, storescu, wait_until
+from tests.conftest import STORESCU_AET, orthanc_says, orthanc_verbose, storescu, wait_until
 from tests.factories import tiny_ct_series, write_all
 from tests.faults import IndexCheck, index_against_orthanc
 
@@ -44,15 +43,6 @@ def _storescu_in_background(orthanc: Any, files: list[Path],
             ["storescu", "-aet", STORESCU_AET, "-aec", orthanc.config.aet, "127.0.0.1",
              str(orthanc.config.dicom_port), *map(str, files)],
             env=dict(os.environ, TCP_NODELAY="1"), stdout=subprocess.DEVNULL, stderr=err)
-
-
-def _orthanc_says(orthanc: Any, lines: int = 40) -> str:
-    """The last of Orthanc's warnings and errors and of what it said about DICOM associations."""
-    text = orthanc.log_file.read_text(errors="replace").splitlines()
-    kept = [line for line in text if line[:1] in ("W", "E")
-            or "ssociation" in line or "DIMSE" in line or "Timeout" in line]
-    state = "running" if orthanc.running else "exited"
-    return f"Orthanc {state}; its log ({orthanc.log_file}):\n" + "\n".join(kept[-lines:])
 
 
 def _in_orthanc(orthanc: Any) -> int:
@@ -91,8 +81,7 @@ def test_the_same_studies_sent_twice_at_once(
     service_factory(orthanc)
     # Orthanc says why it ends an association (a DIMSE failure, a timeout) only at its
     # verbose level: a failed push below shows it.
-    httpx.put(f"{orthanc.config.url}/tools/log-level", content=b"verbose", timeout=30,
-              auth=(orthanc.config.username, orthanc.config.password)).raise_for_status()
+    orthanc_verbose(orthanc)
     files = _two_studies(tmp_path, "TWICE-AT-ONCE")
     logs = [tmp_path / f"storescu-{i}.log" for i in range(2)]
     pushes = [_storescu_in_background(orthanc, files, log) for log in logs]
@@ -103,7 +92,7 @@ def test_the_same_studies_sent_twice_at_once(
     assert codes == [0, 0], {
         **{str(log.name): log.read_text(errors="replace")[-2000:]
            for log, code in zip(logs, codes, strict=True) if code},
-        "orthanc": _orthanc_says(orthanc)}
+        "orthanc": orthanc_says(orthanc)}
     check = wait_until(lambda: _consistent(database_url, orthanc, 2 * SLICES), timeout=60,
                        interval=0.2)
     assert check.indexed == 2 * SLICES
