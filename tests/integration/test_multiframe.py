@@ -15,6 +15,7 @@ import dataclasses
 import math
 import shutil
 import subprocess
+import time
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -138,13 +139,19 @@ def _proposal(service: Service, case: dict[str, Any], lesion: int) -> dict[str, 
 def _registered_proposal(service: Service, case: dict[str, Any], lesion: int
                          ) -> dict[str, Any]:
     """The proposal once the registration it rests on is done. Each ask waits up to a minute
-    for it (``PROPOSAL_WAIT_S``), then answers from the position alone: on a loaded machine
-    two registrations queued one after the other can take longer than that."""
-    def done() -> dict[str, Any] | None:
+    for it (``PROPOSAL_WAIT_S``), then answers from the position alone; a failure that may
+    pass (a series not indexed yet, Orthanc unreachable) is computed again on a later ask.
+    On a loaded machine two registrations queued one after the other can take longer than a
+    minute; the reasons of any failure on the way are in the message."""
+    seen: list[tuple[str, str | None]] = []
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
         p = _proposal(service, case, lesion)
-        assert p["registration_status"] != "failed", p
-        return p if p["source"] == "registration" else None
-    return dict(wait_until(done, timeout=600, interval=1.0))
+        if p["source"] == "registration":
+            return p
+        seen.append((p["registration_status"], p["registration_reason"]))
+        time.sleep(1.0)
+    raise AssertionError(f"no registration within 600 s: {sorted(set(seen), key=str)}")
 
 
 def test_enhanced_ct_is_paired_measured_registered_and_reported(
