@@ -238,15 +238,25 @@ def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
     (r1, c1) = known.endpoints[1]
     drag(page, "left", (r1, c1), (r1, c1 + 4.0 / live.demo.baseline.pixel_spacing_mm))
     edited = versions(2)[1]["measurement"]
+
+    def ready(button: str) -> None:
+        # As a reader sees it: the button is enabled once the page has taken the last
+        # change's answer (while a change is on its way both are off, and the keys with
+        # them). The server can list a version before the page has taken its answer.
+        page.wait_for_selector(f"button.{button}:not([disabled])", timeout=60_000)
+
     hover(page, "left")
+    ready("undo")
     page.keyboard.press("Control+z")
     undone = versions(3)[2]["measurement"]
     assert undone["endpoints"] == first["endpoints"]
     assert undone["length_mm"] == first["length_mm"]
+    ready("redo")
     page.keyboard.press("Control+Shift+z")
     assert versions(4)[3]["measurement"]["endpoints"] == edited["endpoints"]
     page.click("button.undo")
     assert versions(5)[4]["measurement"]["endpoints"] == first["endpoints"]
+    ready("redo")
     page.keyboard.press("Control+y")
     assert versions(6)[5]["measurement"]["endpoints"] == edited["endpoints"]
     # Nothing more to redo: the button says so, and the key writes nothing.
