@@ -39,8 +39,13 @@ export function prefetchSeriesMetadata(studyUid: string, seriesUid: string): voi
   seriesMetadata(studyUid, seriesUid).catch(() => undefined);
 }
 
+/** The WADO-RS path of a series' metadata (answered from Nadir's index). */
+export function seriesMetadataPath(studyUid: string, seriesUid: string): string {
+  return `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
+}
+
 async function fetchSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
-  const path = `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
+  const path = seriesMetadataPath(studyUid, seriesUid);
   const response = await send('GET', path, { headers: { Accept: 'application/dicom+json' } });
   if (!response.ok) {
     throw new ApiError(response.status, `image metadata of series ${seriesUid}: ${response.statusText}`, path);

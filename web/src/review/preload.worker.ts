@@ -5,7 +5,7 @@
  * worker gets; it reads nothing else and keeps nothing.
  */
 import { NetworkError, errorOf } from '../api/client';
-import { DICOMWEB_ROOT } from '../api/dicomweb';
+import { seriesMetadataPath } from '../api/dicomweb';
 import type { Case, Comparison, Study } from '../api/types';
 import { sendError, type PreloadAsk, type PreloadNews } from './preload';
 import { loadReview, type ReviewSource } from './start';
@@ -56,7 +56,7 @@ scope.onmessage = ({ data: ask }) => {
     },
     prefetchMetadata: (studyUid, seriesUid) => {
       scope.postMessage({ kind: 'metadata-asked', seriesUid });
-      const path = `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
+      const path = seriesMetadataPath(studyUid, seriesUid);
       metadata.push(
         answer(path, token, 'application/dicom+json')
           .then((response) => response.text())
