@@ -10,9 +10,10 @@ cache of rendered reports, still assembled, compared and audited) and revalidate
 the load average.
 
 ``--against REF`` also serves the same database and Orthanc from another commit of Nadir
-(a git worktree of REF, which must have the same migrations) and times warm reports from
-both servers alternately (``--rounds`` each): a code change measured against its baseline
-in the same run, under the same load.
+(a git worktree of REF, which must have the same migrations) and times reports from both
+servers alternately: warm (``--rounds`` each) and cold (``--cold-rounds`` each: every
+measurement saved again, then the report from each server, whose own caches both miss). A
+code change measured against its baseline in the same run, under the same load.
 Usage: .venv/bin/python -m bench.report [--against REF [--rounds N]]
 """
 
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also time warm reports served by this commit's code")
     parser.add_argument("--rounds", type=int, default=40,
                         help="warm requests per server and format with --against")
+    parser.add_argument("--cold-rounds", type=int, default=10,
+                        help="cold requests per server and format with --against")
     args = parser.parse_args(argv)
     before = load_average()
     demo = demo_patient(matrix=512, thin_slice_count=300)
@@ -82,14 +85,15 @@ def main(argv: list[str] | None = None) -> int:
             radiologist = create_token(env, "radiologist")
             specialist = create_token(env, "specialist")
             with nadir_serve(env) as url:
-                figures, case_id = run(url, radiologist, specialist,
-                                       baseline.patient.patient_id, calipers, pacs)
+                figures, case_id, measure_all = run(url, radiologist, specialist,
+                                                    baseline.patient.patient_id, calipers, pacs)
                 if args.against:
                     with checkout(args.against, root) as code, \
                             nadir_process(env, code=code) as (other, _):
-                        figures.update(side_by_side(
-                            {"this checkout": url, args.against: other}, case_id,
-                            specialist, args.rounds))
+                        servers = {"this checkout": url, args.against: other}
+                        figures.update(side_by_side(servers, case_id, specialist, args.rounds))
+                        figures.update(cold_side_by_side(servers, case_id, specialist,
+                                                         args.cold_rounds, measure_all))
     print(f"load average (1 min) before: {before}, after: {load_average()}")
     for name, values in figures.items():
         print(f"{name}: median {statistics.median(values):.3f} s "
@@ -131,9 +135,34 @@ def side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds:
     return figures
 
 
+def cold_side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int,
+                      measure_all: Callable[[int], None]) -> dict[str, list[float]]:
+    """Cold reports of the case from each server, taking turns: each round saves every
+    measurement again (new versions, new lengths), then asks each server, the first server
+    alternating. Each server keeps its own caches, so both render the key images and the
+    report anew; the second profits only from the operating system's file cache, which is
+    why the order alternates."""
+    spec = {"Authorization": f"Bearer {specialist}"}
+    clients = {name: httpx.Client(base_url=url, timeout=120) for name, url in servers.items()}
+    figures: dict[str, list[float]] = {}
+    names = list(clients)
+    step = 2 * REPEAT  # past the single-server rounds' moves: every round a new length
+    for fmt in ("json", "pdf"):
+        path = f"/api/v1/cases/{case_id}/report?format={fmt}"
+        for i in range(rounds):
+            step += 1
+            measure_all(step)
+            for name in names if i % 2 == 0 else names[::-1]:
+                started = time.perf_counter()
+                clients[name].get(path, headers=spec).raise_for_status()
+                figures.setdefault(f"GET /report?format={fmt} cold, served by {name}",
+                                   []).append(time.perf_counter() - started)
+    return figures
+
+
 def run(url: str, radiologist: str, specialist: str, patient_id: str,
         calipers: dict[str, list[KnownCaliper]], pacs: OrthancProcess
-        ) -> tuple[dict[str, list[float]], int]:
+        ) -> tuple[dict[str, list[float]], int, Callable[[int], None]]:
     rad = {"Authorization": f"Bearer {radiologist}"}
     spec = {"Authorization": f"Bearer {specialist}"}
     client = httpx.Client(base_url=url, timeout=120)
@@ -200,7 +229,7 @@ def run(url: str, radiologist: str, specialist: str, patient_id: str,
             figures[cold].append(timed(report))
             figures[warm].append(timed(report))
             figures[again].append(timed(revalidate))
-    return figures, int(cid)
+    return figures, int(cid), measure_all
 
 
 if __name__ == "__main__":

@@ -2,14 +2,13 @@
 
 The key images imitate rendered CT crops and thumbnails (:mod:`imaging.render`): a noisy
 soft-tissue background with a brighter lesion, the yellow caliper and the cyan crop outline,
-saved as RGB PNG at the renderer's compression level, so that their sizes (about 60-150 KB)
-and decoding cost are those of real ones. Nothing here is read from a patient.
+as pictures of the renderer's sizes, so that their encodings (about 60-150 KB of PNG) and
+encoding costs are those of real ones. Nothing here is read from a patient.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -24,10 +23,10 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
+from imaging.render import Picture
 
 CALIPER_RGB = (255, 210, 0)  # as imaging.render.draw
 CROP_FRAME_RGB = (0, 200, 255)
-PNG_COMPRESS_LEVEL = 1  # as imaging.render.draw
 NOISE_SD = 4.0  # grey levels: quantum noise of a soft-tissue CT window
 ORGANS = ("liver", "lung", "mediastinum", "adrenal gland", "peritoneum", "kidney", "spleen")
 BASELINE_SIZES_MM = (32.0, 24.0, 41.0, 18.0, 27.0, 22.0, 35.0, 15.0)
@@ -43,8 +42,9 @@ MARKERS = (("CEA", "ng/mL", 5.0, (18.4, 9.6, 6.1, 7.3), 2),
 EXTRA_CA19_9 = (35, 58.0)  # (days after the baseline scan, level)
 
 
-def sample_png(size: int, *, seed: int, length_frac: float = 0.4, frame: bool = False) -> bytes:
-    """An RGB PNG like a rendered key image: noisy grey anatomy, a lesion and a caliper."""
+def sample_picture(size: int, *, seed: int, length_frac: float = 0.4, frame: bool = False
+                   ) -> Picture:
+    """A picture like a rendered key image: noisy grey anatomy, a lesion and a caliper."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
     body = 70.0 + 50.0 * (((x - 0.5) / 0.45) ** 2 + ((y - 0.5) / 0.38) ** 2 < 1.0)
@@ -59,9 +59,7 @@ def sample_png(size: int, *, seed: int, length_frac: float = 0.4, frame: bool = 
     if frame:
         draw.rectangle([size * 0.3, size * 0.3, size * 0.7, size * 0.7], outline=CROP_FRAME_RGB,
                        width=width)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+    return Picture(image)
 
 
 def sample_report_data(*, follow_ups: int = 1, targets: int = 5, crop_px: int = 384,
@@ -125,8 +123,8 @@ def _lesion(n: int, sizes: list[float], ids: list[str], dates: list[datetime.dat
         frac = 0.45 * sizes[t] / max(sizes)
         images.append(KeyImageView(
             tp, day, f"1.2.826.0.1.3680043.10.1{n}{t}",
-            sample_png(crop_px, seed=100 * n + t, length_frac=frac),
-            sample_png(thumbnail_px, seed=100 * n + t + 50, length_frac=frac / 4, frame=True),
+            sample_picture(crop_px, seed=100 * n + t, length_frac=frac),
+            sample_picture(thumbnail_px, seed=100 * n + t + 50, length_frac=frac / 4, frame=True),
             sizes[t], "lung" if n % 5 == 1 else "mediastinum", 20.0, None))
     change = round((sizes[-1] - sizes[0]) * 100 / sizes[0], 1) if len(sizes) > 1 else None
     return LesionRow(

@@ -13,7 +13,13 @@ from typing import Any
 from pydicom import dcmread
 
 from api import __version__
-from api.report.key_images import KeyImageCache, KeyImageKey, key_images_for
+from api.report.key_images import (
+    ENCODINGS,
+    Encoding,
+    KeyImageCache,
+    KeyImageKey,
+    key_images_for,
+)
 from api.report.model import (
     KeyImageView,
     LesionCell,
@@ -78,7 +84,8 @@ def read_report(reader: CaseReader, pacs: Pacs, who: Principal, case_id: int, ki
     """The case's report for a reader, with the responses that count in a case read twice
     (None otherwise); the read is audited with its format."""
     case = reader.open_case(who, READERS, case_id)
-    data, response, final = _report_data(reader, pacs, case, now=now)
+    data, response, final = _report_data(reader, pacs, case, now=now,
+                                         encoding=ENCODINGS.get(kind))
     reader.record(who, f"report_{kind}", case, "/report")
     return data, response, final
 
@@ -91,8 +98,11 @@ def build_report_data(reader: CaseReader, pacs: Pacs, case: Case, *,
     return data, response
 
 
-def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
+def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime,
+                 encoding: Encoding | None = None
                  ) -> tuple[ReportData, CaseResponse, FinalReading | None]:
+    """``encoding``: the format's, for each key image rendered anew, in the thread that
+    renders it (none: the pictures are encoded when a format first asks)."""
     # Loaded once for the whole report (the response, the lesions, the left-out studies
     # and the markers all read them).
     known = reader.case_studies(case)
@@ -126,7 +136,7 @@ def _report_data(reader: CaseReader, pacs: Pacs, case: Case, *, now: dt.datetime
         best_overall_response=best.value if best is not None else None,
         warnings=tuple((w.code.value, w.message) for w in result.warnings) if result else (),
         pairs=_pairs(reader.store, case, studies),
-        lesions=_lesions(reader.store, pacs, case, studies, current),
+        lesions=_lesions(reader.store, pacs, case, studies, current, encoding),
         markers=_markers(marker_values, studies, case.marker_window_days),
         left_out=_left_out(known, case),
         second_reading=() if found is None else _second_reading(found),
@@ -276,7 +286,8 @@ def _cell(tp: str, m: MeasurementVersion, labels: dict[int, str]) -> LesionCell:
 
 
 def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
-             current: CurrentMeasurements) -> tuple[LesionRow, ...]:
+             current: CurrentMeasurements, encoding: Encoding | None
+             ) -> tuple[LesionRow, ...]:
     order = [st.study_instance_uid for st in studies]
     dates = {st.study_instance_uid: st.study_date for st in studies}
     jobs: list[_Job] = []
@@ -301,10 +312,11 @@ def _lesions(store: CaseStore, pacs: Pacs, case: Case, studies: list[Study],
     cache = key_images_for(pacs)
     if all(job.cache_key is not None and job.cache_key in cache for job in jobs):
         # Every image is cached: no threads to start (about 10 ms of a warm report).
-        views = [_key_image(pacs, cache, job, dates) for job in jobs]
+        views = [_key_image(pacs, cache, job, dates, None) for job in jobs]
     else:
         with ThreadPoolExecutor(max_workers=RENDER_WORKERS) as pool:
-            views = list(pool.map(lambda job: _key_image(pacs, cache, job, dates), jobs))
+            views = list(pool.map(
+                lambda job: _key_image(pacs, cache, job, dates, encoding), jobs))
     images: dict[int, list[KeyImageView]] = {}
     for job, view in zip(jobs, views, strict=True):
         images.setdefault(job.lesion_id, []).append(view)
@@ -380,8 +392,8 @@ class _Job:
                            self.caliper.frame or 1, self.window, self.crop_mm_drawn)
 
 
-def _key_image(pacs: Pacs, cache: KeyImageCache, job: _Job,
-               dates: dict[str, Any]) -> KeyImageView:
+def _key_image(pacs: Pacs, cache: KeyImageCache, job: _Job, dates: dict[str, Any],
+               encoding: Encoding | None) -> KeyImageView:
     tp, m, window, orthanc_id = job.timepoint_uid, job.caliper, job.window, job.orthanc_id
     crop_mm = job.crop_mm_drawn
     base = {"timepoint_id": tp, "timepoint_date": dates[tp], "sop_instance_uid":
@@ -400,12 +412,15 @@ def _key_image(pacs: Pacs, cache: KeyImageCache, job: _Job,
                                       short_axis=_line(m.short_axis_endpoints), marker=marker)
             cache.put(cache_key, cached)
         key = cached
+        if encoding is not None:  # here, in parallel with the other images' rendering
+            encoding.encode(key.crop)
+            encoding.encode(key.thumbnail)
     except (ImagingError, PacsError, OSError, ValueError, KeyError) as exc:
         # One undecodable image must not sink the report: it is named instead.
-        return KeyImageView(**base, crop_png=None, thumbnail_png=None, window_name="",
+        return KeyImageView(**base, crop=None, thumbnail=None, window_name="",
                             scale_bar_mm=None,
                             error=f"image {m.sop_instance_uid} could not be shown: {exc}")
-    return KeyImageView(**base, crop_png=key.crop_png, thumbnail_png=key.thumbnail_png,
+    return KeyImageView(**base, crop=key.crop, thumbnail=key.thumbnail,
                         window_name=key.window.name or "image window",
                         scale_bar_mm=key.crop_scale_bar_mm, error=None)
 

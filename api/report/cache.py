@@ -4,7 +4,7 @@ Laying a report out as PDF takes WeasyPrint most of a second; a case that has no
 since its last report is served the same bytes again. The key is not a list of what might
 have changed (measurement versions, sign-offs, adjudications, studies, markers, ...) but
 the assembled content itself: :func:`report_digest` hashes every field of the
-:class:`ReportData` (key images included, byte for byte), the case's response as the JSON
+:class:`ReportData` (key images included, pixel for pixel), the case's response as the JSON
 report gives it, the format and the template's source. Whatever input changes what the
 report shows changes the digest, so a report is never stale; what does not change it (a
 new version of a measurement with the same caliper, say) is served from the cache, rightly.
@@ -27,12 +27,12 @@ import enum
 import hashlib
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
 from api.report.lru import SizedLRU
 from api.report.model import ReportData
+from imaging.render import Picture
 
 #: Bytes of reports kept per app; a demo case's PDF is about 1.5 MB, its JSON about 3 MB.
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -70,9 +70,13 @@ def _feed(h: hashlib.blake2b, value: object) -> None:  # noqa: C901  (one case p
         _feed_text(h, b"n", f"{type(value).__name__}:{value!r}")
     elif isinstance(value, str):
         _feed_text(h, b"s", value)
-    elif isinstance(value, bytes) and len(value) > LARGE_BYTES:
-        h.update(b"B%d:" % len(value))
-        h.update(_large_digest(value))
+    elif isinstance(value, Picture):
+        # A key image by its own digest of its pixels, made once per picture: an unchanged
+        # case's pictures are the same objects from one report to the next
+        # (:mod:`api.report.key_images`), so about 6 MB of pixels per report of the
+        # benchmark's case are not hashed again at every request.
+        h.update(b"P")
+        h.update(value.digest())
     elif isinstance(value, bytes):
         h.update(b"b%d:" % len(value))
         h.update(value)
@@ -103,33 +107,6 @@ def _feed_text(h: hashlib.blake2b, tag: bytes, text: str) -> None:
     data = text.encode("utf-8")
     h.update(tag + b"%d:" % len(data))
     h.update(data)
-
-
-#: Byte strings longer than this (key-image PNGs) are fed as their own digest, remembered
-#: by identity: an unchanged case's key images are the same objects from one report to the
-#: next (:mod:`api.report.key_images`), so each is hashed once rather than at every request
-#: (about 3 MB per report of the benchmark's case, 11 % of a warm JSON report's time).
-LARGE_BYTES = 64 * 1024
-#: How many are remembered. Each entry keeps its bytes alive, so that the id it is found by
-#: cannot be reused by another object while it is remembered: at most about 20 MB.
-LARGE_REMEMBERED = 64
-_large: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
-_large_lock = threading.Lock()
-
-
-def _large_digest(value: bytes) -> bytes:
-    with _large_lock:
-        hit = _large.get(id(value))
-        if hit is not None and hit[0] is value:
-            _large.move_to_end(id(value))
-            return hit[1]
-    digest = hashlib.blake2b(value, digest_size=32).digest()
-    with _large_lock:
-        _large[id(value)] = (value, digest)
-        _large.move_to_end(id(value))
-        while len(_large) > LARGE_REMEMBERED:
-            _large.popitem(last=False)
-    return digest
 
 
 class ReportCache(SizedLRU[str, bytes]):

@@ -20,8 +20,8 @@ from typing import Any
 
 from api.report.errors import InvalidReportData
 from api.report.vocabulary import CRITERIA_NAMES, KIND_NAMES, RESPONSE_MEANINGS, STATUS_MEANINGS
+from imaging.render import Picture
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LESION_KINDS = frozenset(KIND_NAMES)
 CELL_STATUSES = frozenset(STATUS_MEANINGS)
 RESPONSE_CODES = frozenset(RESPONSE_MEANINGS)
@@ -102,12 +102,10 @@ class _Check:
         if not isinstance(value, tuple) or not all(isinstance(v, kind) for v in value):
             raise self.fail(name, f"must be a tuple of {kind.__name__}, got {value!r:.80}")
 
-    def png(self, name: str) -> None:
+    def picture(self, name: str) -> None:
         value = self.value(name)
-        if value is not None and (not isinstance(value, bytes)
-                                  or not value.startswith(PNG_SIGNATURE)):
-            raise self.fail(name, "must be PNG data (bytes starting with the PNG signature) "
-                                  "or None")
+        if value is not None and not isinstance(value, Picture):
+            raise self.fail(name, f"must be a Picture or None, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -115,14 +113,15 @@ class KeyImageView:
     """One key image of a lesion at one timepoint: a crop around the caliper and a thumbnail.
 
     When the image could not be decoded or rendered, ``error`` says why (naming the image)
-    and both PNGs are None: the report shows the message instead of failing.
+    and both pictures are None: the report shows the message instead of failing. Each
+    format encodes the pictures as it needs them (PNG for JSON and HTML, JPEG for the PDF).
     """
 
     timepoint_id: str
     timepoint_date: datetime.date
     sop_instance_uid: str
-    crop_png: bytes | None
-    thumbnail_png: bytes | None
+    crop: Picture | None
+    thumbnail: Picture | None
     length_mm: float | None
     window_name: str
     scale_bar_mm: float | None
@@ -135,17 +134,16 @@ class KeyImageView:
         check.text("sop_instance_uid")
         check.optional_text("error")
         check.date("timepoint_date")
-        check.png("crop_png")
-        check.png("thumbnail_png")
+        check.picture("crop")
+        check.picture("thumbnail")
         check.number("length_mm", minimum=0.0)
         check.number("scale_bar_mm")
         if self.scale_bar_mm is not None and self.scale_bar_mm <= 0:
             raise check.fail("scale_bar_mm", f"must be > 0, got {self.scale_bar_mm!r}")
-        if self.error is not None and (self.crop_png is not None
-                                       or self.thumbnail_png is not None):
-            raise check.fail("error", "is set, so crop_png and thumbnail_png must be None")
-        if self.error is None and self.crop_png is None:
-            raise check.fail("crop_png", "must be given when there is no error")
+        if self.error is not None and (self.crop is not None or self.thumbnail is not None):
+            raise check.fail("error", "is set, so crop and thumbnail must be None")
+        if self.error is None and self.crop is None:
+            raise check.fail("crop", "must be given when there is no error")
 
 
 @dataclass(frozen=True)

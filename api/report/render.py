@@ -24,7 +24,6 @@ Speed of the PDF (2 timepoints x 5 targets, 384 px crops and 256 px thumbnails, 
 from __future__ import annotations
 
 import datetime
-import io
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,12 +31,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-from PIL import Image
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from api.report.charts import lesion_chart_svg, marker_charts_svg, sum_chart_svg
 from api.report.errors import ReportError
+from api.report.key_images import PDF_JPEG_QUALITY
 from api.report.model import KeyImageView, LesionCell, LesionRow, ReportData
 from api.report.notes import DISCLAIMER, report_notes
 from api.report.vocabulary import (
@@ -49,30 +48,29 @@ from api.report.vocabulary import (
     response_code,
     response_meaning,
 )
-from imaging.render import png_data_uri
+from imaging.render import Picture, png_data_uri
 from measurement.figures import signed_tenths, tenths
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 TEMPLATE_NAME = "report.html.j2"
 FIGURES_PER_ROW = 2  # key images of a lesion: baseline and follow-ups, two side by side
-# Key images inside the PDF (see the module docstring). 92 without chroma subsampling keeps
-# one-pixel caliper lines and text free of visible ringing at print size.
-PDF_JPEG_QUALITY = 92
 # Internal URL scheme of the key images inside the PDF rendering (never leaves this module).
 IMAGE_SCHEME = "nadir-image"
 
-ImageSource = Callable[[bytes], str]
+ImageSource = Callable[[Picture], str]
 
 
 def render_html(data: ReportData) -> str:
     """The report as one self-contained HTML document (images as ``data:image/png`` URIs)."""
-    return _render(data, png_data_uri)
+    return _render(data, lambda picture: png_data_uri(picture.png()))
 
 
 def render_pdf(data: ReportData) -> bytes:
     """The report as PDF, laid out by WeasyPrint from the same template as :func:`render_html`.
 
-    Key images are embedded as JPEG (quality :data:`PDF_JPEG_QUALITY`, 4:4:4). The HTML
+    Key images are embedded as JPEG (quality
+    :data:`~api.report.key_images.PDF_JPEG_QUALITY`, 4:4:4), encoded
+    from their pixels (never through PNG), once per rendered picture. The HTML
     handed to WeasyPrint names them by short internal URLs (``nadir-image:3``) served from
     memory, rather than as megabytes of base64 for its HTML parser to scan; its URL
     fetcher serves those and refuses everything else (no file or network access).
@@ -101,22 +99,6 @@ def warm_up() -> None:
     HTML(string=_WARM_UP_PAGE).write_pdf()
 
 
-#: JPEG of the key images of the latest reports, by their PNG: the PNGs of an unchanged
-#: case come from the key-image cache (:mod:`api.report.key_images`), so a second PDF does
-#: not decode and encode them again. Bounded: about 16 MB for 64 images of 384 px.
-JPEG_CACHE_SIZE = 64
-
-
-@lru_cache(maxsize=JPEG_CACHE_SIZE)
-def jpeg_bytes(png: bytes) -> bytes:
-    """A key image's PNG re-encoded as JPEG for the PDF (see :data:`PDF_JPEG_QUALITY`)."""
-    with Image.open(io.BytesIO(png)) as image:
-        buffer = io.BytesIO()
-        image.convert("RGB").save(buffer, format="JPEG", quality=PDF_JPEG_QUALITY,
-                                  subsampling=0)
-    return buffer.getvalue()
-
-
 class _KeyImageFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint has no type hints
     """Serves the report's key images, as JPEG, by internal URL; refuses any other URL."""
 
@@ -124,9 +106,11 @@ class _KeyImageFetcher(URLFetcher):  # type: ignore[misc]  # WeasyPrint has no t
         super().__init__()
         self._images: dict[str, bytes] = {}
 
-    def add(self, png: bytes) -> str:
+    def add(self, picture: Picture) -> str:
         url = f"{IMAGE_SCHEME}:{len(self._images)}"
-        self._images[url] = jpeg_bytes(png)
+        # The picture keeps its JPEG: an unchanged case's pictures come from the key-image
+        # cache (:mod:`api.report.key_images`), so a second PDF does not encode them again.
+        self._images[url] = picture.jpeg(PDF_JPEG_QUALITY)
         return url
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
@@ -211,11 +195,11 @@ def _figures_at(lesion: LesionRow, timepoint_id: str, day: datetime.date,
 
 
 def _figure(image: KeyImageView, image_source: ImageSource) -> Figure:
-    def source(png: bytes | None) -> str | None:
-        return None if png is None else image_source(png)
+    def source(picture: Picture | None) -> str | None:
+        return None if picture is None else image_source(picture)
 
-    return Figure(image.timepoint_id, image.timepoint_date, source(image.crop_png),
-                  source(image.thumbnail_png), image, image.error)
+    return Figure(image.timepoint_id, image.timepoint_date, source(image.crop),
+                  source(image.thumbnail), image, image.error)
 
 
 def _chunks(items: Sequence[Figure], size: int) -> Iterator[tuple[Figure, ...]]:

@@ -13,6 +13,7 @@ from api.deps import CaseLoader
 from api.openapi import answers
 from api.report.assemble import read_report
 from api.report.cache import report_digest, reports_for
+from api.report.key_images import ENCODINGS, encode_key_images
 from api.report.model import ReportData
 from api.routes.params import CaseId
 from api.schemas import ReportOut
@@ -73,13 +74,15 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader
 
 def _render(kind: str, data: ReportData, case_response: CaseResponse,
             final: FinalReading | None) -> bytes:
-    if kind == "json":
-        return bytes(JSONResponse(report_json(data, case_response, final)).body)
     from api.report.render import render_html, render_pdf
 
-    if kind == "html":
-        return bytes(HTMLResponse(render_html(data)).body)
-    return render_pdf(data)
+    # The key images not encoded for this format yet (served before in another), in threads.
+    encode_key_images(data, ENCODINGS[kind])
+    if kind == "pdf":
+        return render_pdf(data)
+    if kind == "json":
+        return bytes(JSONResponse(report_json(data, case_response, final)).body)
+    return bytes(HTMLResponse(render_html(data)).body)
 
 
 def report_json(data: ReportData, case_response: CaseResponse,

@@ -179,8 +179,8 @@ class ReportOut(BaseModel):
                 key_images=[ReportKeyImage(
                     timepoint_id=im.timepoint_id, sop_instance_uid=im.sop_instance_uid,
                     length_mm=im.length_mm, window=im.window_name,
-                    crop=png_data_uri(im.crop_png) if im.crop_png else None,
-                    thumbnail=png_data_uri(im.thumbnail_png) if im.thumbnail_png else None,
+                    crop=png_data_uri(im.crop.png()) if im.crop else None,
+                    thumbnail=png_data_uri(im.thumbnail.png()) if im.thumbnail else None,
                     error=im.error) for im in les.images])
                 for les in data.lesions],
             markers=[ReportMarker(

@@ -1,8 +1,8 @@
 """Key images for the specialist report: decoding, windowing, caliper crops and thumbnails.
 
 Pure functions over pydicom datasets and numpy arrays; the report passes datasets in and gets
-PNG bytes back. ``decode`` is the adapter to pydicom's pixel decoders, ``draw`` the one to
-Pillow.
+pictures back (:class:`Picture`), which it encodes as PNG or JPEG as each format needs.
+``decode`` is the adapter to pydicom's pixel decoders, ``draw`` the one to Pillow.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from imaging.render.keyimage import (
     scale_bar_mm,
 )
 from imaging.render.orientation import EdgeLetters, direction_letters, orientation_letters
+from imaging.render.picture import Picture
 from imaging.render.window import (
     BONE,
     LIVER,
@@ -44,6 +45,7 @@ __all__ = [
     "Endpoints",
     "ImageDecodeError",
     "KeyImage",
+    "Picture",
     "RenderError",
     "VoiFunction",
     "Window",

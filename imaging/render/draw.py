@@ -1,4 +1,4 @@
-"""Pillow adapter: resampling to square display pixels, annotations, PNG encoding.
+"""Pillow adapter: resampling to square display pixels, annotations.
 
 Coordinates handed in here are "edge" coordinates in the output image, (x, y) with (0, 0) the
 top-left corner of the top-left pixel: the DICOM convention for image-relative positions
@@ -8,7 +8,6 @@ point is drawn at the pixel that contains it.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from imaging.render.orientation import EdgeLetters
+from imaging.render.picture import Picture
 
 Point = tuple[float, float]  # (x, y) edge coordinates in the output image
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) likewise
@@ -29,10 +29,6 @@ CROP_FRAME_RGB = (0, 200, 255)  # cyan: the crop's outline on the thumbnail
 TEXT_RGB = (255, 255, 255)
 SCALE_BAR_RGB = (255, 255, 255)
 OUTLINE_RGB = (0, 0, 0)  # dark outline keeps white text legible over bright bone or contrast
-
-# zlib level 1: a key image compresses to nearly the same size as at level 6 (most of it is
-# smooth anatomy or black air) at a fraction of the time.
-PNG_COMPRESS_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -89,8 +85,8 @@ def to_gray8(display: npt.NDArray[np.float32]) -> npt.NDArray[np.uint8]:
     return np.rint(np.clip(display, 0.0, 255.0)).astype(np.uint8)
 
 
-def annotated_png(gray: npt.NDArray[np.uint8], overlay: Overlay) -> bytes:
-    """Draw the overlay on an 8-bit grey image and encode it as PNG."""
+def annotated_picture(gray: npt.NDArray[np.uint8], overlay: Overlay) -> Picture:
+    """Draw the overlay on an 8-bit grey image (encoded later, as each report needs)."""
     image = Image.fromarray(gray, mode="L").convert("RGB")
     draw = ImageDraw.Draw(image)
     size = min(image.size)
@@ -111,9 +107,7 @@ def annotated_png(gray: npt.NDArray[np.uint8], overlay: Overlay) -> bytes:
     _corner_text(draw, image.size, overlay.bottom_left, font, corner_width, top=False)
     if overlay.letters is not None:
         _edge_letters(draw, image.size, overlay.letters, _font(round(_font_px(size) * 1.2)))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+    return Picture(image)
 
 
 @lru_cache(maxsize=16)

@@ -1,4 +1,4 @@
-"""Key images for the report: a crop around a caliper and a full-slice thumbnail, as PNG.
+"""Key images for the report: a crop around a caliper and a full-slice thumbnail.
 
 Pure functions over a pydicom dataset: nothing is read or written but what is passed in and
 returned. Both images are resampled to square display pixels, so that a millimetre is as long
@@ -18,9 +18,10 @@ from pydicom import Dataset
 from imaging.geometry import caliper_length_mm
 from imaging.render.attributes import image_orientation, pixel_spacing, sop_instance_uid
 from imaging.render.decode import ModalityArray, decode_frame
-from imaging.render.draw import Overlay, Point, annotated_png, resample_region, to_gray8
+from imaging.render.draw import Overlay, Point, annotated_picture, resample_region, to_gray8
 from imaging.render.errors import RenderError
 from imaging.render.orientation import EdgeLetters, orientation_letters
+from imaging.render.picture import PNG_SIGNATURE, Picture
 from imaging.render.window import (
     MEDIASTINUM,
     Window,
@@ -44,7 +45,6 @@ MIN_OUTPUT_PX, MAX_OUTPUT_PX = 64, 4096
 # Scale bar: the longest of these that takes at most 30 % of the image's width.
 SCALE_BAR_CHOICES_MM = (1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
 SCALE_BAR_MAX_FRACTION = 0.3
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @dataclass(frozen=True)
@@ -76,16 +76,17 @@ class CropBox:
 
 @dataclass(frozen=True)
 class KeyImage:
-    """A rendered key image: the crop and the thumbnail, and what they show."""
+    """A rendered key image: the crop and the thumbnail (pictures, encoded as each report
+    needs), and what they show."""
 
     sop_instance_uid: str
     frame: int
-    crop_png: bytes
-    thumbnail_png: bytes
+    crop: Picture
+    thumbnail: Picture
     window: Window
     crop_box: CropBox
-    crop_pixel_mm: float  # side of one (square) pixel of the crop PNG
-    thumbnail_pixel_mm: float  # likewise of the thumbnail PNG
+    crop_pixel_mm: float  # side of one (square) pixel of the crop
+    thumbnail_pixel_mm: float  # likewise of the thumbnail
     crop_scale_bar_mm: float
     thumbnail_scale_bar_mm: float
     length_mm: float | None  # the length written beside the caliper
@@ -94,9 +95,9 @@ class KeyImage:
     def __post_init__(self) -> None:
         if self.frame < 1:
             raise RenderError(f"frame must be >= 1, got {self.frame}")
-        for name in ("crop_png", "thumbnail_png"):
-            if not getattr(self, name).startswith(PNG_SIGNATURE):
-                raise RenderError(f"{name} must be PNG data")
+        for name in ("crop", "thumbnail"):
+            if not isinstance(getattr(self, name), Picture):
+                raise RenderError(f"{name} must be a Picture")
         for name in ("crop_pixel_mm", "thumbnail_pixel_mm"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -155,13 +156,13 @@ def render_key_image(
         marker=marker,
     )
     box = crop_box(values.shape, spacing, endpoints, crop_mm, marker)
-    crop_png, crop_pixel_mm, crop_bar_mm = _render_crop(scene, box, crop_px)
-    thumbnail_png, thumbnail_pixel_mm, thumbnail_bar_mm = _render_thumbnail(
+    crop, crop_pixel_mm, crop_bar_mm = _render_crop(scene, box, crop_px)
+    thumbnail, thumbnail_pixel_mm, thumbnail_bar_mm = _render_thumbnail(
         scene, box, thumbnail_px
     )
     return KeyImage(
-        sop_instance_uid=sop_instance_uid(ds), frame=frame, crop_png=crop_png,
-        thumbnail_png=thumbnail_png, window=chosen, crop_box=box, crop_pixel_mm=crop_pixel_mm,
+        sop_instance_uid=sop_instance_uid(ds), frame=frame, crop=crop,
+        thumbnail=thumbnail, window=chosen, crop_box=box, crop_pixel_mm=crop_pixel_mm,
         thumbnail_pixel_mm=thumbnail_pixel_mm, crop_scale_bar_mm=crop_bar_mm,
         thumbnail_scale_bar_mm=thumbnail_bar_mm, length_mm=shown_mm, letters=scene.letters,
     )
@@ -261,17 +262,18 @@ class _Mapping:
         return ((col - self.left) / self.cols_per_px, (row - self.top) / self.rows_per_px)
 
 
-def _render_crop(scene: _Scene, box: CropBox, size: int) -> tuple[bytes, float, float]:
+def _render_crop(scene: _Scene, box: CropBox, size: int) -> tuple[Picture, float, float]:
     pixel_mm = box.side_mm / size
     row_mm, col_mm = scene.spacing
     mapping = _Mapping(box.top, box.left, pixel_mm / row_mm, pixel_mm / col_mm)
     gray = to_gray8(resample_region(scene.display, (box.left, box.top, box.right, box.bottom),
                                     (size, size)))
     overlay, bar_mm = scene.overlay(mapping, size, pixel_mm, None)
-    return annotated_png(gray, overlay), pixel_mm, bar_mm
+    return annotated_picture(gray, overlay), pixel_mm, bar_mm
 
 
-def _render_thumbnail(scene: _Scene, box: CropBox, size: int) -> tuple[bytes, float, float]:
+def _render_thumbnail(scene: _Scene, box: CropBox, size: int
+                      ) -> tuple[Picture, float, float]:
     rows, cols = scene.display.shape
     row_mm, col_mm = scene.spacing
     height_mm, width_mm = rows * row_mm, cols * col_mm
@@ -284,7 +286,7 @@ def _render_thumbnail(scene: _Scene, box: CropBox, size: int) -> tuple[bytes, fl
                                     (width_px, height_px)))
     # The horizontal scale bar uses the exact column pitch after rounding the width.
     overlay, bar_mm = scene.overlay(mapping, width_px, width_mm / width_px, box)
-    return annotated_png(gray, overlay), pixel_mm, bar_mm
+    return annotated_picture(gray, overlay), pixel_mm, bar_mm
 
 
 def _fallback_window(ds: Dataset, values: ModalityArray) -> Window:

@@ -219,7 +219,7 @@ def test_enhanced_multi_frame_uses_functional_groups() -> None:
     assert key.letters == EdgeLetters(top="H", bottom="F", left="R", right="L")
     # PixelSpacing (0.8, 0.6) from the shared group: the 32 x 32 slice is 25.6 mm tall,
     # 19.2 mm wide, so the thumbnail keeps that aspect with square pixels.
-    assert decoded(key.thumbnail_png).shape[:2] == (64, 48)
+    assert decoded(key.thumbnail.png()).shape[:2] == (64, 48)
 
 
 def test_ct_small_from_pydicom_decodes_to_hu() -> None:
@@ -386,7 +386,7 @@ def test_rendered_window_maps_centre_to_mid_grey_and_clips() -> None:
     ds = ct_dataset(hu, spacing=(1.0, 1.0), window=(TISSUE_HU, 400))
     key = render_key_image(ds, crop_mm=128, crop_px=128, thumbnail_px=128)
     assert key.window == Window(TISSUE_HU, 400)
-    for png in (key.crop_png, key.thumbnail_png):
+    for png in (key.crop.png(), key.thumbnail.png()):
         rgb = decoded(png)
         assert tuple(rgb[70, 58]) == (128, 128, 128)  # inside the disk, clear of text
         assert tuple(rgb[20, 100]) == (255, 255, 255)  # bone: above the window
@@ -406,7 +406,7 @@ def test_ct_without_window_falls_back_to_soft_tissue() -> None:
 def test_monochrome1_is_shown_inverted() -> None:
     ds, _ = standard_slice(size=64, spacing=(1.0, 1.0), center_px=(32, 32), radius_mm=10,
                            window=(0, 100), photometric="MONOCHROME1")
-    rgb = decoded(render_key_image(ds, crop_mm=64, crop_px=64, thumbnail_px=64).crop_png)
+    rgb = decoded(render_key_image(ds, crop_mm=64, crop_px=64, thumbnail_px=64).crop.png())
     # PS3.3 C.7.6.3.1.2: the minimum (air) shows white, the bright disk black.
     assert tuple(rgb[40, 40]) == (255, 255, 255)
     assert tuple(rgb[36, 32]) == (0, 0, 0)
@@ -489,7 +489,7 @@ def test_caliper_is_drawn_across_the_disk() -> None:
     assert key.crop_box.side_mm == pytest.approx(50.0)
     assert key.crop_box.center == pytest.approx((64.0, 64.0))
     assert key.crop_pixel_mm == pytest.approx(50 / 300)
-    rgb = decoded(key.crop_png)
+    rgb = decoded(key.crop.png())
     assert rgb.shape == (300, 300, 3)
     caliper = is_caliper(rgb)
     (xa, ya), (xb, yb) = (output_xy(key, r, c, (0.7, 0.7)) for r, c in endpoints)
@@ -508,7 +508,7 @@ def test_caliper_and_crop_frame_on_the_thumbnail() -> None:
     ds, _ = standard_slice(size=200, spacing=(0.5, 0.5), center_px=(60, 140), radius_mm=8)
     endpoints = ((60.0, 140 - 16.0), (60.0, 140 + 16.0))
     key = render_key_image(ds, endpoints=endpoints, thumbnail_px=200, length_mm=16.04)
-    rgb = decoded(key.thumbnail_png)
+    rgb = decoded(key.thumbnail.png())
     assert rgb.shape == (200, 200, 3)
     assert key.thumbnail_pixel_mm == pytest.approx(0.5)
     assert is_caliper(rgb)[59:62, 128:152].any(axis=0).all()
@@ -532,7 +532,7 @@ def test_crop_at_the_edge_stays_centred_and_pads_black() -> None:
     key = render_key_image(ds, endpoints=((10.0, 4.0), (10.0, 16.0)), crop_px=200)
     assert key.crop_box.center == pytest.approx((10.0, 10.0))
     assert key.crop_box.side_mm == pytest.approx(50.0)
-    rgb = decoded(key.crop_png)  # 4 output pixels per mm; the image starts at (60, 60)
+    rgb = decoded(key.crop.png())  # 4 output pixels per mm; the image starts at (60, 60)
     assert tuple(rgb[112, 100]) == (255, 255, 255)  # the disk, 3 mm below the crop centre
     assert tuple(rgb[140, 140]) == (0, 0, 0)  # air inside the image, beyond the disk
     assert rgb[30:55, 30:55].max() == 0  # above and left of the image: black padding
@@ -550,7 +550,7 @@ def test_anisotropic_spacing_gives_square_pixels_and_true_scale_bar(
     # No caliper: the crop is centred on the slice, which is the disk's centre.
     key = render_key_image(ds, crop_mm=60.0, crop_px=300, thumbnail_px=240)
     assert key.crop_box.center == pytest.approx(center)
-    rgb = decoded(key.crop_png)
+    rgb = decoded(key.crop.png())
     assert key.crop_pixel_mm == pytest.approx(0.2)
     # The 20 mm disk is 100 output pixels across and down (at half its grey level), whatever
     # the spacing; without square pixels 0.5 x 1.0 mm would make it a 2:1 ellipse. The disk
@@ -562,7 +562,7 @@ def test_anisotropic_spacing_gives_square_pixels_and_true_scale_bar(
     # Scale bar: 10 mm (the longest round length under 30 % of 60 mm) = 50 output pixels.
     assert key.crop_scale_bar_mm == 10.0
     assert longest_white_run(rgb[-40:]) == 50
-    thumbnail = decoded(key.thumbnail_png)
+    thumbnail = decoded(key.thumbnail.png())
     pixel_mm = max(rows * row_mm, cols * col_mm) / 240
     assert key.thumbnail_pixel_mm == pytest.approx(pixel_mm)
     assert thumbnail.shape[:2] == (240, 240)
@@ -597,7 +597,7 @@ def test_without_caliper_the_crop_is_the_whole_slice() -> None:
     key = render_key_image(ds)
     assert key.length_mm is None
     assert key.crop_box.side_mm == pytest.approx(80.0)
-    assert not is_caliper(decoded(key.crop_png)).any()
+    assert not is_caliper(decoded(key.crop.png())).any()
 
 
 @pytest.mark.parametrize(
@@ -627,7 +627,7 @@ def test_missing_pixel_spacing_names_the_image() -> None:
 
 def test_png_data_uri_round_trip() -> None:
     ds, _ = standard_slice(size=32, radius_mm=3)
-    png = render_key_image(ds, crop_px=64, thumbnail_px=64).crop_png
+    png = render_key_image(ds, crop_px=64, thumbnail_px=64).crop.png()
     uri = png_data_uri(png)
     assert uri.startswith("data:image/png;base64,")
     assert base64.b64decode(uri.split(",", 1)[1]) == png

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,10 @@ import pytest
 
 from api.report.cache import TEMPLATE_PATH, ReportCache, report_digest
 from api.report.errors import ReportError
+from api.report.model import ReportData
 from api.report.render import TEMPLATE_DIR, TEMPLATE_NAME
+from imaging.render import Picture
+from imaging.render import picture as picture_module
 from tests.report_sample import sample_report_data
 
 RESPONSE = {"best_overall_response": "PR", "timepoints": [{"id": "1.2", "sum_mm": 10.5}]}
@@ -31,8 +35,10 @@ def _changed(value: Any) -> Any:
         return value + 1
     if isinstance(value, str):
         return value + "x"
-    if isinstance(value, bytes):
-        return value + b"\0"  # one more byte at the end of a PNG
+    if isinstance(value, Picture):
+        changed = value.image()
+        changed.putpixel((0, 0), tuple(255 - v for v in changed.getpixel((0, 0))))
+        return Picture(changed)  # one pixel of a key image
     if isinstance(value, datetime.datetime | datetime.date):
         return value + datetime.timedelta(days=1)
     return None
@@ -149,35 +155,39 @@ def test_the_responses_that_count_in_a_case_read_twice_change_it() -> None:
         report_digest(twice, final, "pdf")
 
 
-def test_large_bytes_are_fed_by_content_and_hashed_once_per_object(
+def test_pictures_are_fed_by_their_pixels_and_hashed_once_per_object(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from api.report import cache
-
     data = sample_report_data(follow_ups=1, targets=1, crop_px=64, thumbnail_px=64)
-    big = bytes(range(256)) * 1024  # a PNG's worth, above LARGE_BYTES
-    assert len(big) > cache.LARGE_BYTES
-    first = report_digest(data, {"png": big}, "json")
-    twin = bytes(bytearray(big))
-    assert twin is not big and report_digest(data, {"png": twin}, "json") == first
-    assert report_digest(data, {"png": big[:-1] + b"\x01"}, "json") != first
-    assert report_digest(data, {"png": big + b"\0"}, "json") != first
-    assert report_digest(data, {"png": big[:cache.LARGE_BYTES]}, "json") != first
+    crop = data.lesions[0].images[0].crop
+    assert crop is not None
+    first = report_digest(data, RESPONSE, "json")
+    twin = Picture(crop.image())  # the same pixels in another object
+    assert report_digest(_with_crop(data, twin), RESPONSE, "json") == first
+    changed = crop.image()
+    changed.putpixel((0, 0), (1, 2, 3))
+    assert report_digest(_with_crop(data, Picture(changed)), RESPONSE, "json") != first
+    # Encoding it does not change what it is.
+    crop.png()
+    assert report_digest(data, RESPONSE, "json") == first
 
     hashed: list[int] = []
-    real = cache.hashlib.blake2b
+    real = picture_module.hashlib.blake2b
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        if args and isinstance(args[0], bytes) and len(args[0]) > cache.LARGE_BYTES:
-            hashed.append(len(args[0]))
+        if args and re.fullmatch(rb"\d+x\d+:", args[0]):  # a picture's size, then its pixels
+            hashed.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cache.hashlib, "blake2b", counting)
+    monkeypatch.setattr(picture_module.hashlib, "blake2b", counting)
     for _ in range(3):
-        assert report_digest(data, {"png": big}, "json") == first
-    assert hashed == []  # remembered from the first digest
-    others = [bytes([i]) * (cache.LARGE_BYTES + 1) for i in range(cache.LARGE_REMEMBERED + 5)]
-    for other in others:
-        report_digest(data, {"png": other}, "json")
-    assert len(cache._large) == cache.LARGE_REMEMBERED  # bounded: the oldest went first
-    assert report_digest(data, {"png": big}, "json") == first  # hashed again, same digest
-    assert len(hashed) == len(others) + 1
+        assert report_digest(data, RESPONSE, "json") == first
+    assert hashed == []  # each picture keeps its digest
+    assert report_digest(_with_crop(data, Picture(crop.image())), RESPONSE, "json") == first
+    assert hashed == [1]  # a new picture is hashed once
+
+
+def _with_crop(data: ReportData, crop: Picture) -> ReportData:
+    lesion = data.lesions[0]
+    image = dataclasses.replace(lesion.images[0], crop=crop)
+    lesion = dataclasses.replace(lesion, images=(image, *lesion.images[1:]))
+    return dataclasses.replace(data, lesions=(lesion, *data.lesions[1:]))

@@ -29,6 +29,7 @@ from api.report.model import (
     SeriesPairView,
     TimepointRow,
 )
+from imaging.render import Picture
 
 BASELINE_DATE = datetime.date(2026, 1, 12)
 GENERATED_AT = datetime.datetime(2026, 5, 4, 9, 30, tzinfo=datetime.UTC)
@@ -37,16 +38,15 @@ CALIPER_RGB = (255, 210, 0)
 MALICIOUS = "<script>alert('x')</script>"
 
 
-def png(size: int = 48, *, shade: int = 110, seed: int = 0, noise: float = 0.0) -> bytes:
-    """An RGB PNG: a grey square, optionally noisy, with a yellow diagonal caliper line."""
+def picture(size: int = 48, *, shade: int = 110, seed: int = 0, noise: float = 0.0
+            ) -> Picture:
+    """A grey square, optionally noisy, with a yellow diagonal caliper line."""
     rng = np.random.default_rng(seed)
     grey = np.full((size, size), float(shade)) + rng.normal(0.0, noise, (size, size))
     image = Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), mode="L").convert("RGB")
     ImageDraw.Draw(image).line([(size * 0.2, size * 0.7), (size * 0.8, size * 0.3)],
                                fill=CALIPER_RGB, width=max(1, size // 64))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return Picture(image)
 
 
 def key_image(timepoint_id: str, day: datetime.date, length_mm: float | None, *,
@@ -54,8 +54,8 @@ def key_image(timepoint_id: str, day: datetime.date, length_mm: float | None, *,
     if error is not None:
         return KeyImageView(timepoint_id, day, f"1.2.3.{seed}", None, None, length_mm, "",
                             None, error)
-    return KeyImageView(timepoint_id, day, f"1.2.3.{seed}", png(size, seed=seed),
-                        png(max(16, size * 2 // 3), shade=90, seed=seed + 1), length_mm,
+    return KeyImageView(timepoint_id, day, f"1.2.3.{seed}", picture(size, seed=seed),
+                        picture(max(16, size * 2 // 3), shade=90, seed=seed + 1), length_mm,
                         "lung", 10.0, None)
 
 
@@ -157,7 +157,8 @@ def test_sized_case_is_consistent() -> None:
     assert data.baseline.sum_mm == 50.0 and data.timepoints[1].sum_mm == 34.0
     assert data.timepoints[1].change_from_baseline_pct == -32.0
     assert [les.label for les in data.targets] == ["T1", "T2"]
-    assert Image.open(io.BytesIO(data.lesions[0].images[0].crop_png or b"")).size == (48, 48)
+    crop = data.lesions[0].images[0].crop
+    assert crop is not None and Image.open(io.BytesIO(crop.png())).size == (48, 48)
 
 
 BAD_FIELDS: list[tuple[type, dict[str, Any], str]] = [
@@ -165,9 +166,9 @@ BAD_FIELDS: list[tuple[type, dict[str, Any], str]] = [
     (LesionCell, {"value_mm": float("nan")}, "LesionCell.value_mm"),
     (LesionCell, {"status": "shrunk"}, "LesionCell.status"),
     (LesionCell, {"timepoint_id": ""}, "LesionCell.timepoint_id"),
-    (KeyImageView, {"crop_png": b"GIF89a"}, "KeyImageView.crop_png"),
+    (KeyImageView, {"crop": b"\x89PNG\r\n\x1a\n"}, "KeyImageView.crop"),
     (KeyImageView, {"error": "broken"}, "KeyImageView.error"),
-    (KeyImageView, {"crop_png": None}, "KeyImageView.crop_png"),
+    (KeyImageView, {"crop": None}, "KeyImageView.crop"),
     (KeyImageView, {"scale_bar_mm": 0.0}, "KeyImageView.scale_bar_mm"),
     (KeyImageView, {"timepoint_date": datetime.datetime(2026, 1, 1)},
      "KeyImageView.timepoint_date"),
@@ -244,7 +245,7 @@ def test_report_data_refuses_inconsistent_timepoints_and_lesions() -> None:
 
 def test_an_image_error_keeps_the_window_name_optional() -> None:
     view = key_image("BL", BASELINE_DATE, 12.0, error="image 1.2.3 could not be shown")
-    assert view.crop_png is None and view.thumbnail_png is None and view.window_name == ""
+    assert view.crop is None and view.thumbnail is None and view.window_name == ""
 
 
 def test_markers_default_to_none_and_are_checked_against_the_report() -> None:

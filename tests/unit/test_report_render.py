@@ -21,16 +21,17 @@ import pytest
 from PIL import Image
 
 from api.report.errors import ReportError
+from api.report.key_images import PDF_JPEG_QUALITY
 from api.report.model import LesionRow, ReportData
 from api.report.render import (
     _KeyImageFetcher,
     display_name,
     fmt_moment,
-    jpeg_bytes,
     render_html,
     render_pdf,
 )
 from api.report.vocabulary import STATUS_MEANINGS
+from imaging.render import Picture
 from measurement.figures import tenths
 from measurement.vocabulary import LesionStatus
 from tests.report_sample import sample_report_data
@@ -109,14 +110,13 @@ def test_html_escapes_hostile_text(html: str) -> None:
 
 
 def test_html_embeds_the_key_images_as_png_data_uris(data: ReportData, html: str) -> None:
-    pngs = [png for les in data.lesions for image in les.images
-            for png in (image.crop_png, image.thumbnail_png) if png is not None]
+    pictures = [picture for les in data.lesions for image in les.images
+                for picture in (image.crop, image.thumbnail) if picture is not None]
     sources = re.findall(r'src="([^"]*)"', html)
-    assert len(sources) == len(pngs) and all(s.startswith(DATA_PNG) for s in sources)
+    assert len(sources) == len(pictures) and all(s.startswith(DATA_PNG) for s in sources)
     first = base64.b64decode(sources[0].removeprefix(DATA_PNG))
-    expected = data.lesions[0].images[0].crop_png or b""
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first))),
-                          np.asarray(Image.open(io.BytesIO(expected))))
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(first)).convert("RGB")),
+                          np.asarray(pictures[0].image()))
     assert "href=" not in html and "url(" not in html  # nothing else to load
 
 
@@ -217,23 +217,28 @@ def test_pdf_of_a_realistic_case_renders(tmp_path: Path) -> None:
 
 def test_pdf_loads_nothing_but_its_own_images() -> None:
     fetcher = _KeyImageFetcher()
-    url = fetcher.add(key_image_png())
+    url = fetcher.add(key_image_picture())
     assert fetcher.fetch(url).read().startswith(b"\xff\xd8")  # JPEG
     for other in ("file:///etc/hostname", "http://127.0.0.1/x.png", "nadir-image:99"):
         with pytest.raises(ReportError, match="only its own key images"):
             fetcher.fetch(other)
 
 
-def key_image_png() -> bytes:
+def key_image_picture() -> Picture:
     view = key_image("BL", datetime.date(2026, 1, 1), 10.0)
-    assert view.crop_png is not None
-    return view.crop_png
+    assert view.crop is not None
+    return view.crop
 
 
-def test_jpeg_for_the_pdf_keeps_the_picture() -> None:
-    png = key_image_png()
-    original = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    jpeg = np.asarray(Image.open(io.BytesIO(jpeg_bytes(png))).convert("RGB")).astype(int)
+def test_the_pdf_embeds_each_picture_as_its_jpeg_and_keeps_it() -> None:
+    picture = key_image_picture()
+    fetcher = _KeyImageFetcher()
+    body = fetcher.fetch(fetcher.add(picture)).read()
+    assert body == picture.jpeg(PDF_JPEG_QUALITY)
+    # Encoded once: the next PDF of an unchanged case takes the same bytes.
+    assert picture.jpeg(PDF_JPEG_QUALITY) is picture.jpeg(PDF_JPEG_QUALITY)
+    original = np.asarray(picture.image()).astype(int)
+    jpeg = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(int)
     assert original.shape == jpeg.shape and np.abs(original - jpeg).mean() < 3
 
 
