@@ -2,7 +2,7 @@
  * Images come through Nadir's /dicom-web/ proxy (QIDO-RS, WADO-RS), on the same origin and
  * with the same bearer token as the API: Orthanc is never reached from the browser.
  */
-import { ApiError, send } from './client';
+import { ApiError, send, type Send } from './client';
 
 /** One DICOM JSON object (PS3.18 F.2): tag -> {vr, Value}. */
 export type DicomJson = Record<string, { vr: string; Value?: unknown[] }>;
@@ -44,12 +44,19 @@ export function seriesMetadataPath(studyUid: string, seriesUid: string): string 
   return `${DICOMWEB_ROOT}/studies/${studyUid}/series/${seriesUid}/metadata`;
 }
 
-async function fetchSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+/** The answer to a series' metadata request sent with `by` (this page's client, or the
+ * preload worker's); an error answer throws ApiError naming the series. */
+export async function seriesMetadataAnswer(by: Send, studyUid: string, seriesUid: string): Promise<Response> {
   const path = seriesMetadataPath(studyUid, seriesUid);
-  const response = await send('GET', path, { headers: { Accept: 'application/dicom+json' } });
+  const response = await by('GET', path, { headers: { Accept: 'application/dicom+json' } });
   if (!response.ok) {
     throw new ApiError(response.status, `image metadata of series ${seriesUid}: ${response.statusText}`, path);
   }
+  return response;
+}
+
+async function fetchSeriesMetadata(studyUid: string, seriesUid: string): Promise<DicomJson[]> {
+  const response = await seriesMetadataAnswer(send, studyUid, seriesUid);
   return (await response.json()) as DicomJson[];
 }
 

@@ -8,7 +8,7 @@
  * wait until the viewer's code had been evaluated (about 250 ms of one task, cold), so the
  * metadata was asked for only after it. In the worker the answers are taken as they come.
  */
-import { api } from '../api/client';
+import { api, type Api } from '../api/client';
 import type { Case, Comparison, Study, Timepoint } from '../api/types';
 import { Pairing, comparisonFor, tabComparisons, type ComparisonSource } from '../panels/pairing';
 import { parsePlace, type Place } from './place';
@@ -77,12 +77,23 @@ export async function loadReview(caseId: number, place: Place, source: ReviewSou
   return { case: c, studies, left, right, comparison, comparisonError };
 }
 
+type Reads = Pick<ReviewSource, 'caseWithStudies' | 'studies' | 'comparison' | 'createComparison'>;
+
+/** What the chain reads from the API, through a client (the page's, or the worker's). */
+export function apiReads(client: Pick<Api, keyof Reads>): Reads {
+  return {
+    caseWithStudies: (caseId) => client.caseWithStudies(caseId),
+    studies: (patientId) => client.studies(patientId),
+    comparison: (comparisonId) => client.comparison(comparisonId),
+    createComparison: (patientId, baseline, followup) => client.createComparison(patientId, baseline, followup),
+  };
+}
+
 /** The page's own source: its API client and sessionStorage, on the main thread. */
 export function tabSource(prefetchMetadata: (studyUid: string, seriesUid: string) => void): ReviewSource {
   return {
     ...tabComparisons,
-    caseWithStudies: (caseId) => api.caseWithStudies(caseId),
-    studies: (patientId) => api.studies(patientId),
+    ...apiReads(api),
     prefetchMetadata,
     mark: (name) => void performance.mark(name),
   };
