@@ -71,6 +71,26 @@ def push(pacs: OrthancProcess, files: Sequence[Path]) -> None:
                    capture_output=True, env={"TCP_NODELAY": "1", "PATH": "/usr/bin"})
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) the process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pid: int, *, quiet_s: float = 1.0, timeout_s: float = 60.0) -> float:
+    """Wait until the process has used less than 2 % of a core over ``quiet_s`` (its
+    start-up work done); the seconds waited."""
+    start = time.monotonic()
+    before = cpu_seconds(pid)
+    while time.monotonic() < start + timeout_s:
+        time.sleep(quiet_s)
+        now = cpu_seconds(pid)
+        if now - before < 0.02 * quiet_s:
+            break
+        before = now
+    return time.monotonic() - start
+
+
 def load_average() -> str:
     """The 1-minute load average now, for the figures' context (a shared machine)."""
     return f"{os.getloadavg()[0]:.1f}"

@@ -6,12 +6,15 @@ series, a 5 mm series, scouts and a dose report) with dcmtk's storescu into a fr
 using the repository's Orthanc configuration (StableAge included).
 - "Orthanc alone": from the start of storescu until Orthanc reports every series stable.
 - "with Nadir": from the start of storescu until `nadir serve` lists every series of both
-  studies with all their instances. Orthanc posts each stable series to Nadir as
-  `nadir start` configures it (pacs/stable_push.py); ``--poll`` measures the change-feed
-  poll alone instead (the service's default interval).
+  studies with all their instances. The push starts once Nadir's start-up work is over (its
+  process idle: the report renderer's warm-up imports WeasyPrint and lays out a page), as
+  studies reach a server that has been running. Orthanc posts each
+  stable series to Nadir as `nadir start` configures it (pacs/stable_push.py); ``--poll``
+  measures the change-feed poll alone instead (the service's default interval).
 On PostgreSQL, Orthanc's index (orthanc-postgresql) and Nadir's database are each a new
 database on the ``--pg`` server for every run.
-Runs alternate and repeat; medians are reported, with the load average beside them.
+Runs alternate and repeat; medians are reported, with the load average beside them, and
+how long storescu itself took and the CPU time Orthanc and Nadir used while it ran.
 Usage: .venv/bin/python -m bench.ingest [--repeat 5] [--index sqlite|postgresql|both] [--poll]
 """
 
@@ -32,12 +35,14 @@ import httpx
 
 from api.routes.internal import STABLE_SERIES_PATH
 from bench.common import (
+    cpu_seconds,
     create_token,
     free_ports,
     nadir_env,
-    nadir_serve,
+    nadir_process,
     orthanc,
     pg_database,
+    wait_until_idle,
 )
 from pacs.process import OrthancProcess
 from synthetic import demo_patient, generate_study, write_study
@@ -45,12 +50,27 @@ from synthetic import demo_patient, generate_study, write_study
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432"
 
 
-def push(pacs: OrthancProcess, files: list[Path]) -> float:
+#: Per run kind ("alone", "nadir"): how long each storescu took, and the CPU seconds that
+#: Orthanc ("orthanc") and Nadir ("nadir") used meanwhile.
+DURING_PUSH: dict[str, dict[str, list[float]]] = {}
+
+
+def push(pacs: OrthancProcess, files: list[Path], kind: str, nadir_pid: int | None = None
+         ) -> float:
+    """storescu every file into Orthanc; its start time (the push has ended on return)."""
     cfg = pacs.config
+    pids = {"orthanc": pacs.pid, "nadir": nadir_pid}
+    before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
     start = time.perf_counter()
     subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
                     str(cfg.dicom_port), *map(str, files)], check=True,
                    env=dict(os.environ, TCP_NODELAY="1"), capture_output=True)
+    figures = DURING_PUSH.setdefault(kind, {})
+    figures.setdefault("storescu", []).append(time.perf_counter() - start)
+    for name, used in before.items():
+        pid = pids[name]
+        assert pid is not None
+        figures.setdefault(f"{name} CPU", []).append(cpu_seconds(pid) - used)
     return start
 
 
@@ -115,7 +135,7 @@ def run_alone(workdir: Path, files: list[Path], series_count: int, index: str,
               pg: str) -> float:
     with databases(index, pg) as (index_url, _), \
             orthanc(workdir, stable_age_s=None, index_url=index_url) as pacs:
-        start = push(pacs, files)
+        start = push(pacs, files, "alone")
         return wait(lambda: all_stable(pacs, series_count)) - start
 
 
@@ -134,8 +154,9 @@ def run_with_nadir(workdir: Path, files: list[Path], expected: list[list[int]],
         if database_url is not None:
             env["NADIR_DATABASE_URL"] = database_url
         token = create_token(env, "specialist")
-        served = stack.enter_context(nadir_serve(env, port=port))
-        start = push(pacs, files)
+        served, process = stack.enter_context(nadir_process(env, port=port))
+        wait_until_idle(process.pid)
+        start = push(pacs, files, "nadir", process.pid)
         stable: list[float] = []
 
         def listed() -> bool:
@@ -201,6 +222,11 @@ def main() -> int:
             print(f"[{index}]   in the same runs, Orthanc stable after:       median "
                   f"{statistics.median(stable_too):.2f} s "
                   f"(runs: {', '.join(f'{x:.2f}' for x in stable_too)})")
+            for kind, name in (("alone", "Orthanc alone"), ("nadir", "with Nadir")):
+                during = DURING_PUSH.pop(kind, {})
+                print(f"[{index}]   during the push, {name}: " + "; ".join(
+                    f"{what} median {statistics.median(v):.2f} s "
+                    f"({', '.join(f'{x:.2f}' for x in v)})" for what, v in during.items()))
             print(f"[{index}] Nadir / Orthanc alone: {n / a:.3f} "
                   f"(goal <= 1.02), {n - a:+.2f} s")
     return 0

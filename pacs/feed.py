@@ -248,8 +248,12 @@ class ChangeFeedFollower:
                 self.status.last_poll_at = time.time()
                 backoff = interval_s if pushed_interval_s is None or not self.status.pushes \
                     else max(interval_s, pushed_interval_s)
-                if read:
-                    continue
+                if read >= PAGE_SIZE:
+                    continue  # a full page: more is waiting, read it now
+                # Caught up: the next read waits the pause even when this one found changes.
+                # While a push is under way every read finds a few new instances, and
+                # reading again at once asked Orthanc for its changes back to back (each
+                # request through its Lua filter, under one lock) while it stored them.
             except OrthancUnavailable as exc:
                 self.status.orthanc_reachable = False
                 reconciled = False  # Orthanc may restart: compare counts once it is back

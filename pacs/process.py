@@ -337,6 +337,11 @@ class OrthancProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        """The Orthanc process's id while it runs."""
+        return self._proc.pid if self.running and self._proc is not None else None
+
     def __enter__(self) -> OrthancProcess:
         self.start()
         return self

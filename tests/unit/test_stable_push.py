@@ -12,7 +12,7 @@ from api.start import stable_series_url
 from api.workflow.errors import NotAuthenticated
 from pacs.errors import PacsError
 from pacs.feed import ChangeFeedFollower
-from pacs.orthanc import ChangePage
+from pacs.orthanc import Change, ChangePage
 from pacs.process import OrthancConfig, OrthancProcess
 from pacs.stable_push import ORTHANC_ID, PUSH_SECRET_HEADER, push_secret, stable_push_lua
 from tests.conftest import wait_until
@@ -133,6 +133,44 @@ def test_a_post_wakes_the_follower_that_otherwise_waits_its_interval() -> None:
             follower.pushed()
             wait_until(lambda expected=expected: orthanc.reads == expected)  # type: ignore[misc]
         assert follower.status.pushes == 2 and follower.status.last_push_at is not None
+    finally:
+        stop.set()
+        follower.wake()
+        thread.join(timeout=30)
+    assert not thread.is_alive() and orthanc.reads == 3
+
+
+class _StoringOrthanc(_QuietOrthanc):
+    """Orthanc while a push is under way: a backlog of a full page, then a few new instances
+    at every read."""
+
+    def changes(self, since: int, limit: int = 200) -> ChangePage:
+        self.reads += 1
+        count = limit if self.reads == 1 else 3
+        changes = tuple(Change(since + i + 1, "NewInstance", "Instance", f"i{since + i}")
+                        for i in range(count))
+        return ChangePage(changes=changes, last=since + count, done=count < limit)
+
+
+@pytest.mark.parametrize("pushed", [False, True])
+def test_a_follower_that_has_caught_up_waits_even_while_changes_trickle_in(
+        pushed: bool) -> None:
+    orthanc = _StoringOrthanc()
+    follower = ChangeFeedFollower(client=orthanc, sink=_EmptyIndex())  # type: ignore[arg-type]
+    if pushed:
+        follower.status.pushes = 1  # Orthanc has posted before: the longer pause
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(stop,),
+                              kwargs={"interval_s": 3600, "pushed_interval_s": 3600})
+    thread.start()
+    try:
+        # The full page is followed at once by the next read; that one was not full, so
+        # the follower has caught up and pauses, though it found 3 new changes.
+        wait_until(lambda: orthanc.reads >= 2)
+        stop.wait(0.5)
+        assert orthanc.reads == 2
+        follower.pushed()  # a post still ends the pause
+        wait_until(lambda: orthanc.reads == 3)
     finally:
         stop.set()
         follower.wake()
