@@ -3,8 +3,9 @@
 The demo pair's thin series (300 slices of 512x512 each, both studies) go into Orthanc by
 storescu; `nadir serve` indexes them and fills their metadata. Then, alternately, each
 series' `.../metadata` straight from Orthanc's plugin (the baseline: what the proxy asked
-for before) and through Nadir (its index), and Nadir's answer to `If-None-Match` (304).
-Medians of ``--repeat`` rounds; each round reads both series.
+for before) and through Nadir (its index), as it is and gzipped (the client decompresses
+it), and Nadir's answer to `If-None-Match` (304). Medians of ``--repeat`` rounds; each round
+reads both series. The bytes on the wire of one series are printed for each.
 Usage: .venv/bin/python -m bench.series_metadata [--repeat 7]
 """
 
@@ -47,6 +48,9 @@ def main() -> int:
             with nadir_serve(env) as url:
                 figures = run(url, token, pacs.config, series, args.repeat)
     for name, values in figures.items():
+        if name.startswith("bytes"):
+            print(f"{name}: {int(values[0]):,}")
+            continue
         print(f"{name}: median {statistics.median(values) * 1000:.0f} ms "
               f"(runs: {', '.join(f'{v * 1000:.0f}' for v in values)})")
     return 0
@@ -66,24 +70,31 @@ def run(url: str, token: str, cfg: OrthancConfig, series: list[tuple[str, str]],
         if time.monotonic() > deadline:
             raise SystemExit("the metadata was not filled within 300 s")
         time.sleep(0.5)
-    etags = {p: nadir.get(p).headers["etag"] for p in paths}
+    plain = {"Accept-Encoding": "identity"}
+    packed = {"Accept-Encoding": "gzip"}
+    etags = {p: nadir.get(p, headers=plain).headers["etag"] for p in paths}
     figures: dict[str, list[float]] = {
         "Orthanc's plugin, both 300-slice series (baseline)": [],
         "Nadir's index, both series": [],
+        "Nadir's index gzipped, both series": [],
         "Nadir, both series, If-None-Match (304)": []}
     for _ in range(repeat):
-        for name, get in (
-                ("Orthanc's plugin, both 300-slice series (baseline)", plugin.get),
-                ("Nadir's index, both series", nadir.get)):
+        for name, get, headers in (
+                ("Orthanc's plugin, both 300-slice series (baseline)", plugin.get, plain),
+                ("Nadir's index, both series", nadir.get, plain),
+                ("Nadir's index gzipped, both series", nadir.get, packed)):
             start = time.perf_counter()
             for p in paths:
-                r = get(p)
+                r = get(p, headers=headers)
                 r.raise_for_status()
                 assert len(r.json()) == 300
             figures[name].append(time.perf_counter() - start)
+            figures[f"bytes on the wire, one series: {name.split(',')[0]}"] = [
+                float(r.num_bytes_downloaded)]
         start = time.perf_counter()
         for p in paths:
-            assert nadir.get(p, headers={"If-None-Match": etags[p]}).status_code == 304
+            assert nadir.get(p, headers={**plain, "If-None-Match": etags[p]}
+                             ).status_code == 304
         figures["Nadir, both series, If-None-Match (304)"].append(time.perf_counter() - start)
     return figures
 

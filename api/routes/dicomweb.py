@@ -5,9 +5,17 @@ DICOMweb resources (:mod:`pacs.dicomweb_routes`) and Orthanc's request is built 
 parsed parts, as the proxy's own read-only Orthanc user. Anything else is 404 and audited.
 Streamed, with the user's bearer token checked here; reads are audited once per study and
 user per hour.
+
+A series' metadata answered from Nadir's index is gzipped for a client that accepts it:
+DICOM JSON repeats each attribute's tag and VR in every instance, so a 300-slice series'
+1.4 MB is mostly repetition, and on a slow link it was the largest download before the
+first images. Each version of a series (its entity tag) is compressed once, in a worker
+thread, and kept (:data:`GZIPPED_MAX_BYTES`); the gzipped answer has its own entity tag.
 """
 
 from __future__ import annotations
+
+import gzip
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -16,7 +24,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.adapters.series_metadata import SeriesMetadata, SeriesMetadataStore
 from api.auth import Reader
+from api.http_coding import accepted_codings
 from api.openapi import answers
+from api.report.lru import SizedLRU
 from api.workers.series_metadata import MetadataFiller
 from api.workflow.errors import NotFound
 from api.workflow.image_reads import ImageReads
@@ -30,6 +40,12 @@ PREFIX = "/dicom-web/"
 _JSON_RANGES = frozenset({"*/*", "application/*", "application/json", "application/dicom+json"})
 #: Revalidated at every use: the entity tag changes when the series does.
 _METADATA_CACHE = "private, no-cache"
+#: zlib's default level: compressed once per version of a series, so the ratio matters
+#: more than the time.
+GZIP_LEVEL = 6
+#: Gzipped metadata kept, by the identity answer's entity tag (a digest of its bytes).
+GZIPPED_MAX_BYTES = 32 * 1024 * 1024
+_gzipped: SizedLRU[str, bytes] = SizedLRU(GZIPPED_MAX_BYTES, len)
 
 
 @router.get(
@@ -49,7 +65,8 @@ async def dicomweb(path: str, request: Request,
         stored: SeriesMetadataStore = request.app.state.series_metadata
         found = await run_in_threadpool(stored.answer, route.study, route.series)
         if found is not None:
-            return _metadata_answer(found, request.headers.get("if-none-match"))
+            return await _metadata_answer(found, request.headers.get("if-none-match"),
+                                          request.headers.get("accept-encoding", ""))
         filler: MetadataFiller = request.app.state.metadata_filler
         filler.want(route.study, route.series)
     gateway: DicomWebGateway = request.app.state.dicomweb
@@ -85,9 +102,20 @@ def _series_metadata_in_json(route: DicomWebRoute, request: Request) -> bool:
     return not accept or bool(ranges & _JSON_RANGES)
 
 
-def _metadata_answer(found: SeriesMetadata, if_none_match: str | None) -> Response:
-    headers = {"ETag": found.etag, "Cache-Control": _METADATA_CACHE}
+async def _metadata_answer(found: SeriesMetadata, if_none_match: str | None,
+                           accept_encoding: str) -> Response:
+    gzipped = "gzip" in accepted_codings(accept_encoding)
+    # Each representation has its own strong entity tag (RFC 9110 8.8.3).
+    etag = found.etag.removesuffix('"') + '-gz"' if gzipped else found.etag
+    headers = {"ETag": etag, "Cache-Control": _METADATA_CACHE, "Vary": "Accept-Encoding"}
     tags = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
-    if "*" in tags or found.etag in tags:
+    if "*" in tags or etag in tags:
         return Response(status_code=304, headers=headers)
-    return Response(found.body, media_type="application/dicom+json", headers=headers)
+    if not gzipped:
+        return Response(found.body, media_type="application/dicom+json", headers=headers)
+    body = _gzipped.get(found.etag)
+    if body is None:
+        body = await run_in_threadpool(gzip.compress, found.body, GZIP_LEVEL, mtime=0)
+        _gzipped.put(found.etag, body)
+    return Response(body, media_type="application/dicom+json",
+                    headers={**headers, "Content-Encoding": "gzip"})

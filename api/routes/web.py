@@ -25,6 +25,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from api.http_coding import accepted_codings
+
 #: Where `scripts/setup.sh` builds the front end (npm run build in web/).
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"
 NOT_BUILT = (
@@ -81,7 +83,7 @@ def install_web(app: FastAPI, dist: Path = WEB_DIST) -> None:
         media = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] \
             or "application/octet-stream"
         headers = {"Cache-Control": IMMUTABLE, "Vary": "Accept-Encoding"}
-        accepted = _accepted_encodings(request.headers.get("accept-encoding", ""))
+        accepted = accepted_codings(request.headers.get("accept-encoding", ""))
         for encoding, suffix in _ENCODINGS:
             packed = assets / (name + suffix)
             if encoding in accepted and packed.is_file():
@@ -113,18 +115,3 @@ def review_chunks(dist: Path) -> list[str]:
         found.append(chunk["file"].removeprefix("assets/"))
         todo += chunk.get("imports", [])
     return [name for name in found if _ASSET_NAME.fullmatch(name)]
-
-
-def _accepted_encodings(header: str) -> set[str]:
-    """Codings of an Accept-Encoding header with a q-value above 0 (RFC 9110 12.5.3)."""
-    accepted = set()
-    for part in header.split(","):
-        coding, _, params = part.strip().partition(";")
-        q = re.search(r"q=([0-9.]+)", params)
-        try:
-            weight = float(q.group(1)) if q else 1.0
-        except ValueError:
-            weight = 0.0
-        if coding and weight > 0:
-            accepted.add(coding.strip().lower())
-    return accepted

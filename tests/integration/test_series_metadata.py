@@ -5,6 +5,7 @@ audit as for any image read. A real Orthanc, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -208,6 +209,50 @@ def test_etag_roles_audit_and_what_orthanc_still_answers(
     reads = [(e["user"], e["resource"]) for e in events if e["action"] == "read_images"]
     assert sorted(reads) == sorted({(f"{role}-user", f"studies/{study}")
                                     for role in ("radiologist", "specialist", "admin")})
+
+
+def test_metadata_is_gzipped_for_a_client_that_takes_it(
+        service: Service, orthanc: Any, tmp_path: Path) -> None:
+    series = tiny_ct_series(20, patient_id="MD-GZ", size=16)
+    storescu(orthanc, write_all(series, tmp_path / "s"))
+    study, uid = str(series[0].StudyInstanceUID), str(series[0].SeriesInstanceUID)
+    path = f"/dicom-web/studies/{study}/series/{uid}/metadata"
+    store = service.app.state.series_metadata
+    wait_until(lambda: (found := store.answer(study, uid)) is not None
+               and len(json.loads(found.body)) == 20, timeout=60)
+    identity = store.answer(study, uid).body
+
+    def raw(accept_encoding: str | None, role: str = "specialist",
+            **more: str) -> tuple[Any, bytes]:
+        headers = {**service.headers(role), **more}
+        if accept_encoding is not None:
+            headers["Accept-Encoding"] = accept_encoding
+        with service.client.stream("GET", path, headers=headers) as r:
+            return r, b"".join(r.iter_raw())
+
+    r, body = raw("gzip, deflate, br")
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in r.headers["vary"].lower()
+    assert gzip.decompress(body) == identity and len(body) < len(identity) / 3
+    gz_tag = r.headers["etag"]
+    # Not accepted (refused by q=0, or only other codings): the bytes as stored.
+    for header in ("identity", "gzip;q=0, identity", "br", "", "gzip;q=zero"):
+        plain, got = raw(header)
+        assert plain.status_code == 200, header
+        assert "content-encoding" not in plain.headers and got == identity, header
+        assert plain.headers["etag"] != gz_tag and plain.headers["etag"].startswith('"md-')
+    plain_tag = plain.headers["etag"]
+    assert gz_tag == plain_tag.removesuffix('"') + '-gz"'
+    # Each representation revalidates with its own tag, not the other's.
+    again, body = raw("gzip", **{"If-None-Match": gz_tag})
+    assert again.status_code == 304 and body == b"" and again.headers["etag"] == gz_tag
+    other, body = raw("gzip", **{"If-None-Match": plain_tag})
+    assert other.status_code == 200 and gzip.decompress(body) == identity
+    again, _ = raw("identity", **{"If-None-Match": plain_tag})
+    assert again.status_code == 304
+    # The same doors as before: no token, the wrong role.
+    assert raw("gzip", role="specialist", Authorization="Bearer nope")[0].status_code == 401
+    assert raw("gzip", role="uploader")[0].status_code == 403
 
 
 def test_the_metadata_migration_matches_the_model_and_goes_back(database_url: str) -> None:
