@@ -92,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                             nadir_process(env, code=code) as (other, _):
                         servers = {"this checkout": url, args.against: other}
                         figures.update(side_by_side(servers, case_id, specialist, args.rounds))
-                        figures.update(cold_side_by_side(servers, case_id, specialist,
-                                                         args.cold_rounds, measure_all))
+                        figures.update(side_by_side(servers, case_id, specialist,
+                                                    args.cold_rounds, measure_all))
     print(f"load average (1 min) before: {before}, after: {load_average()}")
     for name, values in figures.items():
         print(f"{name}: median {statistics.median(values):.3f} s "
@@ -114,48 +114,35 @@ def checkout(ref: str, workdir: Path) -> Iterator[Path]:
                        check=False, capture_output=True)
 
 
-def side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int
-                 ) -> dict[str, list[float]]:
-    """Warm reports of the case from each server, taking turns (the first server of each
-    round alternates): the same load falls on both."""
+def side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int,
+                 measure_all: Callable[[int], None] | None = None) -> dict[str, list[float]]:
+    """Reports of the case from each server, taking turns (the first server of each round
+    alternates): the same load falls on both.
+
+    Warm without ``measure_all``: each server renders and caches the report once first.
+    Cold with it: each round saves every measurement again (new versions, new lengths),
+    then asks each server. Each server keeps its own caches, so both render the key images
+    and the report anew; the second profits only from the operating system's file cache,
+    which is why the order alternates."""
     spec = {"Authorization": f"Bearer {specialist}"}
     clients = {name: httpx.Client(base_url=url, timeout=120) for name, url in servers.items()}
-    figures: dict[str, list[float]] = {}
-    for fmt in ("json", "pdf"):
-        path = f"/api/v1/cases/{case_id}/report?format={fmt}"
-        for client in clients.values():  # each server renders and caches it once
-            client.get(path, headers=spec).raise_for_status()
-        names = list(clients)
-        for i in range(rounds):
-            for name in names if i % 2 == 0 else names[::-1]:
-                started = time.perf_counter()
-                clients[name].get(path, headers=spec).raise_for_status()
-                figures.setdefault(f"GET /report?format={fmt} warm, served by {name}",
-                                   []).append(time.perf_counter() - started)
-    return figures
-
-
-def cold_side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int,
-                      measure_all: Callable[[int], None]) -> dict[str, list[float]]:
-    """Cold reports of the case from each server, taking turns: each round saves every
-    measurement again (new versions, new lengths), then asks each server, the first server
-    alternating. Each server keeps its own caches, so both render the key images and the
-    report anew; the second profits only from the operating system's file cache, which is
-    why the order alternates."""
-    spec = {"Authorization": f"Bearer {specialist}"}
-    clients = {name: httpx.Client(base_url=url, timeout=120) for name, url in servers.items()}
-    figures: dict[str, list[float]] = {}
     names = list(clients)
+    state = "warm" if measure_all is None else "cold"
+    figures: dict[str, list[float]] = {}
     step = 2 * REPEAT  # past the single-server rounds' moves: every round a new length
     for fmt in ("json", "pdf"):
         path = f"/api/v1/cases/{case_id}/report?format={fmt}"
+        if measure_all is None:
+            for client in clients.values():
+                client.get(path, headers=spec).raise_for_status()
         for i in range(rounds):
-            step += 1
-            measure_all(step)
+            if measure_all is not None:
+                step += 1
+                measure_all(step)
             for name in names if i % 2 == 0 else names[::-1]:
                 started = time.perf_counter()
                 clients[name].get(path, headers=spec).raise_for_status()
-                figures.setdefault(f"GET /report?format={fmt} cold, served by {name}",
+                figures.setdefault(f"GET /report?format={fmt} {state}, served by {name}",
                                    []).append(time.perf_counter() - started)
     return figures
 
