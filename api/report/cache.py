@@ -30,7 +30,7 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
-from api.report.lru import SizedLRU
+from api.lru import SizedLRU
 from api.report.model import ReportData
 from imaging.render import Picture
 

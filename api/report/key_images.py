@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from api.report.lru import SizedLRU
+from api.lru import SizedLRU
 from api.report.model import ReportData
 from imaging.render import KeyImage, Picture, Window
 

@@ -25,8 +25,8 @@ from starlette.concurrency import run_in_threadpool
 from api.adapters.series_metadata import SeriesMetadata, SeriesMetadataStore
 from api.auth import Reader
 from api.http_coding import accepted_codings
+from api.lru import SizedLRU
 from api.openapi import answers
-from api.report.lru import SizedLRU
 from api.workers.series_metadata import MetadataFiller
 from api.workflow.errors import NotFound
 from api.workflow.image_reads import ImageReads

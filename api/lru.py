@@ -1,5 +1,6 @@
 """A thread-safe least-recently-used store bounded by the bytes of what it keeps: the one
-shape of the report's caches (key images, rendered reports)."""
+shape of the API's caches (the report's key images and rendered reports, the gzipped
+series metadata of the image proxy)."""
 
 from __future__ import annotations
 
