@@ -5,6 +5,8 @@ server stored."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -221,7 +223,19 @@ def test_discard_drops_a_change_that_was_not_saved(page: Any, live: LiveNadir) -
     assert measurement(live, case["id"], lesion["id"], baseline) is None
 
 
-def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
+@dataclass(frozen=True)
+class MeasuredTwice:
+    """A nodule's lesion drawn, then lengthened by 4 mm, in the open case."""
+
+    nodule: Any
+    versions: Callable[[int], list[Any]]  # waits for the lesion's n versions (its history)
+    first: Any  # the first version's reading
+    second: Any  # the lengthened one's
+    end: tuple[float, float]  # the moved end (row, column)
+    step: float  # 4 mm in pixels
+
+
+def measured_twice(page: Any, live: LiveNadir) -> MeasuredTwice:
     nodule = nodule_case(live)
     case, lesion, known = nodule.case, nodule.lesion, nodule.known
     sign_in(page, live)
@@ -236,13 +250,20 @@ def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
     drag(page, "left", known.endpoints[0], known.endpoints[1])
     first = versions(1)[0]["measurement"]
     (r1, c1) = known.endpoints[1]
-    drag(page, "left", (r1, c1), (r1, c1 + 4.0 / live.demo.baseline.pixel_spacing_mm))
-    edited = versions(2)[1]["measurement"]
+    step = 4.0 / live.demo.baseline.pixel_spacing_mm
+    drag(page, "left", (r1, c1), (r1, c1 + step))
+    second = versions(2)[1]["measurement"]
+    return MeasuredTwice(nodule, versions, first, second, (r1, c1 + step), step)
+
+
+def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
+    two = measured_twice(page, live)
+    case, lesion, versions = two.nodule.case, two.nodule.lesion, two.versions
+    first, edited = two.first, two.second
 
     def ready(button: str) -> None:
         # As a reader sees it: the button is enabled once the page has taken the last
-        # change's answer (while a change is on its way both are off, and the keys with
-        # them). The server can list a version before the page has taken its answer.
+        # change's answer. The server can list a version before the page has taken it.
         page.wait_for_selector(f"button.{button}:not([disabled])", timeout=60_000)
 
     hover(page, "left")
@@ -259,11 +280,51 @@ def test_undo_and_redo_write_new_versions(page: Any, live: LiveNadir) -> None:
     ready("redo")
     page.keyboard.press("Control+y")
     assert versions(6)[5]["measurement"]["endpoints"] == edited["endpoints"]
-    # Nothing more to redo: the button says so, and the key writes nothing.
-    assert page.locator("button.redo").is_disabled()
+    # Nothing more to redo: the button says so once the page has the redo's answer, and
+    # the key writes nothing.
+    page.wait_for_selector("button.redo[disabled]", timeout=60_000)
     page.keyboard.press("Control+y")
     page.wait_for_timeout(800)
     assert len(history(live, case["id"], lesion["id"])) == 6
+
+
+def test_undo_keys_pressed_while_a_change_is_saving_wait_for_it_and_are_each_done(
+        page: Any, live: LiveNadir) -> None:
+    """Ctrl+Z twice while the last drag's save is still on its way: the first undo takes
+    back that drag (not the change before it), the second the one before; neither key is
+    lost, and the toolbar says how many wait."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    two = measured_twice(page, live)
+    case, lesion, versions = two.nodule.case, two.nodule.lesion, two.versions
+    first, second, (r1, c1), step = two.first, two.second, two.end, two.step
+    page.wait_for_selector("button.undo:not([disabled])", timeout=60_000)
+    # The third length's save is held on its way while both keys are pressed.
+    held: list[Any] = []
+    page.route("**/measurements/**", lambda route: held.append(route)
+               if route.request.method == "PUT" and not held else route.continue_())
+    drag(page, "left", (r1, c1), (r1, c1 + step))
+    wait_until(lambda: page.evaluate("true") and held, timeout=30)
+    hover(page, "left")
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+z")
+    waiting = page.locator(".history-waiting")
+    waiting.wait_for()
+    assert waiting.inner_text() == "2 waiting"
+    page.screenshot(path=os.environ.get("NADIR_SHOTS", "/tmp") + "/undo-waiting.png")
+    assert len(history(live, case["id"], lesion["id"])) == 2  # nothing written meanwhile
+    held[0].continue_()
+    page.unroute("**/measurements/**")  # what it intercepts meanwhile goes on its way
+    found = versions(5)
+    third = found[2]["measurement"]
+    assert third["endpoints"] != second["endpoints"]
+    assert found[3]["measurement"]["endpoints"] == second["endpoints"]
+    assert found[4]["measurement"]["endpoints"] == first["endpoints"]
+    waiting.wait_for(state="hidden")
+    page.wait_for_selector("button.redo:not([disabled])", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert len(history(live, case["id"], lesion["id"])) == 5
+    assert errors == []
 
 
 def test_a_reload_keeps_both_images_and_the_selected_lesion(page: Any, live: LiveNadir) -> None:

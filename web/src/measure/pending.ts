@@ -2,6 +2,9 @@
  * Changes sent but not (yet) stored: "saving…" while the request runs, "not saved" when it
  * got no answer, timed out or met a server error. A failed change stays, drawn, until the
  * reader retries or discards it: nothing drawn is lost without the reader's choice.
+ *
+ * It also counts the saves under way, from the request to its end (an amendment reason
+ * asked for, a conflict shown), so that an undo waits until the change before it is in.
  */
 import type { MeasurementPut } from '../api/types';
 import type { SaveKind } from './save';
@@ -23,6 +26,41 @@ const key = (lesionId: number, timepointId: string) => `${lesionId}|${timepointI
 export class PendingSaves {
   private readonly items = new Map<string, PendingSave>();
   private readonly listeners: (() => void)[] = [];
+  private underWay = 0;
+  private changes = 0;
+  private waiters: (() => void)[] = [];
+
+  /** A save begins (see measure/save.ts): of the reader's own change, or an undo or redo. */
+  begin(kind: SaveKind): void {
+    this.underWay++;
+    if (kind === 'change') this.changes++;
+  }
+
+  /** A save has ended, stored or not. */
+  end(): void {
+    this.underWay = Math.max(0, this.underWay - 1);
+    if (this.underWay === 0) {
+      const waiting = this.waiters;
+      this.waiters = [];
+      waiting.forEach((resolve) => resolve());
+    }
+  }
+
+  /** How many of the reader's own changes have begun to be saved in this page. */
+  get changesBegun(): number {
+    return this.changes;
+  }
+
+  /** Settles once no save is under way (at once when none is). */
+  settled(): Promise<void> {
+    if (this.underWay === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The changes that were sent and not stored, waiting for Retry or Discard. */
+  unsaved(): PendingSave[] {
+    return this.all().filter((p) => p.state === 'failed');
+  }
 
   get(lesionId: number, timepointId: string): PendingSave | null {
     return this.items.get(key(lesionId, timepointId)) ?? null;

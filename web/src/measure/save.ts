@@ -43,6 +43,21 @@ export async function saveMeasurement(
   body: MeasurementPut,
   options: SaveOptions = {},
 ): Promise<SaveOutcome> {
+  host.pending.begin(options.kind ?? 'change');
+  try {
+    return await send(host, lesion, timepointId, body, options);
+  } finally {
+    host.pending.end();
+  }
+}
+
+async function send(
+  host: SaveHost,
+  lesion: Lesion,
+  timepointId: string,
+  body: MeasurementPut,
+  options: SaveOptions,
+): Promise<SaveOutcome> {
   const drawn = options.drawn ?? null;
   const current = host.book.get(lesion.id, timepointId);
   host.pending.saving(lesion.id, timepointId, body, drawn, options.kind ?? 'change');
@@ -77,7 +92,7 @@ async function refused(
 ): Promise<SaveOutcome> {
   if (needsAmendment(error) && !body.amendment_reason) {
     const reason = await host.askAmendment(error.detail, lesion, timepointId);
-    if (reason) return saveMeasurement(host, lesion, timepointId, { ...body, amendment_reason: reason }, options);
+    if (reason) return send(host, lesion, timepointId, { ...body, amendment_reason: reason }, options);
     host.notify('Not saved: a signed-off timepoint changes only with a reason.');
   } else if (error instanceof ApiError && error.status === 412) {
     const theirs = await host.book.reload(lesion.id, timepointId);

@@ -141,7 +141,7 @@ class ReviewPage {
     });
     // The lesion list, the response panel, its chart and the readings change together with the book.
     book.onChange(() => this.refreshSoon());
-    undo.onChange(() => this.toolbar?.showHistory(undo.stack.canUndo, undo.stack.canRedo, undo.busy));
+    undo.onChange(() => this.toolbar?.showHistory(undo.stack.canUndo, undo.stack.canRedo, undo.busy, undo.waiting));
     pending.onChange(() => this.lesionPanel.render());
   }
 

@@ -29,6 +29,8 @@ export class Toolbar {
   private readonly toolButtons: HTMLButtonElement[];
   private readonly undoButton: HTMLButtonElement;
   private readonly redoButton: HTMLButtonElement;
+  private readonly historyGroup: HTMLElement;
+  private readonly historyWaiting = h('span', { class: 'history-waiting', role: 'status', hidden: true });
 
   /** `sync`: the pane link's button and note; `readers`: the reader toggle and its note (review/readers.ts). */
   constructor(host: ToolbarHost, sync: HTMLElement[], readers: HTMLElement[] = []) {
@@ -47,7 +49,7 @@ export class Toolbar {
         h('kbd', {}, p.key), ` ${p.name}`));
     this.element = h('div', { class: 'toolbar' },
       h('span', { class: 'tools', role: 'group', 'aria-label': 'Tools' }, this.toolButtons),
-      h('span', { class: 'history-buttons' }, this.undoButton, this.redoButton),
+      (this.historyGroup = h('span', { class: 'history-buttons' }, this.undoButton, this.redoButton, this.historyWaiting)),
       sync,
       readers,
       h('span', { class: 'presets' }, presets),
@@ -59,9 +61,15 @@ export class Toolbar {
     for (const b of this.toolButtons) b.setAttribute('aria-pressed', b.dataset.tool === tool ? 'true' : 'false');
   }
 
-  showHistory(canUndo: boolean, canRedo: boolean, busy: boolean): void {
-    this.undoButton.disabled = !canUndo || busy;
-    this.redoButton.disabled = !canRedo || busy;
+  /** `busy`: an undo or redo is being written (or waits for a save to end); `waiting`: how
+   * many more were asked for. A click, like a key, while one is busy waits its turn. */
+  showHistory(canUndo: boolean, canRedo: boolean, busy: boolean, waiting = 0): void {
+    this.undoButton.disabled = !canUndo;
+    this.redoButton.disabled = !canRedo;
+    this.historyGroup.setAttribute('aria-busy', busy ? 'true' : 'false');
+    this.historyWaiting.hidden = waiting === 0;
+    this.historyWaiting.textContent = waiting ? `${waiting} waiting` : '';
+    this.historyWaiting.title = waiting ? `${waiting} more undo or redo asked for: done in order once the one under way is stored` : '';
   }
 
   showAdvice(text: string | null): void {
