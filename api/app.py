@@ -108,7 +108,8 @@ def create_app(settings: Settings, *, run_ingest: bool | None = None) -> FastAPI
     follower.observers.append(metadata_filler.observe)
     ingest = Ingest(follower, settings.ingest_interval_s,
                     leader_lock(engine, settings.data_dir),
-                    pushed_interval_s=settings.ingest_pushed_interval_s)
+                    pushed_interval_s=settings.ingest_pushed_interval_s,
+                    pushes_expected=settings.ingest_pushes_expected)
     start_ingest = settings.ingest if run_ingest is None else run_ingest
     outbox = OutboxSender.from_settings(sessions, settings)
     prior_fetcher = PriorFetcher(

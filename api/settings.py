@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     # Once Orthanc posts stable series (pacs/stable_push.py), the change feed is read on
     # each post and otherwise only this often: the safety net for a lost post.
     ingest_pushed_interval_s: float = Field(default=5.0, ge=0)
+    # Orthanc is configured to post stable series here (`nadir start` sets it when its
+    # Orthanc does): the change feed is read at `ingest_pushed_interval_s` from the start,
+    # not only once the first post has arrived. Read every 0.2 s while studies arrived, the
+    # feed made Orthanc's own ingest slower on a PostgreSQL index (bench.ingest).
+    ingest_pushes_expected: bool = False
     # The secret of Orthanc's stable-series posts; default: derived from the Orthanc
     # password as `nadir start` configures its Orthanc (None without a password).
     ingest_push_secret: str | None = Field(default=None, min_length=32)

@@ -144,6 +144,7 @@ def _serve(args: argparse.Namespace, settings: Settings, data_dir: Path,
         "orthanc_password": config.password, "orthanc_dicom_host": "127.0.0.1",
         "orthanc_dicom_port": config.dicom_port, "orthanc_aet": config.aet,
         "resent_spool_dir": str(config.resent_spool_dir),
+        "ingest_pushes_expected": config.stable_series_url is not None,
     }
     runtime_path = data_dir / RUNTIME_FILE
     runtime_path.write_text(json.dumps(runtime))

@@ -222,11 +222,12 @@ class ChangeFeedFollower:
         return len(gone)
 
     def run(self, stop: threading.Event, *, interval_s: float = 0.2,
-            pushed_interval_s: float | None = None) -> None:
+            pushed_interval_s: float | None = None, pushes_expected: bool = False) -> None:
         """Follow the feed until ``stop`` is set (then :meth:`wake`), backing off while
-        Orthanc is down. Once Orthanc has posted a stable series (:meth:`pushed`), the
-        pause between reads is ``pushed_interval_s``: each post wakes the follower, and the
-        poll is left to catch what a lost post would miss."""
+        Orthanc is down. Once Orthanc has posted a stable series (:meth:`pushed`), or from
+        the start when ``pushes_expected`` (Orthanc was configured to post), the pause
+        between reads is ``pushed_interval_s``: each post wakes the follower, and the poll
+        is left to catch what a lost post would miss."""
         backoff = interval_s
         sweep_every_s = 2.0
         last_sweep = 0.0
@@ -246,7 +247,8 @@ class ChangeFeedFollower:
                     last_sweep = now
                 self.status.last_error = None
                 self.status.last_poll_at = time.time()
-                backoff = interval_s if pushed_interval_s is None or not self.status.pushes \
+                told = pushes_expected or self.status.pushes > 0
+                backoff = interval_s if pushed_interval_s is None or not told \
                     else max(interval_s, pushed_interval_s)
                 if read >= PAGE_SIZE:
                     continue  # a full page: more is waiting, read it now

@@ -125,10 +125,12 @@ class Ingest:
     """Runs the change-feed follower while this process holds the leader lock."""
 
     def __init__(self, follower: ChangeFeedFollower, interval_s: float, lock: LeaderLock,
-                 *, retry_s: float = RETRY_S, pushed_interval_s: float | None = None) -> None:
+                 *, retry_s: float = RETRY_S, pushed_interval_s: float | None = None,
+                 pushes_expected: bool = False) -> None:
         self.follower = follower
         self._interval_s = interval_s
         self._pushed_interval_s = pushed_interval_s
+        self._pushes_expected = pushes_expected
         self._lock = lock
         self._retry_s = retry_s
         self._stop = threading.Event()
@@ -157,7 +159,8 @@ class Ingest:
         following = threading.Event()
         thread = threading.Thread(target=self.follower.run, args=(following,),
                                   kwargs={"interval_s": self._interval_s,
-                                          "pushed_interval_s": self._pushed_interval_s},
+                                          "pushed_interval_s": self._pushed_interval_s,
+                                          "pushes_expected": self._pushes_expected},
                                   name="nadir-ingest", daemon=True)
         thread.start()
         try:

@@ -8,6 +8,7 @@ listeners, stat for the files, /proc/<pid> for the processes.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -210,7 +211,10 @@ def test_start_is_private_and_local_and_a_stop_signal_ends_everything(
     storage = started.data_dir / "orthanc" / "storage"
     assert len([p for p in storage.rglob("*") if p.is_file()]) >= 4 + 1  # instances + index
     assert (started.data_dir / "spool").is_dir()
-    # Its Orthanc posts each stable series to it (pacs/stable_push.py), over loopback.
+    # Its Orthanc posts each stable series to it (pacs/stable_push.py), over loopback, and
+    # the service knows to expect the posts (the change feed read less often from the start).
+    runtime = json.loads((started.data_dir / "runtime.json").read_text())
+    assert runtime["ingest_pushes_expected"] is True
     wait_until(lambda: httpx.get(f"{started.url}/healthz", timeout=5).json()[
         "ingest"]["pushes"] >= 1, timeout=60, interval=0.2)
     assert _not_private(started.data_dir) == []

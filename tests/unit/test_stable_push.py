@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,24 +124,32 @@ class _EmptyIndex:
     def forget_series(self, series_ids: list[str]) -> None: ...
 
 
+@contextmanager
+def following(follower: ChangeFeedFollower, **kwargs: Any) -> Iterator[None]:
+    """The follower runs in a thread (``run``'s keyword arguments) until the block ends;
+    then it is stopped, woken, and must have ended."""
+    stop = threading.Event()
+    thread = threading.Thread(target=follower.run, args=(stop,), kwargs=kwargs)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        follower.wake()
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
 def test_a_post_wakes_the_follower_that_otherwise_waits_its_interval() -> None:
     orthanc = _QuietOrthanc()
     follower = ChangeFeedFollower(client=orthanc, sink=_EmptyIndex())  # type: ignore[arg-type]
-    stop = threading.Event()
-    thread = threading.Thread(target=follower.run, args=(stop,),
-                              kwargs={"interval_s": 3600, "pushed_interval_s": 3600})
-    thread.start()
-    try:
+    with following(follower, interval_s=3600, pushed_interval_s=3600):
         wait_until(lambda: orthanc.reads == 1)
         for expected in (2, 3):
             follower.pushed()
             wait_until(lambda expected=expected: orthanc.reads == expected)  # type: ignore[misc]
         assert follower.status.pushes == 2 and follower.status.last_push_at is not None
-    finally:
-        stop.set()
-        follower.wake()
-        thread.join(timeout=30)
-    assert not thread.is_alive() and orthanc.reads == 3
+    assert orthanc.reads == 3
 
 
 class _StoringOrthanc(_QuietOrthanc):
@@ -159,23 +171,15 @@ def test_a_follower_that_has_caught_up_waits_even_while_changes_trickle_in(
     follower = ChangeFeedFollower(client=orthanc, sink=_EmptyIndex())  # type: ignore[arg-type]
     if pushed:
         follower.status.pushes = 1  # Orthanc has posted before: the longer pause
-    stop = threading.Event()
-    thread = threading.Thread(target=follower.run, args=(stop,),
-                              kwargs={"interval_s": 3600, "pushed_interval_s": 3600})
-    thread.start()
-    try:
+    with following(follower, interval_s=3600, pushed_interval_s=3600):
         # The full page is followed at once by the next read; that one was not full, so
         # the follower has caught up and pauses, though it found 3 new changes.
         wait_until(lambda: orthanc.reads >= 2)
-        stop.wait(0.5)
+        time.sleep(0.5)
         assert orthanc.reads == 2
         follower.pushed()  # a post still ends the pause
         wait_until(lambda: orthanc.reads == 3)
-    finally:
-        stop.set()
-        follower.wake()
-        thread.join(timeout=30)
-    assert not thread.is_alive() and orthanc.reads == 3
+    assert orthanc.reads == 3
 
 
 class _StableOrthanc(_QuietOrthanc):
@@ -211,3 +215,23 @@ def test_the_sweep_indexes_a_series_stable_at_two_sweeps_only() -> None:
     assert follower.sweep_pending() == 0 and indexed == []
     index.drop_pending("a")  # its StableSeries change arrived meanwhile
     assert follower.sweep_pending() == 1 and indexed == ["b"]
+
+
+@pytest.mark.parametrize("expected", [False, True])
+def test_a_follower_told_to_expect_posts_takes_the_longer_pause_before_the_first(
+        expected: bool) -> None:
+    # `nadir start` configures its Orthanc to post: the feed is the safety net from the
+    # start. Without that, the follower polls at its short interval until a post arrives.
+    orthanc = _QuietOrthanc()
+    follower = ChangeFeedFollower(client=orthanc, sink=_EmptyIndex())  # type: ignore[arg-type]
+    with following(follower, interval_s=0.02, pushed_interval_s=3600,
+                   pushes_expected=expected):
+        if expected:
+            wait_until(lambda: orthanc.reads >= 1)
+            time.sleep(0.5)
+            assert orthanc.reads == 1
+            follower.pushed()  # a post still ends the pause
+            wait_until(lambda: orthanc.reads == 2)
+        else:
+            wait_until(lambda: orthanc.reads >= 5)
+            assert follower.status.pushes == 0
