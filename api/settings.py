@@ -62,8 +62,7 @@ class Settings(BaseSettings):
     ingest_pushed_interval_s: float = Field(default=5.0, ge=0)
     # Orthanc is configured to post stable series here (`nadir start` sets it when its
     # Orthanc does): the change feed is read at `ingest_pushed_interval_s` from the start,
-    # not only once the first post has arrived. Read every 0.2 s while studies arrived, the
-    # feed made Orthanc's own ingest slower on a PostgreSQL index (bench.ingest).
+    # not every `ingest_interval_s` until the first post after each start.
     ingest_pushes_expected: bool = False
     # The secret of Orthanc's stable-series posts; default: derived from the Orthanc
     # password as `nadir start` configures its Orthanc (None without a password).
