@@ -386,3 +386,38 @@ def test_a_multipart_upload_of_more_than_100000_parts_stores_nothing(served: Ser
                             "Content-Type": "multipart/related; boundary=nadir-parts"})
     assert r.status_code == 200 and len(r.json()["instances"]) == 3
     assert list((served.data_dir / "spool").iterdir()) == []
+
+
+#: Reads that take no body, as the workstation sends them (the series metadata, gzipped when
+#: accepted; the report; an asset): a body sent anyway is refused or ignored like any other.
+READS = {
+    "/dicom-web/studies/1.2.3/series/1.2.3.4/metadata": READERS,
+    "/api/v1/cases/1/report?format=pdf": READERS,
+    "/assets/index-missing.js": None,  # public: the page's own files
+}
+
+
+def test_reads_sent_a_body_know_the_caller_first_and_never_read_it(served: Served) -> None:
+    gzip_ok = ("Accept-Encoding: gzip",)
+    for path, readers in READS.items():
+        if readers is not None:
+            for token in (None, "ndr_not-a-token"):
+                answer = exchange(served, "GET", path, token=token, length=HUGE, send=HUGE,
+                                  extra=gzip_ok)
+                assert (answer.status, answer.headers["connection"]) == (401, "close"), path
+                assert answer.sent < HUGE, path
+            wrong = exchange(served, "GET", path, token=served.tokens["uploader"],
+                             length=HUGE, send=HUGE, extra=gzip_ok)
+            assert (wrong.status, wrong.sent < HUGE) == (403, True), (path, wrong)
+        token = served.tokens["specialist"] if readers is not None else None
+        # Oversized: refused by its declared length, before a byte of it is read.
+        big = exchange(served, "GET", path, token=token, length=HUGE, send=HUGE, extra=gzip_ok)
+        assert (big.status, big.headers["connection"]) == (413, "close"), (path, big)
+        assert big.sent < HUGE
+        assert httpx.Response(413, content=big.body).json()["limit_bytes"] == MB
+        # Malformed and small: not read; the read answers as without it (nothing here by
+        # these ids and names) and closes the connection.
+        junk = b'{"not json'
+        odd = exchange(served, "GET", path, token=token, length=len(junk), send=len(junk),
+                       prefix=junk, extra=gzip_ok)
+        assert (odd.status, odd.headers["connection"]) == (404, "close"), (path, odd)
