@@ -1,4 +1,6 @@
-"""Content codings a client accepts (``Accept-Encoding``, RFC 9110 12.5.3)."""
+"""Request headers the API reads the same way wherever they come: the content codings a
+client accepts (``Accept-Encoding``, RFC 9110 12.5.3) and whether its cached copy is current
+(``If-None-Match``, RFC 9110 13.1.2)."""
 
 from __future__ import annotations
 
@@ -24,3 +26,10 @@ def accepted_codings(header: str) -> set[str]:
         if coding and weight > 0:
             accepted.add(coding.lower())
     return accepted
+
+
+def none_match(if_none_match: str | None, etag: str) -> bool:
+    """False when ``If-None-Match`` names ``etag`` or is ``*``: the client's copy is current
+    (304). Tags are compared weakly (RFC 9110 13.1.2), a ``W/`` prefix set aside."""
+    tags = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
+    return "*" not in tags and etag not in tags

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from api.auth import Reader
 from api.deps import CaseLoader
+from api.http_coding import none_match
 from api.openapi import answers
 from api.report.assemble import read_report
 from api.report.cache import report_digest, reports_for
@@ -61,9 +62,7 @@ def get_report(case_id: CaseId, request: Request, who: Reader, cases: CaseLoader
     response_json = CaseResponseOut.of(response, final).model_dump(mode="json")
     etag = f'"report-{kind}-{report_digest(data, response_json, kind)}"'
     headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    tags = {t.strip().removeprefix("W/") for t in
-            request.headers.get("if-none-match", "").split(",")}
-    if "*" in tags or etag in tags:
+    if not none_match(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     body = reports_for(request.app.state.pacs).get_or_render(
         etag, lambda: _render(kind, data, response, final))

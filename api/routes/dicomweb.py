@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.adapters.series_metadata import SeriesMetadata, SeriesMetadataStore
 from api.auth import Reader
-from api.http_coding import accepted_codings
+from api.http_coding import accepted_codings, none_match
 from api.lru import SizedLRU
 from api.openapi import answers
 from api.workers.series_metadata import MetadataFiller
@@ -108,8 +108,7 @@ async def _metadata_answer(found: SeriesMetadata, if_none_match: str | None,
     # Each representation has its own strong entity tag (RFC 9110 8.8.3).
     etag = found.etag.removesuffix('"') + '-gz"' if gzipped else found.etag
     headers = {"ETag": etag, "Cache-Control": _METADATA_CACHE, "Vary": "Accept-Encoding"}
-    tags = {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",")}
-    if "*" in tags or etag in tags:
+    if not none_match(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     if not gzipped:
         return Response(found.body, media_type="application/dicom+json", headers=headers)
