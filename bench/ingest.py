@@ -166,9 +166,10 @@ def run_with_nadir(workdir: Path, files: list[Path], expected: list[list[int]],
         wait_until_idle(process.pid)
         start = push(pacs, files, "nadir", process.pid)
         stable: list[float] = []
-        asked = [start]
+        asked_at = start
 
         def listed() -> bool:
+            nonlocal asked_at
             # Orthanc's own time until stable in this run too: Nadir's work (its image
             # checks and series metadata) competes with Orthanc's for the machine.
             if not stable and all_stable(pacs, len(sum(expected, []))):
@@ -179,9 +180,9 @@ def run_with_nadir(workdir: Path, files: list[Path], expected: list[list[int]],
             # Orthanc's index too: asked 20 times a second through the push, the benchmark
             # itself slowed the ingest it measures.
             now = time.perf_counter()
-            if not stable and now < asked[-1] + NADIR_ASKED_EVERY_S:
+            if not stable and now < asked_at + NADIR_ASKED_EVERY_S:
                 return False
-            asked.append(now)
+            asked_at = now
             return all_indexed(served, token, patient_id, expected)
 
         done = wait(listed)
