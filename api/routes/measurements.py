@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from api.auth import Measurer, Reader
 from api.deps import Cases
+from api.http_coding import none_match
 from api.openapi import answers
 from api.routes.params import CaseId, LesionId, TimepointId
 from api.schemas import (
@@ -62,7 +63,7 @@ def get_case_measurements(case_id: CaseId, request: Request, response: Response,
     """Every current measurement of the case in one answer, with one ETag (the page asks
     once instead of once per lesion and timepoint)."""
     found = cases.read_measurements(who, case_id)
-    if request.headers.get("if-none-match", "").strip() == found.etag:
+    if not none_match(request.headers.get("if-none-match"), found.etag):
         return Response(status_code=304, headers={"ETag": found.etag})
     response.headers["ETag"] = found.etag
     return CaseMeasurementsOut(case_id=found.case_id, measurements=[

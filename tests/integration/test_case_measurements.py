@@ -52,6 +52,13 @@ def test_every_current_measurement_in_one_answer(
     etag = r.headers["ETag"]
     again = service.client.get(url, headers={**service.headers("admin"), "If-None-Match": etag})
     assert again.status_code == 304 and again.headers["ETag"] == etag
+    # Compared as RFC 9110 13.1.2 says: weakly, in a list, and '*' for any current answer.
+    for sent in (f"W/{etag}", f'"other", {etag}', "*"):
+        same = service.client.get(url, headers={**service.headers("admin"), "If-None-Match": sent})
+        assert same.status_code == 304 and same.headers["ETag"] == etag, sent
+    other = service.client.get(url, headers={**service.headers("admin"),
+                                              "If-None-Match": f'"other", {etag[:-2]}"'})
+    assert other.status_code == 200 and other.headers["ETag"] == etag
     assert _put(service, cid, t2, fu_uid, _caliper(fu[2])).status_code == 200
     changed = service.client.get(url, headers={**service.headers("admin"),
                                                 "If-None-Match": etag})
@@ -61,7 +68,7 @@ def test_every_current_measurement_in_one_answer(
     events = service.client.get("/api/v1/audit?patient_id=CASE-1",
                                 headers=service.headers("admin")).json()["events"]
     reads = [e for e in events if e["resource"] == f"cases/{cid}/measurements"]
-    assert len(reads) == 4
+    assert len(reads) == 8
 
 
 def test_roles_and_unknown_cases(service: Service, indexed: dict[str, Any]) -> None:  # noqa: F811
