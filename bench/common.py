@@ -91,6 +91,19 @@ def wait_until_idle(pid: int, *, quiet_s: float = 1.0, timeout_s: float = 60.0) 
     return time.monotonic() - start
 
 
+@contextmanager
+def checkout(ref: str, workdir: Path) -> Iterator[Path]:
+    """A worktree of ``ref`` for the time of the comparison."""
+    path = workdir / "against"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), ref],
+                   check=True, capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
+                       check=False, capture_output=True)
+
+
 def load_average() -> str:
     """The 1-minute load average now, for the figures' context (a shared machine)."""
     return f"{os.getloadavg()[0]:.1f}"

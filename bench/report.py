@@ -22,18 +22,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from bench.common import (
-    REPO,
+    checkout,
     create_token,
     load_average,
     nadir_env,
@@ -99,19 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: median {statistics.median(values):.3f} s "
               f"(runs: {', '.join(f'{v:.3f}' for v in values)})")
     return 0
-
-
-@contextmanager
-def checkout(ref: str, workdir: Path) -> Iterator[Path]:
-    """A worktree of ``ref`` for the time of the comparison."""
-    path = workdir / "against"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", str(path), ref],
-                   check=True, capture_output=True)
-    try:
-        yield path
-    finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(path)],
-                       check=False, capture_output=True)
 
 
 def side_by_side(servers: dict[str, str], case_id: int, specialist: str, rounds: int,

@@ -15,15 +15,23 @@ of four target lesions measured at both timepoints (the page loads them as a rea
 - Scrolling: once both series are prefetched, ArrowDown over the left pane; time from the
   key event to the next animation frame after the pane shows the next image, and until the
   linked right pane has followed.
-Usage: .venv/bin/python -m bench.workstation [--runs 5] [--keys 40]
+- ``--against REF``: the same warm visits against another commit of Nadir, served from a git
+  worktree of REF (its own code and its own web build, made with this checkout's
+  node_modules) on the same database and Orthanc, the two taking turns in each round: a
+  change measured beside its baseline under the same load. Besides the time until both panes
+  are drawn, each visit's CPU time of all Chromium's processes until then, which the
+  machine's other work spreads less than it spreads the wall clock.
+Usage: .venv/bin/python -m bench.workstation [--runs 5] [--keys 40] [--against REF]
 (run `npm --prefix web run build` first: the page is web/dist)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +41,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bench.common import create_token, nadir_env, nadir_serve, orthanc
+from bench.common import (
+    REPO,
+    checkout,
+    cpu_seconds,
+    create_token,
+    nadir_env,
+    nadir_process,
+    nadir_serve,
+    orthanc,
+)
 from pacs.dimse import DicomPeer, store
 from synthetic import demo_patient, generate_study
 from synthetic.calipers import KnownCaliper, lesion_calipers
@@ -243,6 +260,53 @@ def open_case(browser: Any, url: str, token: str, case_id: int
     return page, ready_ms, marks
 
 
+def chromium_cpu() -> float:
+    """CPU seconds used so far by every Chromium process of this machine (the benchmark's
+    browser is the only one while it runs)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
+            if pid.isdigit() and command.endswith(b"chromium"):
+                total += cpu_seconds(int(pid))
+        except OSError:  # ended meanwhile
+            continue
+    return total
+
+
+def built_web(code: Path) -> None:
+    """Build another checkout's front end (its sources and Vite config) into its web/dist,
+    with this checkout's node_modules."""
+    web = code / "web"
+    (web / "node_modules").symlink_to(REPO / "web" / "node_modules")
+    subprocess.run(["npm", "run", "build"], cwd=web, check=True, capture_output=True)
+
+
+def warm_side_by_side(browser: Any, servers: dict[str, str], token: str, case_id: int,
+                      rounds: int, visits: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Warm visits to each server, taking turns (the first server of each round alternates):
+    per server, ms until both panes are drawn and Chromium's CPU ms until then."""
+    figures: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in servers}
+    names = list(servers)
+    for n in range(rounds):
+        for name in names if n % 2 == 0 else names[::-1]:
+            context = new_context(browser, token)
+            visit(context, servers[name], case_id)[0].close()  # fills the context's cache
+            for _ in range(visits):
+                time.sleep(0.3)  # the page before has stopped working
+                page = context.new_page()
+                before = chromium_cpu()
+                page.goto(f"{servers[name]}/cases/{case_id}")
+                ready_ms = float(page.evaluate("window.__firstImages"))
+                cpu_ms = (chromium_cpu() - before) * 1000
+                page.locator("body[data-opened='true']").wait_for()
+                page.close()
+                figures[name][0].append(ready_ms)
+                figures[name][1].append(cpu_ms)
+            context.close()
+    return figures
+
+
 def shown(page: Any) -> list[tuple[str, str, str]]:
     return [(str(page.get_attribute(f'[data-viewport="{side}"]', "data-timepoint-id")),
              str(page.get_attribute(f'[data-viewport="{side}"]', "data-series-uid")),
@@ -309,6 +373,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="review workstation benchmark")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keys", type=int, default=40)
+    parser.add_argument("--against", metavar="REF",
+                        help="also time warm visits to a server of this commit, in turns")
+    parser.add_argument("--rounds", type=int, default=8,
+                        help="rounds of warm visits per server with --against")
+    parser.add_argument("--visits", type=int, default=3,
+                        help="warm visits per server and round with --against")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -365,6 +435,14 @@ def main() -> int:
                 scroll = scrolling(page, args.keys)
                 sync = page.get_attribute('[data-viewport="left"]', "data-sync")
                 page.context.close()
+                against: dict[str, tuple[list[float], list[float]]] = {}
+                if args.against:
+                    with checkout(args.against, root) as code:
+                        built_web(code)
+                        with nadir_process(env, code=code) as (other, _):
+                            servers = {"this checkout": url, args.against: other}
+                            against = warm_side_by_side(browser, servers, token, case_id,
+                                                        args.rounds, args.visits)
                 browser.close()
     print(f"(Nadir's image checks and series metadata after the ingest took {settled:.1f} s "
           "more: the runs start after them)")
@@ -400,6 +478,9 @@ def main() -> int:
     print("  on the way (median ms from navigation): " + ", ".join(
         f"{name} {statistics.median(at):.0f}" for name, at in sorted(
             steps.items(), key=lambda item: statistics.median(item[1]))))
+    for name, (ready, cpu) in against.items():
+        print(f"  warm, taking turns with --against ({name}): {describe(ready)}; Chromium's "
+              f"CPU until then: {describe(cpu)}")
     print(f"scrolling once prefetched (ArrowDown -> next frame; panes linked by {sync}):")
     print(f"  pane scrolled: {describe(scroll['left'])}")
     print(f"  linked pane: {describe(scroll['right'])}")

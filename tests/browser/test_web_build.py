@@ -27,3 +27,20 @@ def test_web_unit_tests_pass() -> None:
     result = subprocess.run(["npx", "--no-install", "vitest", "run", "--reporter=dot"],
                             capture_output=True, text=True, timeout=180, cwd=WEB)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_the_review_carries_only_the_cornerstone3d_tools_it_uses() -> None:
+    """cornerstone3D declares its packages free of side effects in a package.json its own
+    dist/esm/package.json hides from the bundler; web/vite.config.ts reads the declaration
+    where it is. Without that, one import from @cornerstonejs/tools brought every tool of the
+    library into the review's chunks (0.6 MB more to parse at each visit)."""
+    from api.routes.web import WEB_DIST, review_chunks
+
+    chunks = review_chunks(WEB_DIST)
+    if not chunks:
+        pytest.fail("web/dist has no review chunks: run bash scripts/setup.sh (npm run build)")
+    code = "".join((WEB_DIST / "assets" / name).read_text(encoding="utf-8") for name in chunks)
+    # The calipers are built on the bidirectional tool: the chunks read are the review's.
+    assert "Bidirectional" in code
+    for unused in ("UltrasoundPleuraBLine", "SculptorTool", "VideoRedaction", "ETDRSGrid"):
+        assert unused not in code, f"{unused} is in the review's chunks"
