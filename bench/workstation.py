@@ -266,8 +266,9 @@ def chromium_cpu() -> float:
     total = 0.0
     for pid in os.listdir("/proc"):
         try:
+            # Chromium's children rewrite their command line as one string with spaces.
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-            if pid.isdigit() and command.endswith(b"chromium"):
+            if pid.isdigit() and command.split(b" ", 1)[0].endswith(b"/chromium"):
                 total += cpu_seconds(int(pid))
         except OSError:  # ended meanwhile
             continue
