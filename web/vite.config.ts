@@ -75,6 +75,9 @@ function logLevelsFromLocalStorage(): Plugin {
  * Every module of the review is parsed at each visit that has no code cache for it, before the
  * first images. A package whose root declares nothing, or a list of files, keeps Rollup's default:
  * its modules are kept.
+ * Of the 300 modules this left out of the build, one did something at import: core's
+ * spatial-registration metadata provider registers itself, and its only reader, the tools'
+ * image-slice synchronizer, is left out too (Nadir links its panes itself, viewport/sync.ts).
  */
 const sideEffectFree = new Map<string, boolean>();
 function declaredFree(id: string): boolean {
