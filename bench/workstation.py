@@ -260,19 +260,25 @@ def open_case(browser: Any, url: str, token: str, case_id: int
     return page, ready_ms, marks
 
 
-def chromium_cpu() -> float:
-    """CPU seconds used so far by every Chromium process of this machine (the benchmark's
-    browser is the only one while it runs)."""
-    total = 0.0
-    for pid in os.listdir("/proc"):
+def chromium_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each Chromium process of this machine (the benchmark's
+    browser is the only one while it runs), by process id."""
+    used: dict[int, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             # Chromium's children rewrite their command line as one string with spaces.
             command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0", 1)[0]
-            if pid.isdigit() and command.split(b" ", 1)[0].endswith(b"/chromium"):
-                total += cpu_seconds(int(pid))
+            if command.split(b" ", 1)[0].endswith(b"/chromium"):
+                used[int(pid)] = cpu_seconds(int(pid))
         except OSError:  # ended meanwhile
             continue
-    return total
+    return used
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    """Chromium's CPU seconds since ``before``, over the processes alive now: one that ended
+    meanwhile (the page before's) neither counts nor takes its earlier time away."""
+    return sum(now - before.get(pid, 0.0) for pid, now in chromium_cpu().items())
 
 
 def built_web(code: Path) -> None:
@@ -299,7 +305,7 @@ def warm_side_by_side(browser: Any, servers: dict[str, str], token: str, case_id
                 before = chromium_cpu()
                 page.goto(f"{servers[name]}/cases/{case_id}")
                 ready_ms = float(page.evaluate("window.__firstImages"))
-                cpu_ms = (chromium_cpu() - before) * 1000
+                cpu_ms = cpu_since(before) * 1000
                 page.locator("body[data-opened='true']").wait_for()
                 page.close()
                 figures[name][0].append(ready_ms)
