@@ -169,6 +169,40 @@ def test_a_lesion_is_deleted_and_changed_from_the_panel(page: Any, live: LiveNad
     panel_matches_server(page, live, case["id"])
 
 
+def test_a_change_arriving_while_the_reader_types_keeps_the_typing_and_the_click(
+        page: Any, live: LiveNadir) -> None:
+    """The lesion panel draws itself again whenever the case changes, which replaces its
+    forms: it waits while the reader is in one. Before, it waited only until the field lost
+    the focus, which a press on Save does, so it drew between the press and the release of
+    the click (a person's click holds the button down for a while): the click was lost, and
+    what was typed with it. It now waits until the click has landed."""
+    nodule = nodule_case(live, measured=True)
+    case = nodule.case
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    page.wait_for_selector('body[data-live="on"]')  # the page's event stream is open
+    panel_matches_server(page, live, case["id"])
+    page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"]').click()
+    edit = unfold(page)
+    organ = edit.locator("input[name=organ]")
+    organ.fill("right upper lobe")  # the focus stays in the field
+    # A measurement made elsewhere reaches the page (its response panel shows the new sum).
+    put_known(live, case, "Subcarinal node", nodule.baseline)
+    panel_matches_server(page, live, case["id"])
+    assert organ.input_value() == "right upper lobe"
+    edit.locator("button.save-lesion").click(delay=300)  # 300 ms between press and release
+
+    def organ_stored() -> str:
+        lesions = live.get(f"/api/v1/cases/{case['id']}").json()["lesions"]
+        return str(next(x for x in lesions if x["id"] == nodule.lesion["id"])["organ"])
+
+    wait_until(lambda: organ_stored() == "right upper lobe", timeout=30)
+    # Then the panel draws what changed meanwhile.
+    node = case["by_label"]["Subcarinal node"]
+    cell = page.locator(f'[data-lesion-id="{node["id"]}"] .cell .value').first
+    wait_until(lambda: cell.inner_text() != "—", timeout=30)
+
+
 def test_a_change_made_elsewhere_appears_on_the_page(page: Any, live: LiveNadir) -> None:
     nodule = nodule_case(live)
     case, lesion = nodule.case, nodule.lesion

@@ -39,17 +39,23 @@ export class LesionPanel {
     host.book.onChange(() => this.render());
   }
 
-  /** Render again; while the reader types in one of the panel's forms, once they leave it. */
+  /**
+   * Render again; while the reader types in one of the panel's forms, once they are done with
+   * it. Drawing replaces the forms, so a render in between would drop what was typed and
+   * could take the button away between the press and the release of a click (the click is
+   * then lost): the render waits until the focus leaves the form, or a button of the form has
+   * been clicked (after the click's own work), and in either case until no mouse button is
+   * held down.
+   */
   render(): void {
     const focused = document.activeElement;
     if (focused && this.element.contains(focused) && focused.matches('input, textarea, select')) {
       if (!this.deferred) {
         this.deferred = true;
-        focused.addEventListener('focusout', () => {
+        afterTheReader(focused, () => {
           this.deferred = false;
-          // After the focus has moved (a click on Save, say), so the click still lands.
-          setTimeout(() => this.render(), 0);
-        }, { once: true });
+          this.render();
+        });
       }
       return;
     }
@@ -259,4 +265,57 @@ export class LesionPanel {
       h('button', { type: 'submit', class: 'primary' }, 'Add lesion')),
     );
   }
+}
+
+/** Whether a mouse button is held down anywhere on the page (pointer events, capture phase). */
+let pointerDown = false;
+if (typeof document !== 'undefined') {
+  document.addEventListener('pointerdown', () => (pointerDown = true), true);
+  for (const type of ['pointerup', 'pointercancel'] as const) {
+    document.addEventListener(type, () => (pointerDown = false), true);
+  }
+}
+
+/** Run `then` once no mouse button is held, after the click that its release makes. */
+function oncePointerFree(then: () => void): void {
+  if (!pointerDown) {
+    setTimeout(then, 0);
+    return;
+  }
+  // The click is dispatched with the release, in the same task: a timer runs after it.
+  const released = () => {
+    document.removeEventListener('pointerup', released, true);
+    document.removeEventListener('pointercancel', released, true);
+    setTimeout(then, 0);
+  };
+  document.addEventListener('pointerup', released, true);
+  document.addEventListener('pointercancel', released, true);
+}
+
+/**
+ * Run `then` once the reader is done with the form (or lone field) holding `field`: the focus
+ * has left it, or one of its buttons has been clicked; moving between its fields and buttons
+ * (Tab, or pressing Save) is not done.
+ */
+function afterTheReader(field: Element, then: () => void): void {
+  const scope: Element = field.closest('form') ?? field;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    scope.removeEventListener('focusout', left);
+    scope.removeEventListener('click', clicked);
+    oncePointerFree(then);
+  };
+  const left = (event: Event) => {
+    const next = (event as FocusEvent).relatedTarget;
+    if (!(next instanceof Node) || !scope.contains(next)) finish();
+  };
+  // Bubbling to the form, after the button's own handler (and before the submit it causes,
+  // which the timer in oncePointerFree runs after).
+  const clicked = (event: Event) => {
+    if (event.target instanceof Element && event.target.closest('button')) finish();
+  };
+  scope.addEventListener('focusout', left);
+  scope.addEventListener('click', clicked);
 }
