@@ -389,10 +389,12 @@ def test_a_multipart_upload_of_more_than_100000_parts_stores_nothing(served: Ser
 
 
 #: Reads that take no body, as the workstation sends them (the series metadata, gzipped when
-#: accepted; the report; an asset): a body sent anyway is refused or ignored like any other.
+#: accepted; the report; the case's measurements; an asset): a body sent anyway is refused or
+#: ignored like any other.
 READS = {
     "/dicom-web/studies/1.2.3/series/1.2.3.4/metadata": READERS,
     "/api/v1/cases/1/report?format=pdf": READERS,
+    "/api/v1/cases/1/measurements": READERS,
     "/assets/index-missing.js": None,  # public: the page's own files
 }
 
