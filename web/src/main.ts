@@ -1,10 +1,17 @@
-/** The single-page application's routes: /login, / (worklist) and /cases/{id} (review). */
+/**
+ * The single-page application's routes: /login, / (worklist) and /cases/{id} (review).
+ *
+ * A case opened from the worklist opens in the same page (history.pushState): the page, its
+ * script and its connection to Nadir are there already, so the review starts at the click.
+ * Leaving a case (the browser's Back, the header's links) loads the page anew.
+ */
 import './styles.css';
 import { prefetchSeriesMetadata } from './api/dicomweb';
 import { currentToken, goToLogin } from './api/session';
 import { loadInWorker } from './review/preload';
 import { startReview } from './review/start';
 import { loginPage } from './pages/login';
+import { caseOf } from './pages/routes';
 import { worklistPage } from './pages/worklist';
 
 async function route(): Promise<void> {
@@ -12,17 +19,31 @@ async function route(): Promise<void> {
   const path = location.pathname;
   if (path === '/login') return loginPage(root);
   if (!currentToken()) return goToLogin(path);
-  const review = /^\/cases\/(\d+)\/?$/.exec(path);
+  const review = caseOf(path);
   // The review (cornerstone3D, vtk.js) is a bundle of its own: the worklist loads without it.
-  if (review) {
+  if (review !== null) {
     // The case, pairing and image metadata load (in a worker) while the viewer's code does.
-    const start = startReview(Number(review[1]), prefetchSeriesMetadata, loadInWorker);
+    const start = startReview(review, prefetchSeriesMetadata, loadInWorker);
     return (await import('./pages/review')).reviewPage(root, start);
   }
-  return worklistPage(root);
+  return worklistPage(root, openInPage);
 }
 
-route().catch((error) => {
-  const root = document.getElementById('app');
-  if (root) root.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
-});
+/** Open a case's review in this page, as if its address had been loaded. */
+function openInPage(path: string): void {
+  history.pushState(null, '', path);
+  window.scrollTo(0, 0);
+  run();
+}
+
+function run(): void {
+  route().catch((error) => {
+    const root = document.getElementById('app');
+    if (root) root.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+  });
+}
+
+// Back (or Forward) to an address this page showed: that page is loaded anew, as it is now,
+// rather than rebuilt from what this page still holds (a review's viewer and its state).
+window.addEventListener('popstate', () => location.reload());
+run();

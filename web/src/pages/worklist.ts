@@ -8,18 +8,20 @@ import { notify } from '../panels/dialogs';
 import { formatDate, h } from '../panels/dom';
 import { COMPUTED_READING, CRITERIA_NAMES, mayManageCases, responseLabel } from '../panels/words';
 import { pageHeader } from './frame';
+import { openCasesInPage } from './routes';
 
-export async function worklistPage(root: HTMLElement): Promise<void> {
+/** `open`: opens a case in this page (its path and query); a case's link clicked with a
+ * modifier, or with another button, still opens where the reader asked (a new tab). */
+export async function worklistPage(root: HTMLElement, open: (path: string) => void = (path) => location.assign(path)): Promise<void> {
   const list = h('div', { class: 'worklist', 'aria-busy': 'true' }, h('p', { class: 'hint' }, 'Loading patients…'));
-  root.replaceChildren(
-    pageHeader(['Worklist']),
-    h('main', { class: 'worklist-page' },
-      h('p', { class: 'disclaimer' }, COMPUTED_READING),
-      list),
-  );
+  const main = h('main', { class: 'worklist-page' },
+    h('p', { class: 'disclaimer' }, COMPUTED_READING),
+    list);
+  openCasesInPage(main, open);
+  root.replaceChildren(pageHeader(['Worklist']), main);
   // The whole worklist in one request (GET /api/v1/worklist), whatever the number of cases.
   const [me, worklist] = await Promise.all([api.me(), api.worklist()]);
-  const sections = worklist.patients.map((p) => patientSection(p, casesOf(worklist, p), me));
+  const sections = worklist.patients.map((p) => patientSection(p, casesOf(worklist, p), me, open));
   list.replaceChildren(
     workToDo(worklist),
     ...(sections.length ? sections : [h('p', { class: 'hint' }, 'No patient yet. Studies appear here a few seconds after they reach the PACS.')]),
@@ -54,7 +56,7 @@ function casesOf(worklist: Worklist, patient: WorklistPatient): WorklistCase[] {
   return worklist.cases.filter((c) => ids.has(c.id));
 }
 
-function patientSection(patient: WorklistPatient, cases: WorklistCase[], me: Me): HTMLElement {
+function patientSection(patient: WorklistPatient, cases: WorklistCase[], me: Me, open: (path: string) => void): HTMLElement {
   const dates = new Map(patient.studies.map((st) => [st.study_instance_uid, st.study_date]));
   return h('section', { class: 'patient', dataset: { patientId: patient.patient_id } },
     h('h2', {}, displayName(patient.patient_name), h('span', { class: 'pid' }, patient.patient_id)),
@@ -70,7 +72,7 @@ function patientSection(patient: WorklistPatient, cases: WorklistCase[], me: Me)
           h('thead', {}, h('tr', {}, ['Case', 'Criteria', 'Latest response', 'Waiting for sign-off', ''].map((t) => h('th', {}, t)))),
           h('tbody', {}, cases.map((c) => caseLine(c, dates))))
         : h('p', { class: 'hint' }, 'No case yet.'),
-      copyNote(patient) ?? (mayManageCases(me) ? createCaseForm(patient, patient.studies) : null)),
+      copyNote(patient) ?? (mayManageCases(me) ? createCaseForm(patient, patient.studies, open) : null)),
   );
 }
 
@@ -99,7 +101,7 @@ function caseLine(c: WorklistCase, dates: Map<string, string | null>): HTMLEleme
   );
 }
 
-function createCaseForm(patient: WorklistPatient, studies: WorklistStudy[]): HTMLElement {
+function createCaseForm(patient: WorklistPatient, studies: WorklistStudy[], open: (path: string) => void): HTMLElement {
   const criteria = h('select', { name: 'criteria', 'aria-label': 'Criteria' },
     Object.entries(CRITERIA_NAMES).map(([value, name]) => h('option', { value }, name)));
   const baseline = h('select', { name: 'baseline', 'aria-label': 'Baseline study' },
@@ -114,13 +116,13 @@ function createCaseForm(patient: WorklistPatient, studies: WorklistStudy[]): HTM
           criteria: criteria.value as Case['criteria'],
           baseline_study_uid: baseline.value || null,
         });
-        location.assign(`/cases/${created.id}`);
+        open(`/cases/${created.id}`);
       } catch (error) {
         // The patient has this case already (same baseline and criteria): open that one.
         const existing = error instanceof ApiError && error.status === 409 ? error.body.existing_case_id : undefined;
         if (typeof existing === 'number' && Number.isInteger(existing) && existing > 0) {
           notify(`This patient already has case ${existing} with this baseline and criteria: opening it.`);
-          location.assign(`/cases/${existing}`);
+          open(`/cases/${existing}`);
           return;
         }
         notify(`The case was not created: ${error instanceof ApiError ? error.detail : String(error)}`, 'error');
