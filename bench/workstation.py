@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sqlite3
 import statistics
 import subprocess
@@ -240,18 +241,70 @@ def visit(context: Any, url: str, case_id: int
     # Once the page is usable, every request started before its first images has ended
     # and been reported.
     page.locator("body[data-opened='true']").wait_for()
-    # Each request's times from navigation, from Chromium's own (Playwright's timing: its
-    # start in ms since the epoch, the rest in ms after that start, -1 when it has none).
+    api = api_requests(ended, origin, None if first_images is None else origin + first_images)
+    return page, ready_ms, marks, api
+
+
+def api_requests(ended: list[Any], since: float, until: float | None) -> list[Timed]:
+    """The API requests among ``ended`` asked from ``since`` to before ``until`` (ms since
+    the epoch; none when ``until`` is None), each timed in ms from ``since``, from Chromium's
+    own timing (Playwright's: its start in ms since the epoch, the rest in ms after that
+    start, -1 when it has none)."""
     api: list[Timed] = []
     for request in list(ended):
         path = urlsplit(request.url).path
         t = request.timing
-        asked = float(t["startTime"]) - origin
-        if (path.startswith(("/api/", "/dicom-web/")) and first_images is not None
-                and asked < first_images):
+        asked = float(t["startTime"]) - since
+        if (path.startswith(("/api/", "/dicom-web/")) and until is not None
+                and 0 <= asked < until - since):
             api.append((path, asked, *(asked + max(t[k], 0.0) for k in
                                        ("requestStart", "responseStart", "responseEnd"))))
-    return page, ready_ms, marks, sorted(api, key=lambda r: r[1])
+    return sorted(api, key=lambda r: r[1])
+
+
+# Before a click on the worklist: when it happened (ms since the epoch), kept where the page
+# the click may load (a review opened by loading its address) can read it.
+CLICK_PROBE = """
+() => document.addEventListener('click', (e) => sessionStorage.setItem(
+  'bench.click', String(performance.timeOrigin + e.timeStamp)), { capture: true, once: true })
+"""
+# Once both panes are drawn: ms from the click, in the page shown then (the worklist's own,
+# or the one the click loaded).
+FROM_CLICK = """
+async () => performance.timeOrigin + await window.__firstImages
+  - Number(sessionStorage.getItem('bench.click'))
+"""
+
+
+def worklist_visit(context: Any, url: str, case_id: int
+                   ) -> tuple[float, float, list[Timed]]:
+    """Open the worklist in a new page of the context and, once it is drawn and idle (a
+    reader looks at it before choosing), click the case's link: ms from the click until
+    both panes are drawn, Chromium's CPU ms meanwhile, and the API requests started in
+    between. Whether the review then opens in the same page or loads its address is the
+    served commit's own doing."""
+    page = context.new_page()
+    ended: list[Any] = []
+    page.on("requestfinished", lambda request: ended.append(request))
+    page.on("requestfailed", lambda request: ended.append(request))
+    page.goto(f"{url}/")
+    link = page.locator(f'.work-list li[data-case-id="{case_id}"] a')
+    link.wait_for()
+    page.wait_for_load_state("networkidle")
+    time.sleep(0.3)
+    page.evaluate(CLICK_PROBE)
+    before = chromium_cpu()
+    link.click()
+    page.wait_for_url(re.compile(rf"/cases/{case_id}(\?.*)?$"))
+    ready_ms = float(page.evaluate(FROM_CLICK))
+    cpu_ms = cpu_since(before) * 1000
+    clicked = float(page.evaluate("Number(sessionStorage.getItem('bench.click'))"))
+    origin, first_images = page.evaluate(FIRST_IMAGES_AT)
+    page.locator("body[data-opened='true']").wait_for()
+    api = api_requests(ended, clicked,
+                       None if first_images is None else origin + first_images)
+    page.close()
+    return ready_ms, cpu_ms, api
 
 
 def open_case(browser: Any, url: str, token: str, case_id: int
@@ -290,9 +343,11 @@ def built_web(code: Path) -> None:
 
 
 def warm_side_by_side(browser: Any, servers: dict[str, str], token: str, case_id: int,
-                      rounds: int, visits: int) -> dict[str, tuple[list[float], list[float]]]:
+                      rounds: int, visits: int, from_worklist: bool = False
+                      ) -> dict[str, tuple[list[float], list[float]]]:
     """Warm visits to each server, taking turns (the first server of each round alternates):
-    per server, ms until both panes are drawn and Chromium's CPU ms until then."""
+    per server, ms until both panes are drawn and Chromium's CPU ms until then; with
+    ``from_worklist``, each visit is a click on the case in the worklist, timed from it."""
     figures: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in servers}
     names = list(servers)
     for n in range(rounds):
@@ -301,6 +356,11 @@ def warm_side_by_side(browser: Any, servers: dict[str, str], token: str, case_id
             visit(context, servers[name], case_id)[0].close()  # fills the context's cache
             for _ in range(visits):
                 time.sleep(0.3)  # the page before has stopped working
+                if from_worklist:
+                    ready_ms, cpu_ms, _ = worklist_visit(context, servers[name], case_id)
+                    figures[name][0].append(ready_ms)
+                    figures[name][1].append(cpu_ms)
+                    continue
                 page = context.new_page()
                 before = chromium_cpu()
                 page.goto(f"{servers[name]}/cases/{case_id}")
@@ -386,6 +446,8 @@ def main() -> int:
                         help="rounds of warm visits per server with --against")
     parser.add_argument("--visits", type=int, default=3,
                         help="warm visits per server and round with --against")
+    parser.add_argument("--from-worklist", action="store_true",
+                        help="with --against: each warm visit a click on the worklist")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -416,6 +478,9 @@ def main() -> int:
                 warm: list[float] = []
                 requests_cold: list[list[Timed]] = []
                 requests_warm: list[list[Timed]] = []
+                clicked: list[float] = []
+                clicked_cpu: list[float] = []
+                requests_clicked: list[list[Timed]] = []
                 fetch: list[float] = []
                 meta: list[float] = []
                 steps: dict[str, list[float]] = {}
@@ -433,6 +498,11 @@ def main() -> int:
                     page, ready_ms, _, api = visit(context, url, case_id)
                     warm.append(ready_ms)
                     requests_warm.append(api)
+                    page.close()
+                    ready_ms, cpu_ms, api = worklist_visit(context, url, case_id)
+                    clicked.append(ready_ms)
+                    clicked_cpu.append(cpu_ms)
+                    requests_clicked.append(api)
                     fetch.append(baseline_fetch(client, images))
                     meta.append(metadata_fetch(client, images))
                     context.close()
@@ -449,7 +519,8 @@ def main() -> int:
                         with nadir_process(env, code=code) as (other, _):
                             servers = {"this checkout": url, args.against: other}
                             against = warm_side_by_side(browser, servers, token, case_id,
-                                                        args.rounds, args.visits)
+                                                        args.rounds, args.visits,
+                                                        args.from_worklist)
                 browser.close()
     print(f"(Nadir's image checks and series metadata after the ingest took {settled:.1f} s "
           "more: the runs start after them)")
@@ -460,8 +531,11 @@ def main() -> int:
     print(f"  Nadir workstation, warm (same context again): {describe(warm)}")
     print(f"  Nadir workstation, warm in a browser profile on disk (code cache kept): "
           f"{describe(profile)}")
+    print(f"  Nadir workstation, warm, from the worklist (click -> both panes drawn, same "
+          f"tab): {describe(clicked)}; Chromium's CPU meanwhile: {describe(clicked_cpu)}")
     for name, runs in (("cold", requests_cold), ("warm", requests_warm),
-                       ("warm, profile on disk", requests_profile)):
+                       ("warm, profile on disk", requests_profile),
+                       ("warm, from the worklist (ms from the click)", requests_clicked)):
         counts = [len(r) for r in runs]
         print(f"  API requests started before both panes were drawn, {name}: "
               f"{min(counts)}-{max(counts)} (goal <= 6); the last run's: "
@@ -485,9 +559,10 @@ def main() -> int:
     print("  on the way (median ms from navigation): " + ", ".join(
         f"{name} {statistics.median(at):.0f}" for name, at in sorted(
             steps.items(), key=lambda item: statistics.median(item[1]))))
+    how = "from the worklist, ms from the click" if args.from_worklist else "a new tab"
     for name, (ready, cpu) in against.items():
-        print(f"  warm, taking turns with --against ({name}): {describe(ready)}; Chromium's "
-              f"CPU until then: {describe(cpu)}")
+        print(f"  warm ({how}), taking turns with --against ({name}): {describe(ready)}; "
+              f"Chromium's CPU until then: {describe(cpu)}")
     print(f"scrolling once prefetched (ArrowDown -> next frame; panes linked by {sync}):")
     print(f"  pane scrolled: {describe(scroll['left'])}")
     print(f"  linked pane: {describe(scroll['right'])}")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveNadir, sign_in
-from tests.browser.helpers import put_known
+from tests.browser.helpers import drag, nodule_case, put_known, to_nodule
 from tests.browser.test_loading import VIEWER
+from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -61,8 +62,8 @@ def test_a_case_opens_from_the_worklist_in_the_same_page(page: Any, live: LiveNa
     box = page.locator('[data-viewport="left"]').bounding_box()
     page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.9)
     page.keyboard.press("ArrowDown")
-    page.wait_for_function(
-        f"document.querySelector('[data-viewport=\"left\"]').dataset.sopInstanceUid !== {left!r}")
+    wait_until(lambda: page.get_attribute('[data-viewport="left"]', "data-sop-instance-uid")
+               != left, timeout=30)
 
     # Back: the worklist, loaded anew (the review's viewer and state are not kept around).
     page.go_back()
@@ -108,3 +109,42 @@ def test_a_case_created_on_the_worklist_opens_in_the_same_page(
     page.wait_for_url(re.compile(rf"^{re.escape(live.url)}/cases/\d+$"))
     _both_drawn(page)
     assert page.evaluate(_SAME_PAGE)
+
+
+def test_back_from_a_case_with_a_change_not_saved_asks_first_and_keeps_its_address(
+        page: Any, live: LiveNadir) -> None:
+    """Back from a case opened from the worklist loads the worklist anew; with a change not
+    saved the browser asks first, and a reader who stays keeps the case, at its address."""
+    nodule = nodule_case(live)
+    sign_in(page, live)
+    link = page.locator(f'.work-list li[data-case-id="{nodule.case["id"]}"] a')
+    link.wait_for()
+    link.click()
+    _both_drawn(page)
+    asked: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # the reader stays
+
+    page.on("dialog", on_dialog)
+    to_nodule(page, live, nodule, "caliper")
+    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
+               if route.request.method == "PUT" else route.continue_())
+    drag(page, "left", nodule.known.endpoints[0], nodule.known.endpoints[1])
+    failed = page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"] .save-failed')
+    failed.wait_for()
+    page.go_back()
+    wait_until(lambda: page.evaluate("true") and asked == ["beforeunload"], timeout=30)
+    assert failed.is_visible()
+    # The next change of place puts the case's address back.
+    box = page.locator('[data-viewport="left"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.9)
+    page.keyboard.press("ArrowDown")
+    page.wait_for_url(re.compile(rf"^{re.escape(live.url)}/cases/{nodule.case['id']}\?"))
+    failed.locator("button[data-action=discard]").click()
+    failed.wait_for(state="detached")
+    # Nothing held now: the page leaves without asking.
+    page.goto(f"{live.url}/")
+    page.locator(".work-list li").first.wait_for()
+    assert asked == ["beforeunload"]

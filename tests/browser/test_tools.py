@@ -489,3 +489,35 @@ def test_a_lesion_picked_before_the_measurements_arrive_goes_to_its_measured_ima
     page.unroute(is_measurement_list)
     page.wait_for_selector('body[data-jump="done"]', timeout=120_000)
     on_image(page, "right", known.sop_instance_uid)
+
+
+def test_leaving_with_a_change_not_saved_asks_the_reader_first(
+        page: Any, live: LiveNadir) -> None:
+    """A change drawn and not stored holds the page: closing it (or going elsewhere) asks
+    first; once the change is discarded (or stored), the page leaves without asking."""
+    nodule = nodule_case(live)
+    case, baseline, lesion, known = nodule.case, nodule.baseline, nodule.lesion, nodule.known
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    asked: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()  # the reader stays
+
+    page.on("dialog", on_dialog)
+    to_nodule(page, live, nodule, "caliper")
+    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
+               if route.request.method == "PUT" else route.continue_())
+    drag(page, "left", known.endpoints[0], known.endpoints[1])
+    row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
+    row.wait_for()
+    page.close(run_before_unload=True)
+    wait_until(lambda: page.evaluate("true") and asked == ["beforeunload"], timeout=30)
+    assert not page.is_closed()
+    row.locator("button[data-action=discard]").click()
+    row.wait_for(state="detached")
+    assert measurement(live, case["id"], lesion["id"], baseline) is None
+    page.close(run_before_unload=True)
+    page.wait_for_event("close")
+    assert asked == ["beforeunload"]

@@ -141,6 +141,14 @@ class ReviewPage {
     });
     // The lesion list, the response panel, its chart and the readings change together with the book.
     book.onChange(() => this.refreshSoon());
+    // Leaving the case (closing the tab, Back, another address) while a change is still being
+    // saved, or was not saved and waits for Retry or Discard: the browser asks the reader
+    // first, in its own words (a page cannot choose them). Nothing else holds the page.
+    window.addEventListener('beforeunload', (event) => {
+      if (!pending.all().length) return;
+      event.preventDefault();
+      event.returnValue = '';
+    });
     undo.onChange(() => this.toolbar?.showHistory(undo.stack.canUndo, undo.stack.canRedo, undo.busy, undo.waiting));
     pending.onChange(() => this.lesionPanel.render());
   }
@@ -265,8 +273,10 @@ class ReviewPage {
       ...(this.state.selectedId ? { lesion: this.state.selectedId } : {}),
       ...(readers ? { readers } : {}),
     };
-    const query = formatPlace(place);
-    if (query !== location.search) history.replaceState(history.state, '', `${location.pathname}${query}`);
+    // The case's own path: after a Back that the reader declined to leave on (a change not
+    // saved), the address is put back to this case's.
+    const address = `/cases/${this.state.caseId}${formatPlace(place)}`;
+    if (address !== location.pathname + location.search) history.replaceState(history.state, '', address);
   }
 
   /** For browser tests and benchmarks: where an image point is on the page. */
