@@ -167,3 +167,28 @@ def shown_sums(page: Any) -> list[str]:
 
 def panel_matches_server(page: Any, live: LiveNadir, case_id: int) -> None:
     wait_until(lambda: shown_sums(page) == expected_sums(live, case_id), timeout=60)
+
+
+def drawn_not_saved(page: Any, live: LiveNadir, nodule: NoduleCase) -> Any:
+    """Draw the nodule's caliper on the open case with every save refused (connection
+    refused): the lesion's "not saved" row, once shown."""
+    to_nodule(page, live, nodule, "caliper")
+    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
+               if route.request.method == "PUT" else route.continue_())
+    drag(page, "left", nodule.known.endpoints[0], nodule.known.endpoints[1])
+    row = page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"] .save-failed')
+    row.wait_for()
+    return row
+
+
+def dialogs_dismissed(page: Any) -> list[str]:
+    """Dismiss every dialog the page opens (for `beforeunload`: the reader stays); the list
+    of their types, as they come."""
+    asked: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return asked

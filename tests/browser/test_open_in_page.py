@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveNadir, sign_in
-from tests.browser.helpers import drag, nodule_case, put_known, to_nodule
+from tests.browser.helpers import dialogs_dismissed, drawn_not_saved, nodule_case, put_known
 from tests.browser.test_loading import VIEWER
 from tests.conftest import wait_until
 
@@ -121,19 +121,8 @@ def test_back_from_a_case_with_a_change_not_saved_asks_first_and_keeps_its_addre
     link.wait_for()
     link.click()
     _both_drawn(page)
-    asked: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        asked.append(dialog.type)
-        dialog.dismiss()  # the reader stays
-
-    page.on("dialog", on_dialog)
-    to_nodule(page, live, nodule, "caliper")
-    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
-               if route.request.method == "PUT" else route.continue_())
-    drag(page, "left", nodule.known.endpoints[0], nodule.known.endpoints[1])
-    failed = page.locator(f'[data-lesion-id="{nodule.lesion["id"]}"] .save-failed')
-    failed.wait_for()
+    asked = dialogs_dismissed(page)  # the reader stays
+    failed = drawn_not_saved(page, live, nodule)
     page.go_back()
     wait_until(lambda: page.evaluate("true") and asked == ["beforeunload"], timeout=30)
     assert failed.is_visible()

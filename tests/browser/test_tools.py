@@ -17,7 +17,9 @@ from tests.browser.helpers import (
     attr,
     choose_tool,
     client_point,
+    dialogs_dismissed,
     drag,
+    drawn_not_saved,
     go_to_image,
     history,
     hover,
@@ -208,15 +210,10 @@ def test_a_save_without_an_answer_shows_not_saved_and_retry_stores_it(
 
 def test_discard_drops_a_change_that_was_not_saved(page: Any, live: LiveNadir) -> None:
     nodule = nodule_case(live)
-    case, baseline, lesion, known = nodule.case, nodule.baseline, nodule.lesion, nodule.known
+    case, baseline, lesion = nodule.case, nodule.baseline, nodule.lesion
     sign_in(page, live)
     open_case(page, live, case["id"])
-    to_nodule(page, live, nodule, "caliper")
-    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
-               if route.request.method == "PUT" else route.continue_())
-    drag(page, "left", known.endpoints[0], known.endpoints[1])
-    row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
-    row.wait_for()
+    row = drawn_not_saved(page, live, nodule)
     row.locator("button[data-action=discard]").click()
     row.wait_for(state="detached")
     assert page.locator(".caliper-badge").count() == 0
@@ -496,22 +493,11 @@ def test_leaving_with_a_change_not_saved_asks_the_reader_first(
     """A change drawn and not stored holds the page: closing it (or going elsewhere) asks
     first; once the change is discarded (or stored), the page leaves without asking."""
     nodule = nodule_case(live)
-    case, baseline, lesion, known = nodule.case, nodule.baseline, nodule.lesion, nodule.known
+    case, baseline, lesion = nodule.case, nodule.baseline, nodule.lesion
     sign_in(page, live)
     open_case(page, live, case["id"])
-    asked: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        asked.append(dialog.type)
-        dialog.dismiss()  # the reader stays
-
-    page.on("dialog", on_dialog)
-    to_nodule(page, live, nodule, "caliper")
-    page.route("**/measurements/**", lambda route: route.abort("connectionrefused")
-               if route.request.method == "PUT" else route.continue_())
-    drag(page, "left", known.endpoints[0], known.endpoints[1])
-    row = page.locator(f'[data-lesion-id="{lesion["id"]}"] .save-failed')
-    row.wait_for()
+    asked = dialogs_dismissed(page)  # the reader stays
+    row = drawn_not_saved(page, live, nodule)
     page.close(run_before_unload=True)
     wait_until(lambda: page.evaluate("true") and asked == ["beforeunload"], timeout=30)
     assert not page.is_closed()
