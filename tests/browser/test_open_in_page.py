@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -137,3 +138,25 @@ def test_back_from_a_case_with_a_change_not_saved_asks_first_and_keeps_its_addre
     page.goto(f"{live.url}/")
     page.locator(".work-list li").first.wait_for()
     assert asked == ["beforeunload"]
+
+
+def test_a_double_click_opens_the_case_once(page: Any, live: LiveNadir) -> None:
+    """The worklist stays on screen until the review is built: a second click meanwhile (a
+    double click, or another case) opens nothing more, so one review runs in the page."""
+    case = live.new_case()
+    other = live.new_case()
+    sign_in(page, live)
+    link = page.locator(f'.work-list li[data-case-id="{case["id"]}"] a')
+    link.wait_for()
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(urlsplit(r.url).path))
+    link.dblclick()
+    # Another case clicked at once, if the worklist is still there.
+    page.evaluate(f"document.querySelector('.work-list li[data-case-id=\"{other['id']}\"] a')"
+                  "?.click()")
+    page.wait_for_url(f"{live.url}/cases/{case['id']}")
+    _both_drawn(page)
+    opened = [p for p in asked if re.fullmatch(r"/api/v1/cases/\d+", p)]
+    assert opened == [f"/api/v1/cases/{case['id']}"], opened
+    assert asked.count(f"/api/v1/cases/{case['id']}/measurements") == 1
+    assert len(page.locator('[data-viewport="left"]').all()) == 1

@@ -29,8 +29,14 @@ async function route(): Promise<void> {
   return worklistPage(root, openInPage);
 }
 
-/** Open a case's review in this page, as if its address had been loaded. */
+/** Whether a case is opening in this page already (the worklist stays until its review is built). */
+let opening = false;
+
+/** Open a case's review in this page, as if its address had been loaded; once only (a
+ * double click, or a second case clicked while the first opens, opens nothing more). */
 function openInPage(path: string): void {
+  if (opening) return;
+  opening = true;
   history.pushState(null, '', path);
   window.scrollTo(0, 0);
   run();
