@@ -160,3 +160,30 @@ def test_a_double_click_opens_the_case_once(page: Any, live: LiveNadir) -> None:
     assert opened == [f"/api/v1/cases/{case['id']}"], opened
     assert asked.count(f"/api/v1/cases/{case['id']}/measurements") == 1
     assert len(page.locator('[data-viewport="left"]').all()) == 1
+
+
+def test_a_review_whose_code_is_gone_loads_its_address_anew(page: Any, live: LiveNadir) -> None:
+    """A worklist loaded before an upgrade names the review's code of then; should that code
+    fail to load at the click, the case's address is loaded anew (naming the code the server
+    has now) instead of the page saying that something went wrong."""
+    case = live.new_case()
+    sign_in(page, live)
+    link = page.locator(f'.work-list li[data-case-id="{case["id"]}"] a')
+    link.wait_for()
+    refused: list[str] = []
+
+    def gone_once(route: Any) -> None:
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(status=404, body="Not Found")
+
+    page.route(re.compile(r"/assets/review-[^/]*\.js$"), gone_once)
+    page.evaluate(_MARK)
+    link.click()
+    page.wait_for_url(f"{live.url}/cases/{case['id']}*")
+    _both_drawn(page)
+    assert refused, "the review's code was not asked for"
+    assert not page.evaluate(_SAME_PAGE)  # loaded anew
+    assert "Something went wrong" not in page.inner_text("body")

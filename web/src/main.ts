@@ -39,7 +39,10 @@ function openInPage(path: string): void {
   opening = true;
   history.pushState(null, '', path);
   window.scrollTo(0, 0);
-  run();
+  // Should the review fail to start here (its code gone from the server since this page was
+  // loaded, as after an upgrade: asset names carry their content's hash), its address is
+  // loaded anew, which names the code the server has now; a failure there is shown as usual.
+  route().catch(() => location.reload());
 }
 
 function run(): void {
