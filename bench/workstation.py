@@ -268,11 +268,13 @@ CLICK_PROBE = """
 () => document.addEventListener('click', (e) => sessionStorage.setItem(
   'bench.click', String(performance.timeOrigin + e.timeStamp)), { capture: true, once: true })
 """
-# Once both panes are drawn: ms from the click, in the page shown then (the worklist's own,
-# or the one the click loaded).
+# Once both panes are drawn: ms from the click, and the click's time (ms since the epoch),
+# in the page shown then (the worklist's own, or the one the click loaded).
 FROM_CLICK = """
-async () => performance.timeOrigin + await window.__firstImages
-  - Number(sessionStorage.getItem('bench.click'))
+async () => {
+  const clicked = Number(sessionStorage.getItem('bench.click'));
+  return [performance.timeOrigin + await window.__firstImages - clicked, clicked];
+}
 """
 
 
@@ -296,9 +298,8 @@ def worklist_visit(context: Any, url: str, case_id: int
     before = chromium_cpu()
     link.click()
     page.wait_for_url(re.compile(rf"/cases/{case_id}(\?.*)?$"))
-    ready_ms = float(page.evaluate(FROM_CLICK))
+    ready_ms, clicked = (float(v) for v in page.evaluate(FROM_CLICK))
     cpu_ms = cpu_since(before) * 1000
-    clicked = float(page.evaluate("Number(sessionStorage.getItem('bench.click'))"))
     origin, first_images = page.evaluate(FIRST_IMAGES_AT)
     page.locator("body[data-opened='true']").wait_for()
     api = api_requests(ended, clicked,

@@ -45,14 +45,10 @@ function openInPage(path: string): void {
   route().catch(() => location.reload());
 }
 
-function run(): void {
-  route().catch((error) => {
-    const root = document.getElementById('app');
-    if (root) root.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
-  });
-}
-
 // Back (or Forward) to an address this page showed: that page is loaded anew, as it is now,
 // rather than rebuilt from what this page still holds (a review's viewer and its state).
 window.addEventListener('popstate', () => location.reload());
-run();
+route().catch((error) => {
+  const root = document.getElementById('app');
+  if (root) root.textContent = `Something went wrong: ${error instanceof Error ? error.message : String(error)}`;
+});

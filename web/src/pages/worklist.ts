@@ -12,7 +12,7 @@ import { openCasesInPage } from './routes';
 
 /** `open`: opens a case in this page (its path and query); a case's link clicked with a
  * modifier, or with another button, still opens where the reader asked (a new tab). */
-export async function worklistPage(root: HTMLElement, open: (path: string) => void = (path) => location.assign(path)): Promise<void> {
+export async function worklistPage(root: HTMLElement, open: (path: string) => void): Promise<void> {
   const list = h('div', { class: 'worklist', 'aria-busy': 'true' }, h('p', { class: 'hint' }, 'Loading patients…'));
   const main = h('main', { class: 'worklist-page' },
     h('p', { class: 'disclaimer' }, COMPUTED_READING),
