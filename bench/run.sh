@@ -32,6 +32,8 @@ echo "== fault suite: each scenario 3 times on the study pair, index checked aga
 echo "== review workstation: first images (cold, warm, API requests) and scrolling in headless Chromium, 300-slice 512x512 pair"
 npm --prefix web run build
 .venv/bin/python -m bench.workstation --runs 5 --keys 40
+echo "== review workstation: the image loader's multipart boundary search against Nadir's, one 512x512 frame answer"
+(cd web && npx --no-install vitest bench --run)
 echo "== token check: database lookup on every request vs the old 10 s cache"
 .venv/bin/python -m bench.token_auth
 echo "== request bodies: 3 parallel 400 MB bodies without a token vs 1 KB ones"

@@ -44,3 +44,22 @@ def test_the_review_carries_only_the_cornerstone3d_tools_it_uses() -> None:
     assert "Bidirectional" in code
     for unused in ("UltrasoundPleuraBLine", "SculptorTool", "VideoRedaction", "ETDRSGrid"):
         assert unused not in code, f"{unused} is in the review's chunks"
+
+
+def test_the_review_searches_frame_answers_with_nadirs_boundary_search() -> None:
+    """web/vite.config.ts puts src/vendor/find-index-of-string.ts in place of the image
+    loader's byte-by-byte boundary search (which the build fails without, should the loader
+    stop importing it by name): the review's chunks carry the one that lets the array's
+    indexOf find the candidates, and not the loader's loop."""
+    import re
+
+    from api.routes.web import WEB_DIST, review_chunks
+
+    chunks = review_chunks(WEB_DIST)
+    if not chunks:
+        pytest.fail("web/dist has no review chunks: run bash scripts/setup.sh (npm run build)")
+    code = "".join((WEB_DIST / "assets" / name).read_text(encoding="utf-8") for name in chunks)
+    assert re.search(r"\.indexOf\(\w+\[0\],Math\.max\(0,\w+\|\|0\)\)", code)
+    # The loader's own: `for (let i = offset; i < data.length; i++) if (token[0] === data[i])`.
+    assert not re.search(r"for\(let (\w+)=\w+;\1<\w+\.length;\1\+\+\)if\(\w+\[0\]===\w+\[\1\]\)",
+                         code)
