@@ -65,13 +65,16 @@ def sample_picture(size: int, *, seed: int, length_frac: float = 0.4, frame: boo
 def sample_report_data(*, follow_ups: int = 1, targets: int = 5, crop_px: int = 384,
                        thumbnail_px: int = 256, criteria: str = "RECIST1.1",
                        broken_image: tuple[int, int] | None = None,
-                       markers: bool = False) -> ReportData:
+                       markers: bool = False, study_uids: bool = False) -> ReportData:
     """A case of ``targets`` target lesions over a baseline and ``follow_ups`` follow-ups.
 
     ``broken_image`` = (lesion index, timepoint index) makes that key image an error, as the
     data assembly reports an image that could not be decoded. Sums, changes and responses
     are computed like the engine does for these sizes (PR, then a regrowing lesion).
-    ``markers`` adds CEA and CA 19-9 levels (:data:`MARKERS`).
+    ``markers`` adds CEA and CA 19-9 levels (:data:`MARKERS`). ``study_uids`` names the
+    timepoints by Study Instance UIDs of the longest length (64 characters, PS3.5 9.1), as
+    pydicom's ``generate_uid`` makes them under its root, instead of ``BL`` and ``FU1``: the
+    report prints them, and WeasyPrint lays a long UID out at some cost.
     """
     if not 1 <= follow_ups <= len(FOLLOW_UP_FACTORS):
         raise ValueError(f"follow_ups must be within 1..{len(FOLLOW_UP_FACTORS)}")
@@ -79,7 +82,9 @@ def sample_report_data(*, follow_ups: int = 1, targets: int = 5, crop_px: int = 
         raise ValueError(f"targets must be within 1..{len(BASELINE_SIZES_MM)}")
     dates = [datetime.date(2026, 1, 12) + datetime.timedelta(days=63 * i)
              for i in range(follow_ups + 1)]
-    ids = ["BL"] + [f"FU{i}" for i in range(1, follow_ups + 1)]
+    ids = ([f"1.2.826.0.1.3680043.8.498.{(7 ** 45 + 10 ** 36 * t) % 10 ** 38:038d}"
+            for t in range(follow_ups + 1)]
+           if study_uids else ["BL"] + [f"FU{i}" for i in range(1, follow_ups + 1)])
     sizes = [[round(BASELINE_SIZES_MM[n] * (1.0 if t == 0 else
                                             FOLLOW_UP_FACTORS[t - 1][n % 5]), 1)
               for t in range(follow_ups + 1)] for n in range(targets)]

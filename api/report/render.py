@@ -20,6 +20,10 @@ about 25 %; the two SVG charts' text, laid out letter by letter by WeasyPrint 70
   lossless PNGs.
 * WeasyPrint's HTML parser scans a megabyte of base64 slowly; the PDF's HTML names the images
   by short internal URLs that its URL fetcher serves from memory.
+* Tables whose columns are known (studies, series compared, the header's two columns) have
+  fixed widths: WeasyPrint sizes an automatic table by laying every cell's text out at each
+  possible break, which for the Study Instance UIDs (breakable after any digit) cost about
+  8 % of a PDF (``python -m bench.report_layout --instructions``).
 * Fonts are subset into the PDF, by fontTools unless libharfbuzz-subset is installed (then
   about 0.15 s faster). One family in two weights; Nimbus Sans (URW's Helvetica) subsets
   faster than DejaVu Sans, whose large kerning tables fontTools reads in full.

@@ -9,12 +9,15 @@ are rasterised with poppler's pdftoppm and inspected as pixel arrays.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import io
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -268,3 +271,40 @@ def test_a_report_without_follow_up_or_images_renders(tmp_path: Path) -> None:
     html = render_html(bare)
     assert "Baseline only" in html and "No key image: no image recorded." in html
     assert render_pdf(bare).startswith(b"%PDF-")
+
+
+def _boxes(box: Any) -> Iterator[Any]:
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _boxes(child)
+
+
+def test_the_studies_and_series_tables_have_fixed_widths_and_keep_text_in_its_column() -> None:
+    """Their widths come from the template, not from measuring every cell at each possible
+    break (which the UIDs made costly); a word wider than its column, as a long user name or
+    a series description without spaces, breaks inside the column rather than running over
+    the next one."""
+    from weasyprint import HTML
+
+    data = sample_report_data(study_uids=True)
+    signed = dataclasses.replace(
+        data.timepoints[0], signed_off_by="radiologist.anne-marie.vandenberghe@hospital.example",
+        signed_off_at=datetime.datetime(2026, 1, 14, 9, 5, tzinfo=datetime.UTC))
+    pair = dataclasses.replace(data.pairs[0],
+                               baseline_description="CHEST_ABDOMEN_PORTAL_VENOUS_5.0MM_B30F_SOFT")
+    data = dataclasses.replace(data, timepoints=(signed, *data.timepoints[1:]),
+                               pairs=(pair, *data.pairs[1:]))
+    first = HTML(string=render_html(data)).render().pages[0]._page_box
+    tables = {cls: box for box in _boxes(first)
+              if box.element_tag == "table" and box.element is not None
+              and (cls := box.element.get("class", "")) in ("grid studies", "grid series")}
+    assert set(tables) == {"grid studies", "grid series"}
+    for table in tables.values():
+        assert table.style["table_layout"] == "fixed"
+        cells = [box for box in _boxes(table) if box.element_tag in ("td", "th")]
+        assert cells
+        for cell in cells:
+            right = cell.content_box_x() + cell.width
+            for text in _boxes(cell):
+                if type(text).__name__ == "TextBox":
+                    assert text.position_x + text.width <= right + 0.5, text.text
