@@ -29,8 +29,8 @@ echo "== upload: peak memory of nadir serve taking a 1 GB zip"
 .venv/bin/python -m bench.upload_memory --gb 1
 echo "== fault suite: each scenario 3 times on the study pair, index checked against Orthanc"
 .venv/bin/python -m bench.faults --runs 3
-echo "== report layout: the PDF with this checkout's template against HEAD's (CPU seconds, and instructions under callgrind)"
-.venv/bin/python -m bench.report_layout --rounds 10 --instructions
+echo "== report layout: the PDF with this checkout's template against 113eb14's, before the fixed-width tables (CPU seconds, and instructions under callgrind)"
+.venv/bin/python -m bench.report_layout --against 113eb14 --rounds 10 --instructions
 echo "== review workstation: first images (cold, warm, API requests) and scrolling in headless Chromium, 300-slice 512x512 pair"
 npm --prefix web run build
 .venv/bin/python -m bench.workstation --runs 5 --keys 40
