@@ -5,7 +5,9 @@ The case: 2 timepoints (named by Study Instance UIDs of the longest length) x 5 
 lesions, with realistic key images (:mod:`tests.report_sample`). Each round renders the PDF
 (:func:`api.report.render.render_pdf`: template, charts, JPEG key images, WeasyPrint's layout
 and writing) with both templates in turn, each first in every other round, and times each in
-CPU seconds of this process, which the machine's other work spreads less than the wall clock.
+CPU seconds of this process, which the machine's other work spreads less than the wall clock;
+after the first round the process's objects are frozen out of the cycle collector's way, as
+in ``nadir serve``.
 
 ``--instructions`` also counts the instructions of one render with each template under
 valgrind's callgrind (a second and a fourth render in a fresh process, the difference
@@ -17,6 +19,7 @@ Usage: .venv/bin/python -m bench.report_layout [--against REF] [--rounds N] [--i
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shutil
@@ -70,6 +73,12 @@ def _cpu_seconds(dirs: dict[str, Path], rounds: int) -> dict[str, list[float]]:
             if n:  # the first round fills WeasyPrint's and fontconfig's caches
                 times[name].append(time.process_time() - start)
             assert pdf.startswith(b"%PDF-")
+        if not n:
+            # As `nadir serve` does once its renderer is warm (api/workers/report_warmup.py):
+            # what the start loaded is left out of the cycle collector's full passes, which
+            # otherwise land in some renders and not others, by each template's allocations.
+            gc.collect()
+            gc.freeze()
     return times
 
 
