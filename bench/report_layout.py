@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.common import REPO, load_average
 
@@ -37,12 +38,19 @@ TEMPLATE = Path("api/report/templates/report.html.j2")
 _RENDER = """
 import sys
 from api.report import render
-from tests.report_sample import sample_report_data
+from bench.report_layout import case
 render.TEMPLATE_DIR = __import__("pathlib").Path(sys.argv[1])
-data = sample_report_data(follow_ups=1, targets=5, study_uids=True)
+data = case()
 for _ in range(int(sys.argv[2])):
     render.render_pdf(data)
 """
+
+
+def case() -> Any:
+    """The benchmark's report: 2 timepoints named by 64-character UIDs x 5 target lesions."""
+    from tests.report_sample import sample_report_data
+
+    return sample_report_data(follow_ups=1, targets=5, study_uids=True)
 
 
 def _template_dirs(ref: str, root: Path) -> dict[str, Path]:
@@ -59,9 +67,8 @@ def _template_dirs(ref: str, root: Path) -> dict[str, Path]:
 
 def _cpu_seconds(dirs: dict[str, Path], rounds: int) -> dict[str, list[float]]:
     from api.report import render
-    from tests.report_sample import sample_report_data
 
-    data = sample_report_data(follow_ups=1, targets=5, study_uids=True)
+    data = case()
     times: dict[str, list[float]] = {name: [] for name in dirs}
     for n in range(rounds + 1):
         # Each goes first in every other round: a render can leave work (garbage) to the next.
