@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import LiveNadir, open_case, sign_in
-from tests.browser.helpers import nodule_case, put_known, select, wait_for_note
+from tests.browser.helpers import (
+    dialogs_dismissed,
+    nodule_case,
+    put_known,
+    select,
+    wait_for_note,
+)
 from tests.conftest import wait_until
 
 pytestmark = pytest.mark.integration
@@ -111,3 +117,58 @@ def test_a_change_to_a_lesion_read_on_a_signed_off_timepoint_asks_the_reason(
     assert [c["reason"] for c in changes["changes"]] == ["segment confirmed on the follow-up"]
     row = page.locator(f'[data-lesion-id="{lesion["id"]}"]')
     wait_until(lambda: "right upper lobe" in row.inner_text(), timeout=60)
+
+
+def test_what_the_reader_typed_in_a_lesion_form_outlives_the_panel_drawn_again(
+        page: Any, live: LiveNadir) -> None:
+    """The panel is drawn anew whenever the case changes. A label typed in a lesion's form and
+    an organ typed in "Add a lesion", left unsent while the reader clicks elsewhere, come back
+    in the forms drawn next: after another lesion is selected and back, and after a
+    measurement stored elsewhere arrives. Unsent, they hold the page; sent, they are gone."""
+    case = live.new_case()
+    nodule, node = case["by_label"]["RUL nodule"], case["by_label"]["Subcarinal node"]
+    baseline = case["timepoints"][0]["id"]
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    asked = dialogs_dismissed(page)
+    select(page, nodule["id"])
+    unfold(page).locator("input[name=label]").fill("RUL-draft")
+    adding = page.locator(".add-lesion")
+    adding.locator("summary").click()
+    adding.locator("input[name=organ]").fill("left adrenal")
+    adding.locator("select[name=kind]").select_option("new")
+    # Elsewhere: another lesion, then back (each selection draws the panel again).
+    select(page, node["id"])
+    assert page.locator(".add-lesion input[name=organ]").input_value() == "left adrenal"
+    select(page, nodule["id"])
+    assert unfold(page).locator("input[name=label]").input_value() == "RUL-draft"
+    # A change from elsewhere draws the panel again too.
+    put_known(live, case, "Subcarinal node", baseline)
+    row = page.locator(f'[data-lesion-id="{node["id"]}"]')
+    wait_until(lambda: "mm" in row.inner_text(), timeout=60)
+    assert page.locator(".edit-lesion input[name=label]").input_value() == "RUL-draft"
+    adding = page.locator(".add-lesion")
+    assert adding.locator("input[name=organ]").input_value() == "left adrenal"
+    assert adding.locator("select[name=kind]").input_value() == "new"
+    assert adding.locator(".first-seen").is_visible()  # follows the restored kind
+    # Marked as not sent: the fields the reader changed, and only those.
+    drafted = page.locator(".panel.lesions [data-draft]")
+    assert sorted(drafted.evaluate_all("fs => fs.map(f => f.name)")) == ["kind", "label", "organ"]
+    page.screenshot(path=f"{SHOTS}/lesion-form-drafts.png")
+    # Unsent, they hold the page.
+    page.close(run_before_unload=True)
+    wait_until(lambda: page.evaluate("true") and asked == ["beforeunload"], timeout=30)
+    assert not page.is_closed()
+    # Sent, they are stored and gone from the forms.
+    page.locator(".edit-lesion button.save-lesion").click()
+    wait_until(lambda: lesion_of(live, case["id"], nodule["id"])["label"] == "RUL-draft",
+               timeout=60)
+    page.locator(".add-lesion button[type=submit]").click()
+    wait_until(lambda: any(x["organ"] == "left adrenal" for x in
+                           live.get(f"/api/v1/cases/{case['id']}/lesions").json()), timeout=60)
+    wait_until(lambda: page.locator(".add-lesion input[name=organ]").input_value() == "",
+               timeout=60)
+    assert page.locator(".panel.lesions [data-draft]").count() == 0
+    page.close(run_before_unload=True)
+    page.wait_for_event("close")
+    assert asked == ["beforeunload"]

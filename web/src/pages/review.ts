@@ -142,10 +142,11 @@ class ReviewPage {
     // The lesion list, the response panel, its chart and the readings change together with the book.
     book.onChange(() => this.refreshSoon());
     // Leaving the case (closing the tab, Back, another address) while a change is still being
-    // saved, or was not saved and waits for Retry or Discard: the browser asks the reader
-    // first, in its own words (a page cannot choose them). Nothing else holds the page.
+    // saved, or was not saved and waits for Retry or Discard, or with a lesion's label or
+    // organ typed and not sent: the browser asks the reader first, in its own words (a page
+    // cannot choose them). Nothing else holds the page.
     window.addEventListener('beforeunload', (event) => {
-      if (!pending.all().length) return;
+      if (!pending.all().length && !this.lesionPanel.drafts.holdsPage()) return;
       event.preventDefault();
       event.returnValue = '';
     });

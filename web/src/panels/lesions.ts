@@ -7,6 +7,7 @@ import { axisOf } from '../measure/caliper';
 import type { MeasurementBook } from '../measure/book';
 import type { PendingSave, PendingSaves } from '../measure/pending';
 import { fill, h, mm } from './dom';
+import { Drafts, keepDraft } from './drafts';
 import { KIND_NAMES, LESION_KINDS, statusWords, statusesFor } from './words';
 import { tenths } from '../figures';
 
@@ -17,14 +18,16 @@ export interface LesionPanelHost {
   caseData(): Case;
   selectedId(): number | null;
   select(lesion: Lesion): void;
-  addLesion(body: LesionCreate): Promise<void>;
+  /** Whether the lesion was added (else the reader was told why). */
+  addLesion(body: LesionCreate): Promise<boolean>;
   setStatus(lesion: Lesion, timepointId: string, status: string): Promise<void>;
   /** "Add fragment" (RECIST 1.1 s4.3.2): whether a new caliper joins the lesion's others. */
   fragmentMode(): boolean;
   setFragmentMode(on: boolean): void;
   /** RECIST 1.1 s4.3.2: the lesion has merged into `into` at the timepoint. */
   mergeInto(lesion: Lesion, timepointId: string, into: Lesion): Promise<void>;
-  changeLesion(lesion: Lesion, changes: LesionPatch): Promise<void>;
+  /** Whether the change was stored (else the reader was told why). */
+  changeLesion(lesion: Lesion, changes: LesionPatch): Promise<boolean>;
   deleteLesion(lesion: Lesion): Promise<void>;
   retry(lesionId: number, timepointId: string): void;
   discard(lesionId: number, timepointId: string): void;
@@ -33,6 +36,8 @@ export interface LesionPanelHost {
 
 export class LesionPanel {
   readonly element = h('section', { class: 'panel lesions', 'aria-label': 'Lesions' });
+  /** What the reader has put in the forms and not sent: drawn again with each form. */
+  readonly drafts = new Drafts();
   private deferred = false;
 
   constructor(private readonly host: LesionPanelHost) {
@@ -75,6 +80,9 @@ export class LesionPanel {
     );
     const empty = c.lesions.length === 0 ? h('p', { class: 'hint' }, 'No lesion recorded yet.') : null;
     const selectedLesion = c.lesions.find((l) => l.id === selected) ?? null;
+    // A deleted lesion's forms are gone, and their drafts with them.
+    const ids = new Set(c.lesions.map((l) => String(l.id)));
+    this.drafts.retain((key) => key === ADD_FORM || ids.has(key.slice(key.indexOf(':') + 1)));
     fill(this.element,
       h('h2', {}, 'Lesions'),
       c.images_missing
@@ -159,10 +167,13 @@ export class LesionPanel {
     tp.value = timepoints[timepoints.length - 1]?.id ?? '';
     const status = h('select', { name: 'status', 'aria-label': 'Status' },
       statusesFor(lesion.kind).map((s) => h('option', { value: s }, statusWords(s))));
+    const key = `status:${lesion.id}`;
+    keepDraft(this.drafts, key, [tp, status], false);
     return h('form', {
       class: 'status-form',
       onsubmit: (e: Event) => {
         e.preventDefault();
+        this.drafts.clear(key);
         void this.host.setStatus(lesion, tp.value, status.value);
       },
     }, h('label', {}, `Status of ${lesion.label} at `), tp, status, h('button', { type: 'submit' }, 'Set status'));
@@ -199,10 +210,13 @@ export class LesionPanel {
     tp.value = followUps[followUps.length - 1]?.id ?? '';
     const into = h('select', { name: 'merge-into', 'aria-label': 'Merged into' },
       others.map((l) => h('option', { value: String(l.id) }, l.label)));
+    const key = `merge:${lesion.id}`;
+    keepDraft(this.drafts, key, [tp, into], false);
     return h('form', {
       class: 'merge-form',
       onsubmit: (e: Event) => {
         e.preventDefault();
+        this.drafts.clear(key);
         const target = others.find((l) => String(l.id) === into.value);
         if (target) void this.host.mergeInto(lesion, tp.value, target);
       },
@@ -219,17 +233,23 @@ export class LesionPanel {
       kinds.map((k) => h('option', { value: k }, KIND_NAMES[k] ?? k)));
     kind.value = lesion.kind;
     const nodal = h('input', { type: 'checkbox', name: 'nodal', checked: lesion.nodal });
+    const key = `edit:${lesion.id}`;
+    keepDraft(this.drafts, key, [label, organ, kind, nodal], true);
     return h('details', { class: 'edit-lesion' },
       h('summary', {}, `Change or delete ${lesion.label}`),
       h('form', {
-        onsubmit: (e: Event) => {
+        onsubmit: async (e: Event) => {
           e.preventDefault();
           const changes: LesionPatch = {};
           if (label.value.trim() !== lesion.label) changes.label = label.value.trim();
           if (organ.value.trim() !== lesion.organ) changes.organ = organ.value.trim();
           if (kind.value !== lesion.kind) changes.kind = kind.value as LesionPatch['kind'];
           if (nodal.checked !== lesion.nodal) changes.nodal = nodal.checked;
-          if (Object.keys(changes).length) void this.host.changeLesion(lesion, changes);
+          if (!Object.keys(changes).length) {
+            this.drafts.clear(key);
+            return;
+          }
+          if (await this.host.changeLesion(lesion, changes)) this.done(key);
         },
       },
       label, organ, kind,
@@ -237,6 +257,12 @@ export class LesionPanel {
       h('div', { class: 'edit-buttons' },
         h('button', { type: 'submit', class: 'save-lesion' }, 'Save changes'),
         h('button', { type: 'button', class: 'delete-lesion danger', onclick: () => void this.host.deleteLesion(lesion) }, `Delete ${lesion.label}…`))));
+  }
+
+  /** The form's change is stored: its draft is gone, and the form shows the stored data. */
+  private done(key: string): void {
+    this.drafts.clear(key);
+    this.render();
   }
 
   private addForm(timepoints: Timepoint[]): HTMLElement {
@@ -249,6 +275,7 @@ export class LesionPanel {
     firstSeen.value = timepoints[timepoints.length - 1]?.id ?? '';
     const firstSeenRow = h('label', { class: 'first-seen', hidden: true }, 'First seen at ', firstSeen);
     kind.addEventListener('change', () => (firstSeenRow.hidden = kind.value !== 'new'));
+    keepDraft(this.drafts, ADD_FORM, [kind, organ, nodal, firstSeen], true);
     return h('details', { class: 'add-lesion' },
       h('summary', {}, 'Add a lesion'),
       h('form', {
@@ -256,7 +283,7 @@ export class LesionPanel {
           e.preventDefault();
           const body: LesionCreate = { kind: kind.value as LesionCreate['kind'], organ: organ.value.trim(), nodal: nodal.checked };
           if (kind.value === 'new') body.timepoint = firstSeen.value;
-          await this.host.addLesion(body);
+          if (await this.host.addLesion(body)) this.done(ADD_FORM);
         },
       },
       kind, organ,
@@ -266,6 +293,9 @@ export class LesionPanel {
     );
   }
 }
+
+/** The key of the form that adds a lesion (the others are `<form>:<lesion id>`). */
+const ADD_FORM = 'add';
 
 /** Whether a mouse button is held down anywhere on the page (pointer events, capture phase). */
 let pointerDown = false;

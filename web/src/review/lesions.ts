@@ -48,23 +48,27 @@ export class LesionDesk {
     this.hooks.selectionChanged();
   }
 
-  async add(body: LesionCreate): Promise<void> {
+  /** Whether the lesion was added (else the reader was told why). */
+  async add(body: LesionCreate): Promise<boolean> {
     const lesion = await addLesion(this.state.caseId, body);
-    if (!lesion) return;
+    if (!lesion) return false;
     this.state.putLesion(lesion);
     await this.select(lesion);
     this.hooks.lesionsChanged();
+    return true;
   }
 
-  async change(lesion: Lesion, changes: LesionPatch): Promise<void> {
+  /** Whether the change was stored (else the reader was told why). */
+  async change(lesion: Lesion, changes: LesionPatch): Promise<boolean> {
     const updated = await withAmendment(`${lesion.label} change`,
       (amendment) => api.patchLesion(this.state.caseId, lesion.id, amendment ? { ...changes, amendment_reason: amendment } : changes),
       (detail) => this.askAmendment(lesion, 'This change', detail));
-    if (!updated) return;
+    if (!updated) return false;
     this.state.putLesion(updated);
     notify(`${lesion.label} changed${updated.label !== lesion.label ? ` to ${updated.label}` : ''}.`);
     this.hooks.selectionChanged();
     this.hooks.lesionsChanged();
+    return true;
   }
 
   async delete(lesion: Lesion): Promise<void> {
