@@ -108,7 +108,9 @@ def _instructions(folder: Path, renders: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--against", metavar="REF", default="HEAD",
-                        help="the commit whose template is the baseline (default: HEAD)")
+                        help="the commit whose template is the baseline (default: HEAD, "
+                             "which against a clean checkout compares the template with "
+                             "itself: useful for an uncommitted change)")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--instructions", action="store_true",
                         help="also count one render's instructions under callgrind")

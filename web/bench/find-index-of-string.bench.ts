@@ -7,11 +7,11 @@
 import { bench, describe } from 'vitest';
 import loaders from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/wadors/findIndexOfString.js';
 import ours from '../src/vendor/find-index-of-string';
+import { frameAnswer } from '../test/frame-answer';
 
 const theirs = loaders as (data: Uint8Array, str: string, offset?: number) => number;
 
 const boundary = '--4fb9ff8a-b68d-45e5-bccb-c73fafcef25c-1d117cab-1cc6-4c13-9845-9d215d2f0';
-const head = `${boundary}\r\nContent-Type: application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1\r\n\r\n`;
 // CT-like samples: -1000 to 1500 HU around a body, little-endian, so '-' (45) bytes occur.
 const pixels = new Uint8Array(512 * 512 * 2);
 const view = new DataView(pixels.buffer);
@@ -19,11 +19,7 @@ for (let i = 0; i < 512 * 512; i++) {
   const r = Math.hypot((i % 512) - 256, Math.floor(i / 512) - 256);
   view.setInt16(2 * i, r > 200 ? -1000 : Math.round(40 + 30 * Math.sin(i / 97) + (i % 13)), true);
 }
-const tail = `\r\n${boundary}--\r\n`;
-const answer = new Uint8Array(head.length + pixels.length + tail.length);
-answer.set(Array.from(head, (c) => c.charCodeAt(0)), 0);
-answer.set(pixels, head.length);
-answer.set(Array.from(tail, (c) => c.charCodeAt(0)), head.length + pixels.length);
+const { data: answer } = frameAnswer(boundary, pixels);
 
 describe('boundary search in one 512x512 frame answer (524 KB)', () => {
   bench("the image loader's findIndexOfString", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 // The image loader's own search, which the build replaces (vite.config.ts): the baseline.
 import loaders from '../node_modules/@cornerstonejs/dicom-image-loader/dist/esm/imageLoader/wadors/findIndexOfString.js';
 import ours from '../src/vendor/find-index-of-string';
+import { frameAnswer } from './frame-answer';
 
 const theirs = loaders as (data: Uint8Array, str: string, offset?: number) => number;
 
@@ -19,17 +20,12 @@ function random(seed: number): () => number {
 describe("findIndexOfString (the image loader's multipart boundary search)", () => {
   it('answers as the loader does on a WADO-RS frame answer', () => {
     const boundary = '--4fb9ff8a-b68d-45e5-bccb-c73fafcef25c';
-    const head = `${boundary}\r\nContent-Type: application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1\r\n\r\n`;
     const pixels = new Uint8Array(512 * 512 * 2).map((_, i) => (i * 7919) % 251); // many '-' (45) bytes
-    const tail = `\r\n${boundary}--\r\n`;
-    const data = new Uint8Array(head.length + pixels.length + tail.length);
-    data.set(Array.from(head, (c) => c.charCodeAt(0)), 0);
-    data.set(pixels, head.length);
-    data.set(Array.from(tail, (c) => c.charCodeAt(0)), head.length + pixels.length);
-    for (const [str, offset] of [['\r\n\r\n', undefined], [boundary, head.length], [boundary, 0], [boundary, 1], ['absent', 0]] as const) {
+    const { data, start } = frameAnswer(boundary, pixels);
+    for (const [str, offset] of [['\r\n\r\n', undefined], [boundary, start], [boundary, 0], [boundary, 1], ['absent', 0]] as const) {
       expect(ours(data, str, offset)).toBe(theirs(data, str, offset));
     }
-    expect(ours(data, boundary, head.length)).toBe(head.length + pixels.length + 2);
+    expect(ours(data, boundary, start)).toBe(start + pixels.length + 2);
   });
 
   it('answers as the loader does on random bytes, strings and integer offsets', () => {
