@@ -57,6 +57,8 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432"
 #: Per run kind ("alone", "nadir"): how long each storescu took, and the CPU seconds that
 #: Orthanc ("orthanc") and Nadir ("nadir") used meanwhile.
 DURING_PUSH: dict[str, dict[str, list[float]]] = {}
+#: The last push's start and end, wall clock (``time.time()``), to set other logs against.
+LAST_PUSH: list[float] = []
 
 
 def push(pacs: OrthancProcess, files: list[Path], kind: str, nadir_pid: int | None = None
@@ -65,10 +67,11 @@ def push(pacs: OrthancProcess, files: list[Path], kind: str, nadir_pid: int | No
     cfg = pacs.config
     pids = {"orthanc": pacs.pid, "nadir": nadir_pid}
     before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid is not None}
-    start = time.perf_counter()
+    start, wall_start = time.perf_counter(), time.time()
     subprocess.run(["storescu", "-aet", "STORESCU", "-aec", cfg.aet, "127.0.0.1",
                     str(cfg.dicom_port), *map(str, files)], check=True,
                    env=dict(os.environ, TCP_NODELAY="1"), capture_output=True)
+    LAST_PUSH[:] = [wall_start, time.time()]
     figures = DURING_PUSH.setdefault(kind, {})
     figures.setdefault("storescu", []).append(time.perf_counter() - start)
     for name, used in before.items():

@@ -12,6 +12,9 @@ echo "== ingest: storescu -> Orthanc alone vs. listed by Nadir (told by Orthanc)
 .venv/bin/python -m bench.ingest --repeat 5
 echo "== ingest: fetch_series_record request by request, Orthanc's index in SQLite vs PostgreSQL"
 .venv/bin/python -m bench.ingest_profile --repeat 5
+echo "== ingest: what Nadir asks of Orthanc while the pair arrives, PostgreSQL and SQLite"
+.venv/bin/python -m bench.ingest_requests --index postgresql
+.venv/bin/python -m bench.ingest_requests --index sqlite
 echo "== worklist: 50 cases in one request vs the 2 + 2N requests of before"
 .venv/bin/python -m bench.worklist --cases 50 --repeat 20
 echo "== series metadata: Orthanc's DICOMweb plugin vs Nadir's index, 300-slice 512x512 series"
