@@ -10,8 +10,11 @@ header and footer, page numbers).
 Speed of the PDF (2 timepoints x 5 targets, 384 px crops and 256 px thumbnails, two cores;
 ``bench/test_report_pdf_bench.py``): about 1.5 s as first written, 0.34-0.42 s in
 2026-12 on a quiet machine (cProfile of the same case: styles and layout about 60 %, writing
-about 25 %; the two SVG charts' text, laid out letter by letter by WeasyPrint 70, about
-40 ms).
+about 25 %; the two SVG charts' 37 labels about 12 % of the instructions, 2026-12-06:
+WeasyPrint 70 lays SVG text out letter by letter, but the same labels as HTML placed over
+the chart cost as much (2,159 against 2,179 million instructions per render under
+callgrind), so the cost is laying text out at all; only glyph outlines would save it, and
+the labels would then no longer be text that can be selected or searched).
 
 * WeasyPrint decodes every PNG and compresses its pixels again with zlib (about 0.6 s for
   those 20 images), while a JPEG goes into the PDF as it is (DCTDecode). So the PDF embeds the
