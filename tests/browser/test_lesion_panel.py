@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.browser.conftest import LiveNadir, open_case, sign_in
@@ -172,3 +173,35 @@ def test_what_the_reader_typed_in_a_lesion_form_outlives_the_panel_drawn_again(
     page.close(run_before_unload=True)
     page.wait_for_event("close")
     assert asked == ["beforeunload"]
+
+
+def test_a_drafted_choice_no_longer_offered_falls_back_to_what_the_form_offers(
+        page: Any, live: LiveNadir) -> None:
+    """A merge target chosen and not sent, then deleted elsewhere: the form drawn next offers
+    the lesions left, shows one of them (not an empty choice) and keeps no draft of it."""
+    case = live.new_case()
+    nodule = case["by_label"]["RUL nodule"]
+    added = []
+    for organ in ("liver", "spleen"):
+        r = live.post(f"/api/v1/cases/{case['id']}/lesions",
+                      {"kind": "target", "organ": organ, "nodal": False})
+        assert r.status_code == 201, r.text
+        added.append(r.json())
+    liver, spleen = added
+    sign_in(page, live)
+    open_case(page, live, case["id"])
+    select(page, nodule["id"])
+    into = page.locator(".merge-form select[name=merge-into]")
+    assert into.input_value() == str(liver["id"])  # the first offered
+    into.select_option(str(spleen["id"]))
+    assert into.get_attribute("data-draft") is not None
+    r = httpx.request("DELETE", f"{live.url}/api/v1/cases/{case['id']}/lesions/{spleen['id']}",
+                      json={"reason": "entered twice"}, headers=live.headers("radiologist"),
+                      timeout=30)
+    assert r.status_code == 200, r.text
+    page.locator(f'[data-lesion-id="{spleen["id"]}"]').wait_for(state="detached", timeout=60_000)
+    into = page.locator(".merge-form select[name=merge-into]")
+    wait_until(lambda: into.evaluate("s => [...s.options].map(o => o.value)")
+               == [str(liver["id"])], timeout=60)
+    assert into.input_value() == str(liver["id"])
+    assert into.get_attribute("data-draft") is None

@@ -76,9 +76,17 @@ function valueOf(field: Field): FieldValue {
   return field instanceof HTMLInputElement && field.type === 'checkbox' ? field.checked : field.value;
 }
 
-function put(field: Field, value: FieldValue): void {
-  if (field instanceof HTMLInputElement && field.type === 'checkbox') field.checked = value === true;
-  else if (typeof value === 'string') field.value = value;
+/** Put a draft's value in a field; false when the field cannot hold it (a choice that is no
+ * longer offered: a lesion merged into was deleted, a timepoint left the case). */
+function put(field: Field, value: FieldValue): boolean {
+  if (field instanceof HTMLInputElement && field.type === 'checkbox') {
+    field.checked = value === true;
+    return true;
+  }
+  if (typeof value !== 'string') return false;
+  if (field instanceof HTMLSelectElement && ![...field.options].some((option) => option.value === value)) return false;
+  field.value = value;
+  return true;
 }
 
 /**
@@ -100,7 +108,7 @@ export function keepDraft(drafts: Drafts, key: string, fields: readonly Field[],
     field.addEventListener('change', record);
     const value = kept.get(field.name);
     if (value === undefined) continue;
-    put(field, value);
-    field.dispatchEvent(new Event('change'));
+    if (put(field, value)) field.dispatchEvent(new Event('change'));
+    else record(); // the field shows what is stored: that draft is gone
   }
 }
