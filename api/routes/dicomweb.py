@@ -11,11 +11,19 @@ DICOM JSON repeats each attribute's tag and VR in every instance, so a 300-slice
 1.4 MB is mostly repetition, and on a slow link it was the largest download before the
 first images. Each version of a series (its entity tag) is compressed once, in a worker
 thread, and kept (:data:`GZIPPED_MAX_BYTES`); the gzipped answer has its own entity tag.
+
+Thumbnails (PS3.18 10.4.4, Supplement 203: "the origin server determines the pixel content")
+of a series, an instance or a frame are rendered images: Orthanc's plugin 1.7 has no
+thumbnail resources, so the proxy asks it for the rendered resource of the image the
+thumbnail shows, with the same parameters. A series' image is its middle one, picked by the
+index (:meth:`~api.adapters.series_metadata.SeriesMetadataStore.representative_image`). A
+study's thumbnail is passed on as it is.
 """
 
 from __future__ import annotations
 
 import gzip
+from dataclasses import replace
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
@@ -61,6 +69,8 @@ async def dicomweb(path: str, request: Request,
     route = await _route_of(request, who, reads)
     await run_in_threadpool(reads.admit, who, route.study, dict(route.query).get("PatientID"),
                             route.series, search=route.kind is Kind.SEARCH)
+    if route.kind is Kind.RENDERED and route.view == "thumbnail" and route.series:
+        route = await _rendered_for_thumbnail(route, request.app.state.series_metadata)
     if route.study and route.series and _series_metadata_in_json(route, request):
         stored: SeriesMetadataStore = request.app.state.series_metadata
         found = await run_in_threadpool(stored.answer, route.study, route.series)
@@ -73,6 +83,20 @@ async def dicomweb(path: str, request: Request,
     upstream = await gateway.get(route, request.headers)
     return StreamingResponse(upstream.body(), status_code=upstream.status,
                              headers=upstream.headers, background=BackgroundTask(upstream.close))
+
+
+async def _rendered_for_thumbnail(route: DicomWebRoute,
+                                  store: SeriesMetadataStore) -> DicomWebRoute:
+    """The rendered resource a series', instance's or frame's thumbnail is."""
+    if route.instance is not None:
+        return replace(route, view="rendered")
+    assert route.study is not None and route.series is not None  # a series needs its study
+    image = await run_in_threadpool(store.representative_image, route.study, route.series)
+    if image is None:
+        raise NotFound(f"series {route.series} of study {route.study} has no image Nadir "
+                       "knows: no thumbnail")
+    return replace(route, instance=image.sop_instance_uid, view="rendered",
+                   frames=None if image.frame is None else str(image.frame))
 
 
 async def _route_of(request: Request, who: Reader, reads: ImageReads) -> DicomWebRoute:

@@ -8,7 +8,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.conftest import Service, storescu, wait_until
+from pacs import dimse
+from tests.conftest import PYNETDICOM_AET, Service, storescu, wait_until
 from tests.factories import tiny_ct_series, write_all
 
 pytestmark = pytest.mark.integration
@@ -152,8 +153,8 @@ def test_rendered_images_for_series_thumbnails_come_through_the_proxy(
         assert r.headers["content-type"] == "image/jpeg"
         image = Image.open(io.BytesIO(r.content))
         assert image.format == "JPEG" and max(image.size) <= 64
-    # The series' own rendered resource, as Orthanc's plugin 1.7 serves it (its
-    # `thumbnail` resources come with plugin 1.19: 404 here).
+    # The series' own rendered resource, as Orthanc's plugin 1.7 serves it (its first
+    # image; the plugin has no `thumbnail` resources: Nadir answers those, next test).
     r = service.client.get(f"/dicom-web/studies/{uid}/series/{series_uid}/rendered"
                            "?viewport=8,8", headers={**service.headers("specialist"),
                                                      "Accept": "image/jpeg"})
@@ -162,3 +163,72 @@ def test_rendered_images_for_series_thumbnails_come_through_the_proxy(
     # A parameter the standard does not define for rendered resources is refused, unsent.
     r = service.client.get(path + "&_method=DELETE", headers=service.headers("admin"))
     assert r.status_code == 404
+
+
+def test_a_series_thumbnail_is_its_middle_image_rendered(
+    service: Service, orthanc: Any, study: Any, tmp_path: Path
+) -> None:
+    """PS3.18 10.4.4 (Supplement 203): the origin server picks a thumbnail's image. Nadir's
+    index picks the series' middle image by Instance Number, and of a multi-frame image its
+    middle frame; Orthanc renders it. Roles and refusals as for any image read."""
+    import numpy as np
+
+    from tests.multiframe_data import enhanced_ct
+
+    # Five slices that render differently (a bright square moving across), stored in their
+    # files in reverse order; and the same slices as one multi-frame image (highdicom).
+    slices = tiny_ct_series(5, patient_id=PID, study_uid=str(study[0].StudyInstanceUID),
+                            size=16)
+    for n, ds in enumerate(slices):
+        pixels = np.zeros((16, 16), np.int16)
+        pixels[4:8, 2 * n:2 * n + 4] = 1000
+        ds.PixelData = pixels.tobytes()
+    converted = enhanced_ct(slices, series_number=77)
+    dimse.store(dimse.DicomPeer("127.0.0.1", orthanc.config.dicom_port, orthanc.config.aet,
+                                PYNETDICOM_AET), [*reversed(slices), converted])
+    uid, series_uid = str(slices[0].StudyInstanceUID), str(slices[0].SeriesInstanceUID)
+    store = service.app.state.series_metadata
+    for series in (series_uid, str(converted.SeriesInstanceUID)):
+        wait_until(lambda s=series: store.representative_image(uid, s) is not None, timeout=60)
+    query = "?viewport=16,16&quality=90"
+    jpeg = {"Accept": "image/jpeg"}
+    base = f"/dicom-web/studies/{uid}/series/{series_uid}"
+    path = f"{base}/thumbnail{query}"
+
+    def rendered(resource: str) -> bytes:
+        r = service.client.get(f"{resource}/rendered{query}",
+                               headers={**service.headers("admin"), **jpeg})
+        assert r.status_code == 200, r.text
+        return r.content
+
+    middle = rendered(f"{base}/instances/{slices[2].SOPInstanceUID}")
+    assert middle != rendered(f"{base}/instances/{slices[0].SOPInstanceUID}")
+    assert service.client.get(path, headers=jpeg).status_code == 401
+    assert service.client.get(path, headers={**service.headers("uploader"),
+                                             **jpeg}).status_code == 403
+    for role in ("radiologist", "specialist", "admin"):
+        r = service.client.get(path, headers={**service.headers(role), **jpeg})
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "image/jpeg"
+        assert r.content == middle
+    # An instance's thumbnail is that instance rendered.
+    r = service.client.get(f"{base}/instances/{slices[4].SOPInstanceUID}/thumbnail{query}",
+                           headers={**service.headers("specialist"), **jpeg})
+    assert r.status_code == 200
+    assert r.content == rendered(f"{base}/instances/{slices[4].SOPInstanceUID}")
+    # The multi-frame image: its middle frame.
+    mf = (f"/dicom-web/studies/{uid}/series/{converted.SeriesInstanceUID}/instances/"
+          f"{converted.SOPInstanceUID}")
+    frame = rendered(f"{mf}/frames/3")
+    assert frame != rendered(f"{mf}/frames/1")
+    r = service.client.get(f"/dicom-web/studies/{uid}/series/{converted.SeriesInstanceUID}"
+                           f"/thumbnail{query}", headers={**service.headers("radiologist"),
+                                                           **jpeg})
+    assert r.status_code == 200 and r.content == frame
+    # A series the index does not hold in that study: 404 that says so; a parameter the
+    # standard does not define: refused, unsent.
+    r = service.client.get(f"/dicom-web/studies/{uid}/series/1.2.3.4.5/thumbnail",
+                           headers=service.headers("admin"))
+    assert r.status_code == 404 and "no image" in r.json()["detail"]
+    r = service.client.get(path + "&_method=DELETE", headers=service.headers("admin"))
+    assert r.status_code == 404 and "not served" in r.json()["detail"]

@@ -163,12 +163,13 @@ export class Viewer {
       l ? this.panes[0].show(l, left.id, this.paneLabel(left), start) : null,
       r ? this.panes[1].show(r, right.id, this.paneLabel(right), rightStart) : null,
     ]);
-    // The neighbours' prefetch and the thumbnails' searches and renders wait until both
-    // first images are drawn: before, they went out in the frame between, sharing the
-    // connections and the main thread with the second pane's first image.
+    // The thumbnails and the neighbours' prefetch wait until both first images are drawn:
+    // before, they went out in the frame between, sharing the connections and the main
+    // thread with the second pane's first image. The thumbnails (one small image each)
+    // are asked first, so that they do not queue behind the prefetch.
     await Promise.all([l ? this.panes[0].drawn() : null, r ? this.panes[1].drawn() : null]);
-    allowPrefetch();
     this.showPairs();
+    allowPrefetch();
     this.host.shown();
   }
 
