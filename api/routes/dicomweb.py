@@ -69,8 +69,10 @@ async def dicomweb(path: str, request: Request,
     route = await _route_of(request, who, reads)
     await run_in_threadpool(reads.admit, who, route.study, dict(route.query).get("PatientID"),
                             route.series, search=route.kind is Kind.SEARCH)
-    if route.kind is Kind.RENDERED and route.view == "thumbnail" and route.series:
-        route = await _rendered_for_thumbnail(route, request.app.state.series_metadata)
+    if route.kind is Kind.RENDERED and route.view == "thumbnail" and route.study \
+            and route.series:
+        route = await _rendered_for_thumbnail(route, route.study, route.series,
+                                              request.app.state.series_metadata)
     if route.study and route.series and _series_metadata_in_json(route, request):
         stored: SeriesMetadataStore = request.app.state.series_metadata
         found = await run_in_threadpool(stored.answer, route.study, route.series)
@@ -85,16 +87,15 @@ async def dicomweb(path: str, request: Request,
                              headers=upstream.headers, background=BackgroundTask(upstream.close))
 
 
-async def _rendered_for_thumbnail(route: DicomWebRoute,
+async def _rendered_for_thumbnail(route: DicomWebRoute, study: str, series: str,
                                   store: SeriesMetadataStore) -> DicomWebRoute:
-    """The rendered resource a series', instance's or frame's thumbnail is."""
+    """The rendered resource the thumbnail of a series (``study``, ``series``), or of one of
+    its instances or frames, is."""
     if route.instance is not None:
         return replace(route, view="rendered")
-    assert route.study is not None and route.series is not None  # a series needs its study
-    image = await run_in_threadpool(store.representative_image, route.study, route.series)
+    image = await run_in_threadpool(store.representative_image, study, series)
     if image is None:
-        raise NotFound(f"series {route.series} of study {route.study} has no image Nadir "
-                       "knows: no thumbnail")
+        raise NotFound("the index has no image of this series in this study: no thumbnail")
     return replace(route, instance=image.sop_instance_uid, view="rendered",
                    frames=None if image.frame is None else str(image.frame))
 
