@@ -50,6 +50,14 @@ def test_escapes_are_404_audited_and_leave_orthanc_unchanged(
         (f"studies/{uid}/series/{series}/rendered", "limit=1"),
         (f"studies/{uid}/series/{series}/rendered/%2e%2e/%2e%2e", "viewport=64,64"),
         (f"studies/{uid}/series/{series}/rendered.jpg", ""),
+        # The thumbnail Nadir answers itself (a rewrite to the middle image's rendered
+        # resource) is parsed by the same allow-list first.
+        (f"studies/{uid}/series/{series}/thumbnail", "viewport=64,64&_method=DELETE"),
+        (f"studies/{uid}/series/{series}/thumbnail/%2e%2e/%2e%2e/%2e%2e", "viewport=64,64"),
+        (f"studies/{uid}/series/{series}/%2e%2e/thumbnail", ""),
+        (f"studies/{uid}/series/{series}/thumbnail%5c..%5c..%5cpatients", ""),
+        (f"studies/{uid}/series/{series}/thumbnail", "limit=1"),
+        (f"studies/{uid}/series/{series}/Thumbnail", ""),
     ]
     for role in ("specialist", "radiologist", "admin"):
         for path, query in attempts:
